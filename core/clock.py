@@ -1,0 +1,45 @@
+"""Injectable clocks: every "now" in MealAid comes from one of these, never from datetime.now()."""
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Clock(Protocol):
+    tz: tzinfo
+
+    def now(self) -> datetime:
+        """The current moment as an aware datetime in the programme's timezone."""
+        ...
+
+
+class SystemClock:
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+
+    def now(self) -> datetime:
+        return datetime.now(UTC).astimezone(self.tz)
+
+
+class FixedClock:
+    """A clock that stands still until moved; used by tests, the demo and benchmarks."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self.tz = at.tzinfo
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = at.astimezone(self.tz)
+
+    def advance(self, delta: timedelta) -> None:
+        self._at = self._at + delta
+
+
+def today(clock: Clock) -> date:
+    """The service day it is now in the programme's timezone."""
+    return clock.now().date()

@@ -1,0 +1,54 @@
+"""Whether a meal suits an elder: allergens, texture level and required diets. Pure functions."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.errors import AllergenConflict, DietConflict, DomainError, TextureConflict
+from core.types import Allergen, DietTag, Texture
+
+
+@dataclass(frozen=True)
+class DietProfile:
+    name: str
+    texture: Texture
+    diet_needs: frozenset[str]
+    allergies: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MealProfile:
+    dish_name: str
+    texture: Texture
+    diet_tags: frozenset[str]
+    allergens: frozenset[str]
+
+
+def profile_of_elder(name: str, texture: str, needs: Iterable[str], allergies: Iterable[str]):
+    return DietProfile(name, Texture(texture), frozenset(needs), frozenset(allergies))
+
+
+def diet_problem(elder: DietProfile, meal: MealProfile) -> DomainError | None:
+    """The first reason this meal would harm or not suit this elder, or None if it suits."""
+    for allergen in sorted(elder.allergies & meal.allergens):
+        return AllergenConflict(
+            dish=meal.dish_name, allergen=_label(Allergen, allergen), name=elder.name
+        )
+    # A softer texture is safe for someone who can chew firmer food; never the other way round.
+    if meal.texture.level > elder.texture.level:
+        return TextureConflict(
+            dish=meal.dish_name, texture=meal.texture, needed=elder.texture, name=elder.name
+        )
+    for need in sorted(elder.diet_needs - meal.diet_tags):
+        return DietConflict(dish=meal.dish_name, need=_label(DietTag, need), name=elder.name)
+    return None
+
+
+def suits(elder: DietProfile, meal: MealProfile) -> bool:
+    return diet_problem(elder, meal) is None
+
+
+def _label(kind: type, value: str) -> object:
+    try:
+        return kind(value)
+    except ValueError:
+        return value

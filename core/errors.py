@@ -1,0 +1,165 @@
+"""Typed refusals raised by the services. Each carries a translatable message and the values that
+fill it; every surface renders it in the reader's language and writes nothing."""
+
+from typing import Any, ClassVar
+
+from core.i18n import N_, render
+
+
+class DomainError(Exception):
+    """A rule said no. `code` is stable for APIs; `message` is an English msgid."""
+
+    code: ClassVar[str] = "domain_error"
+    message: ClassVar[str] = N_("This request could not be carried out.")
+    status: ClassVar[int] = 400
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(f"{self.code}: {params}")
+
+    def render(self, locale: str) -> str:
+        return render(self.message, locale, self.params)
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    message = N_("Please check “{field}”: {problem}")
+    status = 422
+
+
+class ElderNotFound(NotFound):
+    code = "elder_not_found"
+    message = N_("We could not find this elder.")
+
+
+class ElderInactive(DomainError):
+    code = "elder_inactive"
+    message = N_("{name} is not registered for meals at the moment.")
+
+
+class ElderPaused(DomainError):
+    code = "elder_paused"
+    message = N_("Meals for {name} are paused on {date}.")
+
+
+class SiteNotFound(NotFound):
+    code = "site_not_found"
+    message = N_("We could not find this meal site.")
+
+
+class SlotNotOffered(DomainError):
+    code = "slot_not_offered"
+    message = N_("{site} does not serve {slot}.")
+
+
+class ModeNotOffered(DomainError):
+    code = "mode_not_offered"
+    message = N_("{site} does not offer {mode}.")
+
+
+class OutsideServiceArea(DomainError):
+    code = "outside_service_area"
+    message = N_("{name} lives outside the area that {site} serves.")
+
+
+class DateInPast(DomainError):
+    code = "date_in_past"
+    message = N_("{date} has already passed.")
+
+
+class DateTooFar(DomainError):
+    code = "date_too_far"
+    message = N_("Orders can be placed at most {days} days ahead.")
+
+
+class CutoffPassed(Conflict):
+    code = "cutoff_passed"
+    message = N_(
+        "Orders for {slot} on {date} closed at {cutoff}. Please call {phone} if you need help."
+    )
+
+
+class NotOnMenu(DomainError):
+    code = "not_on_menu"
+    message = N_("This meal is not on the menu for {slot} on {date}.")
+
+
+class NoMenu(NotFound):
+    code = "no_menu"
+    message = N_("There is no menu yet for {slot} on {date}.")
+
+
+class AllergenConflict(DomainError):
+    code = "allergen_conflict"
+    message = N_("{dish} contains {allergen}, which {name} must not eat.")
+
+
+class TextureConflict(DomainError):
+    code = "texture_conflict"
+    message = N_("{dish} ({texture}) is too firm for {name}, who needs {needed} food.")
+
+
+class DietConflict(DomainError):
+    code = "diet_conflict"
+    message = N_("{dish} is not {need}, which {name} needs.")
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    message = N_("Please choose between {low} and {high} portions.")
+    status = 422
+
+
+class DuplicateRequest(Conflict):
+    code = "duplicate_request"
+    message = N_("This order was already received.")
+
+
+class AlreadyOrdered(Conflict):
+    code = "already_ordered"
+    message = N_("{name} already has {slot} ordered for {date}. You can change that order.")
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    message = N_("We could not find this order.")
+
+
+class OrderNotChangeable(Conflict):
+    code = "order_not_changeable"
+    message = N_("This order is {status} and can no longer be changed.")
+
+
+class NothingToRepeat(NotFound):
+    code = "nothing_to_repeat"
+    message = N_("{name} has no earlier order to repeat.")
+
+
+class StandingOrderNotFound(NotFound):
+    code = "standing_order_not_found"
+    message = N_("We could not find this standing order.")
+
+
+class InvalidPeriod(DomainError):
+    code = "invalid_period"
+    message = N_("The end date must not be before the start date.")
+    status = 422
+
+
+class CutoffNotYet(Conflict):
+    code = "cutoff_not_yet"
+    message = N_("Orders for {slot} on {date} stay open until {cutoff}.")
+
+
+class InvalidWeekdays(DomainError):
+    code = "invalid_weekdays"
+    message = N_("Please choose at least one weekday.")
+    status = 422

@@ -1,0 +1,326 @@
+"""MealAid's core tables: elders and their chat links, sites and slots, dishes and menus, orders,
+standing orders and riders. Table models do not validate; the schemas in `core.schemas` do."""
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from core.types import (
+    ElderStatus,
+    LinkRelation,
+    OrderSource,
+    OrderStatus,
+    RiderMode,
+    ServiceMode,
+    SiteKind,
+    Texture,
+    UTCDateTime,
+)
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(length: int = 24) -> type[sa.String]:
+    # Enums are stored as plain strings: no PostgreSQL enum types to migrate when a value is added.
+    return sa.String(length)  # type: ignore[return-value]
+
+
+def _json_list() -> sa.JSON:
+    return sa.JSON()
+
+
+class Community(SQLModel, table=True):
+    """A residents' community (社区) and the jurisdiction above it: street (街道), district, city."""
+
+    __tablename__ = "community"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=64)
+    street: str = Field(max_length=64)
+    district: str = Field(max_length=64)
+    city: str = Field(max_length=64)
+    lat: float
+    lon: float
+
+
+class Site(SQLModel, table=True):
+    """A central kitchen, elder canteen (长者饭堂) or pick-up point."""
+
+    __tablename__ = "site"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=64)
+    kind: SiteKind = Field(sa_type=_enum())
+    address: str = Field(max_length=200)
+    lat: float
+    lon: float
+    community_id: int = Field(foreign_key="community.id", index=True)
+    phone: str = Field(max_length=32)
+    # The central kitchen that cooks for this site (a kitchen cooks for itself).
+    kitchen_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    offers_delivery: bool = False
+    offers_pickup: bool = False
+    offers_dine_in: bool = False
+    active: bool = True
+
+
+class SiteServiceArea(SQLModel, table=True):
+    """The communities a site serves; an elder elsewhere cannot order from it."""
+
+    __tablename__ = "site_service_area"
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    community_id: int = Field(foreign_key="community.id", primary_key=True)
+
+
+class MealSlot(SQLModel, table=True):
+    """A meal a site serves, with its ordering cutoff and delivery window."""
+
+    __tablename__ = "meal_slot"
+    __table_args__ = (sa.UniqueConstraint("site_id", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    slot: str = Field(sa_type=_enum(16))
+    cutoff_time: time
+    # 0: cutoff on the service day itself; 1: the day before, and so on.
+    cutoff_days_before: int = 0
+    delivery_start: time
+    delivery_end: time
+
+
+class Elder(SQLModel, table=True):
+    __tablename__ = "elder"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, index=True)
+    phone: str | None = Field(default=None, max_length=32, unique=True)
+    address: str = Field(max_length=200)
+    lat: float
+    lon: float
+    community_id: int = Field(foreign_key="community.id", index=True)
+    birth_date: date
+    gender: str | None = Field(default=None, max_length=8)
+    texture: Texture = Field(default=Texture.regular, sa_type=_enum(16))
+    diet_needs: list[str] = Field(default_factory=list, sa_type=_json_list())
+    allergies: list[str] = Field(default_factory=list, sa_type=_json_list())
+    service_mode: ServiceMode = Field(default=ServiceMode.delivery, sa_type=_enum(16))
+    home_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    language: str = Field(default="zh_CN", max_length=8)
+    status: ElderStatus = Field(default=ElderStatus.active, sa_type=_enum(16))
+    notes: str | None = Field(default=None, max_length=500)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ElderCategory(SQLModel, table=True):
+    """An eligibility category held by an elder over a validity period (valid_to inclusive)."""
+
+    __tablename__ = "elder_category"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    category: str = Field(sa_type=_enum())
+    valid_from: date
+    valid_to: date | None = None
+
+
+class EmergencyContact(SQLModel, table=True):
+    __tablename__ = "emergency_contact"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    name: str = Field(max_length=64)
+    relation: str = Field(max_length=32)
+    phone: str = Field(max_length=32)
+    priority: int = 1
+
+
+class ElderPause(SQLModel, table=True):
+    """A period (inclusive) when an elder takes no meals at all: hospital stay, visiting family."""
+
+    __tablename__ = "elder_pause"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    start_date: date
+    end_date: date
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ChatUser(SQLModel, table=True):
+    """A person who uses the chat: an elder, a family member, a community worker or a rider."""
+
+    __tablename__ = "chat_user"
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=sa.BigInteger, unique=True)
+    name: str = Field(max_length=128)
+    language: str = Field(default="zh_CN", max_length=8)
+    phone: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ElderLink(SQLModel, table=True):
+    """A verified link from a chat user to an elder they may order for."""
+
+    __tablename__ = "elder_link"
+    __table_args__ = (sa.UniqueConstraint("chat_user_id", "elder_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_user_id: int = Field(foreign_key="chat_user.id", index=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    relation: LinkRelation = Field(sa_type=_enum(24))
+    verified_at: datetime = Field(sa_type=UTCDateTime)
+    verified_by: str = Field(max_length=64)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Dish(SQLModel, table=True):
+    """A meal set as the kitchen knows it, with the allergens it contains."""
+
+    __tablename__ = "dish"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=96)
+    allergens: list[str] = Field(default_factory=list, sa_type=_json_list())
+    diet_tags: list[str] = Field(default_factory=list, sa_type=_json_list())
+    description: str | None = Field(default=None, max_length=300)
+
+
+class Menu(SQLModel, table=True):
+    """What a site serves in one slot of one service day."""
+
+    __tablename__ = "menu"
+    __table_args__ = (sa.UniqueConstraint("site_id", "service_date", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    service_date: date = Field(index=True)
+    slot: str = Field(sa_type=_enum(16))
+
+
+class MenuItem(SQLModel, table=True):
+    """One orderable variant of a dish on a menu (texture and diet), with its price in fen."""
+
+    __tablename__ = "menu_item"
+    __table_args__ = (
+        sa.UniqueConstraint("menu_id", "dish_id", "variant"),
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    menu_id: int = Field(foreign_key="menu.id", index=True)
+    dish_id: int = Field(foreign_key="dish.id", index=True)
+    position: int = 0
+    variant: str = Field(max_length=24)
+    texture: Texture = Field(default=Texture.regular, sa_type=_enum(16))
+    diet_tags: list[str] = Field(default_factory=list, sa_type=_json_list())
+    price_fen: int
+
+
+class Rider(SQLModel, table=True):
+    __tablename__ = "rider"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    kitchen_id: int = Field(foreign_key="site.id", index=True)
+    mode: RiderMode = Field(default=RiderMode.ebike, sa_type=_enum(16))
+    capacity: int = 30
+    shift_start: time
+    shift_end: time
+    chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+    active: bool = True
+
+
+class StandingOrder(SQLModel, table=True):
+    """A repeating order, e.g. weekday lunches, materialised into orders at each cutoff."""
+
+    __tablename__ = "standing_order"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    slot: str = Field(sa_type=_enum(16))
+    # ISO weekdays, Monday = 1.
+    weekdays: list[int] = Field(default_factory=list, sa_type=_json_list())
+    variant: str | None = Field(default=None, max_length=24)
+    quantity: int = 1
+    mode: ServiceMode = Field(default=ServiceMode.delivery, sa_type=_enum(16))
+    start_date: date
+    end_date: date | None = None
+    active: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StandingOrderPause(SQLModel, table=True):
+    __tablename__ = "standing_order_pause"
+    id: int | None = Field(default=None, primary_key=True)
+    standing_order_id: int = Field(foreign_key="standing_order.id", index=True)
+    start_date: date
+    end_date: date
+    reason: str | None = Field(default=None, max_length=200)
+
+
+ACTIVE_ORDER = sa.text("status <> 'cancelled'")
+
+
+class Order(SQLModel, table=True):
+    """A meal ordered for one elder, slot and service day, with a snapshot of what was ordered
+    (dish, variant, price, site) so that history and bills survive menu and price changes."""
+
+    __tablename__ = "meal_order"
+    __table_args__ = (
+        # One live order per elder and meal, across all sites: a second one is a mistake or fraud.
+        sa.Index(
+            "uq_meal_order_elder_day_slot_live",
+            "elder_id",
+            "service_date",
+            "slot",
+            unique=True,
+            sqlite_where=ACTIVE_ORDER,
+            postgresql_where=ACTIVE_ORDER,
+        ),
+        sa.Index("ix_meal_order_site_day_slot_status", "site_id", "service_date", "slot", "status"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "total_fen = unit_price_fen * quantity", name="total_is_price_times_qty"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id")
+    site_id: int = Field(foreign_key="site.id")
+    service_date: date
+    slot: str = Field(sa_type=_enum(16))
+    menu_item_id: int | None = Field(default=None, foreign_key="menu_item.id")
+    dish_id: int = Field(foreign_key="dish.id")
+    dish_name_zh: str = Field(max_length=64)
+    dish_name_en: str = Field(max_length=96)
+    variant: str = Field(max_length=24)
+    texture: Texture = Field(sa_type=_enum(16))
+    diet_tags: list[str] = Field(default_factory=list, sa_type=_json_list())
+    allergens: list[str] = Field(default_factory=list, sa_type=_json_list())
+    unit_price_fen: int
+    quantity: int
+    total_fen: int
+    mode: ServiceMode = Field(sa_type=_enum(16))
+    status: OrderStatus = Field(default=OrderStatus.placed, sa_type=_enum(16), index=True)
+    source: OrderSource = Field(sa_type=_enum(16))
+    idempotency_key: str = Field(max_length=128, unique=True)
+    standing_order_id: int | None = Field(default=None, foreign_key="standing_order.id")
+    placed_by_chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+    ordered_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlotCutoff(SQLModel, table=True):
+    """The record that a site's slot for a service day is locked: no more orders or changes."""
+
+    __tablename__ = "slot_cutoff"
+    __table_args__ = (sa.UniqueConstraint("site_id", "service_date", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    service_date: date
+    slot: str = Field(sa_type=_enum(16))
+    locked_at: datetime = Field(sa_type=UTCDateTime)
+    orders_locked: int = 0
+    standing_orders_placed: int = 0

@@ -1,0 +1,44 @@
+"""Configuration for every MealAid process, read once from `MEALAID_*` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEALAID_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///mealaid.db"
+    timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    secret_key: str = DEFAULT_SECRET
+    bot_token: str | None = None
+    bot_api_base_url: str = "https://api.telegram.org/bot"
+    programme_name: str = "MealAid"
+    programme_phone: str = "12345"
+    locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
+    max_order_quantity: int = 5
+    order_horizon_days: int = 14
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        # A forgotten default secret would let anyone forge staff sessions.
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("MEALAID_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

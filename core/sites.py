@@ -1,0 +1,71 @@
+"""Communities, sites (kitchens, canteens, pick-up points), their service areas and meal slots."""
+
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlmodel import Session, select
+
+from core.errors import SiteNotFound, SlotNotOffered
+from core.models import Community, MealSlot, Site, SiteServiceArea
+from core.schemas import CommunityCreate, SiteCreate
+from core.types import Slot
+from core.validation import service
+
+
+@service
+def create_community(*, session: Session, community_in: CommunityCreate) -> Community:
+    community = Community(**community_in.model_dump())
+    session.add(community)
+    session.flush()
+    return community
+
+
+@service
+def create_site(*, session: Session, site_in: SiteCreate) -> Site:
+    """A site with its slots and the communities it serves."""
+    site = Site(**site_in.model_dump(exclude={"serves_community_ids", "slots"}))
+    session.add(site)
+    session.flush()
+    for community_id in site_in.serves_community_ids:
+        session.add(SiteServiceArea(site_id=site.id, community_id=community_id))
+    for slot_in in site_in.slots:
+        session.add(MealSlot(site_id=site.id, **slot_in.model_dump()))
+    session.flush()
+    return site
+
+
+def get_site(*, session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None or not site.active:
+        raise SiteNotFound(site_id=site_id)
+    return site
+
+
+def get_slot(*, session: Session, site: Site, slot: Slot) -> MealSlot:
+    meal_slot = session.exec(
+        select(MealSlot).where(MealSlot.site_id == site.id, MealSlot.slot == slot)
+    ).first()
+    if meal_slot is None:
+        raise SlotNotOffered(site=site.name, slot=slot)
+    return meal_slot
+
+
+def cutoff_at(meal_slot: MealSlot, service_date: date, tz: tzinfo) -> datetime:
+    """The moment ordering for this slot on this service day closes, in the programme's zone."""
+    day = service_date - timedelta(days=meal_slot.cutoff_days_before)
+    return datetime.combine(day, meal_slot.cutoff_time, tzinfo=tz)
+
+
+def serves(*, session: Session, site_id: int, community_id: int) -> bool:
+    return (
+        session.exec(
+            select(SiteServiceArea.site_id).where(
+                SiteServiceArea.site_id == site_id,
+                SiteServiceArea.community_id == community_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def list_sites(*, session: Session) -> list[Site]:
+    return list(session.exec(select(Site).where(Site.active).order_by(Site.id)))

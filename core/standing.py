@@ -1,0 +1,229 @@
+"""Standing orders ("weekday lunches"), their pauses, and turning them into orders for a day."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Annotated
+
+from pydantic import Field
+from sqlmodel import Session, col, select
+
+from core.clock import Clock
+from core.diet import profile_of_elder, suits
+from core.elders import get_elder
+from core.errors import (
+    DomainError,
+    InvalidPeriod,
+    InvalidWeekdays,
+    NoMenu,
+    OutsideServiceArea,
+    StandingOrderNotFound,
+)
+from core.menus import MenuChoice, menu_choices
+from core.models import Elder, Order, StandingOrder, StandingOrderPause
+from core.orders import _check_mode, _check_quantity, _place
+from core.sites import get_site, get_slot, serves
+from core.types import OrderSource, OrderStatus, ServiceMode, Slot
+from core.validation import service
+
+Weekday = Annotated[int, Field(ge=1, le=7)]
+
+
+@service
+def create_standing_order(
+    *,
+    session: Session,
+    clock: Clock,
+    elder_id: int,
+    site_id: int,
+    slot: Slot,
+    weekdays: list[Weekday],
+    variant: Annotated[str, Field(min_length=1, max_length=24)] | None = None,
+    quantity: int = 1,
+    mode: ServiceMode | None = None,
+    start_date: date,
+    end_date: date | None = None,
+) -> StandingOrder:
+    """Order the same meal on the given weekdays (ISO, Monday = 1) from start_date on."""
+    elder = get_elder(session=session, elder_id=elder_id)
+    if not weekdays:
+        raise InvalidWeekdays()
+    if end_date is not None and end_date < start_date:
+        raise InvalidPeriod()
+    _check_quantity(quantity)
+    site = get_site(session=session, site_id=site_id)
+    get_slot(session=session, site=site, slot=slot)
+    chosen_mode = ServiceMode(mode or elder.service_mode)
+    _check_mode(site, chosen_mode)
+    if not serves(session=session, site_id=site_id, community_id=elder.community_id):
+        raise OutsideServiceArea(name=elder.name, site=site.name)
+    standing = StandingOrder(
+        elder_id=elder_id,
+        site_id=site_id,
+        slot=slot,
+        weekdays=sorted(set(weekdays)),
+        variant=variant,
+        quantity=quantity,
+        mode=chosen_mode,
+        start_date=start_date,
+        end_date=end_date,
+        created_at=clock.now(),
+    )
+    session.add(standing)
+    session.flush()
+    return standing
+
+
+@service
+def pause_standing_order(
+    *,
+    session: Session,
+    standing_order_id: int,
+    start_date: date,
+    end_date: date,
+    reason: Annotated[str, Field(max_length=200)] | None = None,
+) -> StandingOrderPause:
+    _get(session, standing_order_id)
+    if end_date < start_date:
+        raise InvalidPeriod()
+    pause = StandingOrderPause(
+        standing_order_id=standing_order_id, start_date=start_date, end_date=end_date, reason=reason
+    )
+    session.add(pause)
+    session.flush()
+    return pause
+
+
+@service
+def resume_standing_order(*, session: Session, standing_order_id: int, on: date) -> StandingOrder:
+    """End every pause from `on` onwards: meals start again that day."""
+    standing = _get(session, standing_order_id)
+    for pause in session.exec(
+        select(StandingOrderPause).where(
+            StandingOrderPause.standing_order_id == standing_order_id,
+            StandingOrderPause.end_date >= on,
+        )
+    ):
+        if pause.start_date >= on:
+            session.delete(pause)
+        else:
+            pause.end_date = on - timedelta(days=1)
+            session.add(pause)
+    session.flush()
+    return standing
+
+
+@service
+def stop_standing_order(*, session: Session, standing_order_id: int) -> StandingOrder:
+    standing = _get(session, standing_order_id)
+    standing.active = False
+    session.add(standing)
+    session.flush()
+    return standing
+
+
+def standing_orders_due(
+    *, session: Session, site_id: int, service_date: date, slot: Slot
+) -> list[StandingOrder]:
+    """Active standing orders that ask for a meal at this site, slot and day, not paused."""
+    candidates = session.exec(
+        select(StandingOrder)
+        .where(
+            StandingOrder.site_id == site_id,
+            StandingOrder.slot == slot,
+            StandingOrder.active,
+            StandingOrder.start_date <= service_date,
+            (col(StandingOrder.end_date).is_(None)) | (col(StandingOrder.end_date) >= service_date),
+        )
+        .order_by(StandingOrder.id)
+    ).all()
+    paused = set(
+        session.exec(
+            select(StandingOrderPause.standing_order_id).where(
+                StandingOrderPause.start_date <= service_date,
+                StandingOrderPause.end_date >= service_date,
+            )
+        )
+    )
+    weekday = service_date.isoweekday()
+    return [s for s in candidates if weekday in s.weekdays and s.id not in paused]
+
+
+@dataclass
+class Materialised:
+    placed: list[Order] = field(default_factory=list)
+    skipped: list[tuple[int, DomainError]] = field(default_factory=list)
+
+
+def materialise_standing_orders(
+    *, session: Session, clock: Clock, site_id: int, service_date: date, slot: Slot
+) -> Materialised:
+    """Turn the day's standing orders into orders. An elder who already ordered that meal keeps
+    their own order; a refusal (paused, menu missing, diet) is recorded, not raised. Running it
+    twice places nothing twice (each order's key names its standing order and day)."""
+    result = Materialised()
+    due = standing_orders_due(
+        session=session, site_id=site_id, service_date=service_date, slot=slot
+    )
+    if not due:
+        return result
+    try:
+        choices = menu_choices(
+            session=session, site_id=site_id, service_date=service_date, slot=slot
+        )
+    except NoMenu as missing:
+        result.skipped.extend((standing.id, missing) for standing in due)  # type: ignore[misc]
+        return result
+    existing = set(
+        session.exec(
+            select(Order.elder_id).where(
+                Order.service_date == service_date,
+                Order.slot == slot,
+                Order.status != OrderStatus.cancelled,
+            )
+        )
+    )
+    for standing in due:
+        if standing.elder_id in existing:
+            continue
+        elder = session.get(Elder, standing.elder_id)
+        choice = _choice_for(elder, standing, choices)  # type: ignore[arg-type]
+        try:
+            order = _place(
+                session=session,
+                clock=clock,
+                elder_id=standing.elder_id,
+                site_id=site_id,
+                service_date=service_date,
+                slot=slot,
+                dish_id=choice.dish.id,
+                variant=choice.item.variant,
+                quantity=standing.quantity,
+                mode=ServiceMode(standing.mode),
+                idempotency_key=f"standing:{standing.id}:{service_date.isoformat()}:{slot}",
+                source=OrderSource.standing,
+                placed_by_chat_user_id=None,
+                standing_order_id=standing.id,
+                at_cutoff=True,
+            )
+        except DomainError as refusal:
+            result.skipped.append((standing.id, refusal))  # type: ignore[arg-type]
+            continue
+        existing.add(standing.elder_id)
+        result.placed.append(order)
+    return result
+
+
+def _choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]) -> MenuChoice:
+    """The first set on the menu in the standing order's variant that suits the elder; failing
+    that the first that suits; failing that the first (the order service then says why not)."""
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    suitable = [choice for choice in choices if suits(profile, choice.meal)]
+    preferred = [choice for choice in suitable if choice.item.variant == standing.variant]
+    return (preferred or suitable or choices)[0]
+
+
+def _get(session: Session, standing_order_id: int) -> StandingOrder:
+    standing = session.get(StandingOrder, standing_order_id)
+    if standing is None:
+        raise StandingOrderNotFound(standing_order_id=standing_order_id)
+    return standing

@@ -1,0 +1,196 @@
+"""Column types and labelled enumerations shared by every table."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from core.i18n import N_
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC and read back aware on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use the clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Labelled(StrEnum):
+    """A StrEnum whose members carry a translatable label for people."""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+
+class Category(Labelled):
+    """Elder categories that subsidy rules depend on (民政 eligibility)."""
+
+    extreme_poverty = "tekun"  # 特困
+    minimum_living = "dibao"  # 低保
+    low_income = "low_income"  # 低收入
+    advanced_age = "advanced_age"  # 高龄
+    disabled_care = "disabled_care"  # 失能
+    dementia = "dementia"  # 失智
+    living_alone = "living_alone"  # 独居
+    family_planning = "family_planning"  # 计划生育特殊家庭
+    disability = "disability"  # 残疾
+
+
+class Texture(Labelled):
+    """Food texture levels, firmest first (after IDDSI levels 7, 6, 5, 4)."""
+
+    regular = "regular"
+    soft = "soft"
+    minced = "minced"
+    pureed = "pureed"
+
+    @property
+    def level(self) -> int:
+        return {"regular": 7, "soft": 6, "minced": 5, "pureed": 4}[self.value]
+
+
+class DietTag(Labelled):
+    low_salt = "low_salt"
+    low_sugar = "low_sugar"
+    low_fat = "low_fat"
+    vegetarian = "vegetarian"
+    halal = "halal"
+
+
+class Allergen(Labelled):
+    fish = "fish"
+    shellfish = "shellfish"
+    egg = "egg"
+    milk = "milk"
+    peanut = "peanut"
+    tree_nut = "tree_nut"
+    soy = "soy"
+    wheat = "wheat"
+    sesame = "sesame"
+
+
+class ServiceMode(Labelled):
+    delivery = "delivery"
+    pickup = "pickup"
+    dine_in = "dine_in"
+
+
+class Slot(Labelled):
+    breakfast = "breakfast"
+    lunch = "lunch"
+    dinner = "dinner"
+
+
+class SiteKind(Labelled):
+    central_kitchen = "central_kitchen"
+    canteen = "canteen"
+    pickup_point = "pickup_point"
+
+
+class ElderStatus(Labelled):
+    active = "active"
+    inactive = "inactive"
+
+
+class LinkRelation(Labelled):
+    self_ = "self"
+    family = "family"
+    community_worker = "community_worker"
+
+
+class OrderStatus(Labelled):
+    placed = "placed"
+    locked = "locked"
+    cancelled = "cancelled"
+    delivered = "delivered"
+    picked_up = "picked_up"
+    dined_in = "dined_in"
+    no_answer = "no_answer"
+
+
+class OrderSource(Labelled):
+    chat = "chat"
+    staff = "staff"
+    standing = "standing"
+    api = "api"
+
+
+class RiderMode(Labelled):
+    walk = "walk"
+    ebike = "ebike"
+    van = "van"
+
+
+LABELS: dict[StrEnum, str] = {
+    Category.extreme_poverty: N_("Extreme poverty support (特困)"),
+    Category.minimum_living: N_("Minimum living allowance (低保)"),
+    Category.low_income: N_("Low income"),
+    Category.advanced_age: N_("Advanced age (80+)"),
+    Category.disabled_care: N_("Needs care (失能)"),
+    Category.dementia: N_("Dementia"),
+    Category.living_alone: N_("Living alone"),
+    Category.family_planning: N_("Family-planning special family"),
+    Category.disability: N_("Disability"),
+    Texture.regular: N_("regular"),
+    Texture.soft: N_("soft"),
+    Texture.minced: N_("minced"),
+    Texture.pureed: N_("pureed"),
+    DietTag.low_salt: N_("low salt"),
+    DietTag.low_sugar: N_("low sugar"),
+    DietTag.low_fat: N_("low fat"),
+    DietTag.vegetarian: N_("vegetarian"),
+    DietTag.halal: N_("halal"),
+    Allergen.fish: N_("fish"),
+    Allergen.shellfish: N_("shellfish"),
+    Allergen.egg: N_("egg"),
+    Allergen.milk: N_("milk"),
+    Allergen.peanut: N_("peanut"),
+    Allergen.tree_nut: N_("tree nuts"),
+    Allergen.soy: N_("soy"),
+    Allergen.wheat: N_("wheat"),
+    Allergen.sesame: N_("sesame"),
+    ServiceMode.delivery: N_("home delivery"),
+    ServiceMode.pickup: N_("pick-up"),
+    ServiceMode.dine_in: N_("dine in"),
+    Slot.breakfast: N_("breakfast"),
+    Slot.lunch: N_("lunch"),
+    Slot.dinner: N_("dinner"),
+    SiteKind.central_kitchen: N_("central kitchen"),
+    SiteKind.canteen: N_("elder canteen"),
+    SiteKind.pickup_point: N_("pick-up point"),
+    ElderStatus.active: N_("active"),
+    ElderStatus.inactive: N_("inactive"),
+    LinkRelation.self_: N_("self"),
+    LinkRelation.family: N_("family"),
+    LinkRelation.community_worker: N_("community worker"),
+    OrderStatus.placed: N_("placed"),
+    OrderStatus.locked: N_("confirmed for the kitchen"),
+    OrderStatus.cancelled: N_("cancelled"),
+    OrderStatus.delivered: N_("delivered"),
+    OrderStatus.picked_up: N_("picked up"),
+    OrderStatus.dined_in: N_("eaten at the canteen"),
+    OrderStatus.no_answer: N_("no answer at the door"),
+    OrderSource.chat: N_("chat"),
+    OrderSource.staff: N_("staff"),
+    OrderSource.standing: N_("standing order"),
+    OrderSource.api: N_("API"),
+    RiderMode.walk: N_("on foot"),
+    RiderMode.ebike: N_("e-bike"),
+    RiderMode.van: N_("van"),
+}

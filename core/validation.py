@@ -1,0 +1,97 @@
+"""Input checking at every service entry point: bad values become a translated InvalidInput."""
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from pydantic import ConfigDict, ValidationError, validate_call
+
+from core.errors import InvalidInput
+from core.i18n import N_
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class FieldName:
+    """A field's name as people read it, translated when the error is shown."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
+FIELD_LABELS = {
+    "elder_id": N_("elder"),
+    "site_id": N_("meal site"),
+    "service_date": N_("date"),
+    "slot": N_("meal"),
+    "dish_id": N_("dish"),
+    "variant": N_("variant"),
+    "quantity": N_("number of portions"),
+    "mode": N_("delivery or pick-up"),
+    "idempotency_key": N_("request number"),
+    "order_id": N_("order"),
+    "standing_order_id": N_("standing order"),
+    "weekdays": N_("weekdays"),
+    "start_date": N_("start date"),
+    "end_date": N_("end date"),
+    "name": N_("name"),
+    "phone": N_("phone number"),
+    "address": N_("address"),
+    "birth_date": N_("date of birth"),
+    "lat": N_("latitude"),
+    "lon": N_("longitude"),
+    "price_fen": N_("price"),
+    "texture": N_("food texture"),
+    "categories": N_("categories"),
+    "community_id": N_("community"),
+}
+
+PROBLEMS = {
+    "int_parsing": N_("a whole number is needed."),
+    "int_type": N_("a whole number is needed."),
+    "int_from_float": N_("a whole number is needed."),
+    "float_parsing": N_("a number is needed."),
+    "date_parsing": N_("a date like 2026-11-25 is needed."),
+    "date_from_datetime_parsing": N_("a date like 2026-11-25 is needed."),
+    "date_type": N_("a date like 2026-11-25 is needed."),
+    "missing": N_("this is required."),
+    "missing_argument": N_("this is required."),
+    "string_too_short": N_("this is too short."),
+    "string_too_long": N_("this is too long."),
+    "string_pattern_mismatch": N_("this is not in the expected form."),
+    "enum": N_("this is not one of the choices."),
+    "literal_error": N_("this is not one of the choices."),
+    "greater_than_equal": N_("this number is too small."),
+    "greater_than": N_("this number is too small."),
+    "less_than_equal": N_("this number is too large."),
+    "less_than": N_("this number is too large."),
+}
+UNKNOWN_PROBLEM = N_("this value is not valid.")
+
+
+def invalid_input_from(error: ValidationError) -> InvalidInput:
+    """The first problem of a pydantic error, as a translatable InvalidInput."""
+    first = error.errors()[0]
+    location = [part for part in first["loc"] if isinstance(part, str)]
+    field = location[-1] if location else "value"
+    label = FIELD_LABELS.get(field, field)
+    problem = FieldName(PROBLEMS.get(first["type"], UNKNOWN_PROBLEM))
+    return InvalidInput(field=FieldName(label), problem=problem, field_code=field)
+
+
+def service(func: Callable[P, R]) -> Callable[P, R]:
+    """Validate a service's arguments against its type hints before it runs."""
+    checked = validate_call(config=ConfigDict(arbitrary_types_allowed=True))(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return checked(*args, **kwargs)
+        except ValidationError as error:
+            # Only errors about our arguments: validate_call raises before the body runs.
+            if error.title != func.__name__:
+                raise
+            raise invalid_input_from(error) from None
+
+    return wrapper  # type: ignore[return-value]

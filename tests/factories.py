@@ -1,0 +1,160 @@
+"""Small factories for tests: each makes one thing with sensible defaults and what it needs."""
+
+import itertools
+from datetime import date, time, timedelta
+
+from sqlmodel import Session
+
+from core.clock import FixedClock
+from core.elders import create_elder
+from core.menus import create_dish, publish_menu
+from core.models import Community, Dish, Elder, Menu, Site
+from core.schemas import (
+    CategoryGrant,
+    CommunityCreate,
+    DishCreate,
+    ElderCreate,
+    MealSlotCreate,
+    MenuItemCreate,
+    SiteCreate,
+)
+from core.sites import create_community, create_site
+from core.types import Category, ServiceMode, SiteKind, Slot, Texture
+
+_numbers = itertools.count(1)
+
+LUNCH = MealSlotCreate(
+    slot=Slot.lunch, cutoff_time=time(9, 30), delivery_start=time(11, 0), delivery_end=time(12, 30)
+)
+DINNER = MealSlotCreate(
+    slot=Slot.dinner, cutoff_time=time(15, 0), delivery_start=time(17, 0), delivery_end=time(18, 30)
+)
+
+# variant -> (texture, diet tags)
+VARIANTS = {
+    "regular": (Texture.regular, []),
+    "low_salt": (Texture.regular, ["low_salt"]),
+    "soft": (Texture.soft, ["low_salt", "low_sugar"]),
+    "minced": (Texture.minced, ["low_salt", "low_sugar"]),
+}
+
+
+class Factory:
+    def __init__(self, session: Session, clock: FixedClock) -> None:
+        self.session = session
+        self.clock = clock
+
+    @property
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def community(self, **overrides) -> Community:
+        n = next(_numbers)
+        values = dict(
+            code=f"C{n}",
+            name=f"社区{n}",
+            street="北京街",
+            district="越秀区",
+            city="广州市",
+            lat=23.125,
+            lon=113.27,
+        )
+        values.update(overrides)
+        return create_community(session=self.session, community_in=CommunityCreate(**values))
+
+    def site(self, serves: list[Community] | None = None, **overrides) -> Site:
+        n = next(_numbers)
+        community = serves[0] if serves else self.community()
+        values = dict(
+            code=f"S{n}",
+            name=f"长者饭堂{n}",
+            kind=SiteKind.canteen,
+            address=f"北京路{n}号",
+            lat=23.126,
+            lon=113.271,
+            community_id=community.id,
+            phone="020-8888 0000",
+            offers_delivery=True,
+            offers_pickup=True,
+            offers_dine_in=True,
+            serves_community_ids=[c.id for c in (serves or [community])],
+            slots=[LUNCH, DINNER],
+        )
+        values.update(overrides)
+        return create_site(session=self.session, site_in=SiteCreate(**values))
+
+    def dish(self, allergens: list[str] | None = None, **overrides) -> Dish:
+        n = next(_numbers)
+        values = dict(
+            code=f"D{n}", name_zh=f"菜式{n}", name_en=f"Dish {n}", allergens=allergens or []
+        )
+        values.update(overrides)
+        return create_dish(session=self.session, dish_in=DishCreate(**values))
+
+    def menu(
+        self,
+        site: Site,
+        dishes: list[Dish],
+        service_date: date | None = None,
+        slot: Slot = Slot.lunch,
+        price_fen: int = 1500,
+        variants: tuple[str, ...] = tuple(VARIANTS),
+    ) -> Menu:
+        items = [
+            MenuItemCreate(
+                dish_id=dish.id,
+                variant=variant,
+                texture=VARIANTS[variant][0],
+                diet_tags=VARIANTS[variant][1],
+                price_fen=price_fen,
+                position=position,
+            )
+            for position, dish in enumerate(dishes)
+            for variant in variants
+        ]
+        return publish_menu(
+            session=self.session,
+            site_id=site.id,
+            service_date=service_date or self.today,
+            slot=slot,
+            items=items,
+        )
+
+    def elder(
+        self,
+        community: Community | Site | None = None,
+        categories: list[Category] | None = None,
+        **overrides,
+    ) -> Elder:
+        n = next(_numbers)
+        if isinstance(community, Site):
+            community_id = community.community_id
+        else:
+            community_id = (community or self.community()).id
+        values = dict(
+            name=f"长者{n}",
+            phone=f"1390000{n:04d}",
+            address=f"人民路{n}号",
+            lat=23.127,
+            lon=113.272,
+            community_id=community_id,
+            birth_date=date(1940, 5, 1),
+            service_mode=ServiceMode.delivery,
+            categories=[
+                CategoryGrant(category=c, valid_from=date(2020, 1, 1)) for c in categories or []
+            ],
+        )
+        values.update(overrides)
+        return create_elder(session=self.session, elder_in=ElderCreate(**values), clock=self.clock)
+
+    def world(self, service_date: date | None = None):
+        """A site serving one community with a lunch and dinner menu, and one elder there."""
+        community = self.community()
+        site = self.site(serves=[community])
+        dishes = [self.dish(), self.dish(allergens=["fish"])]
+        day = service_date or self.today
+        for offset in range(0, 3):
+            for slot in (Slot.lunch, Slot.dinner):
+                self.menu(site, dishes, day + timedelta(days=offset), slot)
+        elder = self.elder(community)
+        return site, dishes, elder
