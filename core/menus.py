@@ -1,4 +1,4 @@
-"""Dishes and daily menus: what each site serves per slot and day, in which variants, at what price."""
+"""Dishes and daily menus: what a site serves per slot and day, in which variants and prices."""
 
 from dataclasses import dataclass
 from datetime import date

@@ -37,7 +37,7 @@ def _json_list() -> sa.JSON:
 
 
 class Community(SQLModel, table=True):
-    """A residents' community (社区) and the jurisdiction above it: street (街道), district, city."""
+    """A residents' community (社区) and its jurisdiction: street (街道), district, city."""
 
     __tablename__ = "community"
     id: int | None = Field(default=None, primary_key=True)

@@ -1,0 +1,48 @@
+# MealAid: `make demo` runs a whole day of a demo city; `make test` runs every test.
+# Each target sets itself up: a virtualenv in .venv, the project installed from this folder,
+# and the translation catalogs compiled.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
+DEMO_ARGS ?=
+
+.PHONY: install demo test serve bench messages lint clean
+
+install: $(STAMP) $(CATALOGS)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@ --locale $*
+
+demo: install
+	$(BIN)/mealaid demo $(DEMO_ARGS)
+
+serve: install
+	$(BIN)/mealaid serve
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/orders.py
+
+# Re-extract user-facing strings and merge them into the catalogs (then translate zh_CN).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k _ --no-location --sort-output \
+		-o locales/messages.pot --project=MealAid core api mealaid bot billing kitchen routing
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
+		--ignore-obsolete --no-location
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

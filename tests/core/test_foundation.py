@@ -1,0 +1,126 @@
+"""The ground everything stands on: migrations match the models, SQLite is durable, clocks,
+settings and translations behave."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from babel.messages.pofile import read_po
+from sqlmodel import SQLModel
+
+from core import i18n
+from core.clock import FixedClock, SystemClock
+from core.db import Database
+from core.settings import Settings
+from tests.conftest import SHANGHAI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(database):
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_sqlite_is_durable_enforces_foreign_keys_and_takes_the_write_lock_first(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path}/durable.db")
+    with database.engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+    with database.transaction() as session:
+        session.connection().exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+    # While one writer holds the transaction, a second writer cannot even begin.
+    with database.transaction() as session:
+        session.connection().exec_driver_sql("INSERT INTO probe VALUES (1)")
+        other = sqlite3.connect(tmp_path / "durable.db", timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    # A reading session does not block a writer.
+    with database.reading() as session:
+        session.connection().exec_driver_sql("SELECT * FROM probe").all()
+        writer = sqlite3.connect(tmp_path / "durable.db", timeout=0, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("ROLLBACK")
+        writer.close()
+    database.dispose()
+
+
+def test_a_rolled_back_transaction_leaves_nothing(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path}/rollback.db")
+    with database.transaction() as session:
+        session.connection().exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        session.connection().exec_driver_sql("INSERT INTO probe VALUES (1)")
+        raise RuntimeError("the request failed half way")
+    with database.reading() as session:
+        assert session.connection().exec_driver_sql("SELECT count(*) FROM probe").scalar() == 0
+    database.dispose()
+
+
+def test_clocks_are_aware_and_fixed_clocks_move_only_when_told():
+    fixed = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    fixed.advance(timedelta(minutes=90))
+    assert fixed.now() == datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
+    assert SystemClock(SHANGHAI).now().utcoffset() == timedelta(hours=8)
+    with pytest.raises(ValueError):
+        FixedClock(datetime(2026, 11, 25, 8, 0))
+
+
+def test_settings_come_from_mealaid_variables_and_refuse_the_default_secret_in_production(
+    monkeypatch,
+):
+    monkeypatch.setenv("MEALAID_TIMEZONE", "Asia/Urumqi")
+    monkeypatch.setenv("MEALAID_DEFAULT_LOCALE", "en")
+    settings = Settings()
+    assert (settings.timezone, settings.default_locale) == ("Asia/Urumqi", "en")
+    monkeypatch.setenv("MEALAID_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings()
+    monkeypatch.setenv("MEALAID_SECRET_KEY", "s3cret-from-the-vault")
+    assert Settings().environment == "production"
+
+
+def test_every_message_has_a_chinese_translation():
+    catalog = read_po((ROOT / "locales/zh_CN/LC_MESSAGES/messages.po").open("rb"))
+    missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+    assert missing == []
+    assert i18n.gettext("lunch", "zh_CN") == "午餐"
+    assert i18n.gettext("lunch", "en") == "lunch"
+
+
+def test_the_catalog_template_holds_every_string_in_the_code():
+    from babel.messages.extract import extract_from_dir
+
+    found = set()
+    for package in ("core", "api", "mealaid", "bot", "billing", "kitchen", "routing"):
+        method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+        options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / package, method_map, options, keywords={"_": None, "N_": None}
+        ):
+            found.add(message)
+    template = {m.id for m in read_po((ROOT / "locales/messages.pot").open("rb")) if m.id}
+    assert found - template == set(), "run `make messages` and translate the new strings"
+
+
+@pytest.mark.parametrize(
+    ("tag", "locale"),
+    [("zh-hans", "zh_CN"), ("zh_TW", "zh_CN"), ("en-US", "en"), ("en", "en"), ("fr", "zh_CN"),
+     (None, "zh_CN"), ("", "zh_CN")],
+)
+def test_language_tags_map_to_our_locales(tag, locale):
+    assert i18n.negotiate(tag, default="zh_CN") == locale
+
+
+def test_money_is_integer_fen_formatted_per_locale():
+    assert i18n.money(1550, "zh_CN") == "¥15.50"
+    assert "15.50" in i18n.money(1550, "en")
+    with pytest.raises(TypeError):
+        i18n.money(15.5, "en")  # type: ignore[arg-type]

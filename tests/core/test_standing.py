@@ -1,0 +1,136 @@
+"""Standing orders become orders on their weekdays at cutoff, except when paused."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from core import errors
+from core.elders import pause_elder
+from core.models import Order
+from core.orders import place_order, run_cutoff
+from core.standing import (
+    create_standing_order,
+    materialise_standing_orders,
+    pause_standing_order,
+    resume_standing_order,
+    stop_standing_order,
+)
+from core.types import OrderSource, OrderStatus, Slot, Texture
+from tests.conftest import SHANGHAI, row_counts
+
+WEDNESDAY = date(2026, 11, 25)
+
+
+def weekday_lunches(make, elder, site, **overrides):
+    values = dict(session=make.session, clock=make.clock, elder_id=elder.id, site_id=site.id,
+                  slot=Slot.lunch, weekdays=[1, 2, 3, 4, 5], start_date=WEDNESDAY)
+    values.update(overrides)
+    return create_standing_order(**values)
+
+
+def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch):
+    return materialise_standing_orders(session=make.session, clock=make.clock, site_id=site.id,
+                                       service_date=day, slot=slot)
+
+
+def test_a_weekday_standing_order_makes_an_order_on_a_weekday(make):
+    site, dishes, elder = make.world()
+    standing = weekday_lunches(make, elder, site)
+    result = materialise(make, site)
+    assert [o.elder_id for o in result.placed] == [elder.id]
+    placed = result.placed[0]
+    assert (placed.source, placed.standing_order_id, placed.dish_id) == (
+        OrderSource.standing, standing.id, dishes[0].id)
+
+
+def test_no_order_on_a_day_not_chosen(make):
+    site, _, elder = make.world()
+    weekday_lunches(make, elder, site, weekdays=[1, 5])  # Monday and Friday
+    assert materialise(make, site).placed == []
+
+
+def test_materialising_twice_places_nothing_twice(make, session):
+    site, _, elder = make.world()
+    weekday_lunches(make, elder, site)
+    assert len(materialise(make, site).placed) == 1
+    assert materialise(make, site).placed == []
+    assert len(session.exec(select(Order).where(Order.elder_id == elder.id)).all()) == 1
+
+
+def test_the_elders_own_order_takes_precedence(make):
+    site, dishes, elder = make.world()
+    weekday_lunches(make, elder, site)
+    own = place_order(session=make.session, clock=make.clock, elder_id=elder.id,
+                      site_id=site.id, service_date=WEDNESDAY, slot=Slot.lunch,
+                      dish_id=dishes[1].id, variant="regular", idempotency_key="own")
+    assert materialise(make, site).placed == []
+    assert own.status == OrderStatus.placed
+
+
+def test_a_paused_standing_order_or_elder_makes_no_order(make, session):
+    site, _, elder = make.world()
+    standing = weekday_lunches(make, elder, site)
+    pause_standing_order(session=session, standing_order_id=standing.id,
+                         start_date=WEDNESDAY, end_date=WEDNESDAY + timedelta(days=6))
+    assert materialise(make, site).placed == []
+    resume_standing_order(session=session, standing_order_id=standing.id, on=WEDNESDAY)
+    other = make.elder(site)
+    weekday_lunches(make, other, site)
+    pause_elder(session=session, elder_id=other.id, start_date=WEDNESDAY, end_date=WEDNESDAY)
+    result = materialise(make, site)
+    assert [o.elder_id for o in result.placed] == [elder.id]
+    assert [type(error) for _, error in result.skipped] == [errors.ElderPaused]
+
+
+def test_a_stopped_standing_order_makes_no_order(make, session):
+    site, _, elder = make.world()
+    standing = weekday_lunches(make, elder, site)
+    stop_standing_order(session=session, standing_order_id=standing.id)
+    assert materialise(make, site).placed == []
+
+
+def test_the_standing_order_picks_a_variant_that_suits_the_elder(make):
+    site, dishes, _ = make.world()
+    elder = make.elder(site, texture=Texture.minced, allergies=["fish"])
+    weekday_lunches(make, elder, site, variant="soft")
+    placed = materialise(make, site).placed[0]
+    assert (placed.dish_id, placed.variant) == (dishes[0].id, "minced")
+
+
+def test_cutoff_materialises_then_locks(make, session, clock):
+    site, _, elder = make.world()
+    weekday_lunches(make, elder, site)
+    clock.set(datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI))
+    result = run_cutoff(session=session, clock=clock, site_id=site.id, service_date=WEDNESDAY,
+                        slot=Slot.lunch)
+    assert (result.standing_orders_placed, result.orders_locked) == (1, 1)
+    statuses = [o.status for o in session.exec(select(Order).where(Order.elder_id == elder.id))]
+    assert statuses == [OrderStatus.locked]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error_type"),
+    [
+        ({"weekdays": []}, errors.InvalidWeekdays),
+        ({"weekdays": [0]}, errors.InvalidInput),
+        ({"weekdays": ["Monday"]}, errors.InvalidInput),
+        ({"end_date": date(2026, 11, 1)}, errors.InvalidPeriod),
+        ({"quantity": 0}, errors.InvalidQuantity),
+        ({"elder_id": 424242}, errors.ElderNotFound),
+        ({"slot": Slot.breakfast}, errors.SlotNotOffered),
+    ],
+)
+def test_bad_standing_orders_are_refused_and_write_nothing(make, session, overrides, error_type):
+    site, _, elder = make.world()
+    before = row_counts(session)
+    with pytest.raises(error_type):
+        weekday_lunches(make, elder, site, **overrides)
+    assert row_counts(session) == before
+
+
+def test_standing_order_outside_the_service_area_is_refused(make, session):
+    site, _, _ = make.world()
+    elsewhere = make.elder(make.community())
+    with pytest.raises(errors.OutsideServiceArea):
+        weekday_lunches(make, elsewhere, site)
