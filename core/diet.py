@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.errors import AllergenConflict, DietConflict, DomainError, TextureConflict
+from core.i18n import Bilingual
 from core.types import Allergen, DietTag, Texture
 
 
@@ -17,7 +18,7 @@ class DietProfile:
 
 @dataclass(frozen=True)
 class MealProfile:
-    dish_name: str
+    dish_name: Bilingual
     texture: Texture
     diet_tags: frozenset[str]
     allergens: frozenset[str]

@@ -1,5 +1,6 @@
 """Translation and formatting helpers shared by the bot, the pages and the CLI (Babel catalogs)."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -87,8 +88,24 @@ def render(message: str, locale: str, params: dict[str, Any] | None = None) -> s
     return text.format(**{key: display(value, locale) for key, value in params.items()})
 
 
+@dataclass(frozen=True)
+class Bilingual:
+    """A name kept in both languages, such as a dish: shown in the reader's."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.zh
+
+    def in_locale(self, locale: str) -> str:
+        return self.zh if locale == "zh_CN" else self.en
+
+
 def display(value: Any, locale: str) -> str:
     """One value as a person reads it: dates, times and labelled enums in their language."""
+    if isinstance(value, Bilingual):
+        return value.in_locale(locale)
     if hasattr(value, "label"):
         return gettext(value.label, locale)
     if isinstance(value, datetime):

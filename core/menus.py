@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from core.diet import DietProfile, MealProfile, suits
 from core.errors import NoMenu
+from core.i18n import Bilingual
 from core.models import Dish, Menu, MenuItem
 from core.schemas import DishCreate, MenuItemCreate
 from core.types import Slot, Texture
@@ -58,7 +59,7 @@ class MenuChoice:
     @property
     def meal(self) -> MealProfile:
         return MealProfile(
-            dish_name=self.dish.name_zh,
+            dish_name=Bilingual(self.dish.name_zh, self.dish.name_en),
             texture=Texture(self.item.texture),
             diet_tags=frozenset(self.item.diet_tags) | frozenset(self.dish.diet_tags),
             allergens=frozenset(self.dish.allergens),

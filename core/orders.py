@@ -504,3 +504,44 @@ def _closest_choice(
         )
 
     return min(choices, key=rank)
+
+
+@dataclass(frozen=True)
+class SlotTally:
+    """Orders and portions of one site's slot on one day, counted in the database."""
+
+    site_id: int
+    site_name: str
+    slot: Slot
+    orders: int
+    portions: int
+    by_status: dict[str, int]
+    by_mode: dict[str, int]
+    locked: bool
+
+
+def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
+    """Live (not cancelled) orders per site and slot for a service day, with cutoff state."""
+    rows = session.execute(
+        sa.select(Order.site_id, Order.slot, Order.status, Order.mode,
+                  sa.func.count(), sa.func.sum(Order.quantity))
+        .where(Order.service_date == service_date, Order.status != OrderStatus.cancelled)
+        .group_by(Order.site_id, Order.slot, Order.status, Order.mode)
+    ).all()
+    locked = {
+        (row.site_id, row.slot)
+        for row in session.exec(select(SlotCutoff).where(SlotCutoff.service_date == service_date))
+    }
+    names = {site.id: site.name for site in session.exec(select(Site))}
+    tallies: dict[tuple[int, str], dict] = {}
+    for site_id, slot, status, mode, count, portions in rows:
+        tally = tallies.setdefault((site_id, slot), {"orders": 0, "portions": 0,
+                                                     "by_status": {}, "by_mode": {}})
+        tally["orders"] += count
+        tally["portions"] += portions
+        tally["by_status"][status] = tally["by_status"].get(status, 0) + count
+        tally["by_mode"][mode] = tally["by_mode"].get(mode, 0) + count
+    return [
+        SlotTally(site_id, names[site_id], Slot(slot), locked=(site_id, slot) in locked, **values)
+        for (site_id, slot), values in sorted(tallies.items())
+    ]

@@ -70,9 +70,9 @@ PROBLEMS = {
 UNKNOWN_PROBLEM = N_("this value is not valid.")
 
 
-def invalid_input_from(error: ValidationError) -> InvalidInput:
-    """The first problem of a pydantic error, as a translatable InvalidInput."""
-    first = error.errors()[0]
+def invalid_input_from(problems: list[Any]) -> InvalidInput:
+    """The first problem of a pydantic (or FastAPI) validation error, as a translatable error."""
+    first = problems[0]
     location = [part for part in first["loc"] if isinstance(part, str)]
     field = location[-1] if location else "value"
     label = FIELD_LABELS.get(field, field)
@@ -92,6 +92,6 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
             # Only errors about our arguments: validate_call raises before the body runs.
             if error.title != func.__name__:
                 raise
-            raise invalid_input_from(error) from None
+            raise invalid_input_from(error.errors()) from None
 
     return wrapper  # type: ignore[return-value]

@@ -1,0 +1,57 @@
+"""The FastAPI application factory: one app for the JSON API and the staff pages; each area
+adds its router here."""
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from api import health, overview
+from api.errors import install_error_handlers
+from api.templating import make_templates
+from core import i18n
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.settings import Settings, get_settings
+
+LANG_COOKIE = "mealaid_lang"
+
+
+def create_app(
+    *, settings: Settings | None = None, database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="MealAid",
+        summary="Community meal assistance for older people: orders, kitchens, routes, subsidies.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.database = database or Database.from_url(settings.database_url)
+    app.state.clock = clock or SystemClock(settings.tz)
+    app.state.templates = make_templates()
+
+    @app.middleware("http")
+    async def choose_language(request: Request, call_next):
+        """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser."""
+        chosen = request.query_params.get("lang")
+        if chosen in i18n.LOCALES:
+            request.state.locale = chosen
+        else:
+            remembered = request.cookies.get(LANG_COOKIE)
+            request.state.locale = (
+                remembered if remembered in i18n.LOCALES
+                else i18n.negotiate(request.headers.get("accept-language", "").split(",")[0],
+                                    settings.default_locale)
+            )
+        response = await call_next(request)
+        if chosen in i18n.LOCALES:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
+                                httponly=True)
+        response.headers["Content-Language"] = request.state.locale.replace("_", "-")
+        return response
+
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
+    app.include_router(health.router)
+    app.include_router(overview.router)
+    return app

@@ -1,0 +1,57 @@
+"""Refusals and failures as people see them: JSON for the API, a page for browsers, in their
+language, never a traceback."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.templating import page
+from core import i18n
+from core.errors import DomainError
+from core.i18n import N_
+from core.validation import invalid_input_from
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = N_("This page does not exist.")
+FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
+REFUSED = N_("This request was refused.")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(request: Request, status: int, code: str, message: str):
+    if _wants_json(request):
+        return JSONResponse({"error": code, "message": message}, status_code=status)
+    return page(request, "error.html", {"message": message, "status": status}, status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError):
+        return _respond(request, error.status, error.code, error.render(request.state.locale))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        refusal = invalid_input_from(list(error.errors()))
+        return _respond(request, 422, refusal.code, refusal.render(request.state.locale))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        message = NOT_FOUND if error.status_code == 404 else REFUSED
+        code = "not_found" if error.status_code == 404 else "refused"
+        return _respond(request, error.status_code, code,
+                        i18n.gettext(message, request.state.locale))
+
+    @app.exception_handler(Exception)
+    async def failure(request: Request, error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _respond(request, 500, "internal_error",
+                        i18n.gettext(FAILED, getattr(request.state, "locale", "zh_CN")))

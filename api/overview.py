@@ -1,0 +1,57 @@
+"""Today at a glance: orders per site and meal, as a page and as JSON."""
+
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from api.deps import ClockDep, ReadSessionDep
+from api.templating import page
+from core.clock import today
+from core.orders import day_tallies
+from core.types import Slot
+
+router = APIRouter(tags=["overview"])
+
+
+class SlotTallyPublic(BaseModel):
+    site_id: int
+    site_name: str
+    slot: Slot
+    orders: int
+    portions: int
+    by_status: dict[str, int]
+    by_mode: dict[str, int]
+    locked: bool
+
+
+class DayOverview(BaseModel):
+    service_date: date
+    orders: int
+    portions: int
+    slots: list[SlotTallyPublic]
+
+
+def _overview(session, service_date: date) -> DayOverview:
+    tallies = [SlotTallyPublic(**vars(t)) for t in day_tallies(session=session,
+                                                               service_date=service_date)]
+    return DayOverview(service_date=service_date, orders=sum(t.orders for t in tallies),
+                       portions=sum(t.portions for t in tallies), slots=tallies)
+
+
+@router.get("/api/v1/overview", response_model=DayOverview)
+def overview_json(
+    session: ReadSessionDep, clock: ClockDep, service_date: date | None = Query(None, alias="date")
+) -> DayOverview:
+    """Live orders per site and meal for a service day (default: today)."""
+    return _overview(session, service_date or today(clock))
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def overview_page(
+    request: Request, session: ReadSessionDep, clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
+):
+    return page(request, "overview.html", {"overview": _overview(session,
+                                                                 service_date or today(clock))})

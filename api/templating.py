@@ -1,0 +1,56 @@
+"""Jinja2 templates shared by every page, translated through the same Babel catalogs."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+
+from core import i18n
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@pass_context
+def _gettext(context: Any, message: str) -> str:
+    # jinja2's i18n extension fills %(name)s placeholders itself.
+    return i18n.gettext(message, context["request"].state.locale)
+
+
+@pass_context
+def _ngettext(context: Any, singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext(singular, plural, n, context["request"].state.locale)
+
+
+@pass_context
+def _label(context: Any, value: Any) -> str:
+    return i18n.display(value, context["request"].state.locale)
+
+
+@pass_context
+def _money(context: Any, fen: int) -> str:
+    return i18n.money(fen, context["request"].state.locale)
+
+
+@pass_context
+def _day(context: Any, value: Any) -> str:
+    return i18n.weekday_and_day(value, context["request"].state.locale)
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(label=_label, money=_money, day=_day)
+    env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
+    return Jinja2Templates(env=env)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200):
+    return request.app.state.templates.TemplateResponse(
+        request, name, {"locale": request.state.locale, **context}, status_code=status_code
+    )

@@ -1,0 +1,74 @@
+"""Names, places and dishes for the demo city: Yuexiu district, Guangzhou (coordinates are real
+street areas; people, phone numbers and addresses are invented)."""
+
+CITY = "广州市"
+DISTRICT = "越秀区"
+
+# street (街道): (centre latitude, centre longitude, roads, communities)
+STREETS = {
+    "北京街": (23.1262, 113.2695, ["北京路", "西湖路", "教育路"], ["仓边", "盐运西", "大马站"]),
+    "人民街": (23.1237, 113.2576, ["人民中路", "大德路", "光复中路"], ["诗书", "素波", "龙藏"]),
+    "光塔街": (23.1284, 113.2603, ["光塔路", "中山六路", "解放中路"], ["光塔", "海珠北", "纸行"]),
+    "六榕街": (23.1337, 113.2628, ["六榕路", "朝阳北路", "东风西路"], ["六榕", "朝阳", "人民北"]),
+    "东山街": (23.1286, 113.2918, ["署前路", "寺右新马路", "龟岗大马路"], ["新河浦", "达道路", "寺右"]),
+    "农林街": (23.1336, 113.2881, ["农林下路", "东华东路", "执信南路"], ["竹丝岗", "执信", "农林"]),
+}
+
+# Kitchens cook for the streets listed (and deliver there); each street has one elder canteen.
+KITCHENS = {
+    "越秀区西片中央厨房": ("人民街", 23.1296, 113.2566, ["北京街", "人民街", "光塔街"]),
+    "越秀区东片中央厨房": ("农林街", 23.1318, 113.2852, ["六榕街", "东山街", "农林街"]),
+}
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢钟谭陆汪范金石廖贾夏韦方白邹孟熊秦江薛段雷侯龙黎"
+)
+GIVEN_FEMALE = ["秀英", "桂英", "玉兰", "凤英", "淑珍", "丽华", "惠芳", "秀兰", "桂芳", "月娥",
+                "美玲", "少珍", "婉仪", "佩珍", "丽娟", "瑞芳", "丽芬", "碧霞", "玉珍", "素琴"]
+GIVEN_MALE = ["建国", "国强", "志明", "德华", "振华", "永康", "国华", "锦荣", "炳坤", "伟雄",
+              "耀明", "汉文", "树森", "家辉", "伯均", "润生", "志坚", "少强", "炳南", "荣光"]
+CHILD_GIVEN = ["志伟", "嘉欣", "敏仪", "伟明", "晓文", "丽君", "俊杰", "慧敏", "家豪", "咏诗"]
+RELATIONS = ["儿子", "女儿", "侄女", "外甥", "儿媳"]
+
+# code: (Chinese name, English name, allergens)
+DISHES = {
+    "D01": ("清蒸鲈鱼套餐", "Steamed sea bass set", ["fish"]),
+    "D02": ("番茄炒蛋套餐", "Tomato and egg stir-fry set", ["egg"]),
+    "D03": ("冬瓜蒸肉饼套餐", "Winter melon with steamed pork patty set", ["soy"]),
+    "D04": ("白切鸡套餐", "White-cut chicken set", ["sesame"]),
+    "D05": ("豉汁蒸排骨套餐", "Spare ribs in black bean sauce set", ["soy"]),
+    "D06": ("鱼片豆腐煲套餐", "Fish fillet and tofu pot set", ["fish", "soy"]),
+    "D07": ("西兰花炒虾仁套餐", "Broccoli with shrimp set", ["shellfish"]),
+    "D08": ("土豆焖牛腩套餐", "Braised beef brisket with potato set", ["soy", "wheat"]),
+    "D09": ("香菇蒸滑鸡套餐", "Steamed chicken with mushroom set", ["soy"]),
+    "D10": ("节瓜肉碎套餐", "Hairy melon with minced pork set", []),
+    "D11": ("蒸水蛋肉末套餐", "Steamed egg custard with pork set", ["egg"]),
+    "D12": ("红烧豆腐套餐", "Braised tofu set", ["soy", "wheat"]),
+    "D13": ("咸鱼蒸肉饼套餐", "Pork patty with salted fish set", ["fish"]),
+    "D14": ("粟米鱼块套餐", "Fish with sweetcorn set", ["fish", "milk"]),
+    "D15": ("凉瓜炒牛肉套餐", "Bitter melon with beef set", ["soy"]),
+    "D16": ("腐竹焖鸡套餐", "Chicken with tofu skin set", ["soy"]),
+    "D17": ("冬菇焖鸭套餐", "Braised duck with shiitake set", ["soy", "wheat"]),
+    "D18": ("南瓜蒸排骨套餐", "Pumpkin with spare ribs set", []),
+    "D19": ("丝瓜炒蛋套餐", "Loofah and egg set", ["egg"]),
+    "D20": ("花生眉豆煲猪骨套餐", "Pork bone with peanut and bean soup set", ["peanut"]),
+    "D21": ("萝卜焖牛腩套餐", "Beef brisket with radish set", ["soy", "wheat"]),
+    "D22": ("虾仁滑蛋套餐", "Scrambled egg with shrimp set", ["shellfish", "egg"]),
+    "D23": ("菜心炒肉片套餐", "Choy sum with sliced pork set", ["soy"]),
+    "D24": ("淮山蒸鸡套餐", "Steamed chicken with Chinese yam set", []),
+    "D25": ("芋头焖排骨套餐", "Spare ribs with taro set", ["soy"]),
+    "D26": ("鲜奶炖蛋套餐", "Steamed milk custard set", ["milk", "egg"]),
+    "D27": ("木耳炒肉片套餐", "Pork with wood ear set", ["soy"]),
+    "D28": ("鸡蓉粟米羹套餐", "Chicken and sweetcorn soup set", ["egg"]),
+}
+
+# variant: (texture, diet tags, extra price in fen)
+VARIANTS = {
+    "regular": ("regular", [], 0),
+    "low_salt": ("regular", ["low_salt"], 0),
+    "low_sugar": ("regular", ["low_sugar", "low_salt"], 0),
+    "soft": ("soft", ["low_salt", "low_sugar"], 0),
+    "minced": ("minced", ["low_salt", "low_sugar"], 0),
+    "pureed": ("pureed", ["low_salt", "low_sugar"], 300),
+}

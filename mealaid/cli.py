@@ -1,0 +1,233 @@
+"""The `mealaid` command: serve the web app, run the demo city, migrate, close slots at cutoff."""
+
+import random
+import sys
+from collections import Counter
+from datetime import date, datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from core import i18n
+from core.clock import FixedClock, SystemClock
+from core.db import Database, drop_everything
+from core.errors import DomainError
+from core.i18n import N_
+from core.models import Site
+from core.orders import due_cutoffs, run_cutoff
+from core.settings import get_settings
+from core.types import Category, ServiceMode, Slot
+
+app = typer.Typer(help="MealAid: community meal assistance for older people.",
+                  no_args_is_help=True, add_completion=False)
+# Wide enough for the summary tables when the output is a file or a CI log.
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _locale(lang: str | None) -> str:
+    return i18n.negotiate(lang, get_settings().default_locale)
+
+
+def _database() -> Database:
+    return Database.from_url(get_settings().database_url)
+
+
+def _shown_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _parse_day(value: str | None, locale: str) -> date:
+    if value is None:
+        return SystemClock(get_settings().tz).now().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        console.print(i18n.render(N_("“{value}” is not a date like 2026-11-25."), locale,
+                                  {"value": value}))
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    database = _database()
+    database.migrate()
+    console.print(i18n.render(N_("Database {url} is up to date."), _locale(None),
+                              {"url": _shown_url(get_settings().database_url)}))
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Run the staff web app and JSON API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    database = _database()
+    database.migrate()
+    uvicorn.run(create_app(database=database), host=host, port=port, log_level="info")
+
+
+@app.command()
+def cutoff(
+    day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
+    slot: Annotated[Slot | None, typer.Option(help="Only this meal.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site (its code).")] = None,
+    early: Annotated[bool, typer.Option(help="Close before the cutoff time.")] = False,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Close every slot whose cutoff has come: standing orders become orders, orders lock."""
+    locale = _locale(lang)
+    settings = get_settings()
+    service_date = _parse_day(day, locale)
+    clock = SystemClock(settings.tz)
+    database = _database()
+    with database.transaction() as session:
+        sites = {s.id: s for s in session.exec(sa.select(Site)).scalars()}
+        if early:
+            from core.models import MealSlot
+
+            pairs = [(m.site_id, Slot(m.slot)) for m in session.exec(sa.select(MealSlot)).scalars()]
+        else:
+            pairs = due_cutoffs(session=session, clock=clock, service_date=service_date)
+        pairs = [(s, sl) for s, sl in pairs if (slot is None or sl == slot)
+                 and (site is None or sites[s].code == site)]
+        try:
+            results = [run_cutoff(session=session, clock=clock, site_id=s, service_date=service_date,
+                                  slot=sl, early=early) for s, sl in pairs]
+        except DomainError as refusal:
+            console.print(refusal.render(locale))
+            raise typer.Exit(1) from None
+    if not results:
+        console.print(i18n.render(N_("No slot is due to close on {date}."), locale,
+                                  {"date": service_date}))
+    for result in results:
+        console.print(i18n.render(
+            N_("{site} {slot}: {locked} orders locked ({standing} from standing orders)."),
+            locale, {"site": sites[result.site_id].name, "slot": result.slot,
+                     "locked": result.orders_locked, "standing": result.standing_orders_placed}))
+
+
+@app.command()
+def demo(
+    day: Annotated[str | None, typer.Option("--date", help="Service day to run, YYYY-MM-DD "
+                                            "(default: today in the programme's timezone).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the generated city.")] = 2026,
+    serve_after: Annotated[bool, typer.Option("--serve", help="Then start the web app.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Build the demo city afresh and run one whole day of the programme."""
+    from mealaid.demo import build_city, run_day
+
+    locale = _locale(lang)
+    settings = get_settings()
+    service_date = _parse_day(day, locale)
+    say = lambda message, **params: console.print(i18n.render(message, locale, params))  # noqa: E731
+    say(N_("MealAid demo: service day {date}, database {url}"),
+        date=i18n.weekday_and_day(service_date, locale) + f" ({service_date.isoformat()})",
+        url=_shown_url(settings.database_url))
+    database = _database()
+    if sa.inspect(database.engine).get_table_names():
+        say(N_("Earlier data found in this database: starting the demo afresh."))
+        drop_everything(database.engine)
+    database.migrate()
+
+    rng = random.Random(seed)
+    clock = FixedClock(datetime.combine(service_date, datetime.min.time(), tzinfo=settings.tz)
+                       .replace(hour=6))
+    labels = {"menus": N_("Publishing 14 days of menus"), "elders": N_("Registering elders"),
+              "orders": N_("Taking the morning's orders")}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        def progress(label: str, total: int):
+            task = bar.add_task(i18n.gettext(labels[label], locale), total=total)
+            return lambda: bar.advance(task)
+
+        with database.transaction() as session:
+            city = build_city(session, clock, rng, service_date, progress)
+        summary = run_day(database, clock, city, service_date, rng, progress)
+
+    _print_city(city, locale)
+    _print_day(summary, city, locale)
+    say(N_("See it in the browser: mealaid demo --serve, then http://127.0.0.1:{port}/?date={date}"),
+        port=port, date=service_date.isoformat())
+    if serve_after:
+        import uvicorn
+
+        from api.app import create_app
+
+        uvicorn.run(create_app(database=database), host="127.0.0.1", port=port)
+
+
+def _print_city(city, locale: str) -> None:
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    categories = Counter()
+    from core.elders import categories_on
+
+    table = Table(title=t(N_("The demo city")), show_header=False)
+    table.add_row(t(N_("Central kitchens")), str(len(city.kitchens)))
+    table.add_row(t(N_("Elder canteens")), str(len(city.canteens)))
+    table.add_row(t(N_("Elders registered")), str(len(city.elders)))
+    table.add_row(t(N_("Dishes / menus published")), f"{city.dishes} / {city.menus}")
+    table.add_row(t(N_("Riders")), str(city.riders))
+    table.add_row(t(N_("Standing orders")), str(city.standing_orders))
+    table.add_row(t(N_("Chat users linked to elders")), str(city.chat_users))
+    database = _database()
+    with database.reading() as session:
+        day = city.elders[0].created_at.date()
+        for elder in city.elders:
+            categories.update(categories_on(session=session, elder_id=elder.id, on=day))
+    for category in Category:
+        table.add_row("  " + i18n.display(category, locale), str(categories[category]))
+    console.print(table)
+
+
+def _print_day(summary, city, locale: str) -> None:
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    names = {s.id: s.name for s in city.kitchens + city.canteens}
+    table = Table(title=i18n.render(N_("Orders for {date} after cutoff"), locale,
+                                    {"date": summary.service_date}))
+    for header in (N_("Site"), N_("Meal"), N_("Orders"), N_("Portions"),
+                   N_("Delivery / pick-up / dine in"), N_("Soft, minced or pureed"),
+                   N_("From standing orders")):
+        table.add_column(t(header), justify="left" if header in ("Site", "Meal") else "right")
+    groups: dict = {}
+    for order in summary.final:
+        groups.setdefault((order.site_id, order.slot), []).append(order)
+    slot_order = list(Slot)
+    for (site_id, slot), orders in sorted(groups.items(),
+                                          key=lambda g: (g[0][0], slot_order.index(g[0][1]))):
+        modes = Counter(o.mode for o in orders)
+        table.add_row(names[site_id], i18n.display(Slot(slot), locale), str(len(orders)),
+                      str(sum(o.quantity for o in orders)),
+                      f"{modes[ServiceMode.delivery]} / {modes[ServiceMode.pickup]} / "
+                      f"{modes[ServiceMode.dine_in]}",
+                      str(sum(1 for o in orders if o.texture != "regular")),
+                      str(sum(1 for o in orders if o.standing_order_id)))
+    console.print(table)
+    console.print(i18n.render(
+        N_("Orders placed in the morning: {chat} by chat, {staff} by staff on the phone. "
+           "Changed: {changed}. Cancelled before cutoff: {cancelled}."), locale,
+        {"chat": summary.placed["chat"], "staff": summary.placed["staff"],
+         "changed": summary.changed, "cancelled": summary.cancelled}))
+    if summary.refused:
+        console.print(t(N_("Refused, and nothing written:")))
+        for code, count in summary.refused.most_common():
+            example = summary.refusal_examples[code].render(locale)
+            console.print("  " + i18n.render(N_("{count} × {example}"), locale,
+                                             {"count": count, "example": example}))
+    locked = sum(r.orders_locked for r in summary.cutoffs)
+    standing = sum(r.standing_orders_placed for r in summary.cutoffs)
+    console.print(i18n.render(
+        N_("{slots} slots closed at their cutoff: {locked} orders locked for the kitchens, "
+           "{standing} of them from standing orders."), locale,
+        {"slots": len(summary.cutoffs), "locked": locked, "standing": standing}))
