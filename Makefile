@@ -38,7 +38,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k _ --no-location --sort-output \
 		-o locales/messages.pot --project=MealAid core api mealaid bot billing kitchen routing
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
-		--ignore-obsolete --no-location
+		--ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
