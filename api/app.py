@@ -16,7 +16,9 @@ LANG_COOKIE = "mealaid_lang"
 
 
 def create_app(
-    *, settings: Settings | None = None, database: Database | None = None,
+    *,
+    settings: Settings | None = None,
+    database: Database | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -39,14 +41,18 @@ def create_app(
         else:
             remembered = request.cookies.get(LANG_COOKIE)
             request.state.locale = (
-                remembered if remembered in i18n.LOCALES
-                else i18n.negotiate(request.headers.get("accept-language", "").split(",")[0],
-                                    settings.default_locale)
+                remembered
+                if remembered in i18n.LOCALES
+                else i18n.negotiate(
+                    request.headers.get("accept-language", "").split(",")[0],
+                    settings.default_locale,
+                )
             )
         response = await call_next(request)
         if chosen in i18n.LOCALES:
-            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
-                                httponly=True)
+            response.set_cookie(
+                LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True
+            )
         response.headers["Content-Language"] = request.state.locale.replace("_", "-")
         return response
 

@@ -47,11 +47,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException):
         message = NOT_FOUND if error.status_code == 404 else REFUSED
         code = "not_found" if error.status_code == 404 else "refused"
-        return _respond(request, error.status_code, code,
-                        i18n.gettext(message, request.state.locale))
+        return _respond(
+            request, error.status_code, code, i18n.gettext(message, request.state.locale)
+        )
 
     @app.exception_handler(Exception)
     async def failure(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _respond(request, 500, "internal_error",
-                        i18n.gettext(FAILED, getattr(request.state, "locale", "zh_CN")))
+        return _respond(
+            request,
+            500,
+            "internal_error",
+            i18n.gettext(FAILED, getattr(request.state, "locale", "zh_CN")),
+        )

@@ -34,10 +34,15 @@ class DayOverview(BaseModel):
 
 
 def _overview(session, service_date: date) -> DayOverview:
-    tallies = [SlotTallyPublic(**vars(t)) for t in day_tallies(session=session,
-                                                               service_date=service_date)]
-    return DayOverview(service_date=service_date, orders=sum(t.orders for t in tallies),
-                       portions=sum(t.portions for t in tallies), slots=tallies)
+    tallies = [
+        SlotTallyPublic(**vars(t)) for t in day_tallies(session=session, service_date=service_date)
+    ]
+    return DayOverview(
+        service_date=service_date,
+        orders=sum(t.orders for t in tallies),
+        portions=sum(t.portions for t in tallies),
+        slots=tallies,
+    )
 
 
 @router.get("/api/v1/overview", response_model=DayOverview)
@@ -50,8 +55,11 @@ def overview_json(
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def overview_page(
-    request: Request, session: ReadSessionDep, clock: ClockDep,
+    request: Request,
+    session: ReadSessionDep,
+    clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
 ):
-    return page(request, "overview.html", {"overview": _overview(session,
-                                                                 service_date or today(clock))})
+    return page(
+        request, "overview.html", {"overview": _overview(session, service_date or today(clock))}
+    )

@@ -44,7 +44,8 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per transaction; stale connections are recycled instead.
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     return sa.create_engine(url, **kwargs)
 

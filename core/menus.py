@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.diet import DietProfile, MealProfile, suits
@@ -48,37 +49,77 @@ def publish_menu(
 
 @dataclass(frozen=True)
 class MenuChoice:
-    """A menu item as surfaces show it: the dish, the variant and the price."""
+    """A menu item as surfaces show it and orders snapshot it: dish, variant, price."""
 
-    item: MenuItem
-    dish: Dish
-
-    def name(self, locale: str) -> str:
-        return self.dish.name_zh if locale == "zh_CN" else self.dish.name_en
+    item_id: int
+    dish_id: int
+    name: Bilingual
+    variant: str
+    texture: Texture
+    diet_tags: frozenset[str]
+    allergens: frozenset[str]
+    price_fen: int
+    position: int
 
     @property
     def meal(self) -> MealProfile:
-        return MealProfile(
-            dish_name=Bilingual(self.dish.name_zh, self.dish.name_en),
-            texture=Texture(self.item.texture),
-            diet_tags=frozenset(self.item.diet_tags) | frozenset(self.dish.diet_tags),
-            allergens=frozenset(self.dish.allergens),
-        )
+        return MealProfile(self.name, self.texture, self.diet_tags, self.allergens)
+
+
+_item, _dish, _menu = MenuItem.__table__, Dish.__table__, Menu.__table__  # type: ignore[attr-defined]
+
+CHOICE_COLUMNS = (
+    _item.c.id,
+    _dish.c.id,
+    _dish.c.name_zh,
+    _dish.c.name_en,
+    _item.c.variant,
+    _item.c.texture,
+    _item.c.diet_tags,
+    _dish.c.diet_tags,
+    _dish.c.allergens,
+    _item.c.price_fen,
+    _item.c.position,
+)
+ALL_CHOICES = (
+    sa.select(*CHOICE_COLUMNS)
+    .select_from(
+        _item.join(_menu, _menu.c.id == _item.c.menu_id).join(_dish, _dish.c.id == _item.c.dish_id)
+    )
+    .where(
+        _menu.c.site_id == sa.bindparam("site_id"),
+        _menu.c.service_date == sa.bindparam("service_date"),
+        _menu.c.slot == sa.bindparam("slot"),
+    )
+    .order_by(_item.c.position, _item.c.dish_id, _item.c.id)
+)
+
+
+def choice_from_row(row: sa.Row | tuple) -> MenuChoice:
+    item_id, dish_id, zh, en, variant, texture, item_tags, dish_tags, allergens, price, pos = row
+    return MenuChoice(
+        item_id,
+        dish_id,
+        Bilingual(zh, en),
+        variant,
+        Texture(texture),
+        frozenset(item_tags) | frozenset(dish_tags),
+        frozenset(allergens),
+        price,
+        pos,
+    )
 
 
 def menu_choices(
     *, session: Session, site_id: int, service_date: date, slot: Slot
 ) -> list[MenuChoice]:
-    rows = session.exec(
-        select(MenuItem, Dish)
-        .join(Menu, Menu.id == MenuItem.menu_id)
-        .join(Dish, Dish.id == MenuItem.dish_id)
-        .where(Menu.site_id == site_id, Menu.service_date == service_date, Menu.slot == slot)
-        .order_by(MenuItem.position, MenuItem.dish_id, MenuItem.id)
+    """Everything on a site's menu for one slot and day, in menu order."""
+    rows = session.execute(
+        ALL_CHOICES, {"site_id": site_id, "service_date": service_date, "slot": slot}
     ).all()
     if not rows:
         raise NoMenu(slot=slot, date=service_date)
-    return [MenuChoice(item, dish) for item, dish in rows]
+    return [choice_from_row(row) for row in rows]
 
 
 def suitable_choices(choices: list[MenuChoice], elder: DietProfile) -> list[MenuChoice]:

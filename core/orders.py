@@ -2,17 +2,17 @@
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Annotated
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.diet import diet_problem, profile_of_elder, suits
-from core.elders import get_elder, is_paused
+from core.elders import get_elder
 from core.errors import (
     AlreadyOrdered,
     CutoffNotYet,
@@ -21,6 +21,7 @@ from core.errors import (
     DateTooFar,
     DuplicateRequest,
     ElderInactive,
+    ElderNotFound,
     ElderPaused,
     InvalidQuantity,
     ModeNotOffered,
@@ -29,11 +30,24 @@ from core.errors import (
     OrderNotChangeable,
     OrderNotFound,
     OutsideServiceArea,
+    SiteNotFound,
+    SlotNotOffered,
 )
-from core.menus import MenuChoice, menu_choices
-from core.models import Dish, Elder, MealSlot, Menu, MenuItem, Order, Site, SlotCutoff
+from core.menus import CHOICE_COLUMNS, MenuChoice, choice_from_row, menu_choices
+from core.models import (
+    Dish,
+    Elder,
+    ElderPause,
+    MealSlot,
+    Menu,
+    MenuItem,
+    Order,
+    Site,
+    SiteServiceArea,
+    SlotCutoff,
+)
 from core.settings import get_settings
-from core.sites import cutoff_at, get_site, get_slot, serves
+from core.sites import cutoff_at, get_site, get_slot
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
 
@@ -98,41 +112,66 @@ def _place(
     standing_order_id: int | None,
     at_cutoff: bool,
 ) -> Order:
-    existing = _order_by_key(session, idempotency_key)
-    if existing is not None:
-        raise DuplicateRequest(order_id=existing.id)
+    context = _context(
+        session,
+        key=idempotency_key,
+        elder_id=elder_id,
+        site_id=site_id,
+        service_date=service_date,
+        slot=slot,
+        dish_id=dish_id,
+        variant=variant,
+    )
+    if context.duplicate_id is not None:
+        raise DuplicateRequest(order_id=context.duplicate_id)
     _check_quantity(quantity)
-    elder = _orderable_elder(session, elder_id, service_date)
+    elder = _check_elder(context.elder, elder_id, service_date)
     now = clock.now()
     _check_date(service_date, now.date())
-    site = get_site(session=session, site_id=site_id)
-    meal_slot = get_slot(session=session, site=site, slot=slot)
+    site = _check_site(context.site, site_id, slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
     _check_mode(site, chosen_mode)
     if not at_cutoff:
-        _check_open(session, meal_slot, service_date, now)
-    if not serves(session=session, site_id=site.id, community_id=elder.community_id):
+        _check_open(site, service_date, slot, clock)
+    if not elder.served_by_site:
         raise OutsideServiceArea(name=elder.name, site=site.name)
-    choice = _menu_choice(session, site.id, service_date, slot, dish_id, variant)
+    choice = _check_on_menu(context.choice, service_date, slot)
     _check_diet(elder, choice)
-    if _live_order(session, elder.id, service_date, slot) is not None:
+    if elder.live_order_id is not None:
         raise AlreadyOrdered(name=elder.name, slot=slot, date=service_date)
-    order = Order(
-        elder_id=elder.id,
-        site_id=site.id,
+    values = dict(
+        elder_id=elder_id,
+        site_id=site_id,
         service_date=service_date,
-        slot=slot,
-        mode=chosen_mode,
-        status=OrderStatus.placed,
-        source=source,
+        slot=slot.value,
+        mode=chosen_mode.value,
+        status=OrderStatus.placed.value,
+        source=source.value,
         idempotency_key=idempotency_key,
         standing_order_id=standing_order_id,
         placed_by_chat_user_id=placed_by_chat_user_id,
         ordered_at=now,
         updated_at=now,
+        cancelled_at=None,
+        locked_at=None,
         **_snapshot(choice, quantity),
     )
-    _insert(session, order, elder, service_date, slot)
+    order = _insert(session, values)
+    if order is None:
+        # Lost a race to an identical request or another order for the same meal.
+        duplicate = _context(
+            session,
+            key=idempotency_key,
+            elder_id=elder_id,
+            site_id=site_id,
+            service_date=service_date,
+            slot=slot,
+            dish_id=dish_id,
+            variant=variant,
+        ).duplicate_id
+        if duplicate is not None:
+            raise DuplicateRequest(order_id=duplicate)
+        raise AlreadyOrdered(name=elder.name, slot=slot, date=service_date)
     return order
 
 
@@ -149,30 +188,27 @@ def change_order(
 ) -> Order:
     """Change the dish, variant, portions or delivery mode of an order before its cutoff."""
     order = _changeable_order(session, clock, order_id)
-    elder = _orderable_elder(session, order.elder_id, order.service_date)
+    slot = Slot(order.slot)
+    context = _context(
+        session,
+        elder_id=order.elder_id,
+        site_id=order.site_id,
+        service_date=order.service_date,
+        slot=slot,
+        dish_id=order.dish_id if dish_id is None else dish_id,
+        variant=order.variant if variant is None else variant,
+    )
+    elder = _check_elder(context.elder, order.elder_id, order.service_date)
     new_quantity = order.quantity if quantity is None else quantity
     _check_quantity(new_quantity)
     if mode is not None:
-        _check_mode(get_site(session=session, site_id=order.site_id), mode)
+        _check_mode(_check_site(context.site, order.site_id, slot), mode)
+    choice = _check_on_menu(context.choice, order.service_date, slot)
+    _check_diet(elder, choice)
+    for name, value in _snapshot(choice, new_quantity).items():
+        setattr(order, name, value)
+    if mode is not None:
         order.mode = mode
-    if dish_id is not None or variant is not None:
-        choice = _menu_choice(
-            session,
-            order.site_id,
-            order.service_date,
-            Slot(order.slot),
-            dish_id if dish_id is not None else order.dish_id,
-            variant if variant is not None else order.variant,
-        )
-        _check_diet(elder, choice)
-    else:
-        choice = None
-    if choice is not None:
-        for name, value in _snapshot(choice, new_quantity).items():
-            setattr(order, name, value)
-    else:
-        order.quantity = new_quantity
-        order.total_fen = order.unit_price_fen * new_quantity
     order.updated_at = clock.now()
     session.add(order)
     session.flush()
@@ -227,8 +263,8 @@ def repeat_last_order(
         site_id=last.site_id,
         service_date=service_date,
         slot=target_slot,
-        dish_id=choice.dish.id,
-        variant=choice.item.variant,
+        dish_id=choice.dish_id,
+        variant=choice.variant,
         quantity=last.quantity,
         mode=ServiceMode(last.mode),
         idempotency_key=idempotency_key,
@@ -264,7 +300,13 @@ def run_cutoff(
 
     site = get_site(session=session, site_id=site_id)
     meal_slot = get_slot(session=session, site=site, slot=slot)
-    done = _cutoff_record(session, site_id, service_date, slot)
+    done = session.exec(
+        select(SlotCutoff).where(
+            SlotCutoff.site_id == site_id,
+            SlotCutoff.service_date == service_date,
+            SlotCutoff.slot == slot,
+        )
+    ).first()
     if done is not None:
         return CutoffResult(
             site_id,
@@ -333,26 +375,190 @@ def orders_for(
     return list(session.exec(query.order_by(Order.site_id, Order.slot, Order.id)))
 
 
+# -- what the rules look at: one prebuilt query per request ---------------------------------
+# An order is checked against the elder, the site and slot, the menu item and earlier orders.
+# All of it comes back in one round trip (outer joins from a one-row base, so that whatever is
+# missing comes back as NULL and the rules below can say which), which is most of the cost of
+# an order on PostgreSQL.
+
+_order, _elder = Order.__table__, Elder.__table__  # type: ignore[attr-defined]
+_site, _slot = Site.__table__, MealSlot.__table__  # type: ignore[attr-defined]
+_pause, _area = ElderPause.__table__, SiteServiceArea.__table__  # type: ignore[attr-defined]
+_cutoff, _menu = SlotCutoff.__table__, Menu.__table__  # type: ignore[attr-defined]
+_item, _dish = MenuItem.__table__, Dish.__table__  # type: ignore[attr-defined]
+_day, _meal, _site_id = sa.bindparam("day"), sa.bindparam("slot"), sa.bindparam("site_id")
+
+ELDER_COLUMNS = (
+    _elder.c.name,
+    _elder.c.status,
+    _elder.c.texture,
+    _elder.c.diet_needs,
+    _elder.c.allergies,
+    _elder.c.service_mode,
+    sa.exists()
+    .where(_pause.c.elder_id == _elder.c.id, _pause.c.start_date <= _day, _pause.c.end_date >= _day)
+    .label("paused"),
+    sa.select(_order.c.id)
+    .where(
+        _order.c.elder_id == _elder.c.id,
+        _order.c.service_date == _day,
+        _order.c.slot == _meal,
+        # A literal, not a parameter: only then can the partial unique index serve this.
+        _order.c.status != sa.literal_column("'cancelled'"),
+    )
+    .limit(1)
+    .scalar_subquery()
+    .label("live_order_id"),
+    sa.exists()
+    .where(_area.c.site_id == _site_id, _area.c.community_id == _elder.c.community_id)
+    .label("served_by_site"),
+)
+SITE_COLUMNS = (
+    _site.c.name,
+    _site.c.phone,
+    _site.c.active,
+    _site.c.offers_delivery,
+    _site.c.offers_pickup,
+    _site.c.offers_dine_in,
+    _slot.c.id.label("slot_id"),
+    _slot.c.cutoff_time,
+    _slot.c.cutoff_days_before,
+    sa.exists()
+    .where(_cutoff.c.site_id == _site_id, _cutoff.c.service_date == _day, _cutoff.c.slot == _meal)
+    .label("locked"),
+)
+ORDER_CONTEXT = sa.select(
+    sa.select(_order.c.id)
+    .where(_order.c.idempotency_key == sa.bindparam("key"))
+    .scalar_subquery()
+    .label("duplicate_id"),
+    _elder.c.id.label("elder_found"),
+    *ELDER_COLUMNS,
+    _site.c.id.label("site_found"),
+    *SITE_COLUMNS,
+    *CHOICE_COLUMNS,
+).select_from(
+    sa.select(sa.literal(1).label("one"))
+    .subquery("request")
+    .outerjoin(_elder, _elder.c.id == sa.bindparam("elder_id"))
+    .outerjoin(_site, _site.c.id == _site_id)
+    .outerjoin(_slot, sa.and_(_slot.c.site_id == _site_id, _slot.c.slot == _meal))
+    .outerjoin(
+        _menu,
+        sa.and_(_menu.c.site_id == _site_id, _menu.c.service_date == _day, _menu.c.slot == _meal),
+    )
+    .outerjoin(
+        _item,
+        sa.and_(
+            _item.c.menu_id == _menu.c.id,
+            _item.c.dish_id == sa.bindparam("dish_id"),
+            _item.c.variant == sa.bindparam("variant"),
+        ),
+    )
+    .outerjoin(_dish, _dish.c.id == _item.c.dish_id)
+)
+_ELDER = slice(2, 2 + len(ELDER_COLUMNS))
+_SITE = slice(_ELDER.stop + 1, _ELDER.stop + 1 + len(SITE_COLUMNS))
+_CHOICE = slice(_SITE.stop, None)
+
+
+@dataclass(frozen=True)
+class ElderContext:
+    name: str
+    status: str
+    texture: str
+    diet_needs: list[str]
+    allergies: list[str]
+    service_mode: str
+    paused: bool
+    live_order_id: int | None
+    served_by_site: bool
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    name: str
+    phone: str
+    active: bool
+    offers_delivery: bool
+    offers_pickup: bool
+    offers_dine_in: bool
+    slot_id: int | None
+    cutoff_time: time | None
+    cutoff_days_before: int | None
+    locked: bool
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    duplicate_id: int | None
+    elder: ElderContext | None
+    site: SiteContext | None
+    choice: MenuChoice | None
+
+
+def _context(
+    session: Session,
+    *,
+    elder_id: int,
+    site_id: int,
+    service_date: date,
+    slot: Slot,
+    dish_id: int,
+    variant: str,
+    key: str = "",
+) -> OrderContext:
+    row = session.execute(
+        ORDER_CONTEXT,
+        {
+            "key": key,
+            "elder_id": elder_id,
+            "site_id": site_id,
+            "day": service_date,
+            "slot": slot.value,
+            "dish_id": dish_id,
+            "variant": variant,
+        },
+    ).one()
+    return OrderContext(
+        duplicate_id=row.duplicate_id,
+        elder=None if row.elder_found is None else ElderContext(*row[_ELDER]),
+        site=None if row.site_found is None else SiteContext(*row[_SITE]),
+        choice=None if row[_CHOICE][0] is None else choice_from_row(row[_CHOICE]),
+    )
+
+
 # -- the rules, each in one place ------------------------------------------------------------
 
 
-def _order_by_key(session: Session, key: str) -> Order | None:
-    return session.exec(select(Order).where(Order.idempotency_key == key)).first()
+def _check_elder(elder: ElderContext | None, elder_id: int, service_date: date) -> ElderContext:
+    if elder is None:
+        raise ElderNotFound(elder_id=elder_id)
+    if elder.status != ElderStatus.active:
+        raise ElderInactive(name=elder.name)
+    if elder.paused:
+        raise ElderPaused(name=elder.name, date=service_date)
+    return elder
+
+
+def _check_site(site: SiteContext | None, site_id: int, slot: Slot) -> SiteContext:
+    if site is None or not site.active:
+        raise SiteNotFound(site_id=site_id)
+    if site.slot_id is None:
+        raise SlotNotOffered(site=site.name, slot=slot)
+    return site
+
+
+def _check_on_menu(choice: MenuChoice | None, service_date: date, slot: Slot) -> MenuChoice:
+    if choice is None:
+        raise NotOnMenu(slot=slot, date=service_date)
+    return choice
 
 
 def _check_quantity(quantity: int) -> None:
     high = get_settings().max_order_quantity
     if not 1 <= quantity <= high:
         raise InvalidQuantity(low=1, high=high)
-
-
-def _orderable_elder(session: Session, elder_id: int, service_date: date) -> Elder:
-    elder = get_elder(session=session, elder_id=elder_id)
-    if elder.status != ElderStatus.active:
-        raise ElderInactive(name=elder.name)
-    if is_paused(session=session, elder_id=elder_id, on=service_date):
-        raise ElderPaused(name=elder.name, date=service_date)
-    return elder
 
 
 def _check_date(service_date: date, today: date) -> None:
@@ -363,7 +569,7 @@ def _check_date(service_date: date, today: date) -> None:
         raise DateTooFar(days=horizon)
 
 
-def _check_mode(site: Site, mode: ServiceMode) -> None:
+def _check_mode(site: Site | SiteContext, mode: ServiceMode) -> None:
     offered = {
         ServiceMode.delivery: site.offers_delivery,
         ServiceMode.pickup: site.offers_pickup,
@@ -373,48 +579,19 @@ def _check_mode(site: Site, mode: ServiceMode) -> None:
         raise ModeNotOffered(site=site.name, mode=mode)
 
 
-def _cutoff_record(session: Session, site_id: int, service_date: date, slot: str):
-    return session.exec(
-        select(SlotCutoff).where(
-            SlotCutoff.site_id == site_id,
-            SlotCutoff.service_date == service_date,
-            SlotCutoff.slot == slot,
-        )
-    ).first()
+def _closes(site: SiteContext, service_date: date, clock: Clock) -> datetime:
+    day = service_date - timedelta(days=site.cutoff_days_before or 0)
+    return datetime.combine(day, site.cutoff_time, tzinfo=clock.tz)  # type: ignore[arg-type]
 
 
-def _check_open(session: Session, meal_slot: MealSlot, service_date: date, now: datetime) -> None:
-    closes = cutoff_at(meal_slot, service_date, now.tzinfo)  # type: ignore[arg-type]  # clock's zone
-    if now >= closes or _cutoff_record(session, meal_slot.site_id, service_date, meal_slot.slot):
-        raise CutoffPassed(
-            slot=Slot(meal_slot.slot),
-            date=service_date,
-            cutoff=closes,
-            phone=session.get(Site, meal_slot.site_id).phone,  # type: ignore[union-attr]
-        )
+def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:
+    """Orders close at the slot's cutoff time, or earlier if staff locked the slot."""
+    closes = _closes(site, service_date, clock)
+    if site.locked or clock.now() >= closes:
+        raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=site.phone)
 
 
-def _menu_choice(
-    session: Session, site_id: int, service_date: date, slot: Slot, dish_id: int, variant: str
-) -> MenuChoice:
-    row = session.exec(
-        select(MenuItem, Dish)
-        .join(Menu, Menu.id == MenuItem.menu_id)
-        .join(Dish, Dish.id == MenuItem.dish_id)
-        .where(
-            Menu.site_id == site_id,
-            Menu.service_date == service_date,
-            Menu.slot == slot,
-            MenuItem.dish_id == dish_id,
-            MenuItem.variant == variant,
-        )
-    ).first()
-    if row is None:
-        raise NotOnMenu(slot=slot, date=service_date)
-    return MenuChoice(*row)
-
-
-def _check_diet(elder: Elder, choice: MenuChoice) -> None:
+def _check_diet(elder: ElderContext | Elder, choice: MenuChoice) -> None:
     problem = diet_problem(
         profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies), choice.meal
     )
@@ -422,64 +599,56 @@ def _check_diet(elder: Elder, choice: MenuChoice) -> None:
         raise problem
 
 
-def _live_order(session: Session, elder_id: int, service_date: date, slot: str) -> Order | None:
-    return session.exec(
-        select(Order).where(
-            Order.elder_id == elder_id,
-            Order.service_date == service_date,
-            Order.slot == slot,
-            Order.status != OrderStatus.cancelled,
-        )
-    ).first()
-
-
 def _snapshot(choice: MenuChoice, quantity: int) -> dict:
     return {
-        "menu_item_id": choice.item.id,
-        "dish_id": choice.dish.id,
-        "dish_name_zh": choice.dish.name_zh,
-        "dish_name_en": choice.dish.name_en,
-        "variant": choice.item.variant,
-        "texture": choice.item.texture,
-        "diet_tags": sorted(choice.meal.diet_tags),
-        "allergens": sorted(choice.meal.allergens),
-        "unit_price_fen": choice.item.price_fen,
+        "menu_item_id": choice.item_id,
+        "dish_id": choice.dish_id,
+        "dish_name_zh": choice.name.zh,
+        "dish_name_en": choice.name.en,
+        "variant": choice.variant,
+        "texture": choice.texture.value,
+        "diet_tags": sorted(choice.diet_tags),
+        "allergens": sorted(choice.allergens),
+        "unit_price_fen": choice.price_fen,
         "quantity": quantity,
-        "total_fen": choice.item.price_fen * quantity,
+        "total_fen": choice.price_fen * quantity,
     }
 
 
-def _insert(session: Session, order: Order, elder: Elder, service_date: date, slot: Slot) -> None:
-    # The database has the last word on duplicates: two racing requests cannot both insert.
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        existing = _order_by_key(session, order.idempotency_key)
-        if existing is not None:
-            raise DuplicateRequest(order_id=existing.id) from None
-        raise AlreadyOrdered(name=elder.name, slot=slot, date=service_date) from None
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert(session: Session, values: dict) -> Order | None:
+    """Insert an order, or nothing if a unique index says it exists: the database has the last
+    word on duplicates, and a conflict leaves the transaction usable on both databases."""
+    dialect = session.get_bind().dialect.name
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(Order).on_conflict_do_nothing().returning(Order)
+        _INSERTS[dialect] = statement
+    # The ORM builds the returned Order from the row, much faster than Order(...) would.
+    return session.scalars(statement, [values]).first()
 
 
 def _changeable_order(session: Session, clock: Clock, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
-    if order.status == OrderStatus.locked:
-        site = get_site(session=session, site_id=order.site_id)
-        meal_slot = get_slot(session=session, site=site, slot=Slot(order.slot))
-        raise CutoffPassed(
-            slot=Slot(order.slot),
-            date=order.service_date,
-            cutoff=cutoff_at(meal_slot, order.service_date, clock.tz),
-            phone=site.phone,
+    slot = Slot(order.slot)
+    if order.status in LIVE:
+        context = _context(
+            session,
+            elder_id=order.elder_id,
+            site_id=order.site_id,
+            service_date=order.service_date,
+            slot=slot,
+            dish_id=order.dish_id,
+            variant=order.variant,
         )
+        _check_open(_check_site(context.site, order.site_id, slot), order.service_date, slot, clock)
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(status=OrderStatus(order.status))
-    site = get_site(session=session, site_id=order.site_id)
-    meal_slot = get_slot(session=session, site=site, slot=Slot(order.slot))
-    _check_open(session, meal_slot, order.service_date, clock.now())
     return order
 
 
@@ -493,9 +662,9 @@ def _closest_choice(
         position = previous.position if previous is not None else None
 
     def rank(choice: MenuChoice) -> tuple[bool, bool, bool, bool]:
-        same_dish = choice.dish.id == last.dish_id
-        same_variant = choice.item.variant == last.variant
-        same_position = choice.item.position == position
+        same_dish = choice.dish_id == last.dish_id
+        same_variant = choice.variant == last.variant
+        same_position = choice.position == position
         return (
             not suits(profile, choice.meal),
             not (same_dish and same_variant),
@@ -523,8 +692,14 @@ class SlotTally:
 def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
     """Live (not cancelled) orders per site and slot for a service day, with cutoff state."""
     rows = session.execute(
-        sa.select(Order.site_id, Order.slot, Order.status, Order.mode,
-                  sa.func.count(), sa.func.sum(Order.quantity))
+        sa.select(
+            Order.site_id,
+            Order.slot,
+            Order.status,
+            Order.mode,
+            sa.func.count(),
+            sa.func.sum(Order.quantity),
+        )
         .where(Order.service_date == service_date, Order.status != OrderStatus.cancelled)
         .group_by(Order.site_id, Order.slot, Order.status, Order.mode)
     ).all()
@@ -535,8 +710,9 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
     names = {site.id: site.name for site in session.exec(select(Site))}
     tallies: dict[tuple[int, str], dict] = {}
     for site_id, slot, status, mode, count, portions in rows:
-        tally = tallies.setdefault((site_id, slot), {"orders": 0, "portions": 0,
-                                                     "by_status": {}, "by_mode": {}})
+        tally = tallies.setdefault(
+            (site_id, slot), {"orders": 0, "portions": 0, "by_status": {}, "by_mode": {}}
+        )
         tally["orders"] += count
         tally["portions"] += portions
         tally["by_status"][status] = tally["by_status"].get(status, 0) + count

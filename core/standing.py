@@ -195,8 +195,8 @@ def materialise_standing_orders(
                 site_id=site_id,
                 service_date=service_date,
                 slot=slot,
-                dish_id=choice.dish.id,
-                variant=choice.item.variant,
+                dish_id=choice.dish_id,
+                variant=choice.variant,
                 quantity=standing.quantity,
                 mode=ServiceMode(standing.mode),
                 idempotency_key=f"standing:{standing.id}:{service_date.isoformat()}:{slot}",
@@ -218,7 +218,7 @@ def _choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]
     that the first that suits; failing that the first (the order service then says why not)."""
     profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
     suitable = [choice for choice in choices if suits(profile, choice.meal)]
-    preferred = [choice for choice in suitable if choice.item.variant == standing.variant]
+    preferred = [choice for choice in suitable if choice.variant == standing.variant]
     return (preferred or suitable or choices)[0]
 
 

@@ -23,8 +23,11 @@ from core.orders import due_cutoffs, run_cutoff
 from core.settings import get_settings
 from core.types import Category, ServiceMode, Slot
 
-app = typer.Typer(help="MealAid: community meal assistance for older people.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="MealAid: community meal assistance for older people.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 # Wide enough for the summary tables when the output is a file or a CI log.
 console = Console(width=None if sys.stdout.isatty() else 120)
 
@@ -47,8 +50,9 @@ def _parse_day(value: str | None, locale: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        console.print(i18n.render(N_("“{value}” is not a date like 2026-11-25."), locale,
-                                  {"value": value}))
+        console.print(
+            i18n.render(N_("“{value}” is not a date like 2026-11-25."), locale, {"value": value})
+        )
         raise typer.Exit(2) from None
 
 
@@ -57,8 +61,13 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     database = _database()
     database.migrate()
-    console.print(i18n.render(N_("Database {url} is up to date."), _locale(None),
-                              {"url": _shown_url(get_settings().database_url)}))
+    console.print(
+        i18n.render(
+            N_("Database {url} is up to date."),
+            _locale(None),
+            {"url": _shown_url(get_settings().database_url)},
+        )
+    )
 
 
 @app.command()
@@ -98,28 +107,54 @@ def cutoff(
             pairs = [(m.site_id, Slot(m.slot)) for m in session.exec(sa.select(MealSlot)).scalars()]
         else:
             pairs = due_cutoffs(session=session, clock=clock, service_date=service_date)
-        pairs = [(s, sl) for s, sl in pairs if (slot is None or sl == slot)
-                 and (site is None or sites[s].code == site)]
+        pairs = [
+            (s, sl)
+            for s, sl in pairs
+            if (slot is None or sl == slot) and (site is None or sites[s].code == site)
+        ]
         try:
-            results = [run_cutoff(session=session, clock=clock, site_id=s, service_date=service_date,
-                                  slot=sl, early=early) for s, sl in pairs]
+            results = [
+                run_cutoff(
+                    session=session,
+                    clock=clock,
+                    site_id=s,
+                    service_date=service_date,
+                    slot=sl,
+                    early=early,
+                )
+                for s, sl in pairs
+            ]
         except DomainError as refusal:
             console.print(refusal.render(locale))
             raise typer.Exit(1) from None
     if not results:
-        console.print(i18n.render(N_("No slot is due to close on {date}."), locale,
-                                  {"date": service_date}))
+        console.print(
+            i18n.render(N_("No slot is due to close on {date}."), locale, {"date": service_date})
+        )
     for result in results:
-        console.print(i18n.render(
-            N_("{site} {slot}: {locked} orders locked ({standing} from standing orders)."),
-            locale, {"site": sites[result.site_id].name, "slot": result.slot,
-                     "locked": result.orders_locked, "standing": result.standing_orders_placed}))
+        console.print(
+            i18n.render(
+                N_("{site} {slot}: {locked} orders locked ({standing} from standing orders)."),
+                locale,
+                {
+                    "site": sites[result.site_id].name,
+                    "slot": result.slot,
+                    "locked": result.orders_locked,
+                    "standing": result.standing_orders_placed,
+                },
+            )
+        )
 
 
 @app.command()
 def demo(
-    day: Annotated[str | None, typer.Option("--date", help="Service day to run, YYYY-MM-DD "
-                                            "(default: today in the programme's timezone).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Service day to run, YYYY-MM-DD (default: today in the programme's timezone).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the generated city.")] = 2026,
     serve_after: Annotated[bool, typer.Option("--serve", help="Then start the web app.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
@@ -132,9 +167,11 @@ def demo(
     settings = get_settings()
     service_date = _parse_day(day, locale)
     say = lambda message, **params: console.print(i18n.render(message, locale, params))  # noqa: E731
-    say(N_("MealAid demo: service day {date}, database {url}"),
+    say(
+        N_("MealAid demo: service day {date}, database {url}"),
         date=i18n.weekday_and_day(service_date, locale) + f" ({service_date.isoformat()})",
-        url=_shown_url(settings.database_url))
+        url=_shown_url(settings.database_url),
+    )
     database = _database()
     if sa.inspect(database.engine).get_table_names():
         say(N_("Earlier data found in this database: starting the demo afresh."))
@@ -142,12 +179,23 @@ def demo(
     database.migrate()
 
     rng = random.Random(seed)
-    clock = FixedClock(datetime.combine(service_date, datetime.min.time(), tzinfo=settings.tz)
-                       .replace(hour=6))
-    labels = {"menus": N_("Publishing 14 days of menus"), "elders": N_("Registering elders"),
-              "orders": N_("Taking the morning's orders")}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+    clock = FixedClock(
+        datetime.combine(service_date, datetime.min.time(), tzinfo=settings.tz).replace(hour=6)
+    )
+    labels = {
+        "menus": N_("Publishing 14 days of menus"),
+        "elders": N_("Registering elders"),
+        "orders": N_("Taking the morning's orders"),
+    }
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+
         def progress(label: str, total: int):
             task = bar.add_task(i18n.gettext(labels[label], locale), total=total)
             return lambda: bar.advance(task)
@@ -158,8 +206,13 @@ def demo(
 
     _print_city(city, locale)
     _print_day(summary, city, locale)
-    say(N_("See it in the browser: mealaid demo --serve, then http://127.0.0.1:{port}/?date={date}"),
-        port=port, date=service_date.isoformat())
+    say(
+        N_(
+            "See it in the browser: mealaid demo --serve, then http://127.0.0.1:{port}/?date={date}"
+        ),
+        port=port,
+        date=service_date.isoformat(),
+    )
     if serve_after:
         import uvicorn
 
@@ -194,40 +247,74 @@ def _print_city(city, locale: str) -> None:
 def _print_day(summary, city, locale: str) -> None:
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     names = {s.id: s.name for s in city.kitchens + city.canteens}
-    table = Table(title=i18n.render(N_("Orders for {date} after cutoff"), locale,
-                                    {"date": summary.service_date}))
-    for header in (N_("Site"), N_("Meal"), N_("Orders"), N_("Portions"),
-                   N_("Delivery / pick-up / dine in"), N_("Soft, minced or pureed"),
-                   N_("From standing orders")):
+    table = Table(
+        title=i18n.render(
+            N_("Orders for {date} after cutoff"), locale, {"date": summary.service_date}
+        )
+    )
+    for header in (
+        N_("Site"),
+        N_("Meal"),
+        N_("Orders"),
+        N_("Portions"),
+        N_("Delivery / pick-up / dine in"),
+        N_("Soft, minced or pureed"),
+        N_("From standing orders"),
+    ):
         table.add_column(t(header), justify="left" if header in ("Site", "Meal") else "right")
     groups: dict = {}
     for order in summary.final:
         groups.setdefault((order.site_id, order.slot), []).append(order)
     slot_order = list(Slot)
-    for (site_id, slot), orders in sorted(groups.items(),
-                                          key=lambda g: (g[0][0], slot_order.index(g[0][1]))):
+    for (site_id, slot), orders in sorted(
+        groups.items(), key=lambda g: (g[0][0], slot_order.index(g[0][1]))
+    ):
         modes = Counter(o.mode for o in orders)
-        table.add_row(names[site_id], i18n.display(Slot(slot), locale), str(len(orders)),
-                      str(sum(o.quantity for o in orders)),
-                      f"{modes[ServiceMode.delivery]} / {modes[ServiceMode.pickup]} / "
-                      f"{modes[ServiceMode.dine_in]}",
-                      str(sum(1 for o in orders if o.texture != "regular")),
-                      str(sum(1 for o in orders if o.standing_order_id)))
+        table.add_row(
+            names[site_id],
+            i18n.display(Slot(slot), locale),
+            str(len(orders)),
+            str(sum(o.quantity for o in orders)),
+            f"{modes[ServiceMode.delivery]} / {modes[ServiceMode.pickup]} / "
+            f"{modes[ServiceMode.dine_in]}",
+            str(sum(1 for o in orders if o.texture != "regular")),
+            str(sum(1 for o in orders if o.standing_order_id)),
+        )
     console.print(table)
-    console.print(i18n.render(
-        N_("Orders placed in the morning: {chat} by chat, {staff} by staff on the phone. "
-           "Changed: {changed}. Cancelled before cutoff: {cancelled}."), locale,
-        {"chat": summary.placed["chat"], "staff": summary.placed["staff"],
-         "changed": summary.changed, "cancelled": summary.cancelled}))
+    console.print(
+        i18n.render(
+            N_(
+                "Orders placed in the morning: {chat} by chat, {staff} by staff on the phone. "
+                "Changed: {changed}. Cancelled before cutoff: {cancelled}."
+            ),
+            locale,
+            {
+                "chat": summary.placed["chat"],
+                "staff": summary.placed["staff"],
+                "changed": summary.changed,
+                "cancelled": summary.cancelled,
+            },
+        )
+    )
     if summary.refused:
         console.print(t(N_("Refused, and nothing written:")))
         for code, count in summary.refused.most_common():
             example = summary.refusal_examples[code].render(locale)
-            console.print("  " + i18n.render(N_("{count} × {example}"), locale,
-                                             {"count": count, "example": example}))
+            console.print(
+                "  "
+                + i18n.render(
+                    N_("{count} × {example}"), locale, {"count": count, "example": example}
+                )
+            )
     locked = sum(r.orders_locked for r in summary.cutoffs)
     standing = sum(r.standing_orders_placed for r in summary.cutoffs)
-    console.print(i18n.render(
-        N_("{slots} slots closed at their cutoff: {locked} orders locked for the kitchens, "
-           "{standing} of them from standing orders."), locale,
-        {"slots": len(summary.cutoffs), "locked": locked, "standing": standing}))
+    console.print(
+        i18n.render(
+            N_(
+                "{slots} slots closed at their cutoff: {locked} orders locked for the kitchens, "
+                "{standing} of them from standing orders."
+            ),
+            locale,
+            {"slots": len(summary.cutoffs), "locked": locked, "standing": standing},
+        )
+    )

@@ -87,13 +87,17 @@ class DaySummary:
 def _offset(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
     """A point scattered around (lat, lon), about `metres` away on average."""
     dy, dx = rng.gauss(0, metres), rng.gauss(0, metres)
-    return (round(lat + dy / 111_320, 6),
-            round(lon + dx / (111_320 * math.cos(math.radians(lat))), 6))
+    return (
+        round(lat + dy / 111_320, 6),
+        round(lon + dx / (111_320 * math.cos(math.radians(lat))), 6),
+    )
 
 
 def _phone(rng: random.Random, used: set[str]) -> str:
     while True:
-        number = rng.choice(["138", "139", "135", "137", "186", "189"]) + f"{rng.randrange(10**8):08d}"
+        number = (
+            rng.choice(["138", "139", "135", "137", "186", "189"]) + f"{rng.randrange(10**8):08d}"
+        )
         if number not in used:
             used.add(number)
             return number
@@ -103,54 +107,113 @@ def _age(rng: random.Random) -> int:
     return min(100, max(60, round(rng.triangular(60, 100, 76))))
 
 
-def build_city(session: Session, clock: FixedClock, rng: random.Random, day: date,
-               progress: Progress = _no_progress) -> City:
+def build_city(
+    session: Session,
+    clock: FixedClock,
+    rng: random.Random,
+    day: date,
+    progress: Progress = _no_progress,
+) -> City:
     city = City()
     communities: dict[str, list[int]] = {}
     for street, (lat, lon, _roads, names) in citydata.STREETS.items():
         for index, name in enumerate(names):
             clat, clon = _offset(rng, lat, lon, 350)
-            community = create_community(session=session, community_in=CommunityCreate(
-                code=f"YX-{street[:2]}-{index + 1}", name=f"{name}社区", street=street,
-                district=citydata.DISTRICT, city=citydata.CITY, lat=clat, lon=clon))
+            community = create_community(
+                session=session,
+                community_in=CommunityCreate(
+                    code=f"YX-{street[:2]}-{index + 1}",
+                    name=f"{name}社区",
+                    street=street,
+                    district=citydata.DISTRICT,
+                    city=citydata.CITY,
+                    lat=clat,
+                    lon=clon,
+                ),
+            )
             communities.setdefault(street, []).append(community.id)  # type: ignore[arg-type]
 
     kitchen_of_street: dict[str, Site] = {}
     for number, (name, (street, lat, lon, streets)) in enumerate(citydata.KITCHENS.items(), 1):
         served = [cid for s in streets for cid in communities[s]]
-        kitchen = create_site(session=session, site_in=SiteCreate(
-            code=f"K{number}", name=name, kind=SiteKind.central_kitchen,
-            address=f"{citydata.DISTRICT}{citydata.STREETS[street][2][0]}{100 + number * 7}号",
-            lat=lat, lon=lon, community_id=communities[street][0], phone=f"020-8388 10{number:02d}",
-            offers_delivery=True, serves_community_ids=served, slots=[
-                MealSlotCreate(slot=Slot.lunch, cutoff_time=time(9, 0),
-                               delivery_start=time(11, 0), delivery_end=time(12, 30)),
-                MealSlotCreate(slot=Slot.dinner, cutoff_time=time(14, 30),
-                               delivery_start=time(17, 0), delivery_end=time(18, 30)),
-            ]))
+        kitchen = create_site(
+            session=session,
+            site_in=SiteCreate(
+                code=f"K{number}",
+                name=name,
+                kind=SiteKind.central_kitchen,
+                address=f"{citydata.DISTRICT}{citydata.STREETS[street][2][0]}{100 + number * 7}号",
+                lat=lat,
+                lon=lon,
+                community_id=communities[street][0],
+                phone=f"020-8388 10{number:02d}",
+                offers_delivery=True,
+                serves_community_ids=served,
+                slots=[
+                    MealSlotCreate(
+                        slot=Slot.lunch,
+                        cutoff_time=time(9, 0),
+                        delivery_start=time(11, 0),
+                        delivery_end=time(12, 30),
+                    ),
+                    MealSlotCreate(
+                        slot=Slot.dinner,
+                        cutoff_time=time(14, 30),
+                        delivery_start=time(17, 0),
+                        delivery_end=time(18, 30),
+                    ),
+                ],
+            ),
+        )
         kitchen.kitchen_id = kitchen.id
         city.kitchens.append(kitchen)
         for s in streets:
             kitchen_of_street[s] = kitchen
     for number, (street, (lat, lon, roads, _names)) in enumerate(citydata.STREETS.items(), 1):
-        slots = [MealSlotCreate(slot=Slot.lunch, cutoff_time=time(10, 0),
-                                delivery_start=time(11, 0), delivery_end=time(13, 0))]
+        slots = [
+            MealSlotCreate(
+                slot=Slot.lunch,
+                cutoff_time=time(10, 0),
+                delivery_start=time(11, 0),
+                delivery_end=time(13, 0),
+            )
+        ]
         if number % 2 == 0:  # half the canteens also open for dinner
-            slots.append(MealSlotCreate(slot=Slot.dinner, cutoff_time=time(15, 0),
-                                        delivery_start=time(17, 0), delivery_end=time(18, 30)))
+            slots.append(
+                MealSlotCreate(
+                    slot=Slot.dinner,
+                    cutoff_time=time(15, 0),
+                    delivery_start=time(17, 0),
+                    delivery_end=time(18, 30),
+                )
+            )
         slat, slon = _offset(rng, lat, lon, 120)
-        canteen = create_site(session=session, site_in=SiteCreate(
-            code=f"C{number}", name=f"{street}长者饭堂", kind=SiteKind.canteen,
-            address=f"{roads[1]}{rng.randrange(10, 300)}号首层", lat=slat, lon=slon,
-            community_id=communities[street][0], phone=f"020-8388 20{number:02d}",
-            kitchen_id=kitchen_of_street[street].id, offers_pickup=True, offers_dine_in=True,
-            serves_community_ids=communities[street], slots=slots))
+        canteen = create_site(
+            session=session,
+            site_in=SiteCreate(
+                code=f"C{number}",
+                name=f"{street}长者饭堂",
+                kind=SiteKind.canteen,
+                address=f"{roads[1]}{rng.randrange(10, 300)}号首层",
+                lat=slat,
+                lon=slon,
+                community_id=communities[street][0],
+                phone=f"020-8388 20{number:02d}",
+                kitchen_id=kitchen_of_street[street].id,
+                offers_pickup=True,
+                offers_dine_in=True,
+                serves_community_ids=communities[street],
+                slots=slots,
+            ),
+        )
         city.canteens.append(canteen)
     session.flush()
 
     dishes = [
-        create_dish(session=session, dish_in=DishCreate(code=code, name_zh=zh, name_en=en,
-                                                        allergens=allergens))
+        create_dish(
+            session=session,
+            dish_in=DishCreate(code=code, name_zh=zh, name_en=en, allergens=allergens),
+        )
         for code, (zh, en, allergens) in citydata.DISHES.items()
     ]
     city.dishes = len(dishes)
@@ -166,29 +229,50 @@ def build_city(session: Session, clock: FixedClock, rng: random.Random, day: dat
             start = (offset * 6 + (0 if slot == Slot.lunch else 3)) % len(dishes)
             todays = [dishes[(start + k) % len(dishes)] for k in range(3)]
             items = [
-                MenuItemCreate(dish_id=dish.id, variant=variant, texture=texture,
-                               diet_tags=tags, price_fen=price + extra, position=position)
+                MenuItemCreate(
+                    dish_id=dish.id,
+                    variant=variant,
+                    texture=texture,
+                    diet_tags=tags,
+                    price_fen=price + extra,
+                    position=position,
+                )
                 for position, dish in enumerate(todays)
                 for variant, (texture, tags, extra) in citydata.VARIANTS.items()
             ]
             for site in sites:
-                if slot == Slot.dinner and site.kind == SiteKind.canteen and not any(
-                    s.slot == Slot.dinner for s in _slots_of(site, session)
+                if (
+                    slot == Slot.dinner
+                    and site.kind == SiteKind.canteen
+                    and not any(s.slot == Slot.dinner for s in _slots_of(site, session))
                 ):
                     continue
-                publish_menu(session=session, site_id=site.id, service_date=service_date,
-                             slot=slot, items=items)
+                publish_menu(
+                    session=session,
+                    site_id=site.id,
+                    service_date=service_date,
+                    slot=slot,
+                    items=items,
+                )
                 city.menus += 1
         tick()
 
     for kitchen in city.kitchens:
-        for n in range(RIDERS_PER_KITCHEN):
+        for _ in range(RIDERS_PER_KITCHEN):
             surname = rng.choice(citydata.SURNAMES)
-            session.add(Rider(**RiderCreate(
-                name=surname + rng.choice(citydata.GIVEN_MALE + citydata.CHILD_GIVEN),
-                phone=_phone(rng, set()), kitchen_id=kitchen.id, mode="ebike",
-                capacity=rng.choice([24, 30, 30, 36]), shift_start=time(10, 0),
-                shift_end=time(19, 30)).model_dump()))
+            session.add(
+                Rider(
+                    **RiderCreate(
+                        name=surname + rng.choice(citydata.GIVEN_MALE + citydata.CHILD_GIVEN),
+                        phone=_phone(rng, set()),
+                        kitchen_id=kitchen.id,
+                        mode="ebike",
+                        capacity=rng.choice([24, 30, 30, 36]),
+                        shift_start=time(10, 0),
+                        shift_end=time(19, 30),
+                    ).model_dump()
+                )
+            )
             city.riders += 1
     session.flush()
 
@@ -213,17 +297,27 @@ def _elder_profile(rng: random.Random, age: int) -> dict:
         needs.append("low_salt")
     if rng.random() < 0.18:
         needs.append("low_sugar")
-    allergies = [rng.choice(["fish", "shellfish", "peanut", "egg", "milk"])] if rng.random() < 0.06 else []
+    allergies = (
+        [rng.choice(["fish", "shellfish", "peanut", "egg", "milk"])] if rng.random() < 0.06 else []
+    )
     if care or age >= 88:
         mode = ServiceMode.delivery
     else:
-        mode = rng.choices([ServiceMode.delivery, ServiceMode.dine_in, ServiceMode.pickup],
-                           [40, 45, 15])[0]
-    return {"care": care, "texture": texture, "diet_needs": needs, "allergies": allergies,
-            "service_mode": mode}
+        mode = rng.choices(
+            [ServiceMode.delivery, ServiceMode.dine_in, ServiceMode.pickup], [40, 45, 15]
+        )[0]
+    return {
+        "care": care,
+        "texture": texture,
+        "diet_needs": needs,
+        "allergies": allergies,
+        "service_mode": mode,
+    }
 
 
-def _categories(rng: random.Random, age: int, birth: date, day: date, care: bool) -> list[CategoryGrant]:
+def _categories(
+    rng: random.Random, age: int, birth: date, day: date, care: bool
+) -> list[CategoryGrant]:
     grants = []
     since = date(day.year - rng.randrange(1, 8), rng.randrange(1, 13), 1)
     roll = rng.random()
@@ -232,19 +326,32 @@ def _categories(rng: random.Random, age: int, birth: date, day: date, care: bool
     elif roll < 0.11:
         # A few 低保 grants lapsed last month: the anomaly checks must notice them.
         lapsed = rng.random() < 0.1
-        grants.append(CategoryGrant(category=Category.minimum_living, valid_from=since,
-                                    valid_to=(day.replace(day=1) - timedelta(days=1)) if lapsed else None))
+        grants.append(
+            CategoryGrant(
+                category=Category.minimum_living,
+                valid_from=since,
+                valid_to=(day.replace(day=1) - timedelta(days=1)) if lapsed else None,
+            )
+        )
     elif roll < 0.17:
         grants.append(CategoryGrant(category=Category.low_income, valid_from=since))
     if age >= 80:
-        grants.append(CategoryGrant(category=Category.advanced_age,
-                                    valid_from=birth.replace(year=birth.year + 80)
-                                    if not (birth.month == 2 and birth.day == 29)
-                                    else date(birth.year + 80, 3, 1)))
+        grants.append(
+            CategoryGrant(
+                category=Category.advanced_age,
+                valid_from=birth.replace(year=birth.year + 80)
+                if not (birth.month == 2 and birth.day == 29)
+                else date(birth.year + 80, 3, 1),
+            )
+        )
     if care:
         grants.append(CategoryGrant(category=Category.disabled_care, valid_from=since))
-    for category, share in ((Category.dementia, 0.02), (Category.living_alone, 0.22),
-                            (Category.family_planning, 0.015), (Category.disability, 0.05)):
+    for category, share in (
+        (Category.dementia, 0.02),
+        (Category.living_alone, 0.22),
+        (Category.family_planning, 0.015),
+        (Category.disability, 0.05),
+    ):
         if rng.random() < share:
             grants.append(CategoryGrant(category=category, valid_from=since))
     return grants
@@ -277,21 +384,38 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
         name = surname + rng.choice(citydata.GIVEN_FEMALE if female else citydata.GIVEN_MALE)
         profile = _elder_profile(rng, age)
         lat, lon = _offset(rng, community.lat, community.lon, 220)
-        contacts = [EmergencyContactCreate(
-            name=surname + rng.choice(citydata.CHILD_GIVEN), relation=rng.choice(citydata.RELATIONS),
-            phone=_phone(rng, phones), priority=1)]
+        contacts = [
+            EmergencyContactCreate(
+                name=surname + rng.choice(citydata.CHILD_GIVEN),
+                relation=rng.choice(citydata.RELATIONS),
+                phone=_phone(rng, phones),
+                priority=1,
+            )
+        ]
         canteen, kitchen = canteen_of_street[street], kitchen_of_street[street]
         home = kitchen if profile["service_mode"] == ServiceMode.delivery else canteen
-        elder = create_elder(session=session, clock=clock, elder_in=ElderCreate(
-            name=name, phone=_phone(rng, phones) if rng.random() < 0.7 else None,
-            address=f"{citydata.DISTRICT}{rng.choice(roads)}{rng.randrange(1, 240)}号"
-                    f"{rng.randrange(1, 12)}栋{rng.randrange(1, 9)}0{rng.randrange(1, 6)}",
-            lat=lat, lon=lon, community_id=community_id, birth_date=birth,
-            gender="女" if female else "男", texture=profile["texture"],
-            diet_needs=profile["diet_needs"], allergies=profile["allergies"],
-            service_mode=profile["service_mode"], home_site_id=home.id,
-            categories=_categories(rng, age, birth, day, profile["care"]),
-            emergency_contacts=contacts))
+        elder = create_elder(
+            session=session,
+            clock=clock,
+            elder_in=ElderCreate(
+                name=name,
+                phone=_phone(rng, phones) if rng.random() < 0.7 else None,
+                address=f"{citydata.DISTRICT}{rng.choice(roads)}{rng.randrange(1, 240)}号"
+                f"{rng.randrange(1, 12)}栋{rng.randrange(1, 9)}0{rng.randrange(1, 6)}",
+                lat=lat,
+                lon=lon,
+                community_id=community_id,
+                birth_date=birth,
+                gender="女" if female else "男",
+                texture=profile["texture"],
+                diet_needs=profile["diet_needs"],
+                allergies=profile["allergies"],
+                service_mode=profile["service_mode"],
+                home_site_id=home.id,
+                categories=_categories(rng, age, birth, day, profile["care"]),
+                emergency_contacts=contacts,
+            ),
+        )
         city.elders.append(elder)
         city.site_for[(elder.id, ServiceMode.delivery)] = kitchen.id
         city.site_for[(elder.id, ServiceMode.dine_in)] = canteen.id
@@ -301,40 +425,77 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
         if roll < 0.45:
             weekdays = [1, 2, 3, 4, 5] if rng.random() < 0.7 else [1, 2, 3, 4, 5, 6, 7]
             standing = create_standing_order(
-                session=session, clock=clock, elder_id=elder.id, site_id=home.id, slot=Slot.lunch,
-                weekdays=weekdays, variant=_natural_variant(profile["texture"], profile["diet_needs"]),
-                mode=profile["service_mode"], start_date=day - timedelta(days=rng.randrange(30, 400)))
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=home.id,
+                slot=Slot.lunch,
+                weekdays=weekdays,
+                variant=_natural_variant(profile["texture"], profile["diet_needs"]),
+                mode=profile["service_mode"],
+                start_date=day - timedelta(days=rng.randrange(30, 400)),
+            )
             city.standing_orders += 1
             if rng.random() < 0.05:  # in hospital or visiting family over the demo day
-                pause_standing_order(session=session, standing_order_id=standing.id,
-                                     start_date=day - timedelta(days=rng.randrange(0, 4)),
-                                     end_date=day + timedelta(days=rng.randrange(0, 6)),
-                                     reason=rng.choice(["住院", "去子女家小住"]))
+                pause_standing_order(
+                    session=session,
+                    standing_order_id=standing.id,
+                    start_date=day - timedelta(days=rng.randrange(0, 4)),
+                    end_date=day + timedelta(days=rng.randrange(0, 6)),
+                    reason=rng.choice(["住院", "去子女家小住"]),
+                )
             if home.kind == SiteKind.central_kitchen and rng.random() < 0.25:
                 create_standing_order(
-                    session=session, clock=clock, elder_id=elder.id, site_id=home.id,
-                    slot=Slot.dinner, weekdays=weekdays,
+                    session=session,
+                    clock=clock,
+                    elder_id=elder.id,
+                    site_id=home.id,
+                    slot=Slot.dinner,
+                    weekdays=weekdays,
                     variant=_natural_variant(profile["texture"], profile["diet_needs"]),
-                    mode=ServiceMode.delivery, start_date=day - timedelta(days=30))
+                    mode=ServiceMode.delivery,
+                    start_date=day - timedelta(days=30),
+                )
                 city.standing_orders += 1
         if rng.random() < 0.02:
-            pause_elder(session=session, elder_id=elder.id, start_date=day - timedelta(days=1),
-                        end_date=day + timedelta(days=3), reason="住院")
+            pause_elder(
+                session=session,
+                elder_id=elder.id,
+                start_date=day - timedelta(days=1),
+                end_date=day + timedelta(days=3),
+                reason="住院",
+            )
 
         # About half the elders use the chat themselves or through family.
         if rng.random() < 0.5:
             relation = LinkRelation.self_ if rng.random() < 0.4 else LinkRelation.family
-            person = chat_user_for(session=session, telegram_user_id=next(telegram_ids),
-                                   name=name if relation == LinkRelation.self_ else contacts[0].name,
-                                   language="zh_CN", clock=clock)
-            link_elder(session=session, chat_user_id=person.id, elder_id=elder.id,
-                       relation=relation, verified_by="demo", clock=clock)
+            person = chat_user_for(
+                session=session,
+                telegram_user_id=next(telegram_ids),
+                name=name if relation == LinkRelation.self_ else contacts[0].name,
+                language="zh_CN",
+                clock=clock,
+            )
+            link_elder(
+                session=session,
+                chat_user_id=person.id,
+                elder_id=elder.id,
+                relation=relation,
+                verified_by="demo",
+                clock=clock,
+            )
             city.chat_users += 1
         tick()
 
 
-def run_day(database: Database, clock: FixedClock, city: City, day: date, rng: random.Random,
-            progress: Progress = _no_progress) -> DaySummary:
+def run_day(
+    database: Database,
+    clock: FixedClock,
+    city: City,
+    day: date,
+    rng: random.Random,
+    progress: Progress = _no_progress,
+) -> DaySummary:
     """Elders and families order through the morning (some change, cancel or are refused),
     then each site's slot closes at its cutoff: standing orders materialise and orders lock."""
     summary = DaySummary(service_date=day)
@@ -363,18 +524,29 @@ def run_day(database: Database, clock: FixedClock, city: City, day: date, rng: r
         site_id = city.site_for[(elder.id, mode)]
         try:
             with database.transaction() as session:
-                choices = menu_choices(session=session, site_id=site_id, service_date=day,
-                                       slot=slot)
-                profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs,
-                                           elder.allergies)
+                choices = menu_choices(
+                    session=session, site_id=site_id, service_date=day, slot=slot
+                )
+                profile = profile_of_elder(
+                    elder.name, elder.texture, elder.diet_needs, elder.allergies
+                )
                 suitable = suitable_choices(choices, profile)
                 # Now and then someone taps a dish that does not suit them: the service says no.
                 pick = rng.choice(choices if rng.random() < 0.03 or not suitable else suitable)
                 order = place_order(
-                    session=session, clock=clock, elder_id=elder.id, site_id=site_id,
-                    service_date=day, slot=slot, dish_id=pick.dish.id, variant=pick.item.variant,
-                    quantity=1, mode=mode, idempotency_key=f"demo:{day}:{elder.id}:{slot}",
-                    source=rng.choice([OrderSource.chat, OrderSource.chat, OrderSource.staff]))
+                    session=session,
+                    clock=clock,
+                    elder_id=elder.id,
+                    site_id=site_id,
+                    service_date=day,
+                    slot=slot,
+                    dish_id=pick.dish_id,
+                    variant=pick.variant,
+                    quantity=1,
+                    mode=mode,
+                    idempotency_key=f"demo:{day}:{elder.id}:{slot}",
+                    source=rng.choice([OrderSource.chat, OrderSource.chat, OrderSource.staff]),
+                )
                 summary.placed[order.source] += 1
                 placed.append(order.id)
         except DomainError as refusal:
@@ -398,10 +570,17 @@ def run_day(database: Database, clock: FixedClock, city: City, day: date, rng: r
         try:
             with database.transaction() as session:
                 again = session.get(Order, placed[-1])
-                place_order(session=session, clock=clock, elder_id=again.elder_id,
-                            site_id=again.site_id, service_date=day, slot=Slot(again.slot),
-                            dish_id=again.dish_id, variant=again.variant,
-                            idempotency_key=again.idempotency_key)
+                place_order(
+                    session=session,
+                    clock=clock,
+                    elder_id=again.elder_id,
+                    site_id=again.site_id,
+                    service_date=day,
+                    slot=Slot(again.slot),
+                    dish_id=again.dish_id,
+                    variant=again.variant,
+                    idempotency_key=again.idempotency_key,
+                )
         except DomainError as refusal:
             summary.refuse(refusal)
 
@@ -410,9 +589,17 @@ def run_day(database: Database, clock: FixedClock, city: City, day: date, rng: r
         clock.set(datetime.combine(day, moment, tz))
         with database.transaction() as session:
             for site_id, slot in due_cutoffs(session=session, clock=clock, service_date=day):
-                summary.cutoffs.append(run_cutoff(session=session, clock=clock, site_id=site_id,
-                                                  service_date=day, slot=slot))
+                summary.cutoffs.append(
+                    run_cutoff(
+                        session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+                    )
+                )
     with database.reading() as session:
-        summary.final = list(session.exec(
-            select(Order).where(Order.service_date == day, Order.status != OrderStatus.cancelled)))
+        summary.final = list(
+            session.exec(
+                select(Order).where(
+                    Order.service_date == day, Order.status != OrderStatus.cancelled
+                )
+            )
+        )
     return summary

@@ -85,3 +85,11 @@ def row_counts(session: Session) -> dict[str, int]:
         table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         for table in SQLModel.metadata.sorted_tables
     }
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path) -> Iterator[Database]:
+    """A database of its own for tests whose work is committed (API calls, the CLI)."""
+    database, drop = fresh_database(request.param, tmp_path)
+    yield database
+    drop()

@@ -112,8 +112,15 @@ def test_the_catalog_template_holds_every_string_in_the_code():
 
 @pytest.mark.parametrize(
     ("tag", "locale"),
-    [("zh-hans", "zh_CN"), ("zh_TW", "zh_CN"), ("en-US", "en"), ("en", "en"), ("fr", "zh_CN"),
-     (None, "zh_CN"), ("", "zh_CN")],
+    [
+        ("zh-hans", "zh_CN"),
+        ("zh_TW", "zh_CN"),
+        ("en-US", "en"),
+        ("en", "en"),
+        ("fr", "zh_CN"),
+        (None, "zh_CN"),
+        ("", "zh_CN"),
+    ],
 )
 def test_language_tags_map_to_our_locales(tag, locale):
     assert i18n.negotiate(tag, default="zh_CN") == locale

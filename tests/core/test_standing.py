@@ -23,15 +23,23 @@ WEDNESDAY = date(2026, 11, 25)
 
 
 def weekday_lunches(make, elder, site, **overrides):
-    values = dict(session=make.session, clock=make.clock, elder_id=elder.id, site_id=site.id,
-                  slot=Slot.lunch, weekdays=[1, 2, 3, 4, 5], start_date=WEDNESDAY)
+    values = dict(
+        session=make.session,
+        clock=make.clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        slot=Slot.lunch,
+        weekdays=[1, 2, 3, 4, 5],
+        start_date=WEDNESDAY,
+    )
     values.update(overrides)
     return create_standing_order(**values)
 
 
 def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch):
-    return materialise_standing_orders(session=make.session, clock=make.clock, site_id=site.id,
-                                       service_date=day, slot=slot)
+    return materialise_standing_orders(
+        session=make.session, clock=make.clock, site_id=site.id, service_date=day, slot=slot
+    )
 
 
 def test_a_weekday_standing_order_makes_an_order_on_a_weekday(make):
@@ -41,7 +49,10 @@ def test_a_weekday_standing_order_makes_an_order_on_a_weekday(make):
     assert [o.elder_id for o in result.placed] == [elder.id]
     placed = result.placed[0]
     assert (placed.source, placed.standing_order_id, placed.dish_id) == (
-        OrderSource.standing, standing.id, dishes[0].id)
+        OrderSource.standing,
+        standing.id,
+        dishes[0].id,
+    )
 
 
 def test_no_order_on_a_day_not_chosen(make):
@@ -61,9 +72,17 @@ def test_materialising_twice_places_nothing_twice(make, session):
 def test_the_elders_own_order_takes_precedence(make):
     site, dishes, elder = make.world()
     weekday_lunches(make, elder, site)
-    own = place_order(session=make.session, clock=make.clock, elder_id=elder.id,
-                      site_id=site.id, service_date=WEDNESDAY, slot=Slot.lunch,
-                      dish_id=dishes[1].id, variant="regular", idempotency_key="own")
+    own = place_order(
+        session=make.session,
+        clock=make.clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        service_date=WEDNESDAY,
+        slot=Slot.lunch,
+        dish_id=dishes[1].id,
+        variant="regular",
+        idempotency_key="own",
+    )
     assert materialise(make, site).placed == []
     assert own.status == OrderStatus.placed
 
@@ -71,8 +90,12 @@ def test_the_elders_own_order_takes_precedence(make):
 def test_a_paused_standing_order_or_elder_makes_no_order(make, session):
     site, _, elder = make.world()
     standing = weekday_lunches(make, elder, site)
-    pause_standing_order(session=session, standing_order_id=standing.id,
-                         start_date=WEDNESDAY, end_date=WEDNESDAY + timedelta(days=6))
+    pause_standing_order(
+        session=session,
+        standing_order_id=standing.id,
+        start_date=WEDNESDAY,
+        end_date=WEDNESDAY + timedelta(days=6),
+    )
     assert materialise(make, site).placed == []
     resume_standing_order(session=session, standing_order_id=standing.id, on=WEDNESDAY)
     other = make.elder(site)
@@ -102,8 +125,9 @@ def test_cutoff_materialises_then_locks(make, session, clock):
     site, _, elder = make.world()
     weekday_lunches(make, elder, site)
     clock.set(datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI))
-    result = run_cutoff(session=session, clock=clock, site_id=site.id, service_date=WEDNESDAY,
-                        slot=Slot.lunch)
+    result = run_cutoff(
+        session=session, clock=clock, site_id=site.id, service_date=WEDNESDAY, slot=Slot.lunch
+    )
     assert (result.standing_orders_placed, result.orders_locked) == (1, 1)
     statuses = [o.status for o in session.exec(select(Order).where(Order.elder_id == elder.id))]
     assert statuses == [OrderStatus.locked]

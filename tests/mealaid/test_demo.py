@@ -1,0 +1,94 @@
+"""`mealaid demo` builds the city and runs a whole day on the database it is given, and a second
+run starts afresh instead of failing or duplicating."""
+
+import uuid
+from collections import Counter
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from core.db import Database
+from core.elders import categories_on
+from core.models import Elder, Menu, Order, Site, SlotCutoff
+from core.settings import get_settings
+from core.types import Category, OrderStatus, SiteKind
+from mealaid.cli import app
+from tests.conftest import BACKENDS, POSTGRES_URL
+
+DAY = date(2026, 11, 25)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/demo.db"
+        cleanup = lambda: None  # noqa: E731
+    else:
+        schema = f"demo_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(POSTGRES_URL)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+        def cleanup():
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.dispose()
+
+    monkeypatch.setenv("MEALAID_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+    cleanup()
+
+
+def run_demo(*args: str):
+    result = CliRunner().invoke(app, ["demo", "--date", DAY.isoformat(), "--lang", "en", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
+    first = run_demo()
+    assert "service day" in first and "2026-11-25" in first
+    assert "slots closed at their cutoff" in first
+    database = Database.from_url(database_url)
+    with database.reading() as session:
+        elders = session.exec(select(Elder)).all()
+        sites = session.exec(select(Site)).all()
+        orders = session.exec(select(Order).where(Order.service_date == DAY)).all()
+        menu_days = {m.service_date for m in session.exec(select(Menu))}
+        cutoffs = session.exec(select(SlotCutoff)).all()
+        categories = Counter(
+            c for e in elders for c in categories_on(session=session, elder_id=e.id, on=DAY)
+        )
+    assert len(elders) >= 600
+    assert Counter(s.kind for s in sites) == {SiteKind.central_kitchen: 2, SiteKind.canteen: 6}
+    assert all(60 <= (DAY - e.birth_date).days // 365 <= 100 for e in elders)
+    assert all(categories[c] > 0 for c in Category), categories
+    assert len(menu_days) == 14
+    # Every slot of the day closed: nothing is left merely "placed".
+    assert len(cutoffs) == 13
+    statuses = Counter(o.status for o in orders)
+    assert statuses[OrderStatus.placed] == 0 and statuses[OrderStatus.locked] > 300
+    assert any(o.standing_order_id for o in orders) and any(not o.standing_order_id for o in orders)
+    database.dispose()
+
+    second = run_demo()
+    assert "starting the demo afresh" in second
+    database = Database.from_url(database_url)
+    with database.reading() as session:
+        assert len(session.exec(select(Elder)).all()) == len(elders)
+        again = session.exec(select(Order).where(Order.service_date == DAY)).all()
+    # Seeded: the same city and the same day.
+    assert Counter(o.status for o in again) == statuses
+    database.dispose()
+
+
+def test_a_bad_date_is_refused_with_a_clear_message(database_url):
+    result = CliRunner().invoke(app, ["demo", "--date", "tomorrow", "--lang", "en"])
+    assert result.exit_code == 2
+    assert "is not a date like 2026-11-25" in result.output
