@@ -1,20 +1,24 @@
 """Benchmark: place N orders through the order service, each in its own transaction, on SQLite
 and on PostgreSQL; print orders/second and p50/p95 latency, and write the results as JSON.
 
-    .venv/bin/python bench/orders.py [--orders 20000] [--workers 1 4] [--json PATH]
+    .venv/bin/python bench/orders.py [--orders 20000] [--clients 1 2 4] [--json PATH]
 
 PostgreSQL is measured when MEALAID_BENCH_POSTGRES_URL (or MEALAID_TEST_DATABASE_URL) is set; the
 benchmark works in a schema of its own and drops it afterwards."""
 
 import argparse
 import json
+import multiprocessing
 import os
+import queue
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -42,6 +46,7 @@ from core.types import SiteKind, Slot
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAYS = 14
+DAY = date(2026, 11, 25)
 VARIANTS = {
     "regular": ("regular", []),
     "low_salt": ("regular", ["low_salt"]),
@@ -135,62 +140,90 @@ def seed(database: Database, clock: FixedClock, elders: int) -> tuple[int, list[
         return site.id, [d.id for d in dishes], elder_ids
 
 
-def run(database: Database, orders: int, workers: int) -> dict:
-    clock = FixedClock(datetime.combine(date(2026, 11, 25), clock_time(0, 1), tzinfo=TZ))
+@dataclass(frozen=True)
+class Target:
+    """A database to measure, described so that each client process can open its own engine."""
+
+    name: str
+    url: str
+    connect_args: tuple = ()
+
+    def open(self) -> Database:
+        return Database.from_url(self.url, connect_args=dict(self.connect_args))
+
+
+def place_share(target: Target, site_id: int, share: list, barrier, results) -> None:
+    """One client: wait until every client is ready, then place its orders one by one, each in
+    its own transaction, as an API worker or the bot would."""
+    database = target.open()
+    clock = FixedClock(datetime.combine(DAY, clock_time(0, 1), tzinfo=TZ))
+    latencies = []
+    if barrier is not None:
+        barrier.wait()
+    started = time.time()
+    for elder_id, day, slot, dish_id in share:
+        began = time.perf_counter()
+        with database.transaction() as session:
+            place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder_id,
+                site_id=site_id,
+                service_date=day,
+                slot=slot,
+                dish_id=dish_id,
+                variant="regular",
+                idempotency_key=f"bench:{elder_id}:{day}:{slot}",
+            )
+        latencies.append(time.perf_counter() - began)
+    finished = time.time()
+    database.dispose()
+    results.put((started, finished, latencies))
+
+
+def run(target: Target, orders: int, clients: int) -> dict:
+    database = target.open()
+    clock = FixedClock(datetime.combine(DAY, clock_time(0, 1), tzinfo=TZ))
     elders = -(-orders // (DAYS * 2))
     site_id, dish_ids, elder_ids = seed(database, clock, elders)
-    today = clock.now().date()
+    database.dispose()
     requests = [
         (
             elder_ids[n % elders],
-            today + timedelta(days=(n // elders) // 2),
+            DAY + timedelta(days=(n // elders) // 2),
             Slot.lunch if (n // elders) % 2 == 0 else Slot.dinner,
             dish_ids[n % 3],
         )
         for n in range(orders)
     ]
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def worker(share: list) -> None:
-        mine = []
-        for elder_id, day, slot, dish_id in share:
-            started = time.perf_counter()
-            with database.transaction() as session:
-                place_order(
-                    session=session,
-                    clock=clock,
-                    elder_id=elder_id,
-                    site_id=site_id,
-                    service_date=day,
-                    slot=slot,
-                    dish_id=dish_id,
-                    variant="regular",
-                    idempotency_key=f"bench:{elder_id}:{day}:{slot}",
-                )
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-
-    threads = [
-        threading.Thread(target=worker, args=(requests[i::workers],)) for i in range(workers)
-    ]
-    started = time.perf_counter()
-    if workers == 1:
-        worker(requests)  # in this thread, so that a profiler sees it
+    if clients == 1:  # in this process, so that a profiler sees it
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        place_share(target, site_id, requests, None, results)
+        outcomes = [results.get()]
     else:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    elapsed = time.perf_counter() - started
+        context = multiprocessing.get_context("spawn")
+        barrier, results = context.Barrier(clients), context.Queue()
+        processes = [
+            context.Process(
+                target=place_share, args=(target, site_id, requests[i::clients], barrier, results)
+            )
+            for i in range(clients)
+        ]
+        for process in processes:
+            process.start()
+        outcomes = [results.get() for _ in processes]
+        for process in processes:
+            process.join()
+    elapsed = max(end for _, end, _ in outcomes) - min(start for start, _, _ in outcomes)
+    latencies = sorted(latency for _, _, mine in outcomes for latency in mine)
+    database = target.open()
     with database.reading() as session:
         stored = session.execute(sa.text("SELECT count(*) FROM meal_order")).scalar_one()
+    database.dispose()
     assert stored == orders, f"{stored} orders stored, {orders} placed"
-    latencies.sort()
     return {
         "orders": orders,
-        "workers": workers,
+        "clients": clients,
         "seconds": round(elapsed, 3),
         "orders_per_second": round(orders / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 3),
@@ -198,56 +231,65 @@ def run(database: Database, orders: int, workers: int) -> dict:
     }
 
 
-def sqlite_database(folder: str) -> Database:
-    database = Database.from_url(f"sqlite:///{folder}/bench.db")
-    database.migrate()
-    return database
+@contextmanager
+def sqlite_target() -> Iterator[Target]:
+    with tempfile.TemporaryDirectory() as folder:
+        target = Target("sqlite", f"sqlite:///{folder}/bench.db")
+        database = target.open()
+        database.migrate()
+        database.dispose()
+        yield target
 
 
-def postgres_database(url: str, schema: str) -> Database:
+@contextmanager
+def postgres_target(url: str) -> Iterator[Target]:
+    """A schema of its own on the server, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    database = Database.from_url(url, connect_args={"options": f"-csearch_path={schema}"})
-    database.migrate()
-    return database
+    target = Target("postgresql", url, (("options", f"-csearch_path={schema}"),))
+    try:
+        database = target.open()
+        database.migrate()
+        database.dispose()
+        yield target
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4],
+        help="concurrent client processes (API workers); one run per number",
+    )
     parser.add_argument("--json", default="bench/results/orders.json")
     args = parser.parse_args()
     postgres_url = os.environ.get("MEALAID_BENCH_POSTGRES_URL") or os.environ.get(
         "MEALAID_TEST_DATABASE_URL"
     )
+    targets = [sqlite_target] + ([lambda: postgres_target(postgres_url)] if postgres_url else [])
     rows = []
-    for workers in args.workers:
-        with tempfile.TemporaryDirectory() as folder:
-            database = sqlite_database(folder)
-            rows.append({"database": "sqlite", **run(database, args.orders, workers)})
-            database.dispose()
-        if postgres_url:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            database = postgres_database(postgres_url, schema)
-            try:
-                rows.append({"database": "postgresql", **run(database, args.orders, workers)})
-            finally:
-                database.dispose()
-                admin = sa.create_engine(postgres_url)
-                with admin.begin() as connection:
-                    connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-                admin.dispose()
+    for clients in args.clients:
+        for make_target in targets:
+            with make_target() as target:
+                rows.append({"database": target.name, **run(target, args.orders, clients)})
+                print(rows[-1], flush=True)
     header = (
-        f"{'database':<12}{'workers':>8}{'orders':>9}{'seconds':>9}{'orders/s':>10}"
+        f"{'database':<12}{'clients':>8}{'orders':>9}{'seconds':>9}{'orders/s':>10}"
         f"{'p50 ms':>9}{'p95 ms':>9}"
     )
     print(header)
     for row in rows:
         print(
-            f"{row['database']:<12}{row['workers']:>8}{row['orders']:>9}{row['seconds']:>9}"
+            f"{row['database']:<12}{row['clients']:>8}{row['orders']:>9}{row['seconds']:>9}"
             f"{row['orders_per_second']:>10}{row['p50_ms']:>9}{row['p95_ms']:>9}"
         )
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Placing, changing, cancelling and repeating orders, and locking a slot at its cutoff.
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -56,6 +56,12 @@ Variant = Annotated[str, Field(min_length=1, max_length=24)]
 
 LIVE = (OrderStatus.placed, OrderStatus.locked)
 
+# A placed order as stored: the columns of `Order`, read-only. Building an ORM object would cost
+# more than the insert itself, and a caller confirming an order needs only these values.
+PlacedOrder = make_dataclass(
+    "PlacedOrder", [column.name for column in Order.__table__.columns], frozen=True, slots=True
+)
+
 
 @service
 def place_order(
@@ -73,7 +79,7 @@ def place_order(
     idempotency_key: IdempotencyKey,
     source: OrderSource = OrderSource.chat,
     placed_by_chat_user_id: int | None = None,
-) -> Order:
+) -> PlacedOrder:
     """Place one order after checking every rule; refuse with a typed error and write nothing."""
     return _place(
         session=session,
@@ -111,7 +117,7 @@ def _place(
     placed_by_chat_user_id: int | None,
     standing_order_id: int | None,
     at_cutoff: bool,
-) -> Order:
+) -> PlacedOrder:
     context = _context(
         session,
         key=idempotency_key,
@@ -156,8 +162,8 @@ def _place(
         locked_at=None,
         **_snapshot(choice, quantity),
     )
-    order = _insert(session, values)
-    if order is None:
+    order_id = _insert(session, values)
+    if order_id is None:
         # Lost a race to an identical request or another order for the same meal.
         duplicate = _context(
             session,
@@ -172,7 +178,7 @@ def _place(
         if duplicate is not None:
             raise DuplicateRequest(order_id=duplicate)
         raise AlreadyOrdered(name=elder.name, slot=slot, date=service_date)
-    return order
+    return PlacedOrder(id=order_id, **values)
 
 
 @service
@@ -239,7 +245,7 @@ def repeat_last_order(
     idempotency_key: IdempotencyKey,
     source: OrderSource = OrderSource.chat,
     placed_by_chat_user_id: int | None = None,
-) -> Order:
+) -> PlacedOrder:
     """Order again what the elder last had: the same dish if it is on the menu, otherwise the
     same set (menu position) in the same variant, at the same site and in the same way."""
     elder = get_elder(session=session, elder_id=elder_id)
@@ -508,18 +514,22 @@ def _context(
     variant: str,
     key: str = "",
 ) -> OrderContext:
-    row = session.execute(
-        ORDER_CONTEXT,
-        {
-            "key": key,
-            "elder_id": elder_id,
-            "site_id": site_id,
-            "day": service_date,
-            "slot": slot.value,
-            "dish_id": dish_id,
-            "variant": variant,
-        },
-    ).one()
+    row = (
+        session.connection()
+        .execute(
+            ORDER_CONTEXT,
+            {
+                "key": key,
+                "elder_id": elder_id,
+                "site_id": site_id,
+                "day": service_date,
+                "slot": slot.value,
+                "dish_id": dish_id,
+                "variant": variant,
+            },
+        )
+        .one()
+    )
     return OrderContext(
         duplicate_id=row.duplicate_id,
         elder=None if row.elder_found is None else ElderContext(*row[_ELDER]),
@@ -618,17 +628,16 @@ def _snapshot(choice: MenuChoice, quantity: int) -> dict:
 _INSERTS: dict[str, Any] = {}
 
 
-def _insert(session: Session, values: dict) -> Order | None:
+def _insert(session: Session, values: dict) -> int | None:
     """Insert an order, or nothing if a unique index says it exists: the database has the last
     word on duplicates, and a conflict leaves the transaction usable on both databases."""
-    dialect = session.get_bind().dialect.name
-    statement = _INSERTS.get(dialect)
+    connection = session.connection()
+    statement = _INSERTS.get(connection.dialect.name)
     if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(Order).on_conflict_do_nothing().returning(Order)
-        _INSERTS[dialect] = statement
-    # The ORM builds the returned Order from the row, much faster than Order(...) would.
-    return session.scalars(statement, [values]).first()
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(_order).on_conflict_do_nothing().returning(_order.c.id)
+        _INSERTS[connection.dialect.name] = statement
+    return connection.execute(statement, values).scalar()
 
 
 def _changeable_order(session: Session, clock: Clock, order_id: int) -> Order:

@@ -20,7 +20,7 @@ from core.errors import (
 )
 from core.menus import MenuChoice, menu_choices
 from core.models import Elder, Order, StandingOrder, StandingOrderPause
-from core.orders import _check_mode, _check_quantity, _place
+from core.orders import PlacedOrder, _check_mode, _check_quantity, _place
 from core.sites import get_site, get_slot, serves
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
@@ -150,7 +150,7 @@ def standing_orders_due(
 
 @dataclass
 class Materialised:
-    placed: list[Order] = field(default_factory=list)
+    placed: list[PlacedOrder] = field(default_factory=list)
     skipped: list[tuple[int, DomainError]] = field(default_factory=list)
 
 
