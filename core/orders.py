@@ -728,5 +728,7 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
         tally["by_mode"][mode] = tally["by_mode"].get(mode, 0) + count
     return [
         SlotTally(site_id, names[site_id], Slot(slot), locked=(site_id, slot) in locked, **values)
-        for (site_id, slot), values in sorted(tallies.items())
+        for (site_id, slot), values in sorted(
+            tallies.items(), key=lambda item: (item[0][0], list(Slot).index(Slot(item[0][1])))
+        )
     ]
