@@ -5,15 +5,24 @@ from datetime import date
 from sqlmodel import Session, select
 
 from core.clock import Clock
-from core.errors import ElderNotFound, InvalidPeriod
+from core.errors import AlreadyExists, ChatUserNotFound, ElderNotFound, InvalidPeriod
 from core.models import ChatUser, Elder, ElderCategory, ElderLink, ElderPause, EmergencyContact
 from core.schemas import ElderCreate
+from core.sites import get_community, get_site
 from core.types import Category, LinkRelation
 from core.validation import service
 
 
 @service
 def create_elder(*, session: Session, elder_in: ElderCreate, clock: Clock) -> Elder:
+    get_community(session=session, community_id=elder_in.community_id)
+    if elder_in.home_site_id is not None:
+        get_site(session=session, site_id=elder_in.home_site_id)
+    if (
+        elder_in.phone
+        and session.exec(select(Elder.id).where(Elder.phone == elder_in.phone)).first()
+    ):
+        raise AlreadyExists(value=elder_in.phone)
     elder = Elder(
         **elder_in.model_dump(exclude={"categories", "emergency_contacts"}),
         created_at=clock.now(),
@@ -105,6 +114,8 @@ def link_elder(
 ) -> ElderLink:
     """Record a verified link: the chat user may now order for this elder."""
     get_elder(session=session, elder_id=elder_id)
+    if session.get(ChatUser, chat_user_id) is None:
+        raise ChatUserNotFound(chat_user_id=chat_user_id)
     link = session.exec(
         select(ElderLink).where(
             ElderLink.chat_user_id == chat_user_id, ElderLink.elder_id == elder_id

@@ -163,3 +163,23 @@ class InvalidWeekdays(DomainError):
     code = "invalid_weekdays"
     message = N_("Please choose at least one weekday.")
     status = 422
+
+
+class CommunityNotFound(NotFound):
+    code = "community_not_found"
+    message = N_("We could not find this community.")
+
+
+class DishNotFound(NotFound):
+    code = "dish_not_found"
+    message = N_("We could not find this dish.")
+
+
+class ChatUserNotFound(NotFound):
+    code = "chat_user_not_found"
+    message = N_("We could not find this chat user.")
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+    message = N_("“{value}” is already registered.")

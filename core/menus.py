@@ -7,16 +7,19 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.diet import DietProfile, MealProfile, suits
-from core.errors import NoMenu
+from core.errors import AlreadyExists, DishNotFound, NoMenu
 from core.i18n import Bilingual
 from core.models import Dish, Menu, MenuItem
 from core.schemas import DishCreate, MenuItemCreate
+from core.sites import get_site, get_slot
 from core.types import Slot, Texture
 from core.validation import service
 
 
 @service
 def create_dish(*, session: Session, dish_in: DishCreate) -> Dish:
+    if session.exec(select(Dish.id).where(Dish.code == dish_in.code)).first() is not None:
+        raise AlreadyExists(value=dish_in.code)
     dish = Dish(**dish_in.model_dump())
     session.add(dish)
     session.flush()
@@ -28,6 +31,10 @@ def publish_menu(
     *, session: Session, site_id: int, service_date: date, slot: Slot, items: list[MenuItemCreate]
 ) -> Menu:
     """Create (or replace the items of) a site's menu for one slot of one day."""
+    get_slot(session=session, site=get_site(session=session, site_id=site_id), slot=slot)
+    for dish_id in {item.dish_id for item in items}:
+        if session.get(Dish, dish_id) is None:
+            raise DishNotFound(dish_id=dish_id)
     menu = session.exec(
         select(Menu).where(
             Menu.site_id == site_id, Menu.service_date == service_date, Menu.slot == slot

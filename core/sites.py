@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session, select
 
-from core.errors import SiteNotFound, SlotNotOffered
+from core.errors import AlreadyExists, CommunityNotFound, SiteNotFound, SlotNotOffered
 from core.models import Community, MealSlot, Site, SiteServiceArea
 from core.schemas import CommunityCreate, SiteCreate
 from core.types import Slot
@@ -13,6 +13,9 @@ from core.validation import service
 
 @service
 def create_community(*, session: Session, community_in: CommunityCreate) -> Community:
+    taken = select(Community.id).where(Community.code == community_in.code)
+    if session.exec(taken).first() is not None:
+        raise AlreadyExists(value=community_in.code)
     community = Community(**community_in.model_dump())
     session.add(community)
     session.flush()
@@ -22,6 +25,12 @@ def create_community(*, session: Session, community_in: CommunityCreate) -> Comm
 @service
 def create_site(*, session: Session, site_in: SiteCreate) -> Site:
     """A site with its slots and the communities it serves."""
+    for community_id in {site_in.community_id, *site_in.serves_community_ids}:
+        get_community(session=session, community_id=community_id)
+    if site_in.kitchen_id is not None:
+        get_site(session=session, site_id=site_in.kitchen_id)
+    if session.exec(select(Site.id).where(Site.code == site_in.code)).first() is not None:
+        raise AlreadyExists(value=site_in.code)
     site = Site(**site_in.model_dump(exclude={"serves_community_ids", "slots"}))
     session.add(site)
     session.flush()
@@ -31,6 +40,13 @@ def create_site(*, session: Session, site_in: SiteCreate) -> Site:
         session.add(MealSlot(site_id=site.id, **slot_in.model_dump()))
     session.flush()
     return site
+
+
+def get_community(*, session: Session, community_id: int) -> Community:
+    community = session.get(Community, community_id)
+    if community is None:
+        raise CommunityNotFound(community_id=community_id)
+    return community
 
 
 def get_site(*, session: Session, site_id: int) -> Site:

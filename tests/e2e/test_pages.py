@@ -39,20 +39,47 @@ def server(empty_database):
     with empty_database.transaction() as session:
         make = Factory(session, clock)
         site, dishes, elder = make.world()
-        place_order(session=session, clock=clock, elder_id=elder.id, site_id=site.id,
-                    service_date=make.today, slot=Slot.dinner, dish_id=dishes[0].id,
-                    variant="regular", idempotency_key="e2e-dinner")
+        place_order(
+            session=session,
+            clock=clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.dinner,
+            dish_id=dishes[0].id,
+            variant="regular",
+            idempotency_key="e2e-dinner",
+        )
         other = make.elder(site)
-        place_order(session=session, clock=clock, elder_id=other.id, site_id=site.id,
-                    service_date=make.today, slot=Slot.lunch, dish_id=dishes[0].id,
-                    variant="soft", quantity=2, mode=ServiceMode.dine_in,
-                    idempotency_key="e2e-lunch")
-        run_cutoff(session=session, clock=clock, site_id=site.id, service_date=make.today,
-                   slot=Slot.lunch, early=True)
+        place_order(
+            session=session,
+            clock=clock,
+            elder_id=other.id,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=dishes[0].id,
+            variant="soft",
+            quantity=2,
+            mode=ServiceMode.dine_in,
+            idempotency_key="e2e-lunch",
+        )
+        run_cutoff(
+            session=session,
+            clock=clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            early=True,
+        )
         site_name = site.name
     port = _free_port()
-    config = uvicorn.Config(create_app(database=empty_database, clock=clock), host="127.0.0.1",
-                            port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(database=empty_database, clock=clock),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -72,9 +99,15 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
