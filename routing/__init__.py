@@ -1,1 +1,65 @@
-"""routing"""
+"""Pure route planning for meal delivery: problem model, matrices, OR-Tools solver, checker."""
+
+from routing.check import CheckResult, Violation, check_plan, check_routes
+from routing.distance import (
+    DEFAULT_DETOUR,
+    DEFAULT_SPEEDS,
+    DailyMatrixCache,
+    GreatCircleProvider,
+    MatrixProvider,
+    OsrmTableProvider,
+    haversine_m,
+)
+from routing.model import (
+    DEFAULT_MAX_RIDE_SECONDS,
+    Depot,
+    GeoPoint,
+    Location,
+    Matrices,
+    Mode,
+    Plan,
+    PlanePoint,
+    Problem,
+    Reason,
+    Rider,
+    Route,
+    Stop,
+    TimeWindow,
+    Unassigned,
+    Visit,
+)
+from routing.solver import RiderPosition, SolveParams, replan, solve
+
+__all__ = [
+    "DEFAULT_DETOUR",
+    "DEFAULT_MAX_RIDE_SECONDS",
+    "DEFAULT_SPEEDS",
+    "CheckResult",
+    "DailyMatrixCache",
+    "Depot",
+    "GeoPoint",
+    "GreatCircleProvider",
+    "Location",
+    "Matrices",
+    "MatrixProvider",
+    "Mode",
+    "OsrmTableProvider",
+    "Plan",
+    "PlanePoint",
+    "Problem",
+    "Reason",
+    "Rider",
+    "RiderPosition",
+    "Route",
+    "SolveParams",
+    "Stop",
+    "TimeWindow",
+    "Unassigned",
+    "Violation",
+    "Visit",
+    "check_plan",
+    "check_routes",
+    "haversine_m",
+    "replan",
+    "solve",
+]

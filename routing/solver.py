@@ -1,0 +1,492 @@
+"""Plan delivery routes with OR-Tools: `solve(problem, params) -> Plan`, and re-planning mid-round."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time as clock
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.distance import GreatCircleProvider, MatrixProvider
+from routing.model import (
+    Depot,
+    Location,
+    Matrices,
+    Plan,
+    Problem,
+    Reason,
+    Rider,
+    Route,
+    Stop,
+    Unassigned,
+    Visit,
+)
+
+FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.Value
+METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic.Value
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """How hard and how to search.
+
+    `deterministic` replaces the time limit by a solution limit (a time-limited search is not
+    reproducible), so tests get the same plan every run. `workers` > 1 runs differently
+    configured searches in separate processes and keeps the best plan.
+    """
+
+    time_limit: float = 10.0
+    deterministic: bool = False
+    solution_limit: int = 300
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    # Iterated local search with ruin-and-recreate (SISR) instead of the metaheuristic above.
+    ruin_and_recreate: bool = False
+    workers: int = 1
+    # Cost of one rider leaving the kitchen; 0 minimises distance only (the DIMACS convention).
+    vehicle_cost: int = 0
+    # Dropping a priority-p stop costs (1 + priority_weight * p) times a normal drop.
+    priority_weight: int = 100
+    # Prefer food leaving the kitchen as late as the route allows (shorter time in the box).
+    late_departure: bool = True
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time_limit <= 0:
+            raise ValueError(f"time_limit: must be positive, got {self.time_limit}")
+        if self.solution_limit <= 0:
+            raise ValueError(f"solution_limit: must be positive, got {self.solution_limit}")
+        if self.first_solution not in FIRST_SOLUTION.keys():
+            raise ValueError(f"first_solution: unknown strategy {self.first_solution!r}")
+        if self.metaheuristic not in METAHEURISTIC.keys():
+            raise ValueError(f"metaheuristic: unknown {self.metaheuristic!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers: must be >= 1, got {self.workers}")
+        if self.vehicle_cost < 0 or self.priority_weight < 0:
+            raise ValueError("vehicle_cost/priority_weight: must be >= 0")
+
+    @property
+    def label(self) -> str:
+        search = "ils-sisr" if self.ruin_and_recreate else self.metaheuristic.lower()
+        return f"{self.first_solution.lower()}+{search}"
+
+
+# Second, third... workers search differently from the first, so the portfolio covers more ground.
+PORTFOLIO_VARIANTS: tuple[dict, ...] = (
+    {},
+    {"first_solution": "LOCAL_CHEAPEST_INSERTION", "ruin_and_recreate": True},
+    {"first_solution": "SAVINGS", "gls_lambda": 0.2},
+    {"first_solution": "PATH_CHEAPEST_ARC"},
+)
+
+
+@dataclass(slots=True)
+class _Model:
+    """The problem as OR-Tools sees it: sorted, with matrices permuted to match."""
+
+    problem: Problem
+    stops: list[Stop]
+    riders: list[Rider]
+    distance: list[list[int]]
+    time: dict[str, list[list[int]]]
+    depot_count: int
+
+
+def _prepare(problem: Problem) -> _Model:
+    # Sorting makes the plan independent of the order the caller listed stops and riders in.
+    matrices = problem.matrices
+    if matrices is None:
+        matrices = GreatCircleProvider().matrices(
+            problem.locations, {r.mode for r in problem.riders}
+        )
+    depot_count = len(problem.depots)
+    order = sorted(range(len(problem.stops)), key=lambda i: problem.stops[i].id)
+    nodes = list(range(depot_count)) + [depot_count + i for i in order]
+    if nodes == list(range(len(nodes))):
+        distance = [list(row) for row in matrices.distance]
+        time = {mode: [list(row) for row in m] for mode, m in matrices.time.items()}
+    else:
+        distance = [[matrices.distance[a][b] for b in nodes] for a in nodes]
+        time = {
+            mode: [[m[a][b] for b in nodes] for a in nodes] for mode, m in matrices.time.items()
+        }
+    return _Model(
+        problem=problem,
+        stops=[problem.stops[i] for i in order],
+        riders=sorted(problem.riders, key=lambda r: r.id),
+        distance=distance,
+        time=time,
+        depot_count=depot_count,
+    )
+
+
+def _search_parameters(params: SolveParams, time_limit: float):
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = FIRST_SOLUTION.Value(params.first_solution)
+    search.local_search_metaheuristic = METAHEURISTIC.Value(params.metaheuristic)
+    search.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.ruin_and_recreate:
+        search.use_iterated_local_search = True
+        ils = search.iterated_local_search_parameters
+        ils.perturbation_strategy = routing_enums_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+        ruin = ils.ruin_recreate_parameters
+        del ruin.ruin_strategies[:]
+        sisr = ruin.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = 10
+        sisr.avg_num_removed_visits = 10
+        sisr.bypass_factor = 0.01
+        ruin.recreate_strategy.heuristic = FIRST_SOLUTION.LOCAL_CHEAPEST_INSERTION
+        accept = ils.reference_solution_acceptance_strategy.simulated_annealing
+        accept.cooling_schedule_strategy = routing_enums_pb2.CoolingScheduleStrategy.EXPONENTIAL
+        accept.automatic_temperatures = True
+    if params.deterministic:
+        search.solution_limit = params.solution_limit
+        # Generous safety net only; the solution limit is what normally stops the search.
+        search.time_limit.FromMilliseconds(int(max(time_limit, 60.0) * 1000))
+    else:
+        search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    search.log_search = params.log_search
+    return search
+
+
+def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
+    started = clock.monotonic()
+    model = _prepare(problem)
+    riders, stops, dc = model.riders, model.stops, model.depot_count
+    n_nodes = dc + len(stops)
+    if not riders or not stops:
+        return Plan(
+            routes=(),
+            unassigned=tuple(_unassigned(model, range(len(stops)))),
+            seconds=clock.monotonic() - started,
+            config=params.label,
+        )
+    depot_node = {d.id: i for i, d in enumerate(problem.depots)}
+    manager = pywrapcp.RoutingIndexManager(
+        n_nodes,
+        len(riders),
+        [depot_node[r.start] for r in riders],
+        [depot_node[r.end_depot] for r in riders],
+    )
+    routing = pywrapcp.RoutingModel(manager)
+
+    distance_cb = routing.RegisterTransitMatrix(model.distance)
+    routing.SetArcCostEvaluatorOfAllVehicles(distance_cb)
+    if params.vehicle_cost:
+        routing.SetFixedCostOfAllVehicles(params.vehicle_cost)
+
+    service = [0] * dc + [s.service for s in stops]
+    horizon = max(
+        [r.shift_end for r in riders] + [s.window.end for s in stops if s.window is not None]
+    )
+    # Transit i->j is service at i plus travel, so cumul(i) is the moment service at i starts.
+    time_cb = {
+        mode: routing.RegisterTransitMatrix(
+            [[service[a] + row[b] for b in range(n_nodes)] for a, row in enumerate(matrix)]
+        )
+        for mode, matrix in model.time.items()
+    }
+    # Slack is waiting (early arrival, or at the kitchen); the start cumul is not fixed to zero
+    # because a rider may leave the kitchen later than the shift starts.
+    routing.AddDimensionWithVehicleTransits(
+        [time_cb[r.mode] for r in riders], horizon, horizon, False, "time"
+    )
+    time = routing.GetDimensionOrDie("time")
+    for v, rider in enumerate(riders):
+        time.CumulVar(routing.Start(v)).SetRange(rider.shift_start, rider.shift_end)
+        time.CumulVar(routing.End(v)).SetRange(rider.shift_start, rider.shift_end)
+    for k, stop in enumerate(stops):
+        if stop.window is not None:
+            time.CumulVar(manager.NodeToIndex(dc + k)).SetRange(stop.window.start, stop.window.end)
+
+    demand_cb = routing.RegisterUnaryTransitVector([0] * dc + [s.demand for s in stops])
+    routing.AddDimensionWithVehicleCapacity(
+        demand_cb, 0, [r.capacity for r in riders], True, "load"
+    )
+
+    limit = problem.max_ride_time
+    if limit is not None:
+        _add_ride_time(routing, manager, model, time, time_cb, limit, horizon)
+
+    _add_drops_and_pins(routing, manager, model, params.priority_weight)
+
+    if params.late_departure:
+        for v in range(len(riders)):
+            routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
+            routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
+
+    remaining = max(0.1, deadline - clock.monotonic())
+    solution = routing.SolveWithParameters(_search_parameters(params, remaining))
+    if solution is None:
+        # The insertion heuristic can fail on tightly constrained inputs; starting from "nobody
+        # served" always succeeds because every stop is optional.
+        fallback = replace(params, first_solution="ALL_UNPERFORMED")
+        remaining = max(0.1, deadline - clock.monotonic())
+        solution = routing.SolveWithParameters(_search_parameters(fallback, remaining))
+    if solution is None:
+        return Plan(
+            routes=(),
+            unassigned=tuple(_unassigned(model, range(len(stops)))),
+            seconds=clock.monotonic() - started,
+            config=params.label,
+        )
+
+    routes = []
+    served: set[int] = set()
+    for v, rider in enumerate(riders):
+        index = routing.Start(v)
+        departure = solution.Value(time.CumulVar(index))
+        sequence = []
+        index = solution.Value(routing.NextVar(index))
+        while not routing.IsEnd(index):
+            sequence.append(manager.IndexToNode(index) - dc)
+            index = solution.Value(routing.NextVar(index))
+        if sequence:
+            served.update(sequence)
+            routes.append(_route(model, rider, departure, sequence))
+    dropped = [k for k in range(len(stops)) if k not in served]
+    return Plan(
+        routes=tuple(routes),
+        unassigned=tuple(_unassigned(model, dropped)),
+        objective=solution.ObjectiveValue(),
+        seconds=clock.monotonic() - started,
+        config=params.label,
+    )
+
+
+def _add_ride_time(routing, manager, model: _Model, time, time_cb, limit: int, horizon: int):
+    """Ride time of stop i = start of service at i - departure from the kitchen, <= limit.
+
+    Exact part: a zero-transit "departure" dimension carries the route's departure time to every
+    node (no slack, so it is constant along the route); then time(i) - departure(i) <= limit.
+    Local-search filters do not see that constraint, so a "ride" dimension without waiting (a
+    lower bound of the ride time) also caps each stop: moves that are hopeless are filtered
+    cheaply, and the exact constraint rejects the rest.
+    """
+    solver = routing.solver()
+    riders, dc = model.riders, model.depot_count
+    routing.AddConstantDimension(0, horizon, False, "departure")
+    departure = routing.GetDimensionOrDie("departure")
+    routing.AddDimensionWithVehicleTransits(
+        [time_cb[r.mode] for r in riders], 0, horizon, False, "ride"
+    )
+    ride = routing.GetDimensionOrDie("ride")
+    for v, rider in enumerate(riders):
+        start = routing.Start(v)
+        if rider.departed_at is None:
+            solver.Add(departure.CumulVar(start) == time.CumulVar(start))
+            ride.CumulVar(start).SetValue(0)
+        else:
+            departure.CumulVar(start).SetValue(rider.departed_at)
+            ride.CumulVar(start).SetValue(rider.shift_start - rider.departed_at)
+    for k in range(len(model.stops)):
+        index = manager.NodeToIndex(dc + k)
+        ride.CumulVar(index).SetMax(limit)
+        solver.Add(time.CumulVar(index) - departure.CumulVar(index) <= limit)
+
+
+def _add_drops_and_pins(routing, manager, model: _Model, priority_weight: int) -> None:
+    riders, dc = model.riders, model.depot_count
+    # A drop must cost more than any detour serving the stop could: a few longest arcs.
+    longest = max(max(row) for row in model.distance) if model.distance else 1
+    base = 20 * (longest + 1)
+    rider_index = {r.id: v for v, r in enumerate(riders)}
+    at_kitchen = [v for v, r in enumerate(riders) if r.departed_at is None]
+    any_departed = len(at_kitchen) < len(riders)
+    for k, stop in enumerate(model.stops):
+        index = manager.NodeToIndex(dc + k)
+        penalty = base * (1 + priority_weight * stop.priority)
+        routing.AddDisjunction([index], penalty)
+        if stop.rider_id is not None:
+            routing.SetAllowedVehiclesForIndex([rider_index[stop.rider_id]], index)
+        elif any_departed:
+            # Riders already out carry only the meals they loaded; new meals leave from a kitchen.
+            if at_kitchen:
+                routing.SetAllowedVehiclesForIndex(at_kitchen, index)
+            else:
+                routing.ActiveVar(index).SetValue(0)
+
+
+def _route(model: _Model, rider: Rider, departure: int, sequence: list[int]) -> Route:
+    """Times recomputed forward from the departure: each service starts as early as allowed."""
+    dc = model.depot_count
+    depot_node = {d.id: i for i, d in enumerate(model.problem.depots)}
+    time = model.time[rider.mode]
+    node = depot_node[rider.start]
+    now = departure
+    load = 0
+    distance = 0
+    visits = []
+    for k in sequence:
+        stop = model.stops[k]
+        nxt = dc + k
+        arrival = now + time[node][nxt]
+        start = arrival if stop.window is None else max(arrival, stop.window.start)
+        load += stop.demand
+        distance += model.distance[node][nxt]
+        visits.append(Visit(stop.id, arrival, start, load))
+        now = start + stop.service
+        node = nxt
+    end = depot_node[rider.end_depot]
+    distance += model.distance[node][end]
+    return Route(rider.id, departure, tuple(visits), now + time[node][end], distance)
+
+
+def _unassigned(model: _Model, dropped: Iterable[int]) -> list[Unassigned]:
+    return [Unassigned(model.stops[k].id, _reason(model, k)) for k in dropped]
+
+
+def _reason(model: _Model, k: int) -> Reason:
+    """Why stop k is out: the first rule it breaks even alone on an empty rider, else the fleet."""
+    stop = model.stops[k]
+    riders = model.riders
+    if stop.rider_id is not None:
+        riders = [r for r in riders if r.id == stop.rider_id]
+    elif any(r.departed_at is not None for r in riders):
+        riders = [r for r in riders if r.departed_at is None]
+    if not riders:
+        return Reason.NO_RIDER
+    if stop.demand > max(r.capacity for r in riders):
+        return Reason.CAPACITY
+    depot_node = {d.id: i for i, d in enumerate(model.problem.depots)}
+    node = model.depot_count + k
+    limit = model.problem.max_ride_time
+    window_ok = False
+    for rider in riders:
+        time = model.time[rider.mode]
+        there = time[depot_node[rider.start]][node]
+        start = rider.shift_start + there
+        if stop.window is not None:
+            start = max(start, stop.window.start)
+            if start > stop.window.end:
+                continue
+        if start + stop.service + time[node][depot_node[rider.end_depot]] > rider.shift_end:
+            continue
+        window_ok = True
+        # Waiting at the kitchen is allowed, so alone the ride is just the trip (unless the
+        # food already left).
+        ride = there if rider.departed_at is None else start - rider.departed_at
+        if limit is None or ride <= limit:
+            total_demand = sum(s.demand for s in model.stops)
+            if total_demand > sum(r.capacity for r in model.riders):
+                return Reason.CAPACITY
+            return Reason.FLEET
+    return Reason.RIDE_TIME if window_ok else Reason.TIME_WINDOW
+
+
+def _variants(params: SolveParams) -> list[SolveParams]:
+    variants = [params]
+    for change in PORTFOLIO_VARIANTS[1 : params.workers]:
+        variants.append(replace(params, workers=1, **change))
+    while len(variants) < params.workers:
+        variants.append(replace(params, workers=1, gls_lambda=params.gls_lambda * len(variants)))
+    return [replace(v, workers=1) for v in variants]
+
+
+def _better(a: Plan, b: Plan) -> bool:
+    return (a.objective, len(a.unassigned), a.distance) < (
+        b.objective,
+        len(b.unassigned),
+        b.distance,
+    )
+
+
+def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
+    """Plan routes for every rider; stops that cannot be served come back with a reason."""
+    params = params or SolveParams()
+    started = clock.monotonic()
+    # Leave a little of the budget for building the model and reading the answer back.
+    deadline = started + params.time_limit * 0.97
+    if params.workers == 1:
+        return _solve_one(problem, params, deadline)
+    variants = _variants(params)
+    # Fork is cheap (no re-import of OR-Tools); the first variant runs here meanwhile.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(variants) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_solve_one, problem, v, deadline) for v in variants[1:]]
+        best = _solve_one(problem, variants[0], deadline)
+        for future in futures:
+            plan = future.result()
+            if _better(plan, best):
+                best = plan
+    return replace(best, seconds=clock.monotonic() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class RiderPosition:
+    """Where a rider on the road is now; the meals of its undelivered stops are on board."""
+
+    location: Location
+
+
+def replan(
+    problem: Problem,
+    plan: Plan,
+    *,
+    now: int,
+    delivered: Iterable[str],
+    positions: Mapping[str, Location],
+    params: SolveParams | None = None,
+    provider: MatrixProvider | None = None,
+) -> Plan:
+    """Plan the stops not yet delivered, from where each rider is at `now`.
+
+    Delivered stops are removed. A rider in `positions` is out on the road: it starts there at
+    `now`, keeps the undelivered stops of its planned route (their meals are on its bike; their
+    ride time still counts from when it left the kitchen). Other riders start from their kitchen
+    no earlier than `now` and share the remaining stops.
+    """
+    delivered = set(delivered)
+    unknown = set(positions) - {r.id for r in problem.riders}
+    if unknown:
+        raise ValueError(f"positions: unknown riders {sorted(unknown)}")
+    on_board: dict[str, str] = {}
+    departures: dict[str, int] = {}
+    for route in plan.routes:
+        if route.rider_id in positions:
+            departures[route.rider_id] = route.departure
+            for stop_id in route.stop_ids:
+                if stop_id not in delivered:
+                    on_board[stop_id] = route.rider_id
+    depots = list(problem.depots)
+    riders = []
+    for rider in problem.riders:
+        shift_start = min(max(rider.shift_start, now), rider.shift_end)
+        if rider.id in positions:
+            here = Depot(f"{rider.id}@now", positions[rider.id])
+            depots.append(here)
+            riders.append(
+                replace(
+                    rider,
+                    start=here.id,
+                    end=rider.end_depot,
+                    shift_start=shift_start,
+                    departed_at=min(departures.get(rider.id, shift_start), shift_start),
+                )
+            )
+        else:
+            riders.append(replace(rider, shift_start=shift_start))
+    stops = [
+        replace(stop, rider_id=on_board.get(stop.id))
+        for stop in problem.stops
+        if stop.id not in delivered
+    ]
+    matrices: Matrices | None = None
+    if problem.matrices is not None or provider is not None:
+        if provider is None:
+            raise ValueError("provider: needed to extend the problem's own matrices")
+        locations = [d.location for d in depots] + [s.location for s in stops]
+        matrices = provider.matrices(locations, {r.mode for r in riders})
+    updated = Problem(
+        depots=tuple(depots),
+        stops=tuple(stops),
+        riders=tuple(riders),
+        max_ride_time=problem.max_ride_time,
+        matrices=matrices,
+        name=problem.name,
+    )
+    return solve(updated, params)
