@@ -1,4 +1,4 @@
-"""Independent feasibility check of a plan; recomputes times and distance, never trusts the solver."""
+"""Independent feasibility check of a plan: recomputes times and distance, trusts no solver."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Integer distance and travel-time matrices: great-circle estimates, an OSRM table, a daily cache."""
+"""Integer metre/second matrices: great-circle estimates, an OSRM table, a daily cache."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _get_json(url: str, timeout: float) -> dict:
     except ImportError:  # urllib keeps the pure package free of hard dependencies
         from urllib.request import urlopen
 
-        with urlopen(url, timeout=timeout) as response:  # noqa: S310 (URL is configuration)
+        with urlopen(url, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))
     response = httpx.get(url, timeout=timeout)
     response.raise_for_status()

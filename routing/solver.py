@@ -1,4 +1,4 @@
-"""Plan delivery routes with OR-Tools: `solve(problem, params) -> Plan`, and re-planning mid-round."""
+"""Plan delivery routes with OR-Tools: `solve(problem, params) -> Plan`, and re-plan mid-round."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ class SolveParams:
             raise ValueError(f"time_limit: must be positive, got {self.time_limit}")
         if self.solution_limit <= 0:
             raise ValueError(f"solution_limit: must be positive, got {self.solution_limit}")
-        if self.first_solution not in FIRST_SOLUTION.keys():
+        if self.first_solution not in FIRST_SOLUTION.keys():  # noqa: SIM118 (protobuf enum wrapper)
             raise ValueError(f"first_solution: unknown strategy {self.first_solution!r}")
-        if self.metaheuristic not in METAHEURISTIC.keys():
+        if self.metaheuristic not in METAHEURISTIC.keys():  # noqa: SIM118
             raise ValueError(f"metaheuristic: unknown {self.metaheuristic!r}")
         if self.workers < 1:
             raise ValueError(f"workers: must be >= 1, got {self.workers}")
