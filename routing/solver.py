@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.distance import GreatCircleProvider, MatrixProvider
 from routing.model import (
@@ -132,7 +132,7 @@ def _search_parameters(params: SolveParams, time_limit: float):
     if params.ruin_and_recreate:
         search.use_iterated_local_search = True
         ils = search.iterated_local_search_parameters
-        ils.perturbation_strategy = routing_enums_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+        ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
         ruin = ils.ruin_recreate_parameters
         del ruin.ruin_strategies[:]
         sisr = ruin.ruin_strategies.add().sisr
@@ -141,7 +141,7 @@ def _search_parameters(params: SolveParams, time_limit: float):
         sisr.bypass_factor = 0.01
         ruin.recreate_strategy.heuristic = FIRST_SOLUTION.LOCAL_CHEAPEST_INSERTION
         accept = ils.reference_solution_acceptance_strategy.simulated_annealing
-        accept.cooling_schedule_strategy = routing_enums_pb2.CoolingScheduleStrategy.EXPONENTIAL
+        accept.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
         accept.automatic_temperatures = True
     if params.deterministic:
         search.solution_limit = params.solution_limit
