@@ -183,3 +183,8 @@ class ChatUserNotFound(NotFound):
 class AlreadyExists(Conflict):
     code = "already_exists"
     message = N_("“{value}” is already registered.")
+
+
+class OutcomeNotAllowed(Conflict):
+    code = "outcome_not_allowed"
+    message = N_("An order that is {status} cannot be marked {outcome}.")

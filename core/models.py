@@ -310,6 +310,9 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What happened at the door or the counter, when, and who said so (rider, staff).
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome_by: str | None = Field(default=None, max_length=64)
 
 
 class SlotCutoff(SQLModel, table=True):

@@ -29,6 +29,7 @@ from core.errors import (
     NotOnMenu,
     OrderNotChangeable,
     OrderNotFound,
+    OutcomeNotAllowed,
     OutsideServiceArea,
     SiteNotFound,
     SlotNotOffered,
@@ -160,6 +161,8 @@ def _place(
         updated_at=now,
         cancelled_at=None,
         locked_at=None,
+        outcome_at=None,
+        outcome_by=None,
         **_snapshot(choice, quantity),
     )
     order_id = _insert(session, values)
@@ -277,6 +280,41 @@ def repeat_last_order(
         source=source,
         placed_by_chat_user_id=placed_by_chat_user_id,
     )
+
+
+# Which outcomes fit which way of serving: a rider delivers or finds nobody home, the canteen
+# hands over a box or serves at the table.
+OUTCOMES = {
+    ServiceMode.delivery: (OrderStatus.delivered, OrderStatus.no_answer),
+    ServiceMode.pickup: (OrderStatus.picked_up, OrderStatus.no_answer),
+    ServiceMode.dine_in: (OrderStatus.dined_in, OrderStatus.no_answer),
+}
+SERVED = (OrderStatus.delivered, OrderStatus.picked_up, OrderStatus.dined_in)
+
+
+@service
+def record_outcome(
+    *,
+    session: Session,
+    clock: Clock,
+    order_id: int,
+    outcome: OrderStatus,
+    by: Annotated[str, Field(min_length=1, max_length=64)],
+) -> Order:
+    """Record how a locked order ended: served (delivered, picked up, dined in) or no answer.
+    Saying the same thing twice changes nothing; changing a recorded outcome is refused."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    if order.status == outcome:
+        return order
+    if order.status != OrderStatus.locked or outcome not in OUTCOMES[ServiceMode(order.mode)]:
+        raise OutcomeNotAllowed(status=OrderStatus(order.status), outcome=outcome)
+    now = clock.now()
+    order.status, order.outcome_at, order.outcome_by, order.updated_at = outcome, now, by, now
+    session.add(order)
+    session.flush()
+    return order
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+import billing.models  # noqa: F401  (every table counts in row_counts)
 from core.clock import FixedClock
 from core.db import Database
 from tests.factories import Factory

@@ -158,3 +158,61 @@ class Factory:
                 self.menu(site, dishes, day + timedelta(days=offset), slot)
         elder = self.elder(community)
         return site, dishes, elder
+
+
+class PolicyFactory:
+    """Funders, funds and rules for billing tests."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def funder(self, share: str = "government", **overrides):
+        from billing.models import Funder
+
+        n = next(_numbers)
+        values = dict(code=f"F{n}", name_zh=f"出资方{n}", name_en=f"Funder {n}", share=share)
+        if share == "government":
+            values.update(layer="city", city="广州市")
+        values.update(overrides)
+        funder = Funder(**values)
+        self.session.add(funder)
+        self.session.flush()
+        return funder
+
+    def fund(self, funder, budget_fen: int):
+        from billing.models import Fund
+
+        n = next(_numbers)
+        fund = Fund(
+            code=f"FD{n}",
+            funder_id=funder.id,
+            name_zh=f"基金{n}",
+            name_en=f"Fund {n}",
+            budget_fen=budget_fen,
+        )
+        self.session.add(fund)
+        self.session.flush()
+        return fund
+
+    def rule(self, funder, effective_from: date = date(2026, 1, 1), **overrides):
+        from billing.models import SubsidyRule
+
+        n = next(_numbers)
+        values = dict(code=f"R{n}", funder_id=funder.id, effective_from=effective_from)
+        values.update(overrides)
+        if values.get("amount_fen") is None and values.get("percent_bp") is None:
+            values["amount_fen"] = 300
+        rule = SubsidyRule(**values)
+        self.session.add(rule)
+        self.session.flush()
+        return rule
+
+    def policy(self, **overrides):
+        from billing.models import BillingPolicy
+
+        policy = BillingPolicy(
+            effective_from=overrides.pop("effective_from", date(2026, 1, 1)), **overrides
+        )
+        self.session.add(policy)
+        self.session.flush()
+        return policy

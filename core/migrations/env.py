@@ -1,10 +1,12 @@
 """Alembic environment: runs MealAid's migrations on the connection handed in, or on the URL
-from settings."""
+from settings. The schema is the whole application's, so this is the one module under `core`
+that imports another package's tables."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import billing.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import core.models  # noqa: F401
 from core.db import create_engine
 from core.settings import get_settings
 

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from babel.messages.pofile import read_po
 from sqlmodel import SQLModel
 
+import billing.models  # noqa: F401  (its tables are part of the schema)
 from core import i18n
 from core.clock import FixedClock, SystemClock
 from core.db import Database

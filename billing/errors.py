@@ -1,0 +1,14 @@
+"""Refusals from billing, translated like every other refusal."""
+
+from core.errors import Conflict, NotFound
+from core.i18n import N_
+
+
+class NothingToReverse(NotFound):
+    code = "nothing_to_reverse"
+    message = N_("This order has no ledger entries to reverse.")
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+    message = N_("This order's entries have already been reversed.")

@@ -1,0 +1,94 @@
+"""The order use cases with their money: what the bot, the pages and the CLI call. Each runs the
+core order service and the billing step in the caller's one transaction, so an order never
+exists without its reservation, nor a reservation without its order."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from billing import service
+from billing.models import Charge
+from billing.split import Split
+from core import orders
+from core.clock import Clock
+from core.models import Order
+from core.types import OrderStatus, Slot
+
+
+@dataclass(frozen=True)
+class BilledOrder:
+    order: Any  # core.orders.PlacedOrder or core.models.Order
+    split: Split
+
+
+def place_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
+    """core.orders.place_order, then reserve the budget the split needs."""
+    placed = orders.place_order(session=session, clock=clock, **request)
+    return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
+
+
+def repeat_last_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
+    placed = orders.repeat_last_order(session=session, clock=clock, **request)
+    return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
+
+
+def change_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
+    """A change may change the price and the subsidies: release, change, reserve again."""
+    order_id = request["order_id"]
+    changed = orders.change_order(session=session, clock=clock, **request)
+    service.release(session=session, order_id=order_id)
+    return BilledOrder(changed, service.reserve(session=session, clock=clock, order_id=order_id))
+
+
+def cancel_order(*, session: Session, clock: Clock, order_id: int) -> Order:
+    cancelled = orders.cancel_order(session=session, clock=clock, order_id=order_id)
+    service.release(session=session, order_id=order_id)
+    return cancelled
+
+
+def run_cutoff(
+    *,
+    session: Session,
+    clock: Clock,
+    site_id: int,
+    service_date: date,
+    slot: Slot,
+    early: bool = False,
+) -> orders.CutoffResult:
+    """Close the slot, then reserve for the orders the standing orders just made."""
+    result = orders.run_cutoff(
+        session=session,
+        clock=clock,
+        site_id=site_id,
+        service_date=service_date,
+        slot=slot,
+        early=early,
+    )
+    unbilled = session.exec(
+        select(Order.id)
+        .outerjoin(Charge, col(Charge.order_id) == Order.id)
+        .where(
+            Order.site_id == site_id,
+            Order.service_date == service_date,
+            Order.slot == slot,
+            Order.status == OrderStatus.locked,
+            col(Charge.order_id).is_(None),
+        )
+        .order_by(Order.id)
+    ).all()
+    for order_id in unbilled:
+        service.reserve(session=session, clock=clock, order_id=order_id)
+    return result
+
+
+def record_outcome(
+    *, session: Session, clock: Clock, order_id: int, outcome: OrderStatus, by: str
+) -> Order:
+    """What happened at the door or counter, and the ledger entries it means."""
+    order = orders.record_outcome(
+        session=session, clock=clock, order_id=order_id, outcome=outcome, by=by
+    )
+    service.post(session=session, clock=clock, order_id=order_id)
+    return order

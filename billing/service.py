@@ -1,0 +1,560 @@
+"""Billing use cases: the rules in force, quotes, reserving budget when an order is placed,
+releasing it on cancellation, posting the ledger when a meal is served, and reversals."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from billing.errors import AlreadyReversed, NothingToReverse
+from billing.models import (
+    BillingPolicy,
+    CapUsage,
+    Charge,
+    EntryKind,
+    Fund,
+    Funder,
+    LedgerEntry,
+    Reservation,
+    ReservationStatus,
+    Share,
+    SubsidyRule,
+    UnservedRule,
+)
+from billing.split import Limits, Meal, Split, Terms, split
+from core.clock import Clock
+from core.elders import categories_on
+from core.errors import ElderNotFound, OrderNotFound, SiteNotFound
+from core.i18n import Bilingual
+from core.models import Community, Elder, Order, Site
+from core.types import OrderStatus
+
+# Under concurrency a reservation can lose a race for the last of a budget; it then recomputes
+# the split with what is left. After this many tries the meal goes without those subsidies.
+RESERVE_ATTEMPTS = 5
+
+
+def rules_in_force(*, session: Session, on: date) -> list[Terms]:
+    """Each rule's version in force on a service day, as the split reads it."""
+    rows = session.exec(
+        select(SubsidyRule, Funder)
+        .join(Funder, Funder.id == SubsidyRule.funder_id)
+        .where(
+            SubsidyRule.effective_from <= on,
+            col(SubsidyRule.effective_to).is_(None) | (col(SubsidyRule.effective_to) >= on),
+        )
+        .order_by(
+            SubsidyRule.code,
+            col(SubsidyRule.effective_from).desc(),
+            col(SubsidyRule.version).desc(),
+        )
+    ).all()
+    latest: dict[str, Terms] = {}
+    for rule, funder in rows:
+        latest.setdefault(rule.code, _terms(rule, funder))
+    return sorted(latest.values(), key=lambda terms: (terms.priority, terms.rule_id))
+
+
+def policy_on(*, session: Session, on: date) -> BillingPolicy:
+    policy = session.exec(
+        select(BillingPolicy)
+        .where(BillingPolicy.effective_from <= on)
+        .order_by(col(BillingPolicy.effective_from).desc())
+    ).first()
+    return policy or BillingPolicy(effective_from=on)
+
+
+def meal_facts(
+    *,
+    session: Session,
+    elder_id: int,
+    site_id: int,
+    service_date: date,
+    slot: str,
+    price_fen: int,
+    portions: int,
+) -> Meal:
+    """What the rules look at: the elder's age, categories and home, the site's place."""
+    elder = session.get(Elder, elder_id)
+    if elder is None:
+        raise ElderNotFound(elder_id=elder_id)
+    site = session.get(Site, site_id)
+    if site is None:
+        raise SiteNotFound(site_id=site_id)
+    home = session.get(Community, elder.community_id)
+    where = session.get(Community, site.community_id)
+    born = elder.birth_date
+    age = (
+        service_date.year
+        - born.year
+        - ((service_date.month, service_date.day) < (born.month, born.day))
+    )
+    return Meal(
+        price_fen=price_fen,
+        portions=portions,
+        service_date=service_date,
+        slot=slot,
+        site_id=site_id,
+        site_city=where.city,
+        site_district=where.district,  # type: ignore[union-attr]
+        site_street=where.street,
+        elder_city=home.city,
+        elder_district=home.district,  # type: ignore[union-attr]
+        elder_street=home.street,
+        elder_age=age,  # type: ignore[union-attr]
+        categories=frozenset(categories_on(session=session, elder_id=elder_id, on=service_date)),
+    )
+
+
+def limits_for(
+    *,
+    session: Session,
+    rules: list[Terms],
+    elder_id: int,
+    service_date: date,
+    policy: BillingPolicy,
+) -> Limits:
+    fund_ids = {terms.fund_id for terms in rules if terms.fund_id is not None}
+    funds = (
+        session.execute(
+            sa.select(Fund.id, Fund.budget_fen - Fund.committed_fen).where(
+                col(Fund.id).in_(fund_ids)
+            )
+        ).all()
+        if fund_ids
+        else []
+    )
+    caps = {}
+    capped = session.exec(
+        select(SubsidyRule).where(
+            col(SubsidyRule.id).in_([terms.rule_id for terms in rules]),
+            col(SubsidyRule.cap_per_elder_day_fen).is_not(None)
+            | col(SubsidyRule.cap_per_elder_month_fen).is_not(None),
+        )
+    ).all()
+    for rule in capped:
+        left = []
+        for cap, period in (
+            (rule.cap_per_elder_day_fen, _day(service_date)),
+            (rule.cap_per_elder_month_fen, _month(service_date)),
+        ):
+            if cap is not None:
+                used = session.exec(
+                    select(CapUsage.used_fen).where(
+                        CapUsage.rule_id == rule.id,
+                        CapUsage.elder_id == elder_id,
+                        CapUsage.period == period,
+                    )
+                ).first()
+                left.append(cap - (used or 0))
+        caps[rule.id] = max(0, min(left))
+    return Limits(
+        fund_remaining=dict(funds),
+        cap_remaining=caps,
+        elder_min_payment_fen=policy.elder_min_payment_fen,
+    )
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the elder pays and who pays the rest, for the confirmation screen."""
+
+    split: Split
+    funders: dict[int, Bilingual]
+
+    @property
+    def elder_fen(self) -> int:
+        return self.split.elder_fen
+
+    def payers(self) -> list[tuple[Share, Bilingual | None, int]]:
+        """(share, funder name, fen) for everyone but the elder, largest first."""
+        return sorted(
+            (
+                (a.share, self.funders.get(a.funder_id) if a.funder_id else None, a.amount_fen)
+                for a in self.split.allocations
+                if a.share != Share.elder
+            ),
+            key=lambda payer: -payer[2],
+        )
+
+
+def quote(
+    *,
+    session: Session,
+    elder_id: int,
+    site_id: int,
+    service_date: date,
+    slot: str,
+    price_fen: int,
+    portions: int = 1,
+) -> Quote:
+    """The split an order would get now, with budgets as they stand (nothing is reserved)."""
+    meal = meal_facts(
+        session=session,
+        elder_id=elder_id,
+        site_id=site_id,
+        service_date=service_date,
+        slot=slot,
+        price_fen=price_fen,
+        portions=portions,
+    )
+    return _quote(session, meal, elder_id)
+
+
+def _quote(session: Session, meal: Meal, elder_id: int) -> Quote:
+    rules = rules_in_force(session=session, on=meal.service_date)
+    policy = policy_on(session=session, on=meal.service_date)
+    limits = limits_for(
+        session=session,
+        rules=rules,
+        elder_id=elder_id,
+        service_date=meal.service_date,
+        policy=policy,
+    )
+    result = split(meal, rules, limits)
+    funder_ids = {a.funder_id for a in result.allocations if a.funder_id}
+    names = (
+        {
+            funder.id: Bilingual(funder.name_zh, funder.name_en)
+            for funder in session.exec(select(Funder).where(col(Funder.id).in_(funder_ids)))
+        }
+        if funder_ids
+        else {}
+    )
+    return Quote(result, names)  # type: ignore[arg-type]
+
+
+def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
+    """Split a newly placed order and hold the budget it needs, atomically: each fund and cap
+    is taken by a conditional update, so racing orders can never overspend them."""
+    order = _order(session, order_id)
+    meal = meal_facts(
+        session=session,
+        elder_id=order.elder_id,
+        site_id=order.site_id,
+        service_date=order.service_date,
+        slot=order.slot,
+        price_fen=order.total_fen,
+        portions=order.quantity,
+    )
+    for _ in range(RESERVE_ATTEMPTS):
+        result = _quote(session, meal, order.elder_id).split
+        with session.begin_nested() as attempt:
+            if _take(session, order, result):
+                break
+            attempt.rollback()
+    else:
+        # Budgets kept moving under us: go without fund- and cap-limited subsidies.
+        rules = [
+            t
+            for t in rules_in_force(session=session, on=order.service_date)
+            if t.fund_id is None and not _is_capped(session, t.rule_id)
+        ]
+        policy = policy_on(session=session, on=order.service_date)
+        result = split(meal, rules, Limits(elder_min_payment_fen=policy.elder_min_payment_fen))
+        _take(session, order, result)
+    now = clock.now()
+    for allocation in result.allocations:
+        if allocation.share == Share.elder:
+            continue
+        session.add(
+            Reservation(
+                order_id=order.id,
+                rule_id=allocation.rule_id,
+                funder_id=allocation.funder_id,  # type: ignore[arg-type]
+                fund_id=allocation.fund_id,
+                share=allocation.share,
+                amount_fen=allocation.amount_fen,
+                day_period=_day(order.service_date),
+                month_period=_month(order.service_date),
+                created_at=now,
+            )
+        )
+    charge = session.get(Charge, order.id) or Charge(
+        order_id=order.id,
+        price_fen=0,
+        government_fen=0,
+        business_fen=0,
+        charity_fen=0,
+        elder_fen=0,
+        updated_at=now,
+    )
+    charge.price_fen = result.price_fen
+    charge.government_fen = result.total(Share.government)
+    charge.business_fen = result.total(Share.business)
+    charge.charity_fen = result.total(Share.charity)
+    charge.elder_fen = result.elder_fen
+    charge.updated_at = now
+    session.add(charge)
+    session.flush()
+    return result
+
+
+def release(*, session: Session, order_id: int) -> int:
+    """Give back what an order held (it was cancelled or changed before cutoff)."""
+    held = session.exec(
+        select(Reservation).where(
+            Reservation.order_id == order_id, Reservation.status == ReservationStatus.reserved
+        )
+    ).all()
+    for reservation in held:
+        _give_back(
+            session,
+            reservation.fund_id,
+            reservation.rule_id,
+            _elder_of(session, order_id),
+            reservation.day_period,
+            reservation.month_period,
+            reservation.amount_fen,
+        )
+        reservation.status = ReservationStatus.released
+        session.add(reservation)
+    session.flush()
+    return len(held)
+
+
+def post(*, session: Session, clock: Clock, order_id: int) -> list[LedgerEntry]:
+    """Write a finished order into the ledger: for a served meal, each reserved share and the
+    elder's; for a meal not served, what the programme's unserved rule says."""
+    order = _order(session, order_id)
+    if session.exec(select(LedgerEntry.id).where(LedgerEntry.order_id == order_id)).first():
+        return []  # posted already: posting is idempotent
+    held = session.exec(
+        select(Reservation)
+        .where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.reserved)
+        .order_by(Reservation.id)
+    ).all()
+    kind, note = EntryKind.meal, None
+    if order.status == OrderStatus.no_answer:
+        rule = UnservedRule(policy_on(session=session, on=order.service_date).unserved)
+        kind, note = EntryKind.unserved, f"no_answer:{rule.value}"
+        if rule != UnservedRule.subsidised:
+            release(session=session, order_id=order_id)
+            held = []
+            if rule == UnservedRule.waived:
+                return []
+    elif order.status not in (OrderStatus.delivered, OrderStatus.picked_up, OrderStatus.dined_in):
+        return []
+    now = clock.now()
+    entries = [
+        _entry(
+            order,
+            r.share,
+            r.amount_fen,
+            kind,
+            now,
+            funder_id=r.funder_id,
+            rule_id=r.rule_id,
+            note=note,
+        )
+        for r in held
+    ]
+    entries.append(
+        _entry(
+            order,
+            Share.elder,
+            order.total_fen - sum(r.amount_fen for r in held),
+            kind,
+            now,
+            note=note,
+        )
+    )
+    for reservation in held:
+        reservation.status = ReservationStatus.posted
+        session.add(reservation)
+    session.add_all(entries)
+    session.flush()
+    return entries
+
+
+def reverse(*, session: Session, clock: Clock, order_id: int, reason: str) -> list[LedgerEntry]:
+    """Cancel an order's ledger entries with new, opposite entries (a refund or correction);
+    the budgets they used are given back."""
+    entries = session.exec(
+        select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
+    ).all()
+    if not entries:
+        raise NothingToReverse(order_id=order_id)
+    if any(entry.kind == EntryKind.reversal for entry in entries):
+        raise AlreadyReversed(order_id=order_id)
+    order = _order(session, order_id)
+    now = clock.now()
+    reversals = []
+    for entry in entries:
+        reversals.append(
+            _entry(
+                order,
+                entry.share,
+                -entry.amount_fen,
+                EntryKind.reversal,
+                now,
+                funder_id=entry.funder_id,
+                rule_id=entry.rule_id,
+                reverses_id=entry.id,
+                note=reason[:200],
+            )
+        )
+        if entry.rule_id is not None:
+            fund_id = session.exec(
+                select(SubsidyRule.fund_id).where(SubsidyRule.id == entry.rule_id)
+            ).first()
+            _give_back(
+                session,
+                fund_id,
+                entry.rule_id,
+                order.elder_id,
+                _day(order.service_date),
+                _month(order.service_date),
+                entry.amount_fen,
+            )
+    session.add_all(reversals)
+    session.flush()
+    return reversals
+
+
+# -- budget bookkeeping -----------------------------------------------------------------------
+
+
+def _take(session: Session, order: Order, result: Split) -> bool:
+    """Hold each fund and cap amount with a conditional update; False if any is short."""
+    for allocation in result.allocations:
+        if allocation.share == Share.elder or allocation.amount_fen == 0:
+            continue
+        amount = allocation.amount_fen
+        if allocation.fund_id is not None:
+            taken = session.execute(
+                sa.update(Fund)
+                .where(
+                    Fund.id == allocation.fund_id, Fund.committed_fen + amount <= Fund.budget_fen
+                )
+                .values(committed_fen=Fund.committed_fen + amount)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                return False
+        rule = session.get(SubsidyRule, allocation.rule_id)
+        for cap, period in (
+            (rule.cap_per_elder_day_fen, _day(order.service_date)),  # type: ignore[union-attr]
+            (rule.cap_per_elder_month_fen, _month(order.service_date)),
+        ):  # type: ignore[union-attr]
+            if cap is None:
+                continue
+            _ensure_usage_row(session, allocation.rule_id, order.elder_id, period)  # type: ignore[arg-type]
+            taken = session.execute(
+                sa.update(CapUsage)
+                .where(
+                    CapUsage.rule_id == allocation.rule_id,
+                    CapUsage.elder_id == order.elder_id,
+                    CapUsage.period == period,
+                    CapUsage.used_fen + amount <= cap,
+                )
+                .values(used_fen=CapUsage.used_fen + amount)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                return False
+    return True
+
+
+def _give_back(
+    session: Session,
+    fund_id: int | None,
+    rule_id: int,
+    elder_id: int,
+    day: str,
+    month: str,
+    amount: int,
+) -> None:
+    if fund_id is not None:
+        session.execute(
+            sa.update(Fund)
+            .where(Fund.id == fund_id)
+            .values(committed_fen=Fund.committed_fen - amount)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        sa.update(CapUsage)
+        .where(
+            CapUsage.rule_id == rule_id,
+            CapUsage.elder_id == elder_id,
+            col(CapUsage.period).in_([day, month]),
+        )
+        .values(used_fen=CapUsage.used_fen - amount)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _ensure_usage_row(session: Session, rule_id: int, elder_id: int, period: str) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(CapUsage)
+        .values(rule_id=rule_id, elder_id=elder_id, period=period, used_fen=0)
+        .on_conflict_do_nothing()
+    )
+
+
+def _is_capped(session: Session, rule_id: int) -> bool:
+    rule = session.get(SubsidyRule, rule_id)
+    return rule is not None and (
+        rule.cap_per_elder_day_fen is not None or rule.cap_per_elder_month_fen is not None
+    )
+
+
+def _entry(order: Order, share: Share, amount: int, kind: EntryKind, now, **extra) -> LedgerEntry:
+    return LedgerEntry(
+        order_id=order.id,
+        elder_id=order.elder_id,
+        site_id=order.site_id,  # type: ignore[arg-type]
+        service_date=order.service_date,
+        slot=order.slot,
+        share=share,
+        amount_fen=amount,
+        kind=kind,
+        created_at=now,
+        **extra,
+    )
+
+
+def _order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    return order
+
+
+def _elder_of(session: Session, order_id: int) -> int:
+    return _order(session, order_id).elder_id
+
+
+def _terms(rule: SubsidyRule, funder: Funder) -> Terms:
+    return Terms(
+        rule_id=rule.id,
+        funder_id=funder.id,
+        share=Share(funder.share),  # type: ignore[arg-type]
+        layer=funder.layer,
+        city=funder.city,
+        district=funder.district,
+        street=funder.street,
+        categories=frozenset(rule.categories),
+        min_age=rule.min_age,
+        site_ids=frozenset(rule.site_ids),
+        slots=frozenset(rule.slots),
+        weekdays=frozenset(rule.weekdays),
+        amount_fen=rule.amount_fen,
+        percent_bp=rule.percent_bp,
+        cap_per_meal_fen=rule.cap_per_meal_fen,
+        priority=rule.priority,
+        stacks=rule.stacks,
+        fund_id=rule.fund_id,
+    )
+
+
+def _day(service_date: date) -> str:
+    return service_date.isoformat()
+
+
+def _month(service_date: date) -> str:
+    return service_date.strftime("%Y-%m")
