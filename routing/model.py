@@ -130,7 +130,7 @@ class Rider:
             "shift_end",
             "must be an int >= shift_start",
         )
-        _require(Mode(self.mode) == self.mode, "mode", f"unknown mode {self.mode!r}")
+        _require(self.mode in set(Mode), "mode", f"unknown mode {self.mode!r}")
         _require(
             self.departed_at is None or self.departed_at <= self.shift_start,
             "departed_at",

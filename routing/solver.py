@@ -219,6 +219,12 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
             routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
             routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
 
+    if params.deterministic:
+        # Guided local search never runs out of moves on its own: on a tiny problem it cycles
+        # through rejected neighbours without finding new solutions. A branch count stops it
+        # there, reproducibly, long before the safety time limit.
+        solver = routing.solver()
+        routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
     solution = routing.SolveWithParameters(_search_parameters(params, remaining))
     if solution is None:
