@@ -30,12 +30,12 @@ def test_bad_values_are_refused_with_the_field_named(build, field):
 
 
 def test_rider_from_an_unknown_kitchen_is_refused():
-    with pytest.raises(ValueError, match="^riders.start:"):
+    with pytest.raises(ValueError, match=r"^riders.start:"):
         make_problem([make_stop("a", 1)], [make_rider("r", start="elsewhere")])
 
 
 def test_duplicate_stop_ids_are_refused():
-    with pytest.raises(ValueError, match="^stops:"):
+    with pytest.raises(ValueError, match=r"^stops:"):
         make_problem([make_stop("a", 1), make_stop("a", 2)], [make_rider("r")])
 
 
@@ -43,7 +43,7 @@ def test_matrices_must_cover_every_node_and_every_mode():
     depot = Depot("k", PlanePoint(0, 0))
     stop = make_stop("a", 1)
     square = [[0, 1], [1, 0]]
-    with pytest.raises(ValueError, match="^matrices:"):
+    with pytest.raises(ValueError, match=r"^matrices:"):
         Problem(
             depots=(depot,),
             stops=(stop, make_stop("b", 2)),
@@ -57,7 +57,7 @@ def test_matrices_must_cover_every_node_and_every_mode():
             riders=(make_rider("r", mode=Mode.WALK),),
             matrices=Matrices(distance=square, time={Mode.EBIKE: square}),
         )
-    with pytest.raises(ValueError, match="^distance:"):
+    with pytest.raises(ValueError, match=r"^distance:"):
         Matrices(distance=[[0, 1], [1]], time={Mode.EBIKE: square})
 
 

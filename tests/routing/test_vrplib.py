@@ -67,5 +67,5 @@ def test_every_published_solomon_solution_is_feasible_at_its_cost(path):
 def test_a_file_of_another_type_is_refused(tmp_path):
     path = tmp_path / "x.vrp"
     path.write_text("NAME : X\nTYPE : CVRP\nDIMENSION : 1\n")
-    with pytest.raises(ValueError, match="^TYPE:"):
+    with pytest.raises(ValueError, match=r"^TYPE:"):
         read_instance(path)
