@@ -558,3 +558,37 @@ def _day(service_date: date) -> str:
 
 def _month(service_date: date) -> str:
     return service_date.strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class LedgerTotal:
+    share: Share
+    funder_id: int | None
+    funder: Bilingual | None
+    meals: int
+    amount_fen: int
+
+
+def ledger_totals(*, session: Session, first: date, last: date) -> list[LedgerTotal]:
+    """What each party paid for meals with service dates in [first, last], from the ledger."""
+    rows = session.execute(
+        sa.select(
+            LedgerEntry.share,
+            LedgerEntry.funder_id,
+            Funder.name_zh,
+            Funder.name_en,
+            sa.func.count(sa.distinct(LedgerEntry.order_id)),
+            sa.func.sum(LedgerEntry.amount_fen),
+        )
+        .outerjoin(Funder, Funder.id == LedgerEntry.funder_id)
+        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
+        .group_by(LedgerEntry.share, LedgerEntry.funder_id, Funder.name_zh, Funder.name_en)
+    ).all()
+    order = list(Share)
+    return sorted(
+        (
+            LedgerTotal(Share(share), funder_id, Bilingual(zh, en) if zh else None, meals, amount)
+            for share, funder_id, zh, en, meals, amount in rows
+        ),
+        key=lambda total: (order.index(total.share), total.funder_id or 0),
+    )

@@ -117,3 +117,76 @@ VARIANTS = {
     "minced": ("minced", ["low_salt", "low_sugar"], 0),
     "pureed": ("pureed", ["low_salt", "low_sugar"], 300),
 }
+
+# The demo policy, modelled on published practice in Guangzhou (four contributions): 特困 elders
+# pay nothing; 低保 and low-income elders get a large city subsidy, those aged 80+ a smaller one
+# (the most favourable applies); every resident aged 60+ gets a small universal subsidy on top;
+# the district adds a little for elders needing care when they eat in the district; the
+# provider concedes a fixed amount; a charity fund covers part of the rest for elders living
+# alone until its monthly budget runs out.
+FUNDERS = {
+    # code: (Chinese name, English name, share, layer, jurisdiction)
+    "GZ-MZJ": ("广州市民政局", "Guangzhou Civil Affairs Bureau", "government", "city", CITY),
+    "YX-MZJ": (
+        "越秀区民政局",
+        "Yuexiu District Civil Affairs Bureau",
+        "government",
+        "district",
+        DISTRICT,
+    ),
+    "YX-OPS": ("越秀区长者饭堂运营方", "Yuexiu elder canteen operator", "business", None, None),
+    "GZ-CSH": ("广州市慈善会", "Guangzhou Charity Association", "charity", None, None),
+}
+# code: (funder, Chinese name, English name, budget in fen)
+FUNDS = {
+    "GZ-CSH-2611": (
+        "GZ-CSH",
+        "长者助餐爱心基金（11月）",
+        "Elder meals love fund (November)",
+        20_000,
+    ),
+}
+# code: (funder, fund, conditions, fixed fen or None, basis points or None, priority, stacks,
+#        cap per meal, cap per elder per month)
+RULES = {
+    "CITY-TEKUN": ("GZ-MZJ", None, {"categories": ["tekun"]}, None, 10_000, 10, False, None, None),
+    "CITY-DIBAO": ("GZ-MZJ", None, {"categories": ["dibao"]}, 800, None, 10, False, None, None),
+    "CITY-LOWINC": (
+        "GZ-MZJ",
+        None,
+        {"categories": ["low_income"]},
+        500,
+        None,
+        10,
+        False,
+        None,
+        None,
+    ),
+    "CITY-AGE80": ("GZ-MZJ", None, {"min_age": 80}, 400, None, 10, False, None, None),
+    "CITY-BASE60": ("GZ-MZJ", None, {"min_age": 60}, 200, None, 20, True, None, None),
+    "DIST-CARE": (
+        "YX-MZJ",
+        None,
+        {"categories": ["disabled_care", "dementia", "disability"]},
+        300,
+        None,
+        30,
+        True,
+        None,
+        6_000,
+    ),
+    "OPS-CONCEDE": ("YX-OPS", None, {}, 100, None, 50, True, None, None),
+    "CHARITY-ALONE": (
+        "GZ-CSH",
+        "GZ-CSH-2611",
+        {"categories": ["living_alone"]},
+        None,
+        5_000,
+        60,
+        True,
+        300,
+        3_000,
+    ),
+}
+ELDER_MIN_PAYMENT_FEN = 0
+UNSERVED = "waived"

@@ -186,6 +186,7 @@ def demo(
         "menus": N_("Publishing 14 days of menus"),
         "elders": N_("Registering elders"),
         "orders": N_("Taking the morning's orders"),
+        "outcomes": N_("Delivering and serving"),
     }
     with Progress(
         TextColumn("{task.description}"),
@@ -206,6 +207,8 @@ def demo(
 
     _print_city(city, locale)
     _print_day(summary, city, locale)
+    with database.reading() as session:
+        _print_payers(session, service_date, service_date, locale)
     say(
         N_(
             "See it in the browser: mealaid demo --serve, then http://127.0.0.1:{port}/?date={date}"
@@ -318,3 +321,42 @@ def _print_day(summary, city, locale: str) -> None:
             {"slots": len(summary.cutoffs), "locked": locked, "standing": standing},
         )
     )
+
+
+def _print_payers(session, first: date, last: date, locale: str) -> None:
+    """The four contributions for the period, per funder, from the ledger."""
+    from billing.models import Fund
+    from billing.service import ledger_totals
+
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    totals = ledger_totals(session=session, first=first, last=last)
+    table = Table(title=t(N_("Who paid for the meals served")))
+    for header in (N_("Contribution"), N_("Funder"), N_("Meals"), N_("Amount")):
+        table.add_column(t(header), justify="right" if header in ("Meals", "Amount") else "left")
+    for total in totals:
+        table.add_row(
+            i18n.display(total.share, locale),
+            total.funder.in_locale(locale) if total.funder else "",
+            str(total.meals),
+            i18n.money(total.amount_fen, locale),
+        )
+    table.add_row(
+        t(N_("Total")),
+        "",
+        "",
+        i18n.money(sum(total.amount_fen for total in totals), locale),
+        style="bold",
+    )
+    console.print(table)
+    for fund in session.exec(sa.select(Fund)).scalars():
+        console.print(
+            i18n.render(
+                N_("{fund}: {left} of {budget} left."),
+                locale,
+                {
+                    "fund": i18n.Bilingual(fund.name_zh, fund.name_en),
+                    "left": i18n.money(fund.budget_fen - fund.committed_fen, locale),
+                    "budget": i18n.money(fund.budget_fen, locale),
+                },
+            )
+        )

@@ -10,6 +10,14 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
+from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
+from billing.ordering import (
+    cancel_order,
+    change_order,
+    place_order,
+    record_outcome,
+    run_cutoff,
+)
 from core.clock import FixedClock
 from core.db import Database
 from core.diet import profile_of_elder
@@ -17,7 +25,7 @@ from core.elders import chat_user_for, create_elder, link_elder, pause_elder
 from core.errors import DomainError
 from core.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from core.models import Elder, Order, Rider, Site
-from core.orders import cancel_order, change_order, due_cutoffs, place_order, run_cutoff
+from core.orders import due_cutoffs
 from core.schemas import (
     CategoryGrant,
     CommunityCreate,
@@ -277,7 +285,60 @@ def build_city(
     session.flush()
 
     _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, progress)
+    build_policy(session, day)
     return city
+
+
+def build_policy(session: Session, day: date) -> dict[str, int]:
+    """The demo's funders, fund and subsidy rules (see citydata), in force from 1 January."""
+    since = date(day.year, 1, 1)
+    funders = {}
+    for code, (zh, en, share, layer, place) in citydata.FUNDERS.items():
+        funder = Funder(
+            code=code,
+            name_zh=zh,
+            name_en=en,
+            share=share,
+            layer=layer,
+            city=citydata.CITY if layer else None,
+            district=place if layer == "district" else None,
+        )
+        session.add(funder)
+        session.flush()
+        funders[code] = funder.id
+    funds = {}
+    for code, (funder, zh, en, budget) in citydata.FUNDS.items():
+        fund = Fund(code=code, funder_id=funders[funder], name_zh=zh, name_en=en, budget_fen=budget)
+        session.add(fund)
+        session.flush()
+        funds[code] = fund.id
+    for code, rule in citydata.RULES.items():
+        funder, fund, conditions, fixed, bp, priority, stacks, per_meal, per_month = rule
+        session.add(
+            SubsidyRule(
+                code=code,
+                funder_id=funders[funder],
+                fund_id=funds.get(fund) if fund else None,
+                effective_from=since,
+                amount_fen=fixed,
+                percent_bp=bp,
+                priority=priority,
+                stacks=stacks,
+                cap_per_meal_fen=per_meal,
+                cap_per_elder_month_fen=per_month,
+                categories=conditions.get("categories", []),
+                min_age=conditions.get("min_age"),
+            )
+        )
+    session.add(
+        BillingPolicy(
+            effective_from=since,
+            elder_min_payment_fen=citydata.ELDER_MIN_PAYMENT_FEN,
+            unserved=citydata.UNSERVED,
+        )
+    )
+    session.flush()
+    return funders
 
 
 def _slots_of(site: Site, session: Session):
@@ -547,8 +608,8 @@ def run_day(
                     idempotency_key=f"demo:{day}:{elder.id}:{slot}",
                     source=rng.choice([OrderSource.chat, OrderSource.chat, OrderSource.staff]),
                 )
-                summary.placed[order.source] += 1
-                placed.append(order.id)
+                summary.placed[order.order.source] += 1
+                placed.append(order.order.id)
         except DomainError as refusal:
             summary.refuse(refusal)
         tick()
@@ -594,6 +655,32 @@ def run_day(
                         session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
                     )
                 )
+    # Riders deliver, canteens hand over and serve: a few doors stay shut.
+    with database.reading() as session:
+        locked = session.exec(
+            select(Order.id, Order.mode, Order.slot)
+            .where(Order.service_date == day, Order.status == OrderStatus.locked)
+            .order_by(Order.id)
+        ).all()
+    tick = progress("outcomes", len(locked))
+    served = {
+        ServiceMode.delivery: OrderStatus.delivered,
+        ServiceMode.pickup: OrderStatus.picked_up,
+        ServiceMode.dine_in: OrderStatus.dined_in,
+    }
+    for order_id, mode, slot in locked:
+        at = time(12, 10) if slot == Slot.lunch else time(17, 50)
+        clock.set(datetime.combine(day, at, tz))
+        missed = mode != ServiceMode.dine_in and rng.random() < 0.03
+        with database.transaction() as session:
+            record_outcome(
+                session=session,
+                clock=clock,
+                order_id=order_id,
+                outcome=OrderStatus.no_answer if missed else served[ServiceMode(mode)],
+                by="demo-rider" if mode == ServiceMode.delivery else "demo-canteen",
+            )
+        tick()
     with database.reading() as session:
         summary.final = list(
             session.exec(

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from billing.models import Fund, LedgerEntry, Share
 from core.db import Database
 from core.elders import categories_on
 from core.models import Elder, Menu, Order, Site, SlotCutoff
+from core.orders import SERVED
 from core.settings import get_settings
 from core.types import Category, OrderStatus, SiteKind
 from mealaid.cli import app
@@ -55,6 +57,7 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     first = run_demo()
     assert "service day" in first and "2026-11-25" in first
     assert "slots closed at their cutoff" in first
+    assert "Who paid for the meals served" in first
     database = Database.from_url(database_url)
     with database.reading() as session:
         elders = session.exec(select(Elder)).all()
@@ -62,6 +65,8 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
         orders = session.exec(select(Order).where(Order.service_date == DAY)).all()
         menu_days = {m.service_date for m in session.exec(select(Menu))}
         cutoffs = session.exec(select(SlotCutoff)).all()
+        entries = session.exec(select(LedgerEntry)).all()
+        funds = session.exec(select(Fund)).all()
         categories = Counter(
             c for e in elders for c in categories_on(session=session, elder_id=e.id, on=DAY)
         )
@@ -70,10 +75,17 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert all(60 <= (DAY - e.birth_date).days // 365 <= 100 for e in elders)
     assert all(categories[c] > 0 for c in Category), categories
     assert len(menu_days) == 14
-    # Every slot of the day closed: nothing is left merely "placed".
+    # Every slot of the day closed, and every locked meal was then served or found no answer.
     assert len(cutoffs) == 13
     statuses = Counter(o.status for o in orders)
-    assert statuses[OrderStatus.placed] == 0 and statuses[OrderStatus.locked] > 300
+    assert statuses[OrderStatus.placed] == statuses[OrderStatus.locked] == 0
+    served = [o for o in orders if o.status in SERVED]
+    assert len(served) > 300 and statuses[OrderStatus.no_answer] > 0
+    # The four contributions of the served meals add up to what they cost, to the fen; the
+    # charity fund is spent to its budget and not a fen beyond.
+    assert sum(e.amount_fen for e in entries) == sum(o.total_fen for o in served)
+    assert {e.share for e in entries} == set(Share)
+    assert all(f.committed_fen <= f.budget_fen for f in funds)
     assert any(o.standing_order_id for o in orders) and any(not o.standing_order_id for o in orders)
     database.dispose()
 
