@@ -28,7 +28,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
-from routing.solver import RiderPosition, SolveParams, replan, solve
+from routing.solver import SolveParams, replan, replan_problem, solve
 
 __all__ = [
     "DEFAULT_DETOUR",
@@ -49,7 +49,6 @@ __all__ = [
     "Problem",
     "Reason",
     "Rider",
-    "RiderPosition",
     "Route",
     "SolveParams",
     "Stop",
@@ -61,5 +60,6 @@ __all__ = [
     "check_routes",
     "haversine_m",
     "replan",
+    "replan_problem",
     "solve",
 ]

@@ -215,9 +215,12 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
     _add_drops_and_pins(routing, manager, model, params.priority_weight)
 
     if params.late_departure:
+        # Finalizers fix variables in the order added: first every rider finishes as early as
+        # it can, then, for that finish, leaves the kitchen as late as it can (no food waiting).
+        for v in range(len(riders)):
+            routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
         for v in range(len(riders)):
             routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
-            routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
 
     if params.deterministic:
         # Guided local search never runs out of moves on its own: on a tiny problem it cycles
@@ -308,11 +311,11 @@ def _add_drops_and_pins(routing, manager, model: _Model, priority_weight: int) -
         penalty = base * (1 + priority_weight * stop.priority)
         routing.AddDisjunction([index], penalty)
         if stop.rider_id is not None:
-            routing.SetAllowedVehiclesForIndex([rider_index[stop.rider_id]], index)
+            routing.VehicleVar(index).SetValues([-1, rider_index[stop.rider_id]])
         elif any_departed:
             # Riders already out carry only the meals they loaded; new meals leave from a kitchen.
             if at_kitchen:
-                routing.SetAllowedVehiclesForIndex(at_kitchen, index)
+                routing.VehicleVar(index).SetValues([-1, *at_kitchen])
             else:
                 routing.ActiveVar(index).SetValue(0)
 
@@ -422,24 +425,16 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     return replace(best, seconds=clock.monotonic() - started)
 
 
-@dataclass(frozen=True, slots=True)
-class RiderPosition:
-    """Where a rider on the road is now; the meals of its undelivered stops are on board."""
-
-    location: Location
-
-
-def replan(
+def replan_problem(
     problem: Problem,
     plan: Plan,
     *,
     now: int,
     delivered: Iterable[str],
     positions: Mapping[str, Location],
-    params: SolveParams | None = None,
     provider: MatrixProvider | None = None,
-) -> Plan:
-    """Plan the stops not yet delivered, from where each rider is at `now`.
+) -> Problem:
+    """The problem left at `now`: what `replan` solves.
 
     Delivered stops are removed. A rider in `positions` is out on the road: it starts there at
     `now`, keeps the undelivered stops of its planned route (their meals are on its bike; their
@@ -487,7 +482,7 @@ def replan(
             raise ValueError("provider: needed to extend the problem's own matrices")
         locations = [d.location for d in depots] + [s.location for s in stops]
         matrices = provider.matrices(locations, {r.mode for r in riders})
-    updated = Problem(
+    return Problem(
         depots=tuple(depots),
         stops=tuple(stops),
         riders=tuple(riders),
@@ -495,4 +490,23 @@ def replan(
         matrices=matrices,
         name=problem.name,
     )
-    return solve(updated, params)
+
+
+def replan(
+    problem: Problem,
+    plan: Plan,
+    *,
+    now: int,
+    delivered: Iterable[str],
+    positions: Mapping[str, Location],
+    params: SolveParams | None = None,
+    provider: MatrixProvider | None = None,
+) -> Plan:
+    """Plan the stops not yet delivered, from where each rider is at `now`.
+
+    See `replan_problem` for what stays fixed; check the result against that problem.
+    """
+    remaining = replan_problem(
+        problem, plan, now=now, delivered=delivered, positions=positions, provider=provider
+    )
+    return solve(remaining, params)
