@@ -51,6 +51,9 @@ class SolveParams:
     vehicle_cost: int = 0
     # Dropping a priority-p stop costs (1 + priority_weight * p) times a normal drop.
     priority_weight: int = 100
+    # False: every stop must be served (a benchmark's rule); the search space is smaller. If no
+    # plan serves them all, the solver falls back to allowing drops.
+    allow_drops: bool = True
     # Prefer food leaving the kitchen as late as the route allows (shorter time in the box).
     late_departure: bool = True
     log_search: bool = False
@@ -212,7 +215,7 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
     if limit is not None:
         _add_ride_time(routing, manager, model, time, time_cb, limit, horizon)
 
-    _add_drops_and_pins(routing, manager, model, params.priority_weight)
+    _add_drops_and_pins(routing, manager, model, params.priority_weight, params.allow_drops)
 
     if params.late_departure:
         # Finalizers fix variables in the order added: first every rider finishes as early as
@@ -230,6 +233,8 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
         routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
     solution = routing.SolveWithParameters(_search_parameters(params, remaining))
+    if solution is None and not params.allow_drops:
+        return _solve_one(problem, replace(params, allow_drops=True), deadline)
     if solution is None:
         # The insertion heuristic can fail on tightly constrained inputs; starting from "nobody
         # served" always succeeds because every stop is optional.
@@ -298,7 +303,9 @@ def _add_ride_time(routing, manager, model: _Model, time, time_cb, limit: int, h
         solver.Add(time.CumulVar(index) - departure.CumulVar(index) <= limit)
 
 
-def _add_drops_and_pins(routing, manager, model: _Model, priority_weight: int) -> None:
+def _add_drops_and_pins(
+    routing, manager, model: _Model, priority_weight: int, allow_drops: bool
+) -> None:
     riders, dc = model.riders, model.depot_count
     # A drop must cost more than any detour serving the stop could: a few longest arcs.
     longest = max(max(row) for row in model.distance) if model.distance else 1
@@ -309,7 +316,8 @@ def _add_drops_and_pins(routing, manager, model: _Model, priority_weight: int) -
     for k, stop in enumerate(model.stops):
         index = manager.NodeToIndex(dc + k)
         penalty = base * (1 + priority_weight * stop.priority)
-        routing.AddDisjunction([index], penalty)
+        if allow_drops:
+            routing.AddDisjunction([index], penalty)
         if stop.rider_id is not None:
             routing.VehicleVar(index).SetValues([-1, rider_index[stop.rider_id]])
         elif any_departed:

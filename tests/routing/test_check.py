@@ -1,5 +1,7 @@
 """The independent checker rejects known-bad plans, and agrees with a plain re-simulation."""
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,4 +138,4 @@ def _legs(xs):
     if not xs:
         return []
     points = [0, *xs, 0]
-    return [b - a for a, b in zip(points, points[1:], strict=False)]
+    return [b - a for a, b in pairwise(points)]

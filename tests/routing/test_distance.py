@@ -5,6 +5,7 @@ import math
 import threading
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_a_detour_below_one_is_refused(detour):
 class FakeOsrm(BaseHTTPRequestHandler):
     """Answers /table/v1/<profile>/<coords> like OSRM: 1 km and 100 s per coordinate step."""
 
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def do_GET(self):
         FakeOsrm.requests.append(self.path)
