@@ -12,3 +12,14 @@ class NothingToReverse(NotFound):
 class AlreadyReversed(Conflict):
     code = "already_reversed"
     message = N_("This order's entries have already been reversed.")
+
+
+class InvalidMonth(Conflict):
+    code = "invalid_month"
+    message = N_("“{value}” is not a month like 2026-11.")
+    status = 422
+
+
+class ReviewNotFound(NotFound):
+    code = "review_not_found"
+    message = N_("There is no flagged meal like this to review.")

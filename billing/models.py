@@ -48,8 +48,34 @@ class EntryKind(Labelled):
     reversal = "reversal"
 
 
+class AnomalyReason(Labelled):
+    """Why a served meal is held out of a claim until someone has looked at it."""
+
+    double_meal = "double_meal"
+    no_service_record = "no_service_record"
+    elder_inactive = "elder_inactive"
+    elder_paused = "elder_paused"
+    category_lapsed = "category_lapsed"
+    site_count_jump = "site_count_jump"
+
+
+class ReviewStatus(Labelled):
+    held = "held"
+    approved = "approved"
+    rejected = "rejected"
+
+
 LABELS.update(
     {
+        AnomalyReason.double_meal: N_("served twice in one meal"),
+        AnomalyReason.no_service_record: N_("no delivery, pick-up or dine-in record"),
+        AnomalyReason.elder_inactive: N_("elder not active"),
+        AnomalyReason.elder_paused: N_("elder's meals paused that day"),
+        AnomalyReason.category_lapsed: N_("category not valid that day"),
+        AnomalyReason.site_count_jump: N_("site's count far above its usual"),
+        ReviewStatus.held: N_("held for review"),
+        ReviewStatus.approved: N_("approved"),
+        ReviewStatus.rejected: N_("rejected"),
         Share.government: N_("government subsidy"),
         Share.business: N_("provider concession"),
         Share.charity: N_("charity fund"),
@@ -209,3 +235,18 @@ class LedgerEntry(SQLModel, table=True):
     reverses_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
     note: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AnomalyReview(SQLModel, table=True):
+    """A meal flagged before a claim, and what a reviewer decided about it."""
+
+    __tablename__ = "anomaly_review"
+    __table_args__ = (sa.UniqueConstraint("order_id", "reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="meal_order.id", index=True)
+    reason: AnomalyReason = Field(sa_type=sa.String(24))
+    detail: str | None = Field(default=None, max_length=200)
+    status: ReviewStatus = Field(default=ReviewStatus.held, sa_type=sa.String(16))
+    flagged_at: datetime = Field(sa_type=UTCDateTime)
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -25,6 +25,7 @@ from billing.models import (
 )
 from billing.split import Limits, Meal, Split, Terms, split
 from core.clock import Clock
+from core.db import int_sum
 from core.elders import categories_on
 from core.errors import ElderNotFound, OrderNotFound, SiteNotFound
 from core.i18n import Bilingual
@@ -578,7 +579,7 @@ def ledger_totals(*, session: Session, first: date, last: date) -> list[LedgerTo
             Funder.name_zh,
             Funder.name_en,
             sa.func.count(sa.distinct(LedgerEntry.order_id)),
-            sa.func.sum(LedgerEntry.amount_fen),
+            int_sum(LedgerEntry.amount_fen),
         )
         .outerjoin(Funder, Funder.id == LedgerEntry.funder_id)
         .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)

@@ -108,3 +108,9 @@ def drop_everything(engine: sa.Engine) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         metadata.drop_all(connection)
+
+
+def int_sum(expression: Any) -> sa.Cast:
+    """SUM of integers as an integer on both databases (PostgreSQL's SUM of a bigint is
+    numeric, which would turn fen into Decimals); an empty sum is 0."""
+    return sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.db import int_sum
 from core.diet import diet_problem, profile_of_elder, suits
 from core.elders import get_elder
 from core.errors import (
@@ -745,7 +746,7 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
             Order.status,
             Order.mode,
             sa.func.count(),
-            sa.func.sum(Order.quantity),
+            int_sum(Order.quantity),
         )
         .where(Order.service_date == service_date, Order.status != OrderStatus.cancelled)
         .group_by(Order.site_id, Order.slot, Order.status, Order.mode)

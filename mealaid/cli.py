@@ -4,6 +4,7 @@ import random
 import sys
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -147,6 +148,62 @@ def cutoff(
 
 
 @app.command()
+def settle(
+    month: Annotated[str, typer.Option(help="The month to settle, YYYY-MM.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the files (default ./settlement/YYYY-MM).")
+    ] = None,
+    bill_pdfs: Annotated[bool, typer.Option(help="Also write the elders' bills as PDF.")] = True,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Settle a month: check for anomalies, then write statements, bills, fund reports and
+    claims as CSV, XLSX and PDF."""
+    locale = _locale(lang)
+    database = _database()
+    database.migrate()
+    try:
+        _settle(database, SystemClock(get_settings().tz), month, out, locale, bill_pdfs)
+    except DomainError as refusal:
+        console.print(refusal.render(locale))
+        raise typer.Exit(2) from None
+
+
+def _settle(database, clock, month: str, out: Path | None, locale: str, bill_pdfs: bool) -> None:
+    from billing.exports import settle_files
+    from billing.settlement import flag_anomalies, month_range
+
+    first, last = month_range(month)
+    folder = out or Path("settlement") / month
+    with database.transaction() as session:
+        reviews = flag_anomalies(session=session, clock=clock, first=first, last=last)
+    with database.reading() as session:
+        result = settle_files(
+            session=session,
+            month=month,
+            first=first,
+            last=last,
+            folder=folder,
+            locale=locale,
+            reviews=reviews,
+            bill_pdfs=bill_pdfs,
+        )
+    console.print(
+        i18n.render(
+            N_("Settled {month}: {files} files in {folder}"),
+            locale,
+            {"month": month, "files": len(result.files), "folder": str(folder.resolve())},
+        )
+    )
+    for name, total in result.totals:
+        console.print(f"  {name}: {i18n.money(total, locale)}")
+    console.print(
+        i18n.render(
+            N_("Meals held out of the claims for review: {held}"), locale, {"held": result.held}
+        )
+    )
+
+
+@app.command()
 def demo(
     day: Annotated[
         str | None,
@@ -209,6 +266,7 @@ def demo(
     _print_day(summary, city, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
+    _settle(database, clock, service_date.strftime("%Y-%m"), None, locale, bill_pdfs=True)
     say(
         N_(
             "See it in the browser: mealaid demo --serve, then http://127.0.0.1:{port}/?date={date}"

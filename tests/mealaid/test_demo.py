@@ -41,6 +41,7 @@ def database_url(request, tmp_path, monkeypatch):
             admin.dispose()
 
     monkeypatch.setenv("MEALAID_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # the demo writes its settlement files here
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
@@ -58,6 +59,7 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert "service day" in first and "2026-11-25" in first
     assert "slots closed at their cutoff" in first
     assert "Who paid for the meals served" in first
+    assert "Settled 2026-11" in first
     database = Database.from_url(database_url)
     with database.reading() as session:
         elders = session.exec(select(Elder)).all()
@@ -104,3 +106,14 @@ def test_a_bad_date_is_refused_with_a_clear_message(database_url):
     result = CliRunner().invoke(app, ["demo", "--date", "tomorrow", "--lang", "en"])
     assert result.exit_code == 2
     assert "is not a date like 2026-11-25" in result.output
+
+
+def test_settle_writes_the_months_files_and_refuses_a_bad_month(database_url, tmp_path):
+    bad = CliRunner().invoke(app, ["settle", "--month", "2026-13", "--lang", "en"])
+    assert bad.exit_code == 2 and "is not a month like 2026-11" in bad.output
+    good = CliRunner().invoke(
+        app, ["settle", "--month", "2026-11", "--out", str(tmp_path), "--lang", "en"]
+    )
+    assert good.exit_code == 0, good.output
+    assert "Settled 2026-11" in good.output
+    assert {p.name for p in tmp_path.iterdir()} >= {"claims.csv", "bills.pdf", "anomalies.xlsx"}

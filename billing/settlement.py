@@ -1,0 +1,509 @@
+"""Monthly settlement on meals actually served (月结月清): anomaly checks before a claim,
+statements per funder, bills per elder, fund reports and providers' claims, all aggregated in
+the database from the ledger."""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from statistics import median
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from billing.errors import InvalidMonth, ReviewNotFound
+from billing.models import (
+    AnomalyReason,
+    AnomalyReview,
+    Fund,
+    Funder,
+    LedgerEntry,
+    ReviewStatus,
+    Share,
+    SubsidyRule,
+)
+from core.clock import Clock
+from core.db import int_sum
+from core.i18n import Bilingual
+from core.models import Elder, ElderCategory, ElderPause, Order, Site
+from core.orders import SERVED
+from core.types import Category, ElderStatus
+
+# A meal is listed under the elder's first category in this order (the one that most explains
+# why the programme pays for it); elders with none are listed as "none".
+CATEGORY_ORDER = [
+    Category.extreme_poverty,
+    Category.minimum_living,
+    Category.low_income,
+    Category.disabled_care,
+    Category.dementia,
+    Category.disability,
+    Category.family_planning,
+    Category.living_alone,
+    Category.advanced_age,
+]
+NO_CATEGORY = "none"
+# A site's day is unusual when it serves more than this many times its median day, and at
+# least this many meals more.
+JUMP_FACTOR, JUMP_MINIMUM = 2.0, 20
+
+
+def month_range(month: str) -> tuple[date, date]:
+    """First and last service day of a month given as YYYY-MM."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidMonth(value=month)
+    first = date(int(match.group(1)), int(match.group(2)), 1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def _primary_category(entry_elder: sa.ColumnElement, entry_date: sa.ColumnElement):
+    rank = sa.case(
+        *[
+            (ElderCategory.category == category.value, index)
+            for index, category in enumerate(CATEGORY_ORDER)
+        ],
+        else_=len(CATEGORY_ORDER),
+    )
+    return (
+        sa.select(sa.func.min(rank))
+        .where(
+            ElderCategory.elder_id == entry_elder,
+            ElderCategory.valid_from <= entry_date,
+            col(ElderCategory.valid_to).is_(None) | (ElderCategory.valid_to >= entry_date),
+        )
+        .scalar_subquery()
+    )
+
+
+def _category_name(rank: int | None) -> str:
+    if rank is None or rank >= len(CATEGORY_ORDER):
+        return NO_CATEGORY
+    return CATEGORY_ORDER[rank].value
+
+
+# -- anomaly checks ---------------------------------------------------------------------------
+
+
+def flag_anomalies(
+    *, session: Session, clock: Clock, first: date, last: date
+) -> list[AnomalyReview]:
+    """Check the period's served meals and hold the doubtful ones for review. Running it again
+    adds only what is new; decisions already taken stay."""
+    found: dict[tuple[int, AnomalyReason], str | None] = {}
+    served = (
+        Order.service_date >= first,
+        Order.service_date <= last,
+        col(Order.status).in_([s.value for s in SERVED]),
+    )
+    twice = (
+        sa.select(Order.elder_id, Order.service_date, Order.slot)
+        .where(*served)
+        .group_by(Order.elder_id, Order.service_date, Order.slot)
+        .having(sa.func.count() > 1)
+        .subquery()
+    )
+    for (order_id,) in session.execute(
+        sa.select(Order.id)
+        .join(
+            twice,
+            sa.and_(
+                Order.elder_id == twice.c.elder_id,
+                Order.service_date == twice.c.service_date,
+                Order.slot == twice.c.slot,
+            ),
+        )
+        .where(*served)
+    ):
+        found[(order_id, AnomalyReason.double_meal)] = None
+    for (order_id,) in session.execute(
+        sa.select(Order.id).where(*served, col(Order.outcome_at).is_(None))
+    ):
+        found[(order_id, AnomalyReason.no_service_record)] = None
+    for (order_id,) in session.execute(
+        sa.select(Order.id)
+        .join(Elder, Elder.id == Order.elder_id)
+        .where(*served, Elder.status != ElderStatus.active.value)
+    ):
+        found[(order_id, AnomalyReason.elder_inactive)] = None
+    for (order_id,) in session.execute(
+        sa.select(Order.id).where(
+            *served,
+            sa.exists().where(
+                ElderPause.elder_id == Order.elder_id,
+                ElderPause.start_date <= Order.service_date,
+                ElderPause.end_date >= Order.service_date,
+            ),
+        )
+    ):
+        found[(order_id, AnomalyReason.elder_paused)] = None
+    # A subsidy paid under a category rule needs the category on the service day.
+    for rule in session.exec(select(SubsidyRule)):
+        if not rule.categories:
+            continue
+        for order_id, code in session.execute(
+            sa.select(LedgerEntry.order_id, sa.literal(rule.code)).where(
+                LedgerEntry.rule_id == rule.id,
+                LedgerEntry.amount_fen > 0,
+                LedgerEntry.service_date >= first,
+                LedgerEntry.service_date <= last,
+                ~sa.exists().where(
+                    ElderCategory.elder_id == LedgerEntry.elder_id,
+                    col(ElderCategory.category).in_(rule.categories),
+                    ElderCategory.valid_from <= LedgerEntry.service_date,
+                    col(ElderCategory.valid_to).is_(None)
+                    | (ElderCategory.valid_to >= LedgerEntry.service_date),
+                ),
+            )
+        ):
+            found[(order_id, AnomalyReason.category_lapsed)] = f"rule {code}"
+    for order_id, detail in _count_jumps(session, first, last):
+        found[(order_id, AnomalyReason.site_count_jump)] = detail
+
+    existing = {
+        (review.order_id, AnomalyReason(review.reason)): review
+        for review in session.exec(
+            select(AnomalyReview)
+            .join(Order, Order.id == AnomalyReview.order_id)
+            .where(Order.service_date >= first, Order.service_date <= last)
+        )
+    }
+    now = clock.now()
+    for (order_id, reason), detail in sorted(found.items()):
+        if (order_id, reason) not in existing:
+            existing[(order_id, reason)] = AnomalyReview(
+                order_id=order_id, reason=reason, detail=detail, flagged_at=now
+            )
+            session.add(existing[(order_id, reason)])
+    session.flush()
+    return sorted(existing.values(), key=lambda review: (review.order_id, review.reason))
+
+
+def _count_jumps(session: Session, first: date, last: date) -> list[tuple[int, str]]:
+    """Meals of site-days that served far more than the site's usual day (the month before
+    and the month itself)."""
+    counts = session.execute(
+        sa.select(Order.site_id, Order.service_date, sa.func.count())
+        .where(
+            Order.service_date >= first - timedelta(days=28),
+            Order.service_date <= last,
+            col(Order.status).in_([s.value for s in SERVED]),
+        )
+        .group_by(Order.site_id, Order.service_date)
+    ).all()
+    by_site: dict[int, dict[date, int]] = {}
+    for site_id, day, count in counts:
+        by_site.setdefault(site_id, {})[day] = count
+    flagged = []
+    for site_id, days in by_site.items():
+        if len(days) < 5:
+            continue  # too little history to know what is usual
+        usual = median(days.values())
+        for day, count in days.items():
+            if (
+                first <= day <= last
+                and count > JUMP_FACTOR * usual
+                and count - usual >= JUMP_MINIMUM
+            ):
+                flagged.append((site_id, day, f"{count} vs usual {usual:g}"))
+    meals = []
+    for site_id, day, detail in flagged:
+        meals.extend(
+            (order_id, detail)
+            for (order_id,) in session.execute(
+                sa.select(Order.id).where(
+                    Order.site_id == site_id,
+                    Order.service_date == day,
+                    col(Order.status).in_([s.value for s in SERVED]),
+                )
+            )
+        )
+    return meals
+
+
+def decide(
+    *, session: Session, clock: Clock, order_id: int, reason: AnomalyReason, approve: bool, by: str
+) -> AnomalyReview:
+    """A reviewer's decision on a flagged meal: approved meals go into the claim."""
+    review = session.exec(
+        select(AnomalyReview).where(
+            AnomalyReview.order_id == order_id, AnomalyReview.reason == reason
+        )
+    ).first()
+    if review is None:
+        raise ReviewNotFound(order_id=order_id)
+    review.status = ReviewStatus.approved if approve else ReviewStatus.rejected
+    review.reviewed_by, review.reviewed_at = by, clock.now()
+    session.add(review)
+    session.flush()
+    return review
+
+
+def _held_orders():
+    """Orders with any flag not approved: kept out of claims."""
+    return sa.select(AnomalyReview.order_id).where(
+        AnomalyReview.status != ReviewStatus.approved.value
+    )
+
+
+# -- statements, bills, fund reports, claims ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    category: str
+    site_id: int
+    site: str
+    meals: int
+    amount_fen: int
+
+
+@dataclass
+class FunderStatement:
+    funder_id: int
+    code: str
+    name: Bilingual
+    share: Share
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def meals(self) -> int:
+        return sum(line.meals for line in self.lines)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+
+def funder_statements(*, session: Session, first: date, last: date) -> list[FunderStatement]:
+    """Per funder: meals and amounts by the elder's category and by site, from the ledger."""
+    category = _primary_category(LedgerEntry.elder_id, LedgerEntry.service_date).label("rank")
+    grouped = (
+        sa.select(
+            LedgerEntry.funder_id,
+            LedgerEntry.site_id,
+            category,
+            LedgerEntry.order_id,
+            int_sum(LedgerEntry.amount_fen).label("amount"),
+        )
+        .where(
+            LedgerEntry.service_date >= first,
+            LedgerEntry.service_date <= last,
+            col(LedgerEntry.funder_id).is_not(None),
+        )
+        .group_by(
+            LedgerEntry.funder_id,
+            LedgerEntry.site_id,
+            LedgerEntry.order_id,
+            LedgerEntry.elder_id,
+            LedgerEntry.service_date,
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(
+            grouped.c.funder_id,
+            grouped.c.site_id,
+            grouped.c.rank,
+            sa.func.count(sa.case((grouped.c.amount != 0, 1))),
+            int_sum(grouped.c.amount),
+        ).group_by(grouped.c.funder_id, grouped.c.site_id, grouped.c.rank)
+    ).all()
+    sites = {site.id: site.name for site in session.exec(select(Site))}
+    statements = {
+        funder.id: FunderStatement(
+            funder.id,
+            funder.code,
+            Bilingual(funder.name_zh, funder.name_en),  # type: ignore[arg-type]
+            Share(funder.share),
+        )
+        for funder in session.exec(select(Funder).order_by(Funder.id))
+    }
+    for funder_id, site_id, rank, meals, amount in rows:
+        statements[funder_id].lines.append(
+            Line(_category_name(rank), site_id, sites[site_id], meals, amount)
+        )
+    for statement in statements.values():
+        statement.lines.sort(key=lambda line: (_category_sort(line.category), line.site_id))
+    return list(statements.values())
+
+
+def _category_sort(category: str) -> int:
+    codes = [c.value for c in CATEGORY_ORDER]
+    return codes.index(category) if category in codes else len(codes)
+
+
+@dataclass(frozen=True)
+class BillLine:
+    order_id: int
+    service_date: date
+    slot: str
+    site: str
+    dish: Bilingual
+    price_fen: int
+    shares: dict[Share, int]
+
+
+@dataclass
+class ElderBill:
+    elder_id: int
+    name: str
+    lines: list[BillLine] = field(default_factory=list)
+
+    def total(self, share: Share | None = None) -> int:
+        if share is None:
+            return sum(line.price_fen for line in self.lines)
+        return sum(line.shares[share] for line in self.lines)
+
+
+def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
+    """Every elder's meals of the month with the four shares of each, elder by elder."""
+    amount = {
+        share: int_sum(
+            sa.case((LedgerEntry.share == share.value, LedgerEntry.amount_fen), else_=0)
+        ).label(share.value)
+        for share in Share
+    }
+    rows = session.execute(
+        sa.select(
+            Elder.id,
+            Elder.name,
+            Order.id,
+            Order.service_date,
+            Order.slot,
+            Site.name,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            *amount.values(),
+        )
+        .select_from(LedgerEntry)
+        .join(Order, Order.id == LedgerEntry.order_id)
+        .join(Elder, Elder.id == LedgerEntry.elder_id)
+        .join(Site, Site.id == LedgerEntry.site_id)
+        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
+        .group_by(
+            Elder.id,
+            Elder.name,
+            Order.id,
+            Order.service_date,
+            Order.slot,
+            Site.name,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+        )
+        .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
+        .execution_options(yield_per=5000)
+    )
+    bill: ElderBill | None = None
+    for elder_id, name, order_id, day, slot, site, zh, en, *shares in rows:
+        if bill is None or bill.elder_id != elder_id:
+            if bill is not None:
+                yield bill
+            bill = ElderBill(elder_id, name)
+        split = dict(zip(Share, shares, strict=True))
+        bill.lines.append(
+            BillLine(order_id, day, slot, site, Bilingual(zh, en), sum(split.values()), split)
+        )
+    if bill is not None:
+        yield bill
+
+
+@dataclass
+class FundReport:
+    fund_id: int
+    code: str
+    name: Bilingual
+    budget_fen: int
+    committed_fen: int
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def spent_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+
+def fund_reports(*, session: Session, first: date, last: date) -> list[FundReport]:
+    """Per fund: meals it paid for, by category and site, and the budget left."""
+    category = _primary_category(LedgerEntry.elder_id, LedgerEntry.service_date).label("rank")
+    rows = session.execute(
+        sa.select(
+            SubsidyRule.fund_id,
+            LedgerEntry.site_id,
+            category,
+            sa.func.count(sa.distinct(LedgerEntry.order_id)),
+            int_sum(LedgerEntry.amount_fen),
+        )
+        .join(SubsidyRule, SubsidyRule.id == LedgerEntry.rule_id)
+        .where(
+            LedgerEntry.service_date >= first,
+            LedgerEntry.service_date <= last,
+            col(SubsidyRule.fund_id).is_not(None),
+        )
+        .group_by(SubsidyRule.fund_id, LedgerEntry.site_id, category)
+    ).all()
+    sites = {site.id: site.name for site in session.exec(select(Site))}
+    reports = {
+        fund.id: FundReport(
+            fund.id,
+            fund.code,
+            Bilingual(fund.name_zh, fund.name_en),  # type: ignore[arg-type]
+            fund.budget_fen,
+            fund.committed_fen,
+        )
+        for fund in session.exec(select(Fund).order_by(Fund.id))
+    }
+    for fund_id, site_id, rank, meals, amount in rows:
+        reports[fund_id].lines.append(
+            Line(_category_name(rank), site_id, sites[site_id], meals, amount)
+        )
+    for report in reports.values():
+        report.lines.sort(key=lambda line: (_category_sort(line.category), line.site_id))
+    return list(reports.values())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a provider (the site that served the meals and advanced the subsidies) claims from
+    one funder, with the flagged meals held back."""
+
+    site_id: int
+    site: str
+    funder_id: int
+    funder: Bilingual
+    meals: int
+    amount_fen: int
+    held_meals: int
+    held_fen: int
+
+
+def provider_claims(*, session: Session, first: date, last: date) -> list[Claim]:
+    held = col(LedgerEntry.order_id).in_(_held_orders())
+    rows = session.execute(
+        sa.select(
+            LedgerEntry.site_id,
+            Site.name,
+            LedgerEntry.funder_id,
+            Funder.name_zh,
+            Funder.name_en,
+            sa.func.count(sa.distinct(sa.case((~held, LedgerEntry.order_id)))),
+            int_sum(sa.case((~held, LedgerEntry.amount_fen))),
+            sa.func.count(sa.distinct(sa.case((held, LedgerEntry.order_id)))),
+            int_sum(sa.case((held, LedgerEntry.amount_fen))),
+        )
+        .join(Site, Site.id == LedgerEntry.site_id)
+        .join(Funder, Funder.id == LedgerEntry.funder_id)
+        .where(
+            LedgerEntry.service_date >= first,
+            LedgerEntry.service_date <= last,
+            col(Funder.share).in_([Share.government.value, Share.charity.value]),
+        )
+        .group_by(
+            LedgerEntry.site_id, Site.name, LedgerEntry.funder_id, Funder.name_zh, Funder.name_en
+        )
+        .order_by(LedgerEntry.site_id, LedgerEntry.funder_id)
+    ).all()
+    return [
+        Claim(site_id, site, funder_id, Bilingual(zh, en), meals, amount, held_meals, held_fen)
+        for site_id, site, funder_id, zh, en, meals, amount, held_meals, held_fen in rows
+    ]
