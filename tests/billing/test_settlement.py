@@ -135,7 +135,7 @@ def test_the_pdfs_carry_the_chinese_text(served, session, make, tmp_path):
 def test_a_category_ended_before_the_meal_holds_it_out_of_the_claim_until_approved(
     served, session, make
 ):
-    _, elders, orders, city = served
+    _, elders, orders, _ = served
     # The community worker learns late that the 低保 ended the day before the meal.
     grant = session.exec(select(ElderCategory).where(ElderCategory.elder_id == elders[0].id)).one()
     grant.valid_to = make.today - timedelta(days=1)
