@@ -44,6 +44,9 @@ class SolveParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
+    # Let a multi-armed bandit pick which neighbourhood to try next, by past success; on the
+    # Solomon set this beat the fixed operator order at equal time.
+    bandit_operators: bool = True
     # Iterated local search with ruin-and-recreate (SISR) instead of the metaheuristic above.
     ruin_and_recreate: bool = False
     workers: int = 1
@@ -81,9 +84,11 @@ class SolveParams:
 # Second, third... workers search differently from the first, so the portfolio covers more ground.
 PORTFOLIO_VARIANTS: tuple[dict, ...] = (
     {},
+    # Savings builds very different first routes from parallel insertion; together they won on
+    # more Solomon instances than either alone.
+    {"first_solution": "SAVINGS"},
+    {"first_solution": "SEQUENTIAL_CHEAPEST_INSERTION", "gls_lambda": 0.05},
     {"first_solution": "LOCAL_CHEAPEST_INSERTION", "ruin_and_recreate": True},
-    {"first_solution": "SAVINGS", "gls_lambda": 0.2},
-    {"first_solution": "PATH_CHEAPEST_ARC"},
 )
 
 
@@ -132,6 +137,7 @@ def _search_parameters(params: SolveParams, time_limit: float):
     search.first_solution_strategy = FIRST_SOLUTION.Value(params.first_solution)
     search.local_search_metaheuristic = METAHEURISTIC.Value(params.metaheuristic)
     search.guided_local_search_lambda_coefficient = params.gls_lambda
+    search.use_multi_armed_bandit_concatenate_operators = params.bandit_operators
     if params.ruin_and_recreate:
         search.use_iterated_local_search = True
         ils = search.iterated_local_search_parameters
@@ -233,6 +239,8 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
         routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
     solution = routing.SolveWithParameters(_search_parameters(params, remaining))
+    if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
+        raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
     if solution is None and not params.allow_drops:
         return _solve_one(problem, replace(params, allow_drops=True), deadline)
     if solution is None:
