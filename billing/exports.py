@@ -20,6 +20,8 @@ from sqlmodel import Session
 from billing.models import AnomalyReview, Share
 from billing.settlement import (
     NO_CATEGORY,
+    bill_rows,
+    bill_totals,
     elder_bills,
     fund_reports,
     funder_statements,
@@ -29,9 +31,20 @@ from core import i18n
 from core.i18n import N_
 from core.types import Category, Slot
 
+FORMATS = ("csv", "xlsx", "pdf")
 # ReportLab's built-in CID font: Chinese renders (and extracts) without shipping a font file.
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+class Money(int):
+    """An amount in integer fen inside a report row: written as exact yuan text in CSV and
+    PDF, and as a yuan number (shown to the fen) in spreadsheets."""
+
+    def __str__(self) -> str:
+        return yuan(self)
+
+
 Cell = str | int
 
 
@@ -43,13 +56,14 @@ def yuan(fen: int) -> str:
 
 @dataclass
 class Document:
-    """One report: a title, some facts above the table, a header row and rows."""
+    """One report: a title, some facts above the table, a header row and rows (a list, or a
+    stream that is read once, for reports too long to hold)."""
 
     name: str
     title: str
     facts: list[str]
     header: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
+    rows: Iterable[list[Cell]] = field(default_factory=list)
     # Several tables in one PDF (one per elder in the bills): break pages between sections.
     sections: list[tuple[str, list[list[Cell]]]] = field(default_factory=list)
 
@@ -59,11 +73,11 @@ class Document:
             yield from rows
 
 
-def write(document: Document, folder: Path, month_start: date, pdf: bool = True) -> list[Path]:
-    paths = [_csv(document, folder), _xlsx(document, folder, month_start)]
-    if pdf:
-        paths.append(_pdf(document, folder))
-    return paths
+def write(
+    document: Document, folder: Path, month_start: date, formats: Sequence[str] = FORMATS
+) -> list[Path]:
+    writers = {"csv": _csv, "xlsx": lambda d, f: _xlsx(d, f, month_start), "pdf": _pdf}
+    return [writers[kind](document, folder) for kind in formats]
 
 
 def _csv(document: Document, folder: Path) -> Path:
@@ -85,11 +99,18 @@ def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
     )
     sheet = workbook.add_worksheet()
     bold = workbook.add_format({"bold": True})
+    money = workbook.add_format({"num_format": "#,##0.00"})
     for column, value in enumerate(document.header):
         sheet.write(0, column, value, bold)
     for row, values in enumerate(document.all_rows(), start=1):
         for column, value in enumerate(values):
-            sheet.write(row, column, value)
+            if isinstance(value, Money):
+                # A spreadsheet cell holds a binary number; the exact fen stay in CSV and PDF.
+                sheet.write_number(row, column, value / 100, money)
+            elif isinstance(value, int):
+                sheet.write_number(row, column, value)
+            else:
+                sheet.write_string(row, column, value)
     workbook.close()
     return path
 
@@ -101,8 +122,9 @@ def _pdf(document: Document, folder: Path) -> Path:
     story: list = [Paragraph(document.title, title)]
     story += [Paragraph(fact, body) for fact in document.facts]
     story.append(Spacer(1, 4 * mm))
-    if document.rows or not document.sections:
-        story.append(_table(document.header, document.rows))
+    rows = list(document.rows)
+    if rows or not document.sections:
+        story.append(_table(document.header, rows))
     for index, (heading, rows) in enumerate(document.sections):
         if index:
             story.append(PageBreak())
@@ -197,10 +219,10 @@ def settle_files(
             ],
             category_header,
             [
-                [_category(line.category, locale), line.site, line.meals, yuan(line.amount_fen)]
+                [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
                 for line in statement.lines
             ]
-            + [[t(N_("Total")), "", statement.meals, yuan(statement.total_fen)]],
+            + [[t(N_("Total")), "", statement.meals, Money(statement.total_fen)]],
         )
         files += write(document, folder, first)
         totals.append((name, statement.total_fen))
@@ -229,7 +251,7 @@ def settle_files(
             ],
             category_header,
             [
-                [_category(line.category, locale), line.site, line.meals, yuan(line.amount_fen)]
+                [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
                 for line in report.lines
             ],
         )
@@ -255,9 +277,9 @@ def settle_files(
                     claim.site,
                     claim.funder.in_locale(locale),
                     claim.meals,
-                    yuan(claim.amount_fen),
+                    Money(claim.amount_fen),
                     claim.held_meals,
-                    yuan(claim.held_fen),
+                    Money(claim.held_fen),
                 ]
                 for claim in claims
             ],
@@ -286,46 +308,86 @@ def settle_files(
         first,
     )
 
-    bills = Document(
-        "bills",
-        i18n.render(N_("{month} bills for elders"), locale, {"month": month}),
-        [period, t(N_("Every meal, and who paid what for it."))],
+    bill_header = [
+        t(N_("Elder")),
+        t(N_("Date")),
+        t(N_("Meal")),
+        t(N_("Site")),
+        t(N_("Dish")),
+        t(N_("Price")),
+        *[i18n.display(share, locale) for share in Share],
+    ]
+    title = i18n.render(N_("{month} bills for elders"), locale, {"month": month})
+    facts = [period, t(N_("Every meal, and who paid what for it."))]
+    slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
+    # Every meal as CSV, streamed (a month can hold a million meals).
+    every_meal = (
         [
-            t(N_("Elder")),
-            t(N_("Date")),
-            t(N_("Meal")),
-            t(N_("Site")),
-            t(N_("Dish")),
-            t(N_("Price")),
-            *[i18n.display(share, locale) for share in Share],
-        ],
-    )
-    for bill in elder_bills(session=session, first=first, last=last):
-        rows: list[list[Cell]] = [
-            [
-                bill.name,
-                line.service_date.isoformat(),
-                i18n.display(Slot(line.slot), locale),
-                line.site,
-                line.dish.in_locale(locale),
-                yuan(line.price_fen),
-                *[yuan(line.shares[share]) for share in Share],
-            ]
-            for line in bill.lines
+            name,
+            day.isoformat(),
+            slots.get(slot, slot),
+            site,
+            zh if locale == "zh_CN" else en,
+            Money(sum(shares)),
+            *[Money(fen) for fen in shares],
         ]
-        rows.append(
-            [
-                bill.name,
-                t(N_("Total")),
-                "",
-                "",
-                "",
-                yuan(bill.total()),
-                *[yuan(bill.total(share)) for share in Share],
-            ]
+        for _, name, _, day, slot, site, zh, en, *shares in bill_rows(
+            session=session, first=first, last=last
         )
-        bills.sections.append((f"{bill.name} (#{bill.elder_id})", rows))
-    files += write(bills, folder, first, pdf=bill_pdfs)
+    )
+    files += write(
+        Document("bills", title, facts, bill_header, every_meal), folder, first, formats=("csv",)
+    )
+    # One row per elder in the spreadsheet: a month of meals would overflow a worksheet.
+    files += write(
+        Document(
+            "bills-summary",
+            title,
+            facts,
+            [
+                t(N_("Elder")),
+                t(N_("Meals")),
+                t(N_("Price")),
+                *[i18n.display(share, locale) for share in Share],
+            ],
+            (
+                [name, meals, Money(sum(shares)), *[Money(fen) for fen in shares]]
+                for _, name, meals, *shares in bill_totals(session=session, first=first, last=last)
+            ),
+        ),
+        folder,
+        first,
+        formats=("xlsx",),
+    )
+    if bill_pdfs:
+        # Each elder's bill on pages of its own, ready to print and hand over.
+        bills = Document("bills", title, facts, bill_header)
+        for bill in elder_bills(session=session, first=first, last=last):
+            rows: list[list[Cell]] = [
+                [
+                    bill.name,
+                    line.service_date.isoformat(),
+                    slots.get(line.slot, line.slot),
+                    line.site,
+                    line.dish.in_locale(locale),
+                    Money(line.price_fen),
+                    *[Money(line.shares[share]) for share in Share],
+                ]
+                for line in bill.lines
+            ]
+            rows.append(
+                [
+                    bill.name,
+                    t(N_("Total")),
+                    "",
+                    "",
+                    "",
+                    Money(bill.total()),
+                    *[Money(bill.total(share)) for share in Share],
+                ]
+            )
+            bills.sections.append((f"{bill.name} (#{bill.elder_id})", rows))
+        files += write(bills, folder, first, formats=("pdf",))
     return Settlement(month, folder, files, totals, len(held_orders))
 
 

@@ -357,46 +357,59 @@ class ElderBill:
         return sum(line.shares[share] for line in self.lines)
 
 
-def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
-    """Every elder's meals of the month with the four shares of each, elder by elder."""
-    amount = {
-        share: int_sum(
-            sa.case((LedgerEntry.share == share.value, LedgerEntry.amount_fen), else_=0)
-        ).label(share.value)
+def _share_sums() -> list:
+    return [
+        int_sum(sa.case((LedgerEntry.share == share.value, LedgerEntry.amount_fen), else_=0))
         for share in Share
-    }
-    rows = session.execute(
-        sa.select(
-            Elder.id,
-            Elder.name,
-            Order.id,
-            Order.service_date,
-            Order.slot,
-            Site.name,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            *amount.values(),
-        )
+    ]
+
+
+def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
+    """Every served meal of the month with its four shares, elder by elder, streamed:
+    (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
+    charity, elder)."""
+    grouped = (
+        Elder.id,
+        Elder.name,
+        Order.id,
+        Order.service_date,
+        Order.slot,
+        Site.name,
+        Order.dish_name_zh,
+        Order.dish_name_en,
+    )
+    yield from session.execute(
+        sa.select(*grouped, *_share_sums())
         .select_from(LedgerEntry)
         .join(Order, Order.id == LedgerEntry.order_id)
         .join(Elder, Elder.id == LedgerEntry.elder_id)
         .join(Site, Site.id == LedgerEntry.site_id)
         .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
-        .group_by(
-            Elder.id,
-            Elder.name,
-            Order.id,
-            Order.service_date,
-            Order.slot,
-            Site.name,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-        )
+        .group_by(*grouped)
         .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
-        .execution_options(yield_per=5000)
+        .execution_options(yield_per=10_000)
     )
+
+
+def bill_totals(*, session: Session, first: date, last: date) -> list[tuple]:
+    """Per elder: (elder id, name, meals, government, business, charity, elder)."""
+    return session.execute(
+        sa.select(
+            Elder.id, Elder.name, sa.func.count(sa.distinct(LedgerEntry.order_id)), *_share_sums()
+        )
+        .join(Elder, Elder.id == LedgerEntry.elder_id)
+        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
+        .group_by(Elder.id, Elder.name)
+        .order_by(Elder.id)
+    ).all()
+
+
+def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
+    """Every elder's meals of the month with the four shares of each, elder by elder."""
     bill: ElderBill | None = None
-    for elder_id, name, order_id, day, slot, site, zh, en, *shares in rows:
+    for elder_id, name, order_id, day, slot, site, zh, en, *shares in bill_rows(
+        session=session, first=first, last=last
+    ):
         if bill is None or bill.elder_id != elder_id:
             if bill is not None:
                 yield bill
