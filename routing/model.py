@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 # Hot food must reach the elder within this many seconds of leaving the kitchen.
@@ -277,7 +277,6 @@ class Plan:
     objective: int = 0
     seconds: float = 0.0
     config: str = ""
-    extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def distance(self) -> int:

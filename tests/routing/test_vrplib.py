@@ -15,6 +15,7 @@ from routing.vrplib import (
 )
 
 SOLOMON = Path("/work/shared/benchmarks/solomon")
+HOMBERGER = Path("/work/shared/benchmarks/homberger200")
 pytestmark = pytest.mark.skipif(not SOLOMON.exists(), reason="benchmark data not present")
 
 
@@ -55,8 +56,10 @@ def test_c101_solution_round_trips_and_is_feasible_at_its_stated_cost(tmp_path):
     assert read_solution(tmp_path / "again.sol") == solution
 
 
-@pytest.mark.parametrize("path", sorted(SOLOMON.glob("*.sol")), ids=lambda p: p.stem)
-def test_every_published_solomon_solution_is_feasible_at_its_cost(path):
+@pytest.mark.parametrize(
+    "path", sorted([*SOLOMON.glob("*.sol"), *HOMBERGER.glob("*.sol")]), ids=lambda p: p.stem
+)
+def test_every_published_solution_is_feasible_at_its_cost(path):
     instance = read_instance(path.with_suffix(".vrp"))
     solution = read_solution(path)
     result = check_routes(instance.problem, as_routes(instance, solution))
