@@ -368,24 +368,33 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
     """Every served meal of the month with its four shares, elder by elder, streamed:
     (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
     charity, elder)."""
-    grouped = (
-        Elder.id,
-        Elder.name,
-        Order.id,
-        Order.service_date,
-        Order.slot,
-        Site.name,
-        Order.dish_name_zh,
-        Order.dish_name_en,
+    # Sum each order's entries first (the ledger's order index serves the grouping), then
+    # join the few columns a bill shows.
+    shares = (
+        sa.select(
+            LedgerEntry.order_id,
+            *[s.label(share.value) for s, share in zip(_share_sums(), Share, strict=True)],
+        )
+        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
+        .group_by(LedgerEntry.order_id)
+        .subquery()
     )
     yield from session.execute(
-        sa.select(*grouped, *_share_sums())
-        .select_from(LedgerEntry)
-        .join(Order, Order.id == LedgerEntry.order_id)
-        .join(Elder, Elder.id == LedgerEntry.elder_id)
-        .join(Site, Site.id == LedgerEntry.site_id)
-        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
-        .group_by(*grouped)
+        sa.select(
+            Elder.id,
+            Elder.name,
+            Order.id,
+            Order.service_date,
+            Order.slot,
+            Site.name,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            *[shares.c[share.value] for share in Share],
+        )
+        .select_from(shares)
+        .join(Order, Order.id == shares.c.order_id)
+        .join(Elder, Elder.id == Order.elder_id)
+        .join(Site, Site.id == Order.site_id)
         .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
         .execution_options(yield_per=10_000)
     )
