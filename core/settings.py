@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     bot_api_base_url: str = "https://api.telegram.org/bot"
     programme_name: str = "MealAid"
     programme_phone: str = "12345"
+    # Where staff and riders reach the web app; QR codes on labels point here.
+    public_base_url: str = "http://127.0.0.1:8000"
     locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
     max_order_quantity: int = 5
     order_horizon_days: int = 14

@@ -190,3 +190,51 @@ RULES = {
 }
 ELDER_MIN_PAYMENT_FEN = 0
 UNSERVED = "waived"
+
+# Ingredients: code -> (Chinese, English, measured by)
+INGREDIENTS = {
+    "rice": ("大米", "rice", "mass"),
+    "veg": ("时令蔬菜", "seasonal vegetables", "mass"),
+    "oil": ("花生油", "peanut oil", "volume"),
+    "pork": ("猪肉", "pork", "mass"),
+    "chicken": ("鸡肉", "chicken", "mass"),
+    "beef": ("牛肉", "beef", "mass"),
+    "fish": ("鲜鱼", "fish", "mass"),
+    "shrimp": ("虾仁", "shrimp", "mass"),
+    "egg": ("鸡蛋", "eggs", "count"),
+    "tofu": ("豆腐", "tofu", "mass"),
+    "duck": ("鸭肉", "duck", "mass"),
+    "milk": ("牛奶", "milk", "volume"),
+}
+# Every set comes with rice, vegetables and oil; then its own main ingredients per portion.
+RECIPE_BASE = [("rice", "150", "g"), ("veg", "120", "g"), ("oil", "8", "ml")]
+RECIPE_MAIN = {
+    "D01": [("fish", "120", "g")],
+    "D02": [("egg", "2", "piece")],
+    "D03": [("pork", "90", "g")],
+    "D04": [("chicken", "130", "g")],
+    "D05": [("pork", "120", "g")],
+    "D06": [("fish", "90", "g"), ("tofu", "80", "g")],
+    "D07": [("shrimp", "70", "g")],
+    "D08": [("beef", "100", "g")],
+    "D09": [("chicken", "120", "g")],
+    "D10": [("pork", "70", "g")],
+    "D11": [("egg", "2", "piece"), ("pork", "40", "g")],
+    "D12": [("tofu", "150", "g")],
+    "D13": [("pork", "90", "g"), ("fish", "15", "g")],
+    "D14": [("fish", "110", "g")],
+    "D15": [("beef", "90", "g")],
+    "D16": [("chicken", "120", "g"), ("tofu", "30", "g")],
+    "D17": [("duck", "130", "g")],
+    "D18": [("pork", "120", "g")],
+    "D19": [("egg", "2", "piece")],
+    "D20": [("pork", "100", "g")],
+    "D21": [("beef", "100", "g")],
+    "D22": [("shrimp", "50", "g"), ("egg", "2", "piece")],
+    "D23": [("pork", "90", "g")],
+    "D24": [("chicken", "120", "g")],
+    "D25": [("pork", "110", "g")],
+    "D26": [("milk", "150", "ml"), ("egg", "1", "piece")],
+    "D27": [("pork", "90", "g")],
+    "D28": [("chicken", "60", "g"), ("egg", "1", "piece")],
+}

@@ -148,6 +148,75 @@ def cutoff(
 
 
 @app.command()
+def kitchen(
+    day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
+    slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
+    site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the lists and labels here.")] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Print each central kitchen's production list for a day and meal."""
+    from kitchen.exports import kitchen_files, variant_name
+    from kitchen.service import production_list, purchase_list
+
+    locale = _locale(lang)
+    service_date = _parse_day(day, locale)
+    database = _database()
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    with database.reading() as session:
+        kitchens = [
+            k
+            for k in session.exec(sa.select(Site)).scalars()
+            if k.kind == "central_kitchen" and (site is None or k.code == site)
+        ]
+        for kitchen_site in kitchens:
+            production = production_list(
+                session=session, kitchen_id=kitchen_site.id, service_date=service_date, slot=slot
+            )
+            table = Table(
+                title=f"{production.kitchen} · {service_date.isoformat()} · "
+                f"{i18n.display(slot, locale)}"
+                + ("" if production.final else " · " + t(N_("NOT FINAL")))
+            )
+            for header in (
+                N_("Dish"),
+                N_("Variant"),
+                N_("Destination"),
+                N_("Portions"),
+                N_("Forecast"),
+            ):
+                table.add_column(t(header))
+            for line in production.lines:
+                table.add_row(
+                    line.dish.in_locale(locale),
+                    variant_name(line.variant, locale),
+                    f"{line.destination.site} · {i18n.display(line.destination.mode, locale)}",
+                    str(line.portions),
+                    str(line.forecast or ""),
+                )
+            console.print(table)
+            for line in purchase_list(production, session=session):
+                console.print(f"  {line.ingredient.in_locale(locale)}: {line.amount(locale)}")
+            if out is not None:
+                files = kitchen_files(
+                    session=session,
+                    kitchen_id=kitchen_site.id,
+                    service_date=service_date,
+                    slot=slot,
+                    folder=out,
+                    locale=locale,
+                    base_url=get_settings().public_base_url,
+                )
+                console.print(
+                    i18n.render(
+                        N_("{files} files written to {folder}"),
+                        locale,
+                        {"files": len(files), "folder": str(out.resolve())},
+                    )
+                )
+
+
+@app.command()
 def settle(
     month: Annotated[str, typer.Option(help="The month to settle, YYYY-MM.")],
     out: Annotated[
@@ -266,6 +335,7 @@ def demo(
     _print_day(summary, city, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
+    _kitchen_lists(database, service_date, locale)
     _settle(database, clock, service_date.strftime("%Y-%m"), None, locale, bill_pdfs=True)
     say(
         N_(
@@ -418,3 +488,34 @@ def _print_payers(session, first: date, last: date, locale: str) -> None:
                 },
             )
         )
+
+
+def _kitchen_lists(database, service_date: date, locale: str) -> None:
+    """The demo day's production, special-diet and purchase lists and labels, per kitchen."""
+    from kitchen.exports import kitchen_files
+
+    folder = Path("out") / "kitchen" / service_date.isoformat()
+    count = 0
+    with database.reading() as session:
+        for site in session.exec(sa.select(Site)).scalars():
+            if site.kind != "central_kitchen":
+                continue
+            for slot in (Slot.lunch, Slot.dinner):
+                count += len(
+                    kitchen_files(
+                        session=session,
+                        kitchen_id=site.id,
+                        service_date=service_date,
+                        slot=slot,
+                        folder=folder,
+                        locale=locale,
+                        base_url=get_settings().public_base_url,
+                    )
+                )
+    console.print(
+        i18n.render(
+            N_("Kitchen lists and labels: {files} files in {folder}"),
+            locale,
+            {"files": count, "folder": str(folder.resolve())},
+        )
+    )

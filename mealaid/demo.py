@@ -49,6 +49,8 @@ from core.types import (
     Slot,
     Texture,
 )
+from kitchen.models import Ingredient, RecipeLine, UnitKind
+from kitchen.service import to_milli
 from mealaid import citydata
 
 ELDERS = 640
@@ -286,7 +288,28 @@ def build_city(
 
     _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, progress)
     build_policy(session, day)
+    _add_recipes(session, dishes)
     return city
+
+
+def _add_recipes(session: Session, dishes: list) -> None:
+    ingredients = {}
+    for code, (zh, en, kind) in citydata.INGREDIENTS.items():
+        ingredient = Ingredient(code=code, name_zh=zh, name_en=en, kind=kind)
+        session.add(ingredient)
+        session.flush()
+        ingredients[code] = ingredient
+    for dish in dishes:
+        for code, amount, unit in citydata.RECIPE_BASE + citydata.RECIPE_MAIN[dish.code]:
+            ingredient = ingredients[code]
+            session.add(
+                RecipeLine(
+                    dish_id=dish.id,
+                    ingredient_id=ingredient.id,
+                    milli_per_portion=to_milli(amount, unit, UnitKind(ingredient.kind)),
+                )
+            )
+    session.flush()
 
 
 def build_policy(session: Session, day: date) -> dict[str, int]:

@@ -1,0 +1,147 @@
+"""The kitchen's lists as files: production, special diets and purchase list (CSV and PDF)
+and the box labels (A4 sheets and thermal), for one kitchen, day and meal."""
+
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session
+
+from core import i18n
+from core.i18n import N_
+from core.reports import Document, write
+from core.types import Allergen, DietTag, Slot
+from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
+from kitchen.service import production_list, purchase_list, special_diets
+
+
+def variant_name(variant: str, locale: str) -> str:
+    return i18n.gettext(VARIANT_NAMES.get(variant, variant), locale)
+
+
+def kitchen_files(
+    *,
+    session: Session,
+    kitchen_id: int,
+    service_date: date,
+    slot: Slot,
+    folder: Path,
+    locale: str,
+    base_url: str,
+) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    production = production_list(
+        session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+    )
+    when = f"{i18n.weekday_and_day(service_date, locale)} {i18n.display(slot, locale)}"
+    state = (
+        t(N_("Final: every site has closed its orders."))
+        if production.final
+        else t(N_("NOT FINAL: live count so far plus the standing-order forecast."))
+    )
+    stem = f"{service_date.isoformat()}-{slot.value}-k{kitchen_id}"
+    files = write(
+        Document(
+            f"production-{stem}",
+            i18n.render(
+                N_("Production list: {kitchen}, {when}"),
+                locale,
+                {"kitchen": production.kitchen, "when": when},
+            ),
+            [
+                state,
+                i18n.render(
+                    N_("{portions} portions ordered, {forecast} forecast."),
+                    locale,
+                    {"portions": production.portions, "forecast": production.forecast},
+                ),
+            ],
+            [
+                t(N_("Dish")),
+                t(N_("Variant")),
+                t(N_("Destination")),
+                t(N_("Portions")),
+                t(N_("Forecast")),
+            ],
+            [
+                [
+                    line.dish.in_locale(locale),
+                    variant_name(line.variant, locale),
+                    f"{line.destination.site} · {i18n.display(line.destination.mode, locale)}",
+                    line.portions,
+                    line.forecast,
+                ]
+                for line in production.lines
+            ],
+        ),
+        folder,
+        service_date,
+        formats=("csv", "pdf"),
+    )
+    files += write(
+        Document(
+            f"special-diets-{stem}",
+            i18n.render(
+                N_("Special diets and allergies: {kitchen}, {when}"),
+                locale,
+                {"kitchen": production.kitchen, "when": when},
+            ),
+            [state],
+            [
+                t(N_("Elder")),
+                t(N_("Dish")),
+                t(N_("Variant")),
+                t(N_("Diet")),
+                t(N_("Allergies")),
+                t(N_("Destination")),
+                t(N_("Portions")),
+            ],
+            [
+                [
+                    portion.elder,
+                    portion.dish.in_locale(locale),
+                    variant_name(portion.variant, locale),
+                    ", ".join(i18n.display(DietTag(tag), locale) for tag in portion.diet_tags),
+                    ", ".join(i18n.display(Allergen(a), locale) for a in portion.allergies),
+                    portion.destination,
+                    portion.portions,
+                ]
+                for portion in special_diets(
+                    session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+                )
+            ],
+        ),
+        folder,
+        service_date,
+        formats=("csv", "pdf"),
+    )
+    files += write(
+        Document(
+            f"purchase-{stem}",
+            i18n.render(
+                N_("Purchase and prep list: {kitchen}, {when}"),
+                locale,
+                {"kitchen": production.kitchen, "when": when},
+            ),
+            [state],
+            [t(N_("Ingredient")), t(N_("Amount"))],
+            [
+                [line.ingredient.in_locale(locale), line.amount(locale)]
+                for line in purchase_list(production, session=session)
+            ],
+        ),
+        folder,
+        service_date,
+        formats=("csv", "pdf"),
+    )
+    labels = labels_for(
+        session=session,
+        kitchen_id=kitchen_id,
+        service_date=service_date,
+        slot=slot,
+        locale=locale,
+        base_url=base_url,
+    )
+    files.append(sheet_pdf(labels, folder / f"labels-a4-{stem}.pdf", locale))
+    files.append(thermal_pdf(labels, folder / f"labels-thermal-{stem}.pdf", locale))
+    return files

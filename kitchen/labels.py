@@ -1,0 +1,185 @@
+"""Box labels as printable PDF: A4 sheets of 24 labels (70 x 37 mm) and 60 x 40 mm thermal
+labels. Each names the elder, where the box goes, the dish and variant, allergens, the day
+and meal, and carries a QR code that opens the stop on a rider's phone."""
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import segno
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen import canvas
+from sqlmodel import Session, col, select
+
+from core import i18n
+from core.i18n import N_
+from core.models import Elder, Order
+from core.reports import FONT
+from core.types import Allergen, ServiceMode, Slot
+from kitchen.service import LIVE, kitchen_sites
+
+
+@dataclass(frozen=True)
+class Label:
+    order_id: int
+    elder: str
+    where: str
+    route: str
+    dish: str
+    variant: str
+    allergens: str
+    when: str
+    portions: int
+    url: str
+
+
+def labels_for(
+    *,
+    session: Session,
+    kitchen_id: int,
+    service_date: date,
+    slot: Slot,
+    locale: str,
+    base_url: str,
+) -> list[Label]:
+    """One label per box (order), in the order boxes are packed: by site, then elder."""
+    _, sites = kitchen_sites(session, kitchen_id)
+    rows = session.exec(
+        select(Order, Elder.name, Elder.address)
+        .join(Elder, Elder.id == Order.elder_id)
+        .where(
+            col(Order.site_id).in_(sites),
+            Order.service_date == service_date,
+            Order.slot == slot.value,
+            col(Order.status).in_(LIVE),
+        )
+        .order_by(Order.site_id, Order.mode, Elder.name, Order.id)
+    ).all()
+    when = f"{i18n.weekday_and_day(service_date, locale)} {i18n.display(slot, locale)}"
+    labels = []
+    for order, name, address in rows:
+        delivered = order.mode == ServiceMode.delivery
+        dish = order.dish_name_zh if locale == "zh_CN" else order.dish_name_en
+        variant = i18n.gettext(VARIANT_NAMES.get(order.variant, order.variant), locale)
+        allergens = ", ".join(i18n.display(Allergen(a), locale) for a in order.allergens)
+        labels.append(
+            Label(
+                order.id,
+                name,  # type: ignore[arg-type]
+                address
+                if delivered
+                else f"{sites[order.site_id].name} {i18n.display(ServiceMode(order.mode), locale)}",
+                # Routes and stop numbers come from the route planner; until then, none.
+                "—",
+                dish,
+                variant,
+                i18n.render(N_("Contains: {allergens}"), locale, {"allergens": allergens})
+                if allergens
+                else "",
+                when,
+                order.quantity,
+                f"{base_url.rstrip('/')}/rider/orders/{order.id}",
+            )
+        )
+    return labels
+
+
+VARIANT_NAMES = {
+    "regular": N_("regular"),
+    "low_salt": N_("low salt"),
+    "low_sugar": N_("low sugar"),
+    "soft": N_("soft"),
+    "minced": N_("minced"),
+    "pureed": N_("pureed"),
+}
+
+
+def _draw(
+    pdf: canvas.Canvas, label: Label, x: float, y: float, width: float, height: float, locale: str
+) -> None:
+    """One label with its bottom-left corner at (x, y)."""
+    pad = 2.5 * mm
+    qr_size = min(height - 2 * pad, 24 * mm)
+    _draw_qr(pdf, label.url, x + width - pad - qr_size, y + pad, qr_size)
+    text_width = width - 3 * pad - qr_size
+    lines = [
+        (label.elder + (f" ×{label.portions}" if label.portions > 1 else ""), 10.5),
+        (label.where, 6.5),
+        (label.dish, 7.5),
+        (label.variant, 8.5),
+        (label.allergens, 6.5),
+        (f"{label.when} #{label.order_id}", 6),
+        (f"{i18n.gettext(N_('Route'), locale)} {label.route}", 6),
+    ]
+    cursor = y + height - pad
+    for text, size in lines:
+        if not text:
+            continue
+        cursor -= size + 1.5
+        pdf.setFont(FONT, size)
+        pdf.drawString(x + pad, cursor, _fit(text, size, text_width))
+
+
+@lru_cache(maxsize=4096)
+def _qr_runs(url: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """The QR code's dark modules as horizontal runs (row, first column, length). A fixed
+    mask skips segno's mask search: every mask gives a valid code, and labels print fast."""
+    matrix = segno.make(url, error="m", micro=False, mask=0, boost_error=False).matrix
+    runs = []
+    for row, modules in enumerate(matrix):
+        column = 0
+        while column < len(modules):
+            if modules[column]:
+                start = column
+                while column < len(modules) and modules[column]:
+                    column += 1
+                runs.append((row, start, column - start))
+            else:
+                column += 1
+    return len(matrix), tuple(runs)
+
+
+def _draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
+    count, runs = _qr_runs(url)
+    cell = size / count
+    path = pdf.beginPath()
+    for row, column, length in runs:
+        path.rect(x + column * cell, y + (count - 1 - row) * cell, length * cell, cell)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
+def _fit(text: str, size: float, width: float) -> str:
+    while text and pdfmetrics.stringWidth(text, FONT, size) > width:
+        text = text[:-2] + "…"
+    return text
+
+
+def sheet_pdf(labels: list[Label], path: Path, locale: str) -> Path:
+    """A4 sheets of 3 x 8 labels of 70 x 37 mm."""
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    columns, rows, width, height = 3, 8, 70 * mm, 37 * mm
+    for index, label in enumerate(labels):
+        if index and index % (columns * rows) == 0:
+            pdf.showPage()
+        place = index % (columns * rows)
+        column, row = place % columns, place // columns
+        _draw(
+            pdf, label, column * width, A4[1] - (row + 1) * height - 0.5 * mm, width, height, locale
+        )
+    pdf.save()
+    return path
+
+
+def thermal_pdf(labels: list[Label], path: Path, locale: str) -> Path:
+    """One 60 x 40 mm label per page, for a thermal label printer."""
+    size = (60 * mm, 40 * mm)
+    pdf = canvas.Canvas(str(path), pagesize=size, invariant=1)
+    for index, label in enumerate(labels):
+        if index:
+            pdf.showPage()
+        _draw(pdf, label, 0, 0, size[0], size[1], locale)
+    pdf.save()
+    return path

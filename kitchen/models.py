@@ -1,0 +1,48 @@
+"""What the kitchen cooks with: ingredients and each dish's recipe per portion."""
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from core.i18n import N_
+from core.types import LABELS, Labelled
+
+
+class UnitKind(Labelled):
+    """Ingredients are counted in one base unit each: grams, millilitres or pieces."""
+
+    mass = "mass"
+    volume = "volume"
+    count = "count"
+
+
+LABELS.update(
+    {
+        UnitKind.mass: N_("by weight"),
+        UnitKind.volume: N_("by volume"),
+        UnitKind.count: N_("by the piece"),
+    }
+)
+
+
+class Ingredient(SQLModel, table=True):
+    __tablename__ = "ingredient"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=96)
+    kind: UnitKind = Field(sa_type=sa.String(8))
+
+
+class RecipeLine(SQLModel, table=True):
+    """How much of an ingredient one portion of a dish takes, in thousandths of the base unit
+    (milligrams, microlitres, thousandths of a piece): whole numbers, no rounding drift."""
+
+    __tablename__ = "recipe_line"
+    __table_args__ = (
+        sa.UniqueConstraint("dish_id", "ingredient_id"),
+        sa.CheckConstraint("milli_per_portion > 0", name="quantity_positive"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dish_id: int = Field(foreign_key="dish.id", index=True)
+    ingredient_id: int = Field(foreign_key="ingredient.id")
+    milli_per_portion: int

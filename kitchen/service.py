@@ -1,0 +1,311 @@
+"""What a central kitchen cooks for a slot: production lists (dish x variant x destination),
+the special-diet list, a forecast before cutoff, and the purchase/prep list from recipes.
+Counting happens in the database, not row by row in Python."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.db import int_sum
+from core.errors import SiteNotFound
+from core.i18n import Bilingual
+from core.menus import menu_choices
+from core.models import Elder, Order, Site, SlotCutoff
+from core.orders import SERVED
+from core.standing import _choice_for, standing_orders_due
+from core.types import OrderStatus, ServiceMode, SiteKind, Slot
+from kitchen.models import Ingredient, RecipeLine, UnitKind
+
+COOKED = [OrderStatus.locked.value, OrderStatus.no_answer.value, *[s.value for s in SERVED]]
+LIVE = [OrderStatus.placed.value, *COOKED]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where portions go: home delivery from the kitchen, or a canteen's counter or tables."""
+
+    site_id: int
+    site: str
+    mode: ServiceMode
+
+
+@dataclass(frozen=True)
+class ProductionLine:
+    dish_id: int
+    dish: Bilingual
+    variant: str
+    texture: str
+    destination: Destination
+    portions: int
+    forecast: int = 0  # portions standing orders will add at cutoff (before cutoff only)
+
+
+@dataclass
+class ProductionList:
+    kitchen_id: int
+    kitchen: str
+    service_date: date
+    slot: Slot
+    final: bool  # every site's slot locked: these are the numbers to cook
+    lines: list[ProductionLine] = field(default_factory=list)
+
+    def by_dish(self) -> dict[tuple[int, str], int]:
+        totals: dict[tuple[int, str], int] = defaultdict(int)
+        for line in self.lines:
+            totals[(line.dish_id, line.variant)] += line.portions + line.forecast
+        return dict(totals)
+
+    @property
+    def portions(self) -> int:
+        return sum(line.portions for line in self.lines)
+
+    @property
+    def forecast(self) -> int:
+        return sum(line.forecast for line in self.lines)
+
+
+def kitchen_sites(session: Session, kitchen_id: int) -> tuple[Site, dict[int, Site]]:
+    kitchen = session.get(Site, kitchen_id)
+    if kitchen is None or kitchen.kind != SiteKind.central_kitchen:
+        raise SiteNotFound(site_id=kitchen_id)
+    sites = session.exec(
+        select(Site).where((Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id))
+    ).all()
+    return kitchen, {site.id: site for site in sites}
+
+
+def production_list(
+    *, session: Session, kitchen_id: int, service_date: date, slot: Slot
+) -> ProductionList:
+    """Portions per dish, variant and destination. Once every site's slot is locked these
+    are the locked orders exactly; before that, the live count plus what standing orders
+    will add (the forecast), marked as not final."""
+    kitchen, sites = kitchen_sites(session, kitchen_id)
+    locked_sites = set(
+        session.exec(
+            select(SlotCutoff.site_id).where(
+                SlotCutoff.service_date == service_date,
+                SlotCutoff.slot == slot,
+                col(SlotCutoff.site_id).in_(sites),
+            )
+        ).all()
+    )
+    from core.models import MealSlot  # the sites that serve this slot at all
+
+    serving = set(
+        session.exec(
+            select(MealSlot.site_id).where(MealSlot.slot == slot, col(MealSlot.site_id).in_(sites))
+        ).all()
+    )
+    final = serving <= locked_sites
+    rows = session.execute(
+        sa.select(
+            Order.dish_id,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            Order.variant,
+            Order.texture,
+            Order.site_id,
+            Order.mode,
+            int_sum(Order.quantity),
+        )
+        .where(
+            col(Order.site_id).in_(sites),
+            Order.service_date == service_date,
+            Order.slot == slot.value,
+            col(Order.status).in_(COOKED if final else LIVE),
+        )
+        .group_by(
+            Order.dish_id,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            Order.variant,
+            Order.texture,
+            Order.site_id,
+            Order.mode,
+        )
+    ).all()
+    counts: dict[tuple, list] = {}
+    for dish_id, zh, en, variant, texture, site_id, mode, portions in rows:
+        key = (dish_id, variant, site_id, mode)
+        counts[key] = [Bilingual(zh, en), texture, portions, 0]
+    if not final:
+        for site_id in sorted(serving - locked_sites):
+            _add_forecast(session, counts, site_id, service_date, slot)
+    result = ProductionList(kitchen_id, kitchen.name, service_date, slot, final)
+    for (dish_id, variant, site_id, mode), (dish, texture, portions, forecast) in counts.items():
+        result.lines.append(
+            ProductionLine(
+                dish_id,
+                dish,
+                variant,
+                texture,
+                Destination(site_id, sites[site_id].name, ServiceMode(mode)),
+                portions,
+                forecast,
+            )
+        )
+    result.lines.sort(
+        key=lambda line: (
+            line.dish_id,
+            _variant_order(line.variant),
+            line.destination.site_id,
+            line.destination.mode,
+        )
+    )
+    return result
+
+
+def _add_forecast(session: Session, counts: dict, site_id: int, day: date, slot: Slot) -> None:
+    """Standing orders not yet turned into orders, counted as they will be at cutoff."""
+    due = standing_orders_due(session=session, site_id=site_id, service_date=day, slot=slot)
+    if not due:
+        return
+    ordered = set(
+        session.exec(
+            select(Order.elder_id).where(
+                Order.service_date == day,
+                Order.slot == slot.value,
+                Order.status != OrderStatus.cancelled.value,
+            )
+        ).all()
+    )
+    try:
+        choices = menu_choices(session=session, site_id=site_id, service_date=day, slot=slot)
+    except Exception:
+        return
+    for standing in due:
+        if standing.elder_id in ordered:
+            continue
+        choice = _choice_for(session.get(Elder, standing.elder_id), standing, choices)
+        key = (choice.dish_id, choice.variant, site_id, standing.mode)
+        entry = counts.setdefault(key, [choice.name, choice.texture.value, 0, 0])
+        entry[3] += standing.quantity
+
+
+VARIANT_ORDER = ["regular", "low_salt", "low_sugar", "soft", "minced", "pureed"]
+
+
+def _variant_order(variant: str) -> int:
+    return VARIANT_ORDER.index(variant) if variant in VARIANT_ORDER else len(VARIANT_ORDER)
+
+
+@dataclass(frozen=True)
+class SpecialPortion:
+    """A portion that is not the regular dish, or for an elder with allergies: named, so
+    that the right box reaches the right person."""
+
+    order_id: int
+    elder: str
+    dish: Bilingual
+    variant: str
+    texture: str
+    diet_tags: tuple[str, ...]
+    allergies: tuple[str, ...]
+    destination: str
+    portions: int
+
+
+def special_diets(
+    *, session: Session, kitchen_id: int, service_date: date, slot: Slot
+) -> list[SpecialPortion]:
+    _, sites = kitchen_sites(session, kitchen_id)
+    rows = session.exec(
+        select(Order, Elder.name, Elder.allergies)
+        .join(Elder, Elder.id == Order.elder_id)
+        .where(
+            col(Order.site_id).in_(sites),
+            Order.service_date == service_date,
+            Order.slot == slot.value,
+            col(Order.status).in_(LIVE),
+        )
+        .order_by(Order.site_id, Order.variant, Elder.name)
+    ).all()
+    return [
+        SpecialPortion(
+            order.id,
+            name,
+            Bilingual(order.dish_name_zh, order.dish_name_en),  # type: ignore[arg-type]
+            order.variant,
+            order.texture,
+            tuple(order.diet_tags),
+            tuple(allergies),
+            sites[order.site_id].name,
+            order.quantity,
+        )
+        for order, name, allergies in rows
+        if order.variant != "regular" or allergies
+    ]
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    ingredient: Bilingual
+    kind: UnitKind
+    milli: int  # thousandths of the base unit (g, ml, piece)
+
+    def amount(self, locale: str = "en") -> str:
+        """In the unit a cook would use: 850 g, 12.5 kg, 3 l, 40 pieces."""
+        base = Decimal(self.milli) / 1000
+        if self.kind == UnitKind.count:
+            return f"{_plain(base)} {'个' if locale == 'zh_CN' else 'pcs'}"
+        small, large = ("g", "kg") if self.kind == UnitKind.mass else ("ml", "l")
+        if base >= 1000:
+            return f"{_plain(base / 1000)} {large}"
+        return f"{_plain(base)} {small}"
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value.quantize(Decimal('0.001')):f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def purchase_list(production: ProductionList, *, session: Session) -> list[PurchaseLine]:
+    """Ingredients for the list's portions (forecast included), summed per ingredient."""
+    portions = defaultdict(int)
+    for (dish_id, _variant), count in production.by_dish().items():
+        portions[dish_id] += count
+    if not portions:
+        return []
+    totals: dict[int, int] = defaultdict(int)
+    for line in session.exec(select(RecipeLine).where(col(RecipeLine.dish_id).in_(portions))):
+        totals[line.ingredient_id] += line.milli_per_portion * portions[line.dish_id]
+    ingredients = {
+        i.id: i for i in session.exec(select(Ingredient).where(col(Ingredient.id).in_(totals)))
+    }
+    return sorted(
+        (
+            PurchaseLine(
+                Bilingual(ingredients[i].name_zh, ingredients[i].name_en),
+                UnitKind(ingredients[i].kind),
+                milli,
+            )
+            for i, milli in totals.items()
+        ),
+        key=lambda line: (line.kind, line.ingredient.zh),
+    )
+
+
+UNITS = {
+    "g": (UnitKind.mass, 1),
+    "kg": (UnitKind.mass, 1000),
+    "ml": (UnitKind.volume, 1),
+    "l": (UnitKind.volume, 1000),
+    "piece": (UnitKind.count, 1),
+    "pcs": (UnitKind.count, 1),
+}
+
+
+def to_milli(amount: str, unit: str, kind: UnitKind) -> int:
+    """'0.12', 'kg' -> 120000 (mg) for a mass ingredient; refuses a unit of the wrong kind."""
+    unit_kind, factor = UNITS[unit]
+    if unit_kind != kind:
+        raise ValueError(f"{unit} does not measure {kind.value}")
+    value = Decimal(amount) * factor * 1000
+    if value != value.to_integral_value() or value <= 0:
+        raise ValueError(f"{amount} {unit} is not a positive whole number of thousandths")
+    return int(value)
