@@ -18,6 +18,7 @@ router = APIRouter(tags=["overview"])
 class SlotTallyPublic(BaseModel):
     site_id: int
     site_name: str
+    kitchen_id: int | None
     slot: Slot
     orders: int
     portions: int

@@ -729,6 +729,7 @@ class SlotTally:
 
     site_id: int
     site_name: str
+    kitchen_id: int | None
     slot: Slot
     orders: int
     portions: int
@@ -755,7 +756,7 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
         (row.site_id, row.slot)
         for row in session.exec(select(SlotCutoff).where(SlotCutoff.service_date == service_date))
     }
-    names = {site.id: site.name for site in session.exec(select(Site))}
+    sites = {site.id: site for site in session.exec(select(Site))}
     tallies: dict[tuple[int, str], dict] = {}
     for site_id, slot, status, mode, count, portions in rows:
         tally = tallies.setdefault(
@@ -766,7 +767,14 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
         tally["by_status"][status] = tally["by_status"].get(status, 0) + count
         tally["by_mode"][mode] = tally["by_mode"].get(mode, 0) + count
     return [
-        SlotTally(site_id, names[site_id], Slot(slot), locked=(site_id, slot) in locked, **values)
+        SlotTally(
+            site_id,
+            sites[site_id].name,
+            sites[site_id].kitchen_id,
+            Slot(slot),
+            locked=(site_id, slot) in locked,
+            **values,
+        )
         for (site_id, slot), values in sorted(
             tallies.items(), key=lambda item: (item[0][0], list(Slot).index(Slot(item[0][1])))
         )

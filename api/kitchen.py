@@ -1,0 +1,198 @@
+"""Kitchen pages and API: the production list for a kitchen, day and meal (large type for a
+kitchen wall, print-friendly), the special-diet and purchase lists, and CSV downloads."""
+
+import csv
+import io
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from api.deps import ClockDep, LocaleDep, ReadSessionDep
+from api.templating import page
+from core import i18n
+from core.clock import today
+from core.i18n import N_
+from core.types import ServiceMode, Slot
+from kitchen.exports import variant_name
+from kitchen.service import production_list, purchase_list, special_diets
+
+router = APIRouter(tags=["kitchen"])
+
+
+class ProductionLinePublic(BaseModel):
+    dish_id: int
+    dish_zh: str
+    dish_en: str
+    variant: str
+    texture: str
+    site_id: int
+    site: str
+    mode: ServiceMode
+    portions: int
+    forecast: int
+
+
+class SpecialPortionPublic(BaseModel):
+    order_id: int
+    elder: str
+    dish_zh: str
+    variant: str
+    diet_tags: list[str]
+    allergies: list[str]
+    destination: str
+    portions: int
+
+
+class PurchaseLinePublic(BaseModel):
+    ingredient_zh: str
+    ingredient_en: str
+    amount: str
+
+
+class DishTotalPublic(BaseModel):
+    dish_id: int
+    dish_zh: str
+    dish_en: str
+    variant: str
+    portions: int
+    forecast: int
+
+
+class ProductionPublic(BaseModel):
+    kitchen_id: int
+    kitchen: str
+    service_date: date
+    slot: Slot
+    final: bool
+    portions: int
+    forecast: int
+    totals: list[DishTotalPublic]
+    lines: list[ProductionLinePublic]
+    special: list[SpecialPortionPublic]
+    purchase: list[PurchaseLinePublic]
+
+
+def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> ProductionPublic:
+    production = production_list(
+        session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+    )
+    return ProductionPublic(
+        kitchen_id=kitchen_id,
+        kitchen=production.kitchen,
+        service_date=service_date,
+        slot=slot,
+        final=production.final,
+        portions=production.portions,
+        forecast=production.forecast,
+        lines=[
+            ProductionLinePublic(
+                dish_id=line.dish_id,
+                dish_zh=line.dish.zh,
+                dish_en=line.dish.en,
+                variant=line.variant,
+                texture=line.texture,
+                site_id=line.destination.site_id,
+                site=line.destination.site,
+                mode=line.destination.mode,
+                portions=line.portions,
+                forecast=line.forecast,
+            )
+            for line in production.lines
+        ],
+        # Diet codes and allergies, never phone numbers or addresses.
+        special=[
+            SpecialPortionPublic(
+                order_id=p.order_id,
+                elder=p.elder,
+                dish_zh=p.dish.zh,
+                variant=p.variant,
+                diet_tags=list(p.diet_tags),
+                allergies=list(p.allergies),
+                destination=p.destination,
+                portions=p.portions,
+            )
+            for p in special_diets(
+                session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+            )
+        ],
+        purchase=[
+            PurchaseLinePublic(
+                ingredient_zh=line.ingredient.zh,
+                ingredient_en=line.ingredient.en,
+                amount=line.amount("en"),
+            )
+            for line in purchase_list(production, session=session)
+        ],
+    )
+
+
+@router.get("/api/v1/kitchens/{kitchen_id}/production", response_model=ProductionPublic)
+def production_json(
+    kitchen_id: int,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
+    slot: Slot = Slot.lunch,
+) -> ProductionPublic:
+    """What a kitchen cooks for a day and meal; before cutoff, marked not final."""
+    return _production(session, kitchen_id, service_date or today(clock), slot)
+
+
+@router.get("/api/v1/kitchens/{kitchen_id}/production.csv", response_class=Response)
+def production_csv(
+    kitchen_id: int,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    service_date: date | None = Query(None, alias="date"),
+    slot: Slot = Slot.lunch,
+) -> Response:
+    day = service_date or today(clock)
+    production = _production(session, kitchen_id, day, slot)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    writer.writerow(
+        [
+            t(N_("Dish")),
+            t(N_("Variant")),
+            t(N_("Destination")),
+            t(N_("Portions")),
+            t(N_("Forecast")),
+        ]
+    )
+    for line in production.lines:
+        writer.writerow(
+            [
+                line.dish_zh if locale == "zh_CN" else line.dish_en,
+                variant_name(line.variant, locale),
+                f"{line.site} · {i18n.display(line.mode, locale)}",
+                line.portions,
+                line.forecast,
+            ]
+        )
+    name = f"production-{day.isoformat()}-{slot.value}-k{kitchen_id}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/kitchens/{kitchen_id}/production", response_class=HTMLResponse, include_in_schema=False
+)
+def production_page(
+    request: Request,
+    kitchen_id: int,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
+    slot: Slot = Slot.lunch,
+):
+    production = _production(session, kitchen_id, service_date or today(clock), slot)
+    return page(
+        request, "production.html", {"production": production, "variant_name": variant_name}
+    )
