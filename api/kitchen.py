@@ -78,9 +78,25 @@ def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> Pro
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
     )
+    totals: dict[tuple[int, str], DishTotalPublic] = {}
+    for line in production.lines:
+        total = totals.setdefault(
+            (line.dish_id, line.variant),
+            DishTotalPublic(
+                dish_id=line.dish_id,
+                dish_zh=line.dish.zh,
+                dish_en=line.dish.en,
+                variant=line.variant,
+                portions=0,
+                forecast=0,
+            ),
+        )
+        total.portions += line.portions
+        total.forecast += line.forecast
     return ProductionPublic(
         kitchen_id=kitchen_id,
         kitchen=production.kitchen,
+        totals=list(totals.values()),
         service_date=service_date,
         slot=slot,
         final=production.final,
