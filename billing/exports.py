@@ -1,6 +1,7 @@
 """Settlement files: CSV, XLSX and PDF for each statement, the elders' bills, fund reports and
 providers' claims. The same month gives byte-identical files every time it is generated."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,6 @@ from billing.models import AnomalyReview, Share
 from billing.settlement import (
     NO_CATEGORY,
     bill_rows,
-    bill_totals,
     elder_bills,
     fund_reports,
     funder_statements,
@@ -183,23 +183,31 @@ def settle_files(
     title = i18n.render(N_("{month} bills for elders"), locale, {"month": month})
     facts = [period, t(N_("Every meal, and who paid what for it."))]
     slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
-    # Every meal as CSV, streamed (a month can hold a million meals).
-    every_meal = (
-        [
-            name,
-            day.isoformat(),
-            slots.get(slot, slot),
-            site,
-            zh if locale == "zh_CN" else en,
-            Money(sum(shares)),
-            *[Money(fen) for fen in shares],
-        ]
-        for _, name, _, day, slot, site, zh, en, *shares in bill_rows(
+    # Every meal as CSV, streamed (a month can hold a million meals); the per-elder totals for
+    # the spreadsheet are added up on the way.
+    per_elder: dict[int, list] = {}
+
+    def every_meal() -> Iterator[list[Cell]]:
+        for elder_id, name, _, day, slot, site, zh, en, *shares in bill_rows(
             session=session, first=first, last=last
-        )
-    )
+        ):
+            total = per_elder.setdefault(elder_id, [name, 0, 0, 0, 0, 0, 0])
+            total[1] += 1
+            total[2] += sum(shares)
+            for index, fen in enumerate(shares, start=3):
+                total[index] += fen
+            yield [
+                name,
+                str(day),
+                slots.get(slot, slot),
+                site,
+                zh if locale == "zh_CN" else en,
+                Money(sum(shares)),
+                *[Money(fen) for fen in shares],
+            ]
+
     files += write(
-        Document("bills", title, facts, bill_header, every_meal), folder, first, formats=("csv",)
+        Document("bills", title, facts, bill_header, every_meal()), folder, first, formats=("csv",)
     )
     # One row per elder in the spreadsheet: a month of meals would overflow a worksheet.
     files += write(
@@ -213,10 +221,10 @@ def settle_files(
                 t(N_("Price")),
                 *[i18n.display(share, locale) for share in Share],
             ],
-            (
-                [name, meals, Money(sum(shares)), *[Money(fen) for fen in shares]]
-                for _, name, meals, *shares in bill_totals(session=session, first=first, last=last)
-            ),
+            [
+                [name, meals, *[Money(fen) for fen in amounts]]
+                for name, meals, *amounts in per_elder.values()
+            ],
         ),
         folder,
         first,

@@ -278,12 +278,20 @@ class FunderStatement:
 
 def funder_statements(*, session: Session, first: date, last: date) -> list[FunderStatement]:
     """Per funder: meals and amounts by the elder's category and by site, from the ledger."""
-    category = _primary_category(LedgerEntry.elder_id, LedgerEntry.service_date).label("rank")
-    grouped = (
+    # Each order's category is worked out once (materialised), not once per ledger entry.
+    ranked = (
+        sa.select(
+            Order.id.label("order_id"),
+            _primary_category(Order.elder_id, Order.service_date).label("rank"),
+        )
+        .where(Order.service_date >= first, Order.service_date <= last)
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
+    )
+    per_order = (
         sa.select(
             LedgerEntry.funder_id,
             LedgerEntry.site_id,
-            category,
             LedgerEntry.order_id,
             int_sum(LedgerEntry.amount_fen).label("amount"),
         )
@@ -292,23 +300,19 @@ def funder_statements(*, session: Session, first: date, last: date) -> list[Fund
             LedgerEntry.service_date <= last,
             col(LedgerEntry.funder_id).is_not(None),
         )
-        .group_by(
-            LedgerEntry.funder_id,
-            LedgerEntry.site_id,
-            LedgerEntry.order_id,
-            LedgerEntry.elder_id,
-            LedgerEntry.service_date,
-        )
+        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, LedgerEntry.order_id)
         .subquery()
     )
     rows = session.execute(
         sa.select(
-            grouped.c.funder_id,
-            grouped.c.site_id,
-            grouped.c.rank,
-            sa.func.count(sa.case((grouped.c.amount != 0, 1))),
-            int_sum(grouped.c.amount),
-        ).group_by(grouped.c.funder_id, grouped.c.site_id, grouped.c.rank)
+            per_order.c.funder_id,
+            per_order.c.site_id,
+            ranked.c.rank,
+            sa.func.count(sa.case((per_order.c.amount != 0, 1))),
+            int_sum(per_order.c.amount),
+        )
+        .join(ranked, ranked.c.order_id == per_order.c.order_id)
+        .group_by(per_order.c.funder_id, per_order.c.site_id, ranked.c.rank)
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     statements = {
@@ -398,19 +402,6 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
         .execution_options(yield_per=10_000)
     )
-
-
-def bill_totals(*, session: Session, first: date, last: date) -> list[tuple]:
-    """Per elder: (elder id, name, meals, government, business, charity, elder)."""
-    return session.execute(
-        sa.select(
-            Elder.id, Elder.name, sa.func.count(sa.distinct(LedgerEntry.order_id)), *_share_sums()
-        )
-        .join(Elder, Elder.id == LedgerEntry.elder_id)
-        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
-        .group_by(Elder.id, Elder.name)
-        .order_by(Elder.id)
-    ).all()
 
 
 def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
