@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 import billing.models  # noqa: F401  (every table counts in row_counts)
 import kitchen.models  # noqa: F401
+import routing.records  # noqa: F401
 from core.clock import FixedClock
 from core.db import Database
 from tests.factories import Factory

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import billing.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import core.models  # noqa: F401
 import kitchen.models  # noqa: F401
+import routing.records  # noqa: F401
 from core.db import create_engine
 from core.settings import get_settings
 

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 import billing.models  # noqa: F401  (its tables are part of the schema)
 import kitchen.models  # noqa: F401
+import routing.records  # noqa: F401
 from core import i18n
 from core.clock import FixedClock, SystemClock
 from core.db import Database
