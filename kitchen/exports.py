@@ -9,9 +9,18 @@ from sqlmodel import Session
 from core import i18n
 from core.i18n import N_
 from core.reports import Document, write
-from core.types import Allergen, DietTag, Slot
+from core.types import Allergen, DietTag, Slot, Texture
 from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
-from kitchen.service import production_list, purchase_list, special_diets
+from kitchen.service import packing_lists, production_list, purchase_list, special_diets
+
+
+def _warning(code: str, locale: str) -> str:
+    for kind in (Allergen, Texture):
+        try:
+            return i18n.display(kind(code), locale)
+        except ValueError:
+            continue
+    return code
 
 
 def variant_name(variant: str, locale: str) -> str:
@@ -134,6 +143,49 @@ def kitchen_files(
         service_date,
         formats=("csv", "pdf"),
     )
+    packing = Document(
+        f"packing-{stem}",
+        i18n.render(
+            N_("Packing lists: {kitchen}, {when}"),
+            locale,
+            {"kitchen": production.kitchen, "when": when},
+        ),
+        [t(N_("Pack in this order: the last stop's box first, the first stop's on top."))],
+        [
+            t(N_("Route")),
+            t(N_("Stop")),
+            t(N_("Elder")),
+            t(N_("Dish")),
+            t(N_("Variant")),
+            t(N_("Portions")),
+            t(N_("Warnings")),
+        ],
+    )
+    for route in packing_lists(
+        session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+    ):
+        packing.sections.append(
+            (
+                i18n.render(
+                    N_("Route {route}: {rider}"),
+                    locale,
+                    {"route": route.route, "rider": route.rider},
+                ),
+                [
+                    [
+                        route.route,
+                        box.stop,
+                        box.elder,
+                        box.dish.in_locale(locale),
+                        variant_name(box.variant, locale),
+                        box.portions,
+                        ", ".join(_warning(w, locale) for w in box.warnings),
+                    ]
+                    for box in route.boxes
+                ],
+            )
+        )
+    files += write(packing, folder, service_date, formats=("csv", "pdf"))
     labels = labels_for(
         session=session,
         kitchen_id=kitchen_id,

@@ -19,7 +19,7 @@ from core.i18n import N_
 from core.models import Elder, Order
 from core.reports import FONT
 from core.types import Allergen, ServiceMode, Slot
-from kitchen.service import LIVE, kitchen_sites
+from kitchen.service import LIVE, kitchen_sites, route_stops
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ def labels_for(
         .order_by(Order.site_id, Order.mode, Elder.name, Order.id)
     ).all()
     when = f"{i18n.weekday_and_day(service_date, locale)} {i18n.display(slot, locale)}"
+    stops = route_stops(session, [order.id for order, _, _ in rows])
+    # Labels come off the printer in packing order: route by route, last stop first.
+    rows = sorted(
+        rows,
+        key=lambda row: (
+            row[0].id not in stops,
+            stops.get(row[0].id, (0, 0))[0],
+            -stops.get(row[0].id, (0, 0))[1],
+        ),
+    )
     labels = []
     for order, name, address in rows:
         delivered = order.mode == ServiceMode.delivery
@@ -72,8 +82,14 @@ def labels_for(
                 address
                 if delivered
                 else f"{sites[order.site_id].name} {i18n.display(ServiceMode(order.mode), locale)}",
-                # Routes and stop numbers come from the route planner; until then, none.
-                "—",
+                # Route and stop from the route planner; canteen boxes have none.
+                i18n.render(
+                    N_("Route {route}, stop {stop}"),
+                    locale,
+                    dict(zip(("route", "stop"), stops[order.id], strict=True)),
+                )
+                if order.id in stops
+                else "",
                 dish,
                 variant,
                 i18n.render(N_("Contains: {allergens}"), locale, {"allergens": allergens})
@@ -112,7 +128,7 @@ def _draw(
         (label.variant, 8.5),
         (label.allergens, 6.5),
         (f"{label.when} #{label.order_id}", 6),
-        (f"{i18n.gettext(N_('Route'), locale)} {label.route}", 6),
+        (label.route, 7),
     ]
     cursor = y + height - pad
     for text, size in lines:

@@ -321,3 +321,93 @@ def to_milli(amount: str, unit: str, kind: UnitKind) -> int:
     if value != value.to_integral_value() or value <= 0:
         raise ValueError(f"{amount} {unit} is not a positive whole number of thousandths")
     return int(value)
+
+
+@dataclass(frozen=True)
+class Box:
+    stop: int
+    order_id: int
+    elder: str
+    dish: Bilingual
+    variant: str
+    portions: int
+    warnings: tuple[str, ...]  # allergies and texture needs, for the packer's last look
+
+
+@dataclass
+class PackingList:
+    """One rider's boxes in the order they go into the bag: the last stop's box first, so
+    that the first stop's box is on top."""
+
+    route: int | None  # None: orders the plan could not put on a route
+    rider: str
+    boxes: list[Box] = field(default_factory=list)
+
+
+def packing_lists(
+    *, session: Session, kitchen_id: int, service_date: date, slot: Slot
+) -> list[PackingList]:
+    from core.models import Rider
+    from routing.records import DeliveryRoute, RouteStop
+
+    kitchen_sites(session, kitchen_id)
+    rows = session.execute(
+        sa.select(
+            DeliveryRoute.number,
+            Rider.name,
+            RouteStop.position,
+            Order.id,
+            Elder.name,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            Order.variant,
+            Order.quantity,
+            Elder.allergies,
+            Elder.texture,
+        )
+        .select_from(RouteStop)
+        .join(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
+        .join(Rider, Rider.id == DeliveryRoute.rider_id)
+        .join(Order, Order.id == RouteStop.order_id)
+        .join(Elder, Elder.id == Order.elder_id)
+        .where(
+            DeliveryRoute.kitchen_id == kitchen_id,
+            DeliveryRoute.service_date == service_date,
+            DeliveryRoute.slot == slot.value,
+        )
+        .order_by(DeliveryRoute.number, RouteStop.position.desc())
+    ).all()
+    lists: dict[int, PackingList] = {}
+    for (
+        number,
+        rider,
+        position,
+        order_id,
+        elder,
+        zh,
+        en,
+        variant,
+        portions,
+        allergies,
+        texture,
+    ) in rows:
+        packing = lists.setdefault(number, PackingList(number, rider))
+        warnings = tuple(allergies) + ((texture,) if texture != "regular" else ())
+        packing.boxes.append(
+            Box(position, order_id, elder, Bilingual(zh, en), variant, portions, warnings)
+        )
+    return [lists[number] for number in sorted(lists)]
+
+
+def route_stops(session: Session, order_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """order id -> (route number, stop number), for the orders that are on a route."""
+    from routing.records import DeliveryRoute, RouteStop
+
+    if not order_ids:
+        return {}
+    rows = session.execute(
+        sa.select(RouteStop.order_id, DeliveryRoute.number, RouteStop.position)
+        .join(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
+        .where(col(RouteStop.order_id).in_(order_ids))
+    ).all()
+    return {order_id: (number, position) for order_id, number, position in rows}

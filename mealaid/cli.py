@@ -148,6 +148,69 @@ def cutoff(
 
 
 @app.command()
+def plan(
+    day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
+    slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
+    site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
+    time_limit: Annotated[float, typer.Option(help="Seconds of search per kitchen.")] = 10.0,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Plan each kitchen's delivery routes for a day and meal from its locked orders."""
+    locale = _locale(lang)
+    service_date = _parse_day(day, locale)
+    database = _database()
+    _plan(database, SystemClock(get_settings().tz), service_date, [slot], site, time_limit, locale)
+
+
+def _plan(
+    database, clock, service_date: date, slots, site: str | None, time_limit: float, locale: str
+) -> None:
+    from routing.planning import plan_slot
+    from routing.solver import SolveParams
+
+    with database.reading() as session:
+        kitchens = [
+            k.id
+            for k in session.exec(sa.select(Site)).scalars()
+            if k.kind == "central_kitchen" and (site is None or k.code == site)
+        ]
+    for kitchen_id in kitchens:
+        for slot in slots:
+            with database.transaction() as session:
+                summary = plan_slot(
+                    session=session,
+                    clock=clock,
+                    kitchen_id=kitchen_id,
+                    service_date=service_date,
+                    slot=slot,
+                    params=SolveParams(time_limit=time_limit),
+                )
+            _print_plan(summary, locale)
+
+
+def _print_plan(summary, locale: str) -> None:
+    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.unassigned.items()))
+    console.print(
+        i18n.render(
+            N_(
+                "{kitchen} {slot}: {stops} stops on {riders} routes, {km} km, last door at "
+                "{latest}; not planned: {reasons}"
+            ),
+            locale,
+            {
+                "kitchen": summary.kitchen,
+                "slot": summary.slot,
+                "stops": summary.stops,
+                "riders": summary.riders,
+                "km": f"{summary.distance_m / 1000:.1f}",
+                "latest": summary.latest_arrival or "—",
+                "reasons": reasons or "—",
+            },
+        )
+    )
+
+
+@app.command()
 def kitchen(
     day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
     slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
@@ -313,6 +376,7 @@ def demo(
         "elders": N_("Registering elders"),
         "orders": N_("Taking the morning's orders"),
         "outcomes": N_("Delivering and serving"),
+        "routes": N_("Planning delivery routes"),
     }
     with Progress(
         TextColumn("{task.description}"),
@@ -333,6 +397,8 @@ def demo(
 
     _print_city(city, locale)
     _print_day(summary, city, locale)
+    for route_summary in summary.routes:
+        _print_plan(route_summary, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
     _kitchen_lists(database, service_date, locale)

@@ -52,9 +52,13 @@ from core.types import (
 from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
+from routing.planning import plan_slot
+from routing.records import RouteStop
+from routing.solver import SolveParams
 
 ELDERS = 640
-RIDERS_PER_KITCHEN = 8
+PLAN_SECONDS = 3.0  # search time per kitchen and meal: enough for a district's demo day
+RIDERS_PER_KITCHEN = 14
 MENU_DAYS_BEFORE, MENU_DAYS_AFTER = 6, 7  # 14 days of menus around the demo day
 LUNCH_PRICE, DINNER_PRICE = 1500, 1200
 
@@ -87,6 +91,7 @@ class DaySummary:
     cancelled: int = 0
     changed: int = 0
     cutoffs: list = field(default_factory=list)
+    routes: list = field(default_factory=list)
     final: list[Order] = field(default_factory=list)
 
     def refuse(self, refusal: DomainError) -> None:
@@ -678,12 +683,33 @@ def run_day(
                         session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
                     )
                 )
-    # Riders deliver, canteens hand over and serve: a few doors stay shut.
+    # Each kitchen's riders get their routes for each meal.
+    with database.reading() as session:
+        kitchens = [k.id for k in city.kitchens]
+    tick = progress("routes", len(kitchens) * 2)
+    for kitchen_id in kitchens:
+        for slot in (Slot.lunch, Slot.dinner):
+            with database.transaction() as session:
+                summary.routes.append(
+                    plan_slot(
+                        session=session,
+                        clock=clock,
+                        kitchen_id=kitchen_id,
+                        service_date=day,
+                        slot=slot,
+                        params=SolveParams(time_limit=PLAN_SECONDS),
+                    )
+                )
+            tick()
+
+    # Riders deliver in route order, at the planned time; canteens hand over and serve. A few
+    # doors stay shut.
     with database.reading() as session:
         locked = session.exec(
-            select(Order.id, Order.mode, Order.slot)
+            select(Order.id, Order.mode, Order.slot, RouteStop.eta)
+            .outerjoin(RouteStop, RouteStop.order_id == Order.id)
             .where(Order.service_date == day, Order.status == OrderStatus.locked)
-            .order_by(Order.id)
+            .order_by(Order.slot, RouteStop.eta, Order.id)
         ).all()
     tick = progress("outcomes", len(locked))
     served = {
@@ -691,9 +717,9 @@ def run_day(
         ServiceMode.pickup: OrderStatus.picked_up,
         ServiceMode.dine_in: OrderStatus.dined_in,
     }
-    for order_id, mode, slot in locked:
+    for order_id, mode, slot, eta in locked:
         at = time(12, 10) if slot == Slot.lunch else time(17, 50)
-        clock.set(datetime.combine(day, at, tz))
+        clock.set(eta or datetime.combine(day, at, tz))
         missed = mode != ServiceMode.dine_in and rng.random() < 0.03
         with database.transaction() as session:
             record_outcome(
