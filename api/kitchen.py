@@ -209,6 +209,4 @@ def production_page(
     slot: Slot = Slot.lunch,
 ):
     production = _production(session, kitchen_id, service_date or today(clock), slot)
-    return page(
-        request, "production.html", {"production": production, "variant_name": variant_name}
-    )
+    return page(request, "production.html", {"production": production})

@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from core import i18n
+from kitchen.exports import variant_name
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -47,6 +48,7 @@ def make_templates() -> Jinja2Templates:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(label=_label, money=_money, day=_day)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
+    env.globals["variant_name"] = variant_name
     return Jinja2Templates(env=env)
 
 

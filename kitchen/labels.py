@@ -18,6 +18,7 @@ from core import i18n
 from core.i18n import N_
 from core.models import Elder, Order
 from core.reports import FONT
+from core.signing import sign
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
 
@@ -97,7 +98,7 @@ def labels_for(
                 else "",
                 when,
                 order.quantity,
-                f"{base_url.rstrip('/')}/rider/orders/{order.id}",
+                f"{base_url.rstrip('/')}/rider/orders/{order.id}?key={sign('order', order.id)}",
             )
         )
     return labels

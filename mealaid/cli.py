@@ -399,6 +399,7 @@ def demo(
     _print_day(summary, city, locale)
     for route_summary in summary.routes:
         _print_plan(route_summary, locale)
+    _print_rider_link(database, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
     _kitchen_lists(database, service_date, locale)
@@ -585,3 +586,22 @@ def _kitchen_lists(database, service_date: date, locale: str) -> None:
             {"files": count, "folder": str(folder.resolve())},
         )
     )
+
+
+def _print_rider_link(database, locale: str) -> None:
+    """A rider's page for the first route, as the route sheet or a chat message would give it."""
+    from core.signing import sign
+    from routing.records import DeliveryRoute
+
+    with database.reading() as session:
+        first = session.exec(sa.select(DeliveryRoute).order_by(DeliveryRoute.id)).scalars().first()
+    if first is not None:
+        key = sign("route", first.id)
+        url = f"{get_settings().public_base_url}/rider/routes/{first.id}?key={key}"
+        console.print(
+            i18n.render(
+                N_("A rider's page (route {number}): {url}"),
+                locale,
+                {"number": first.number, "url": url},
+            )
+        )

@@ -20,18 +20,34 @@ def setup(empty_database):
     with empty_database.transaction() as session:
         make = Factory(session, clock)
         community = make.community()
-        kitchen = make.site(serves=[community], kind=SiteKind.central_kitchen,
-                            slots=[MealSlotCreate(slot=Slot.lunch, cutoff_time=time(9, 0),
-                                                  delivery_start=time(11, 0),
-                                                  delivery_end=time(12, 0))])
+        kitchen = make.site(
+            serves=[community],
+            kind=SiteKind.central_kitchen,
+            slots=[
+                MealSlotCreate(
+                    slot=Slot.lunch,
+                    cutoff_time=time(9, 0),
+                    delivery_start=time(11, 0),
+                    delivery_end=time(12, 0),
+                )
+            ],
+        )
         dish = make.dish(name_zh="清蒸鲈鱼套餐", name_en="Steamed sea bass set")
         make.menu(kitchen, [dish])
         for variant in ("regular", "regular", "minced"):
             elder = make.elder(community, texture="minced" if variant == "minced" else "regular")
-            place_order(session=session, clock=clock, elder_id=elder.id, site_id=kitchen.id,
-                        service_date=make.today, slot=Slot.lunch, dish_id=dish.id,
-                        variant=variant, mode=ServiceMode.delivery,
-                        idempotency_key=f"k{elder.id}")
+            place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=kitchen.id,
+                service_date=make.today,
+                slot=Slot.lunch,
+                dish_id=dish.id,
+                variant=variant,
+                mode=ServiceMode.delivery,
+                idempotency_key=f"k{elder.id}",
+            )
         canteen = make.site(serves=[community])
         ids = kitchen.id, canteen.id
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
@@ -43,24 +59,37 @@ def test_the_list_is_marked_not_final_until_cutoff_then_final(setup):
     body = client.get(f"/api/v1/kitchens/{kitchen_id}/production?date=2026-11-25").json()
     assert body["final"] is False and body["portions"] == 3
     assert {(line["variant"], line["portions"]) for line in body["lines"]} == {
-        ("regular", 2), ("minced", 1)}
+        ("regular", 2),
+        ("minced", 1),
+    }
     assert [p["variant"] for p in body["special"]] == ["minced"]
     with database.transaction() as session:
-        run_cutoff(session=session, clock=clock, site_id=kitchen_id,
-                   service_date=clock.now().date(), slot=Slot.lunch, early=True)
-    assert client.get(f"/api/v1/kitchens/{kitchen_id}/production?date=2026-11-25").json()[
-        "final"] is True
+        run_cutoff(
+            session=session,
+            clock=clock,
+            site_id=kitchen_id,
+            service_date=clock.now().date(),
+            slot=Slot.lunch,
+            early=True,
+        )
+    assert (
+        client.get(f"/api/v1/kitchens/{kitchen_id}/production?date=2026-11-25").json()["final"]
+        is True
+    )
 
 
 def test_csv_download_and_the_wall_page(setup):
     client, (kitchen_id, _), _, _ = setup
-    download = client.get(f"/api/v1/kitchens/{kitchen_id}/production.csv?date=2026-11-25"
-                          "&lang=zh_CN")
+    download = client.get(
+        f"/api/v1/kitchens/{kitchen_id}/production.csv?date=2026-11-25&lang=zh_CN"
+    )
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     text = download.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("菜品,做法") and "清蒸鲈鱼套餐,碎食" in text
-    wall = client.get(f"/kitchens/{kitchen_id}/production?date=2026-11-25&lang=en",
-                      headers={"accept": "text/html"})
+    wall = client.get(
+        f"/kitchens/{kitchen_id}/production?date=2026-11-25&lang=en",
+        headers={"accept": "text/html"},
+    )
     assert wall.status_code == 200 and "NOT FINAL" in wall.text and "minced" in wall.text
 
 

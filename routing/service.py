@@ -1,0 +1,116 @@
+"""Reading planned routes for riders: a route's stops in order with what the rider needs at
+each door."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from core.errors import NotFound
+from core.i18n import N_
+from core.models import Elder, EmergencyContact, Order, Rider, Site
+from core.types import OrderStatus
+from routing.records import DeliveryRoute, RouteStop
+
+
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+    message = N_("We could not find this route.")
+
+
+@dataclass(frozen=True)
+class StopView:
+    position: int
+    order_id: int
+    eta: datetime
+    elder: str
+    address: str
+    lat: float
+    lon: float
+    phone: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    dish_zh: str
+    dish_en: str
+    variant: str
+    portions: int
+    allergies: tuple[str, ...]
+    texture: str
+    status: OrderStatus
+
+
+@dataclass(frozen=True)
+class RouteView:
+    id: int
+    number: int
+    rider_id: int
+    rider: str
+    kitchen: str
+    kitchen_lat: float
+    kitchen_lon: float
+    departure_at: datetime
+    distance_m: int
+    stops: tuple[StopView, ...]
+
+
+def route_view(*, session: Session, route_id: int) -> RouteView:
+    route = session.get(DeliveryRoute, route_id)
+    if route is None:
+        raise RouteNotFound(route_id=route_id)
+    rider = session.get(Rider, route.rider_id)
+    kitchen = session.get(Site, route.kitchen_id)
+    rows = session.exec(
+        select(RouteStop, Order, Elder)
+        .join(Order, Order.id == RouteStop.order_id)
+        .join(Elder, Elder.id == Order.elder_id)
+        .where(RouteStop.route_id == route_id)
+        .order_by(RouteStop.position)
+    ).all()
+    contacts = {
+        contact.elder_id: contact
+        for contact in session.exec(
+            select(EmergencyContact)
+            .where(EmergencyContact.elder_id.in_([elder.id for _, _, elder in rows]))  # type: ignore[union-attr]
+            .order_by(EmergencyContact.priority.desc())  # type: ignore[attr-defined]
+        )
+    }
+    stops = tuple(
+        StopView(
+            stop.position,
+            order.id,
+            stop.eta,
+            elder.name,
+            elder.address,
+            elder.lat,  # type: ignore[arg-type]
+            elder.lon,
+            elder.phone,
+            contacts[elder.id].name if elder.id in contacts else None,
+            contacts[elder.id].phone if elder.id in contacts else None,
+            order.dish_name_zh,
+            order.dish_name_en,
+            order.variant,
+            order.quantity,
+            tuple(elder.allergies),
+            elder.texture,
+            OrderStatus(order.status),
+        )
+        for stop, order, elder in rows
+    )
+    return RouteView(
+        route.id,
+        route.number,
+        route.rider_id,
+        rider.name,
+        kitchen.name,  # type: ignore[arg-type, union-attr]
+        kitchen.lat,
+        kitchen.lon,
+        route.departure_at,
+        route.distance_m,
+        stops,
+    )  # type: ignore[union-attr]
+
+
+def route_of_order(*, session: Session, order_id: int) -> tuple[int, int] | None:
+    """(route id, stop position) of an order that is on a route."""
+    stop = session.exec(select(RouteStop).where(RouteStop.order_id == order_id)).first()
+    return (stop.route_id, stop.position) if stop else None
