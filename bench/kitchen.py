@@ -6,19 +6,18 @@ production list, special-diet list and purchase list; print the time and write J
 Runs on SQLite in a temporary folder; on PostgreSQL too when MEALAID_BENCH_POSTGRES_URL is set."""
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import databases, write_json
 
 from core.db import Database
 from core.models import Community, Dish, Elder, MealSlot, Order, Site, SlotCutoff
@@ -220,29 +219,9 @@ def main() -> None:
     parser.add_argument("--json", default="bench/results/kitchen.json")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database.from_url(f"sqlite:///{folder}/kitchen.db")
-        database.migrate()
+    for name, database in databases(os.environ.get("MEALAID_BENCH_POSTGRES_URL")):
         make_day(database, args.orders)
-        rows.append({"database": "sqlite", **measure(database, args.orders, args.repeat)})
-        database.dispose()
-    postgres = os.environ.get("MEALAID_BENCH_POSTGRES_URL")
-    if postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(postgres)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        try:
-            database = Database.from_url(
-                postgres, connect_args={"options": f"-csearch_path={schema}"}
-            )
-            database.migrate()
-            make_day(database, args.orders)
-            rows.append({"database": "postgresql", **measure(database, args.orders, args.repeat)})
-            database.dispose()
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        rows.append({"database": name, **measure(database, args.orders, args.repeat)})
     print(
         f"{'database':<12}{'orders':>9}{'production s':>14}{'special diets s':>17}"
         f"{'purchase s':>12}"
@@ -252,9 +231,7 @@ def main() -> None:
             f"{row['database']:<12}{row['orders']:>9,}{row['production_s']:>14}"
             f"{row['special_diets_s']:>17}{row['purchase_s']:>12}"
         )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(rows, indent=2))
-    print(f"results written to {args.json}")
+    write_json(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,20 @@ Prints the time and peak memory of the settlement (not of making the data) and w
 Runs on SQLite in a temporary folder; on PostgreSQL too when MEALAID_BENCH_POSTGRES_URL is set."""
 
 import argparse
-import json
 import os
 import random
 import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import databases, write_json
 
 from billing.exports import settle_files
 from billing.models import Fund, Funder, LedgerEntry, SubsidyRule
@@ -356,46 +356,17 @@ def main() -> None:
     parser.add_argument("--json", default="bench/results/settlement.json")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database.from_url(f"sqlite:///{folder}/settle.db")
-        database.migrate()
+    for name, database in databases(os.environ.get("MEALAID_BENCH_POSTGRES_URL")):
         make_month(database, args.meals)
-        before = peak_rss_mb()
-        rows.append(
-            {
-                "database": "sqlite",
-                "meals": args.meals,
-                **settle(database, Path(folder) / "out"),
-                "peak_rss_mb_before": before,
-                "peak_rss_mb": peak_rss_mb(),
-            }
-        )
-        database.dispose()
-    postgres = os.environ.get("MEALAID_BENCH_POSTGRES_URL")
-    if postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(postgres)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        try:
-            database = Database.from_url(
-                postgres, connect_args={"options": f"-csearch_path={schema}"}
+        with tempfile.TemporaryDirectory() as folder:
+            rows.append(
+                {
+                    "database": name,
+                    "meals": args.meals,
+                    **settle(database, Path(folder)),
+                    "peak_rss_mb": peak_rss_mb(),
+                }
             )
-            database.migrate()
-            make_month(database, args.meals)
-            with tempfile.TemporaryDirectory() as folder:
-                rows.append(
-                    {
-                        "database": "postgresql",
-                        "meals": args.meals,
-                        **settle(database, Path(folder)),
-                        "peak_rss_mb": peak_rss_mb(),
-                    }
-                )
-            database.dispose()
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     print(
         f"{'database':<12}{'meals':>10}{'anomalies s':>13}{'files s':>9}{'total s':>9}"
         f"{'peak RSS MB':>13}"
@@ -405,9 +376,7 @@ def main() -> None:
             f"{row['database']:<12}{row['meals']:>10,}{row['anomaly_seconds']:>13}"
             f"{row['files_seconds']:>9}{row['seconds']:>9}{row['peak_rss_mb']:>13}"
         )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(rows, indent=2, ensure_ascii=False))
-    print(f"results written to {args.json}")
+    write_json(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""What the benchmarks share: a migrated SQLite database in a temporary folder, a PostgreSQL
+schema of their own (dropped afterwards), and writing results as JSON."""
+
+import json
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.db import Database
+
+
+@contextmanager
+def sqlite_database() -> Iterator[Database]:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database.from_url(f"sqlite:///{folder}/bench.db")
+        database.migrate()
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@contextmanager
+def postgres_database(url: str) -> Iterator[Database]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    database = Database.from_url(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        database.migrate()
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def databases(postgres_url: str | None) -> Iterator[tuple[str, Database]]:
+    """SQLite, then PostgreSQL when a URL is given: each fresh, migrated and cleaned up."""
+    with sqlite_database() as database:
+        yield "sqlite", database
+    if postgres_url:
+        with postgres_database(postgres_url) as database:
+            yield "postgresql", database
+
+
+def write_json(rows: list[dict], path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+    print(f"results written to {path}")
