@@ -186,7 +186,7 @@ def materialise_standing_orders(
         if standing.elder_id in existing:
             continue
         elder = session.get(Elder, standing.elder_id)
-        choice = _choice_for(elder, standing, choices)  # type: ignore[arg-type]
+        choice = choice_for(elder, standing, choices)  # type: ignore[arg-type]
         try:
             order = _place(
                 session=session,
@@ -213,7 +213,7 @@ def materialise_standing_orders(
     return result
 
 
-def _choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]) -> MenuChoice:
+def choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]) -> MenuChoice:
     """The first set on the menu in the standing order's variant that suits the elder; failing
     that the first that suits; failing that the first (the order service then says why not)."""
     profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.db import int_sum
-from core.errors import SiteNotFound
+from core.errors import NoMenu, SiteNotFound
 from core.i18n import Bilingual
 from core.menus import menu_choices
 from core.models import Elder, Order, Site, SlotCutoff
 from core.orders import SERVED
-from core.standing import _choice_for, standing_orders_due
+from core.standing import choice_for, standing_orders_due
 from core.types import OrderStatus, ServiceMode, SiteKind, Slot
 from kitchen.models import Ingredient, RecipeLine, UnitKind
 
@@ -176,12 +176,12 @@ def _add_forecast(session: Session, counts: dict, site_id: int, day: date, slot:
     )
     try:
         choices = menu_choices(session=session, site_id=site_id, service_date=day, slot=slot)
-    except Exception:
-        return
+    except NoMenu:
+        return  # no menu yet: nothing to forecast
     for standing in due:
         if standing.elder_id in ordered:
             continue
-        choice = _choice_for(session.get(Elder, standing.elder_id), standing, choices)
+        choice = choice_for(session.get(Elder, standing.elder_id), standing, choices)
         key = (choice.dish_id, choice.variant, site_id, standing.mode)
         entry = counts.setdefault(key, [choice.name, choice.texture.value, 0, 0])
         entry[3] += standing.quantity
