@@ -5,6 +5,7 @@ import shutil
 import socket
 import threading
 import time
+import time as time_module
 from datetime import datetime
 from pathlib import Path
 
@@ -145,3 +146,115 @@ def test_bad_input_shows_a_translated_message_not_a_crash(server, browser):
     response = page.goto(f"{base}/nowhere?lang=en")
     assert response.status == 404
     assert page.locator(".error-message").inner_text() == "This page does not exist."
+
+
+@pytest.fixture
+def rider_server(empty_database):
+    """A planned route of two stops, served by the app on a free port."""
+    from datetime import date, time
+
+    from sqlmodel import select
+
+    from core.models import Rider
+    from core.schemas import MealSlotCreate
+    from core.types import SiteKind
+    from routing.planning import plan_slot
+    from routing.records import DeliveryRoute
+    from routing.solver import SolveParams
+
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    day = date(2026, 11, 25)
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        community = make.community()
+        kitchen = make.site(
+            serves=[community],
+            kind=SiteKind.central_kitchen,
+            slots=[
+                MealSlotCreate(
+                    slot=Slot.lunch,
+                    cutoff_time=time(9, 0),
+                    delivery_start=time(11, 0),
+                    delivery_end=time(12, 30),
+                )
+            ],
+        )
+        dish = make.dish(name_zh="白切鸡套餐")
+        make.menu(kitchen, [dish], day)
+        session.add(
+            Rider(
+                name="骑手丙",
+                phone="13900000002",
+                kitchen_id=kitchen.id,
+                capacity=10,
+                shift_start=time(10, 30),
+                shift_end=time(13, 0),
+            )
+        )
+        for index in range(2):
+            elder = make.elder(community, name=f"长者{index}", lat=23.126 + 0.003 * index)
+            place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=kitchen.id,
+                service_date=day,
+                slot=Slot.lunch,
+                dish_id=dish.id,
+                variant="regular",
+                mode=ServiceMode.delivery,
+                idempotency_key=f"e2e-r{index}",
+            )
+        run_cutoff(
+            session=session,
+            clock=clock,
+            site_id=kitchen.id,
+            service_date=day,
+            slot=Slot.lunch,
+            early=True,
+        )
+        plan_slot(
+            session=session,
+            clock=clock,
+            kitchen_id=kitchen.id,
+            service_date=day,
+            slot=Slot.lunch,
+            params=SolveParams(deterministic=True, solution_limit=20),
+        )
+        route_id = session.exec(select(DeliveryRoute.id)).one()
+    clock.set(datetime(2026, 11, 25, 11, 5, tzinfo=SHANGHAI))
+    port = _free_port()
+    running = uvicorn.Server(
+        uvicorn.Config(
+            create_app(database=empty_database, clock=clock),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time_module.monotonic() + 10
+    while not running.started:
+        assert time_module.monotonic() < deadline, "the server did not start"
+        time_module.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", route_id
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser, empty_database):
+    from core.signing import sign
+
+    base, route_id = rider_server
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 400, "height": 860})
+    page = phone.new_page()
+    page.goto(f"{base}/rider/routes/{route_id}?key={sign('route', route_id)}")
+    stops = page.locator("li.stop")
+    assert stops.count() == 2
+    stops.nth(0).get_by_role("button", name="已送达").click()
+    page.wait_for_load_state()
+    assert "已送达" in page.locator("li.stop").nth(0).locator(".done").inner_text()
+    assert page.locator("li.stop").nth(1).get_by_role("button", name="无人应答").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"rider-{empty_database.dialect}.png", full_page=True)
