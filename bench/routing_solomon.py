@@ -33,9 +33,14 @@ RESULTS = ROOT / "bench" / "results"
 Routes = tuple[dict[str, list[str]], dict[str, int] | None]
 
 
+RESTARTS = 3
+
+
 def run_ours(problem: Problem, time_limit: float, workers: int) -> Routes:
     # Solomon's rule: every customer is served, so no stop is optional.
-    params = SolveParams(time_limit=time_limit, workers=workers, allow_drops=False)
+    params = SolveParams(
+        time_limit=time_limit, workers=workers, restarts=RESTARTS, allow_drops=False
+    )
     plan = solve(problem, params)
     routes = {route.rider_id: route.stop_ids for route in plan.routes}
     return routes, {route.rider_id: route.departure for route in plan.routes}
@@ -231,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
     parser.add_argument("--solvers", default="ours,pyvrp,vroom", help="comma-separated")
     parser.add_argument("--workers", type=int, default=2, help="processes/threads per solve")
+    parser.add_argument("--restarts", type=int, default=RESTARTS, help="searches per worker")
     parser.add_argument("--json", type=Path, default=RESULTS / "routing_solomon.json")
     args = parser.parse_args(argv)
+    globals()["RESTARTS"] = args.restarts
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     unknown = set(solvers) - set(SOLVERS)
     if unknown:

@@ -34,8 +34,8 @@ class SolveParams:
     """How hard and how to search.
 
     `deterministic` replaces the time limit by a solution limit (a time-limited search is not
-    reproducible), so tests get the same plan every run. `workers` > 1 runs differently
-    configured searches in separate processes and keeps the best plan.
+    reproducible), so tests get the same plan every run; it runs one search only. `workers` > 1
+    runs differently configured searches in separate processes (fork) and keeps the best plan.
     """
 
     time_limit: float = 10.0
@@ -51,6 +51,9 @@ class SolveParams:
     # (with guided local search still on, OR-Tools 9.15 showed no difference).
     ruin_and_recreate: bool = False
     workers: int = 1
+    # Searches per worker, one after another, each with its own configuration (see
+    # PORTFOLIO_VARIANTS); the time limit is shared between them.
+    restarts: int = 1
     # Cost of one rider leaving the kitchen; 0 minimises distance only (the DIMACS convention).
     vehicle_cost: int = 0
     # Dropping a priority-p stop costs (1 + priority_weight * p) times a normal drop.
@@ -73,6 +76,8 @@ class SolveParams:
             raise ValueError(f"metaheuristic: unknown {self.metaheuristic!r}")
         if self.workers < 1:
             raise ValueError(f"workers: must be >= 1, got {self.workers}")
+        if self.restarts < 1:
+            raise ValueError(f"restarts: must be >= 1, got {self.restarts}")
         if self.vehicle_cost < 0 or self.priority_weight < 0:
             raise ValueError("vehicle_cost/priority_weight: must be >= 0")
 
@@ -83,13 +88,19 @@ class SolveParams:
 
 
 # Second, third... workers search differently from the first, so the portfolio covers more ground.
+# Guided local search in OR-Tools stalls early on tight time windows (on Solomon R/RC the best
+# plan after 2.5 s was often the best after 10 s), and where it stalls depends strongly on the
+# first solution and the operator order. So a portfolio of short, differently started searches
+# beats one long search: worker w runs variants w, w + workers, ... one after another.
 PORTFOLIO_VARIANTS: tuple[dict, ...] = (
     {},
-    # Savings builds very different first routes from parallel insertion; together they won on
-    # more Solomon instances than either alone.
     {"first_solution": "SAVINGS"},
-    {"first_solution": "SEQUENTIAL_CHEAPEST_INSERTION", "gls_lambda": 0.05},
-    {"first_solution": "LOCAL_CHEAPEST_INSERTION", "ruin_and_recreate": True},
+    {"bandit_operators": False},
+    {"first_solution": "SAVINGS", "bandit_operators": False},
+    {"first_solution": "SEQUENTIAL_CHEAPEST_INSERTION"},
+    {"gls_lambda": 0.05},
+    {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
+    {"first_solution": "PATH_CHEAPEST_ARC"},
 )
 
 
@@ -406,12 +417,27 @@ def _reason(model: _Model, k: int) -> Reason:
 
 
 def _variants(params: SolveParams) -> list[SolveParams]:
-    variants = [params]
-    for change in PORTFOLIO_VARIANTS[1 : params.workers]:
-        variants.append(replace(params, workers=1, **change))
-    while len(variants) < params.workers:
-        variants.append(replace(params, workers=1, gls_lambda=params.gls_lambda * len(variants)))
-    return [replace(v, workers=1) for v in variants]
+    """workers * restarts search configurations, the caller's own first."""
+    count = params.workers * params.restarts
+    variants = []
+    for k in range(count):
+        change = dict(PORTFOLIO_VARIANTS[k % len(PORTFOLIO_VARIANTS)])
+        if k >= len(PORTFOLIO_VARIANTS):
+            change["gls_lambda"] = params.gls_lambda * (1 + k // len(PORTFOLIO_VARIANTS))
+        variants.append(replace(params, workers=1, restarts=1, **change))
+    return variants
+
+
+def _solve_in_turn(problem: Problem, variants: list[SolveParams], deadline: float) -> Plan:
+    """Run the variants one after another, sharing the time left equally; keep the best."""
+    best: Plan | None = None
+    for k, variant in enumerate(variants):
+        slice_end = clock.monotonic() + (deadline - clock.monotonic()) / (len(variants) - k)
+        plan = _solve_one(problem, variant, slice_end)
+        if best is None or _better(plan, best):
+            best = plan
+    assert best is not None
+    return best
 
 
 def _better(a: Plan, b: Plan) -> bool:
@@ -428,14 +454,18 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     started = clock.monotonic()
     # Leave a little of the budget for building the model and reading the answer back.
     deadline = started + params.time_limit * 0.97
-    if params.workers == 1:
-        return _solve_one(problem, params, deadline)
+    if params.deterministic or (params.workers == 1 and params.restarts == 1):
+        return _solve_one(problem, replace(params, workers=1, restarts=1), deadline)
     variants = _variants(params)
-    # Fork is cheap (no re-import of OR-Tools); the first variant runs here meanwhile.
+    turns = [variants[w :: params.workers] for w in range(params.workers)]
+    if params.workers == 1:
+        best = _solve_in_turn(problem, turns[0], deadline)
+        return replace(best, seconds=clock.monotonic() - started)
+    # Fork is cheap (no re-import of OR-Tools); the first worker's turn runs here meanwhile.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(variants) - 1, mp_context=context) as pool:
-        futures = [pool.submit(_solve_one, problem, v, deadline) for v in variants[1:]]
-        best = _solve_one(problem, variants[0], deadline)
+    with ProcessPoolExecutor(max_workers=params.workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_solve_in_turn, problem, turn, deadline) for turn in turns[1:]]
+        best = _solve_in_turn(problem, turns[0], deadline)
         for future in futures:
             plan = future.result()
             if _better(plan, best):
