@@ -3,19 +3,25 @@ kitchen wall, print-friendly), the special-diet and purchase lists, and CSV down
 
 import csv
 import io
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from api.deps import ClockDep, LocaleDep, ReadSessionDep
 from api.templating import page
 from core import i18n
 from core.clock import today
 from core.i18n import N_
+from core.settings import get_settings
 from core.types import ServiceMode, Slot
-from kitchen.exports import variant_name
+from kitchen.exports import kitchen_files, variant_name
 from kitchen.service import production_list, purchase_list, special_diets
 
 router = APIRouter(tags=["kitchen"])
@@ -194,6 +200,51 @@ def production_csv(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+KitchenFile = Literal[
+    "production.csv",
+    "production.pdf",
+    "special-diets.csv",
+    "special-diets.pdf",
+    "purchase.csv",
+    "purchase.pdf",
+    "packing.csv",
+    "packing.pdf",
+    "labels-a4.pdf",
+    "labels-thermal.pdf",
+]
+
+
+@router.get("/api/v1/kitchens/{kitchen_id}/files/{name}", response_class=FileResponse)
+def kitchen_file(
+    kitchen_id: int,
+    name: KitchenFile,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    service_date: date | None = Query(None, alias="date"),
+    slot: Slot = Slot.lunch,
+):
+    """The kitchen's lists (CSV, PDF), packing lists in reverse stop order and box labels."""
+    day = service_date or today(clock)
+    folder = Path(tempfile.mkdtemp(prefix="mealaid-kitchen-"))
+    files = kitchen_files(
+        session=session,
+        kitchen_id=kitchen_id,
+        service_date=day,
+        slot=slot,
+        folder=folder,
+        locale=locale,
+        base_url=get_settings().public_base_url,
+    )
+    stem, suffix = name.rsplit(".", 1)
+    path = next(f for f in files if f.name.startswith(stem + "-") and f.suffix == "." + suffix)
+    return FileResponse(
+        path,
+        filename=path.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
 
 

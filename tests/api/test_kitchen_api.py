@@ -99,3 +99,17 @@ def test_a_canteen_or_unknown_id_is_a_translated_404(setup):
         response = client.get(f"/api/v1/kitchens/{site_id}/production?lang=en")
         assert response.status_code == 404
         assert response.json()["message"] == "We could not find this meal site."
+
+
+def test_lists_and_labels_download_as_files(setup):
+    client, (kitchen_id, _), _, _ = setup
+    for name in ("packing.csv", "purchase.pdf", "labels-a4.pdf", "labels-thermal.pdf"):
+        response = client.get(f"/api/v1/kitchens/{kitchen_id}/files/{name}?date=2026-11-25")
+        assert response.status_code == 200, name
+        assert name.rsplit(".", 1)[0] in response.headers["content-disposition"]
+    assert client.get(f"/api/v1/kitchens/{kitchen_id}/files/secrets.txt").status_code == 422
+    page = client.get(
+        f"/kitchens/{kitchen_id}/production?date=2026-11-25&lang=zh_CN",
+        headers={"accept": "text/html"},
+    )
+    assert "labels-thermal.pdf" in page.text and "装箱清单" in page.text
