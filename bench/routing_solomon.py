@@ -9,6 +9,7 @@ Every solution, ours or not, is checked by routing.check and its distance recomp
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import statistics
@@ -36,10 +37,10 @@ Routes = tuple[dict[str, list[str]], dict[str, int] | None]
 RESTARTS = 3
 
 
-def run_ours(problem: Problem, time_limit: float, workers: int) -> Routes:
+def run_ours(problem: Problem, time_limit: float, workers: int, restarts: int = RESTARTS) -> Routes:
     # Solomon's rule: every customer is served, so no stop is optional.
     params = SolveParams(
-        time_limit=time_limit, workers=workers, restarts=RESTARTS, allow_drops=False
+        time_limit=time_limit, workers=workers, restarts=restarts, allow_drops=False
     )
     plan = solve(problem, params)
     routes = {route.rider_id: route.stop_ids for route in plan.routes}
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=RESTARTS, help="searches per worker")
     parser.add_argument("--json", type=Path, default=RESULTS / "routing_solomon.json")
     args = parser.parse_args(argv)
-    globals()["RESTARTS"] = args.restarts
+    SOLVERS["ours"] = functools.partial(run_ours, restarts=args.restarts)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     unknown = set(solvers) - set(SOLVERS)
     if unknown:
