@@ -22,7 +22,7 @@ from core.i18n import N_
 from core.settings import get_settings
 from core.types import ServiceMode, Slot
 from kitchen.exports import kitchen_files, variant_name
-from kitchen.service import production_list, purchase_list, special_diets
+from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 
 router = APIRouter(tags=["kitchen"])
 
@@ -36,6 +36,7 @@ class ProductionLinePublic(BaseModel):
     site_id: int
     site: str
     mode: ServiceMode
+    route: int | None
     portions: int
     forecast: int
 
@@ -66,6 +67,22 @@ class DishTotalPublic(BaseModel):
     forecast: int
 
 
+class BoxPublic(BaseModel):
+    stop: int
+    elder: str
+    dish_zh: str
+    dish_en: str
+    variant: str
+    portions: int
+    warnings: list[str]
+
+
+class PackingPublic(BaseModel):
+    route: int | None
+    rider: str
+    boxes: list[BoxPublic]
+
+
 class ProductionPublic(BaseModel):
     kitchen_id: int
     kitchen: str
@@ -78,6 +95,7 @@ class ProductionPublic(BaseModel):
     lines: list[ProductionLinePublic]
     special: list[SpecialPortionPublic]
     purchase: list[PurchaseLinePublic]
+    packing: list[PackingPublic]
 
 
 def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> ProductionPublic:
@@ -118,6 +136,7 @@ def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> Pro
                 site_id=line.destination.site_id,
                 site=line.destination.site,
                 mode=line.destination.mode,
+                route=line.destination.route,
                 portions=line.portions,
                 forecast=line.forecast,
             )
@@ -146,6 +165,27 @@ def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> Pro
                 amount=line.amount("en"),
             )
             for line in purchase_list(production, session=session)
+        ],
+        packing=[
+            PackingPublic(
+                route=packing.route,
+                rider=packing.rider,
+                boxes=[
+                    BoxPublic(
+                        stop=box.stop,
+                        elder=box.elder,
+                        dish_zh=box.dish.zh,
+                        dish_en=box.dish.en,
+                        variant=box.variant,
+                        portions=box.portions,
+                        warnings=list(box.warnings),
+                    )
+                    for box in packing.boxes
+                ],
+            )
+            for packing in packing_lists(
+                session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+            )
         ],
     )
 

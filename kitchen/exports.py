@@ -23,6 +23,14 @@ def _warning(code: str, locale: str) -> str:
     return code
 
 
+def destination_label(destination, locale: str) -> str:
+    """Where portions go, as the kitchen reads it: site, way of serving, and route if any."""
+    label = f"{destination.site} · {i18n.display(destination.mode, locale)}"
+    if destination.route is not None:
+        label += " · " + i18n.render(N_("route {route}"), locale, {"route": destination.route})
+    return label
+
+
 def variant_name(variant: str, locale: str) -> str:
     return i18n.gettext(VARIANT_NAMES.get(variant, variant), locale)
 
@@ -76,7 +84,7 @@ def kitchen_files(
                 [
                     line.dish.in_locale(locale),
                     variant_name(line.variant, locale),
-                    f"{line.destination.site} · {i18n.display(line.destination.mode, locale)}",
+                    destination_label(line.destination, locale),
                     line.portions,
                     line.forecast,
                 ]

@@ -31,6 +31,7 @@ class Destination:
     site_id: int
     site: str
     mode: ServiceMode
+    route: int | None = None  # home deliveries once routes are planned: route number
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def production_list(
         ).all()
     )
     final = serving <= locked_sites
+    from routing.records import DeliveryRoute, RouteStop  # planned routes, when there are
+
     rows = session.execute(
         sa.select(
             Order.dish_id,
@@ -111,8 +114,11 @@ def production_list(
             Order.texture,
             Order.site_id,
             Order.mode,
+            DeliveryRoute.number,
             int_sum(Order.quantity),
         )
+        .outerjoin(RouteStop, RouteStop.order_id == Order.id)
+        .outerjoin(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
         .where(
             col(Order.site_id).in_(sites),
             Order.service_date == service_date,
@@ -127,24 +133,30 @@ def production_list(
             Order.texture,
             Order.site_id,
             Order.mode,
+            DeliveryRoute.number,
         )
     ).all()
     counts: dict[tuple, list] = {}
-    for dish_id, zh, en, variant, texture, site_id, mode, portions in rows:
-        key = (dish_id, variant, site_id, mode)
+    for dish_id, zh, en, variant, texture, site_id, mode, route, portions in rows:
+        key = (dish_id, variant, site_id, mode, route)
         counts[key] = [Bilingual(zh, en), texture, portions, 0]
     if not final:
         for site_id in sorted(serving - locked_sites):
             _add_forecast(session, counts, site_id, service_date, slot)
     result = ProductionList(kitchen_id, kitchen.name, service_date, slot, final)
-    for (dish_id, variant, site_id, mode), (dish, texture, portions, forecast) in counts.items():
+    for (dish_id, variant, site_id, mode, route), (
+        dish,
+        texture,
+        portions,
+        forecast,
+    ) in counts.items():
         result.lines.append(
             ProductionLine(
                 dish_id,
                 dish,
                 variant,
                 texture,
-                Destination(site_id, sites[site_id].name, ServiceMode(mode)),
+                Destination(site_id, sites[site_id].name, ServiceMode(mode), route),
                 portions,
                 forecast,
             )
@@ -155,6 +167,7 @@ def production_list(
             _variant_order(line.variant),
             line.destination.site_id,
             line.destination.mode,
+            line.destination.route or 0,
         )
     )
     return result
@@ -182,7 +195,7 @@ def _add_forecast(session: Session, counts: dict, site_id: int, day: date, slot:
         if standing.elder_id in ordered:
             continue
         choice = choice_for(session.get(Elder, standing.elder_id), standing, choices)
-        key = (choice.dish_id, choice.variant, site_id, standing.mode)
+        key = (choice.dish_id, choice.variant, site_id, standing.mode, None)
         entry = counts.setdefault(key, [choice.name, choice.texture.value, 0, 0])
         entry[3] += standing.quantity
 

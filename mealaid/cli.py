@@ -219,7 +219,7 @@ def kitchen(
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Print each central kitchen's production list for a day and meal."""
-    from kitchen.exports import kitchen_files, variant_name
+    from kitchen.exports import destination_label, kitchen_files, variant_name
     from kitchen.service import production_list, purchase_list
 
     locale = _locale(lang)
@@ -253,7 +253,7 @@ def kitchen(
                 table.add_row(
                     line.dish.in_locale(locale),
                     variant_name(line.variant, locale),
-                    f"{line.destination.site} · {i18n.display(line.destination.mode, locale)}",
+                    destination_label(line.destination, locale),
                     str(line.portions),
                     str(line.forecast or ""),
                 )

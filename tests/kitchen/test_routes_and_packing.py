@@ -146,3 +146,16 @@ def test_packing_is_in_reverse_stop_order_and_labels_carry_route_and_stop(
     packing_csv = next(p for p in files if p.name.startswith("packing") and p.suffix == ".csv")
     rows = packing_csv.read_text(encoding="utf-8-sig").splitlines()
     assert [row.split(",")[1] for row in rows[1:]] == ["4", "3", "2", "1"]
+
+
+def test_once_routes_exist_home_deliveries_are_counted_per_route(make, session, day):
+    from kitchen.service import production_list
+
+    kitchen, _ = day
+    plan_slot(session=session, clock=make.clock, kitchen_id=kitchen.id, service_date=DAY,
+              slot=Slot.lunch, params=DETERMINISTIC)
+    production = production_list(session=session, kitchen_id=kitchen.id, service_date=DAY,
+                                 slot=Slot.lunch)
+    by_route = {line.destination.route: line.portions for line in production.lines}
+    # Four boxes on route 1; the two the plan left out are still cooked, on no route.
+    assert by_route == {1: 4, None: 2}
