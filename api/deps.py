@@ -33,7 +33,9 @@ def get_locale(request: Request) -> str:
     return request.state.locale
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_reading_session)]
+# scope="function": the transaction commits before the response leaves, so a client that
+# follows a redirect (or retries) always sees what it was told was done.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_reading_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 LocaleDep = Annotated[str, Depends(get_locale)]

@@ -252,7 +252,10 @@ def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser,
     page.goto(f"{base}/rider/routes/{route_id}?key={sign('route', route_id)}")
     stops = page.locator("li.stop")
     assert stops.count() == 2
-    stops.nth(0).get_by_role("button", name="已送达").click()
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        stops.nth(0).get_by_role("button", name="已送达").click()
+    assert posted.value.status == 303, posted.value.status
+    page.wait_for_url("**#stop-1")
     page.wait_for_load_state()
     assert "已送达" in page.locator("li.stop").nth(0).locator(".done").inner_text()
     assert page.locator("li.stop").nth(1).get_by_role("button", name="无人应答").is_visible()
