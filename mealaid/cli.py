@@ -37,8 +37,12 @@ def _locale(lang: str | None) -> str:
     return i18n.negotiate(lang, get_settings().default_locale)
 
 
-def _database() -> Database:
-    return Database.from_url(get_settings().database_url)
+def _database(migrate: bool = True) -> Database:
+    """The configured database, its schema brought up to date (a no-op when it is)."""
+    database = Database.from_url(get_settings().database_url)
+    if migrate:
+        database.migrate()
+    return database
 
 
 def _shown_url(url: str) -> str:
@@ -361,7 +365,7 @@ def demo(
         date=i18n.weekday_and_day(service_date, locale) + f" ({service_date.isoformat()})",
         url=_shown_url(settings.database_url),
     )
-    database = _database()
+    database = _database(migrate=False)
     if sa.inspect(database.engine).get_table_names():
         say(N_("Earlier data found in this database: starting the demo afresh."))
         drop_everything(database.engine)
