@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.distance import GreatCircleProvider, MatrixProvider
 from routing.model import (
@@ -47,9 +47,6 @@ class SolveParams:
     # Let a multi-armed bandit pick which neighbourhood to try next, by past success; on the
     # Solomon set this beat the fixed operator order at equal time.
     bandit_operators: bool = True
-    # Iterated local search with ruin-and-recreate (SISR) instead of the metaheuristic above
-    # (with guided local search still on, OR-Tools 9.15 showed no difference).
-    ruin_and_recreate: bool = False
     workers: int = 1
     # Searches per worker, one after another, each with its own configuration (see
     # PORTFOLIO_VARIANTS); the time limit is shared between them.
@@ -83,8 +80,8 @@ class SolveParams:
 
     @property
     def label(self) -> str:
-        search = "ils-sisr" if self.ruin_and_recreate else self.metaheuristic.lower()
-        return f"{self.first_solution.lower()}+{search}"
+        bandit = "+bandit" if self.bandit_operators else ""
+        return f"{self.first_solution.lower()}+{self.metaheuristic.lower()}{bandit}"
 
 
 # Second, third... workers search differently from the first, so the portfolio covers more ground.
@@ -150,21 +147,6 @@ def _search_parameters(params: SolveParams, time_limit: float):
     search.local_search_metaheuristic = METAHEURISTIC.Value(params.metaheuristic)
     search.guided_local_search_lambda_coefficient = params.gls_lambda
     search.use_multi_armed_bandit_concatenate_operators = params.bandit_operators
-    if params.ruin_and_recreate:
-        search.local_search_metaheuristic = METAHEURISTIC.Value("GREEDY_DESCENT")
-        search.use_iterated_local_search = True
-        ils = search.iterated_local_search_parameters
-        ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
-        ruin = ils.ruin_recreate_parameters
-        del ruin.ruin_strategies[:]
-        sisr = ruin.ruin_strategies.add().sisr
-        sisr.max_removed_sequence_size = 10
-        sisr.avg_num_removed_visits = 10
-        sisr.bypass_factor = 0.01
-        ruin.recreate_strategy.heuristic = FIRST_SOLUTION.LOCAL_CHEAPEST_INSERTION
-        accept = ils.reference_solution_acceptance_strategy.simulated_annealing
-        accept.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
-        accept.automatic_temperatures = True
     if params.deterministic:
         search.solution_limit = params.solution_limit
         # Generous safety net only; the solution limit is what normally stops the search.
@@ -486,8 +468,10 @@ def replan_problem(
 
     Delivered stops are removed. A rider in `positions` is out on the road: it starts there at
     `now`, keeps the undelivered stops of its planned route (their meals are on its bike; their
-    ride time still counts from when it left the kitchen). Other riders start from their kitchen
-    no earlier than `now` and share the remaining stops.
+    ride time still counts from when it left the kitchen). A rider on the road takes no new
+    stops, since it carries no food for them; once back at the kitchen, leave it out of
+    `positions`. Other riders start from their kitchen no earlier than `now` and share the
+    remaining stops.
     """
     delivered = set(delivered)
     unknown = set(positions) - {r.id for r in problem.riders}

@@ -1,10 +1,12 @@
 """Each rule of the planner on small cases whose best plan is known."""
 
 import random
+from dataclasses import replace
 
 import pytest
 
 from routing import Depot, PlanePoint, Reason, SolveParams, check_plan, solve
+from routing.solver import _variants
 from tests.routing.factories import make_problem, make_rider, make_stop
 
 EXACT = SolveParams(deterministic=True, solution_limit=50)
@@ -220,9 +222,32 @@ def test_two_workers_return_a_feasible_plan_no_worse_than_one():
     assert two.seconds < 3.0
 
 
+def test_restarts_share_the_time_limit_and_keep_the_best_plan():
+    stops, riders = scattered(5, n=30)
+    problem = make_problem(stops, riders, max_ride_time=None)
+    plan = solve(problem, SolveParams(time_limit=1.0, restarts=3))
+    assert_feasible(problem, plan)
+    assert plan.seconds < 1.5
+
+
+def test_portfolio_variants_start_with_the_callers_own_and_differ():
+    params = SolveParams(workers=2, restarts=3, gls_lambda=0.2)
+    variants = _variants(params)
+    assert len(variants) == 6
+    assert variants[0] == replace(params, workers=1, restarts=1)
+    keys = {(v.first_solution, v.bandit_operators, v.gls_lambda) for v in variants}
+    assert len(keys) == 6
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("time_limit", 0), ("first_solution", "NOPE"), ("metaheuristic", "NOPE"), ("workers", 0)],
+    [
+        ("time_limit", 0),
+        ("first_solution", "NOPE"),
+        ("metaheuristic", "NOPE"),
+        ("workers", 0),
+        ("restarts", 0),
+    ],
 )
 def test_bad_parameters_are_refused(field, value):
     with pytest.raises(ValueError, match=f"^{field}:"):
