@@ -216,3 +216,86 @@ class PolicyFactory:
         self.session.add(policy)
         self.session.flush()
         return policy
+
+
+def kitchen_with_route(
+    make: Factory, *, elders: int, rider: str = "骑手乙"
+) -> tuple[int, list[int]]:
+    """A central kitchen with one rider, `elders` lunch deliveries today, locked and planned
+    (deterministically) onto one route. Returns the route id and the order ids."""
+    from sqlmodel import select
+
+    from core.models import Rider
+    from core.orders import place_order, run_cutoff
+    from core.schemas import EmergencyContactCreate
+    from routing.planning import plan_slot
+    from routing.records import DeliveryRoute
+    from routing.solver import SolveParams
+
+    session, clock, day = make.session, make.clock, make.today
+    community = make.community()
+    kitchen = make.site(
+        serves=[community],
+        kind=SiteKind.central_kitchen,
+        slots=[
+            MealSlotCreate(
+                slot=Slot.lunch,
+                cutoff_time=time(9, 0),
+                delivery_start=time(11, 0),
+                delivery_end=time(12, 30),
+            )
+        ],
+    )
+    dish = make.dish(name_zh="白切鸡套餐")
+    make.menu(kitchen, [dish], day)
+    session.add(
+        Rider(
+            name=rider,
+            phone="13900000001",
+            kitchen_id=kitchen.id,
+            capacity=10,
+            shift_start=time(10, 30),
+            shift_end=time(13, 0),
+        )
+    )
+    orders = []
+    for index in range(elders):
+        elder = make.elder(
+            community,
+            name=f"长者{index}",
+            lat=23.126 + 0.003 * index,
+            emergency_contacts=[
+                EmergencyContactCreate(name="女儿", relation="女儿", phone="13800009999")
+            ],
+        )
+        orders.append(
+            place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=kitchen.id,
+                service_date=day,
+                slot=Slot.lunch,
+                dish_id=dish.id,
+                variant="regular",
+                mode=ServiceMode.delivery,
+                idempotency_key=f"route-{elder.id}",
+            ).id
+        )
+    run_cutoff(
+        session=session,
+        clock=clock,
+        site_id=kitchen.id,
+        service_date=day,
+        slot=Slot.lunch,
+        early=True,
+    )
+    plan_slot(
+        session=session,
+        clock=clock,
+        kitchen_id=kitchen.id,
+        service_date=day,
+        slot=Slot.lunch,
+        params=SolveParams(deterministic=True, solution_limit=20),
+    )
+    return session.exec(select(DeliveryRoute.id)).one(), orders

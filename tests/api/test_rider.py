@@ -1,7 +1,7 @@
 """The rider's page: signed links, stops in order, Delivered / No answer through the same
 services as everywhere else."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,16 +10,11 @@ from sqlmodel import select
 from api.app import create_app
 from billing.models import LedgerEntry
 from core.clock import FixedClock
-from core.models import Order, Rider
-from core.orders import place_order, run_cutoff
-from core.schemas import EmergencyContactCreate, MealSlotCreate
+from core.models import Order
 from core.signing import sign
-from core.types import OrderStatus, ServiceMode, SiteKind, Slot
-from routing.planning import plan_slot
-from routing.records import DeliveryRoute
-from routing.solver import SolveParams
+from core.types import OrderStatus
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import Factory, kitchen_with_route
 
 DAY = date(2026, 11, 25)
 
@@ -28,73 +23,7 @@ DAY = date(2026, 11, 25)
 def route(empty_database):
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
-        make = Factory(session, clock)
-        community = make.community()
-        kitchen = make.site(
-            serves=[community],
-            kind=SiteKind.central_kitchen,
-            slots=[
-                MealSlotCreate(
-                    slot=Slot.lunch,
-                    cutoff_time=time(9, 0),
-                    delivery_start=time(11, 0),
-                    delivery_end=time(12, 30),
-                )
-            ],
-        )
-        dish = make.dish(name_zh="白切鸡套餐")
-        make.menu(kitchen, [dish], DAY)
-        session.add(
-            Rider(
-                name="骑手乙",
-                phone="13900000001",
-                kitchen_id=kitchen.id,
-                capacity=10,
-                shift_start=time(10, 30),
-                shift_end=time(13, 0),
-            )
-        )
-        orders = []
-        for index in range(3):
-            elder = make.elder(
-                community,
-                name=f"长者{index}",
-                lat=23.126 + 0.003 * index,
-                emergency_contacts=[
-                    EmergencyContactCreate(name="女儿", relation="女儿", phone="13800009999")
-                ],
-            )
-            orders.append(
-                place_order(
-                    session=session,
-                    clock=clock,
-                    elder_id=elder.id,
-                    site_id=kitchen.id,
-                    service_date=DAY,
-                    slot=Slot.lunch,
-                    dish_id=dish.id,
-                    variant="regular",
-                    mode=ServiceMode.delivery,
-                    idempotency_key=f"o{index}",
-                ).id
-            )
-        run_cutoff(
-            session=session,
-            clock=clock,
-            site_id=kitchen.id,
-            service_date=DAY,
-            slot=Slot.lunch,
-            early=True,
-        )
-        plan_slot(
-            session=session,
-            clock=clock,
-            kitchen_id=kitchen.id,
-            service_date=DAY,
-            slot=Slot.lunch,
-            params=SolveParams(deterministic=True, solution_limit=20),
-        )
-        route_id = session.exec(select(DeliveryRoute.id)).one()
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=3)
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
         yield client, route_id, orders, empty_database

@@ -17,7 +17,7 @@ from core.clock import FixedClock
 from core.orders import place_order, run_cutoff
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import Factory, kitchen_with_route
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -151,77 +151,9 @@ def test_bad_input_shows_a_translated_message_not_a_crash(server, browser):
 @pytest.fixture
 def rider_server(empty_database):
     """A planned route of two stops, served by the app on a free port."""
-    from datetime import date, time
-
-    from sqlmodel import select
-
-    from core.models import Rider
-    from core.schemas import MealSlotCreate
-    from core.types import SiteKind
-    from routing.planning import plan_slot
-    from routing.records import DeliveryRoute
-    from routing.solver import SolveParams
-
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
-    day = date(2026, 11, 25)
     with empty_database.transaction() as session:
-        make = Factory(session, clock)
-        community = make.community()
-        kitchen = make.site(
-            serves=[community],
-            kind=SiteKind.central_kitchen,
-            slots=[
-                MealSlotCreate(
-                    slot=Slot.lunch,
-                    cutoff_time=time(9, 0),
-                    delivery_start=time(11, 0),
-                    delivery_end=time(12, 30),
-                )
-            ],
-        )
-        dish = make.dish(name_zh="白切鸡套餐")
-        make.menu(kitchen, [dish], day)
-        session.add(
-            Rider(
-                name="骑手丙",
-                phone="13900000002",
-                kitchen_id=kitchen.id,
-                capacity=10,
-                shift_start=time(10, 30),
-                shift_end=time(13, 0),
-            )
-        )
-        for index in range(2):
-            elder = make.elder(community, name=f"长者{index}", lat=23.126 + 0.003 * index)
-            place_order(
-                session=session,
-                clock=clock,
-                elder_id=elder.id,
-                site_id=kitchen.id,
-                service_date=day,
-                slot=Slot.lunch,
-                dish_id=dish.id,
-                variant="regular",
-                mode=ServiceMode.delivery,
-                idempotency_key=f"e2e-r{index}",
-            )
-        run_cutoff(
-            session=session,
-            clock=clock,
-            site_id=kitchen.id,
-            service_date=day,
-            slot=Slot.lunch,
-            early=True,
-        )
-        plan_slot(
-            session=session,
-            clock=clock,
-            kitchen_id=kitchen.id,
-            service_date=day,
-            slot=Slot.lunch,
-            params=SolveParams(deterministic=True, solution_limit=20),
-        )
-        route_id = session.exec(select(DeliveryRoute.id)).one()
+        route_id, _ = kitchen_with_route(Factory(session, clock), elders=2, rider="骑手丙")
     clock.set(datetime(2026, 11, 25, 11, 5, tzinfo=SHANGHAI))
     port = _free_port()
     running = uvicorn.Server(

@@ -152,10 +152,17 @@ def test_once_routes_exist_home_deliveries_are_counted_per_route(make, session, 
     from kitchen.service import production_list
 
     kitchen, _ = day
-    plan_slot(session=session, clock=make.clock, kitchen_id=kitchen.id, service_date=DAY,
-              slot=Slot.lunch, params=DETERMINISTIC)
-    production = production_list(session=session, kitchen_id=kitchen.id, service_date=DAY,
-                                 slot=Slot.lunch)
+    plan_slot(
+        session=session,
+        clock=make.clock,
+        kitchen_id=kitchen.id,
+        service_date=DAY,
+        slot=Slot.lunch,
+        params=DETERMINISTIC,
+    )
+    production = production_list(
+        session=session, kitchen_id=kitchen.id, service_date=DAY, slot=Slot.lunch
+    )
     by_route = {line.destination.route: line.portions for line in production.lines}
     # Four boxes on route 1; the two the plan left out are still cooked, on no route.
     assert by_route == {1: 4, None: 2}
