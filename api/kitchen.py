@@ -1,8 +1,6 @@
 """Kitchen pages and API: the production list for a kitchen, day and meal (large type for a
 kitchen wall, print-friendly), the special-diet and purchase lists, and CSV downloads."""
 
-import csv
-import io
 import shutil
 import tempfile
 from datetime import date
@@ -10,18 +8,16 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from api.deps import ClockDep, LocaleDep, ReadSessionDep
 from api.templating import page
-from core import i18n
 from core.clock import today
-from core.i18n import N_
 from core.settings import get_settings
 from core.types import ServiceMode, Slot
-from kitchen.exports import kitchen_files, variant_name
+from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 
 router = APIRouter(tags=["kitchen"])
@@ -98,7 +94,9 @@ class ProductionPublic(BaseModel):
     packing: list[PackingPublic]
 
 
-def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> ProductionPublic:
+def _production(
+    session, kitchen_id: int, service_date: date, slot: Slot, locale: str
+) -> ProductionPublic:
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
     )
@@ -162,7 +160,7 @@ def _production(session, kitchen_id: int, service_date: date, slot: Slot) -> Pro
             PurchaseLinePublic(
                 ingredient_zh=line.ingredient.zh,
                 ingredient_en=line.ingredient.en,
-                amount=line.amount("en"),
+                amount=line.amount(locale),
             )
             for line in purchase_list(production, session=session)
         ],
@@ -195,52 +193,12 @@ def production_json(
     kitchen_id: int,
     session: ReadSessionDep,
     clock: ClockDep,
+    locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
 ) -> ProductionPublic:
     """What a kitchen cooks for a day and meal; before cutoff, marked not final."""
-    return _production(session, kitchen_id, service_date or today(clock), slot)
-
-
-@router.get("/api/v1/kitchens/{kitchen_id}/production.csv", response_class=Response)
-def production_csv(
-    kitchen_id: int,
-    session: ReadSessionDep,
-    clock: ClockDep,
-    locale: LocaleDep,
-    service_date: date | None = Query(None, alias="date"),
-    slot: Slot = Slot.lunch,
-) -> Response:
-    day = service_date or today(clock)
-    production = _production(session, kitchen_id, day, slot)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
-    writer.writerow(
-        [
-            t(N_("Dish")),
-            t(N_("Variant")),
-            t(N_("Destination")),
-            t(N_("Portions")),
-            t(N_("Forecast")),
-        ]
-    )
-    for line in production.lines:
-        writer.writerow(
-            [
-                line.dish_zh if locale == "zh_CN" else line.dish_en,
-                variant_name(line.variant, locale),
-                f"{line.site} · {i18n.display(line.mode, locale)}",
-                line.portions,
-                line.forecast,
-            ]
-        )
-    name = f"production-{day.isoformat()}-{slot.value}-k{kitchen_id}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _production(session, kitchen_id, service_date or today(clock), slot, locale)
 
 
 KitchenFile = Literal[
@@ -296,8 +254,9 @@ def production_page(
     kitchen_id: int,
     session: ReadSessionDep,
     clock: ClockDep,
+    locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
 ):
-    production = _production(session, kitchen_id, service_date or today(clock), slot)
+    production = _production(session, kitchen_id, service_date or today(clock), slot, locale)
     return page(request, "production.html", {"production": production})

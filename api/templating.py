@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from core import i18n
+from core.types import code_name
 from kitchen.exports import variant_name
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -30,6 +31,11 @@ def _label(context: Any, value: Any) -> str:
 
 
 @pass_context
+def _code(context: Any, value: str) -> str:
+    return code_name(value, context["request"].state.locale)
+
+
+@pass_context
 def _money(context: Any, fen: int) -> str:
     return i18n.money(fen, context["request"].state.locale)
 
@@ -46,7 +52,7 @@ def make_templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(label=_label, money=_money, day=_day)
+    env.filters.update(label=_label, money=_money, day=_day, code=_code)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
     return Jinja2Templates(env=env)

@@ -72,19 +72,6 @@ def pause_elder(
     return pause
 
 
-def is_paused(*, session: Session, elder_id: int, on: date) -> bool:
-    return (
-        session.exec(
-            select(ElderPause.id).where(
-                ElderPause.elder_id == elder_id,
-                ElderPause.start_date <= on,
-                ElderPause.end_date >= on,
-            )
-        ).first()
-        is not None
-    )
-
-
 @service
 def chat_user_for(
     *, session: Session, telegram_user_id: int, name: str, language: str, clock: Clock

@@ -409,17 +409,6 @@ def due_cutoffs(*, session: Session, clock: Clock, service_date: date) -> list[t
     return due
 
 
-def orders_for(
-    *, session: Session, service_date: date, slot: Slot | None = None, site_id: int | None = None
-) -> list[Order]:
-    query = select(Order).where(Order.service_date == service_date)
-    if slot is not None:
-        query = query.where(Order.slot == slot)
-    if site_id is not None:
-        query = query.where(Order.site_id == site_id)
-    return list(session.exec(query.order_by(Order.site_id, Order.slot, Order.id)))
-
-
 # -- what the rules look at: one prebuilt query per request ---------------------------------
 # An order is checked against the elder, the site and slot, the menu item and earlier orders.
 # All of it comes back in one round trip (outer joins from a one-row base, so that whatever is

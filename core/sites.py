@@ -81,7 +81,3 @@ def serves(*, session: Session, site_id: int, community_id: int) -> bool:
         ).first()
         is not None
     )
-
-
-def list_sites(*, session: Session) -> list[Site]:
-    return list(session.exec(select(Site).where(Site.active).order_by(Site.id)))

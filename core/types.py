@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from core.i18n import N_
+from core.i18n import N_, gettext
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -194,3 +194,12 @@ LABELS: dict[StrEnum, str] = {
     RiderMode.ebike: N_("e-bike"),
     RiderMode.van: N_("van"),
 }
+
+
+_BY_CODE: dict[str, Labelled] = {m.value: m for kind in (Allergen, Texture, DietTag) for m in kind}
+
+
+def code_name(code: str, locale: str) -> str:
+    """An allergen, texture or diet code as people read it ("egg" -> 鸡蛋)."""
+    member = _BY_CODE.get(code)
+    return gettext(member.label, locale) if member is not None else code

@@ -9,18 +9,9 @@ from sqlmodel import Session
 from core import i18n
 from core.i18n import N_
 from core.reports import Document, write
-from core.types import Allergen, DietTag, Slot, Texture
+from core.types import Allergen, DietTag, Slot, code_name
 from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
-
-
-def _warning(code: str, locale: str) -> str:
-    for kind in (Allergen, Texture):
-        try:
-            return i18n.display(kind(code), locale)
-        except ValueError:
-            continue
-    return code
 
 
 def destination_label(destination, locale: str) -> str:
@@ -187,7 +178,7 @@ def kitchen_files(
                         box.dish.in_locale(locale),
                         variant_name(box.variant, locale),
                         box.portions,
-                        ", ".join(_warning(w, locale) for w in box.warnings),
+                        ", ".join(code_name(w, locale) for w in box.warnings),
                     ]
                     for box in route.boxes
                 ],

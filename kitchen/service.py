@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core.db import int_sum
 from core.errors import NoMenu, SiteNotFound
-from core.i18n import Bilingual
+from core.i18n import N_, Bilingual, gettext
 from core.menus import menu_choices
 from core.models import Elder, Order, Site, SlotCutoff
 from core.orders import SERVED
@@ -277,7 +277,8 @@ class PurchaseLine:
         """In the unit a cook would use: 850 g, 12.5 kg, 3 l, 40 pieces."""
         base = Decimal(self.milli) / 1000
         if self.kind == UnitKind.count:
-            return f"{_plain(base)} {'个' if locale == 'zh_CN' else 'pcs'}"
+            pieces = gettext(N_("pcs"), locale)
+            return f"{_plain(base)} {pieces}"
         small, large = ("g", "kg") if self.kind == UnitKind.mass else ("ml", "l")
         if base >= 1000:
             return f"{_plain(base / 1000)} {large}"

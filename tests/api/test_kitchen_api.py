@@ -81,7 +81,7 @@ def test_the_list_is_marked_not_final_until_cutoff_then_final(setup):
 def test_csv_download_and_the_wall_page(setup):
     client, (kitchen_id, _), _, _ = setup
     download = client.get(
-        f"/api/v1/kitchens/{kitchen_id}/production.csv?date=2026-11-25&lang=zh_CN"
+        f"/api/v1/kitchens/{kitchen_id}/files/production.csv?date=2026-11-25&lang=zh_CN"
     )
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     text = download.content.decode("utf-8-sig")

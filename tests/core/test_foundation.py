@@ -134,3 +134,11 @@ def test_money_is_integer_fen_formatted_per_locale():
     assert "15.50" in i18n.money(1550, "en")
     with pytest.raises(TypeError):
         i18n.money(15.5, "en")  # type: ignore[arg-type]
+
+
+def test_diet_allergen_and_texture_codes_read_in_the_readers_language():
+    from core.types import code_name
+
+    assert (code_name("egg", "zh_CN"), code_name("minced", "zh_CN")) == ("鸡蛋", "碎食")
+    assert code_name("low_salt", "en") == "low salt"
+    assert code_name("unknown-code", "zh_CN") == "unknown-code"

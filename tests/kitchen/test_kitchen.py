@@ -175,6 +175,11 @@ def test_the_purchase_list_sums_recipes_with_unit_conversion(make, kitchen, sess
         line.ingredient.en: line.amount("en") for line in purchase_list(production, session=session)
     }
     assert amounts == {"rice": "1.05 kg", "oil": "40 ml", "egg": "1.5 pcs"}
+    chinese = {
+        line.ingredient.zh: line.amount("zh_CN")
+        for line in purchase_list(production, session=session)
+    }
+    assert chinese["鸡蛋"] == "1.5 个"
     with pytest.raises(ValueError):
         to_milli("2", "l", UnitKind.mass)
     with pytest.raises(ValueError):
