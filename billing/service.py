@@ -593,3 +593,58 @@ def ledger_totals(*, session: Session, first: date, last: date) -> list[LedgerTo
         ),
         key=lambda total: (order.index(total.share), total.funder_id or 0),
     )
+
+
+@dataclass(frozen=True)
+class ElderMonth:
+    """An elder's month as the bot's "My bill" shows it: meals served and who paid for them
+    (from the ledger), and the meals still to come with the elder's expected share."""
+
+    meals: int
+    price_fen: int
+    paid_fen: dict[Share, int]
+    upcoming_meals: int
+    upcoming_elder_fen: int
+
+
+def elder_month(*, session: Session, elder_id: int, first: date, last: date) -> ElderMonth:
+    in_month = (
+        LedgerEntry.elder_id == elder_id,
+        LedgerEntry.service_date >= first,
+        LedgerEntry.service_date <= last,
+    )
+    paid = {
+        Share(share): amount
+        for share, amount in session.execute(
+            sa.select(LedgerEntry.share, int_sum(LedgerEntry.amount_fen))
+            .where(*in_month)
+            .group_by(LedgerEntry.share)
+        )
+    }
+    # A meal counts once its entries (net of any reversal) still add up to something.
+    per_order = (
+        sa.select(LedgerEntry.order_id)
+        .where(*in_month)
+        .group_by(LedgerEntry.order_id)
+        .having(sa.func.sum(LedgerEntry.amount_fen) > 0)
+        .subquery()
+    )
+    meals = session.execute(sa.select(sa.func.count()).select_from(per_order)).scalar_one()
+    upcoming, upcoming_fen = session.execute(
+        sa.select(sa.func.count(), int_sum(sa.func.coalesce(Charge.elder_fen, Order.total_fen)))
+        .select_from(Order)
+        .outerjoin(Charge, Charge.order_id == Order.id)
+        .where(
+            Order.elder_id == elder_id,
+            Order.service_date >= first,
+            Order.service_date <= last,
+            col(Order.status).in_([OrderStatus.placed, OrderStatus.locked]),
+        )
+    ).one()
+    return ElderMonth(
+        meals=meals,
+        price_fen=sum(paid.values()),
+        paid_fen={share: paid.get(share, 0) for share in Share},
+        upcoming_meals=upcoming,
+        upcoming_elder_fen=upcoming_fen or 0,
+    )

@@ -188,3 +188,22 @@ class AlreadyExists(Conflict):
 class OutcomeNotAllowed(Conflict):
     code = "outcome_not_allowed"
     message = N_("An order that is {status} cannot be marked {outcome}.")
+
+
+class LinkCodeInvalid(DomainError):
+    # The same answer for a wrong, used or expired code: it must not tell whether an elder exists.
+    code = "link_code_invalid"
+    message = N_(
+        "This code does not work. Please check it, or ask your community worker for a new one."
+    )
+
+
+class TooManyCodeAttempts(DomainError):
+    code = "too_many_code_attempts"
+    status = 429
+    message = N_("Too many wrong codes. Please try again in an hour, or call {phone}.")
+
+
+class MenuItemNotFound(NotFound):
+    code = "menu_item_not_found"
+    message = N_("This meal is no longer on the menu. Please choose again.")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.diet import DietProfile, MealProfile, suits
-from core.errors import AlreadyExists, DishNotFound, NoMenu
+from core.errors import AlreadyExists, DishNotFound, MenuItemNotFound, NoMenu
 from core.i18n import Bilingual
 from core.models import Dish, Menu, MenuItem
 from core.schemas import DishCreate, MenuItemCreate
@@ -132,3 +132,30 @@ def menu_choices(
 def suitable_choices(choices: list[MenuChoice], elder: DietProfile) -> list[MenuChoice]:
     """Only the variants this elder can safely eat: what the bot offers."""
     return [choice for choice in choices if suits(elder, choice.meal)]
+
+
+@dataclass(frozen=True)
+class ItemOnMenu:
+    """A menu item with the site, day and slot of its menu (a button's or a link's target)."""
+
+    choice: MenuChoice
+    site_id: int
+    service_date: date
+    slot: Slot
+
+
+ONE_ITEM = (
+    sa.select(*CHOICE_COLUMNS, _menu.c.site_id, _menu.c.service_date, _menu.c.slot)
+    .select_from(
+        _item.join(_menu, _menu.c.id == _item.c.menu_id).join(_dish, _dish.c.id == _item.c.dish_id)
+    )
+    .where(_item.c.id == sa.bindparam("item_id"))
+)
+
+
+def menu_item(*, session: Session, item_id: int) -> ItemOnMenu:
+    row = session.execute(ONE_ITEM, {"item_id": item_id}).first()
+    if row is None:
+        raise MenuItemNotFound(item_id=item_id)
+    *choice, site_id, service_date, slot = row
+    return ItemOnMenu(choice_from_row(choice), site_id, service_date, Slot(slot))

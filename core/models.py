@@ -327,3 +327,30 @@ class SlotCutoff(SQLModel, table=True):
     locked_at: datetime = Field(sa_type=UTCDateTime)
     orders_locked: int = 0
     standing_orders_placed: int = 0
+
+
+class FamilyLinkCode(SQLModel, table=True):
+    """A one-time code a community worker gives a family member so their chat can order for an
+    elder. Only a keyed hash is stored: a database leak does not hand out links."""
+
+    __tablename__ = "family_link_code"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    relation: LinkRelation = Field(default=LinkRelation.family, sa_type=_enum(24))
+    issued_by: str = Field(max_length=64)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+
+
+class LinkCodeAttempt(SQLModel, table=True):
+    """Each code a chat user typed and whether it worked: wrong guesses are limited per hour."""
+
+    __tablename__ = "link_code_attempt"
+    __table_args__ = (sa.Index("ix_link_code_attempt_user_at", "chat_user_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_user_id: int = Field(foreign_key="chat_user.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    succeeded: bool = False

@@ -238,20 +238,24 @@ def cancel_order(*, session: Session, clock: Clock, order_id: int) -> Order:
     return order
 
 
+@dataclass(frozen=True)
+class RepeatPlan:
+    """What "same as last time" would order: shown on the confirmation screen, then placed."""
+
+    site_id: int
+    slot: Slot
+    choice: MenuChoice
+    quantity: int
+    mode: ServiceMode
+
+
 @service
-def repeat_last_order(
-    *,
-    session: Session,
-    clock: Clock,
-    elder_id: int,
-    service_date: date,
-    slot: Slot | None = None,
-    idempotency_key: IdempotencyKey,
-    source: OrderSource = OrderSource.chat,
-    placed_by_chat_user_id: int | None = None,
-) -> PlacedOrder:
-    """Order again what the elder last had: the same dish if it is on the menu, otherwise the
-    same set (menu position) in the same variant, at the same site and in the same way."""
+def plan_repeat(
+    *, session: Session, elder_id: int, service_date: date, slot: Slot | None = None
+) -> RepeatPlan:
+    """The elder's last order carried to another day: the same dish if it is on the menu,
+    otherwise the same set (menu position) in the same variant, at the same site and in the
+    same way; never a variant the elder cannot eat if the menu has one they can."""
     elder = get_elder(session=session, elder_id=elder_id)
     query = select(Order).where(Order.elder_id == elder_id, Order.status != OrderStatus.cancelled)
     if slot is not None:
@@ -265,22 +269,89 @@ def repeat_last_order(
     choices = menu_choices(
         session=session, site_id=last.site_id, service_date=service_date, slot=target_slot
     )
-    choice = _closest_choice(session, last, choices, elder)
+    return RepeatPlan(
+        site_id=last.site_id,
+        slot=target_slot,
+        choice=_closest_choice(session, last, choices, elder),
+        quantity=last.quantity,
+        mode=ServiceMode(last.mode),
+    )
+
+
+@service
+def repeat_last_order(
+    *,
+    session: Session,
+    clock: Clock,
+    elder_id: int,
+    service_date: date,
+    slot: Slot | None = None,
+    idempotency_key: IdempotencyKey,
+    source: OrderSource = OrderSource.chat,
+    placed_by_chat_user_id: int | None = None,
+) -> PlacedOrder:
+    """Order again what the elder last had (see `plan_repeat`)."""
+    plan = plan_repeat(session=session, elder_id=elder_id, service_date=service_date, slot=slot)
     return place_order(
         session=session,
         clock=clock,
         elder_id=elder_id,
-        site_id=last.site_id,
+        site_id=plan.site_id,
         service_date=service_date,
-        slot=target_slot,
-        dish_id=choice.dish_id,
-        variant=choice.variant,
-        quantity=last.quantity,
-        mode=ServiceMode(last.mode),
+        slot=plan.slot,
+        dish_id=plan.choice.dish_id,
+        variant=plan.choice.variant,
+        quantity=plan.quantity,
+        mode=plan.mode,
         idempotency_key=idempotency_key,
         source=source,
         placed_by_chat_user_id=placed_by_chat_user_id,
     )
+
+
+@dataclass(frozen=True)
+class OpenMeal:
+    """A slot on a day that has a menu and still takes orders, and when it closes."""
+
+    service_date: date
+    slot: Slot
+    closes_at: datetime
+
+
+def orderable_meals(
+    *, session: Session, clock: Clock, site_id: int, days: int = 7
+) -> list[OpenMeal]:
+    """The meals of the next `days` days (today first) that can still be ordered at a site."""
+    today = clock.now().date()
+    last = today + timedelta(days=days - 1)
+    slots = {
+        Slot(row.slot): row
+        for row in session.exec(select(MealSlot).where(MealSlot.site_id == site_id))
+    }
+    locked = set(
+        session.execute(
+            sa.select(SlotCutoff.service_date, SlotCutoff.slot).where(
+                SlotCutoff.site_id == site_id,
+                SlotCutoff.service_date >= today,
+                SlotCutoff.service_date <= last,
+            )
+        ).all()
+    )
+    menus = session.execute(
+        sa.select(Menu.service_date, Menu.slot)
+        .where(Menu.site_id == site_id, Menu.service_date >= today, Menu.service_date <= last)
+        .distinct()
+    ).all()
+    now, meals = clock.now(), []
+    for service_date, slot_code in menus:
+        meal_slot = slots.get(Slot(slot_code))
+        if meal_slot is None or (service_date, slot_code) in locked:
+            continue
+        closes = cutoff_at(meal_slot, service_date, clock.tz)
+        if now < closes:
+            meals.append(OpenMeal(service_date, Slot(slot_code), closes))
+    order = list(Slot)
+    return sorted(meals, key=lambda meal: (meal.service_date, order.index(meal.slot)))
 
 
 # Which outcomes fit which way of serving: a rider delivers or finds nobody home, the canteen

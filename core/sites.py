@@ -2,10 +2,10 @@
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import AlreadyExists, CommunityNotFound, SiteNotFound, SlotNotOffered
-from core.models import Community, MealSlot, Site, SiteServiceArea
+from core.models import Community, Elder, MealSlot, Site, SiteServiceArea
 from core.schemas import CommunityCreate, SiteCreate
 from core.types import Slot
 from core.validation import service
@@ -81,3 +81,18 @@ def serves(*, session: Session, site_id: int, community_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def site_for_elder(*, session: Session, elder: Elder) -> Site | None:
+    """Where an elder's meals come from: their home site, else the first active site whose
+    service area takes in their community."""
+    if elder.home_site_id is not None:
+        home = session.get(Site, elder.home_site_id)
+        if home is not None and home.active:
+            return home
+    return session.exec(
+        select(Site)
+        .join(SiteServiceArea, SiteServiceArea.site_id == Site.id)
+        .where(SiteServiceArea.community_id == elder.community_id, col(Site.active).is_(True))
+        .order_by(Site.id)
+    ).first()

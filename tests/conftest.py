@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 import billing.models  # noqa: F401  (every table counts in row_counts)
+import bot.models  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
 from core.clock import FixedClock

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import billing.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.models  # noqa: F401
 import core.models  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401

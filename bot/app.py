@@ -1,0 +1,253 @@
+"""The python-telegram-bot Application: each update becomes one conversation step run in one
+database transaction (in a worker thread, so the event loop never blocks), then its replies are
+sent. The update id is recorded in the same transaction: a re-delivered update does nothing."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.dialects import postgresql, sqlite
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import conversation, texts
+from bot.conversation import Say, Turn
+from bot.models import ChatState, HandledUpdate
+from core import i18n
+from core.clock import Clock
+from core.db import Database
+from core.elders import chat_user_for
+from core.errors import DomainError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+Step = Callable[[Turn], list[Say]]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every handler needs, kept in `application.bot_data`."""
+
+    database: Database
+    clock: Clock
+    settings: Settings
+
+
+def build_application(*, services: Services, token: str, base_url: str) -> Application:
+    """The bot, wired to a Bot API at `base_url` (Telegram's, or the local stand-in)."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_url.replace("/bot", "/file/bot"))
+        # Updates of different chats run side by side; each chat's steps stay in order because
+        # a person waits for the answer before pressing the next button.
+        .concurrent_updates(16)
+        .post_init(_set_commands)
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.add_handler(CommandHandler("start", on_start))
+    application.add_handler(CommandHandler("cancel", on_cancel))
+    application.add_handler(CommandHandler("help", on_help))
+    application.add_handler(MessageHandler(filters.CONTACT, on_contact))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
+    # Stickers, photos, voice, unknown commands: a short help line and the menu again.
+    application.add_handler(MessageHandler(filters.ALL, on_anything_else))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _set_commands(application: Application) -> None:
+    await application.bot.set_my_commands(
+        [
+            BotCommand("start", i18n.gettext(texts.ORDER, "zh_CN")),
+            BotCommand("cancel", i18n.gettext(texts.CANCELLED_FLOW, "zh_CN")[:60]),
+            BotCommand("help", i18n.gettext(texts.HELP, "zh_CN")),
+        ]
+    )
+
+
+# -- one step, one transaction ---------------------------------------------------------------
+
+
+def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untyped-def]
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(HandledUpdate)
+        .values(update_id=update_id, received_at=now)
+        .on_conflict_do_nothing()
+        .returning(HandledUpdate.update_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list[Say]] | None:
+    person = update.effective_user
+    with services.database.transaction() as session:
+        now = services.clock.now()
+        if not _first_time(session, update.update_id, now):
+            return None
+        user = chat_user_for(
+            session=session,
+            telegram_user_id=person.id,
+            name=person.full_name[:128],
+            language=i18n.negotiate(person.language_code, services.settings.default_locale),
+            clock=services.clock,
+        )
+        state = session.get(ChatState, user.id) or ChatState(chat_user_id=user.id, updated_at=now)
+        turn = Turn(session, services.clock, services.settings, user, state)
+        try:
+            # A refused step leaves nothing behind but the record that the update was seen.
+            with session.begin_nested():
+                says = step(turn)
+                state.updated_at = now
+                session.add(state)
+        except DomainError as error:
+            says = _refusal(turn, error, pressed=update.callback_query is not None)
+        return turn.locale, says
+
+
+def _refusal(turn: Turn, error: DomainError, pressed: bool) -> list[Say]:
+    text = error.render(turn.locale)
+    if pressed:
+        return [Say(text, edit=True)]
+    return [Say(text, keyboard="main" if turn.elders() else None)]
+
+
+async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
+    services: Services = context.bot_data["services"]
+    result = await asyncio.to_thread(_run_step, services, update, step)
+    query = update.callback_query
+    if result is not None:
+        locale, says = result
+        for say in says:
+            await _say(update, context, say, locale)
+    if query is not None:
+        await query.answer()
+
+
+def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
+    if say.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in say.buttons
+            ]
+        )
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    if say.keyboard == "main":
+        labels = [t(label) for label in texts.MAIN_MENU]
+        rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(label) for label in row] for row in rows],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    if say.keyboard == "contact":
+        return ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(t(texts.SHARE_PHONE), request_contact=True)],
+                [KeyboardButton(t(texts.HAVE_CODE))],
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    if say.keyboard == "remove":
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, say: Say, locale: str) -> None:
+    markup = _markup(say, locale)
+    query = update.callback_query
+    if say.edit and query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(say.text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            log.warning("could not edit a message, sending a new one: %s", error)
+    await context.bot.send_message(update.effective_chat.id, say.text, reply_markup=markup)
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: language first for newcomers, the menu for people we know."""
+    await _step(update, context, conversation.start)
+
+
+async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: leave whatever step the chat is in."""
+    await _step(update, context, conversation.cancel_flow)
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _step(update, context, lambda turn: conversation.menu_action(turn, "help"))
+
+
+async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared contact: Telegram vouches for the number if it is the sender's own."""
+    contact = update.effective_message.contact
+    await _step(
+        update,
+        context,
+        lambda turn: conversation.contact_shared(turn, contact.phone_number, contact.user_id),
+    )
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    message = query.message
+    key = f"tg:{message.chat.id}:{message.message_id}" if message else f"tgq:{query.id}"
+    await _step(update, context, lambda turn: conversation.button(turn, query.data or "", key))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = update.effective_message.text or ""
+    await _step(update, context, lambda turn: conversation.typed(turn, text))
+
+
+async def on_anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_user is None:
+        return
+    await _step(update, context, conversation.not_understood)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A bug, not a refusal: log it, apologise, never show the traceback."""
+    log.error("update failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    services: Services = context.bot_data["services"]
+    person = update.effective_user
+    locale = i18n.negotiate(person.language_code if person else None)
+    text = i18n.render(texts.SOMETHING_WRONG, locale, {"phone": services.settings.programme_phone})
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+    except Exception:  # the apology itself failed (network): logged above already
+        log.exception("could not apologise")

@@ -1,0 +1,696 @@
+"""The conversation, one step per function: each takes a `Turn` (the chat user, their state and a
+database session inside the update's one transaction) and returns what to say. Buttons carry
+their own state in their callback data, so an old message or a restart never depends on memory
+in the process; the one typed step (a family code) is kept in `ChatState`."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from babel.dates import format_date, get_day_names
+from sqlmodel import Session, col, select
+
+from billing import ordering
+from billing.models import Share
+from billing.service import elder_month, quote
+from bot import texts
+from bot.models import ChatState
+from core import i18n
+from core.clock import Clock
+from core.diet import profile_of_elder
+from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
+from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, OrderNotFound
+from core.menus import MenuChoice, menu_choices, menu_item, suitable_choices
+from core.models import ChatUser, Elder, Order, Site, StandingOrder, StandingOrderPause
+from core.orders import orderable_meals, plan_repeat
+from core.settings import Settings
+from core.sites import site_for_elder
+from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
+from kitchen.exports import variant_name
+
+Keyboard = Literal["main", "contact", "remove"]
+Buttons = list[list[tuple[str, str]]]
+MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
+MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
+ACTIONS = {"O": texts.ORDER, "R": texts.REPEAT, "M": texts.MY_ORDERS, "B": texts.MY_BILL}
+ACTIONS["T"] = texts.STANDING
+
+
+@dataclass
+class Say:
+    """One thing the bot says: new text, or the pressed message replaced (`edit`)."""
+
+    text: str
+    buttons: Buttons | None = None
+    keyboard: Keyboard | None = None
+    edit: bool = False
+
+
+class NotYours(DomainError):
+    code = "not_yours"
+    message = texts.NOT_YOURS
+
+
+@dataclass
+class Turn:
+    session: Session
+    clock: Clock
+    settings: Settings
+    user: ChatUser
+    state: ChatState
+    said: list[Say] = field(default_factory=list)
+
+    @property
+    def locale(self) -> str:
+        return self.user.language
+
+    def t(self, message: str, **params: object) -> str:
+        return i18n.render(message, self.locale, params)
+
+    def show(self, value: object) -> str:
+        return i18n.display(value, self.locale)
+
+    def phone(self) -> str:
+        return self.settings.programme_phone
+
+    def elders(self) -> list[Elder]:
+        return linked_elders(session=self.session, chat_user_id=self.user.id)
+
+    def elder(self, elder_id: int) -> Elder:
+        """An elder this chat may act for; anything else (an old or forged button) is refused."""
+        for elder in self.elders():
+            if elder.id == elder_id:
+                return elder
+        raise NotYours()
+
+
+# -- first contact ---------------------------------------------------------------------------
+
+
+def start(turn: Turn) -> list[Say]:
+    turn.state.step = None
+    if turn.elders():
+        return [Say(turn.t(texts.WELCOME_BACK), keyboard="main")]
+    return [choose_language_prompt(turn)]
+
+
+def choose_language_prompt(turn: Turn) -> Say:
+    return Say(turn.t(texts.CHOOSE_LANGUAGE), [[("中文", "L:zh_CN"), ("English", "L:en")]])
+
+
+def choose_language(turn: Turn, locale: str) -> list[Say]:
+    if locale not in i18n.LOCALES:
+        return not_understood(turn)
+    turn.user.language = locale
+    turn.session.add(turn.user)
+    if turn.elders():
+        return [Say(turn.t(texts.LANGUAGE_SET), edit=True), main_menu(turn)]
+    return [Say(turn.show(i18n.Bilingual("中文", "English")), edit=True), ask_phone(turn)]
+
+
+def ask_phone(turn: Turn) -> Say:
+    return Say(turn.t(texts.ASK_PHONE), keyboard="contact")
+
+
+def contact_shared(turn: Turn, phone: str, contact_user_id: int | None) -> list[Say]:
+    """Telegram vouches for a number only when people share their own contact."""
+    if contact_user_id != turn.user.telegram_user_id:
+        return [Say(turn.t(texts.NOT_OWN_CONTACT), keyboard="contact")]
+    turn.user.phone = phone[:32]
+    turn.session.add(turn.user)
+    elder = elder_by_phone(session=turn.session, phone=phone)
+    if elder is None:
+        return [Say(turn.t(texts.NOT_REGISTERED, phone=turn.phone()), keyboard="contact")]
+    link_elder(
+        session=turn.session,
+        chat_user_id=turn.user.id,
+        elder_id=elder.id,
+        relation=LinkRelation.self_,
+        verified_by="telegram-contact",
+        clock=turn.clock,
+    )
+    return [Say(turn.t(texts.WELCOME, name=elder.name), keyboard="main")]
+
+
+def ask_code(turn: Turn) -> list[Say]:
+    turn.state.step = "code"
+    return [Say(turn.t(texts.ASK_CODE), keyboard="remove")]
+
+
+def code_typed(turn: Turn, code: str) -> list[Say]:
+    elder = redeem_link_code(
+        session=turn.session, clock=turn.clock, chat_user_id=turn.user.id, code=code
+    )
+    if elder is None:
+        return [Say(LinkCodeInvalid().render(turn.locale), keyboard="contact")]
+    turn.state.step = None
+    return [Say(turn.t(texts.WELCOME_FAMILY, name=elder.name), keyboard="main")]
+
+
+# -- the main menu ---------------------------------------------------------------------------
+
+
+def main_menu(turn: Turn, message: str = texts.WELCOME_BACK) -> Say:
+    return Say(turn.t(message), keyboard="main")
+
+
+def menu_action(turn: Turn, action: str) -> list[Say]:
+    """A main-menu button: pick the elder first when this chat orders for several."""
+    if action == "help":
+        return [Say(turn.t(texts.HELP_TEXT, phone=turn.phone()), keyboard="main")]
+    if action == "settings":
+        return [Say(turn.t(texts.SETTINGS_TEXT), [[("中文", "L:zh_CN"), ("English", "L:en")]])]
+    elders = turn.elders()
+    if not elders:
+        return [choose_language_prompt(turn)]
+    if len(elders) > 1:
+        rows = [[(elder.name, f"P:{action}:{elder.id}")] for elder in elders]
+        return [Say(turn.t(texts.CHOOSE_ELDER), rows)]
+    return for_elder(turn, action, elders[0].id, edit=False)
+
+
+def for_elder(turn: Turn, action: str, elder_id: int, edit: bool = True) -> list[Say]:
+    step = {"O": pick_day, "R": pick_repeat_day, "M": my_orders, "B": my_bill, "T": standing}
+    if action not in step:
+        return not_understood(turn)
+    return step[action](turn, elder_id, edit=edit)
+
+
+def not_understood(turn: Turn) -> list[Say]:
+    if not turn.elders():
+        if turn.state.step == "code":
+            return [Say(turn.t(texts.ASK_CODE))]
+        return [Say(turn.t(texts.NOT_UNDERSTOOD)), ask_phone(turn)]
+    return [Say(turn.t(texts.NOT_UNDERSTOOD), keyboard="main")]
+
+
+def cancel_flow(turn: Turn) -> list[Say]:
+    turn.state.step = None
+    if not turn.elders():
+        return [ask_phone(turn)]
+    return [main_menu(turn, texts.CANCELLED_FLOW)]
+
+
+# -- ordering --------------------------------------------------------------------------------
+
+
+def _day_label(turn: Turn, day: date) -> str:
+    today = turn.clock.now().date()
+    label = i18n.weekday_and_day(day, turn.locale)
+    if day == today:
+        return f"{turn.t(texts.TODAY)} · {label}"
+    if day == today + timedelta(days=1):
+        return f"{turn.t(texts.TOMORROW)} · {label}"
+    return label
+
+
+def _site(turn: Turn, elder: Elder) -> Site:
+    site = site_for_elder(session=turn.session, elder=elder)
+    if site is None:
+        raise NoSite(name=elder.name, phone=turn.phone())
+    return site
+
+
+class NoSite(DomainError):
+    code = "no_site"
+    message = texts.NO_SITE
+
+
+class NothingOpen(DomainError):
+    code = "nothing_open"
+    message = texts.NOTHING_OPEN
+
+
+def _days(turn: Turn, elder: Elder, site: Site, command: str) -> Buttons:
+    meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
+    days = sorted({meal.service_date for meal in meals})
+    if not days:
+        raise NothingOpen(phone=site.phone)
+    return [[(_day_label(turn, day), f"{command}:{elder.id}:{day:%Y%m%d}")] for day in days]
+
+
+def pick_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    elder = turn.elder(elder_id)
+    rows = _days(turn, elder, _site(turn, elder), "D")
+    return [Say(turn.t(texts.PICK_DAY, name=elder.name), rows, edit=edit)]
+
+
+def pick_slot(turn: Turn, elder_id: int, day: date) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    meals = [
+        meal
+        for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
+        if meal.service_date == day
+    ]
+    if not meals:
+        raise NothingOpen(phone=site.phone)
+    rows = [
+        [
+            (
+                turn.t(texts.SLOT_BUTTON, slot=meal.slot, time=meal.closes_at.time()),
+                f"S:{elder.id}:{day:%Y%m%d}:{meal.slot.value}",
+            )
+        ]
+        for meal in meals
+    ]
+    rows.append([(turn.t(texts.BACK), f"O:{elder.id}")])
+    return [Say(turn.t(texts.PICK_SLOT, date=_day_label(turn, day)), rows, edit=True)]
+
+
+def _suitable(turn: Turn, elder: Elder, site: Site, day: date, slot: Slot) -> list[MenuChoice]:
+    choices = menu_choices(session=turn.session, site_id=site.id, service_date=day, slot=slot)
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    return suitable_choices(choices, profile)
+
+
+def pick_set(turn: Turn, elder_id: int, day: date, slot: Slot) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    suitable = _suitable(turn, elder, site, day, slot)
+    back = [(turn.t(texts.BACK), f"D:{elder.id}:{day:%Y%m%d}")]
+    if not suitable:
+        text = turn.t(texts.NOTHING_SUITABLE, name=elder.name, phone=site.phone)
+        return [Say(text, [back], edit=True)]
+    lines, rows, seen = [turn.t(texts.PICK_SET, date=_day_label(turn, day), slot=slot)], [], set()
+    for choice in suitable:
+        if choice.dish_id in seen:
+            continue
+        seen.add(choice.dish_id)
+        name = turn.show(choice.name)
+        line = f"• {name}"
+        if choice.allergens:
+            allergens = "、".join(code_name(a, turn.locale) for a in sorted(choice.allergens))
+            line += f" ({turn.t(texts.CONTAINS, allergens=allergens)})"
+        lines.append(line)
+        rows.append([(name, f"M:{elder.id}:{day:%Y%m%d}:{slot.value}:{choice.dish_id}")])
+    rows.append(back)
+    return [Say("\n".join(lines), rows, edit=True)]
+
+
+def pick_variant(turn: Turn, elder_id: int, day: date, slot: Slot, dish_id: int) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    variants = [c for c in _suitable(turn, elder, site, day, slot) if c.dish_id == dish_id]
+    if not variants:
+        return pick_set(turn, elder_id, day, slot)
+    if len(variants) == 1:
+        return confirm_screen(turn, elder_id, variants[0].item_id, 1, None)
+    rows = [
+        [
+            (
+                _capital(
+                    f"{variant_name(c.variant, turn.locale)} · {i18n.money(c.price_fen, turn.locale)}"
+                ),
+                f"V:{elder.id}:{c.item_id}:1:-",
+            )
+        ]
+        for c in variants
+    ]
+    rows.append([(turn.t(texts.BACK), f"S:{elder.id}:{day:%Y%m%d}:{slot.value}")])
+    text = turn.t(texts.PICK_VARIANT, dish=variants[0].name)
+    return [Say(text, rows, edit=True)]
+
+
+def _capital(label: str) -> str:
+    """Labels read as lower-case words in a sentence start with a capital on a button."""
+    return label[:1].upper() + label[1:]
+
+
+@dataclass(frozen=True)
+class ItemAt:
+    choice: MenuChoice
+    site: Site
+    service_date: date
+    slot: Slot
+
+
+def _item(turn: Turn, item_id: int) -> ItemAt:
+    found = menu_item(session=turn.session, item_id=item_id)
+    site = turn.session.get(Site, found.site_id)
+    return ItemAt(found.choice, site, found.service_date, found.slot)  # type: ignore[arg-type]
+
+
+def _modes(site: Site) -> list[ServiceMode]:
+    offered = (
+        (ServiceMode.delivery, site.offers_delivery),
+        (ServiceMode.pickup, site.offers_pickup),
+        (ServiceMode.dine_in, site.offers_dine_in),
+    )
+    return [mode for mode, yes in offered if yes]
+
+
+def _mode_for(elder: Elder, site: Site, letter: str | None) -> ServiceMode:
+    modes = _modes(site)
+    if letter in MODES and MODES[letter] in modes:
+        return MODES[letter]
+    preferred = ServiceMode(elder.service_mode)
+    return preferred if preferred in modes or not modes else modes[0]
+
+
+def confirm_screen(
+    turn: Turn, elder_id: int, item_id: int, quantity: int, mode_letter: str | None
+) -> list[Say]:
+    """The order as it would be placed, what the elder pays and who pays the rest."""
+    elder = turn.elder(elder_id)
+    item = _item(turn, item_id)
+    mode = _mode_for(elder, item.site, mode_letter)
+    quantity = max(1, min(quantity, turn.settings.max_order_quantity))
+    priced = quote(
+        session=turn.session,
+        elder_id=elder.id,
+        site_id=item.site.id,
+        service_date=item.service_date,
+        slot=item.slot.value,
+        price_fen=item.choice.price_fen * quantity,
+        portions=quantity,
+    )
+    money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+    lines = [
+        turn.t(texts.CONFIRM_TITLE),
+        turn.t(texts.CONFIRM_FOR, name=elder.name),
+        turn.t(texts.CONFIRM_MEAL, date=_day_label(turn, item.service_date), slot=item.slot),
+        turn.t(
+            texts.CONFIRM_DISH,
+            dish=item.choice.name,
+            variant=variant_name(item.choice.variant, turn.locale),
+            quantity=quantity,
+        ),
+        turn.t(texts.CONFIRM_MODE, mode=mode, site=item.site.name),
+        turn.t(texts.CONFIRM_PRICE, price=money(item.choice.price_fen * quantity)),
+        turn.t(texts.CONFIRM_ELDER_PAYS, amount=money(priced.elder_fen)),
+    ]
+    payers = [
+        f"{turn.show(name) if name else turn.show(share)} {money(fen)}"
+        for share, name, fen in priced.payers()
+        if fen
+    ]
+    if payers:
+        lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers="、".join(payers)))
+    letter = MODE_LETTERS[mode]
+    base = f"{elder.id}:{item_id}"
+    rows: Buttons = [
+        [
+            (
+                ("• " if n == quantity else "") + turn.t(texts.PORTIONS, n=n),
+                f"V:{base}:{n}:{letter}",
+            )
+            for n in range(1, 4)
+        ]
+    ]
+    modes = _modes(item.site)
+    if len(modes) > 1:
+        rows.append(
+            [
+                (
+                    ("• " if m == mode else "") + _capital(turn.show(m)),
+                    f"V:{base}:{quantity}:{MODE_LETTERS[m]}",
+                )
+                for m in modes
+            ]
+        )
+    rows.append([(turn.t(texts.CONFIRM), f"K:{base}:{quantity}:{letter}")])
+    back = f"S:{elder.id}:{item.service_date:%Y%m%d}:{item.slot.value}"
+    rows.append([(turn.t(texts.BACK), back)])
+    return [Say("\n".join(lines), rows, edit=True)]
+
+
+def place(
+    turn: Turn, elder_id: int, item_id: int, quantity: int, mode_letter: str, key: str
+) -> list[Say]:
+    """Confirm pressed: the order services decide; the key makes a double tap harmless."""
+    elder = turn.elder(elder_id)
+    item = _item(turn, item_id)
+    try:
+        placed = ordering.place_order(
+            session=turn.session,
+            clock=turn.clock,
+            elder_id=elder.id,
+            site_id=item.site.id,
+            service_date=item.service_date,
+            slot=item.slot,
+            dish_id=item.choice.dish_id,
+            variant=item.choice.variant,
+            quantity=quantity,
+            mode=_mode_for(elder, item.site, mode_letter),
+            idempotency_key=key,
+            source=OrderSource.chat,
+            placed_by_chat_user_id=turn.user.id,
+        )
+    except DuplicateRequest:
+        return [Say(turn.t(texts.ALREADY_PLACED))]
+    text = turn.t(
+        texts.ORDERED,
+        dish=item.choice.name,
+        variant=variant_name(item.choice.variant, turn.locale),
+        quantity=quantity,
+        date=_day_label(turn, item.service_date),
+        slot=item.slot,
+        amount=i18n.money(placed.split.elder_fen, turn.locale),
+    )
+    return [Say(text, edit=True)]
+
+
+# -- same as last time -----------------------------------------------------------------------
+
+
+def pick_repeat_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    elder = turn.elder(elder_id)
+    rows = _days(turn, elder, _site(turn, elder), "RD")
+    return [Say(turn.t(texts.PICK_REPEAT_DAY, name=elder.name), rows, edit=edit)]
+
+
+def repeat_on(turn: Turn, elder_id: int, day: date) -> list[Say]:
+    elder = turn.elder(elder_id)
+    plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day)
+    return confirm_screen(
+        turn, elder.id, plan.choice.item_id, plan.quantity, MODE_LETTERS[plan.mode]
+    )
+
+
+# -- my orders, cancelling -------------------------------------------------------------------
+
+
+def _order_line(turn: Turn, order: Order) -> str:
+    return turn.t(
+        texts.ORDER_LINE,
+        date=i18n.weekday_and_day(order.service_date, turn.locale),
+        slot=Slot(order.slot),
+        dish=i18n.Bilingual(order.dish_name_zh, order.dish_name_en),
+        variant=variant_name(order.variant, turn.locale),
+        quantity=order.quantity,
+        status=OrderStatus(order.status),
+    )
+
+
+def my_orders(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    elder = turn.elder(elder_id)
+    today = turn.clock.now().date()
+    orders = list(
+        turn.session.exec(
+            select(Order)
+            .where(Order.elder_id == elder.id, Order.service_date >= today - timedelta(days=7))
+            .order_by(col(Order.service_date), col(Order.slot), col(Order.id))
+        )
+    )
+    if not orders:
+        return [Say(turn.t(texts.NO_ORDERS, name=elder.name), keyboard="main")]
+    upcoming = [o for o in orders if o.service_date >= today and o.status != OrderStatus.cancelled]
+    recent = [o for o in orders if o not in upcoming and o.service_date <= today]
+    lines = [turn.t(texts.MY_ORDERS_TITLE, name=elder.name)]
+    if upcoming:
+        lines += [turn.t(texts.UPCOMING)] + [_order_line(turn, o) for o in upcoming]
+    if recent:
+        lines += [turn.t(texts.RECENT)] + [_order_line(turn, o) for o in reversed(recent)]
+    rows = [
+        [
+            (
+                turn.t(
+                    texts.CANCEL_BUTTON,
+                    date=i18n.weekday_and_day(o.service_date, turn.locale),
+                    slot=Slot(o.slot),
+                ),
+                f"X:{o.id}",
+            )
+        ]
+        for o in upcoming
+        if o.status == OrderStatus.placed
+    ]
+    return [Say("\n".join(lines), rows or None, edit=edit and bool(rows))]
+
+
+def _own_order(turn: Turn, order_id: int) -> Order:
+    order = turn.session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    turn.elder(order.elder_id)
+    return order
+
+
+def ask_cancel(turn: Turn, order_id: int) -> list[Say]:
+    order = _own_order(turn, order_id)
+    text = turn.t(
+        texts.CANCEL_ASK,
+        dish=i18n.Bilingual(order.dish_name_zh, order.dish_name_en),
+        date=i18n.weekday_and_day(order.service_date, turn.locale),
+        slot=Slot(order.slot),
+    )
+    rows = [[(turn.t(texts.CANCEL_YES), f"XY:{order.id}")], [(turn.t(texts.CANCEL_NO), "XN")]]
+    return [Say(text, rows, edit=True)]
+
+
+def cancel(turn: Turn, order_id: int) -> list[Say]:
+    order = _own_order(turn, order_id)
+    ordering.cancel_order(session=turn.session, clock=turn.clock, order_id=order.id)
+    text = turn.t(
+        texts.CANCELLED,
+        date=i18n.weekday_and_day(order.service_date, turn.locale),
+        slot=Slot(order.slot),
+    )
+    return [Say(text, edit=True)]
+
+
+def keep(turn: Turn) -> list[Say]:
+    return [Say(turn.t(texts.KEPT), edit=True)]
+
+
+# -- my bill, standing orders ----------------------------------------------------------------
+
+
+def my_bill(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    elder = turn.elder(elder_id)
+    today = turn.clock.now().date()
+    first = today.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    month = elder_month(session=turn.session, elder_id=elder.id, first=first, last=last)
+    money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+    lines = [turn.t(texts.BILL_TITLE, name=elder.name, month=_month_name(turn, first))]
+    if month.meals:
+        lines.append(turn.t(texts.BILL_MEALS, meals=month.meals, price=money(month.price_fen)))
+        lines.append(turn.t(texts.BILL_ELDER, amount=money(month.paid_fen[Share.elder])))
+        for share in (Share.government, Share.business, Share.charity):
+            if month.paid_fen[share]:
+                lines.append(
+                    turn.t(texts.BILL_SHARE, share=share, amount=money(month.paid_fen[share]))
+                )
+    else:
+        lines.append(turn.t(texts.BILL_NOTHING))
+    if month.upcoming_meals:
+        lines.append(
+            turn.t(
+                texts.BILL_UPCOMING,
+                meals=month.upcoming_meals,
+                amount=money(month.upcoming_elder_fen),
+            )
+        )
+    return [Say("\n".join(lines), keyboard="main")]
+
+
+def _month_name(turn: Turn, first: date) -> str:
+    pattern = "y年M月" if turn.locale == "zh_CN" else "MMMM y"
+    return format_date(first, format=pattern, locale=turn.locale)
+
+
+def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    elder = turn.elder(elder_id)
+    orders = list(
+        turn.session.exec(
+            select(StandingOrder).where(
+                StandingOrder.elder_id == elder.id, col(StandingOrder.active).is_(True)
+            )
+        )
+    )
+    if not orders:
+        lines = [turn.t(texts.STANDING_NONE, name=elder.name)]
+    else:
+        days = get_day_names("abbreviated", locale=turn.locale)
+        lines = [turn.t(texts.STANDING_TITLE, name=elder.name)]
+        today = turn.clock.now().date()
+        for standing_order in orders:
+            site = turn.session.get(Site, standing_order.site_id)
+            line = turn.t(
+                texts.STANDING_LINE,
+                slot=Slot(standing_order.slot),
+                # ISO weekdays (Monday = 1); Babel counts from Monday = 0.
+                weekdays="、".join(days[d - 1] for d in sorted(standing_order.weekdays)),
+                site=site.name if site else "",
+            )
+            pauses = turn.session.exec(
+                select(StandingOrderPause).where(
+                    StandingOrderPause.standing_order_id == standing_order.id,
+                    StandingOrderPause.end_date >= today,
+                )
+            )
+            for pause in pauses:
+                line += " · " + turn.t(
+                    texts.STANDING_PAUSED, start=pause.start_date, end=pause.end_date
+                )
+            lines.append(line)
+    lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone()))
+    return [Say("\n".join(lines), keyboard="main")]
+
+
+# -- what came in ----------------------------------------------------------------------------
+
+
+def typed(turn: Turn, text: str) -> list[Say]:
+    """Text: a main-menu button (in either language), the awaited code, or not understood."""
+    text = text.strip()
+    actions = {
+        texts.ORDER: "O",
+        texts.REPEAT: "R",
+        texts.MY_ORDERS: "M",
+        texts.MY_BILL: "B",
+        texts.STANDING: "T",
+        texts.HELP: "help",
+        texts.SETTINGS: "settings",
+    }
+    for label, action in actions.items():
+        if text in {i18n.gettext(label, locale) for locale in i18n.LOCALES}:
+            turn.state.step = None
+            return menu_action(turn, action)
+    if text in {i18n.gettext(texts.HAVE_CODE, locale) for locale in i18n.LOCALES}:
+        return ask_code(turn)
+    if turn.state.step == "code":
+        return code_typed(turn, text)
+    return not_understood(turn)
+
+
+def _day(value: str) -> date:
+    return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+
+
+def button(turn: Turn, data: str, key: str) -> list[Say]:
+    """A pressed inline button; `key` names the message it was on (the order's idempotency key:
+    a double tap on Confirm is one order)."""
+    command, *args = data.split(":")
+    try:
+        match command:
+            case "L":
+                return choose_language(turn, args[0])
+            case "P":
+                return for_elder(turn, args[0], int(args[1]))
+            case "O":
+                return pick_day(turn, int(args[0]))
+            case "D":
+                return pick_slot(turn, int(args[0]), _day(args[1]))
+            case "S":
+                return pick_set(turn, int(args[0]), _day(args[1]), Slot(args[2]))
+            case "M":
+                return pick_variant(turn, int(args[0]), _day(args[1]), Slot(args[2]), int(args[3]))
+            case "V":
+                return confirm_screen(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
+            case "K":
+                elder, item, quantity, mode = int(args[0]), int(args[1]), int(args[2]), args[3]
+                return place(turn, elder, item, quantity, mode, key)
+            case "RD":
+                return repeat_on(turn, int(args[0]), _day(args[1]))
+            case "X":
+                return ask_cancel(turn, int(args[0]))
+            case "XY":
+                return cancel(turn, int(args[0]))
+            case "XN":
+                return keep(turn)
+    except (IndexError, ValueError):
+        pass
+    return not_understood(turn)

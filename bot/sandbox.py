@@ -1,0 +1,114 @@
+"""The bot and the Bot API stand-in together on one event loop: `mealaid bot --sandbox` runs it in
+the foreground; the tests and the benchmark run it in a background thread and chat over HTTP."""
+
+import asyncio
+import contextlib
+import socket
+import threading
+
+import uvicorn
+from telegram.ext import Application
+
+from bot.app import Services, build_application
+from bot.stand_in import StandIn, create_stand_in_app
+
+TOKEN = "sandbox"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sandbox:
+    """A stand-in server and the real bot Application polling it."""
+
+    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.services = services
+        self.host, self.port = host, port or free_port()
+        self.stand_in = StandIn(TOKEN)
+        self.application: Application | None = None
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start_server(self) -> None:
+        config = uvicorn.Config(
+            create_stand_in_app(self.stand_in),
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._server_task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            await asyncio.sleep(0.01)
+
+    async def start_bot(self) -> None:
+        self.application = build_application(
+            services=self.services, token=TOKEN, base_url=f"{self.url}/bot"
+        )
+        await self.application.initialize()
+        await self.application.post_init(self.application)  # type: ignore[misc]
+        await self.application.updater.start_polling(poll_interval=0, timeout=5)  # type: ignore[union-attr]
+        await self.application.start()
+
+    async def stop_bot(self) -> None:
+        """Stop as a crash or a deploy would: whatever the next process needs is in the DB."""
+        if self.application is None:
+            return
+        application, self.application = self.application, None
+        await application.updater.stop()  # type: ignore[union-attr]
+        await application.stop()
+        await application.shutdown()
+
+    async def stop_server(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._server_task
+
+    async def serve_forever(self) -> None:
+        await self.start_server()
+        await self.start_bot()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop_bot()
+            await self.stop_server()
+
+
+class SandboxThread:
+    """A `Sandbox` on an event loop in a background thread, driven from synchronous code."""
+
+    def __init__(self, services: Services) -> None:
+        self.sandbox = Sandbox(services)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def _run(self, coroutine, timeout: float = 30):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def start(self) -> "SandboxThread":
+        self.thread.start()
+        self._run(self.sandbox.start_server())
+        self._run(self.sandbox.start_bot())
+        return self
+
+    def restart_bot(self) -> None:
+        self._run(self.sandbox.stop_bot())
+        self._run(self.sandbox.start_bot())
+
+    def stop(self) -> None:
+        self._run(self.sandbox.stop_bot())
+        self._run(self.sandbox.stop_server())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url

@@ -1,0 +1,106 @@
+"""What the bot says and the labels of its buttons, as Babel msgids (translated per chat)."""
+
+from core.i18n import N_
+
+# The main menu: a persistent keyboard of large buttons, in this order, two to a row.
+ORDER = N_("🍱 Order a meal")
+REPEAT = N_("🔁 Same as last time")
+MY_ORDERS = N_("📋 My orders")
+MY_BILL = N_("💰 My bill")
+STANDING = N_("📅 Standing order")
+HELP = N_("❓ Help")
+SETTINGS = N_("⚙️ Settings")
+MAIN_MENU = (ORDER, REPEAT, MY_ORDERS, MY_BILL, STANDING, HELP, SETTINGS)
+
+SHARE_PHONE = N_("📱 Share my phone number")
+HAVE_CODE = N_("👪 I have a family code")
+
+CHOOSE_LANGUAGE = N_("Welcome to MealAid meal assistance. Please choose your language.")
+ASK_PHONE = N_(
+    "Please press “Share my phone number” below, so we can find you in the register. "
+    "Family members: press “I have a family code”."
+)
+NOT_OWN_CONTACT = N_("Please share your own number with the button below.")
+NOT_REGISTERED = N_(
+    "We could not find this phone number among registered elders. To register for meals, "
+    "please call {phone} or visit your community centre. Family members can use a code from "
+    "the community worker."
+)
+WELCOME = N_("Welcome, {name}! Choose what you need with the buttons below.")
+WELCOME_FAMILY = N_("You can now order meals for {name}. Choose with the buttons below.")
+WELCOME_BACK = N_("Hello again! Choose what you need with the buttons below.")
+ASK_CODE = N_("Please type the code the community worker gave you, for example ABCD-2345.")
+LANGUAGE_SET = N_("Language changed to English.")
+NOT_UNDERSTOOD = N_("Sorry, I did not understand. Please use the buttons below.")
+CANCELLED_FLOW = N_("Stopped. Choose what you need with the buttons below.")
+SOMETHING_WRONG = N_("Sorry, something went wrong on our side. Please try again, or call {phone}.")
+NOT_YOURS = N_("This is not available to you.")
+HELP_TEXT = N_(
+    "Use the big buttons below:\n"
+    "🍱 Order a meal: choose the day, the meal and how you like it.\n"
+    "🔁 Same as last time: the meal you had last time, in two taps.\n"
+    "📋 My orders: see or cancel your orders.\n"
+    "💰 My bill: this month's meals and who paid.\n"
+    "Questions? Call {phone}."
+)
+CHOOSE_ELDER = N_("Who is this for?")
+SETTINGS_TEXT = N_("Settings. Choose your language:")
+
+PICK_DAY = N_("Which day? ({name})")
+NOTHING_OPEN = N_(
+    "There are no meals to order at the moment: today's orders have closed and the next "
+    "menus are not out yet. Questions? Call {phone}."
+)
+NO_SITE = N_("{name} has no meal site yet. Please call {phone}.")
+PICK_SLOT = N_("{date}: which meal?")
+SLOT_BUTTON = N_("{slot} (order by {time})")
+PICK_SET = N_("{date} {slot}: which set?")
+CONTAINS = N_("contains: {allergens}")
+NOTHING_SUITABLE = N_(
+    "There is nothing on this menu that suits {name}'s diet. Please choose another meal, or "
+    "call {phone}."
+)
+PICK_VARIANT = N_("{dish}: how would you like it?")
+CONFIRM_TITLE = N_("Please check your order:")
+CONFIRM_FOR = N_("For: {name}")
+CONFIRM_MEAL = N_("{date} {slot}")
+CONFIRM_DISH = N_("{dish} · {variant} × {quantity}")
+CONFIRM_MODE = N_("{mode} from {site}")
+CONFIRM_PRICE = N_("Price: {price}")
+CONFIRM_ELDER_PAYS = N_("You pay: {amount}")
+CONFIRM_OTHERS_PAY = N_("Paid for you: {payers}")
+CONFIRM = N_("✅ Confirm")
+BACK = N_("↩️ Back")
+PORTIONS = N_("{n} portion(s)")
+ORDERED = N_("✅ Ordered: {dish} · {variant} × {quantity}, {date} {slot}. You pay {amount}.")
+ALREADY_PLACED = N_("This order has already been placed.")
+
+PICK_REPEAT_DAY = N_("Same as last time: which day? ({name})")
+
+MY_ORDERS_TITLE = N_("Orders for {name}")
+NO_ORDERS = N_("{name} has no orders in the last 7 days or the days ahead.")
+UPCOMING = N_("Coming up:")
+RECENT = N_("Last 7 days:")
+ORDER_LINE = N_("{date} {slot}: {dish} · {variant} × {quantity} ({status})")
+CANCEL_BUTTON = N_("❌ Cancel {date} {slot}")
+CANCEL_ASK = N_("Cancel {dish} on {date} {slot}?")
+CANCEL_YES = N_("Yes, cancel it")
+CANCEL_NO = N_("No, keep it")
+CANCELLED = N_("Cancelled: {date} {slot}. Nothing to pay for it.")
+KEPT = N_("Kept. Nothing changed.")
+
+BILL_TITLE = N_("{name}, {month}")
+BILL_MEALS = N_("Meals served: {meals}, worth {price}")
+BILL_ELDER = N_("You paid: {amount}")
+BILL_SHARE = N_("{share}: {amount}")
+BILL_UPCOMING = N_("Still to come this month: {meals} meal(s), you will pay {amount}")
+BILL_NOTHING = N_("No meals served yet this month.")
+
+STANDING_TITLE = N_("Standing orders for {name}:")
+STANDING_LINE = N_("{slot} on {weekdays}, from {site}")
+STANDING_PAUSED = N_("paused {start} to {end}")
+STANDING_NONE = N_("{name} has no standing order.")
+STANDING_CHANGE = N_("To set up or change a standing order, please call {phone}.")
+
+TODAY = N_("Today")
+TOMORROW = N_("Tomorrow")
