@@ -281,7 +281,7 @@ def pick_set(turn: Turn, elder_id: int, day: date, slot: Slot) -> list[Say]:
         line = f"• {name}"
         if choice.allergens:
             allergens = "、".join(code_name(a, turn.locale) for a in sorted(choice.allergens))
-            line += f" ({turn.t(texts.CONTAINS, allergens=allergens)})"
+            line += " " + turn.t(texts.CONTAINS, allergens=allergens)
         lines.append(line)
         rows.append([(name, f"M:{elder.id}:{day:%Y%m%d}:{slot.value}:{choice.dish_id}")])
     rows.append(back)
@@ -299,9 +299,8 @@ def pick_variant(turn: Turn, elder_id: int, day: date, slot: Slot, dish_id: int)
     rows = [
         [
             (
-                _capital(
-                    f"{variant_name(c.variant, turn.locale)} · {i18n.money(c.price_fen, turn.locale)}"
-                ),
+                _capital(f"{variant_name(c.variant, turn.locale)} · ")
+                + i18n.money(c.price_fen, turn.locale),
                 f"V:{elder.id}:{c.item_id}:1:-",
             )
         ]
@@ -495,7 +494,8 @@ def my_orders(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     )
     if not orders:
         return [Say(turn.t(texts.NO_ORDERS, name=elder.name), keyboard="main")]
-    upcoming = [o for o in orders if o.service_date >= today and o.status != OrderStatus.cancelled]
+    live = (OrderStatus.placed, OrderStatus.locked)
+    upcoming = [o for o in orders if o.service_date >= today and o.status in live]
     recent = [o for o in orders if o not in upcoming and o.service_date <= today]
     lines = [turn.t(texts.MY_ORDERS_TITLE, name=elder.name)]
     if upcoming:

@@ -55,7 +55,7 @@ NO_SITE = N_("{name} has no meal site yet. Please call {phone}.")
 PICK_SLOT = N_("{date}: which meal?")
 SLOT_BUTTON = N_("{slot} (order by {time})")
 PICK_SET = N_("{date} {slot}: which set?")
-CONTAINS = N_("contains: {allergens}")
+CONTAINS = N_("(contains: {allergens})")
 NOTHING_SUITABLE = N_(
     "There is nothing on this menu that suits {name}'s diet. Please choose another meal, or "
     "call {phone}."

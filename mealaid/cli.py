@@ -1,5 +1,6 @@
 """The `mealaid` command: serve the web app, run the demo city, migrate, close slots at cutoff."""
 
+import contextlib
 import random
 import sys
 from collections import Counter
@@ -88,6 +89,78 @@ def serve(
     database = _database()
     database.migrate()
     uvicorn.run(create_app(database=database), host=host, port=port, log_level="info")
+
+
+@app.command()
+def bot(
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            help="Run offline: a local Telegram stand-in with a chat page in the browser."
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the sandbox's chat page.")] = 8081,
+    host: Annotated[str, typer.Option(help="Address of the sandbox.")] = "127.0.0.1",
+) -> None:
+    """Run the Telegram bot: against Telegram with MEALAID_BOT_TOKEN, or offline with --sandbox."""
+    import asyncio
+
+    from bot.app import Services, build_application
+    from bot.sandbox import Sandbox
+
+    settings = get_settings()
+    locale = _locale(None)
+    services = Services(_database(), SystemClock(settings.tz), settings)
+    if sandbox:
+        runner = Sandbox(services, host=host, port=port)
+        console.print(
+            i18n.render(
+                N_("Chat with the bot at {url}/sandbox/ (Ctrl+C stops it)."),
+                locale,
+                {"url": runner.url},
+            )
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner.serve_forever())
+        return
+    if not settings.bot_token:
+        console.print(
+            i18n.gettext(
+                N_("Set MEALAID_BOT_TOKEN to the token from @BotFather, or use --sandbox."), locale
+            )
+        )
+        raise typer.Exit(2)
+    application = build_application(
+        services=services, token=settings.bot_token, base_url=settings.bot_api_base_url
+    )
+    application.run_polling(allowed_updates=["message", "callback_query"])
+
+
+@app.command("link-code")
+def link_code(
+    elder: Annotated[int, typer.Option(help="The elder's id.")],
+    issued_by: Annotated[str, typer.Option(help="Who hands the code over.")] = "staff",
+) -> None:
+    """Issue a one-time code that links a family member's chat to an elder (valid 72 hours)."""
+    from core.elders import issue_link_code
+
+    settings = get_settings()
+    locale = _locale(None)
+    try:
+        with _database().transaction() as session:
+            code = issue_link_code(
+                session=session, clock=SystemClock(settings.tz), elder_id=elder, issued_by=issued_by
+            )
+    except DomainError as error:
+        console.print(error.render(locale))
+        raise typer.Exit(1) from None
+    console.print(
+        i18n.render(
+            N_("Family code: {code} (one use, valid for 72 hours; type it in the bot)."),
+            locale,
+            {"code": code},
+        )
+    )
 
 
 @app.command()
