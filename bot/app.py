@@ -5,7 +5,8 @@ sent. The update id is recorded in the same transaction: a re-delivered update d
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from sqlalchemy.dialects import postgresql, sqlite
 from telegram import (
@@ -49,6 +50,16 @@ class Services:
     database: Database
     clock: Clock
     settings: Settings
+    workers: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time and every step writes (the update id): one database
+        # thread runs them back to back instead of several threads queueing on the lock and
+        # fighting over the GIL while they hold it. PostgreSQL steps run side by side.
+        threads = 1 if self.database.dialect == "sqlite" else 8
+        object.__setattr__(
+            self, "workers", ThreadPoolExecutor(threads, thread_name_prefix="bot-db")
+        )
 
 
 def build_application(*, services: Services, token: str, base_url: str) -> Application:
@@ -120,8 +131,9 @@ def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list
             # A refused step leaves nothing behind but the record that the update was seen.
             with session.begin_nested():
                 says = step(turn)
-                state.updated_at = now
-                session.add(state)
+                if state in session.dirty or state not in session:
+                    state.updated_at = now
+                    session.add(state)
         except DomainError as error:
             says = _refusal(turn, error, pressed=update.callback_query is not None)
         return turn.locale, says
@@ -136,7 +148,8 @@ def _refusal(turn: Turn, error: DomainError, pressed: bool) -> list[Say]:
 
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
     services: Services = context.bot_data["services"]
-    result = await asyncio.to_thread(_run_step, services, update, step)
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(services.workers, _run_step, services, update, step)
     query = update.callback_query
     if result is not None:
         locale, says = result

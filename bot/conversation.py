@@ -58,7 +58,7 @@ class Turn:
     settings: Settings
     user: ChatUser
     state: ChatState
-    said: list[Say] = field(default_factory=list)
+    _elders: list[Elder] | None = field(default=None, repr=False)
 
     @property
     def locale(self) -> str:
@@ -74,7 +74,13 @@ class Turn:
         return self.settings.programme_phone
 
     def elders(self) -> list[Elder]:
-        return linked_elders(session=self.session, chat_user_id=self.user.id)
+        """The elders this chat may act for (read once per step; a link step resets it)."""
+        if self._elders is None:
+            self._elders = linked_elders(session=self.session, chat_user_id=self.user.id)
+        return self._elders
+
+    def forget_elders(self) -> None:
+        self._elders = None
 
     def elder(self, elder_id: int) -> Elder:
         """An elder this chat may act for; anything else (an old or forged button) is refused."""
@@ -129,6 +135,7 @@ def contact_shared(turn: Turn, phone: str, contact_user_id: int | None) -> list[
         verified_by="telegram-contact",
         clock=turn.clock,
     )
+    turn.forget_elders()
     return [Say(turn.t(texts.WELCOME, name=elder.name), keyboard="main")]
 
 
@@ -144,6 +151,7 @@ def code_typed(turn: Turn, code: str) -> list[Say]:
     if elder is None:
         return [Say(LinkCodeInvalid().render(turn.locale), keyboard="contact")]
     turn.state.step = None
+    turn.forget_elders()
     return [Say(turn.t(texts.WELCOME_FAMILY, name=elder.name), keyboard="main")]
 
 
@@ -588,7 +596,7 @@ def my_bill(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
 
 def _month_name(turn: Turn, first: date) -> str:
     pattern = "y年M月" if turn.locale == "zh_CN" else "MMMM y"
-    return format_date(first, format=pattern, locale=turn.locale)
+    return format_date(first, format=pattern, locale=i18n.babel_locale(turn.locale))
 
 
 def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
@@ -603,7 +611,7 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     if not orders:
         lines = [turn.t(texts.STANDING_NONE, name=elder.name)]
     else:
-        days = get_day_names("abbreviated", locale=turn.locale)
+        days = get_day_names("abbreviated", locale=i18n.babel_locale(turn.locale))
         lines = [turn.t(texts.STANDING_TITLE, name=elder.name)]
         today = turn.clock.now().date()
         for standing_order in orders:

@@ -111,6 +111,7 @@ class StandIn:
         self.pressed_at: dict[int, float] = {}
         self.first_reply_at: dict[int, float] = {}
         self.awaiting: dict[int, list[int]] = {}
+        self.polled = False  # the bot has asked for updates at least once
 
     @property
     def changed(self) -> asyncio.Condition:
@@ -316,6 +317,7 @@ class StandIn:
         return True
 
     async def api_getupdates(self, params: dict) -> list[dict]:
+        self.polled = True
         offset = params.get("offset") or 0
         limit = params.get("limit") or 100
         deadline = time.monotonic() + float(params.get("timeout") or 0)

@@ -17,6 +17,13 @@ LOCALES = ("zh_CN", "en")
 DOMAIN = "messages"
 
 
+@lru_cache
+def babel_locale(code: str) -> Locale:
+    """Parsed once: Babel's formatters parse a locale string on every call otherwise, which
+    costs more than the formatting itself."""
+    return Locale.parse(code)
+
+
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, in the reader's language."""
     return message
@@ -58,26 +65,26 @@ def money(fen: int, locale: str) -> str:
     """Format an integer amount of fen as yuan for people, e.g. ¥15.00."""
     if not isinstance(fen, int):
         raise TypeError("money is integer fen")
-    return format_currency(Decimal(fen).scaleb(-2), "CNY", locale=locale)
+    return format_currency(Decimal(fen).scaleb(-2), "CNY", locale=babel_locale(locale))
 
 
 def day(value: date, locale: str) -> str:
-    return format_date(value, format="medium", locale=locale)
+    return format_date(value, format="medium", locale=babel_locale(locale))
 
 
 def weekday_and_day(value: date, locale: str) -> str:
     pattern = "M月d日 EEEE" if locale == "zh_CN" else "EEE d MMM"
-    return format_date(value, format=pattern, locale=locale)
+    return format_date(value, format=pattern, locale=babel_locale(locale))
 
 
 def clock_time(value: time | datetime, locale: str) -> str:
-    return format_time(value, format="HH:mm", locale=locale)
+    return format_time(value, format="HH:mm", locale=babel_locale(locale))
 
 
 def moment(value: datetime, locale: str) -> str:
     """A moment close enough to now that the year goes without saying: 11月25日 09:30."""
     pattern = "M月d日 HH:mm" if locale == "zh_CN" else "d MMM HH:mm"
-    return format_datetime(value, format=pattern, tzinfo=value.tzinfo, locale=locale)
+    return format_datetime(value, format=pattern, tzinfo=value.tzinfo, locale=babel_locale(locale))
 
 
 def render(message: str, locale: str, params: dict[str, Any] | None = None) -> str:

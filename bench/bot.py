@@ -1,0 +1,222 @@
+"""Benchmark: N simulated people (default 50) chat with the real bot at the same time through
+the Bot API stand-in, each ordering a meal (menu, day, meal, set, variant, confirm: six presses);
+print p50/p95 latency from a press to the bot's reply and orders/second, and write JSON.
+
+    .venv/bin/python bench/bot.py [--users 50] [--json PATH]
+
+The bot runs as its own process (`mealaid bot --sandbox`), as in production; the people are
+asyncio tasks in this process. SQLite always; PostgreSQL too when MEALAID_BENCH_POSTGRES_URL
+(or MEALAID_TEST_DATABASE_URL) is set, in a schema of its own, dropped afterwards."""
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import write_json
+from orders import TZ, seed
+
+from bot.sandbox import free_port
+from bot.stand_in import SimulatedUser, StandIn, create_stand_in_app
+from core.clock import FixedClock
+from core.db import Database
+from core.elders import chat_user_for, link_elder
+from core.types import LinkRelation
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_TELEGRAM_ID = 9_000_000
+
+
+def prepare(database: Database, users: int) -> None:
+    """A kitchen with two weeks of menus and one elder per simulated person, already linked to
+    that person's chat (linking is not what is measured)."""
+    clock = FixedClock(datetime.now(TZ))
+    _, _, elder_ids = seed(database, clock, users)
+    with database.transaction() as session:
+        for n, elder_id in enumerate(elder_ids):
+            person = chat_user_for(
+                session=session,
+                telegram_user_id=FIRST_TELEGRAM_ID + n,
+                name=f"bench {n}",
+                language="zh_CN",
+                clock=clock,
+            )
+            link_elder(
+                session=session,
+                chat_user_id=person.id,
+                elder_id=elder_id,
+                relation=LinkRelation.self_,
+                verified_by="bench",
+                clock=clock,
+            )
+
+
+async def one_person(
+    stand_in: StandIn, n: int, think: float, latencies: list[float], rng: random.Random
+) -> bool:
+    """Order a meal in six presses; True if the bot said it was ordered."""
+    user = stand_in.add_user(SimulatedUser(FIRST_TELEGRAM_ID + n, f"P{n}", "zh"))
+    # People arrive over the first few seconds, not all in the same millisecond.
+    await asyncio.sleep(rng.uniform(0, think * 2))
+
+    async def act(update: Awaitable[int]) -> list[dict]:
+        started = time.monotonic()
+        update_id = await update
+        replies = await stand_in.wait_for_reply(user.id, started, timeout=30, settle=0)
+        latencies.append(stand_in.first_reply_at.get(update_id, time.monotonic()) - started)
+        if think:
+            await asyncio.sleep(rng.uniform(think / 2, think * 1.5))
+        return replies
+
+    # The main menu is the reply keyboard the bot shows after linking; here the person types it.
+    replies = await act(stand_in.send_text(user, "🍱 订餐"))
+    for _ in range(4):  # day, meal, set, variant: the first button each time
+        if not replies or not replies[-1]["buttons"]:
+            return False
+        replies = await act(stand_in.press(user, replies[-1]["buttons"][0]))
+    if not replies or "✅ 确认下单" not in replies[-1]["buttons"]:
+        return False
+    replies = await act(stand_in.press(user, "✅ 确认下单"))
+    return bool(replies) and replies[-1]["text"].startswith("✅")
+
+
+async def drive(url: str, users: int, think: float) -> dict:
+    """The stand-in (Telegram's part) and the people run here; the bot is its own process, as
+    in production, polling this stand-in."""
+    stand_in = StandIn("bench-token")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_stand_in_app(stand_in), port=port, log_level="warning", lifespan="off"
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    environment = {
+        **os.environ,
+        "MEALAID_DATABASE_URL": url,
+        "MEALAID_BOT_TOKEN": "bench-token",
+        "MEALAID_BOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+    }
+    bot = subprocess.Popen(
+        [Path(sys.executable).parent / "mealaid", "bot"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while not stand_in.polled:
+            await asyncio.sleep(0.05)
+        cpu_before = _cpu_seconds(bot.pid)
+        latencies: list[float] = []
+        rng = random.Random(7)
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(one_person(stand_in, n, think, latencies, rng) for n in range(users))
+        )
+        seconds = time.monotonic() - started
+        bot_cpu = _cpu_seconds(bot.pid) - cpu_before
+    finally:
+        bot.terminate()
+        try:
+            bot.wait(15)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+        server.should_exit = True
+        await serving
+    ordered = sum(results)
+    latencies.sort()
+    return {
+        "users": users,
+        "think_s": think,
+        "ordered": ordered,
+        "presses": len(latencies),
+        "seconds": round(seconds, 2),
+        "orders_per_second": round(ordered / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+        # The bot process's own CPU per press (user + system), whatever else the machine runs.
+        "bot_cpu_ms_per_press": round(bot_cpu / len(latencies) * 1000, 1),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(name: str, url: str, users: int, think: float) -> dict:
+    database = Database.from_url(url)
+    database.migrate()
+    prepare(database, users)
+    database.dispose()
+    return {"database": name, **asyncio.run(drive(url, users, think))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs="+",
+        default=[1.0, 0.0],
+        help="seconds a person takes between presses (about; 0 = press as fast as replies come)",
+    )
+    parser.add_argument("--json", default="bench/results/bot.json")
+    args = parser.parse_args()
+    rows = []
+    for think in args.think:
+        with tempfile.TemporaryDirectory() as folder:
+            rows.append(run("sqlite", f"sqlite:///{folder}/bot-bench.db", args.users, think))
+            print(rows[-1], flush=True)
+    postgres = os.environ.get("MEALAID_BENCH_POSTGRES_URL") or os.environ.get(
+        "MEALAID_TEST_DATABASE_URL"
+    )
+    for think in args.think if postgres else []:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(postgres)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        try:
+            separator = "&" if "?" in postgres else "?"
+            url = f"{postgres}{separator}options={quote(f'-csearch_path={schema}')}"
+            rows.append(run("postgresql", url, args.users, think))
+            print(rows[-1], flush=True)
+        finally:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.dispose()
+    print(
+        f"{'database':<12}{'users':>6}{'think s':>8}{'ordered':>8}{'presses':>8}{'seconds':>9}"
+        f"{'orders/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'bot cpu ms/press':>18}"
+    )
+    for row in rows:
+        print(
+            f"{row['database']:<12}{row['users']:>6}{row['think_s']:>8}{row['ordered']:>8}{row['presses']:>8}"
+            f"{row['seconds']:>9}{row['orders_per_second']:>9}{row['p50_ms']:>8}"
+            f"{row['p95_ms']:>8}{row['max_ms']:>8}{row['bot_cpu_ms_per_press']:>18}"
+        )
+    write_json(rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
