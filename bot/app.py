@@ -18,7 +18,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, texts
+from bot import conversation, notices, texts
 from bot.conversation import Say, Turn
 from bot.models import ChatState, HandledUpdate
 from core import i18n
@@ -79,12 +79,16 @@ def build_application(*, services: Services, token: str, base_url: str) -> Appli
     application.add_handler(CommandHandler("start", on_start))
     application.add_handler(CommandHandler("cancel", on_cancel))
     application.add_handler(CommandHandler("help", on_help))
+    application.add_handler(CommandHandler("route", on_route))
     application.add_handler(MessageHandler(filters.CONTACT, on_contact))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     # Stickers, photos, voice, unknown commands: a short help line and the menu again.
     application.add_handler(MessageHandler(filters.ALL, on_anything_else))
     application.add_error_handler(on_error)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        send_notices, interval=services.settings.notice_interval_seconds, first=1
+    )
     return application
 
 
@@ -135,15 +139,13 @@ def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list
                     state.updated_at = now
                     session.add(state)
         except DomainError as error:
-            says = _refusal(turn, error, pressed=update.callback_query is not None)
+            says = _refusal(turn, error)
         return turn.locale, says
 
 
-def _refusal(turn: Turn, error: DomainError, pressed: bool) -> list[Say]:
-    text = error.render(turn.locale)
-    if pressed:
-        return [Say(text, edit=True)]
-    return [Say(text, keyboard="main" if turn.elders() else None)]
+def _refusal(turn: Turn, error: DomainError) -> list[Say]:
+    """A rule said no: say why in a new message (the screen pressed stays as it was)."""
+    return [Say(error.render(turn.locale), keyboard="main" if turn.elders() else None)]
 
 
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
@@ -157,6 +159,12 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) 
             await _say(update, context, say, locale)
     if query is not None:
         await query.answer()
+
+
+def _inline_button(label: str, data: str) -> InlineKeyboardButton:
+    if data.startswith("https://"):
+        return InlineKeyboardButton(label, url=data)
+    return InlineKeyboardButton(label, callback_data=data)
 
 
 def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
@@ -219,6 +227,29 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _step(update, context, lambda turn: conversation.menu_action(turn, "help"))
+
+
+async def on_route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/route: a rider's stops for today in order, with buttons for the next one."""
+    await _step(update, context, conversation.rider_route)
+
+
+async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The repeating job: escalate welfare alerts that are due, send the outbox."""
+    services: Services = context.bot_data["services"]
+    loop = asyncio.get_running_loop()
+    outgoing = await loop.run_in_executor(
+        services.workers, notices.claim_due, services.database, services.clock
+    )
+    for notice in outgoing:
+        markup = _markup(Say(notice.text, notice.buttons), notice.locale)
+        try:
+            await context.bot.send_message(notice.chat_id, notice.text, reply_markup=markup)
+        except TelegramError as error:
+            log.warning("notice %s not sent: %s", notice.notice_id, error)
+            await loop.run_in_executor(
+                services.workers, notices.put_back, services.database, notice.notice_id
+            )
 
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,18 +15,20 @@ from billing.models import Share
 from billing.service import elder_month, quote
 from bot import texts
 from bot.models import ChatState
-from core import i18n
+from core import i18n, welfare
 from core.clock import Clock
 from core.diet import profile_of_elder
 from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
 from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, OrderNotFound
 from core.menus import MenuChoice, menu_choices, menu_item, suitable_choices
-from core.models import ChatUser, Elder, Order, Site, StandingOrder, StandingOrderPause
+from core.models import ChatUser, Elder, Order, Rider, Site, StandingOrder, StandingOrderPause
 from core.orders import orderable_meals, plan_repeat
 from core.settings import Settings
 from core.sites import site_for_elder
 from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
+from routing.records import DeliveryRoute
+from routing.service import route_of_order, route_view
 
 Keyboard = Literal["main", "contact", "remove"]
 Buttons = list[list[tuple[str, str]]]
@@ -638,6 +640,116 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     return [Say("\n".join(lines), keyboard="main")]
 
 
+# -- welfare alerts --------------------------------------------------------------------------
+
+
+def acknowledge_alert(turn: Turn, alert_id: int, how: str) -> list[Say]:
+    welfare.acknowledge(
+        session=turn.session,
+        clock=turn.clock,
+        alert_id=alert_id,
+        chat_user_id=turn.user.id,
+        how=how,
+    )
+    return [Say(turn.t(texts.ACK_THANKS, how=turn.t(welfare.ACKNOWLEDGEMENTS[how])), edit=True)]
+
+
+# -- riders ----------------------------------------------------------------------------------
+
+
+def _rider(turn: Turn) -> Rider:
+    rider = turn.session.exec(select(Rider).where(Rider.chat_user_id == turn.user.id)).first()
+    if rider is None:
+        raise NotARider()
+    return rider
+
+
+class NotARider(DomainError):
+    code = "not_a_rider"
+    message = texts.NOT_A_RIDER
+
+
+def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
+    """Today's route in stop order; buttons for the next stop still to do."""
+    rider = _rider(turn)
+    today = turn.clock.now().date()
+    routes = turn.session.exec(
+        select(DeliveryRoute)
+        .where(DeliveryRoute.rider_id == rider.id, DeliveryRoute.service_date == today)
+        .order_by(col(DeliveryRoute.departure_at))
+    ).all()
+    views = [route_view(session=turn.session, route_id=route.id) for route in routes]
+    pending = [v for v in views if any(s.status == OrderStatus.locked for s in v.stops)]
+    if not views:
+        return [Say(turn.t(texts.RIDER_NO_ROUTE))]
+    view = pending[0] if pending else views[-1]
+    route = next(r for r in routes if r.id == view.id)
+    lines = [
+        turn.t(
+            texts.RIDER_ROUTE,
+            number=view.number,
+            slot=Slot(route.slot),
+            stops=len(view.stops),
+            departure=view.departure_at.astimezone(turn.clock.tz).time(),
+        )
+    ]
+    marks = {OrderStatus.delivered: "✅", OrderStatus.no_answer: "🚪"}
+    for stop in view.stops:
+        line = (
+            marks.get(stop.status, "▫️")
+            + " "
+            + turn.t(
+                texts.RIDER_STOP,
+                position=stop.position,
+                eta=stop.eta.astimezone(turn.clock.tz).time(),
+                name=stop.elder,
+                address=stop.address,
+                phone=stop.phone or stop.contact_phone or "-",
+                dish=i18n.Bilingual(stop.dish_zh, stop.dish_en),
+                variant=variant_name(stop.variant, turn.locale),
+                quantity=stop.portions,
+            )
+        )
+        warnings = [code_name(a, turn.locale) for a in stop.allergies]
+        if stop.texture != "regular":
+            warnings.append(code_name(stop.texture, turn.locale))
+        if warnings:
+            line += "\n   " + turn.t(texts.RIDER_WARN, warnings="、".join(warnings))
+        lines.append(line)
+    following = next((s for s in view.stops if s.status == OrderStatus.locked), None)
+    if following is None:
+        lines.append(turn.t(texts.RIDER_ALL_DONE))
+        return [Say("\n".join(lines), edit=edit)]
+    lines.append(turn.t(texts.RIDER_NEXT, position=following.position, name=following.elder))
+    base = f"{view.id}:{following.order_id}"
+    navigate = turn.settings.navigation_url.format(lat=following.lat, lon=following.lon)
+    rows: Buttons = [
+        [
+            (turn.t(texts.RIDER_DELIVERED), f"RO:{base}:d"),
+            (turn.t(texts.RIDER_NO_ANSWER), f"RO:{base}:n"),
+        ],
+        [(turn.t(texts.RIDER_NAVIGATE), navigate)],
+    ]
+    return [Say("\n".join(lines), rows, edit=edit)]
+
+
+def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list[Say]:
+    rider = _rider(turn)
+    route = turn.session.get(DeliveryRoute, route_id)
+    on_route = route_of_order(session=turn.session, order_id=order_id)
+    if route is None or route.rider_id != rider.id or on_route is None or on_route[0] != route_id:
+        raise NotYours()
+    outcome = {"d": OrderStatus.delivered, "n": OrderStatus.no_answer}[letter]
+    ordering.record_outcome(
+        session=turn.session,
+        clock=turn.clock,
+        order_id=order_id,
+        outcome=outcome,
+        by=f"rider:{rider.id}",
+    )
+    return rider_route(turn, edit=True)
+
+
 # -- what came in ----------------------------------------------------------------------------
 
 
@@ -699,6 +811,10 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return cancel(turn, int(args[0]))
             case "XN":
                 return keep(turn)
-    except (IndexError, ValueError):
+            case "WA":
+                return acknowledge_alert(turn, int(args[0]), args[1])
+            case "RO":
+                return rider_outcome(turn, int(args[0]), int(args[1]), args[2])
+    except (IndexError, KeyError, ValueError):
         pass
     return not_understood(turn)

@@ -104,3 +104,27 @@ STANDING_CHANGE = N_("To set up or change a standing order, please call {phone}.
 
 TODAY = N_("Today")
 TOMORROW = N_("Tomorrow")
+
+WELFARE_ALERT = N_(
+    "⚠️ The rider could not reach {name} at the door at {time} ({slot} delivery). "
+    "Please contact them to make sure they are well."
+)
+WELFARE_ESCALATED = N_(
+    "⚠️ Welfare alert: nobody answered the door for {name} ({address}, {phone}) at {time}, and "
+    "nobody has responded since. Please call or visit."
+)
+WELFARE_HANDLED = N_("{by} has responded about {name}: {how}.")
+ACK_REACHED = N_("✅ I've reached them, all well")
+ACK_COMING = N_("🚶 I'm on my way")
+ACK_THANKS = N_("Thank you. Recorded: {how}. Staff can see it.")
+
+RIDER_NO_ROUTE = N_("You have no route today.")
+RIDER_ROUTE = N_("Route {number}, {slot}: {stops} stops, leave at {departure}.")
+RIDER_STOP = N_("{position}. {eta} {name}, {address} ☎ {phone} · {dish} · {variant} × {quantity}")
+RIDER_WARN = N_("⚠️ {warnings}")
+RIDER_NEXT = N_("Next: stop {position}, {name}.")
+RIDER_ALL_DONE = N_("All stops done. Thank you!")
+RIDER_DELIVERED = N_("✅ Delivered")
+RIDER_NO_ANSWER = N_("🚪 No answer")
+RIDER_NAVIGATE = N_("🗺 Navigate")
+NOT_A_RIDER = N_("This is for riders. Please use the buttons below.")

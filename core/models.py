@@ -2,11 +2,14 @@
 standing orders and riders. Table models do not validate; the schemas in `core.schemas` do."""
 
 from datetime import date, datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.types import (
+    AlertLevel,
+    AlertStatus,
     ElderStatus,
     LinkRelation,
     OrderSource,
@@ -354,3 +357,65 @@ class LinkCodeAttempt(SQLModel, table=True):
     chat_user_id: int = Field(foreign_key="chat_user.id")
     at: datetime = Field(sa_type=UTCDateTime)
     succeeded: bool = False
+
+
+class CommunityWorker(SQLModel, table=True):
+    """The community worker a welfare alert escalates to when family do not answer."""
+
+    __tablename__ = "community_worker"
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+    active: bool = True
+
+
+class WelfareAlert(SQLModel, table=True):
+    """Nobody answered the door for a meal: the programme's daily check on the elder failed.
+    It goes to family at once, then up the escalation ladder until someone acknowledges."""
+
+    __tablename__ = "welfare_alert"
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    order_id: int = Field(foreign_key="meal_order.id", unique=True)
+    raised_at: datetime = Field(sa_type=UTCDateTime)
+    raised_by: str = Field(max_length=64)
+    status: AlertStatus = Field(default=AlertStatus.open, sa_type=_enum(16), index=True)
+    level: AlertLevel = Field(default=AlertLevel.family, sa_type=_enum(24))
+    # When it goes to the next level if nobody has acknowledged it; None at the top.
+    escalate_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=300)
+
+
+class WelfareAlertStep(SQLModel, table=True):
+    """Each thing that happened to an alert, with its time: raised, sent to whom, escalated,
+    acknowledged (and how), closed."""
+
+    __tablename__ = "welfare_alert_step"
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="welfare_alert.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    note: str | None = Field(default=None, max_length=300)
+
+
+class ChatNotification(SQLModel, table=True):
+    """A message the bot owes someone (an outbox): written in the transaction that caused it,
+    sent by the bot process, marked sent once. `key` makes the same notice impossible twice."""
+
+    __tablename__ = "chat_notification"
+    __table_args__ = (sa.Index("ix_chat_notification_unsent", "sent_at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_user_id: int = Field(foreign_key="chat_user.id", index=True)
+    kind: str = Field(max_length=32)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    key: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0

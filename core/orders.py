@@ -52,6 +52,7 @@ from core.settings import get_settings
 from core.sites import cutoff_at, get_site, get_slot
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
+from core.welfare import raise_alert
 
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
 Variant = Annotated[str, Field(min_length=1, max_length=24)]
@@ -386,6 +387,9 @@ def record_outcome(
     order.status, order.outcome_at, order.outcome_by, order.updated_at = outcome, now, by, now
     session.add(order)
     session.flush()
+    if outcome == OrderStatus.no_answer and order.mode == ServiceMode.delivery:
+        # Nobody came to the door: the meal was also the day's check on the elder.
+        raise_alert(session=session, clock=clock, order=order, by=by)
     return order
 
 

@@ -26,6 +26,15 @@ class Settings(BaseSettings):
     # Where staff and riders reach the web app; QR codes on labels point here.
     public_base_url: str = "http://127.0.0.1:8000"
     locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
+    # Welfare alerts: minutes each level has to acknowledge before the next is told, and the
+    # programme's duty line (a phone, and optionally a Telegram chat id that gets the alert).
+    welfare_ack_minutes: int = 15
+    # How often the bot sends what it owes people and escalates welfare alerts.
+    notice_interval_seconds: float = 2.0
+    duty_phone: str = "12345"
+    duty_chat_id: int | None = None
+    # A map app's link to a point, for riders' "navigate" buttons (Amap's URI API by default).
+    navigation_url: str = "https://uri.amap.com/marker?position={lon},{lat}"
     max_order_quantity: int = 5
     order_horizon_days: int = 14
 

@@ -137,6 +137,21 @@ class RiderMode(Labelled):
     van = "van"
 
 
+class AlertStatus(Labelled):
+    open = "open"
+    acknowledged = "acknowledged"
+    closed = "closed"
+
+
+class AlertLevel(Labelled):
+    """Who a welfare alert is with: family first, then the community worker, then the duty
+    phone of the programme."""
+
+    family = "family"
+    community_worker = "community_worker"
+    duty = "duty"
+
+
 LABELS: dict[StrEnum, str] = {
     Category.extreme_poverty: N_("Extreme poverty support (特困)"),
     Category.minimum_living: N_("Minimum living allowance (低保)"),
@@ -193,6 +208,12 @@ LABELS: dict[StrEnum, str] = {
     RiderMode.walk: N_("on foot"),
     RiderMode.ebike: N_("e-bike"),
     RiderMode.van: N_("van"),
+    AlertStatus.open: N_("open"),
+    AlertStatus.acknowledged: N_("acknowledged"),
+    AlertStatus.closed: N_("closed"),
+    AlertLevel.family: N_("with the family"),
+    AlertLevel.community_worker: N_("with the community worker"),
+    AlertLevel.duty: N_("with the duty phone"),
 }
 
 

@@ -1,5 +1,6 @@
 """Simulated people chatting with the real bot through the Bot API stand-in, over HTTP."""
 
+import time
 from datetime import datetime
 
 import httpx
@@ -39,6 +40,10 @@ class Person:
     def press(self, label: str) -> list[dict]:
         return self._act("press", {"button": label})
 
+    def press_data(self, data: str) -> list[dict]:
+        """Callback data the bot never offered this person (a forged or stale button)."""
+        return self._act("press", {"data": data})
+
     def can_press(self, label: str) -> bool:
         return label in self.buttons()
 
@@ -52,6 +57,16 @@ class Person:
         """Every inline button label on the bot's messages, newest message first."""
         return [label for m in reversed(self.messages()) if m["inline"] for label in m["buttons"]]
 
+    def wait_for_message(self, containing: str, timeout: float = 15) -> dict:
+        """A message the bot sends on its own (a notification), once it has arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.messages()):
+                if containing in (message["text"] or ""):
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no message containing {containing!r}: {self.messages()}")
+
     @property
     def last_text(self) -> str:
         return self.messages()[-1]["text"]
@@ -62,15 +77,23 @@ class Chat:
 
     def __init__(self, database: Database, clock: FixedClock) -> None:
         self.database, self.clock = database, clock
-        self.services = Services(database, clock, get_settings())
+        # Notices go out within a fraction of a second, so tests need not wait long.
+        settings = get_settings().model_copy(update={"notice_interval_seconds": 0.2})
+        self.services = Services(database, clock, settings)
         self.sandbox = SandboxThread(self.services).start()
         self.client = httpx.Client(base_url=self.sandbox.url, timeout=30)
         self._ids = iter(range(5_000_001, 6_000_000))
 
-    def person(self, language_code: str = "zh-hans", phone: str | None = None, **extra) -> Person:
+    def person(
+        self,
+        language_code: str = "zh-hans",
+        phone: str | None = None,
+        user_id: int | None = None,
+        **extra,
+    ) -> Person:
         return Person(
             self.client,
-            next(self._ids),
+            user_id or next(self._ids),
             first_name=extra.pop("first_name", "测试"),
             language_code=language_code,
             phone=phone,
@@ -81,8 +104,6 @@ class Chat:
         since = len(person.messages())
         assert self.client.post(f"/sandbox/updates/{update_id}/redeliver").status_code == 200
         # Wait for the bot to have taken it: a reply would come within this time if it acted.
-        import time
-
         time.sleep(0.6)
         return person.messages()[since:]
 

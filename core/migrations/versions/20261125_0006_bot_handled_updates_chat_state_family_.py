@@ -1,8 +1,8 @@
-"""bot: handled updates, chat state; family link codes
+"""bot: handled updates, chat state; family link codes, welfare alerts, chat outbox
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-25 21:43:23.162550
+Create Date: 2026-11-25 22:05:22.894140
 """
 from collections.abc import Sequence
 
@@ -26,6 +26,37 @@ def upgrade() -> None:
     sa.Column('received_at', core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_bot_handled_update'))
     )
+    op.create_table('chat_notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chat_user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['chat_user_id'], ['chat_user.id'], name=op.f('fk_chat_notification_chat_user_id_chat_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_notification')),
+    sa.UniqueConstraint('key', name=op.f('uq_chat_notification_key'))
+    )
+    with op.batch_alter_table('chat_notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_notification_chat_user_id'), ['chat_user_id'], unique=False)
+        batch_op.create_index('ix_chat_notification_unsent', ['sent_at', 'id'], unique=False)
+
+    op.create_table('community_worker',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('chat_user_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['chat_user_id'], ['chat_user.id'], name=op.f('fk_community_worker_chat_user_id_chat_user')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_community_worker_community_id_community')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_community_worker'))
+    )
+    with op.batch_alter_table('community_worker', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_community_worker_community_id'), ['community_id'], unique=False)
+
     op.create_table('link_code_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('chat_user_id', sa.Integer(), nullable=False),
@@ -65,11 +96,58 @@ def upgrade() -> None:
     with op.batch_alter_table('family_link_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_family_link_code_elder_id'), ['elder_id'], unique=False)
 
+    op.create_table('welfare_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('elder_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('raised_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('raised_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('level', sa.String(length=24), nullable=False),
+    sa.Column('escalate_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('closed_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.ForeignKeyConstraint(['elder_id'], ['elder.id'], name=op.f('fk_welfare_alert_elder_id_elder')),
+    sa.ForeignKeyConstraint(['order_id'], ['meal_order.id'], name=op.f('fk_welfare_alert_order_id_meal_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welfare_alert')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_welfare_alert_order_id'))
+    )
+    with op.batch_alter_table('welfare_alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_welfare_alert_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_welfare_alert_escalate_at'), ['escalate_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_welfare_alert_status'), ['status'], unique=False)
+
+    op.create_table('welfare_alert_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['welfare_alert.id'], name=op.f('fk_welfare_alert_step_alert_id_welfare_alert')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welfare_alert_step'))
+    )
+    with op.batch_alter_table('welfare_alert_step', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_welfare_alert_step_alert_id'), ['alert_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('welfare_alert_step', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_welfare_alert_step_alert_id'))
+
+    op.drop_table('welfare_alert_step')
+    with op.batch_alter_table('welfare_alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_welfare_alert_status'))
+        batch_op.drop_index(batch_op.f('ix_welfare_alert_escalate_at'))
+        batch_op.drop_index(batch_op.f('ix_welfare_alert_elder_id'))
+
+    op.drop_table('welfare_alert')
     with op.batch_alter_table('family_link_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_family_link_code_elder_id'))
 
@@ -79,5 +157,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_link_code_attempt_user_at')
 
     op.drop_table('link_code_attempt')
+    with op.batch_alter_table('community_worker', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_community_worker_community_id'))
+
+    op.drop_table('community_worker')
+    with op.batch_alter_table('chat_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_chat_notification_unsent')
+        batch_op.drop_index(batch_op.f('ix_chat_notification_chat_user_id'))
+
+    op.drop_table('chat_notification')
     op.drop_table('bot_handled_update')
     # ### end Alembic commands ###

@@ -1,0 +1,100 @@
+"""Sending what the bot owes people (the `ChatNotification` outbox) and moving welfare alerts up
+their ladder. A repeating job does both; the database is the only state, so nothing needs to be
+rebuilt after a restart, and each notice is claimed in a transaction before it is sent: it is
+never sent twice (a failed send is put back for a later try)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot import texts
+from bot.conversation import Buttons
+from core import i18n, welfare
+from core.clock import Clock
+from core.db import Database
+from core.models import ChatNotification, ChatUser, Elder
+from core.types import Slot
+
+MAX_ATTEMPTS = 5
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    notice_id: int
+    chat_id: int
+    text: str
+    buttons: Buttons | None
+    locale: str
+
+
+def _time(value: str, clock: Clock) -> str:
+    return i18n.clock_time(datetime.fromisoformat(value).astimezone(clock.tz), "zh_CN")
+
+
+def render(session: Session, notice: ChatNotification, locale: str, clock: Clock) -> Outgoing:
+    params = notice.params
+    elder = session.get(Elder, params.get("elder_id"))
+    name = elder.name if elder else ""
+    t = lambda message, **values: i18n.render(message, locale, values)  # noqa: E731
+    buttons: Buttons | None = None
+    if notice.kind == "welfare_alert":
+        text = t(
+            texts.WELFARE_ALERT,
+            name=name,
+            time=_time(params["at_time"], clock),
+            slot=Slot(params["slot"]),
+        )
+    elif notice.kind == "welfare_escalated":
+        text = t(
+            texts.WELFARE_ESCALATED,
+            name=name,
+            address=elder.address if elder else "",
+            phone=(elder.phone if elder else None) or "-",
+            time=_time(params["raised_at"], clock),
+        )
+    else:  # welfare_handled
+        how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
+        text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
+    if notice.kind in ("welfare_alert", "welfare_escalated"):
+        alert = params["alert_id"]
+        buttons = [
+            [(t(texts.ACK_REACHED), f"WA:{alert}:reached")],
+            [(t(texts.ACK_COMING), f"WA:{alert}:coming")],
+        ]
+    user = session.get(ChatUser, notice.chat_user_id)
+    return Outgoing(notice.id, user.telegram_user_id, text, buttons, locale)  # type: ignore[arg-type, union-attr]
+
+
+def claim_due(database: Database, clock: Clock) -> list[Outgoing]:
+    """Escalate what is due, then take the next unsent notices (marked sent as they are taken)."""
+    with database.transaction() as session:
+        welfare.escalate_due(session=session, clock=clock)
+        query = (
+            select(ChatNotification)
+            .where(
+                col(ChatNotification.sent_at).is_(None),
+                ChatNotification.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(col(ChatNotification.id))
+            .limit(BATCH)
+        )
+        if database.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        now, outgoing = clock.now(), []
+        for notice in session.exec(query).all():
+            user = session.get(ChatUser, notice.chat_user_id)
+            outgoing.append(render(session, notice, user.language if user else "zh_CN", clock))
+            notice.sent_at, notice.attempts = now, notice.attempts + 1
+            session.add(notice)
+        return outgoing
+
+
+def put_back(database: Database, notice_id: int) -> None:
+    """Sending failed (network, a blocked bot): try again on a later run."""
+    with database.transaction() as session:
+        notice = session.get(ChatNotification, notice_id)
+        if notice is not None:
+            notice.sent_at = None
+            session.add(notice)

@@ -1,0 +1,290 @@
+"""Welfare alerts: when a rider finds nobody at the door, the meal programme's daily check on the
+elder has failed. Family are told at once; if nobody acknowledges in time the alert goes to the
+community worker, then to the programme's duty line. Every step is recorded with its time."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from core.clock import Clock
+from core.errors import DomainError, NotFound
+from core.i18n import N_
+from core.models import (
+    ChatNotification,
+    ChatUser,
+    CommunityWorker,
+    Elder,
+    ElderLink,
+    Order,
+    WelfareAlert,
+    WelfareAlertStep,
+)
+from core.settings import get_settings
+from core.types import AlertLevel, AlertStatus, LinkRelation, Slot
+
+
+class AlertNotFound(NotFound):
+    code = "alert_not_found"
+    message = N_("We could not find this alert.")
+
+
+class AlertNotYours(DomainError):
+    code = "alert_not_yours"
+    status = 403
+    message = N_("Only family and carers of this elder can answer this alert.")
+
+
+ACKNOWLEDGEMENTS = {
+    "reached": N_("reached her or him"),
+    "coming": N_("on the way"),
+}
+
+
+def _ack_window() -> timedelta:
+    return timedelta(minutes=get_settings().welfare_ack_minutes)
+
+
+def notify(
+    session: Session, *, chat_user_id: int, kind: str, key: str, at: datetime, **params: object
+) -> bool:
+    """Put a message for someone in the outbox, once per key (False if it was already there)."""
+    insert = (
+        postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    )
+    statement = (
+        insert(ChatNotification)
+        .values(
+            chat_user_id=chat_user_id,
+            kind=kind,
+            params=params,
+            key=key,
+            created_at=at,
+            attempts=0,
+        )
+        .on_conflict_do_nothing()
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def _step(session: Session, alert: WelfareAlert, at: datetime, kind: str, actor: str, note=None):  # type: ignore[no-untyped-def]
+    session.add(WelfareAlertStep(alert_id=alert.id, at=at, kind=kind, actor=actor, note=note))
+
+
+def _family(session: Session, elder_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(ElderLink.chat_user_id).where(
+                ElderLink.elder_id == elder_id,
+                ElderLink.relation == LinkRelation.family,
+                col(ElderLink.revoked_at).is_(None),
+            )
+        )
+    )
+
+
+def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> WelfareAlert:
+    """A no-answer on this order: open the alert (once per order) and tell the family."""
+    existing = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == order.id)).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    family = _family(session, order.elder_id)
+    alert = WelfareAlert(
+        elder_id=order.elder_id,
+        order_id=order.id,
+        raised_at=now,
+        raised_by=by,
+        level=AlertLevel.family,
+        # Nobody in the family uses the chat: straight to the community worker.
+        escalate_at=now + _ack_window() if family else now,
+    )
+    session.add(alert)
+    session.flush()
+    _step(session, alert, now, "raised", by)
+    for chat_user_id in family:
+        notify(
+            session,
+            chat_user_id=chat_user_id,
+            kind="welfare_alert",
+            key=f"welfare:{alert.id}:family:{chat_user_id}",
+            at=now,
+            alert_id=alert.id,
+            elder_id=order.elder_id,
+            slot=order.slot,
+            at_time=now.isoformat(),
+        )
+        _step(session, alert, now, "sent_to_family", f"chat:{chat_user_id}")
+    session.flush()
+    return alert
+
+
+def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
+    """Move every unacknowledged alert whose time is up to the next level."""
+    now = clock.now()
+    due = list(
+        session.exec(
+            select(WelfareAlert)
+            .where(
+                WelfareAlert.status == AlertStatus.open,
+                col(WelfareAlert.escalate_at).is_not(None),
+                col(WelfareAlert.escalate_at) <= now,
+            )
+            .order_by(col(WelfareAlert.id))
+        )
+    )
+    for alert in due:
+        elder = session.get(Elder, alert.elder_id)
+        if alert.level == AlertLevel.family:
+            alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
+            workers = session.exec(
+                select(CommunityWorker).where(
+                    CommunityWorker.community_id == elder.community_id,  # type: ignore[union-attr]
+                    col(CommunityWorker.active).is_(True),
+                )
+            ).all()
+            for worker in workers:
+                _step(session, alert, now, "escalated_to_worker", f"worker:{worker.id}")
+                if worker.chat_user_id is not None:
+                    _escalation_notice(session, alert, worker.chat_user_id, "worker", now)
+            if not workers:
+                _step(session, alert, now, "escalated_to_worker", "none", "no worker on record")
+        else:
+            alert.level, alert.escalate_at = AlertLevel.duty, None
+            _step(session, alert, now, "escalated_to_duty", "duty", get_settings().duty_phone)
+            duty = _duty_chat(session)
+            if duty is not None:
+                _escalation_notice(session, alert, duty, "duty", now)
+        session.add(alert)
+    session.flush()
+    return due
+
+
+def _duty_chat(session: Session) -> int | None:
+    chat_id = get_settings().duty_chat_id
+    if chat_id is None:
+        return None
+    return session.exec(select(ChatUser.id).where(ChatUser.telegram_user_id == chat_id)).first()
+
+
+def _escalation_notice(
+    session: Session, alert: WelfareAlert, chat_user_id: int, level: str, now: datetime
+) -> None:
+    notify(
+        session,
+        chat_user_id=chat_user_id,
+        kind="welfare_escalated",
+        key=f"welfare:{alert.id}:{level}:{chat_user_id}",
+        at=now,
+        alert_id=alert.id,
+        elder_id=alert.elder_id,
+        raised_at=alert.raised_at.isoformat(),
+    )
+
+
+def may_answer(session: Session, alert: WelfareAlert, chat_user_id: int) -> bool:
+    """Family linked to the elder, or a community worker of the elder's community (or duty)."""
+    if chat_user_id in _family(session, alert.elder_id):
+        return True
+    elder = session.get(Elder, alert.elder_id)
+    worker = session.exec(
+        select(CommunityWorker.id).where(
+            CommunityWorker.community_id == elder.community_id,  # type: ignore[union-attr]
+            CommunityWorker.chat_user_id == chat_user_id,
+        )
+    ).first()
+    return worker is not None or chat_user_id == _duty_chat(session)
+
+
+def acknowledge(
+    *, session: Session, clock: Clock, alert_id: int, chat_user_id: int, how: str
+) -> WelfareAlert:
+    """Someone answered the alert ("reached" her, or "coming"): escalation stops, and the
+    others who were told hear who is handling it."""
+    alert = session.get(WelfareAlert, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id=alert_id)
+    if how not in ACKNOWLEDGEMENTS or not may_answer(session, alert, chat_user_id):
+        raise AlertNotYours()
+    now = clock.now()
+    actor = f"chat:{chat_user_id}"
+    _step(session, alert, now, f"acknowledged_{how}", actor)
+    if alert.status == AlertStatus.open:
+        alert.status, alert.escalate_at = AlertStatus.acknowledged, None
+        alert.acknowledged_at, alert.acknowledged_by = now, actor
+        session.add(alert)
+        told = session.exec(
+            select(ChatNotification.chat_user_id).where(
+                col(ChatNotification.key).like(f"welfare:{alert.id}:%"),
+                ChatNotification.chat_user_id != chat_user_id,
+            )
+        ).all()
+        who = session.get(ChatUser, chat_user_id)
+        for other in sorted(set(told)):
+            notify(
+                session,
+                chat_user_id=other,
+                kind="welfare_handled",
+                key=f"welfare:{alert.id}:handled:{other}",
+                at=now,
+                alert_id=alert.id,
+                elder_id=alert.elder_id,
+                by=who.name if who else "",
+                how=how,
+            )
+    session.flush()
+    return alert
+
+
+def close_alert(
+    *, session: Session, clock: Clock, alert_id: int, by: str, outcome: str
+) -> WelfareAlert:
+    """Staff close an alert with what happened (she was at the clinic, found unwell, ...)."""
+    alert = session.get(WelfareAlert, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id=alert_id)
+    now = clock.now()
+    alert.status, alert.escalate_at = AlertStatus.closed, None
+    alert.closed_at, alert.closed_by, alert.outcome = now, by, outcome
+    session.add(alert)
+    _step(session, alert, now, "closed", by, outcome)
+    session.flush()
+    return alert
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    id: int
+    elder_id: int
+    elder: str
+    slot: Slot
+    raised_at: datetime
+    status: AlertStatus
+    level: AlertLevel
+    acknowledged_by: str | None
+
+
+def open_alerts(*, session: Session) -> list[OpenAlert]:
+    """Alerts not closed yet, oldest first: what staff must look at."""
+    rows = session.execute(
+        sa.select(
+            WelfareAlert.id,
+            WelfareAlert.elder_id,
+            Elder.name,
+            Order.slot,
+            WelfareAlert.raised_at,
+            WelfareAlert.status,
+            WelfareAlert.level,
+            WelfareAlert.acknowledged_by,
+        )
+        .join(Elder, Elder.id == WelfareAlert.elder_id)
+        .join(Order, Order.id == WelfareAlert.order_id)
+        .where(WelfareAlert.status != AlertStatus.closed)
+        .order_by(WelfareAlert.raised_at, WelfareAlert.id)
+    ).all()
+    return [
+        OpenAlert(i, e, name, Slot(slot), at, AlertStatus(status), AlertLevel(level), ack)
+        for i, e, name, slot, at, status, level, ack in rows
+    ]
