@@ -2,12 +2,14 @@
 language, never a traceback."""
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
+from api.accounts.errors import LoginRequired
 from api.templating import page
 from core import i18n
 from core.errors import DomainError
@@ -36,6 +38,10 @@ def _respond(request: Request, status: int, code: str, message: str):
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError):
+        if isinstance(error, LoginRequired) and not _wants_json(request):
+            # A page: to the login form, and back here afterwards.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return _respond(request, error.status, error.code, error.render(request.state.locale))
 
     @app.exception_handler(RequestValidationError)

@@ -11,7 +11,9 @@ from alembic.migration import MigrationContext
 from babel.messages.pofile import read_po
 from sqlmodel import SQLModel
 
+import api.accounts.models  # noqa: F401  (staff tables)
 import billing.models  # noqa: F401  (its tables are part of the schema)
+import core.audit  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
 from core import i18n
