@@ -11,7 +11,7 @@ from core.clock import FixedClock
 from core.orders import place_order
 from core.types import Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import Factory, log_in, make_staff
 
 
 @pytest.fixture
@@ -21,7 +21,11 @@ def clock():
 
 @pytest.fixture
 def client(empty_database, clock):
+    """A browser logged in as the programme admin."""
+    with empty_database.transaction() as session:
+        admin = make_staff(Factory(session, clock), "admin")
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        assert log_in(client, admin.username).status_code == 303
         yield client
 
 
