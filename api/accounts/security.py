@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
+from api.accounts.models import Role
 from api.accounts.service import account_for_session, community_ids_of
 from core.settings import get_settings
 
@@ -60,7 +61,7 @@ def _staff_for(request: Request, token: str) -> Staff | None:
             id=account.id,
             username=account.username,
             display_name=account.display_name or account.username,
-            role=account.role,
+            role=Role(account.role),
             rider_id=account.rider_id,
             funder_id=account.funder_id,
             kitchen_id=account.kitchen_id,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.accounts.access import Staff
-from api.accounts.models import StaffAccount, StaffPublic
+from api.accounts.models import Role, StaffAccount, StaffPublic
 from api.accounts.security import SESSION_COOKIE, set_cookie
 from api.accounts.service import (
     authenticate,
@@ -84,7 +84,7 @@ def login(
         id=account.id,
         username=account.username,
         display_name=account.display_name,
-        role=account.role,
+        role=Role(account.role),
         kitchen_id=account.kitchen_id,
     ).home
     response = RedirectResponse(_safe_next(next) or home, status_code=303)
