@@ -67,7 +67,11 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     database = Database.from_url(database_url)
     # One login per role, printed with its password, and each of them works.
     logins = dict(
-        re.findall(r"(admin|kitchen|rider|community|auditor)\s*[│|]\s*(\S+)\s*[│|]", first)
+        # A row: user name | password | role | where they start (a path).
+        re.findall(
+            r"[│|] (admin|kitchen|rider|community|auditor)\s+[│|] (\S+)\s+[│|][^│|\n]+[│|] /",
+            first,
+        )
     )
     assert set(logins) == {"admin", "kitchen", "rider", "community", "auditor"}, first
     with database.transaction() as session:
