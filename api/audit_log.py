@@ -7,10 +7,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.deps import AdminStaff, ReadSessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
 
 
 def record_view(request: Request, *, actor: str, action: str, subject: str, detail: str = ""):

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.accounts.errors import LoginRequired
@@ -17,6 +18,21 @@ from core.i18n import N_
 from core.validation import invalid_input_from
 
 log = logging.getLogger(__name__)
+
+
+class ErrorPublic(BaseModel):
+    """Every refusal of the JSON API: a stable code and a message in the reader's language."""
+
+    error: str
+    message: str
+
+
+# For the OpenAPI schema of routes that need a login.
+STAFF_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorPublic, "description": "Not logged in"},
+    403: {"model": ErrorPublic, "description": "This account's role may not see this"},
+    422: {"model": ErrorPublic, "description": "Bad input"},
+}
 
 NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")

@@ -16,6 +16,7 @@ from api.accounts.access import Staff, may_see_kitchen
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
 from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.settings import get_settings
@@ -23,7 +24,7 @@ from core.types import ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 
-router = APIRouter(tags=["kitchen"])
+router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
 
 
 def _own_kitchen(staff: Staff, kitchen_id: int) -> None:

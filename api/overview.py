@@ -7,12 +7,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.deps import ClockDep, OverviewStaff, ReadSessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.orders import day_tallies
 from core.types import Slot
 
-router = APIRouter(tags=["overview"])
+router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
 
 class SlotTallyPublic(BaseModel):

@@ -18,6 +18,7 @@ from api.accounts.errors import AccessDenied, LoginRequired
 from api.accounts.models import Role
 from api.audit_log import record_view
 from api.deps import ClockDep, OptionalStaff, ReadSessionDep, RiderStaff, SessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from billing.ordering import record_outcome
 from core.clock import today
@@ -32,7 +33,7 @@ from routing.service import (
     routes_on,
 )
 
-router = APIRouter(tags=["rider"])
+router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
 
 def _route_actor(session: Session, staff: Staff | None, route_id: int, key: str | None) -> str:

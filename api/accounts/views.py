@@ -18,13 +18,14 @@ from api.accounts.service import (
     start_session,
 )
 from api.deps import ClockDep, CurrentStaff, LocaleDep, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit, i18n
 from core.errors import DomainError
 from core.i18n import N_
 from core.settings import get_settings
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=STAFF_RESPONSES)
 
 PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
 PASSWORD_CHANGED = N_("Your password has been changed.")

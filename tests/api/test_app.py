@@ -107,5 +107,13 @@ def test_a_failure_inside_is_a_translated_500_without_a_traceback(empty_database
 
 
 def test_the_openapi_schema_describes_the_api(client):
-    paths = client.get("/openapi.json").json()["paths"]
-    assert {"/healthz", "/api/v1/overview"} <= set(paths)
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert {"/healthz", "/api/v1/overview", "/api/v1/me", "/api/v1/audit"} <= set(paths)
+    # Refusals are documented as what they are: a code and a translated message.
+    refusals = paths["/api/v1/overview"]["get"]["responses"]
+    assert {"401", "403", "422"} <= set(refusals)
+    assert set(schema["components"]["schemas"]["ErrorPublic"]["properties"]) == {
+        "error",
+        "message",
+    }
