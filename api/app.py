@@ -1,10 +1,12 @@
 """The FastAPI application factory: one app for the JSON API and the staff pages; each area
 adds its router here."""
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from api import health, kitchen, overview, rider
+from api import audit_log, health, kitchen, overview, rider
+from api.accounts import views as accounts
+from api.accounts.security import install_session_middleware, verify_csrf
 from api.errors import install_error_handlers
 from api.templating import make_templates
 from core import i18n
@@ -26,6 +28,8 @@ def create_app(
         title="MealAid",
         summary="Community meal assistance for older people: orders, kitchens, routes, subsidies.",
         version="0.1.0",
+        # Every POST/PUT/PATCH/DELETE must carry this browser's CSRF token.
+        dependencies=[Depends(verify_csrf)],
     )
     app.state.settings = settings
     app.state.database = database or Database.from_url(settings.database_url)
@@ -51,14 +55,22 @@ def create_app(
         response = await call_next(request)
         if chosen in i18n.LOCALES:
             response.set_cookie(
-                LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 86400,
+                samesite="lax",
+                httponly=True,
+                secure=settings.secure_cookies,
             )
         response.headers["Content-Language"] = request.state.locale.replace("_", "-")
         return response
 
+    install_session_middleware(app)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.include_router(audit_log.router)
     app.include_router(overview.router)
     app.include_router(kitchen.router)
     app.include_router(rider.router)

@@ -1,11 +1,15 @@
-"""Request dependencies: the unit of work, the clock, the reader's language."""
+"""Request dependencies: the unit of work, the clock, the reader's language, who is asking and
+which roles a route lets in."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from api.accounts.access import Staff
+from api.accounts.errors import AccessDenied, LoginRequired
+from api.accounts.models import Role
 from core.clock import Clock
 from core.db import Database
 
@@ -39,3 +43,43 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_reading_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 LocaleDep = Annotated[str, Depends(get_locale)]
+
+
+def get_optional_staff(request: Request) -> Staff | None:
+    """The logged-in member of staff, or None (found by the session middleware)."""
+    return getattr(request.state, "staff", None)
+
+
+def get_staff(request: Request) -> Staff:
+    """The logged-in member of staff; anyone else is sent to log in (401 for the API)."""
+    staff = get_optional_staff(request)
+    if staff is None:
+        raise LoginRequired()
+    return staff
+
+
+OptionalStaff = Annotated[Staff | None, Depends(get_optional_staff)]
+CurrentStaff = Annotated[Staff, Depends(get_staff)]
+
+
+def require_role(*roles: Role) -> Callable[[Staff], Staff]:
+    """A dependency letting in only these roles: `Annotated[Staff, Depends(require_role(...))]`."""
+    allowed = frozenset(roles)
+
+    def check(staff: CurrentStaff) -> Staff:
+        if staff.role not in allowed:
+            raise AccessDenied()
+        return staff
+
+    check.roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+AdminStaff = Annotated[Staff, Depends(require_role(Role.admin))]
+KitchenStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.kitchen))]
+# The day overview: counts only, no personal data; riders have their own page.
+OverviewStaff = Annotated[
+    Staff,
+    Depends(require_role(Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)),
+]
+RiderStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.rider))]

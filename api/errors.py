@@ -2,12 +2,15 @@
 language, never a traceback."""
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.accounts.errors import LoginRequired
 from api.templating import page
 from core import i18n
 from core.errors import DomainError
@@ -15,6 +18,21 @@ from core.i18n import N_
 from core.validation import invalid_input_from
 
 log = logging.getLogger(__name__)
+
+
+class ErrorPublic(BaseModel):
+    """Every refusal of the JSON API: a stable code and a message in the reader's language."""
+
+    error: str
+    message: str
+
+
+# For the OpenAPI schema of routes that need a login.
+STAFF_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorPublic, "description": "Not logged in"},
+    403: {"model": ErrorPublic, "description": "This account's role may not see this"},
+    422: {"model": ErrorPublic, "description": "Bad input"},
+}
 
 NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
@@ -36,6 +54,10 @@ def _respond(request: Request, status: int, code: str, message: str):
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError):
+        if isinstance(error, LoginRequired) and not _wants_json(request):
+            # A page: to the login form, and back here afterwards.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return _respond(request, error.status, error.code, error.render(request.state.locale))
 
     @app.exception_handler(RequestValidationError)

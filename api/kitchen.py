@@ -12,7 +12,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
-from api.deps import ClockDep, LocaleDep, ReadSessionDep
+from api.accounts.access import Staff, may_see_kitchen
+from api.accounts.errors import AccessDenied
+from api.audit_log import record_view
+from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.settings import get_settings
@@ -20,7 +24,12 @@ from core.types import ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 
-router = APIRouter(tags=["kitchen"])
+router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
+
+
+def _own_kitchen(staff: Staff, kitchen_id: int) -> None:
+    if not may_see_kitchen(staff, kitchen_id):
+        raise AccessDenied()
 
 
 class ProductionLinePublic(BaseModel):
@@ -190,15 +199,33 @@ def _production(
 
 @router.get("/api/v1/kitchens/{kitchen_id}/production", response_model=ProductionPublic)
 def production_json(
+    request: Request,
     kitchen_id: int,
+    staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
     locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
 ) -> ProductionPublic:
-    """What a kitchen cooks for a day and meal; before cutoff, marked not final."""
-    return _production(session, kitchen_id, service_date or today(clock), slot, locale)
+    """What a kitchen cooks for a day and meal; before cutoff, marked not final. Special diets
+    and packing lists name elders (never their phone numbers or addresses)."""
+    _own_kitchen(staff, kitchen_id)
+    production = _production(session, kitchen_id, service_date or today(clock), slot, locale)
+    _record(request, staff, production)
+    return production
+
+
+def _record(request: Request, staff: Staff, production: ProductionPublic) -> None:
+    """Elders' names with their diets and allergies are personal data: note who saw them."""
+    if production.special or production.packing:
+        record_view(
+            request,
+            actor=staff.actor,
+            action="view_kitchen_lists",
+            subject=f"kitchen:{production.kitchen_id}",
+            detail=f"{production.service_date.isoformat()} {production.slot.value}",
+        )
 
 
 KitchenFile = Literal[
@@ -217,8 +244,10 @@ KitchenFile = Literal[
 
 @router.get("/api/v1/kitchens/{kitchen_id}/files/{name}", response_class=FileResponse)
 def kitchen_file(
+    request: Request,
     kitchen_id: int,
     name: KitchenFile,
+    staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
     locale: LocaleDep,
@@ -226,6 +255,7 @@ def kitchen_file(
     slot: Slot = Slot.lunch,
 ):
     """The kitchen's lists (CSV, PDF), packing lists in reverse stop order and box labels."""
+    _own_kitchen(staff, kitchen_id)
     day = service_date or today(clock)
     folder = Path(tempfile.mkdtemp(prefix="mealaid-kitchen-"))
     files = kitchen_files(
@@ -239,6 +269,13 @@ def kitchen_file(
     )
     stem, suffix = name.rsplit(".", 1)
     path = next(f for f in files if f.name.startswith(stem + "-") and f.suffix == "." + suffix)
+    record_view(
+        request,
+        actor=staff.actor,
+        action="download_kitchen_file",
+        subject=f"kitchen:{kitchen_id}",
+        detail=f"{day.isoformat()} {slot.value} {name}",
+    )
     return FileResponse(
         path,
         filename=path.name,
@@ -252,11 +289,14 @@ def kitchen_file(
 def production_page(
     request: Request,
     kitchen_id: int,
+    staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
     locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
 ):
+    _own_kitchen(staff, kitchen_id)
     production = _production(session, kitchen_id, service_date or today(clock), slot, locale)
+    _record(request, staff, production)
     return page(request, "production.html", {"production": production})

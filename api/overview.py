@@ -6,13 +6,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from api.deps import ClockDep, ReadSessionDep
+from api.deps import ClockDep, OverviewStaff, ReadSessionDep
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.orders import day_tallies
 from core.types import Slot
 
-router = APIRouter(tags=["overview"])
+router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
 
 class SlotTallyPublic(BaseModel):
@@ -48,7 +49,10 @@ def _overview(session, service_date: date) -> DayOverview:
 
 @router.get("/api/v1/overview", response_model=DayOverview)
 def overview_json(
-    session: ReadSessionDep, clock: ClockDep, service_date: date | None = Query(None, alias="date")
+    staff: OverviewStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
 ) -> DayOverview:
     """Live orders per site and meal for a service day (default: today)."""
     return _overview(session, service_date or today(clock))
@@ -57,6 +61,7 @@ def overview_json(
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def overview_page(
     request: Request,
+    staff: OverviewStaff,
     session: ReadSessionDep,
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),

@@ -7,6 +7,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
+from api.accounts.security import csrf_token_for
 from core import i18n
 from core.types import code_name
 from kitchen.exports import variant_name
@@ -45,6 +46,13 @@ def _day(context: Any, value: Any) -> str:
     return i18n.weekday_and_day(value, context["request"].state.locale)
 
 
+@pass_context
+def _csrf_token(context: Any) -> str:
+    request = context["request"]
+    binding = getattr(request.state, "csrf_binding", None)
+    return csrf_token_for(binding) if binding else ""
+
+
 def make_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -55,10 +63,19 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(label=_label, money=_money, day=_day, code=_code)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
+    # Every form: <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+    env.globals["csrf_token"] = _csrf_token
     return Jinja2Templates(env=env)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200):
     return request.app.state.templates.TemplateResponse(
-        request, name, {"locale": request.state.locale, **context}, status_code=status_code
+        request,
+        name,
+        {
+            "locale": request.state.locale,
+            "staff": getattr(request.state, "staff", None),
+            **context,
+        },
+        status_code=status_code,
     )

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     navigation_url: str = "https://uri.amap.com/marker?position={lon},{lat}"
     max_order_quantity: int = 5
     order_horizon_days: int = 14
+    # Staff sessions and logins.
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
@@ -44,6 +48,11 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("MEALAID_SECRET_KEY must be set in production")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS in production or when the app is reached by https://."""
+        return self.environment == "production" or self.public_base_url.startswith("https://")
 
     @property
     def tz(self) -> ZoneInfo:

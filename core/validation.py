@@ -45,6 +45,15 @@ FIELD_LABELS = {
     "texture": N_("food texture"),
     "categories": N_("categories"),
     "community_id": N_("community"),
+    "username": N_("user name"),
+    "password": N_("password"),
+    "new_password": N_("new password"),
+    "role": N_("role"),
+    "rider_id": N_("rider"),
+    "funder_id": N_("funder"),
+    "kitchen_id": N_("kitchen"),
+    "community_ids": N_("communities"),
+    "display_name": N_("name shown"),
 }
 
 PROBLEMS = {

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from api.accounts.models import Role
 from core import i18n
 from core.clock import FixedClock, SystemClock
 from core.db import Database, drop_everything
@@ -23,7 +24,9 @@ from core.i18n import N_
 from core.models import Site
 from core.orders import due_cutoffs, run_cutoff
 from core.settings import get_settings
-from core.types import Category, ServiceMode, Slot
+from core.types import LABELS, Category, ServiceMode, Slot
+
+LABELS_OF_ROLES = {role.value: LABELS[role] for role in Role}
 
 app = typer.Typer(
     help="MealAid: community meal assistance for older people.",
@@ -74,6 +77,104 @@ def migrate() -> None:
             {"url": _shown_url(get_settings().database_url)},
         )
     )
+
+
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Option(help="Login name: lower-case letters, digits, . _ -")],
+    role: Annotated[
+        str, typer.Option(help="admin, community_worker, kitchen, rider or funder_auditor.")
+    ],
+    password: Annotated[
+        str | None, typer.Option(help="The password (asked for when not given).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The name shown on the pages.")] = "",
+    rider_id: Annotated[int | None, typer.Option(help="For a rider: their rider record.")] = None,
+    funder_id: Annotated[int | None, typer.Option(help="For a funder auditor: the funder.")] = None,
+    kitchen_id: Annotated[int | None, typer.Option(help="For kitchen staff: the kitchen.")] = None,
+    community_id: Annotated[
+        list[int] | None, typer.Option(help="For a community worker: a community (repeatable).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Create a staff account with its role and the rider, funder, kitchen or communities it
+    is linked to."""
+    from api.accounts.service import create_account
+
+    locale = _locale(lang)
+    if password is None:
+        password = typer.prompt(
+            i18n.gettext(N_("Password"), locale), hide_input=True, confirmation_prompt=True
+        )
+    database = _database()
+    try:
+        with database.transaction() as session:
+            account = create_account(
+                session=session,
+                clock=SystemClock(get_settings().tz),
+                account_in={
+                    "username": username,
+                    "password": password,
+                    "role": role,
+                    "display_name": name,
+                    "rider_id": rider_id,
+                    "funder_id": funder_id,
+                    "kitchen_id": kitchen_id,
+                    "community_ids": community_id or [],
+                },
+            )
+    except DomainError as refusal:
+        console.print(refusal.render(locale))
+        raise typer.Exit(2) from None
+    console.print(
+        i18n.render(
+            N_("Account {username} created: {role}."),
+            locale,
+            {"username": account.username, "role": account.role},
+        )
+    )
+
+
+@audit_app.command("check")
+def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None) -> None:
+    """Verify the audit log's chain of hashes; exit 1 and name the first bad entry if it was
+    tampered with."""
+    from core.audit import verify_chain
+
+    locale = _locale(lang)
+    with _database().reading() as session:
+        report = verify_chain(session=session)
+    if report.intact:
+        console.print(
+            i18n.render(
+                N_("The audit log is intact: {entries} entries."),
+                locale,
+                {"entries": report.entries},
+            )
+        )
+        return
+    reasons = {
+        "altered": N_("its contents do not match its hash"),
+        "wrong_link": N_("it does not carry the hash of the entry before it"),
+        "missing_entry": N_("the entry before it is missing"),
+    }
+    console.print(
+        i18n.render(
+            N_("The audit log has been tampered with at entry {seq}: {reason}."),
+            locale,
+            {
+                "seq": report.broken.seq,
+                "reason": i18n.gettext(reasons[report.broken.reason], locale),
+            },
+        )
+    )
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -427,7 +528,7 @@ def demo(
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Build the demo city afresh and run one whole day of the programme."""
-    from mealaid.demo import build_city, run_day
+    from mealaid.demo import build_city, create_staff_accounts, run_day
 
     locale = _locale(lang)
     settings = get_settings()
@@ -477,6 +578,9 @@ def demo(
     for route_summary in summary.routes:
         _print_plan(route_summary, locale)
     _print_rider_link(database, locale)
+    with database.transaction() as session:
+        accounts = create_staff_accounts(session, clock)
+    _print_accounts(accounts, port, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
     _kitchen_lists(database, service_date, locale)
@@ -494,6 +598,26 @@ def demo(
         from api.app import create_app
 
         uvicorn.run(create_app(database=database), host="127.0.0.1", port=port)
+
+
+def _print_accounts(accounts, port: int, locale: str) -> None:
+    """The demo's staff logins: one per role, passwords made fresh for this run."""
+    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+    table = Table(
+        title=i18n.render(
+            N_("Staff logins (http://127.0.0.1:{port}/login)"), locale, {"port": port}
+        )
+    )
+    for header in (N_("User name"), N_("Password"), N_("Role"), N_("Starts at")):
+        table.add_column(t(header))
+    for account in accounts:
+        table.add_row(
+            account.username,
+            account.password,
+            i18n.gettext(LABELS_OF_ROLES[account.role], locale),
+            account.sees,
+        )
+    console.print(table)
 
 
 def _print_city(city, locale: str) -> None:

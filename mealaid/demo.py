@@ -739,3 +739,58 @@ def run_day(
             )
         )
     return summary
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    password: str
+    sees: str
+
+
+def create_staff_accounts(session: Session, clock: FixedClock) -> list[DemoAccount]:
+    """One staff account per role, with a fresh random password each: the rider of the first
+    planned route, that route's kitchen, the first funder and the community of the route's
+    first elder."""
+    import secrets
+
+    from api.accounts.service import create_account
+    from core.models import Community
+    from routing.records import DeliveryRoute
+
+    route = session.exec(select(DeliveryRoute).order_by(DeliveryRoute.id)).first()
+    if route is not None:
+        rider_id, kitchen_id = route.rider_id, route.kitchen_id
+        first_stop = session.exec(
+            select(Elder.community_id)
+            .join(Order, Order.elder_id == Elder.id)
+            .join(RouteStop, RouteStop.order_id == Order.id)
+            .where(RouteStop.route_id == route.id)
+            .order_by(RouteStop.position)
+        ).first()
+    else:
+        rider_id = session.exec(select(Rider.id).order_by(Rider.id)).first()
+        kitchen_id = session.exec(
+            select(Site.id).where(Site.kind == SiteKind.central_kitchen).order_by(Site.id)
+        ).first()
+        first_stop = None
+    community_id = first_stop or session.exec(select(Community.id).order_by(Community.id)).first()
+    funder_id = session.exec(select(Funder.id).order_by(Funder.id)).first()
+    plan = [
+        ("admin", "admin", {}, "/"),
+        ("kitchen", "kitchen", {"kitchen_id": kitchen_id}, f"/kitchens/{kitchen_id}/production"),
+        ("rider", "rider", {"rider_id": rider_id}, "/rider"),
+        ("community", "community_worker", {"community_ids": [community_id]}, "/"),
+        ("auditor", "funder_auditor", {"funder_id": funder_id}, "/"),
+    ]
+    accounts = []
+    for username, role, links, home in plan:
+        password = secrets.token_urlsafe(12)
+        create_account(
+            session=session,
+            clock=clock,
+            account_in={"username": username, "password": password, "role": role, **links},
+        )
+        accounts.append(DemoAccount(username, role, password, home))
+    return accounts

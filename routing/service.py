@@ -2,9 +2,9 @@
 each door."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from core.errors import NotFound
 from core.i18n import N_
@@ -114,3 +114,51 @@ def route_of_order(*, session: Session, order_id: int) -> tuple[int, int] | None
     """(route id, stop position) of an order that is on a route."""
     stop = session.exec(select(RouteStop).where(RouteStop.order_id == order_id)).first()
     return (stop.route_id, stop.position) if stop else None
+
+
+@dataclass(frozen=True)
+class RouteSummary:
+    id: int
+    number: int
+    slot: str
+    kitchen: str
+    rider_id: int
+    rider: str
+    departure_at: datetime
+    stops: int
+
+
+def routes_on(
+    *, session: Session, service_date: date, rider_id: int | None = None
+) -> list[RouteSummary]:
+    """A day's planned routes (one rider's, when given), by meal, kitchen and number."""
+    query = (
+        select(DeliveryRoute, Site.name, Rider.name, func.count(RouteStop.id))
+        .join(Site, Site.id == DeliveryRoute.kitchen_id)
+        .join(Rider, Rider.id == DeliveryRoute.rider_id)
+        .join(RouteStop, RouteStop.route_id == DeliveryRoute.id, isouter=True)
+        .where(DeliveryRoute.service_date == service_date)
+        .group_by(DeliveryRoute.id, Site.name, Rider.name)
+        .order_by(DeliveryRoute.departure_at, Site.name, DeliveryRoute.number)
+    )
+    if rider_id is not None:
+        query = query.where(DeliveryRoute.rider_id == rider_id)
+    return [
+        RouteSummary(
+            route.id,
+            route.number,
+            route.slot,
+            kitchen,
+            route.rider_id,
+            rider,
+            route.departure_at,
+            stops,
+        )
+        for route, kitchen, rider, stops in session.exec(query)
+    ]
+
+
+def rider_of_route(*, session: Session, route_id: int) -> int | None:
+    """Whose route this is (None when there is no such route)."""
+    route = session.get(DeliveryRoute, route_id)
+    return route.rider_id if route is not None else None

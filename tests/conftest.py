@@ -11,8 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+import api.accounts.models  # noqa: F401  (staff tables)
 import billing.models  # noqa: F401  (every table counts in row_counts)
 import bot.models  # noqa: F401
+import core.audit  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
 from core.clock import FixedClock
@@ -46,6 +48,20 @@ def fresh_database(backend: str, folder) -> tuple[Database, callable]:
         admin.dispose()
 
     return database, drop
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Argon2id at its cheapest parameters: the tests log in hundreds of times. (Each hash
+    records its parameters; tests/api/test_accounts.py checks the real ones.)"""
+    from argon2 import PasswordHasher, profiles
+
+    import api.accounts.service as accounts
+
+    real = accounts.HASHER
+    accounts.HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    accounts.HASHER = real
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

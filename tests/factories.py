@@ -299,3 +299,60 @@ def kitchen_with_route(
         params=SolveParams(deterministic=True, solution_limit=20),
     )
     return session.exec(select(DeliveryRoute.id)).one(), orders
+
+
+PASSWORD = "correct horse battery"
+
+
+def make_staff(make: Factory, role: str, password: str = PASSWORD, **links):
+    """A staff account of this role (with the link the role needs, made when not given)."""
+    from api.accounts.models import StaffAccountCreate
+    from api.accounts.service import create_account
+
+    n = next(_numbers)
+    if role == "rider" and "rider_id" not in links:
+        from core.models import Rider
+
+        kitchen = make.site(kind=SiteKind.central_kitchen)
+        rider = Rider(
+            name=f"骑手{n}",
+            phone="13900000002",
+            kitchen_id=kitchen.id,
+            shift_start=time(10, 30),
+            shift_end=time(13, 0),
+        )
+        make.session.add(rider)
+        make.session.flush()
+        links["rider_id"] = rider.id
+    if role == "funder_auditor" and "funder_id" not in links:
+        links["funder_id"] = PolicyFactory(make.session).funder().id
+    if role == "kitchen" and "kitchen_id" not in links:
+        links["kitchen_id"] = make.site(kind=SiteKind.central_kitchen).id
+    if role == "community_worker" and "community_ids" not in links:
+        links["community_ids"] = [make.community().id]
+    return create_account(
+        session=make.session,
+        clock=make.clock,
+        account_in=StaffAccountCreate(
+            username=f"{role.replace('_', '-')}{n}", password=password, role=role, **links
+        ),
+    )
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(client, username: str, password: str = PASSWORD, **extra):
+    """Log a test client in through the login form, as a browser would."""
+    token = csrf_from(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, **extra},
+        follow_redirects=False,
+    )

@@ -5,8 +5,10 @@ that imports another package's tables."""
 from alembic import context
 from sqlmodel import SQLModel
 
+import api.accounts.models  # noqa: F401
 import billing.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import bot.models  # noqa: F401
+import core.audit
 import core.models  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401

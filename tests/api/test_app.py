@@ -11,7 +11,7 @@ from core.clock import FixedClock
 from core.orders import place_order
 from core.types import Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import Factory, log_in, make_staff
 
 
 @pytest.fixture
@@ -21,7 +21,11 @@ def clock():
 
 @pytest.fixture
 def client(empty_database, clock):
+    """A browser logged in as the programme admin."""
+    with empty_database.transaction() as session:
+        admin = make_staff(Factory(session, clock), "admin")
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        assert log_in(client, admin.username).status_code == 303
         yield client
 
 
@@ -103,5 +107,13 @@ def test_a_failure_inside_is_a_translated_500_without_a_traceback(empty_database
 
 
 def test_the_openapi_schema_describes_the_api(client):
-    paths = client.get("/openapi.json").json()["paths"]
-    assert {"/healthz", "/api/v1/overview"} <= set(paths)
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert {"/healthz", "/api/v1/overview", "/api/v1/me", "/api/v1/audit"} <= set(paths)
+    # Refusals are documented as what they are: a code and a translated message.
+    refusals = paths["/api/v1/overview"]["get"]["responses"]
+    assert {"401", "403", "422"} <= set(refusals)
+    assert set(schema["components"]["schemas"]["ErrorPublic"]["properties"]) == {
+        "error",
+        "message",
+    }

@@ -11,7 +11,7 @@ from core.orders import place_order, run_cutoff
 from core.schemas import MealSlotCreate
 from core.types import ServiceMode, SiteKind, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import Factory, log_in, make_staff
 
 
 @pytest.fixture
@@ -50,7 +50,9 @@ def setup(empty_database):
             )
         canteen = make.site(serves=[community])
         ids = kitchen.id, canteen.id
+        admin = make_staff(make, "admin")
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        assert log_in(client, admin.username).status_code == 303
         yield client, ids, empty_database, clock
 
 

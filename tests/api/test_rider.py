@@ -14,7 +14,7 @@ from core.models import Order
 from core.signing import sign
 from core.types import OrderStatus
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_route
+from tests.factories import Factory, csrf_from, kitchen_with_route
 
 DAY = date(2026, 11, 25)
 
@@ -51,14 +51,16 @@ def test_delivered_and_no_answer_go_through_the_order_and_billing_services(route
     key = sign("route", route_id)
     body = client.get(f"/api/v1/routes/{route_id}?key={key}").json()
     first, second = body["stops"][0]["order_id"], body["stops"][1]["order_id"]
+    csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
     done = client.post(
         f"/rider/routes/{route_id}/stops/{first}",
-        data={"key": key, "outcome": "delivered"},
+        data={"key": key, "outcome": "delivered", "csrf_token": csrf},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"].endswith("#stop-1")
     client.post(
-        f"/rider/routes/{route_id}/stops/{second}", data={"key": key, "outcome": "no_answer"}
+        f"/rider/routes/{route_id}/stops/{second}",
+        data={"key": key, "outcome": "no_answer", "csrf_token": csrf},
     )
     with database.reading() as session:
         statuses = {o.id: o.status for o in session.exec(select(Order))}
@@ -70,7 +72,8 @@ def test_delivered_and_no_answer_go_through_the_order_and_billing_services(route
     )
     assert "Call family" in page.text and "tel:13800009999" in page.text
     refused = client.post(
-        f"/rider/routes/{route_id}/stops/{first}", data={"key": "wrong", "outcome": "no_answer"}
+        f"/rider/routes/{route_id}/stops/{first}",
+        data={"key": "wrong", "outcome": "no_answer", "csrf_token": csrf},
     )
     assert refused.status_code == 403
 

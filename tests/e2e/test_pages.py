@@ -17,7 +17,7 @@ from core.clock import FixedClock
 from core.orders import place_order, run_cutoff
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_route
+from tests.factories import PASSWORD, Factory, kitchen_with_route, make_staff
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -74,6 +74,7 @@ def server(empty_database):
             early=True,
         )
         site_name = site.name
+        admin = make_staff(make, "admin").username
     port = _free_port()
     config = uvicorn.Config(
         create_app(database=empty_database, clock=clock),
@@ -88,7 +89,7 @@ def server(empty_database):
     while not running.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", site_name
+    yield f"http://127.0.0.1:{port}", site_name, admin
     running.should_exit = True
     thread.join(timeout=10)
 
@@ -114,10 +115,21 @@ def browser():
         browser.close()
 
 
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Fill the login form the page was sent to, and submit it."""
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    with page.expect_navigation():
+        page.locator("form.form button[type=submit]").click()
+
+
 def test_the_day_overview_in_chinese_then_english(server, browser, empty_database):
-    base, site_name = server
+    base, site_name, admin = server
     page = browser.new_context(locale="zh-CN").new_page()
     page.goto(f"{base}/?date=2026-11-25")
+    assert "/login?next=" in page.url  # nobody is logged in yet
+    log_in(page, admin)
+    assert page.url == f"{base}/?date=2026-11-25"
     assert page.locator("h1").inner_text() == "11月25日 星期三"
     rows = page.locator("table.tally tbody tr")
     assert rows.count() == 2
@@ -138,8 +150,10 @@ def test_the_day_overview_in_chinese_then_english(server, browser, empty_databas
 
 
 def test_bad_input_shows_a_translated_message_not_a_crash(server, browser):
-    base, _ = server
+    base, _, admin = server
     page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{base}/login")
+    log_in(page, admin)
     response = page.goto(f"{base}/?date=not-a-date")
     assert response.status == 422
     assert "日期" in page.locator(".error-message").inner_text()
@@ -193,3 +207,131 @@ def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser,
     assert page.locator("li.stop").nth(1).get_by_role("button", name="无人应答").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"rider-{empty_database.dialect}.png", full_page=True)
+
+
+@pytest.fixture
+def staff_server(empty_database):
+    """A kitchen with a planned route and one account per role (kitchen staff of that kitchen,
+    the route's rider), served on a free port."""
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        route_id, _ = kitchen_with_route(make, elders=3, rider="骑手丁")
+        from routing.records import DeliveryRoute
+
+        route = session.get(DeliveryRoute, route_id)
+        kitchen_id = route.kitchen_id
+        accounts = {
+            "admin": make_staff(make, "admin").username,
+            "kitchen": make_staff(make, "kitchen", kitchen_id=kitchen_id).username,
+            "rider": make_staff(make, "rider", rider_id=route.rider_id).username,
+            "community_worker": make_staff(make, "community_worker").username,
+            "funder_auditor": make_staff(make, "funder_auditor").username,
+        }
+    clock.set(datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI))
+    port = _free_port()
+    running = uvicorn.Server(
+        uvicorn.Config(
+            create_app(database=empty_database, clock=clock),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time_module.monotonic() + 10
+    while not running.started:
+        assert time_module.monotonic() < deadline, "the server did not start"
+        time_module.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", accounts, kitchen_id, route_id
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+# Each role: where it lands after login, the pages it walks (path, text on the page), and a
+# page it may not open.
+WALKS = {
+    "admin": ("/", ["/", "/kitchens/{kitchen}/production", "/rider", "/rider/routes/{route}",
+                    "/admin/audit"], None),
+    "kitchen": ("/kitchens/{kitchen}/production", ["/", "/kitchens/{kitchen}/production"],
+                "/rider/routes/{route}"),
+    "rider": ("/rider", ["/rider", "/rider/routes/{route}"], "/"),
+    "community_worker": ("/", ["/"], "/kitchens/{kitchen}/production"),
+    "funder_auditor": ("/", ["/"], "/admin/audit"),
+}  # fmt: skip
+
+
+ROLE_NAMES = {
+    "admin": "项目管理员",
+    "kitchen": "厨房人员",
+    "rider": "配送员",
+    "community_worker": "社区工作者",
+    "funder_auditor": "出资方审计员",
+}
+
+
+@pytest.mark.parametrize("role", list(WALKS))
+def test_each_role_logs_in_and_walks_the_pages_it_may_see(
+    staff_server, browser, empty_database, role
+):
+    base, accounts, kitchen_id, route_id = staff_server
+    home, walk, forbidden = WALKS[role]
+    fill = lambda path: path.format(kitchen=kitchen_id, route=route_id)  # noqa: E731
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    log_in(page, accounts[role])
+    assert page.url == base + fill(home)
+    nav = page.locator("nav.main-nav").inner_text()
+    assert ("今天" in nav) == (role != "rider")  # riders have no day overview
+    who = page.locator(".account .who").inner_text()
+    assert accounts[role] in who and ROLE_NAMES[role] in who
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path in walk:
+        response = page.goto(base + fill(path))
+        assert response.status == 200, (role, path)
+        assert page.locator("h1").count() == 1
+        name = fill(path).strip("/").replace("/", "-") or "overview"
+        page.screenshot(
+            path=ARTIFACTS / f"{role}-{name}-{empty_database.dialect}.png", full_page=True
+        )
+    if forbidden:
+        response = page.goto(base + fill(forbidden))
+        assert response.status == 403
+        assert page.locator(".error-message").inner_text() == "您的账号无权打开此页面。"
+    page.goto(base + fill(home))
+    with page.expect_navigation():
+        page.get_by_role("button", name="退出登录").click()
+    assert page.url == f"{base}/login"
+    assert page.goto(base + fill(walk[0])).url.startswith(f"{base}/login?next=")
+    context.close()
+
+
+def test_the_kitchen_page_shows_diet_codes_and_no_phone_numbers(staff_server, browser):
+    base, accounts, kitchen_id, _ = staff_server
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{base}/kitchens/{kitchen_id}/production")
+    log_in(page, accounts["kitchen"])
+    text = page.locator("main").inner_text()
+    assert "装箱清单" in text or "路线" in text
+    assert "1390000" not in text and "13800009999" not in text
+
+
+def test_a_wrong_password_shows_the_error_in_the_readers_language(staff_server, browser):
+    base, accounts, _, _ = staff_server
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{base}/login")
+    log_in(page, accounts["admin"], "not the password")
+    assert page.locator(".error-message").inner_text() == "用户名或密码不正确。"
+    assert page.locator("input[name=username]").input_value() == accounts["admin"]
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    log_in(page, accounts["admin"], "still not it")
+    assert page.locator(".error-message").inner_text() == (
+        "The user name or password is not right."
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "login-error-en.png", full_page=True)  # same on both
+    log_in(page, accounts["admin"])
+    assert page.url == f"{base}/"

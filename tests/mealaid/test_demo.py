@@ -1,16 +1,20 @@
 """`mealaid demo` builds the city and runs a whole day on the database it is given, and a second
 run starts afresh instead of failing or duplicating."""
 
+import re
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from api.accounts.models import Role
+from api.accounts.service import authenticate
 from billing.models import Fund, LedgerEntry, Share
+from core.clock import FixedClock
 from core.db import Database
 from core.elders import categories_on
 from core.models import Elder, Menu, Order, Site, SlotCutoff
@@ -61,6 +65,24 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert "Who paid for the meals served" in first
     assert "Settled 2026-11" in first
     database = Database.from_url(database_url)
+    # One login per role, printed with its password, and each of them works.
+    logins = dict(
+        # A row: user name | password | role | where they start (a path).
+        re.findall(
+            r"[│|] (admin|kitchen|rider|community|auditor)\s+[│|] (\S+)\s+[│|][^│|\n]+[│|] /",
+            first,
+        )
+    )
+    assert set(logins) == {"admin", "kitchen", "rider", "community", "auditor"}, first
+    with database.transaction() as session:
+        clock = FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=get_settings().tz))
+        roles = {
+            username: authenticate(
+                session=session, clock=clock, username=username, password=password, ip="test"
+            ).role
+            for username, password in logins.items()
+        }
+    assert sorted(roles.values()) == sorted(Role)
     with database.reading() as session:
         elders = session.exec(select(Elder)).all()
         sites = session.exec(select(Site)).all()

@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sessions and login: who may see which page."""

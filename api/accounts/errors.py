@@ -1,0 +1,75 @@
+"""Refusals about accounts and access, each with a translatable message."""
+
+from core.errors import Conflict, DomainError, NotFound
+from core.i18n import N_
+
+
+class LoginRequired(DomainError):
+    code = "login_required"
+    message = N_("Please log in.")
+    status = 401
+
+
+class AccessDenied(DomainError):
+    code = "access_denied"
+    message = N_("Your account may not open this page.")
+    status = 403
+
+
+class CsrfRefused(DomainError):
+    code = "csrf_refused"
+    message = N_(
+        "This form has expired or did not come from MealAid. "
+        "Please go back, reload the page and try again."
+    )
+    status = 403
+
+
+class LoginRefused(DomainError):
+    code = "login_refused"
+    message = N_("The user name or password is not right.")
+    status = 401
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    message = N_("Too many wrong passwords. Please wait {minutes} minutes and try again.")
+    status = 429
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    message = N_("Your current password is not right.")
+    status = 422
+
+
+class LinkMissing(DomainError):
+    code = "link_missing"
+    message = N_("A {role} account needs its {link}.")
+    status = 422
+
+
+class LinkNotForRole(DomainError):
+    code = "link_not_for_role"
+    message = N_("A {role} account cannot have a {link}.")
+    status = 422
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    message = N_("We could not find this account.")
+
+
+class RiderNotFound(NotFound):
+    code = "rider_not_found"
+    message = N_("We could not find this rider.")
+
+
+class FunderNotFound(NotFound):
+    code = "funder_not_found"
+    message = N_("We could not find this funder.")
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    message = N_("The user name “{username}” is already taken.")

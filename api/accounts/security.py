@@ -1,0 +1,104 @@
+"""Session cookies and CSRF protection for every request.
+
+The session cookie holds a random token (HttpOnly, SameSite=Lax, Secure over HTTPS); the
+account behind it is looked up in `staff_session` on each request. Every form carries a CSRF
+token derived with HMAC from the session token (or, before login, from a random visitor
+cookie), so it is bound to this browser's session and a page on another site cannot forge it;
+every POST, PUT, PATCH and DELETE must send it back, as the `csrf_token` form field or the
+`X-CSRF-Token` header."""
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.accounts.access import Staff
+from api.accounts.errors import CsrfRefused
+from api.accounts.models import Role
+from api.accounts.service import account_for_session, community_ids_of
+from core.settings import get_settings
+
+SESSION_COOKIE = "mealaid_session"
+VISITOR_COOKIE = "mealaid_visitor"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def csrf_token_for(binding: str) -> str:
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The token this browser's forms must carry."""
+    return csrf_token_for(request.state.csrf_binding)
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+        path="/",
+    )
+
+
+def _staff_for(request: Request, token: str) -> Staff | None:
+    database = request.app.state.database
+    with database.reading() as session:
+        account = account_for_session(session=session, clock=request.app.state.clock, token=token)
+        if account is None:
+            return None
+        return Staff(
+            id=account.id,
+            username=account.username,
+            display_name=account.display_name or account.username,
+            role=Role(account.role),
+            rider_id=account.rider_id,
+            funder_id=account.funder_id,
+            kitchen_id=account.kitchen_id,
+            community_ids=frozenset(community_ids_of(session=session, account_id=account.id)),
+        )
+
+
+def install_session_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def who_is_asking(request: Request, call_next):
+        """Find the logged-in member of staff (if any) and this browser's CSRF binding."""
+        token = request.cookies.get(SESSION_COOKIE)
+        visitor = request.cookies.get(VISITOR_COOKIE)
+        new_visitor = None
+        request.state.session_token = token
+        request.state.staff = await run_in_threadpool(_staff_for, request, token) if token else None
+        if token:
+            request.state.csrf_binding = token
+        else:
+            if not visitor:
+                visitor = new_visitor = secrets.token_urlsafe(24)
+            request.state.csrf_binding = visitor
+        response = await call_next(request)
+        if new_visitor is not None:
+            set_cookie(response, VISITOR_COOKIE, new_visitor, max_age=None)
+        return response
+
+
+async def verify_csrf(request: Request) -> None:
+    """On every state-changing request: the CSRF token must match this browser's session.
+    Runs before the route's own dependencies, so a refused request writes nothing."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent, csrf_token(request)):
+        raise CsrfRefused()

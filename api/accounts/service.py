@@ -1,0 +1,244 @@
+"""Accounts: create one, check a password (with a limit on failures), sessions, change a
+password. Services flush; the request or the command commits."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import Field
+from sqlmodel import Session, col, delete, func, select
+
+from api.accounts.errors import (
+    AccountNotFound,
+    FunderNotFound,
+    LinkMissing,
+    LinkNotForRole,
+    LoginRefused,
+    RiderNotFound,
+    TooManyAttempts,
+    UsernameTaken,
+    WrongPassword,
+)
+from api.accounts.models import (
+    LoginFailure,
+    Role,
+    StaffAccount,
+    StaffAccountCreate,
+    StaffCommunity,
+    StaffPublic,
+    StaffSession,
+)
+from billing.models import Funder
+from core.clock import Clock
+from core.models import Rider
+from core.settings import get_settings
+from core.sites import get_community, get_site
+from core.validation import FieldName, service
+
+# Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile). Tests swap in a cheaper
+# hasher; every hash records its own parameters, so either verifies the other's hashes.
+HASHER = PasswordHasher()
+
+_dummy: dict[int, str] = {}
+
+LINKS = {
+    Role.rider: "rider_id",
+    Role.funder_auditor: "funder_id",
+    Role.kitchen: "kitchen_id",
+    Role.community_worker: "community_ids",
+}
+LINK_NAMES = {
+    "rider_id": FieldName("rider"),
+    "funder_id": FieldName("funder"),
+    "kitchen_id": FieldName("kitchen"),
+    "community_ids": FieldName("communities"),
+}
+
+
+def _dummy_hash() -> str:
+    """A hash to check against when the user name is unknown, so that answer takes as long
+    as a wrong password does and does not reveal which user names exist."""
+    key = id(HASHER)
+    if key not in _dummy:
+        _dummy[key] = HASHER.hash(secrets.token_urlsafe(16))
+    return _dummy[key]
+
+
+def _check_links(session: Session, account_in: StaffAccountCreate) -> None:
+    needed = LINKS.get(account_in.role)
+    for field, name in LINK_NAMES.items():
+        given = bool(getattr(account_in, field))
+        if field == needed and not given:
+            raise LinkMissing(role=account_in.role, link=name, field_code=field)
+        if field != needed and given:
+            raise LinkNotForRole(role=account_in.role, link=name, field_code=field)
+    if account_in.rider_id is not None and session.get(Rider, account_in.rider_id) is None:
+        raise RiderNotFound(rider_id=account_in.rider_id)
+    if account_in.funder_id is not None and session.get(Funder, account_in.funder_id) is None:
+        raise FunderNotFound(funder_id=account_in.funder_id)
+    if account_in.kitchen_id is not None:
+        get_site(session=session, site_id=account_in.kitchen_id)
+    for community_id in account_in.community_ids:
+        get_community(session=session, community_id=community_id)
+
+
+@service
+def create_account(
+    *, session: Session, clock: Clock, account_in: StaffAccountCreate
+) -> StaffAccount:
+    """A new account with its role's link; the password is stored only as an Argon2id hash."""
+    _check_links(session, account_in)
+    taken = select(StaffAccount.id).where(StaffAccount.username == account_in.username)
+    if session.exec(taken).first() is not None:
+        raise UsernameTaken(username=account_in.username)
+    now = clock.now()
+    account = StaffAccount(
+        username=account_in.username,
+        password_hash=HASHER.hash(account_in.password),
+        role=account_in.role,
+        display_name=account_in.display_name,
+        rider_id=account_in.rider_id,
+        funder_id=account_in.funder_id,
+        kitchen_id=account_in.kitchen_id,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(account)
+    session.flush()
+    for community_id in sorted(set(account_in.community_ids)):
+        session.add(StaffCommunity(account_id=account.id, community_id=community_id))
+    session.flush()
+    return account
+
+
+def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(
+    *, session: Session, clock: Clock, username: str, password: str, ip: str
+) -> StaffAccount:
+    """The account whose password this is, or a refusal. Failures are counted per user name
+    and address; past the limit the password is not even checked until the window passes.
+    A refused attempt is flushed before raising: the caller commits it regardless."""
+    settings = get_settings()
+    username = username.strip().lower()[:32]
+    ip = ip[:64]
+    now = clock.now()
+    window = timedelta(minutes=settings.login_window_minutes)
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(
+            LoginFailure.username == username,
+            LoginFailure.ip == ip,
+            LoginFailure.at > now - window,
+        )
+    ).one()
+    if failures >= settings.login_max_failures:
+        raise TooManyAttempts(minutes=settings.login_window_minutes)
+    account = session.exec(select(StaffAccount).where(StaffAccount.username == username)).first()
+    stored = account.password_hash if account is not None else _dummy_hash()
+    if not _password_matches(stored, password) or account is None or not account.active:
+        # Old failures are no longer counted; drop them as new ones come.
+        session.exec(delete(LoginFailure).where(col(LoginFailure.at) <= now - window))
+        session.add(LoginFailure(username=username, ip=ip, at=now))
+        session.flush()
+        raise LoginRefused()
+    session.exec(
+        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip)
+    )
+    if HASHER.check_needs_rehash(account.password_hash):
+        account.password_hash = HASHER.hash(password)
+        session.add(account)
+    session.flush()
+    return account
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, session: Session, clock: Clock, account: StaffAccount) -> str:
+    """A new session for a logged-in account; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        StaffSession(
+            token_hash=_token_hash(token),
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=get_settings().session_hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def account_for_session(*, session: Session, clock: Clock, token: str) -> StaffAccount | None:
+    """The active account a session token belongs to, if the session has not expired."""
+    row = session.get(StaffSession, _token_hash(token))
+    if row is None or row.expires_at <= clock.now():
+        return None
+    account = session.get(StaffAccount, row.account_id)
+    return account if account is not None and account.active else None
+
+
+def end_session(*, session: Session, token: str) -> None:
+    session.exec(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    session.flush()
+
+
+@service
+def change_password(
+    *,
+    session: Session,
+    clock: Clock,
+    account_id: int,
+    current_password: str,
+    new_password: Annotated[str, Field(min_length=10, max_length=200)],
+    keep_token: str | None = None,
+) -> None:
+    """A new password after the current one is given; every other session is logged out."""
+    account = session.get(StaffAccount, account_id)
+    if account is None:
+        raise AccountNotFound(account_id=account_id)
+    if not _password_matches(account.password_hash, current_password):
+        raise WrongPassword()
+    account.password_hash = HASHER.hash(new_password)
+    account.password_changed_at = clock.now()
+    session.add(account)
+    others = delete(StaffSession).where(StaffSession.account_id == account_id)
+    if keep_token is not None:
+        others = others.where(StaffSession.token_hash != _token_hash(keep_token))
+    session.exec(others)
+    session.flush()
+
+
+def community_ids_of(*, session: Session, account_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(StaffCommunity.community_id)
+            .where(StaffCommunity.account_id == account_id)
+            .order_by(StaffCommunity.community_id)
+        )
+    )
+
+
+def public(account: StaffAccount, community_ids: list[int]) -> StaffPublic:
+    return StaffPublic(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=account.role,
+        rider_id=account.rider_id,
+        funder_id=account.funder_id,
+        kitchen_id=account.kitchen_id,
+        community_ids=community_ids,
+    )

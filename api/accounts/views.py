@@ -1,0 +1,151 @@
+"""Login, logout and changing one's password (pages), and who am I (JSON)."""
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.accounts.access import Staff
+from api.accounts.models import Role, StaffAccount, StaffPublic
+from api.accounts.security import SESSION_COOKIE, set_cookie
+from api.accounts.service import (
+    authenticate,
+    change_password,
+    community_ids_of,
+    end_session,
+    public,
+    start_session,
+)
+from api.deps import ClockDep, CurrentStaff, LocaleDep, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES
+from api.templating import page
+from core import audit, i18n
+from core.errors import DomainError
+from core.i18n import N_
+from core.settings import get_settings
+
+router = APIRouter(tags=["accounts"], responses=STAFF_RESPONSES)
+
+PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
+PASSWORD_CHANGED = N_("Your password has been changed.")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host (an open redirect would help phishing)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, next: str | None = None):
+    return page(request, "login.html", {"next": _safe_next(next) or "", "username": ""})
+
+
+@router.post("/login", response_class=HTMLResponse, include_in_schema=False)
+def login(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+):
+    """Check the password; on success start a session and go where the person was going."""
+    ip = request.client.host if request.client else "unknown"
+    try:
+        account = authenticate(
+            session=session, clock=clock, username=username, password=password, ip=ip
+        )
+    except DomainError as refusal:
+        # Returned, not raised: the failure just counted must be committed.
+        return page(
+            request,
+            "login.html",
+            {"error": refusal.render(locale), "username": username[:32], "next": next},
+            refusal.status,
+        )
+    token = start_session(session=session, clock=clock, account=account)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=f"staff:{account.username}",
+        action="login",
+        subject=f"staff:{account.username}",
+        detail=account.role,
+    )
+    home = Staff(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=Role(account.role),
+        kitchen_id=account.kitchen_id,
+    ).home
+    response = RedirectResponse(_safe_next(next) or home, status_code=303)
+    set_cookie(response, SESSION_COOKIE, token, max_age=get_settings().session_hours * 3600)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, session: SessionDep):
+    token = request.state.session_token
+    if token:
+        end_session(session=session, token=token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password", response_class=HTMLResponse, include_in_schema=False)
+def password_page(request: Request, staff: CurrentStaff):
+    return page(request, "password.html", {})
+
+
+@router.post("/account/password", response_class=HTMLResponse, include_in_schema=False)
+def password_change(
+    request: Request,
+    staff: CurrentStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    current_password: Annotated[str, Form(max_length=200)] = "",
+    new_password: Annotated[str, Form(max_length=500)] = "",
+    new_password_again: Annotated[str, Form(max_length=500)] = "",
+):
+    if new_password != new_password_again:
+        return page(
+            request, "password.html", {"error": i18n.gettext(PASSWORDS_DIFFER, locale)}, 422
+        )
+    try:
+        change_password(
+            session=session,
+            clock=clock,
+            account_id=staff.id,
+            current_password=current_password,
+            new_password=new_password,
+            keep_token=request.state.session_token,
+        )
+    except DomainError as refusal:
+        return page(request, "password.html", {"error": refusal.render(locale)}, refusal.status)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action="change_password",
+        subject=staff.actor,
+    )
+    return page(request, "password.html", {"done": i18n.gettext(PASSWORD_CHANGED, locale)})
+
+
+@router.get("/api/v1/me", response_model=StaffPublic)
+def me(staff: CurrentStaff, session: ReadSessionDep) -> StaffPublic:
+    """The logged-in account: its role and what it is linked to."""
+    account = session.get(StaffAccount, staff.id)
+    return public(account, community_ids_of(session=session, account_id=staff.id))

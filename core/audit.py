@@ -1,0 +1,156 @@
+"""The audit log: who viewed or changed personal data or a policy, and when. Append-only (the
+database refuses UPDATE and DELETE) and tamper-evident: each entry carries the hash of the one
+before it, so an edit made behind the database's back breaks the chain at that entry.
+
+It lives in `core` rather than `api` because every surface records to it (pages, the bot, the
+CLI) and imports only point downward."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, select
+
+import core.models  # noqa: F401  (sets the constraint naming convention first)
+from core.clock import Clock
+from core.types import UTCDateTime
+
+GENESIS = "0" * 64
+# Any fixed number: PostgreSQL advisory lock taken while appending, so two requests never
+# both extend the chain from the same entry.
+_APPEND_LOCK = 7_070_001
+
+
+class AuditEntry(SQLModel, table=True):
+    """One thing someone did or saw. `subject` names the record ("route:12", "elder:5"), never
+    its contents: no phone numbers or addresses here."""
+
+    __tablename__ = "audit_entry"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=48, index=True)
+    subject: str = Field(max_length=80)
+    detail: str = Field(default="", max_length=200)
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+def _moment(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical serialisation (sorted keys, no spaces, UTC to the microsecond)."""
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "at": _moment(at),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: str = "",
+) -> AuditEntry:
+    """Append one entry to the chain (flushes; the caller commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
+    # SQLite: every writing transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    last = session.exec(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+    seq = last.seq + 1 if last else 1
+    prev_hash = last.hash if last else GENESIS
+    # Microseconds are what both databases keep; the hash must match what is read back.
+    at = clock.now().astimezone(UTC)
+    values = dict(
+        seq=seq,
+        at=at,
+        actor=actor[:80],
+        action=action[:48],
+        subject=subject[:80],
+        detail=detail[:200],
+        prev_hash=prev_hash,
+    )
+    entry = AuditEntry(**values, hash=entry_hash(**values))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first entry at which the chain does not hold, and why."""
+
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    broken: BrokenLink | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def verify_chain(*, session: Session) -> ChainReport:
+    """Walk the log in order, recomputing every hash and link; stop at the first bad entry."""
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    rows = session.execute(
+        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)  # type: ignore[arg-type]
+    ).scalars()
+    for entry in rows:
+        count += 1
+        if entry.seq != expected_seq:
+            return ChainReport(count, BrokenLink(entry.seq, "missing_entry"))
+        if entry.prev_hash != prev_hash:
+            return ChainReport(count, BrokenLink(entry.seq, "wrong_link"))
+        recomputed = entry_hash(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            detail=entry.detail,
+            prev_hash=entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            return ChainReport(count, BrokenLink(entry.seq, "altered"))
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return ChainReport(count, None)
+
+
+def recent_entries(*, session: Session, limit: int = 200, before: int | None = None):
+    """The newest entries first, for the admin page."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)  # type: ignore[attr-defined]
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    return list(session.exec(query))

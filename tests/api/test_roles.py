@@ -1,0 +1,279 @@
+"""Who may open what. The role matrix names every route of the app with the roles it lets in,
+so a new route without a decision fails here; each cell is then tried for real. Then the
+object-level rules: a rider's own route, a kitchen's own lists, a funder's own statements, a
+community worker's own elders."""
+
+import re
+from datetime import datetime
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from api.accounts.access import (
+    Staff,
+    may_see_elder,
+    may_see_funder,
+    may_see_kitchen,
+    may_see_route,
+)
+from api.accounts.models import Role
+from api.accounts.security import SESSION_COOKIE
+from api.accounts.service import start_session
+from api.app import create_app
+from core.clock import FixedClock
+from core.models import Elder, EmergencyContact, Order
+from core.signing import sign
+from core.types import OrderStatus
+from routing.records import DeliveryRoute
+from tests.conftest import SHANGHAI
+from tests.factories import PASSWORD, Factory, csrf_from, kitchen_with_route, make_staff
+
+ROLES = [None, *Role]  # None: nobody logged in
+
+OK, LOGIN, DENIED = "ok", "login", "denied"
+
+
+def public() -> dict:
+    return dict.fromkeys(ROLES, OK)
+
+
+def staff_only() -> dict:
+    return {role: LOGIN if role is None else OK for role in ROLES}
+
+
+def only(*allowed: Role) -> dict:
+    return {role: LOGIN if role is None else OK if role in allowed else DENIED for role in ROLES}
+
+
+OVERVIEW = (Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)
+
+# (method, path) -> role -> outcome. Every route of the app must be here.
+MATRIX = {
+    ("GET", "/openapi.json"): public(),
+    ("GET", "/docs"): public(),
+    ("GET", "/docs/oauth2-redirect"): public(),
+    ("GET", "/redoc"): public(),
+    ("GET", "/static"): public(),
+    ("GET", "/healthz"): public(),
+    ("GET", "/login"): public(),
+    ("POST", "/login"): public(),
+    ("POST", "/logout"): public(),
+    ("GET", "/account/password"): staff_only(),
+    ("POST", "/account/password"): staff_only(),
+    ("GET", "/api/v1/me"): staff_only(),
+    ("GET", "/api/v1/audit"): only(Role.admin),
+    ("GET", "/admin/audit"): only(Role.admin),
+    ("GET", "/api/v1/overview"): only(*OVERVIEW),
+    ("GET", "/"): only(*OVERVIEW),
+    ("GET", "/api/v1/kitchens/{kitchen_id}/production"): only(Role.admin, Role.kitchen),
+    ("GET", "/api/v1/kitchens/{kitchen_id}/files/{name}"): only(Role.admin, Role.kitchen),
+    ("GET", "/kitchens/{kitchen_id}/production"): only(Role.admin, Role.kitchen),
+    ("GET", "/api/v1/routes/{route_id}"): only(Role.admin, Role.rider),
+    ("GET", "/rider/routes/{route_id}"): only(Role.admin, Role.rider),
+    ("POST", "/rider/routes/{route_id}/stops/{order_id}"): only(Role.admin, Role.rider),
+    ("GET", "/rider/orders/{order_id}"): only(Role.admin, Role.rider),
+    ("GET", "/rider"): only(Role.admin, Role.rider),
+}
+
+# Rules decided for pages not built yet (issue 7's later slices); the policy functions that
+# will guard them are tested below.
+LATER = {
+    "funder statements and exports": "admin; a funder auditor only its own funder",
+    "elder registry pages": "admin; a community worker only the elders of their communities",
+    "menus, prices, subsidy policies, dashboard": "admin; funder auditors read only",
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        methods = getattr(context.original_route, "methods", None) or {"GET"}
+        for method in methods - {"HEAD"}:
+            found.add((method, context.path))
+    return found
+
+
+@pytest.fixture
+def world(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        route_id, orders = kitchen_with_route(make, elders=2)
+        route = session.get(DeliveryRoute, route_id)
+        accounts = {
+            Role.admin: make_staff(make, "admin"),
+            Role.kitchen: make_staff(make, "kitchen", kitchen_id=route.kitchen_id),
+            Role.rider: make_staff(make, "rider", rider_id=route.rider_id),
+            Role.community_worker: make_staff(make, "community_worker"),
+            Role.funder_auditor: make_staff(make, "funder_auditor"),
+        }
+        others = {
+            "other_rider": make_staff(make, "rider"),
+            "other_kitchen": make_staff(make, "kitchen"),
+        }
+        usernames = {role: a.username for role, a in {**accounts, **others}.items()}
+        ids = {"route": route_id, "kitchen": route.kitchen_id, "orders": orders}
+    clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
+    app = create_app(database=empty_database, clock=clock)
+    yield app, empty_database, clock, usernames, ids
+
+
+def client_as(app, database, clock, username: str | None) -> TestClient:
+    """A browser with a session for this account (made directly: no password hashing)."""
+    from api.accounts.models import StaffAccount
+
+    client = TestClient(app)
+    if username is not None:
+        with database.transaction() as session:
+            account = session.exec(
+                select(StaffAccount).where(StaffAccount.username == username)
+            ).one()
+            token = start_session(session=session, clock=clock, account=account)
+        client.cookies.set(SESSION_COOKIE, token)
+    return client
+
+
+def outcome(response) -> str:
+    assert response.status_code < 500, response.text
+    if response.status_code in (303, 307) and response.headers["location"].startswith(
+        "/login?next="
+    ):
+        return LOGIN
+    if response.status_code == 401:
+        assert response.json()["error"] == "login_required"
+        return LOGIN
+    if response.status_code == 403:
+        return DENIED
+    return OK
+
+
+def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str):
+    route, kitchen, order = ids["route"], ids["kitchen"], ids["orders"][0]
+    url = (
+        path.replace("{kitchen_id}", str(kitchen))
+        .replace("{route_id}", str(route))
+        .replace("{order_id}", str(order))
+        .replace("{name}", "production.csv")
+    )
+    if url == "/static":
+        url = "/static/style.css"
+    headers = {"accept": "application/json" if url.startswith("/api/") else "text/html"}
+    if method == "GET":
+        return client.get(url, headers=headers, follow_redirects=False)
+    token = csrf_from(client.get("/login").text)
+    data = {
+        "/login": {"username": probe_user, "password": PASSWORD},
+        "/logout": {},
+        "/account/password": {
+            "current_password": "not the password",
+            "new_password": "x" * 12,
+            "new_password_again": "x" * 12,
+        },
+    }.get(url, {"outcome": "delivered"})
+    return client.post(
+        url, data={**data, "csrf_token": token}, headers=headers, follow_redirects=False
+    )
+
+
+def test_every_route_of_the_app_has_a_decision_for_every_role(world):
+    app = world[0]
+    assert app_routes(app) == set(MATRIX), "decide who may use the new route, in MATRIX"
+    assert all(set(row) == set(ROLES) for row in MATRIX.values())
+
+
+def test_the_role_matrix_holds_route_by_route_and_role_by_role(world):
+    app, database, clock, usernames, ids = world
+    wrong = []
+    for (method, path), expected in MATRIX.items():
+        for role in ROLES:
+            with client_as(app, database, clock, usernames.get(role)) as client:
+                got = outcome(probe(client, method, path, ids, usernames[Role.admin]))
+            if got != expected[role]:
+                wrong.append(f"{method} {path} as {role}: {got}, expected {expected[role]}")
+    assert wrong == []
+
+
+def test_a_rider_sees_only_their_own_route(world):
+    app, database, clock, usernames, ids = world
+    route, order = ids["route"], ids["orders"][0]
+    with client_as(app, database, clock, usernames["other_rider"]) as other:
+        assert other.get(f"/rider/routes/{route}").status_code == 403
+        assert other.get(f"/api/v1/routes/{route}").json()["error"] == "access_denied"
+        assert other.get(f"/rider/orders/{order}", follow_redirects=False).status_code == 403
+        token = csrf_from(other.get("/rider").text)
+        assert f"/rider/routes/{route}" not in other.get("/rider").text
+        refused = other.post(
+            f"/rider/routes/{route}/stops/{order}",
+            data={"outcome": "delivered", "csrf_token": token},
+        )
+        assert refused.status_code == 403
+        # The printed key still opens that one route, whoever holds the sheet.
+        assert other.get(f"/rider/routes/{route}?key={sign('route', route)}").status_code == 200
+    with database.reading() as session:
+        assert session.get(Order, order).status == OrderStatus.locked
+    with client_as(app, database, clock, usernames[Role.rider]) as own:
+        assert f"/rider/routes/{route}" in own.get("/rider").text
+        page = own.get(f"/rider/routes/{route}")
+        assert page.status_code == 200 and page.text.count('value="delivered"') == 2
+        jump = own.get(f"/rider/orders/{order}", follow_redirects=False)
+        assert jump.status_code == 303 and jump.headers["location"].startswith(
+            f"/rider/routes/{route}#stop-"
+        )
+        token = csrf_from(page.text)
+        done = own.post(
+            f"/rider/routes/{route}/stops/{order}",
+            data={"outcome": "delivered", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and "key=" not in done.headers["location"]
+    with database.reading() as session:
+        assert session.get(Order, order).status == OrderStatus.delivered
+
+
+def test_kitchen_staff_see_their_own_kitchen_with_diet_codes_and_no_phone_numbers(world):
+    app, database, clock, usernames, ids = world
+    kitchen = ids["kitchen"]
+    with database.transaction() as session:
+        elder = session.exec(select(Elder).order_by(Elder.id)).first()
+        elder.allergies = ["egg"]
+        session.add(elder)
+        phones = {e.phone for e in session.exec(select(Elder))} | {
+            c.phone for c in session.exec(select(EmergencyContact))
+        }
+        addresses = {e.address for e in session.exec(select(Elder))}
+    with client_as(app, database, clock, usernames["other_kitchen"]) as other:
+        assert other.get(f"/kitchens/{kitchen}/production").status_code == 403
+        assert other.get(f"/api/v1/kitchens/{kitchen}/production").status_code == 403
+        assert other.get(f"/api/v1/kitchens/{kitchen}/files/packing.csv").status_code == 403
+    with client_as(app, database, clock, usernames[Role.kitchen]) as own:
+        page = own.get(f"/kitchens/{kitchen}/production?lang=zh_CN").text
+        body = own.get(f"/api/v1/kitchens/{kitchen}/production").text
+        packing = own.get(f"/api/v1/kitchens/{kitchen}/files/packing.csv").text
+    assert "鸡蛋" in page and "egg" in body  # the diet code, in the reader's language
+    for text in (page, body, packing):
+        digits = re.sub(r"[\s-]", "", text)
+        assert not [p for p in phones if p and re.sub(r"[\s-]", "", p) in digits]
+        assert not [a for a in addresses if a in text]
+
+
+def _staff(role: Role, **links) -> Staff:
+    return Staff(id=1, username="x", display_name="x", role=role, **links)
+
+
+def test_object_level_rules_for_every_role():
+    admin = _staff(Role.admin)
+    rider = _staff(Role.rider, rider_id=7)
+    kitchen = _staff(Role.kitchen, kitchen_id=3)
+    auditor = _staff(Role.funder_auditor, funder_id=5)
+    worker = _staff(Role.community_worker, community_ids=frozenset({11, 12}))
+    everyone = (admin, rider, kitchen, auditor, worker)
+    assert [may_see_route(s, 7) for s in everyone] == [True, True, False, False, False]
+    assert [may_see_route(s, 8) for s in everyone] == [True, False, False, False, False]
+    assert [may_see_kitchen(s, 3) for s in everyone] == [True, False, True, False, False]
+    assert [may_see_kitchen(s, 4) for s in everyone] == [True, False, False, False, False]
+    assert [may_see_funder(s, 5) for s in everyone] == [True, False, False, True, False]
+    assert [may_see_funder(s, 6) for s in everyone] == [True, False, False, False, False]
+    assert [may_see_elder(s, 12) for s in everyone] == [True, False, False, False, True]
+    assert [may_see_elder(s, 13) for s in everyone] == [True, False, False, False, False]
