@@ -15,7 +15,7 @@ from billing.models import Share
 from billing.service import elder_month, quote
 from bot import texts
 from bot.models import ChatState
-from core import i18n, welfare
+from core import i18n, ratings, welfare
 from core.clock import Clock
 from core.diet import profile_of_elder
 from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
@@ -654,6 +654,35 @@ def acknowledge_alert(turn: Turn, alert_id: int, how: str) -> list[Say]:
     return [Say(turn.t(texts.ACK_THANKS, how=turn.t(welfare.ACKNOWLEDGEMENTS[how])), edit=True)]
 
 
+# -- rating a meal --------------------------------------------------------------------------
+
+
+def rate(turn: Turn, order_id: int, good: bool) -> list[Say]:
+    ratings.rate_meal(
+        session=turn.session,
+        clock=turn.clock,
+        order_id=order_id,
+        chat_user_id=turn.user.id,
+        good=good,
+    )
+    if good:
+        return [Say(turn.t(texts.RATE_THANKS), edit=True)]
+    rows = [[(turn.t(label), f"RR:{order_id}:{code}")] for code, label in ratings.REASONS.items()]
+    return [Say(turn.t(texts.RATE_WHY), rows, edit=True)]
+
+
+def rate_reason(turn: Turn, order_id: int, reason: str) -> list[Say]:
+    ratings.rate_meal(
+        session=turn.session,
+        clock=turn.clock,
+        order_id=order_id,
+        chat_user_id=turn.user.id,
+        good=False,
+        reason=reason,
+    )
+    return [Say(turn.t(texts.RATE_THANKS), edit=True)]
+
+
 # -- riders ----------------------------------------------------------------------------------
 
 
@@ -813,6 +842,10 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return keep(turn)
             case "WA":
                 return acknowledge_alert(turn, int(args[0]), args[1])
+            case "RT":
+                return rate(turn, int(args[0]), args[1] == "g")
+            case "RR":
+                return rate_reason(turn, int(args[0]), args[1])
             case "RO":
                 return rider_outcome(turn, int(args[0]), int(args[1]), args[2])
     except (IndexError, KeyError, ValueError):

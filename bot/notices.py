@@ -13,8 +13,9 @@ from bot.conversation import Buttons
 from core import i18n, welfare
 from core.clock import Clock
 from core.db import Database
-from core.models import ChatNotification, ChatUser, Elder
+from core.models import ChatNotification, ChatUser, Elder, Order
 from core.types import Slot
+from kitchen.exports import variant_name
 
 MAX_ATTEMPTS = 5
 BATCH = 50
@@ -54,9 +55,32 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             phone=(elder.phone if elder else None) or "-",
             time=_time(params["raised_at"], clock),
         )
-    else:  # welfare_handled
+    elif notice.kind == "welfare_handled":
         how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
+    else:  # about one order: confirmed at cutoff, on its way, served
+        order = session.get(Order, params["order_id"])
+        slot = Slot(order.slot)  # type: ignore[union-attr]
+        if notice.kind == "order_locked":
+            text = t(
+                texts.ORDER_LOCKED,
+                date=i18n.weekday_and_day(order.service_date, locale),  # type: ignore[union-attr]
+                slot=slot,
+                dish=i18n.Bilingual(order.dish_name_zh, order.dish_name_en),  # type: ignore[union-attr]
+                variant=variant_name(order.variant, locale),  # type: ignore[union-attr]
+                quantity=order.quantity,  # type: ignore[union-attr]
+            )
+        elif notice.kind == "eta":
+            text = t(texts.ETA, name=name, slot=slot, time=_time(params["eta"], clock))
+        else:
+            served_at = order.outcome_at or notice.created_at  # type: ignore[union-attr]
+            text = t(texts.SERVED, name=name, slot=slot, time=_time(served_at.isoformat(), clock))
+            buttons = [
+                [
+                    (t(texts.RATE_GOOD), f"RT:{order.id}:g"),  # type: ignore[union-attr]
+                    (t(texts.RATE_BAD), f"RT:{order.id}:b"),  # type: ignore[union-attr]
+                ]
+            ]
     if notice.kind in ("welfare_alert", "welfare_escalated"):
         alert = params["alert_id"]
         buttons = [

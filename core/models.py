@@ -419,3 +419,18 @@ class ChatNotification(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
+
+
+class MealRating(SQLModel, table=True):
+    """How a served meal was, one tap after it came (the programme's satisfaction follow-up,
+    电话回访, without the phone call). One per order; a second tap replaces the first."""
+
+    __tablename__ = "meal_rating"
+    order_id: int = Field(foreign_key="meal_order.id", primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    service_date: date = Field(index=True)
+    good: bool
+    reason: str | None = Field(default=None, max_length=24)
+    rated_by_chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+    rated_at: datetime = Field(sa_type=UTCDateTime)

@@ -48,6 +48,7 @@ from core.models import (
     SiteServiceArea,
     SlotCutoff,
 )
+from core.notifications import notify_elder_chats, notify_locked_orders
 from core.settings import get_settings
 from core.sites import cutoff_at, get_site, get_slot
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
@@ -390,6 +391,16 @@ def record_outcome(
     if outcome == OrderStatus.no_answer and order.mode == ServiceMode.delivery:
         # Nobody came to the door: the meal was also the day's check on the elder.
         raise_alert(session=session, clock=clock, order=order, by=by)
+    elif outcome in SERVED:
+        # "Delivered" to the elder's chats, with a one-tap rating of the meal.
+        notify_elder_chats(
+            session,
+            elder_id=order.elder_id,
+            kind="served",
+            key=f"served:{order.id}",
+            at=now,
+            order_id=order.id,
+        )
     return order
 
 
@@ -444,17 +455,22 @@ def run_cutoff(
     placed = materialise_standing_orders(
         session=session, clock=clock, site_id=site_id, service_date=service_date, slot=slot
     )
-    locked = session.execute(
-        sa.update(Order)
-        .where(
-            Order.site_id == site_id,
-            Order.service_date == service_date,
-            Order.slot == slot,
-            Order.status == OrderStatus.placed,
-        )
-        .values(status=OrderStatus.locked, locked_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    locked_ids = list(
+        session.execute(
+            sa.update(Order)
+            .where(
+                Order.site_id == site_id,
+                Order.service_date == service_date,
+                Order.slot == slot,
+                Order.status == OrderStatus.placed,
+            )
+            .values(status=OrderStatus.locked, locked_at=now, updated_at=now)
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    locked = len(locked_ids)
+    notify_locked_orders(session, order_ids=locked_ids, at=now)
     record = SlotCutoff(
         site_id=site_id,
         service_date=service_date,

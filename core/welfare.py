@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
@@ -22,6 +21,7 @@ from core.models import (
     WelfareAlert,
     WelfareAlertStep,
 )
+from core.notifications import notify
 from core.settings import get_settings
 from core.types import AlertLevel, AlertStatus, LinkRelation, Slot
 
@@ -45,28 +45,6 @@ ACKNOWLEDGEMENTS = {
 
 def _ack_window() -> timedelta:
     return timedelta(minutes=get_settings().welfare_ack_minutes)
-
-
-def notify(
-    session: Session, *, chat_user_id: int, kind: str, key: str, at: datetime, **params: object
-) -> bool:
-    """Put a message for someone in the outbox, once per key (False if it was already there)."""
-    insert = (
-        postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    )
-    statement = (
-        insert(ChatNotification)
-        .values(
-            chat_user_id=chat_user_id,
-            kind=kind,
-            params=params,
-            key=key,
-            created_at=at,
-            attempts=0,
-        )
-        .on_conflict_do_nothing()
-    )
-    return session.execute(statement).rowcount == 1
 
 
 def _step(session: Session, alert: WelfareAlert, at: datetime, kind: str, actor: str, note=None):  # type: ignore[no-untyped-def]

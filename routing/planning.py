@@ -9,6 +9,7 @@ from sqlmodel import Session, col, delete, select
 from core.clock import Clock
 from core.errors import SiteNotFound
 from core.models import Elder, ElderCategory, MealSlot, Order, Rider, Site
+from core.notifications import notify_elder_chats
 from core.types import Category, OrderStatus, ServiceMode, SiteKind, Slot
 from routing.model import Depot, GeoPoint, Mode, Problem, Stop, TimeWindow
 from routing.model import Rider as Vehicle
@@ -144,6 +145,7 @@ def plan_slot(
     if plan is None:
         return summary
     now = clock.now()
+    elder_of = {order.id: elder.id for order, elder in orders}
     midnight = datetime.combine(service_date, time(0), tzinfo=clock.tz)
     at = lambda seconds: midnight + timedelta(seconds=seconds)  # noqa: E731
     number = 0
@@ -172,6 +174,17 @@ def plan_slot(
                     position=position,
                     eta=at(visit.start),
                 )
+            )
+            # "Your lunch will arrive about 11:40" to the elder's chats (once per order: a
+            # re-plan does not send it again).
+            notify_elder_chats(
+                session,
+                elder_id=elder_of[int(visit.stop_id)],
+                kind="eta",
+                key=f"eta:{visit.stop_id}",
+                at=now,
+                order_id=int(visit.stop_id),
+                eta=at(visit.start).isoformat(),
             )
             arrival = at(visit.start)
             if summary.latest_arrival is None or arrival > summary.latest_arrival:

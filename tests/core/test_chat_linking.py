@@ -13,13 +13,14 @@ from core.elders import (
     chat_user_for,
     elder_by_phone,
     issue_link_code,
+    link_elder,
     linked_elders,
     redeem_link_code,
 )
 from core.errors import ElderNotFound, NothingToRepeat, TooManyCodeAttempts
-from core.models import ElderLink, FamilyLinkCode, LinkCodeAttempt
+from core.models import ChatNotification, ElderLink, FamilyLinkCode, LinkCodeAttempt, Order
 from core.orders import orderable_meals, plan_repeat
-from core.types import OrderStatus, ServiceMode, Slot
+from core.types import LinkRelation, OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI, row_counts
 
 
@@ -213,3 +214,78 @@ def test_an_elders_month_counts_served_meals_and_upcoming_ones(make):
     assert (month.meals, month.price_fen, month.upcoming_meals) == (1, 1500, 1)
     assert sum(month.paid_fen.values()) == 1500
     assert month.upcoming_elder_fen == 1500  # no policy here: the elder pays the whole price
+
+
+def test_the_cutoff_confirms_each_locked_order_to_the_elders_chats(make):
+    site, dishes, elder = make.world()
+    other = make.elder(site)
+    daughter = _chat_user(make, 77)
+    link_elder(
+        session=make.session,
+        chat_user_id=daughter.id,
+        elder_id=elder.id,
+        relation=LinkRelation.family,
+        verified_by="t",
+        clock=make.clock,
+    )
+    for who, key in ((elder, "c1"), (other, "c2")):
+        ordering.place_order(
+            session=make.session,
+            clock=make.clock,
+            elder_id=who.id,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=dishes[0].id,
+            variant="regular",
+            idempotency_key=key,
+        )
+    make.clock.advance(timedelta(hours=2))
+    for _ in range(2):  # a second cutoff run is a no-op and sends nothing twice
+        ordering.run_cutoff(
+            session=make.session,
+            clock=make.clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+        )
+    notices = make.session.exec(select(ChatNotification)).all()
+    assert [(n.chat_user_id, n.kind, n.params["elder_id"]) for n in notices] == [
+        (daughter.id, "order_locked", elder.id)
+    ]
+
+
+def test_planning_tells_each_elders_chats_when_the_meal_will_arrive(make):
+    from routing.planning import plan_slot
+    from routing.records import RouteStop
+    from routing.solver import SolveParams
+    from tests.factories import kitchen_with_route
+
+    _, order_ids = kitchen_with_route(make, elders=2)
+    first = make.session.get(Order, order_ids[0])
+    daughter = _chat_user(make, 78)
+    link_elder(
+        session=make.session,
+        chat_user_id=daughter.id,
+        elder_id=first.elder_id,
+        relation=LinkRelation.family,
+        verified_by="t",
+        clock=make.clock,
+    )
+    for _ in range(2):  # planned again: still one notice
+        plan_slot(
+            session=make.session,
+            clock=make.clock,
+            kitchen_id=first.site_id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            params=SolveParams(deterministic=True, solution_limit=20),
+        )
+    [notice] = make.session.exec(select(ChatNotification)).all()
+    stop = make.session.exec(select(RouteStop).where(RouteStop.order_id == first.id)).one()
+    assert (notice.kind, notice.chat_user_id, notice.params["order_id"]) == (
+        "eta",
+        daughter.id,
+        first.id,
+    )
+    assert datetime.fromisoformat(notice.params["eta"]) == stop.eta

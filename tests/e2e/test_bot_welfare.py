@@ -8,7 +8,15 @@ from sqlmodel import select
 
 from core.clock import FixedClock
 from core.elders import chat_user_for, link_elder
-from core.models import CommunityWorker, Elder, Order, Rider, WelfareAlert, WelfareAlertStep
+from core.models import (
+    CommunityWorker,
+    Elder,
+    MealRating,
+    Order,
+    Rider,
+    WelfareAlert,
+    WelfareAlertStep,
+)
 from core.types import AlertLevel, AlertStatus, LinkRelation, OrderStatus
 from routing.records import RouteStop
 from tests.conftest import SHANGHAI
@@ -142,3 +150,24 @@ def test_forged_route_and_alert_buttons_are_refused_and_change_nothing(delivery)
     with chat.database.reading() as session:
         statuses = sorted(session.get(Order, order_id).status for order_id in order_ids)
     assert statuses == sorted([OrderStatus.locked, OrderStatus.no_answer])
+
+
+def test_a_delivered_meal_is_announced_and_rated_in_one_or_two_taps(delivery):
+    chat, people, _, _, name = delivery
+    people["rider"].send("/route")
+    people["rider"].press("✅ 送达")
+    served = people["daughter"].wait_for_message("送达")
+    assert name in served["text"] and served["buttons"] == ["👍 好吃", "👎 不满意"]
+    people["daughter"].press("👎 不满意")
+    assert "太咸" in people["daughter"].messages()[-1]["buttons"]
+    people["daughter"].press("太咸")
+    assert "谢谢" in people["daughter"].last_text
+    with chat.database.reading() as session:
+        rating = session.exec(select(MealRating)).one()
+    assert (rating.good, rating.reason) == (False, "salty")
+    # A rating of a meal that was not served, or by someone unrelated, is refused.
+    stranger = chat.person()
+    stranger.send("/start")
+    assert "只有" in stranger.press_data(f"RT:{rating.order_id}:g")[-1]["text"]
+    with chat.database.reading() as session:
+        assert session.exec(select(MealRating)).one().good is False
