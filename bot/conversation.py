@@ -25,6 +25,7 @@ from core.models import ChatUser, Elder, Order, Rider, Site, StandingOrder, Stan
 from core.orders import orderable_meals, plan_repeat
 from core.settings import Settings
 from core.sites import site_for_elder
+from core.standing import pause_standing_order, resume_standing_order
 from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
@@ -601,7 +602,14 @@ def _month_name(turn: Turn, first: date) -> str:
     return format_date(first, format=pattern, locale=i18n.babel_locale(turn.locale))
 
 
+def _weekdays(turn: Turn, standing_order: StandingOrder) -> str:
+    days = get_day_names("abbreviated", locale=i18n.babel_locale(turn.locale))
+    # ISO weekdays (Monday = 1); Babel counts from Monday = 0.
+    return "、".join(days[d - 1] for d in sorted(standing_order.weekdays))
+
+
 def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    """The elder's standing orders, with pause and resume buttons (a hospital stay, a visit)."""
     elder = turn.elder(elder_id)
     orders = list(
         turn.session.exec(
@@ -610,25 +618,24 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
             )
         )
     )
+    rows: Buttons = []
     if not orders:
         lines = [turn.t(texts.STANDING_NONE, name=elder.name)]
     else:
-        days = get_day_names("abbreviated", locale=i18n.babel_locale(turn.locale))
         lines = [turn.t(texts.STANDING_TITLE, name=elder.name)]
         today = turn.clock.now().date()
         for standing_order in orders:
             site = turn.session.get(Site, standing_order.site_id)
+            slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
             line = turn.t(
-                texts.STANDING_LINE,
-                slot=Slot(standing_order.slot),
-                # ISO weekdays (Monday = 1); Babel counts from Monday = 0.
-                weekdays="、".join(days[d - 1] for d in sorted(standing_order.weekdays)),
-                site=site.name if site else "",
+                texts.STANDING_LINE, slot=slot, weekdays=weekdays, site=site.name if site else ""
             )
-            pauses = turn.session.exec(
-                select(StandingOrderPause).where(
-                    StandingOrderPause.standing_order_id == standing_order.id,
-                    StandingOrderPause.end_date >= today,
+            pauses = list(
+                turn.session.exec(
+                    select(StandingOrderPause).where(
+                        StandingOrderPause.standing_order_id == standing_order.id,
+                        StandingOrderPause.end_date >= today,
+                    )
                 )
             )
             for pause in pauses:
@@ -636,8 +643,80 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                     texts.STANDING_PAUSED, start=pause.start_date, end=pause.end_date
                 )
             lines.append(line)
+            rows.append(
+                [
+                    (
+                        turn.t(texts.PAUSE_BUTTON, slot=slot, weekdays=weekdays),
+                        f"SP:{standing_order.id}",
+                    )
+                ]
+            )
+            if pauses:
+                label = turn.t(texts.RESUME_BUTTON, slot=slot, weekdays=weekdays)
+                rows.append([(label, f"SR:{standing_order.id}")])
     lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone()))
-    return [Say("\n".join(lines), keyboard="main")]
+    if not rows:
+        return [Say("\n".join(lines), keyboard="main")]
+    return [Say("\n".join(lines), rows)]
+
+
+def _own_standing(turn: Turn, standing_order_id: int) -> StandingOrder:
+    standing_order = turn.session.get(StandingOrder, standing_order_id)
+    if standing_order is None:
+        raise NotYours()
+    turn.elder(standing_order.elder_id)
+    return standing_order
+
+
+def pause_from(turn: Turn, standing_order_id: int) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    today = turn.clock.now().date()
+    rows = [
+        [(_day_label(turn, day), f"SPS:{standing_order.id}:{day:%Y%m%d}")]
+        for day in (today + timedelta(days=n) for n in range(7))
+    ]
+    return [Say(turn.t(texts.PAUSE_FROM), rows, edit=True)]
+
+
+def pause_until(turn: Turn, standing_order_id: int, start: date) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    rows = [
+        [(_day_label(turn, day), f"SPE:{standing_order.id}:{start:%Y%m%d}:{day:%Y%m%d}")]
+        for day in (start + timedelta(days=n) for n in range(14))
+    ]
+    return [Say(turn.t(texts.PAUSE_UNTIL), rows, edit=True)]
+
+
+def pause(turn: Turn, standing_order_id: int, start: date, end: date) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    pause_standing_order(
+        session=turn.session,
+        standing_order_id=standing_order.id,
+        start_date=start,
+        end_date=end,
+        reason="chat",
+    )
+    text = turn.t(
+        texts.PAUSED,
+        slot=Slot(standing_order.slot),
+        start=_day_label(turn, start),
+        end=_day_label(turn, end),
+        again=_day_label(turn, end + timedelta(days=1)),
+    )
+    return [Say(text, edit=True)]
+
+
+def resume(turn: Turn, standing_order_id: int) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    today = turn.clock.now().date()
+    resume_standing_order(session=turn.session, standing_order_id=standing_order.id, on=today)
+    text = turn.t(
+        texts.RESUMED,
+        slot=Slot(standing_order.slot),
+        weekdays=_weekdays(turn, standing_order),
+        date=_day_label(turn, today),
+    )
+    return [Say(text, edit=True)]
 
 
 # -- welfare alerts --------------------------------------------------------------------------
@@ -842,6 +921,14 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return keep(turn)
             case "WA":
                 return acknowledge_alert(turn, int(args[0]), args[1])
+            case "SP":
+                return pause_from(turn, int(args[0]))
+            case "SPS":
+                return pause_until(turn, int(args[0]), _day(args[1]))
+            case "SPE":
+                return pause(turn, int(args[0]), _day(args[1]), _day(args[2]))
+            case "SR":
+                return resume(turn, int(args[0]))
             case "RT":
                 return rate(turn, int(args[0]), args[1] == "g")
             case "RR":

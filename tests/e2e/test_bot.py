@@ -10,8 +10,9 @@ from sqlmodel import select
 from billing.models import Charge
 from core.clock import FixedClock
 from core.elders import issue_link_code
-from core.models import ChatUser, ElderLink, Order
-from core.types import OrderStatus
+from core.models import ChatUser, ElderLink, Order, StandingOrderPause
+from core.standing import create_standing_order
+from core.types import OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.chat import Chat
 from tests.factories import Factory
@@ -246,3 +247,44 @@ def test_my_bill_shows_this_month(world):
     person = registered(chat, data["phones"]["elder"], language="en")
     bill = person.press("💰 My bill")[-1]["text"]
     assert "No meals served yet" in bill
+
+
+def test_a_standing_order_is_paused_for_a_hospital_stay_and_resumed(world):
+    chat, data = world
+    with chat.database.transaction() as session:
+        standing = create_standing_order(
+            session=session,
+            clock=chat.clock,
+            elder_id=data["ids"]["elder"],
+            site_id=data["ids"]["site"],
+            slot=Slot.lunch,
+            weekdays=[1, 2, 3, 4, 5],
+            start_date=MORNING.date(),
+        )
+        standing_id = standing.id
+    person = registered(chat, data["phones"]["elder"])
+    view = person.press("📅 长期订餐")[-1]
+    assert "周一、周二、周三、周四、周五午餐" in view["text"]
+    person.press("⏸ 暂停 周一、周二、周三、周四、周五午餐")
+    person.press(next(b for b in person.buttons() if b.startswith("明天")))
+    until = person.messages()[-1]["buttons"]
+    person.press(until[6])  # a week off: tomorrow and the six days after
+    assert "已暂停" in person.last_text and "12月3日" in person.last_text
+    with chat.database.reading() as session:
+        [pause] = session.exec(select(StandingOrderPause)).all()
+    assert (pause.standing_order_id, pause.start_date, pause.end_date) == (
+        standing_id,
+        MORNING.date() + timedelta(days=1),
+        MORNING.date() + timedelta(days=7),
+    )
+    person.press("📅 长期订餐")
+    person.press("▶️ 恢复 周一、周二、周三、周四、周五午餐")
+    assert "已恢复" in person.last_text
+    with chat.database.reading() as session:
+        assert session.exec(select(StandingOrderPause)).all() == []
+    # Someone else's standing order cannot be paused with a forged button.
+    stranger = registered(chat, data["phones"]["fussy"])
+    refused = stranger.press_data(f"SPE:{standing_id}:20261126:20261127")
+    assert "不能使用" in refused[-1]["text"]
+    with chat.database.reading() as session:
+        assert session.exec(select(StandingOrderPause)).all() == []
