@@ -1,10 +1,15 @@
 """The FastAPI application factory: one app for the JSON API and the staff pages; each area
 adds its router here."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from telegram.ext import Application
 
 from api import audit_log, health, kitchen, overview, rider
+from api import telegram as webhook
 from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.errors import install_error_handlers
@@ -22,9 +27,26 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock | None = None,
+    telegram: Application | None = None,
 ) -> FastAPI:
+    """The app; with `telegram` (a bot Application built for webhooks) it also receives the bot's
+    updates at /telegram/webhook and runs the bot for as long as it runs."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if telegram is None:
+            yield
+            return
+        async with telegram:
+            if telegram.post_init is not None:
+                await telegram.post_init(telegram)
+            await telegram.start()
+            yield
+            await telegram.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="MealAid",
         summary="Community meal assistance for older people: orders, kitchens, routes, subsidies.",
         version="0.1.0",
@@ -74,4 +96,7 @@ def create_app(
     app.include_router(overview.router)
     app.include_router(kitchen.router)
     app.include_router(rider.router)
+    app.state.telegram = telegram
+    if telegram is not None:
+        app.include_router(webhook.router)
     return app

@@ -62,11 +62,16 @@ class Services:
         )
 
 
-def build_application(*, services: Services, token: str, base_url: str) -> Application:
-    """The bot, wired to a Bot API at `base_url` (Telegram's, or the local stand-in)."""
+def build_application(
+    *, services: Services, token: str, base_url: str, webhook: bool = False
+) -> Application:
+    """The bot, wired to a Bot API at `base_url` (Telegram's, or the local stand-in). With
+    `webhook`, updates come from the web app's webhook endpoint instead of long polling."""
+    builder = ApplicationBuilder()
+    if webhook:
+        builder = builder.updater(None)
     application = (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         # Updates of different chats run side by side; each chat's steps stay in order because

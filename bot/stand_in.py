@@ -112,6 +112,7 @@ class StandIn:
         self.first_reply_at: dict[int, float] = {}
         self.awaiting: dict[int, list[int]] = {}
         self.polled = False  # the bot has asked for updates at least once
+        self.webhook: dict | None = None
 
     @property
     def changed(self) -> asyncio.Condition:
@@ -316,6 +317,11 @@ class StandIn:
         return BOT_USER
 
     async def api_deletewebhook(self, params: dict) -> bool:
+        self.webhook = None
+        return True
+
+    async def api_setwebhook(self, params: dict) -> bool:
+        self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
         return True
 
     async def api_setmycommands(self, params: dict) -> bool:

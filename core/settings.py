@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     bot_token: str | None = None
     bot_api_base_url: str = "https://api.telegram.org/bot"
+    # Webhook mode: Telegram posts updates to {public_base_url}/telegram/webhook with this
+    # secret in a header; `mealaid serve` sets the webhook when both this and the token are set.
+    bot_webhook_secret: str | None = None
     programme_name: str = "MealAid"
     programme_phone: str = "12345"
     # Where staff and riders reach the web app; QR codes on labels point here.

@@ -182,14 +182,44 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
-    """Run the staff web app and JSON API."""
+    """Run the staff web app and JSON API (and the bot by webhook when its secret is set)."""
     import uvicorn
 
     from api.app import create_app
 
+    settings = get_settings()
     database = _database()
     database.migrate()
-    uvicorn.run(create_app(database=database), host=host, port=port, log_level="info")
+    telegram = None
+    if settings.bot_token and settings.bot_webhook_secret:
+        from bot.app import Services, build_application
+
+        telegram = build_application(
+            services=Services(database, SystemClock(settings.tz), settings),
+            token=settings.bot_token,
+            base_url=settings.bot_api_base_url,
+            webhook=True,
+        )
+        set_commands = telegram.post_init
+
+        async def post_init(application) -> None:  # type: ignore[no-untyped-def]
+            await set_commands(application)  # type: ignore[misc]
+            await _set_webhook(application)
+
+        telegram.post_init = post_init  # type: ignore[assignment]
+    uvicorn.run(
+        create_app(database=database, telegram=telegram), host=host, port=port, log_level="info"
+    )
+
+
+async def _set_webhook(application) -> None:  # type: ignore[no-untyped-def]
+    """Tell Telegram where to post updates, with the secret it must send back."""
+    settings = get_settings()
+    await application.bot.set_webhook(
+        url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
+        secret_token=settings.bot_webhook_secret,
+        allowed_updates=["message", "callback_query"],
+    )
 
 
 @app.command()

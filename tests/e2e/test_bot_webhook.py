@@ -1,0 +1,95 @@
+"""Webhook mode: the bot runs inside the web app, Telegram posts updates to /telegram/webhook
+with a secret token, checked before the body is read; replies go out to the Bot API (here the
+stand-in), and a re-posted update is handled once."""
+
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from bot.app import Services, build_application
+from bot.sandbox import TOKEN, SandboxThread
+from core.clock import FixedClock
+from core.settings import get_settings
+from tests.conftest import SHANGHAI
+from tests.factories import Factory
+
+SECRET = "webhook-secret-for-tests"
+USER = 6_100_001
+
+
+@pytest.fixture
+def webhook(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        Factory(session, clock).world()
+    settings = get_settings().model_copy(update={"bot_webhook_secret": SECRET})
+    services = Services(empty_database, clock, settings)
+    stand_in = SandboxThread(services).start(bot=False)
+    telegram = build_application(
+        services=services, token=TOKEN, base_url=f"{stand_in.url}/bot", webhook=True
+    )
+    app = create_app(settings=settings, database=empty_database, clock=clock, telegram=telegram)
+    control = httpx.Client(base_url=stand_in.url)
+    control.post("/sandbox/users", json={"id": USER, "first_name": "陈", "language_code": "zh"})
+    with TestClient(app) as client:
+        yield client, control
+    control.close()
+    stand_in.stop()
+
+
+def _update(update_id: int, text: str) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "陈", "language_code": "zh"},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+        },
+    }
+
+
+def _bot_messages(control: httpx.Client, at_least: int = 0, wait: float = 5) -> list[dict]:
+    deadline = time.monotonic() + wait
+    while True:
+        messages = control.get(f"/sandbox/users/{USER}/messages").json()["messages"]
+        if len(messages) >= at_least or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
+
+
+def test_a_wrong_or_missing_secret_is_refused_before_anything_happens(webhook):
+    client, control = webhook
+    assert client.post("/telegram/webhook", json=_update(1, "/start")).status_code == 403
+    wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+    assert (
+        client.post("/telegram/webhook", json=_update(2, "/start"), headers=wrong).status_code
+        == 403
+    )
+    assert _bot_messages(control, at_least=1, wait=1) == []
+
+
+def test_an_update_with_the_secret_is_answered_once_even_if_posted_twice(webhook):
+    client, control = webhook
+    right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for _ in range(2):
+        assert (
+            client.post("/telegram/webhook", json=_update(3, "/start"), headers=right).status_code
+            == 200
+        )
+    messages = _bot_messages(control, at_least=1)
+    time.sleep(0.5)
+    messages = _bot_messages(control)
+    assert len(messages) == 1 and messages[0]["buttons"] == ["中文", "English"]
+    bad = client.post(
+        "/telegram/webhook",
+        content=b"not json",
+        headers={**right, "content-type": "application/json"},
+    )
+    assert bad.status_code == 400
