@@ -244,7 +244,11 @@ async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.bot_data["services"]
     loop = asyncio.get_running_loop()
     outgoing = await loop.run_in_executor(
-        services.workers, notices.claim_due, services.database, services.clock
+        services.workers,
+        notices.claim_due,
+        services.database,
+        services.clock,
+        services.settings,
     )
     for notice in outgoing:
         markup = _markup(Say(notice.text, notice.buttons), notice.locale)

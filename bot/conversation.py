@@ -470,9 +470,9 @@ def pick_repeat_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     return [Say(turn.t(texts.PICK_REPEAT_DAY, name=elder.name), rows, edit=edit)]
 
 
-def repeat_on(turn: Turn, elder_id: int, day: date) -> list[Say]:
+def repeat_on(turn: Turn, elder_id: int, day: date, slot: Slot | None = None) -> list[Say]:
     elder = turn.elder(elder_id)
-    plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day)
+    plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day, slot=slot)
     return confirm_screen(
         turn, elder.id, plan.choice.item_id, plan.quantity, MODE_LETTERS[plan.mode]
     )
@@ -912,7 +912,8 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 elder, item, quantity, mode = int(args[0]), int(args[1]), int(args[2]), args[3]
                 return place(turn, elder, item, quantity, mode, key)
             case "RD":
-                return repeat_on(turn, int(args[0]), _day(args[1]))
+                slot = Slot(args[2]) if len(args) > 2 else None
+                return repeat_on(turn, int(args[0]), _day(args[1]), slot)
             case "X":
                 return ask_cancel(turn, int(args[0]))
             case "XY":

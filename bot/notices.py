@@ -14,7 +14,9 @@ from core import i18n, welfare
 from core.clock import Clock
 from core.db import Database
 from core.models import ChatNotification, ChatUser, Elder, Order
-from core.types import Slot
+from core.reminders import queue_lunch_reminders
+from core.settings import Settings
+from core.types import OrderStatus, Slot
 from kitchen.exports import variant_name
 
 MAX_ATTEMPTS = 5
@@ -58,6 +60,20 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
     elif notice.kind == "welfare_handled":
         how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
+    elif notice.kind == "lunch_reminder":
+        day = params["service_date"].replace("-", "")
+        last = session.exec(
+            select(Order)
+            .where(Order.elder_id == params["elder_id"], Order.status != OrderStatus.cancelled)
+            .order_by(col(Order.service_date).desc(), col(Order.id).desc())
+        ).first()
+        buttons = [[(t(texts.CHOOSE_MEAL), f"O:{params['elder_id']}")]]
+        if last is None:
+            text = t(texts.REMINDER_NEW, name=name)
+        else:
+            dish = i18n.Bilingual(last.dish_name_zh, last.dish_name_en)
+            text = t(texts.REMINDER, name=name, dish=dish)
+            buttons.insert(0, [(t(texts.SAME_AS_USUAL), f"RD:{params['elder_id']}:{day}:lunch")])
     else:  # about one order: confirmed at cutoff, on its way, served
         order = session.get(Order, params["order_id"])
         slot = Slot(order.slot)  # type: ignore[union-attr]
@@ -91,10 +107,11 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
     return Outgoing(notice.id, user.telegram_user_id, text, buttons, locale)  # type: ignore[arg-type, union-attr]
 
 
-def claim_due(database: Database, clock: Clock) -> list[Outgoing]:
+def claim_due(database: Database, clock: Clock, settings: Settings) -> list[Outgoing]:
     """Escalate what is due, then take the next unsent notices (marked sent as they are taken)."""
     with database.transaction() as session:
         welfare.escalate_due(session=session, clock=clock)
+        queue_lunch_reminders(session=session, clock=clock, at=settings.reminder_time)
         query = (
             select(ChatNotification)
             .where(

@@ -143,3 +143,8 @@ PAUSE_FROM = N_("Pause from which day?")
 PAUSE_UNTIL = N_("Until which day? (the last day without meals)")
 PAUSED = N_("Paused: no {slot} from {start} to {end}. Meals start again on {again}.")
 RESUMED = N_("Resumed: {slot} on {weekdays} again from {date}.")
+
+REMINDER = N_("Good morning! Lunch today for {name}? Last time: {dish}.")
+REMINDER_NEW = N_("Good morning! Lunch today for {name}?")
+SAME_AS_USUAL = N_("✅ Same as usual")
+CHOOSE_MEAL = N_("🍱 Choose a meal")

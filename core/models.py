@@ -434,3 +434,13 @@ class MealRating(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=24)
     rated_by_chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
     rated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DailyRun(SQLModel, table=True):
+    """That a once-a-day job (the morning reminders) has run for a day: the bot checks often,
+    the job runs once, whichever process or restart gets there first."""
+
+    __tablename__ = "daily_run"
+    job: str = Field(max_length=32, primary_key=True)
+    service_date: date = Field(primary_key=True)
+    ran_at: datetime = Field(sa_type=UTCDateTime)

@@ -260,11 +260,14 @@ def plan_repeat(
     same way; never a variant the elder cannot eat if the menu has one they can."""
     elder = get_elder(session=session, elder_id=elder_id)
     query = select(Order).where(Order.elder_id == elder_id, Order.status != OrderStatus.cancelled)
-    if slot is not None:
-        query = query.where(Order.slot == slot)
-    last = session.exec(
-        query.order_by(col(Order.service_date).desc(), col(Order.ordered_at).desc())
-    ).first()
+    latest = (col(Order.service_date).desc(), col(Order.ordered_at).desc())
+    # The last meal of the same slot if there is one, else the last meal of any slot.
+    last = (
+        session.exec(
+            query.where(Order.slot == slot).order_by(*latest) if slot else query.order_by(*latest)
+        ).first()
+        or session.exec(query.order_by(*latest)).first()
+    )
     if last is None:
         raise NothingToRepeat(name=elder.name)
     target_slot = Slot(slot or last.slot)

@@ -1,5 +1,6 @@
 """Configuration for every MealAid process, read once from `MEALAID_*` environment variables."""
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     # Welfare alerts: minutes each level has to acknowledge before the next is told, and the
     # programme's duty line (a phone, and optionally a Telegram chat id that gets the alert).
     welfare_ack_minutes: int = 15
+    # The morning "lunch today?" reminder to elders without a standing order (local time).
+    reminder_time: time = time(7, 30)
     # How often the bot sends what it owes people and escalates welfare alerts.
     notice_interval_seconds: float = 2.0
     duty_phone: str = "12345"

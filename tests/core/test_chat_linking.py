@@ -15,6 +15,7 @@ from core.elders import (
     issue_link_code,
     link_elder,
     linked_elders,
+    pause_elder,
     redeem_link_code,
 )
 from core.errors import ElderNotFound, NothingToRepeat, TooManyCodeAttempts
@@ -289,3 +290,68 @@ def test_planning_tells_each_elders_chats_when_the_meal_will_arrive(make):
         first.id,
     )
     assert datetime.fromisoformat(notice.params["eta"]) == stop.eta
+
+
+def _linked(make, elder, telegram_id: int, relation=LinkRelation.self_):
+    person = _chat_user(make, telegram_id)
+    link_elder(
+        session=make.session,
+        chat_user_id=person.id,
+        elder_id=elder.id,
+        relation=relation,
+        verified_by="t",
+        clock=make.clock,
+    )
+    return person
+
+
+def test_the_morning_reminder_goes_once_to_chat_elders_without_lunch_or_standing_order(make):
+    from core.reminders import queue_lunch_reminders
+    from core.standing import create_standing_order
+
+    site, dishes, hungry = make.world()
+    ordered, regular, no_chat = make.elder(site), make.elder(site), make.elder(site)
+    paused = make.elder(site)
+    chats = {
+        e.id: _linked(make, e, 900 + n) for n, e in enumerate([hungry, ordered, regular, paused])
+    }
+    ordering.place_order(
+        session=make.session,
+        clock=make.clock,
+        elder_id=ordered.id,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        dish_id=dishes[0].id,
+        variant="regular",
+        idempotency_key="r1",
+    )
+    create_standing_order(
+        session=make.session,
+        clock=make.clock,
+        elder_id=regular.id,
+        site_id=site.id,
+        slot=Slot.lunch,
+        weekdays=[6, 7],  # weekends only: today (Wednesday) they chose not to eat
+        start_date=make.today,
+    )
+    pause_elder(
+        session=make.session, elder_id=paused.id, start_date=make.today, end_date=make.today
+    )
+    make.clock.set(make.clock.now().replace(hour=7, minute=0))
+    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0  # too early
+    make.clock.set(make.clock.now().replace(hour=7, minute=45))
+    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 1
+    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0  # once a day
+    [notice] = make.session.exec(select(ChatNotification)).all()
+    assert (notice.kind, notice.chat_user_id) == ("lunch_reminder", chats[hungry.id].id)
+    assert no_chat.id not in {n.params["elder_id"] for n in [notice]}
+
+
+def test_no_reminder_once_lunch_orders_have_closed(make):
+    from core.reminders import queue_lunch_reminders
+
+    _, _, elder = make.world()
+    _linked(make, elder, 950)
+    make.clock.set(make.clock.now().replace(hour=10, minute=0))  # after the 09:30 cutoff
+    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0

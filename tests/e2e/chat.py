@@ -2,6 +2,7 @@
 
 import time
 from datetime import datetime
+from datetime import time as dt_time
 
 import httpx
 
@@ -75,10 +76,12 @@ class Person:
 class Chat:
     """The sandbox (stand-in + bot) on a database, and people to chat with it."""
 
-    def __init__(self, database: Database, clock: FixedClock) -> None:
+    def __init__(self, database: Database, clock: FixedClock, **settings_changes) -> None:
         self.database, self.clock = database, clock
-        # Notices go out within a fraction of a second, so tests need not wait long.
-        settings = get_settings().model_copy(update={"notice_interval_seconds": 0.2})
+        # Notices go out within a fraction of a second, so tests need not wait long; the
+        # morning reminder only where a test asks for it.
+        changes = {"notice_interval_seconds": 0.2, "reminder_time": dt_time(23, 59)}
+        settings = get_settings().model_copy(update={**changes, **settings_changes})
         self.services = Services(database, clock, settings)
         self.sandbox = SandboxThread(self.services).start()
         self.client = httpx.Client(base_url=self.sandbox.url, timeout=30)

@@ -2,17 +2,18 @@
 stand-in over HTTP, people pressing buttons through the stand-in's control API, the database
 checked afterwards. Both languages, bad input at each step, restarts and repeated updates."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
 from billing.models import Charge
 from core.clock import FixedClock
-from core.elders import issue_link_code
+from core.elders import chat_user_for, issue_link_code, link_elder
 from core.models import ChatUser, ElderLink, Order, StandingOrderPause
+from core.orders import place_order
 from core.standing import create_standing_order
-from core.types import OrderStatus, Slot
+from core.types import LinkRelation, OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.chat import Chat
 from tests.factories import Factory
@@ -288,3 +289,46 @@ def test_a_standing_order_is_paused_for_a_hospital_stay_and_resumed(world):
     assert "不能使用" in refused[-1]["text"]
     with chat.database.reading() as session:
         assert session.exec(select(StandingOrderPause)).all() == []
+
+
+def test_the_morning_reminder_orders_the_usual_lunch_in_two_taps(empty_database):
+    clock = FixedClock(MORNING.replace(hour=7, minute=40))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, elder = make.world()
+        placed = place_order(
+            session=session,
+            clock=clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=MORNING.date(),
+            slot=Slot.dinner,
+            dish_id=dishes[1].id,
+            variant="low_salt",
+            idempotency_key="yesterday-ish",
+        )
+        person = chat_user_for(
+            session=session, telegram_user_id=5_900_001, name="陈", language="zh_CN", clock=clock
+        )
+        link_elder(
+            session=session,
+            chat_user_id=person.id,
+            elder_id=elder.id,
+            relation=LinkRelation.self_,
+            verified_by="t",
+            clock=clock,
+        )
+        elder_id, dish_name = elder.id, placed.dish_name_zh
+    chat = Chat(empty_database, clock, reminder_time=time(7, 30))
+    try:
+        her = chat.person(user_id=5_900_001)
+        reminder = her.wait_for_message("早上好")
+        assert dish_name in reminder["text"]
+        assert reminder["buttons"] == ["✅ 和平常一样", "🍱 选餐"]
+        her.press("✅ 和平常一样")
+        assert "请确认" in her.last_text and "少盐" in her.last_text
+        her.press("✅ 确认下单")
+        lunch = [o for o in orders_of(chat.database, elder_id) if o.slot == "lunch"]
+        assert [(o.dish_id, o.variant) for o in lunch] == [(placed.dish_id, "low_salt")]
+    finally:
+        chat.close()
