@@ -275,11 +275,49 @@ def _suitable(turn: Turn, elder: Elder, site: Site, day: date, slot: Slot) -> li
     return suitable_choices(choices, profile)
 
 
-def pick_set(turn: Turn, elder_id: int, day: date, slot: Slot) -> list[Say]:
+@dataclass(frozen=True)
+class Flow:
+    """Where the meal choices lead: a new order for an elder, or a change to an order (the same
+    screens, other buttons)."""
+
+    elder_id: int
+    change: int | None = None
+
+    def dish(self, day: date, slot: Slot, dish_id: int) -> str:
+        if self.change:
+            return f"CM:{self.change}:{dish_id}"
+        return f"M:{self.elder_id}:{day:%Y%m%d}:{slot.value}:{dish_id}"
+
+    def screen(self, item_id: int, quantity: int, mode: str) -> str:
+        prefix = f"CV:{self.change}" if self.change else f"V:{self.elder_id}"
+        return f"{prefix}:{item_id}:{quantity}:{mode}"
+
+    def confirm(self, item_id: int, quantity: int, mode: str) -> str:
+        prefix = f"CK:{self.change}" if self.change else f"K:{self.elder_id}"
+        return f"{prefix}:{item_id}:{quantity}:{mode}"
+
+    def sets(self, day: date, slot: Slot) -> str:
+        return (
+            f"CH:{self.change}" if self.change else f"S:{self.elder_id}:{day:%Y%m%d}:{slot.value}"
+        )
+
+    def before_sets(self, day: date) -> str:
+        return f"MO:{self.elder_id}" if self.change else f"D:{self.elder_id}:{day:%Y%m%d}"
+
+
+def pick_set(
+    turn: Turn,
+    elder_id: int,
+    day: date,
+    slot: Slot,
+    flow: Flow | None = None,
+    site: Site | None = None,
+) -> list[Say]:
     elder = turn.elder(elder_id)
-    site = _site(turn, elder)
+    flow = flow or Flow(elder.id)
+    site = site or _site(turn, elder)
     suitable = _suitable(turn, elder, site, day, slot)
-    back = [(turn.t(texts.BACK), f"D:{elder.id}:{day:%Y%m%d}")]
+    back = [(turn.t(texts.BACK), flow.before_sets(day))]
     if not suitable:
         text = turn.t(texts.NOTHING_SUITABLE, name=elder.name, phone=site.phone)
         return [Say(text, [back], edit=True)]
@@ -294,30 +332,39 @@ def pick_set(turn: Turn, elder_id: int, day: date, slot: Slot) -> list[Say]:
             allergens = "、".join(code_name(a, turn.locale) for a in sorted(choice.allergens))
             line += " " + turn.t(texts.CONTAINS, allergens=allergens)
         lines.append(line)
-        rows.append([(name, f"M:{elder.id}:{day:%Y%m%d}:{slot.value}:{choice.dish_id}")])
+        rows.append([(name, flow.dish(day, slot, choice.dish_id))])
     rows.append(back)
     return [Say("\n".join(lines), rows, edit=True)]
 
 
-def pick_variant(turn: Turn, elder_id: int, day: date, slot: Slot, dish_id: int) -> list[Say]:
+def pick_variant(
+    turn: Turn,
+    elder_id: int,
+    day: date,
+    slot: Slot,
+    dish_id: int,
+    flow: Flow | None = None,
+    site: Site | None = None,
+) -> list[Say]:
     elder = turn.elder(elder_id)
-    site = _site(turn, elder)
+    flow = flow or Flow(elder.id)
+    site = site or _site(turn, elder)
     variants = [c for c in _suitable(turn, elder, site, day, slot) if c.dish_id == dish_id]
     if not variants:
-        return pick_set(turn, elder_id, day, slot)
+        return pick_set(turn, elder_id, day, slot, flow, site)
     if len(variants) == 1:
-        return confirm_screen(turn, elder_id, variants[0].item_id, 1, None)
+        return confirm_screen(turn, elder_id, variants[0].item_id, 1, None, flow)
     rows = [
         [
             (
                 _capital(f"{variant_name(c.variant, turn.locale)} · ")
                 + i18n.money(c.price_fen, turn.locale),
-                f"V:{elder.id}:{c.item_id}:1:-",
+                flow.screen(c.item_id, 1, "-"),
             )
         ]
         for c in variants
     ]
-    rows.append([(turn.t(texts.BACK), f"S:{elder.id}:{day:%Y%m%d}:{slot.value}")])
+    rows.append([(turn.t(texts.BACK), flow.sets(day, slot))])
     text = turn.t(texts.PICK_VARIANT, dish=variants[0].name)
     return [Say(text, rows, edit=True)]
 
@@ -359,10 +406,16 @@ def _mode_for(elder: Elder, site: Site, letter: str | None) -> ServiceMode:
 
 
 def confirm_screen(
-    turn: Turn, elder_id: int, item_id: int, quantity: int, mode_letter: str | None
+    turn: Turn,
+    elder_id: int,
+    item_id: int,
+    quantity: int,
+    mode_letter: str | None,
+    flow: Flow | None = None,
 ) -> list[Say]:
     """The order as it would be placed, what the elder pays and who pays the rest."""
     elder = turn.elder(elder_id)
+    flow = flow or Flow(elder.id)
     item = _item(turn, item_id)
     mode = _mode_for(elder, item.site, mode_letter)
     quantity = max(1, min(quantity, turn.settings.max_order_quantity))
@@ -377,7 +430,7 @@ def confirm_screen(
     )
     money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
     lines = [
-        turn.t(texts.CONFIRM_TITLE),
+        turn.t(texts.CHANGE_TITLE if flow.change else texts.CONFIRM_TITLE),
         turn.t(texts.CONFIRM_FOR, name=elder.name),
         turn.t(texts.CONFIRM_MEAL, date=_day_label(turn, item.service_date), slot=item.slot),
         turn.t(
@@ -398,12 +451,11 @@ def confirm_screen(
     if payers:
         lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers="、".join(payers)))
     letter = MODE_LETTERS[mode]
-    base = f"{elder.id}:{item_id}"
     rows: Buttons = [
         [
             (
                 ("• " if n == quantity else "") + turn.t(texts.PORTIONS, n=n),
-                f"V:{base}:{n}:{letter}",
+                flow.screen(item_id, n, letter),
             )
             for n in range(1, 4)
         ]
@@ -414,14 +466,13 @@ def confirm_screen(
             [
                 (
                     ("• " if m == mode else "") + _capital(turn.show(m)),
-                    f"V:{base}:{quantity}:{MODE_LETTERS[m]}",
+                    flow.screen(item_id, quantity, MODE_LETTERS[m]),
                 )
                 for m in modes
             ]
         )
-    rows.append([(turn.t(texts.CONFIRM), f"K:{base}:{quantity}:{letter}")])
-    back = f"S:{elder.id}:{item.service_date:%Y%m%d}:{item.slot.value}"
-    rows.append([(turn.t(texts.BACK), back)])
+    rows.append([(turn.t(texts.CONFIRM), flow.confirm(item_id, quantity, letter))])
+    rows.append([(turn.t(texts.BACK), flow.sets(item.service_date, item.slot))])
     return [Say("\n".join(lines), rows, edit=True)]
 
 
@@ -522,7 +573,8 @@ def my_orders(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                     slot=Slot(o.slot),
                 ),
                 f"X:{o.id}",
-            )
+            ),
+            (turn.t(texts.CHANGE_BUTTON), f"CH:{o.id}"),
         ]
         for o in upcoming
         if o.status == OrderStatus.placed
@@ -563,6 +615,61 @@ def cancel(turn: Turn, order_id: int) -> list[Say]:
 
 def keep(turn: Turn) -> list[Say]:
     return [Say(turn.t(texts.KEPT), edit=True)]
+
+
+def change_sets(turn: Turn, order_id: int) -> list[Say]:
+    """Change an order before its cutoff: the same meal's menu, at the order's own site."""
+    order = _own_order(turn, order_id)
+    site = turn.session.get(Site, order.site_id)
+    flow = Flow(order.elder_id, change=order.id)
+    return pick_set(turn, order.elder_id, order.service_date, Slot(order.slot), flow, site)
+
+
+def change_variants(turn: Turn, order_id: int, dish_id: int) -> list[Say]:
+    order = _own_order(turn, order_id)
+    site = turn.session.get(Site, order.site_id)
+    flow = Flow(order.elder_id, change=order.id)
+    slot = Slot(order.slot)
+    return pick_variant(turn, order.elder_id, order.service_date, slot, dish_id, flow, site)
+
+
+def change_screen(
+    turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str
+) -> list[Say]:
+    order = _own_order(turn, order_id)
+    flow = Flow(order.elder_id, change=order.id)
+    return confirm_screen(turn, order.elder_id, item_id, quantity, mode_letter, flow)
+
+
+def change(turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str) -> list[Say]:
+    order = _own_order(turn, order_id)
+    elder = turn.elder(order.elder_id)
+    item = _item(turn, item_id)
+    if (item.site.id, item.service_date, item.slot) != (
+        order.site_id,
+        order.service_date,
+        Slot(order.slot),
+    ):
+        raise NotYours()
+    changed = ordering.change_order(
+        session=turn.session,
+        clock=turn.clock,
+        order_id=order.id,
+        dish_id=item.choice.dish_id,
+        variant=item.choice.variant,
+        quantity=quantity,
+        mode=_mode_for(elder, item.site, mode_letter),
+    )
+    text = turn.t(
+        texts.CHANGED,
+        dish=item.choice.name,
+        variant=variant_name(item.choice.variant, turn.locale),
+        quantity=quantity,
+        date=_day_label(turn, item.service_date),
+        slot=item.slot,
+        amount=i18n.money(changed.split.elder_fen, turn.locale),
+    )
+    return [Say(text, edit=True)]
 
 
 # -- my bill, standing orders ----------------------------------------------------------------
@@ -920,6 +1027,16 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return cancel(turn, int(args[0]))
             case "XN":
                 return keep(turn)
+            case "MO":
+                return my_orders(turn, int(args[0]))
+            case "CH":
+                return change_sets(turn, int(args[0]))
+            case "CM":
+                return change_variants(turn, int(args[0]), int(args[1]))
+            case "CV":
+                return change_screen(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
+            case "CK":
+                return change(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
             case "WA":
                 return acknowledge_alert(turn, int(args[0]), args[1])
             case "SP":

@@ -148,3 +148,7 @@ REMINDER = N_("Good morning! Lunch today for {name}? Last time: {dish}.")
 REMINDER_NEW = N_("Good morning! Lunch today for {name}?")
 SAME_AS_USUAL = N_("✅ Same as usual")
 CHOOSE_MEAL = N_("🍱 Choose a meal")
+
+CHANGE_BUTTON = N_("✏️ Change")
+CHANGE_TITLE = N_("Please check the change:")
+CHANGED = N_("✅ Changed: {dish} · {variant} × {quantity}, {date} {slot}. You pay {amount}.")

@@ -209,17 +209,18 @@ def test_cancel_before_cutoff_and_refusal_after(world):
         person.press(person.buttons()[0])
         person.press("✅ 确认下单")
     listing = person.press("📋 我的订单")[-1]
-    assert listing["text"].count("已下单") == 2 and len(listing["buttons"]) == 2
-    person.press(listing["buttons"][1])
+    cancels = [label for label in listing["buttons"] if label.startswith("❌")]
+    assert listing["text"].count("已下单") == 2 and len(cancels) == 2
+    person.press(cancels[1])
     person.press("不，保留")
     assert "没有改变" in person.last_text
     person.press("📋 我的订单")
-    person.press(person.buttons()[1])
+    person.press(cancels[1])
     person.press("是，取消")
     assert "已取消" in person.last_text
     chat.set_time(MORNING.replace(hour=10))
     person.press("📋 我的订单")
-    person.press(person.buttons()[0])  # today's lunch, now past its cutoff
+    person.press(cancels[0])  # today's lunch, now past its cutoff
     refusal = person.press("是，取消")
     assert "020-8888 0000" in refusal[-1]["text"]
     statuses = sorted(o.status for o in orders_of(chat.database, data["ids"]["elder"]))
@@ -332,3 +333,31 @@ def test_the_morning_reminder_orders_the_usual_lunch_in_two_taps(empty_database)
         assert [(o.dish_id, o.variant) for o in lunch] == [(placed.dish_id, "low_salt")]
     finally:
         chat.close()
+
+
+def test_an_order_is_changed_before_its_cutoff_and_billing_follows(world):
+    chat, data = world
+    person = registered(chat, data["phones"]["elder"])
+    person.press("🍱 订餐")
+    person.press(person.buttons()[1])  # tomorrow
+    person.press(person.buttons()[0])  # lunch
+    person.press(data["dishes"][0])
+    person.press(next(b for b in person.buttons() if b.startswith("普通")))
+    person.press("✅ 确认下单")
+    person.press("📋 我的订单")
+    person.press("✏️ 修改")
+    person.press(data["dishes"][1])
+    person.press(next(b for b in person.buttons() if b.startswith("少盐")))
+    person.press("2 份")
+    assert "请确认修改" in person.last_text and "¥30.00" in person.last_text
+    person.press("✅ 确认下单")
+    assert "已修改" in person.last_text
+    [order] = orders_of(chat.database, data["ids"]["elder"])
+    assert (order.dish_name_zh, order.variant, order.quantity, order.total_fen) == (
+        data["dishes"][1],
+        "low_salt",
+        2,
+        3000,
+    )
+    with chat.database.reading() as session:
+        assert session.get(Charge, order.id).price_fen == 3000
