@@ -1,6 +1,7 @@
 """The python-telegram-bot Application: each update becomes one conversation step run in one
 database transaction (in a worker thread, so the event loop never blocks), then its replies are
-sent. The update id is recorded in the same transaction: a re-delivered update does nothing."""
+sent. The update id is recorded in the same transaction as what the step changed: a
+re-delivered update does nothing again."""
 
 import asyncio
 import logging
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from telegram import (
     BotCommand,
@@ -56,7 +58,9 @@ class Services:
         # SQLite has one writer at a time and every step writes (the update id): one database
         # thread runs them back to back instead of several threads queueing on the lock and
         # fighting over the GIL while they hold it. PostgreSQL steps run side by side.
-        threads = 1 if self.database.dialect == "sqlite" else 8
+        threads = 1 if self.database.dialect == "sqlite" else 4
+        if not event.contains(self.database.engine, "after_cursor_execute", _count_writes):
+            event.listen(self.database.engine, "after_cursor_execute", _count_writes)
         object.__setattr__(
             self, "workers", ThreadPoolExecutor(threads, thread_name_prefix="bot-db")
         )
@@ -110,6 +114,17 @@ async def _set_commands(application: Application) -> None:
 # -- one step, one transaction ---------------------------------------------------------------
 
 
+def _count_writes(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+    """Count the statements that changed rows on each connection (see `_run_step`)."""
+    changed = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if changed and cursor.rowcount != 0:
+        conn.info["writes"] = conn.info.get("writes", 0) + 1
+
+
+def _writes(session) -> int:  # type: ignore[no-untyped-def]
+    return session.connection().info.get("writes", 0)
+
+
 def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untyped-def]
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
@@ -121,31 +136,49 @@ def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untype
     return session.execute(statement).first() is not None
 
 
+class _SeenAlready(Exception):
+    """Another worker handled this update while this one worked on it: undo, say nothing."""
+
+
 def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list[Say]] | None:
     person = update.effective_user
-    with services.database.transaction() as session:
-        now = services.clock.now()
-        if not _first_time(session, update.update_id, now):
-            return None
-        user = chat_user_for(
-            session=session,
-            telegram_user_id=person.id,
-            name=person.full_name[:128],
-            language=i18n.negotiate(person.language_code, services.settings.default_locale),
-            clock=services.clock,
-        )
-        state = session.get(ChatState, user.id) or ChatState(chat_user_id=user.id, updated_at=now)
-        turn = Turn(session, services.clock, services.settings, user, state)
-        try:
-            # A refused step leaves nothing behind but the record that the update was seen.
-            with session.begin_nested():
-                says = step(turn)
-                if state in session.dirty or state not in session:
-                    state.updated_at = now
-                    session.add(state)
-        except DomainError as error:
-            says = _refusal(turn, error)
-        return turn.locale, says
+    try:
+        with services.database.transaction() as session:
+            now = services.clock.now()
+            if session.get(HandledUpdate, update.update_id) is not None:
+                return None
+            before = _writes(session)
+            user = chat_user_for(
+                session=session,
+                telegram_user_id=person.id,
+                name=person.full_name[:128],
+                language=i18n.negotiate(person.language_code, services.settings.default_locale),
+                clock=services.clock,
+            )
+            state = session.get(ChatState, user.id) or ChatState(
+                chat_user_id=user.id, updated_at=now
+            )
+            turn = Turn(session, services.clock, services.settings, user, state)
+            try:
+                # A refused step leaves nothing behind but the record that the update was seen.
+                with session.begin_nested():
+                    says = step(turn)
+                    if state in session.dirty or state not in session:
+                        state.updated_at = now
+                        session.add(state)
+            except DomainError as error:
+                says = _refusal(turn, error)
+            # A press that changed nothing only redraws a screen: done again, it redraws the
+            # same screen, so it need not be recorded (and costs no commit to disk). Anything
+            # else is recorded in the same transaction as what it did.
+            pressed = update.callback_query is not None
+            if (not pressed or _writes(session) > before) and not _first_time(
+                session, update.update_id, now
+            ):
+                raise _SeenAlready()
+            return turn.locale, says
+    except _SeenAlready:
+        return None
 
 
 def _refusal(turn: Turn, error: DomainError) -> list[Say]:

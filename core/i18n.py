@@ -36,6 +36,7 @@ def translations(locale: str) -> NullTranslations:
     return Translations.load(str(directory), [locale], DOMAIN)
 
 
+@lru_cache(maxsize=256)
 def negotiate(requested: str | None, default: str | None = None) -> str:
     """Map a client's language tag ("zh-hans", "en-US", "zh_CN") to one of our locales."""
     fallback = default or get_settings().default_locale
