@@ -170,7 +170,8 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
     if action == "help":
         return [Say(turn.t(texts.HELP_TEXT, phone=turn.phone()), keyboard="main")]
     if action == "settings":
-        return [Say(turn.t(texts.SETTINGS_TEXT), [[("中文", "L:zh_CN"), ("English", "L:en")]])]
+        rows = [[("中文", "L:zh_CN"), ("English", "L:en")], [(turn.t(texts.ADD_ELDER), "AC")]]
+        return [Say(turn.t(texts.SETTINGS_TEXT), rows)]
     elders = turn.elders()
     if not elders:
         return [choose_language_prompt(turn)]
@@ -1027,6 +1028,8 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return cancel(turn, int(args[0]))
             case "XN":
                 return keep(turn)
+            case "AC":
+                return ask_code(turn)
             case "MO":
                 return my_orders(turn, int(args[0]))
             case "CH":

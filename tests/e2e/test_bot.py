@@ -363,3 +363,24 @@ def test_an_order_is_changed_before_its_cutoff_and_billing_follows(world):
     )
     with chat.database.reading() as session:
         assert session.get(Charge, order.id).price_fen == 3000
+
+
+def test_a_family_member_of_two_elders_picks_by_name_first_in_english(world):
+    chat, data = world
+    with chat.database.transaction() as session:
+        second_code = issue_link_code(
+            session=session, clock=chat.clock, elder_id=data["ids"]["fussy"], issued_by="w"
+        )
+    son = chat.person(language_code="en")
+    son.send("/start")
+    son.press("English")
+    son.press("👪 I have a family code")
+    assert "can now order" in son.send(data["code"])[-1]["text"]
+    son.press("⚙️ Settings")
+    son.press("👪 Order for another elder (family code)")
+    assert "can now order" in son.send(second_code)[-1]["text"]
+    picker = son.press("💰 My bill")[-1]
+    assert picker["text"] == "Who is this for?"
+    assert sorted(picker["buttons"]) == sorted(data["names"].values())
+    bill = son.press(data["names"]["fussy"])[-1]["text"]
+    assert bill.startswith(data["names"]["fussy"]) and "No meals served yet" in bill
