@@ -276,9 +276,12 @@ class StandIn:
         return body
 
     def _user(self, chat_id: int) -> SimulatedUser:
+        """The person behind a chat id. Someone the bot writes to first (a notice to a family
+        member from the demo database) exists on Telegram too: they appear here unannounced,
+        and their messages can be read through the control API."""
         user = self.users.get(chat_id)
         if user is None:
-            raise ApiError(400, "Bad Request: chat not found")
+            user = self.add_user(SimulatedUser(chat_id, f"User {chat_id}"))
         return user
 
     def _message(self, chat_id: int, message_id: int) -> ChatMessage:

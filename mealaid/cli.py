@@ -608,6 +608,7 @@ def demo(
     for route_summary in summary.routes:
         _print_plan(route_summary, locale)
     _print_rider_link(database, locale)
+    _print_chat(database, locale)
     with database.transaction() as session:
         accounts = create_staff_accounts(session, clock)
     _print_accounts(accounts, port, locale)
@@ -817,6 +818,52 @@ def _kitchen_lists(database, service_date: date, locale: str) -> None:
             {"files": count, "folder": str(folder.resolve())},
         )
     )
+
+
+def _print_chat(database, locale: str) -> None:
+    """What the day meant in the chat, and how to try the bot as a registered elder."""
+    from core.models import ChatNotification, Elder, ElderLink, WelfareAlert
+
+    with database.reading() as session:
+        alerts = session.execute(sa.select(sa.func.count()).select_from(WelfareAlert)).scalar()
+        notices = dict(
+            session.execute(
+                sa.select(ChatNotification.kind, sa.func.count()).group_by(ChatNotification.kind)
+            ).all()
+        )
+        linked = sa.select(ElderLink.elder_id)
+        newcomer = session.execute(
+            sa.select(Elder.name, Elder.phone)
+            .where(Elder.phone.is_not(None), Elder.id.not_in(linked))
+            .order_by(Elder.id)
+        ).first()
+    console.print(
+        i18n.render(
+            N_(
+                "Chat: {confirmed} meals confirmed, {arrival} arrival times and {served} "
+                "'served' messages queued; {alerts} welfare alerts raised (no answer at the door)."
+            ),
+            locale,
+            {
+                "confirmed": notices.get("order_locked", 0),
+                "arrival": notices.get("eta", 0),
+                "served": notices.get("served", 0),
+                "alerts": alerts,
+            },
+        )
+    )
+    if newcomer is not None:
+        console.print(
+            i18n.render(
+                N_(
+                    "Try the chat offline: mealaid bot --sandbox, open "
+                    "http://127.0.0.1:8081/sandbox/ and give the phone number {phone} "
+                    "({name}, registered, not yet using the chat)."
+                ),
+                locale,
+                {"phone": newcomer.phone, "name": newcomer.name},
+            )
+        )
 
 
 def _print_rider_link(database, locale: str) -> None:
