@@ -14,7 +14,7 @@ from core.signing import verify
 from core.types import Category, OrderStatus, Slot
 from kitchen.exports import kitchen_files
 from kitchen.route_sheets import SheetRoute, kitchen_route_sheets, route_sheets_pdf, sheet_routes
-from routing.records import DeliveryRoute
+from routing.records import DeliveryRoute, RouteStop
 from routing.service import RouteView, StopView, route_url, route_view, stop_url
 from tests.factories import kitchen_with_route
 
@@ -166,9 +166,7 @@ def test_forty_stops_run_over_pages_without_splitting_a_stop(tmp_path):
 
 
 def test_a_route_without_stops_says_so(session, make):
-    route_id, orders = kitchen_with_route(make, elders=1)
-    from routing.records import RouteStop
-
+    route_id, _ = kitchen_with_route(make, elders=1)
     for stop in session.exec(select(RouteStop)):
         session.delete(stop)
     session.flush()
