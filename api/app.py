@@ -4,7 +4,7 @@ adds its router here."""
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from api import health, kitchen, overview, rider
+from api import health, kitchen, overview, rider, route_sheets
 from api.errors import install_error_handlers
 from api.templating import make_templates
 from core import i18n
@@ -62,4 +62,5 @@ def create_app(
     app.include_router(overview.router)
     app.include_router(kitchen.router)
     app.include_router(rider.router)
+    app.include_router(route_sheets.router)
     return app

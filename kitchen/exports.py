@@ -203,7 +203,7 @@ def kitchen_files(
             kitchen_id=kitchen_id,
             service_date=service_date,
             slot=slot,
-            path=folder / f"route-sheets-{stem}.pdf",
+            folder=folder,
             locale=locale,
             base_url=base_url,
         )

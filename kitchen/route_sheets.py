@@ -75,11 +75,12 @@ def kitchen_route_sheets(
     kitchen_id: int,
     service_date: date,
     slot: Slot,
-    path: Path,
+    folder: Path,
     locale: str,
     base_url: str,
 ) -> Path:
-    """One PDF with every route of a kitchen's meal, each route on pages of its own."""
+    """One PDF with every route of a kitchen's meal, each route on pages of its own, written
+    into `folder` beside the kitchen's other files."""
     kitchen, _ = kitchen_sites(session, kitchen_id)
     routes = sheet_routes(
         session=session,
@@ -93,6 +94,7 @@ def kitchen_route_sheets(
         locale,
         {"kitchen": kitchen.name, "when": _when(service_date, slot.value, locale)},
     )
+    path = folder / f"route-sheets-{service_date.isoformat()}-{slot.value}-k{kitchen_id}.pdf"
     path.write_bytes(route_sheets_pdf(routes, locale, title_if_empty=empty))
     return path
 

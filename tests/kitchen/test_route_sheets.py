@@ -195,7 +195,7 @@ def test_the_kitchen_files_hold_every_route_sheet_of_the_meal(route, session, tm
         kitchen_id=kitchen_id,
         service_date=date(2026, 11, 25),
         slot=Slot.dinner,
-        path=tmp_path / "dinner.pdf",
+        folder=tmp_path,
         locale="en",
         base_url=BASE,
     )

@@ -4,6 +4,7 @@ run starts afresh instead of failing or duplicating."""
 import uuid
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -60,6 +61,9 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert "slots closed at their cutoff" in first
     assert "Who paid for the meals served" in first
     assert "Settled 2026-11" in first
+    # Each kitchen's riders get a printed route sheet per meal beside the kitchen's lists.
+    sheets = sorted(Path("out/kitchen/2026-11-25").glob("route-sheets-2026-11-25-*.pdf"))
+    assert len(sheets) == 4, sheets
     database = Database.from_url(database_url)
     with database.reading() as session:
         elders = session.exec(select(Elder)).all()
