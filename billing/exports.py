@@ -13,6 +13,7 @@ from billing.settlement import (
     NO_CATEGORY,
     bill_rows,
     elder_bills,
+    elder_totals,
     fund_reports,
     funder_statements,
     provider_claims,
@@ -183,33 +184,27 @@ def settle_files(
     title = i18n.render(N_("{month} bills for elders"), locale, {"month": month})
     facts = [period, t(N_("Every meal, and who paid what for it."))]
     slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
-    # Every meal as CSV, streamed (a month can hold a million meals); the per-elder totals for
-    # the spreadsheet are added up on the way.
-    per_elder: dict[int, list] = {}
 
+    # Every meal as CSV, streamed from the database cursor (a month can hold a million meals).
     def every_meal() -> Iterator[list[Cell]]:
-        for elder_id, name, _, day, slot, site, zh, en, *shares in bill_rows(
+        for _, name, _, day, slot, site, zh, en, *shares in bill_rows(
             session=session, first=first, last=last
         ):
-            total = per_elder.setdefault(elder_id, [name, 0, 0, 0, 0, 0, 0])
-            total[1] += 1
-            total[2] += sum(shares)
-            for index, fen in enumerate(shares, start=3):
-                total[index] += fen
             yield [
                 name,
-                str(day),
+                day.isoformat(),
                 slots.get(slot, slot),
                 site,
                 zh if locale == "zh_CN" else en,
                 Money(sum(shares)),
-                *[Money(fen) for fen in shares],
+                *map(Money, shares),
             ]
 
     files += write(
         Document("bills", title, facts, bill_header, every_meal()), folder, first, formats=("csv",)
     )
-    # One row per elder in the spreadsheet: a month of meals would overflow a worksheet.
+    # One row per elder in the spreadsheet (a month of meals would overflow a worksheet),
+    # added up in the database.
     files += write(
         Document(
             "bills-summary",
@@ -222,8 +217,10 @@ def settle_files(
                 *[i18n.display(share, locale) for share in Share],
             ],
             [
-                [name, meals, *[Money(fen) for fen in amounts]]
-                for name, meals, *amounts in per_elder.values()
+                [name, meals, *map(Money, amounts)]
+                for _, name, meals, *amounts in elder_totals(
+                    session=session, first=first, last=last
+                )
             ],
         ),
         folder,

@@ -368,13 +368,10 @@ def _share_sums() -> list:
     ]
 
 
-def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
-    """Every served meal of the month with its four shares, elder by elder, streamed:
-    (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
-    charity, elder)."""
-    # Sum each order's entries first (the ledger's order index serves the grouping), then
-    # join the few columns a bill shows.
-    shares = (
+def _order_shares(first: date, last: date):
+    """Each order's four shares summed from its ledger entries of the period (the ledger's
+    order index serves the grouping)."""
+    return (
         sa.select(
             LedgerEntry.order_id,
             *[s.label(share.value) for s, share in zip(_share_sums(), Share, strict=True)],
@@ -383,7 +380,20 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         .group_by(LedgerEntry.order_id)
         .subquery()
     )
-    yield from session.execute(
+
+
+# Rows fetched per round trip when streaming: a month can hold a million meals.
+STREAM_ROWS = 10_000
+
+
+def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
+    """Every served meal of the month with its four shares, elder by elder, streamed:
+    (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
+    charity, elder)."""
+    shares = _order_shares(first, last)
+    # A Core statement on the session's connection with a streaming (server-side on
+    # PostgreSQL) cursor: plain row tuples, no ORM loading, never the whole month in memory.
+    result = session.connection().execute(
         sa.select(
             Elder.id,
             Elder.name,
@@ -399,9 +409,35 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         .join(Order, Order.id == shares.c.order_id)
         .join(Elder, Elder.id == Order.elder_id)
         .join(Site, Site.id == Order.site_id)
-        .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
-        .execution_options(yield_per=10_000)
+        .order_by(Elder.id, Order.service_date, Order.slot, Order.id),
+        execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
     )
+    for rows in result.partitions():
+        yield from rows
+
+
+def elder_totals(*, session: Session, first: date, last: date) -> list[tuple]:
+    """Per elder, added up in the database: (elder id, name, meals, price, government,
+    business, charity, elder), by elder id. The same sums as adding up `bill_rows`."""
+    shares = _order_shares(first, last)
+    columns = [shares.c[share.value] for share in Share]
+    return [
+        tuple(row)
+        for row in session.connection().execute(
+            sa.select(
+                Elder.id,
+                Elder.name,
+                sa.func.count(),
+                int_sum(sum(columns[1:], columns[0])),
+                *[int_sum(column) for column in columns],
+            )
+            .select_from(shares)
+            .join(Order, Order.id == shares.c.order_id)
+            .join(Elder, Elder.id == Order.elder_id)
+            .group_by(Elder.id, Elder.name)
+            .order_by(Elder.id)
+        )
+    ]
 
 
 def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:

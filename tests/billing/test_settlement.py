@@ -14,7 +14,9 @@ from billing.errors import InvalidMonth
 from billing.exports import settle_files
 from billing.models import AnomalyReason, LedgerEntry
 from billing.settlement import (
+    bill_rows,
     decide,
+    elder_totals,
     flag_anomalies,
     funder_statements,
     month_range,
@@ -88,6 +90,50 @@ def test_each_statement_total_is_the_sum_of_that_funders_ledger_entries(served, 
         line.category: (line.meals, line.amount_fen) for line in statements[city.id].lines
     }
     assert by_category == {"dibao": (1, 1000), "none": (2, 400)}
+
+
+def test_each_elders_totals_are_the_sums_of_their_bill_rows(served, session, make):
+    site, elders, _, _ = served
+    # A second meal for the 低保 elder (dinner), served, so that a total adds up two meals.
+    billed = ordering.place_order(
+        session=session,
+        clock=make.clock,
+        elder_id=elders[0].id,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.dinner,
+        dish_id=session.get(Order, served[2][0]).dish_id,
+        variant="regular",
+        idempotency_key="s-dinner",
+    )
+    ordering.run_cutoff(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.dinner,
+        early=True,
+    )
+    ordering.record_outcome(
+        session=session,
+        clock=make.clock,
+        order_id=billed.order.id,
+        outcome=OrderStatus.delivered,
+        by="rider",
+    )
+    rows = list(bill_rows(session=session, first=NOVEMBER[0], last=NOVEMBER[1]))
+    added: dict[int, list] = {}
+    for elder_id, name, _, _, _, _, _, _, *shares in rows:
+        total = added.setdefault(elder_id, [elder_id, name, 0, 0, 0, 0, 0, 0])
+        total[2] += 1
+        total[3] += sum(shares)
+        for index, fen in enumerate(shares, start=4):
+            total[index] += fen
+    totals = elder_totals(session=session, first=NOVEMBER[0], last=NOVEMBER[1])
+    assert [list(t) for t in totals] == list(added.values())
+    assert [t[0] for t in totals] == sorted(e.id for e in elders)
+    # 低保: two meals of 15.00, each with 8.00 + 2.00 from the city.
+    assert totals[0][1:5] == ("低保长者", 2, 3000, 2000)
 
 
 def test_settlement_files_are_identical_when_generated_twice(served, session, make, tmp_path):
