@@ -11,12 +11,13 @@ from sqlmodel import Session
 from billing.models import AnomalyReview, Share
 from billing.settlement import (
     NO_CATEGORY,
+    ElderTotal,
     bill_rows,
     elder_bills,
-    elder_totals,
     fund_reports,
     funder_statements,
     provider_claims,
+    tally,
 )
 from core import i18n
 from core.i18n import N_
@@ -185,14 +186,17 @@ def settle_files(
     facts = [period, t(N_("Every meal, and who paid what for it."))]
     slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
 
-    # Every meal as CSV, streamed from the database cursor (a month can hold a million meals).
+    # Every meal as CSV, streamed from the database cursor (a month can hold a million
+    # meals); each elder's totals for the spreadsheet are added up on the way.
+    per_elder: list[ElderTotal] = []
+
     def every_meal() -> Iterator[list[Cell]]:
-        for _, name, _, day, slot, site, zh, en, *shares in bill_rows(
-            session=session, first=first, last=last
+        for _, name, _, day, slot, site, zh, en, *shares in tally(
+            bill_rows(session=session, first=first, last=last), per_elder
         ):
             yield [
                 name,
-                day.isoformat(),
+                day,
                 slots.get(slot, slot),
                 site,
                 zh if locale == "zh_CN" else en,
@@ -203,8 +207,7 @@ def settle_files(
     files += write(
         Document("bills", title, facts, bill_header, every_meal()), folder, first, formats=("csv",)
     )
-    # One row per elder in the spreadsheet (a month of meals would overflow a worksheet),
-    # added up in the database.
+    # One row per elder in the spreadsheet: a month of meals would overflow a worksheet.
     files += write(
         Document(
             "bills-summary",
@@ -217,10 +220,8 @@ def settle_files(
                 *[i18n.display(share, locale) for share in Share],
             ],
             [
-                [name, meals, *map(Money, amounts)]
-                for _, name, meals, *amounts in elder_totals(
-                    session=session, first=first, last=last
-                )
+                [total.name, total.meals, Money(total.price_fen), *map(Money, total.shares)]
+                for total in per_elder
             ],
         ),
         folder,

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from statistics import median
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session, col, select
 
 from billing.errors import InvalidMonth, ReviewNotFound
@@ -368,6 +369,26 @@ def _share_sums() -> list:
     ]
 
 
+class _IsoDate(sa.sql.functions.GenericFunction):
+    """A date column as ISO text ("2026-11-25") made by the database: SQLite already stores
+    dates so, and PostgreSQL formats them. Parsing a million dates into `date` objects and
+    formatting them back costs seconds in Python."""
+
+    type = sa.String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(_IsoDate, "sqlite")
+def _iso_date_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_IsoDate, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
 def _order_shares(first: date, last: date):
     """Each order's four shares summed from its ledger entries of the period (the ledger's
     order index serves the grouping)."""
@@ -388,8 +409,8 @@ STREAM_ROWS = 10_000
 
 def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
     """Every served meal of the month with its four shares, elder by elder, streamed:
-    (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
-    charity, elder)."""
+    (elder id, name, order id, ISO date text, slot, site, dish zh, dish en, government,
+    business, charity, elder)."""
     shares = _order_shares(first, last)
     # A Core statement on the session's connection with a streaming (server-side on
     # PostgreSQL) cursor: plain row tuples, no ORM loading, never the whole month in memory.
@@ -398,7 +419,7 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
             Elder.id,
             Elder.name,
             Order.id,
-            Order.service_date,
+            _IsoDate(Order.service_date),
             Order.slot,
             Site.name,
             Order.dish_name_zh,
@@ -416,28 +437,34 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         yield from rows
 
 
-def elder_totals(*, session: Session, first: date, last: date) -> list[tuple]:
-    """Per elder, added up in the database: (elder id, name, meals, price, government,
-    business, charity, elder), by elder id. The same sums as adding up `bill_rows`."""
-    shares = _order_shares(first, last)
-    columns = [shares.c[share.value] for share in Share]
-    return [
-        tuple(row)
-        for row in session.connection().execute(
-            sa.select(
-                Elder.id,
-                Elder.name,
-                sa.func.count(),
-                int_sum(sum(columns[1:], columns[0])),
-                *[int_sum(column) for column in columns],
-            )
-            .select_from(shares)
-            .join(Order, Order.id == shares.c.order_id)
-            .join(Elder, Elder.id == Order.elder_id)
-            .group_by(Elder.id, Elder.name)
-            .order_by(Elder.id)
-        )
-    ]
+@dataclass
+class ElderTotal:
+    """One elder's month: meals, what they cost and each share's part."""
+
+    elder_id: int
+    name: str
+    meals: int = 0
+    price_fen: int = 0
+    shares: list[int] = field(default_factory=lambda: [0] * len(Share))
+
+
+def tally(rows: Iterator[tuple], totals: list[ElderTotal]) -> Iterator[tuple]:
+    """Pass `bill_rows` through while adding up each elder's totals into `totals`. The rows
+    come elder by elder, so the running total is the last one: no lookup per meal."""
+    current: ElderTotal | None = None
+    for row in rows:
+        elder_id, name, *_, government, business, charity, elder = row
+        if current is None or current.elder_id != elder_id:
+            current = ElderTotal(elder_id, name)
+            totals.append(current)
+        current.meals += 1
+        current.price_fen += government + business + charity + elder
+        shares = current.shares
+        shares[0] += government
+        shares[1] += business
+        shares[2] += charity
+        shares[3] += elder
+        yield row
 
 
 def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
@@ -452,7 +479,15 @@ def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderB
             bill = ElderBill(elder_id, name)
         split = dict(zip(Share, shares, strict=True))
         bill.lines.append(
-            BillLine(order_id, day, slot, site, Bilingual(zh, en), sum(split.values()), split)
+            BillLine(
+                order_id,
+                date.fromisoformat(day),
+                slot,
+                site,
+                Bilingual(zh, en),
+                sum(split.values()),
+                split,
+            )
         )
     if bill is not None:
         yield bill

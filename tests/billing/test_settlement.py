@@ -14,13 +14,14 @@ from billing.errors import InvalidMonth
 from billing.exports import settle_files
 from billing.models import AnomalyReason, LedgerEntry
 from billing.settlement import (
+    ElderTotal,
     bill_rows,
     decide,
-    elder_totals,
     flag_anomalies,
     funder_statements,
     month_range,
     provider_claims,
+    tally,
 )
 from core.elders import pause_elder
 from core.models import ElderCategory, Order
@@ -92,7 +93,7 @@ def test_each_statement_total_is_the_sum_of_that_funders_ledger_entries(served, 
     assert by_category == {"dibao": (1, 1000), "none": (2, 400)}
 
 
-def test_each_elders_totals_are_the_sums_of_their_bill_rows(served, session, make):
+def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
     site, elders, _, _ = served
     # A second meal for the 低保 elder (dinner), served, so that a total adds up two meals.
     billed = ordering.place_order(
@@ -122,18 +123,23 @@ def test_each_elders_totals_are_the_sums_of_their_bill_rows(served, session, mak
         by="rider",
     )
     rows = list(bill_rows(session=session, first=NOVEMBER[0], last=NOVEMBER[1]))
-    added: dict[int, list] = {}
-    for elder_id, name, _, _, _, _, _, _, *shares in rows:
-        total = added.setdefault(elder_id, [elder_id, name, 0, 0, 0, 0, 0, 0])
-        total[2] += 1
-        total[3] += sum(shares)
-        for index, fen in enumerate(shares, start=4):
-            total[index] += fen
-    totals = elder_totals(session=session, first=NOVEMBER[0], last=NOVEMBER[1])
-    assert [list(t) for t in totals] == list(added.values())
-    assert [t[0] for t in totals] == sorted(e.id for e in elders)
-    # 低保: two meals of 15.00, each with 8.00 + 2.00 from the city.
-    assert totals[0][1:5] == ("低保长者", 2, 3000, 2000)
+    totals: list[ElderTotal] = []
+    assert list(tally(iter(rows), totals)) == rows, "the rows pass through unchanged"
+    assert [t.elder_id for t in totals] == sorted(e.id for e in elders)
+    for total in totals:
+        mine = [row for row in rows if row[0] == total.elder_id]
+        assert total.meals == len(mine)
+        assert total.shares == [sum(row[8 + i] for row in mine) for i in range(4)]
+        assert total.price_fen == sum(total.shares)
+    # 低保: two meals of 15.00, each with 8.00 + 2.00 from the city; dates as ISO text.
+    first = totals[0]
+    assert (first.name, first.meals, first.price_fen, first.shares[0]) == (
+        "低保长者",
+        2,
+        3000,
+        2000,
+    )
+    assert {row[3] for row in rows} == {make.today.isoformat()}
 
 
 def test_settlement_files_are_identical_when_generated_twice(served, session, make, tmp_path):
