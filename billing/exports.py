@@ -21,7 +21,7 @@ from billing.settlement import (
 )
 from core import i18n
 from core.i18n import N_
-from core.reports import Cell, Document, Money, write
+from core.reports import Cell, Document, Money, write, yuan
 from core.types import Category, Slot
 
 # -- the month's documents --------------------------------------------------------------------
@@ -194,14 +194,16 @@ def settle_files(
         for _, name, _, day, slot, site, zh, en, *shares in tally(
             bill_rows(session=session, first=first, last=last), per_elder
         ):
+            # Amounts as yuan text straight away: this file is CSV only, and `yuan` remembers
+            # the few prices and shares a month repeats a million times.
             yield [
                 name,
                 day,
                 slots.get(slot, slot),
                 site,
                 zh if locale == "zh_CN" else en,
-                Money(sum(shares)),
-                *map(Money, shares),
+                yuan(sum(shares)),
+                *map(yuan, shares),
             ]
 
     files += write(
