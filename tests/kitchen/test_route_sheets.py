@@ -6,7 +6,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pypdf
+import pypdfium2
 import pytest
+import zxingcpp
 from sqlmodel import select
 
 from core.models import Elder, ElderCategory, Order
@@ -32,8 +34,6 @@ def flat(text: str) -> str:
 
 def decoded_qr_codes(pdf: bytes, page: int = 0) -> list[str]:
     """Every QR code on a rendered page, read by a real decoder, top to bottom."""
-    pypdfium2 = pytest.importorskip("pypdfium2")
-    zxingcpp = pytest.importorskip("zxingcpp")
     document = pypdfium2.PdfDocument(pdf)
     image = document[page].render(scale=300 / 72).to_pil().convert("L")
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
@@ -200,3 +200,18 @@ def test_the_kitchen_files_hold_every_route_sheet_of_the_meal(route, session, tm
         base_url=BASE,
     )
     assert "No routes are planned for this meal." in "".join(pages_text(dinner.read_bytes()))
+
+
+def test_each_route_starts_a_page_of_its_own_and_counts_its_own_pages():
+    long, short = synthetic_route(20), synthetic_route(2)
+    short = RouteView(**{**short.__dict__, "id": 8, "number": 3, "rider": "骑手戊"})
+    sheets = [
+        SheetRoute(r, route_url(BASE, r.id), tuple(stop_url(BASE, s.order_id) for s in r.stops))
+        for r in (long, short)
+    ]
+    pages = [flat(page) for page in pages_text(route_sheets_pdf(sheets, "zh_CN"))]
+    assert len(pages) == 3
+    assert "路线2，骑手丙，第1页，共2页" in pages[0] and "第2页，共2页" in pages[1]
+    assert "骑手戊" not in pages[0] + pages[1]
+    assert pages[2].startswith("路线单：路线3，骑手戊")
+    assert "路线3，骑手戊，第1页，共1页" in pages[2]
