@@ -247,7 +247,7 @@ def _styles() -> _StyleSet:
 
 def _when(service_date: date | None, slot: str, locale: str) -> str:
     day = i18n.weekday_and_day(service_date, locale) if service_date else ""
-    meal = i18n.display(Slot(slot), locale) if slot in Slot.__members__ else slot
+    meal = i18n.display(Slot(slot), locale) if slot in {s.value for s in Slot} else slot
     return f"{day} {meal}".strip()
 
 
