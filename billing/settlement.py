@@ -279,41 +279,37 @@ class FunderStatement:
 
 def funder_statements(*, session: Session, first: date, last: date) -> list[FunderStatement]:
     """Per funder: meals and amounts by the elder's category and by site, from the ledger."""
-    # Each order's category is worked out once (materialised), not once per ledger entry.
-    ranked = (
-        sa.select(
-            Order.id.label("order_id"),
-            _primary_category(Order.elder_id, Order.service_date).label("rank"),
-        )
-        .where(Order.service_date >= first, Order.service_date <= last)
-        .cte("ranked")
-        .prefix_with("MATERIALIZED")
-    )
+    # Each funder's part of each order (a meal counts when its part is not zero) with the
+    # order's category, worked out once per funder and order rather than per ledger entry and
+    # without a second pass over the month's orders; then added up by funder, site and
+    # category.
     per_order = (
         sa.select(
             LedgerEntry.funder_id,
             LedgerEntry.site_id,
-            LedgerEntry.order_id,
             int_sum(LedgerEntry.amount_fen).label("amount"),
+            _primary_category(Order.elder_id, Order.service_date).label("rank"),
         )
+        .join(Order, Order.id == LedgerEntry.order_id)
         .where(
             LedgerEntry.service_date >= first,
             LedgerEntry.service_date <= last,
             col(LedgerEntry.funder_id).is_not(None),
+            Order.service_date >= first,
+            Order.service_date <= last,
         )
-        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, LedgerEntry.order_id)
+        # By the order's key, so that PostgreSQL lets the category read the order's columns.
+        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, Order.id)
         .subquery()
     )
     rows = session.execute(
         sa.select(
             per_order.c.funder_id,
             per_order.c.site_id,
-            ranked.c.rank,
+            per_order.c.rank,
             sa.func.count(sa.case((per_order.c.amount != 0, 1))),
             int_sum(per_order.c.amount),
-        )
-        .join(ranked, ranked.c.order_id == per_order.c.order_id)
-        .group_by(per_order.c.funder_id, per_order.c.site_id, ranked.c.rank)
+        ).group_by(per_order.c.funder_id, per_order.c.site_id, per_order.c.rank)
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     statements = {

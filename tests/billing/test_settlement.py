@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from billing import ordering
+from billing import service as billing_service
 from billing.errors import InvalidMonth
 from billing.exports import settle_files
 from billing.models import AnomalyReason, LedgerEntry
@@ -91,6 +92,28 @@ def test_each_statement_total_is_the_sum_of_that_funders_ledger_entries(served, 
         line.category: (line.meals, line.amount_fen) for line in statements[city.id].lines
     }
     assert by_category == {"dibao": (1, 1000), "none": (2, 400)}
+
+
+def test_a_reversed_meal_counts_for_no_funder_and_a_category_is_the_one_held_that_day(
+    served, session, make
+):
+    _, elders, orders, city = served
+    # The 低保 elder's meal is reversed: its entries cancel out, so it is no meal for the city.
+    billing_service.reverse(session=session, clock=make.clock, order_id=orders[0], reason="test")
+    # 普通长者 gets 高龄 from today and 独居 only from tomorrow: the meal is listed as 高龄.
+    for category, start in (
+        ("advanced_age", make.today),
+        ("living_alone", make.today.replace(day=26)),
+    ):
+        session.add(ElderCategory(elder_id=elders[1].id, category=category, valid_from=start))
+    session.flush()
+    statement = next(
+        s
+        for s in funder_statements(session=session, first=NOVEMBER[0], last=NOVEMBER[1])
+        if s.funder_id == city.id
+    )
+    by_category = {line.category: (line.meals, line.amount_fen) for line in statement.lines}
+    assert by_category == {"dibao": (0, 0), "advanced_age": (1, 200), "none": (1, 200)}
 
 
 def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
