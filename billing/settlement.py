@@ -375,6 +375,11 @@ class _IsoDate(sa.sql.functions.GenericFunction):
     inherit_cache = True
 
 
+@compiles(_IsoDate)
+def _iso_date_default(element, compiler, **kw) -> str:
+    return compiler.process(sa.cast(*element.clauses.clauses, sa.String), **kw)
+
+
 @compiles(_IsoDate, "sqlite")
 def _iso_date_sqlite(element, compiler, **kw) -> str:
     return compiler.process(element.clauses, **kw)
