@@ -36,7 +36,7 @@ from routing.service import (
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
 
-def _route_actor(session: Session, staff: Staff | None, route_id: int, key: str | None) -> str:
+def route_actor(session: Session, staff: Staff | None, route_id: int, key: str | None) -> str:
     """Who is opening this route, for the audit log, or a refusal. The signed key is a
     capability for this one route; otherwise the route must be the logged-in rider's own."""
     if verify("route", route_id, key):
@@ -90,7 +90,7 @@ def route_json(
 ) -> RoutePublic:
     """A rider's route: stops in order with ETA and addresses (the rider's own route, or any
     route with the key from its link)."""
-    actor = _route_actor(session, staff, route_id, key)
+    actor = route_actor(session, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
     return RoutePublic(
@@ -152,7 +152,7 @@ def route_page(
     staff: OptionalStaff,
     key: str | None = None,
 ):
-    actor = _route_actor(session, staff, route_id, key)
+    actor = route_actor(session, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     # The page shows elders' addresses and phone numbers.
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
@@ -180,7 +180,7 @@ def record_stop(
     key: Annotated[str | None, Form()] = None,
 ):
     """Delivered or no answer, from the rider's phone; back to the route page."""
-    _route_actor(session, staff, route_id, key)
+    route_actor(session, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     stop = route_of_order(session=session, order_id=order_id)
@@ -222,7 +222,7 @@ def order_stop(
     if stop is None:
         raise HTTPException(status_code=404)
     route_id, position = stop
-    _route_actor(session, staff, route_id, None)
+    route_actor(session, staff, route_id, None)
     return RedirectResponse(f"/rider/routes/{route_id}#stop-{position}", status_code=303)
 
 

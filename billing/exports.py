@@ -11,15 +11,17 @@ from sqlmodel import Session
 from billing.models import AnomalyReview, Share
 from billing.settlement import (
     NO_CATEGORY,
+    ElderTotal,
     bill_rows,
     elder_bills,
     fund_reports,
     funder_statements,
     provider_claims,
+    tally,
 )
 from core import i18n
 from core.i18n import N_
-from core.reports import Cell, Document, Money, write
+from core.reports import Cell, Document, Money, write, yuan
 from core.types import Category, Slot
 
 # -- the month's documents --------------------------------------------------------------------
@@ -183,27 +185,25 @@ def settle_files(
     title = i18n.render(N_("{month} bills for elders"), locale, {"month": month})
     facts = [period, t(N_("Every meal, and who paid what for it."))]
     slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
-    # Every meal as CSV, streamed (a month can hold a million meals); the per-elder totals for
-    # the spreadsheet are added up on the way.
-    per_elder: dict[int, list] = {}
+
+    # Every meal as CSV, streamed from the database cursor (a month can hold a million
+    # meals); each elder's totals for the spreadsheet are added up on the way.
+    per_elder: list[ElderTotal] = []
 
     def every_meal() -> Iterator[list[Cell]]:
-        for elder_id, name, _, day, slot, site, zh, en, *shares in bill_rows(
-            session=session, first=first, last=last
+        for _, name, _, day, slot, site, zh, en, *shares in tally(
+            bill_rows(session=session, first=first, last=last), per_elder
         ):
-            total = per_elder.setdefault(elder_id, [name, 0, 0, 0, 0, 0, 0])
-            total[1] += 1
-            total[2] += sum(shares)
-            for index, fen in enumerate(shares, start=3):
-                total[index] += fen
+            # Amounts as yuan text straight away: this file is CSV only, and `yuan` remembers
+            # the few prices and shares a month repeats a million times.
             yield [
                 name,
-                str(day),
+                day,
                 slots.get(slot, slot),
                 site,
                 zh if locale == "zh_CN" else en,
-                Money(sum(shares)),
-                *[Money(fen) for fen in shares],
+                yuan(sum(shares)),
+                *map(yuan, shares),
             ]
 
     files += write(
@@ -222,8 +222,8 @@ def settle_files(
                 *[i18n.display(share, locale) for share in Share],
             ],
             [
-                [name, meals, *[Money(fen) for fen in amounts]]
-                for name, meals, *amounts in per_elder.values()
+                [total.name, total.meals, Money(total.price_fen), *map(Money, total.shares)]
+                for total in per_elder
             ],
         ),
         folder,

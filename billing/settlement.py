@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from statistics import median
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session, col, select
 
 from billing.errors import InvalidMonth, ReviewNotFound
@@ -278,41 +279,37 @@ class FunderStatement:
 
 def funder_statements(*, session: Session, first: date, last: date) -> list[FunderStatement]:
     """Per funder: meals and amounts by the elder's category and by site, from the ledger."""
-    # Each order's category is worked out once (materialised), not once per ledger entry.
-    ranked = (
-        sa.select(
-            Order.id.label("order_id"),
-            _primary_category(Order.elder_id, Order.service_date).label("rank"),
-        )
-        .where(Order.service_date >= first, Order.service_date <= last)
-        .cte("ranked")
-        .prefix_with("MATERIALIZED")
-    )
+    # Each funder's part of each order (a meal counts when its part is not zero) with the
+    # order's category, worked out once per funder and order rather than per ledger entry and
+    # without a second pass over the month's orders; then added up by funder, site and
+    # category.
     per_order = (
         sa.select(
             LedgerEntry.funder_id,
             LedgerEntry.site_id,
-            LedgerEntry.order_id,
             int_sum(LedgerEntry.amount_fen).label("amount"),
+            _primary_category(Order.elder_id, Order.service_date).label("rank"),
         )
+        .join(Order, Order.id == LedgerEntry.order_id)
         .where(
             LedgerEntry.service_date >= first,
             LedgerEntry.service_date <= last,
             col(LedgerEntry.funder_id).is_not(None),
+            Order.service_date >= first,
+            Order.service_date <= last,
         )
-        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, LedgerEntry.order_id)
+        # By the order's key, so that PostgreSQL lets the category read the order's columns.
+        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, Order.id)
         .subquery()
     )
     rows = session.execute(
         sa.select(
             per_order.c.funder_id,
             per_order.c.site_id,
-            ranked.c.rank,
+            per_order.c.rank,
             sa.func.count(sa.case((per_order.c.amount != 0, 1))),
             int_sum(per_order.c.amount),
-        )
-        .join(ranked, ranked.c.order_id == per_order.c.order_id)
-        .group_by(per_order.c.funder_id, per_order.c.site_id, ranked.c.rank)
+        ).group_by(per_order.c.funder_id, per_order.c.site_id, per_order.c.rank)
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     statements = {
@@ -368,13 +365,35 @@ def _share_sums() -> list:
     ]
 
 
-def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
-    """Every served meal of the month with its four shares, elder by elder, streamed:
-    (elder id, name, order id, date, slot, site, dish zh, dish en, government, business,
-    charity, elder)."""
-    # Sum each order's entries first (the ledger's order index serves the grouping), then
-    # join the few columns a bill shows.
-    shares = (
+class _IsoDate(sa.sql.functions.GenericFunction):
+    """A date column as ISO text ("2026-11-25") made by the database: SQLite already stores
+    dates so, and PostgreSQL formats them. Parsing a million dates into `date` objects and
+    formatting them back costs seconds in Python."""
+
+    type = sa.String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(_IsoDate)
+def _iso_date_default(element, compiler, **kw) -> str:
+    return compiler.process(sa.cast(*element.clauses.clauses, sa.String), **kw)
+
+
+@compiles(_IsoDate, "sqlite")
+def _iso_date_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_IsoDate, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+def _order_shares(first: date, last: date):
+    """Each order's four shares summed from its ledger entries of the period (the ledger's
+    order index serves the grouping)."""
+    return (
         sa.select(
             LedgerEntry.order_id,
             *[s.label(share.value) for s, share in zip(_share_sums(), Share, strict=True)],
@@ -383,12 +402,25 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         .group_by(LedgerEntry.order_id)
         .subquery()
     )
-    yield from session.execute(
+
+
+# Rows fetched per round trip when streaming: a month can hold a million meals.
+STREAM_ROWS = 10_000
+
+
+def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
+    """Every served meal of the month with its four shares, elder by elder, streamed:
+    (elder id, name, order id, ISO date text, slot, site, dish zh, dish en, government,
+    business, charity, elder)."""
+    shares = _order_shares(first, last)
+    # A Core statement on the session's connection with a streaming (server-side on
+    # PostgreSQL) cursor: plain row tuples, no ORM loading, never the whole month in memory.
+    result = session.connection().execute(
         sa.select(
             Elder.id,
             Elder.name,
             Order.id,
-            Order.service_date,
+            _IsoDate(Order.service_date),
             Order.slot,
             Site.name,
             Order.dish_name_zh,
@@ -399,9 +431,41 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
         .join(Order, Order.id == shares.c.order_id)
         .join(Elder, Elder.id == Order.elder_id)
         .join(Site, Site.id == Order.site_id)
-        .order_by(Elder.id, Order.service_date, Order.slot, Order.id)
-        .execution_options(yield_per=10_000)
+        .order_by(Elder.id, Order.service_date, Order.slot, Order.id),
+        execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
     )
+    for rows in result.partitions():
+        yield from rows
+
+
+@dataclass
+class ElderTotal:
+    """One elder's month: meals, what they cost and each share's part."""
+
+    elder_id: int
+    name: str
+    meals: int = 0
+    price_fen: int = 0
+    shares: list[int] = field(default_factory=lambda: [0] * len(Share))
+
+
+def tally(rows: Iterator[tuple], totals: list[ElderTotal]) -> Iterator[tuple]:
+    """Pass `bill_rows` through while adding up each elder's totals into `totals`. The rows
+    come elder by elder, so the running total is the last one: no lookup per meal."""
+    current: ElderTotal | None = None
+    for row in rows:
+        elder_id, name, *_, government, business, charity, elder = row
+        if current is None or current.elder_id != elder_id:
+            current = ElderTotal(elder_id, name)
+            totals.append(current)
+        current.meals += 1
+        current.price_fen += government + business + charity + elder
+        shares = current.shares
+        shares[0] += government
+        shares[1] += business
+        shares[2] += charity
+        shares[3] += elder
+        yield row
 
 
 def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
@@ -416,7 +480,15 @@ def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderB
             bill = ElderBill(elder_id, name)
         split = dict(zip(Share, shares, strict=True))
         bill.lines.append(
-            BillLine(order_id, day, slot, site, Bilingual(zh, en), sum(split.values()), split)
+            BillLine(
+                order_id,
+                date.fromisoformat(day),
+                slot,
+                site,
+                Bilingual(zh, en),
+                sum(split.values()),
+                split,
+            )
         )
     if bill is not None:
         yield bill

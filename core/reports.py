@@ -5,6 +5,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import xlsxwriter
@@ -33,6 +34,8 @@ class Money(int):
 Cell = str | int
 
 
+# A month's bills write millions of amounts, most of them the same few prices and shares.
+@lru_cache(maxsize=1 << 16)
 def yuan(fen: int) -> str:
     """Integer fen as a plain decimal yuan string for files, exact: -1234 -> "-12.34"."""
     sign = "-" if fen < 0 else ""

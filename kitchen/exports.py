@@ -1,5 +1,6 @@
-"""The kitchen's lists as files: production, special diets and purchase list (CSV and PDF)
-and the box labels (A4 sheets and thermal), for one kitchen, day and meal."""
+"""The kitchen's lists as files: production, special diets and purchase list (CSV and PDF),
+the box labels (A4 sheets and thermal) and the riders' route sheets, for one kitchen, day and
+meal."""
 
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from core.i18n import N_
 from core.reports import Document, write
 from core.types import Allergen, DietTag, Slot, code_name
 from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
+from kitchen.route_sheets import kitchen_route_sheets
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 
 
@@ -195,4 +197,15 @@ def kitchen_files(
     )
     files.append(sheet_pdf(labels, folder / f"labels-a4-{stem}.pdf", locale))
     files.append(thermal_pdf(labels, folder / f"labels-thermal-{stem}.pdf", locale))
+    files.append(
+        kitchen_route_sheets(
+            session=session,
+            kitchen_id=kitchen_id,
+            service_date=service_date,
+            slot=slot,
+            folder=folder,
+            locale=locale,
+            base_url=base_url,
+        )
+    )
     return files

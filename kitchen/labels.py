@@ -18,9 +18,9 @@ from core import i18n
 from core.i18n import N_
 from core.models import Elder, Order
 from core.reports import FONT
-from core.signing import sign
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
+from routing.service import stop_url
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def labels_for(
                 else "",
                 when,
                 order.quantity,
-                f"{base_url.rstrip('/')}/rider/orders/{order.id}?key={sign('order', order.id)}",
+                stop_url(base_url, order.id),
             )
         )
     return labels
@@ -120,7 +120,7 @@ def _draw(
     """One label with its bottom-left corner at (x, y)."""
     pad = 2.5 * mm
     qr_size = min(height - 2 * pad, 24 * mm)
-    _draw_qr(pdf, label.url, x + width - pad - qr_size, y + pad, qr_size)
+    draw_qr(pdf, label.url, x + width - pad - qr_size, y + pad, qr_size)
     text_width = width - 3 * pad - qr_size
     lines = [
         (label.elder + (f" ×{label.portions}" if label.portions > 1 else ""), 10.5),
@@ -159,7 +159,8 @@ def _qr_runs(url: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
     return len(matrix), tuple(runs)
 
 
-def _draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
+def draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
+    """A QR code of `url`, `size` wide (quiet zone not included), bottom-left at (x, y)."""
     count, runs = _qr_runs(url)
     cell = size / count
     path = pdf.beginPath()

@@ -361,18 +361,55 @@ def plan(
     slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
     site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds of search per kitchen.")] = 10.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the riders' route sheets (default ./out/kitchen/DATE)."),
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
-    """Plan each kitchen's delivery routes for a day and meal from its locked orders."""
+    """Plan each kitchen's delivery routes for a day and meal from its locked orders, and write
+    the riders' printed route sheets."""
     locale = _locale(lang)
     service_date = _parse_day(day, locale)
     database = _database()
-    _plan(database, SystemClock(get_settings().tz), service_date, [slot], site, time_limit, locale)
+    kitchens = _plan(
+        database, SystemClock(get_settings().tz), service_date, [slot], site, time_limit, locale
+    )
+    _route_sheets(database, kitchens, service_date, slot, out or _day_folder(service_date), locale)
+
+
+def _day_folder(service_date: date) -> Path:
+    """Where a day's kitchen files and route sheets go unless told otherwise."""
+    return Path("out") / "kitchen" / service_date.isoformat()
+
+
+def _route_sheets(
+    database, kitchens: list[int], service_date: date, slot: Slot, folder: Path, locale: str
+) -> None:
+    from kitchen.route_sheets import kitchen_route_sheets
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with database.reading() as session:
+        for kitchen_id in kitchens:
+            path = kitchen_route_sheets(
+                session=session,
+                kitchen_id=kitchen_id,
+                service_date=service_date,
+                slot=slot,
+                folder=folder,
+                locale=locale,
+                base_url=get_settings().public_base_url,
+            )
+            console.print(
+                i18n.render(
+                    N_("Route sheets written to {path}"), locale, {"path": str(path.resolve())}
+                )
+            )
 
 
 def _plan(
     database, clock, service_date: date, slots, site: str | None, time_limit: float, locale: str
-) -> None:
+) -> list[int]:
     from routing.planning import plan_slot
     from routing.solver import SolveParams
 
@@ -394,6 +431,7 @@ def _plan(
                     params=SolveParams(time_limit=time_limit),
                 )
             _print_plan(summary, locale)
+    return kitchens
 
 
 def _print_plan(summary, locale: str) -> None:
@@ -790,10 +828,11 @@ def _print_payers(session, first: date, last: date, locale: str) -> None:
 
 
 def _kitchen_lists(database, service_date: date, locale: str) -> None:
-    """The demo day's production, special-diet and purchase lists and labels, per kitchen."""
+    """The demo day's production, special-diet and purchase lists, labels and route sheets,
+    per kitchen."""
     from kitchen.exports import kitchen_files
 
-    folder = Path("out") / "kitchen" / service_date.isoformat()
+    folder = _day_folder(service_date)
     count = 0
     with database.reading() as session:
         for site in session.exec(sa.select(Site)).scalars():
@@ -813,7 +852,7 @@ def _kitchen_lists(database, service_date: date, locale: str) -> None:
                 )
     console.print(
         i18n.render(
-            N_("Kitchen lists and labels: {files} files in {folder}"),
+            N_("Kitchen lists, labels and route sheets: {files} files in {folder}"),
             locale,
             {"files": count, "folder": str(folder.resolve())},
         )
@@ -868,14 +907,13 @@ def _print_chat(database, locale: str) -> None:
 
 def _print_rider_link(database, locale: str) -> None:
     """A rider's page for the first route, as the route sheet or a chat message would give it."""
-    from core.signing import sign
     from routing.records import DeliveryRoute
+    from routing.service import route_url
 
     with database.reading() as session:
         first = session.exec(sa.select(DeliveryRoute).order_by(DeliveryRoute.id)).scalars().first()
     if first is not None:
-        key = sign("route", first.id)
-        url = f"{get_settings().public_base_url}/rider/routes/{first.id}?key={key}"
+        url = route_url(get_settings().public_base_url, first.id)
         console.print(
             i18n.render(
                 N_("A rider's page (route {number}): {url}"),

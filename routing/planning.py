@@ -14,12 +14,12 @@ from core.types import Category, OrderStatus, ServiceMode, SiteKind, Slot
 from routing.model import Depot, GeoPoint, Mode, Problem, Stop, TimeWindow
 from routing.model import Rider as Vehicle
 from routing.records import DeliveryRoute, RouteStop, UnplannedOrder
+from routing.service import WELFARE
 from routing.solver import SolveParams, solve
 
 # A door takes a couple of minutes; an elder living alone or needing care gets a longer stop:
 # the rider checks on them (the programme's daily welfare visit).
 SERVICE_SECONDS, WELFARE_CHECK_SECONDS = 120, 300
-WELFARE = {Category.living_alone.value, Category.disabled_care.value, Category.dementia.value}
 # Kept first when not every stop fits.
 PRIORITY = {
     Category.extreme_poverty.value,

@@ -1,16 +1,21 @@
 """Reading planned routes for riders: a route's stops in order with what the rider needs at
-each door."""
+each door, and the signed links that open a route or a stop on the rider's page."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from core.errors import NotFound
 from core.i18n import N_
-from core.models import Elder, EmergencyContact, Order, Rider, Site
-from core.types import OrderStatus
+from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site
+from core.signing import sign
+from core.types import Category, OrderStatus
 from routing.records import DeliveryRoute, RouteStop
+
+# Elders the rider checks on at the door (the programme's daily welfare visit); the planner
+# gives their stops more time.
+WELFARE = {Category.living_alone.value, Category.disabled_care.value, Category.dementia.value}
 
 
 class RouteNotFound(NotFound):
@@ -37,6 +42,8 @@ class StopView:
     allergies: tuple[str, ...]
     texture: str
     status: OrderStatus
+    diet_needs: tuple[str, ...] = ()
+    welfare_check: bool = False  # the elder lives alone or needs care: look in on them
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,12 @@ class RouteView:
     departure_at: datetime
     distance_m: int
     stops: tuple[StopView, ...]
+    service_date: date | None = None
+    slot: str = ""
+
+    @property
+    def portions(self) -> int:
+        return sum(stop.portions for stop in self.stops)
 
 
 def route_view(*, session: Session, route_id: int) -> RouteView:
@@ -74,6 +87,18 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
             .order_by(EmergencyContact.priority.desc())  # type: ignore[attr-defined]
         )
     }
+    welfare = {
+        elder_id
+        for (elder_id,) in session.execute(
+            select(ElderCategory.elder_id).where(
+                col(ElderCategory.elder_id).in_([elder.id for _, _, elder in rows]),
+                col(ElderCategory.category).in_(WELFARE),
+                ElderCategory.valid_from <= route.service_date,
+                col(ElderCategory.valid_to).is_(None)
+                | (ElderCategory.valid_to >= route.service_date),
+            )
+        )
+    }
     stops = tuple(
         StopView(
             stop.position,
@@ -93,6 +118,8 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
             tuple(elder.allergies),
             elder.texture,
             OrderStatus(order.status),
+            tuple(elder.diet_needs),
+            elder.id in welfare,
         )
         for stop, order, elder in rows
     )
@@ -107,7 +134,34 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
         route.departure_at,
         route.distance_m,
         stops,
+        route.service_date,
+        route.slot,
     )  # type: ignore[union-attr]
+
+
+def routes_of(*, session: Session, kitchen_id: int, service_date: date, slot: str) -> list[int]:
+    """The ids of a kitchen's routes for a day and meal, by route number."""
+    return list(
+        session.exec(
+            select(DeliveryRoute.id)
+            .where(
+                DeliveryRoute.kitchen_id == kitchen_id,
+                DeliveryRoute.service_date == service_date,
+                DeliveryRoute.slot == slot,
+            )
+            .order_by(DeliveryRoute.number)
+        ).all()
+    )
+
+
+def route_url(base_url: str, route_id: int) -> str:
+    """The rider's page for a whole route, signed (no login needed, no other route reachable)."""
+    return f"{base_url.rstrip('/')}/rider/routes/{route_id}?key={sign('route', route_id)}"
+
+
+def stop_url(base_url: str, order_id: int) -> str:
+    """Where a box's or a route sheet's QR code leads: that order's stop on its route page."""
+    return f"{base_url.rstrip('/')}/rider/orders/{order_id}?key={sign('order', order_id)}"
 
 
 def route_of_order(*, session: Session, order_id: int) -> tuple[int, int] | None:

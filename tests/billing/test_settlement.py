@@ -10,15 +10,19 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from billing import ordering
+from billing import service as billing_service
 from billing.errors import InvalidMonth
 from billing.exports import settle_files
 from billing.models import AnomalyReason, LedgerEntry
 from billing.settlement import (
+    ElderTotal,
+    bill_rows,
     decide,
     flag_anomalies,
     funder_statements,
     month_range,
     provider_claims,
+    tally,
 )
 from core.elders import pause_elder
 from core.models import ElderCategory, Order
@@ -88,6 +92,77 @@ def test_each_statement_total_is_the_sum_of_that_funders_ledger_entries(served, 
         line.category: (line.meals, line.amount_fen) for line in statements[city.id].lines
     }
     assert by_category == {"dibao": (1, 1000), "none": (2, 400)}
+
+
+def test_a_reversed_meal_counts_for_no_funder_and_a_category_is_the_one_held_that_day(
+    served, session, make
+):
+    _, elders, orders, city = served
+    # The 低保 elder's meal is reversed: its entries cancel out, so it is no meal for the city.
+    billing_service.reverse(session=session, clock=make.clock, order_id=orders[0], reason="test")
+    # 普通长者 gets 高龄 from today and 独居 only from tomorrow: the meal is listed as 高龄.
+    for category, start in (
+        ("advanced_age", make.today),
+        ("living_alone", make.today.replace(day=26)),
+    ):
+        session.add(ElderCategory(elder_id=elders[1].id, category=category, valid_from=start))
+    session.flush()
+    statement = next(
+        s
+        for s in funder_statements(session=session, first=NOVEMBER[0], last=NOVEMBER[1])
+        if s.funder_id == city.id
+    )
+    by_category = {line.category: (line.meals, line.amount_fen) for line in statement.lines}
+    assert by_category == {"dibao": (0, 0), "advanced_age": (1, 200), "none": (1, 200)}
+
+
+def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
+    site, elders, _, _ = served
+    # A second meal for the 低保 elder (dinner), served, so that a total adds up two meals.
+    billed = ordering.place_order(
+        session=session,
+        clock=make.clock,
+        elder_id=elders[0].id,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.dinner,
+        dish_id=session.get(Order, served[2][0]).dish_id,
+        variant="regular",
+        idempotency_key="s-dinner",
+    )
+    ordering.run_cutoff(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.dinner,
+        early=True,
+    )
+    ordering.record_outcome(
+        session=session,
+        clock=make.clock,
+        order_id=billed.order.id,
+        outcome=OrderStatus.delivered,
+        by="rider",
+    )
+    rows = list(bill_rows(session=session, first=NOVEMBER[0], last=NOVEMBER[1]))
+    totals: list[ElderTotal] = []
+    assert list(tally(iter(rows), totals)) == rows, "the rows pass through unchanged"
+    assert [t.elder_id for t in totals] == sorted(e.id for e in elders)
+    for total in totals:
+        mine = [row for row in rows if row[0] == total.elder_id]
+        assert total.meals == len(mine)
+        assert total.shares == [sum(row[8 + i] for row in mine) for i in range(4)]
+        assert total.price_fen == sum(total.shares)
+    # 低保: two meals of 15.00, each with 8.00 + 2.00 from the city; dates as ISO text.
+    first = totals[0]
+    assert (first.name, first.meals, first.price_fen, first.shares[0]) == (
+        "低保长者",
+        2,
+        3000,
+        2000,
+    )
+    assert {row[3] for row in rows} == {make.today.isoformat()}
 
 
 def test_settlement_files_are_identical_when_generated_twice(served, session, make, tmp_path):

@@ -5,6 +5,7 @@ import re
 import uuid
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -64,6 +65,9 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert "slots closed at their cutoff" in first
     assert "Who paid for the meals served" in first
     assert "Settled 2026-11" in first
+    # Each kitchen's riders get a printed route sheet per meal beside the kitchen's lists.
+    sheets = sorted(Path("out/kitchen/2026-11-25").glob("route-sheets-2026-11-25-*.pdf"))
+    assert len(sheets) == 4, sheets
     database = Database.from_url(database_url)
     # One login per role, printed with its password, and each of them works.
     logins = dict(

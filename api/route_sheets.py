@@ -1,0 +1,42 @@
+"""The printed route sheet of one route as a PDF download, reached like the rider's page: the
+logged-in rider's own route (the admin any), or any route with its signed link."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.audit_log import record_view
+from api.deps import LocaleDep, OptionalStaff, ReadSessionDep
+from api.errors import STAFF_RESPONSES
+from api.rider import route_actor
+from kitchen.route_sheets import route_sheets_pdf, sheet_routes
+
+router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
+
+
+@router.get(
+    "/api/v1/routes/{route_id}/sheet.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def route_sheet(
+    request: Request,
+    route_id: int,
+    session: ReadSessionDep,
+    locale: LocaleDep,
+    staff: OptionalStaff,
+    key: str | None = None,
+) -> Response:
+    """A route's printable sheet: stops in order, tick boxes, a QR code per stop (A4 PDF)."""
+    actor = route_actor(session, staff, route_id, key)
+    routes = sheet_routes(
+        session=session,
+        route_ids=[route_id],
+        base_url=request.app.state.settings.public_base_url,
+    )
+    # The sheet names elders with their phones and addresses: who printed it is recorded.
+    record_view(request, actor=actor, action="print_route_sheet", subject=f"route:{route_id}")
+    return Response(
+        route_sheets_pdf(routes, locale),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="route-{route_id}.pdf"'},
+    )

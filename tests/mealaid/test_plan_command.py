@@ -1,0 +1,36 @@
+"""`mealaid plan` plans the meal's routes and writes the riders' route sheets."""
+
+from datetime import datetime
+
+import pypdf
+from typer.testing import CliRunner
+
+from core.clock import FixedClock
+from core.db import Database
+from mealaid.cli import app
+from tests.conftest import SHANGHAI
+from tests.factories import Factory, kitchen_with_route
+from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
+
+
+def test_plan_writes_a_route_sheet_for_each_kitchen(database_url, tmp_path):  # noqa: F811
+    database = Database.from_url(database_url)
+    database.migrate()
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with database.transaction() as session:
+        kitchen_with_route(Factory(session, clock), elders=3, rider="骑手丁")
+    database.dispose()
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--date", "2026-11-25", "--time-limit", "1", "--out", str(tmp_path / "day")],
+    )
+    assert result.exit_code == 0, result.output
+    sheets = sorted((tmp_path / "day").glob("route-sheets-2026-11-25-lunch-k*.pdf"))
+    assert len(sheets) == 1 and str(sheets[0].resolve()) in result.output.replace("\n", "")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(sheets[0]).pages)
+    assert "骑手丁" in text and "共3站" in text.replace(" ", "")
+
+
+def test_plan_refuses_a_bad_date_clearly(database_url):  # noqa: F811
+    result = CliRunner().invoke(app, ["plan", "--date", "25/11", "--lang", "en"])
+    assert result.exit_code == 2 and "is not a date like 2026-11-25" in result.output
