@@ -136,6 +136,20 @@ def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untype
     return session.execute(statement).first() is not None
 
 
+def _state_of(session, chat_user_id: int, now) -> ChatState:  # type: ignore[no-untyped-def]
+    """The chat's state row, made on first contact (once, even when two updates race)."""
+    state = session.get(ChatState, chat_user_id)
+    if state is None:
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert(ChatState)
+            .values(chat_user_id=chat_user_id, data={}, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        state = session.get(ChatState, chat_user_id)
+    return state
+
+
 class _SeenAlready(Exception):
     """Another worker handled this update while this one worked on it: undo, say nothing."""
 
@@ -155,15 +169,13 @@ def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list
                 language=i18n.negotiate(person.language_code, services.settings.default_locale),
                 clock=services.clock,
             )
-            state = session.get(ChatState, user.id) or ChatState(
-                chat_user_id=user.id, updated_at=now
-            )
+            state = _state_of(session, user.id, now)
             turn = Turn(session, services.clock, services.settings, user, state)
             try:
                 # A refused step leaves nothing behind but the record that the update was seen.
                 with session.begin_nested():
                     says = step(turn)
-                    if state in session.dirty or state not in session:
+                    if state in session.dirty:
                         state.updated_at = now
                         session.add(state)
             except DomainError as error:

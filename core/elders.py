@@ -7,6 +7,7 @@ import secrets
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
@@ -98,15 +99,27 @@ def chat_user_for(
     *, session: Session, telegram_user_id: int, name: str, language: str, clock: Clock
 ) -> ChatUser:
     """The chat user with this Telegram id, registered on first contact."""
-    user = session.exec(
-        select(ChatUser).where(ChatUser.telegram_user_id == telegram_user_id)
-    ).first()
+    query = select(ChatUser).where(ChatUser.telegram_user_id == telegram_user_id)
+    user = session.exec(query).first()
     if user is None:
-        user = ChatUser(
-            telegram_user_id=telegram_user_id, name=name, language=language, created_at=clock.now()
+        # Two first messages from one person can arrive together (a double tap on /start):
+        # the database decides which one creates the chat user; the other reads it.
+        insert = (
+            postgresql.insert
+            if session.connection().dialect.name == "postgresql"
+            else sqlite.insert
         )
-        session.add(user)
-        session.flush()
+        session.execute(
+            insert(ChatUser)
+            .values(
+                telegram_user_id=telegram_user_id,
+                name=name,
+                language=language,
+                created_at=clock.now(),
+            )
+            .on_conflict_do_nothing()
+        )
+        user = session.exec(query).one()
     return user
 
 

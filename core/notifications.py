@@ -25,8 +25,10 @@ def notify(
             chat_user_id=chat_user_id, kind=kind, params=params, key=key, created_at=at, attempts=0
         )
         .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here.
+        .returning(ChatNotification.id)
     )
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).first() is not None
 
 
 def elder_chats(session: Session, elder_id: int) -> list[int]:

@@ -25,8 +25,9 @@ def _first_run_today(session: Session, job: str, now: datetime) -> bool:
         insert(DailyRun)
         .values(job=job, service_date=now.date(), ran_at=now)
         .on_conflict_do_nothing()
+        .returning(DailyRun.job)
     )
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).first() is not None
 
 
 def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = None) -> int:
