@@ -35,8 +35,6 @@ Keyboard = Literal["main", "contact", "remove"]
 Buttons = list[list[tuple[str, str]]]
 MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
 MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
-ACTIONS = {"O": texts.ORDER, "R": texts.REPEAT, "M": texts.MY_ORDERS, "B": texts.MY_BILL}
-ACTIONS["T"] = texts.STANDING
 
 
 @dataclass
