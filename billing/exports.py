@@ -85,7 +85,12 @@ def settle_files(
             ],
             category_header,
             [
-                [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
+                [
+                    category_name(line.category, locale),
+                    line.site,
+                    line.meals,
+                    Money(line.amount_fen),
+                ]
                 for line in report.lines
             ],
         )
@@ -270,14 +275,15 @@ def statement_document(
         ],
         _category_header(locale),
         [
-            [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
+            [category_name(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
             for line in statement.lines
         ]
         + [[i18n.gettext(N_("Total"), locale), "", statement.meals, Money(statement.total_fen)]],
     )
 
 
-def _category(code: str, locale: str) -> str:
+def category_name(code: str, locale: str) -> str:
+    """An elder category code (or \"none\") as a person reads it."""
     if code == NO_CATEGORY:
         return i18n.gettext(N_("no category"), locale)
     return i18n.display(Category(code), locale)
