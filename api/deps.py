@@ -83,3 +83,5 @@ OverviewStaff = Annotated[
     Depends(require_role(Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)),
 ]
 RiderStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.rider))]
+# Settlement statements: the admin, and funder auditors (each only its own funder's).
+StatementStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_auditor))]

@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from api.accounts.security import csrf_token_for
+from billing.exports import category_name
 from core import i18n
 from core.types import code_name
 from kitchen.exports import variant_name
@@ -63,6 +64,7 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(label=_label, money=_money, day=_day, code=_code)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
+    env.globals["category_name"] = category_name
     # Every form: <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
     env.globals["csrf_token"] = _csrf_token
     return Jinja2Templates(env=env)

@@ -23,3 +23,13 @@ class InvalidMonth(Conflict):
 class ReviewNotFound(NotFound):
     code = "review_not_found"
     message = N_("There is no flagged meal like this to review.")
+
+
+class SettlementFileNotFound(NotFound):
+    code = "settlement_file_not_found"
+    message = N_("There is no settlement file called “{name}”.")
+
+
+class FunderNotFound(NotFound):
+    code = "funder_not_found"
+    message = N_("We could not find this funder.")

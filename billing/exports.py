@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from billing.models import AnomalyReview, Share
+from billing.errors import SettlementFileNotFound
+from billing.models import AnomalyReview, Fund, Funder, Share
 from billing.settlement import (
     NO_CATEGORY,
     ElderTotal,
+    FunderStatement,
     bill_rows,
     elder_bills,
     fund_reports,
@@ -21,7 +23,7 @@ from billing.settlement import (
 )
 from core import i18n
 from core.i18n import N_
-from core.reports import Cell, Document, Money, write, yuan
+from core.reports import FORMATS, Cell, Document, Money, write, yuan
 from core.types import Category, Slot
 
 # -- the month's documents --------------------------------------------------------------------
@@ -50,47 +52,14 @@ def settle_files(
     """Write every settlement document of the month into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
-    period = i18n.render(
-        N_("Service days {first} to {last}; meals actually served."),
-        locale,
-        {"first": first, "last": last},
-    )
+    period = _period(first, last, locale)
     files: list[Path] = []
     totals = []
-    category_header = [
-        t(N_("Elder category")),
-        t(N_("Site")),
-        t(N_("Meals")),
-        t(N_("Amount (yuan)")),
-    ]
+    category_header = _category_header(locale)
     for statement in funder_statements(session=session, first=first, last=last):
-        name = statement.name.in_locale(locale)
-        document = Document(
-            f"statement-{statement.code}",
-            i18n.render(
-                N_("{month} statement: {funder}"), locale, {"month": month, "funder": name}
-            ),
-            [
-                period,
-                i18n.render(
-                    N_("Contribution: {share}. Meals: {meals}. Total: {total}."),
-                    locale,
-                    {
-                        "share": statement.share,
-                        "meals": statement.meals,
-                        "total": i18n.money(statement.total_fen, locale),
-                    },
-                ),
-            ],
-            category_header,
-            [
-                [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
-                for line in statement.lines
-            ]
-            + [[t(N_("Total")), "", statement.meals, Money(statement.total_fen)]],
-        )
+        document = statement_document(statement, month, first, last, locale)
         files += write(document, folder, first)
-        totals.append((name, statement.total_fen))
+        totals.append((statement.name.in_locale(locale), statement.total_fen))
 
     for report in fund_reports(session=session, first=first, last=last):
         document = Document(
@@ -116,7 +85,12 @@ def settle_files(
             ],
             category_header,
             [
-                [_category(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
+                [
+                    category_name(line.category, locale),
+                    line.site,
+                    line.meals,
+                    Money(line.amount_fen),
+                ]
                 for line in report.lines
             ],
         )
@@ -262,7 +236,135 @@ def settle_files(
     return Settlement(month, folder, files, totals, len(held_orders))
 
 
-def _category(code: str, locale: str) -> str:
+def _period(first: date, last: date, locale: str) -> str:
+    return i18n.render(
+        N_("Service days {first} to {last}; meals actually served."),
+        locale,
+        {"first": first, "last": last},
+    )
+
+
+def _category_header(locale: str) -> list[Cell]:
+    return [
+        i18n.gettext(N_("Elder category"), locale),
+        i18n.gettext(N_("Site"), locale),
+        i18n.gettext(N_("Meals"), locale),
+        i18n.gettext(N_("Amount (yuan)"), locale),
+    ]
+
+
+def statement_document(
+    statement: FunderStatement, month: str, first: date, last: date, locale: str
+) -> Document:
+    """One funder's statement: meals and amounts by elder category and site, with the total."""
+    name = statement.name.in_locale(locale)
+    return Document(
+        f"statement-{statement.code}",
+        i18n.render(N_("{month} statement: {funder}"), locale, {"month": month, "funder": name}),
+        [
+            _period(first, last, locale),
+            i18n.render(
+                N_("Contribution: {share}. Meals: {meals}. Total: {total}."),
+                locale,
+                {
+                    "share": statement.share,
+                    "meals": statement.meals,
+                    "total": i18n.money(statement.total_fen, locale),
+                },
+            ),
+        ],
+        _category_header(locale),
+        [
+            [category_name(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
+            for line in statement.lines
+        ]
+        + [[i18n.gettext(N_("Total"), locale), "", statement.meals, Money(statement.total_fen)]],
+    )
+
+
+def category_name(code: str, locale: str) -> str:
+    """An elder category code (or \"none\") as a person reads it."""
     if code == NO_CATEGORY:
         return i18n.gettext(N_("no category"), locale)
     return i18n.display(Category(code), locale)
+
+
+# -- one file at a time (the web downloads) ---------------------------------------------------
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def statement_file_names(code: str) -> list[str]:
+    """A funder's statement files, named as `settle_files` names them."""
+    return [f"statement-{code}.{kind}" for kind in FORMATS]
+
+
+def settlement_file_names(*, session: Session) -> list[str]:
+    """Every file `settle_files` writes for a month (with the elders' bills as PDF), in order."""
+    names = []
+    for funder in session.exec(select(Funder).order_by(Funder.id)):
+        names += statement_file_names(funder.code)
+    for fund in session.exec(select(Fund).order_by(Fund.id)):
+        names += [f"fund-{fund.code}.{kind}" for kind in FORMATS]
+    names += [f"claims.{kind}" for kind in FORMATS] + [f"anomalies.{kind}" for kind in FORMATS]
+    return [*names, "bills.csv", "bills-summary.xlsx", "bills.pdf"]
+
+
+def statement_file(
+    statement: FunderStatement,
+    *,
+    month: str,
+    first: date,
+    last: date,
+    folder: Path,
+    locale: str,
+    kind: str,
+) -> Path:
+    """One funder's statement as one file, byte for byte as `settle_files` writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    document = statement_document(statement, month, first, last, locale)
+    return write(document, folder, first, formats=(kind,))[0]
+
+
+def settlement_file(
+    *,
+    session: Session,
+    month: str,
+    first: date,
+    last: date,
+    folder: Path,
+    locale: str,
+    reviews: list[AnomalyReview],
+    name: str,
+) -> Path:
+    """One of the month's files by its name (see `settlement_file_names`), written into
+    `folder`; a statement alone, anything else with the month's other documents."""
+    if name not in settlement_file_names(session=session):
+        raise SettlementFileNotFound(name=name)
+    stem, kind = name.rsplit(".", 1)
+    for statement in funder_statements(session=session, first=first, last=last):
+        if stem == f"statement-{statement.code}":
+            return statement_file(
+                statement,
+                month=month,
+                first=first,
+                last=last,
+                folder=folder,
+                locale=locale,
+                kind=kind,
+            )
+    settle_files(
+        session=session,
+        month=month,
+        first=first,
+        last=last,
+        folder=folder,
+        locale=locale,
+        reviews=reviews,
+        bill_pdfs=name == "bills.pdf",
+    )
+    return folder / name

@@ -356,3 +356,56 @@ def log_in(client, username: str, password: str = PASSWORD, **extra):
         data={"username": username, "password": password, "csrf_token": token, **extra},
         follow_redirects=False,
     )
+
+
+def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市民政局", "Guangzhou")):
+    """Three elders served lunch today under a city funder's 低保 rule (drawing on a fund of
+    ¥1,000) and a universal one, with a charity funder that paid nothing. Returns the city
+    funder and the charity."""
+    from billing import ordering
+    from core.types import OrderStatus
+
+    session = make.session
+    site, dishes, _ = make.world()
+    policy = PolicyFactory(session)
+    city = policy.funder(name_zh=funder_name[0], name_en=funder_name[1])
+    fund = policy.fund(city, budget_fen=100_000)
+    policy.rule(city, code="DIBAO", categories=["dibao"], amount_fen=800, fund_id=fund.id)
+    policy.rule(city, code="BASE", amount_fen=200, stacks=True)
+    charity = policy.funder(share="charity", name_zh="慈善会", name_en="Charity")
+    elders = [
+        make.elder(site, name="低保长者", categories=[Category.minimum_living]),
+        make.elder(site, name="普通长者"),
+        make.elder(site, name="另一位"),
+    ]
+    orders = [
+        ordering.place_order(
+            session=session,
+            clock=make.clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=dishes[0].id,
+            variant="regular",
+            idempotency_key=f"served-{elder.id}",
+        ).order.id
+        for elder in elders
+    ]
+    ordering.run_cutoff(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        early=True,
+    )
+    for order_id in orders:
+        ordering.record_outcome(
+            session=session,
+            clock=make.clock,
+            order_id=order_id,
+            outcome=OrderStatus.delivered,
+            by="rider",
+        )
+    return city, charity

@@ -22,6 +22,7 @@ from api.accounts.models import Role
 from api.accounts.security import SESSION_COOKIE
 from api.accounts.service import start_session
 from api.app import create_app
+from billing.models import Funder
 from core.clock import FixedClock
 from core.models import Elder, EmergencyContact, Order
 from core.signing import sign
@@ -48,6 +49,7 @@ def only(*allowed: Role) -> dict:
 
 
 OVERVIEW = (Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)
+STATEMENTS = (Role.admin, Role.funder_auditor)  # an auditor: only its own funder's
 
 # (method, path) -> role -> outcome. Every route of the app must be here.
 MATRIX = {
@@ -76,12 +78,17 @@ MATRIX = {
     ("POST", "/rider/routes/{route_id}/stops/{order_id}"): only(Role.admin, Role.rider),
     ("GET", "/rider/orders/{order_id}"): only(Role.admin, Role.rider),
     ("GET", "/rider"): only(Role.admin, Role.rider),
+    ("GET", "/settlement"): only(Role.admin),
+    ("GET", "/api/v1/settlement"): only(Role.admin),
+    ("GET", "/api/v1/settlement/{month}/files/{name}"): only(Role.admin),
+    ("GET", "/funders/{funder_id}/statements"): only(*STATEMENTS),
+    ("GET", "/api/v1/funders/{funder_id}/statements"): only(*STATEMENTS),
+    ("GET", "/api/v1/funders/{funder_id}/statements/{month}/files/{name}"): only(*STATEMENTS),
 }
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
 # will guard them are tested below.
 LATER = {
-    "funder statements and exports": "admin; a funder auditor only its own funder",
     "elder registry pages": "admin; a community worker only the elders of their communities",
     "menus, prices, subsidy policies, dashboard": "admin; funder auditors read only",
 }
@@ -113,9 +120,17 @@ def world(empty_database):
         others = {
             "other_rider": make_staff(make, "rider"),
             "other_kitchen": make_staff(make, "kitchen"),
+            "other_auditor": make_staff(make, "funder_auditor"),
         }
         usernames = {role: a.username for role, a in {**accounts, **others}.items()}
-        ids = {"route": route_id, "kitchen": route.kitchen_id, "orders": orders}
+        funder = session.get(Funder, accounts[Role.funder_auditor].funder_id)
+        ids = {
+            "route": route_id,
+            "kitchen": route.kitchen_id,
+            "orders": orders,
+            "funder": funder.id,
+            "funder_code": funder.code,
+        }
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
     app = create_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, usernames, ids
@@ -152,11 +167,18 @@ def outcome(response) -> str:
 
 def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str):
     route, kitchen, order = ids["route"], ids["kitchen"], ids["orders"][0]
+    name = "production.csv"
+    if path.startswith("/api/v1/settlement/"):
+        name = "claims.csv"
+    elif path.startswith("/api/v1/funders/"):
+        name = f"statement-{ids['funder_code']}.csv"
     url = (
         path.replace("{kitchen_id}", str(kitchen))
         .replace("{route_id}", str(route))
         .replace("{order_id}", str(order))
-        .replace("{name}", "production.csv")
+        .replace("{funder_id}", str(ids["funder"]))
+        .replace("{month}", "2026-11")
+        .replace("{name}", name)
     )
     if url == "/static":
         url = "/static/style.css"
@@ -257,6 +279,42 @@ def test_kitchen_staff_see_their_own_kitchen_with_diet_codes_and_no_phone_number
         digits = re.sub(r"[\s-]", "", text)
         assert not [p for p in phones if p and re.sub(r"[\s-]", "", p) in digits]
         assert not [a for a in addresses if a in text]
+
+
+def test_a_funder_auditor_sees_only_their_own_funders_statements(world):
+    app, database, clock, usernames, ids = world
+    funder, code = ids["funder"], ids["funder_code"]
+    pages = [
+        f"/funders/{funder}/statements?month=2026-11",
+        f"/api/v1/funders/{funder}/statements?month=2026-11",
+        *[
+            f"/api/v1/funders/{funder}/statements/2026-11/files/statement-{code}.{kind}"
+            for kind in ("csv", "xlsx", "pdf")
+        ],
+    ]
+    with client_as(app, database, clock, usernames["other_auditor"]) as other:
+        for url in pages:
+            refused = other.get(url, headers={"accept": "application/json"})
+            assert refused.status_code == 403, url
+            assert refused.json()["error"] == "access_denied"
+        assert other.get(pages[0]).status_code == 403  # the page, as a browser asks
+        assert other.get("/api/v1/settlement/2026-11/files/claims.csv").status_code == 403
+    with client_as(app, database, clock, usernames[Role.funder_auditor]) as own:
+        assert [own.get(url).status_code for url in pages] == [200] * len(pages)
+        # Under its own funder's address an auditor still gets only that funder's files.
+        other_code = _funder_code_of(database, usernames["other_auditor"])
+        elsewhere = own.get(
+            f"/api/v1/funders/{funder}/statements/2026-11/files/statement-{other_code}.csv"
+        )
+        assert elsewhere.status_code == 404
+
+
+def _funder_code_of(database, username: str) -> str:
+    from api.accounts.models import StaffAccount
+
+    with database.reading() as session:
+        account = session.exec(select(StaffAccount).where(StaffAccount.username == username)).one()
+        return session.get(Funder, account.funder_id).code
 
 
 def _staff(role: Role, **links) -> Staff:

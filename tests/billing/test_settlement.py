@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from billing import ordering
 from billing import service as billing_service
-from billing.errors import InvalidMonth
-from billing.exports import settle_files
+from billing.errors import InvalidMonth, SettlementFileNotFound
+from billing.exports import settle_files, settlement_file, settlement_file_names
 from billing.models import AnomalyReason, LedgerEntry
 from billing.settlement import (
     ElderTotal,
@@ -186,6 +186,35 @@ def test_settlement_files_are_identical_when_generated_twice(served, session, ma
         )
     assert hashes[0] == hashes[1]
     assert {name.rsplit(".", 1)[1] for name in hashes[0]} == {"csv", "xlsx", "pdf"}
+
+
+def test_each_file_alone_is_named_and_built_byte_for_byte_as_in_the_whole_month(
+    served, session, make, tmp_path
+):
+    reviews = flag_anomalies(session=session, clock=make.clock, first=NOVEMBER[0], last=NOVEMBER[1])
+    month = dict(month="2026-11", first=NOVEMBER[0], last=NOVEMBER[1], locale="en")
+    whole = settle_files(session=session, folder=tmp_path / "all", reviews=reviews, **month)
+    names = settlement_file_names(session=session)
+    assert names == [path.name for path in whole.files]
+    for name in names:
+        alone = settlement_file(
+            session=session, folder=tmp_path / name, reviews=reviews, name=name, **month
+        )
+        assert alone.read_bytes() == (tmp_path / "all" / name).read_bytes(), name
+
+
+def test_asking_for_a_file_the_month_does_not_have_is_refused(served, session, tmp_path):
+    with pytest.raises(SettlementFileNotFound):
+        settlement_file(
+            session=session,
+            month="2026-11",
+            first=NOVEMBER[0],
+            last=NOVEMBER[1],
+            folder=tmp_path,
+            locale="en",
+            reviews=[],
+            name="../secrets.csv",
+        )
 
 
 def test_the_pdfs_carry_the_chinese_text(served, session, make, tmp_path):

@@ -17,7 +17,7 @@ from core.clock import FixedClock
 from core.orders import place_order, run_cutoff
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import PASSWORD, Factory, kitchen_with_route, make_staff
+from tests.factories import PASSWORD, Factory, kitchen_with_route, make_staff, served_lunches
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -335,3 +335,54 @@ def test_a_wrong_password_shows_the_error_in_the_readers_language(staff_server, 
     page.screenshot(path=ARTIFACTS / "login-error-en.png", full_page=True)  # same on both
     log_in(page, accounts["admin"])
     assert page.url == f"{base}/"
+
+
+@pytest.fixture
+def auditor_server(empty_database):
+    """A month with served lunches and an auditor of the city funder, served on a free port."""
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        city, _ = served_lunches(make)
+        auditor = make_staff(make, "funder_auditor", funder_id=city.id).username
+        city_id = city.id
+    port = _free_port()
+    running = uvicorn.Server(
+        uvicorn.Config(
+            create_app(database=empty_database, clock=clock),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time_module.monotonic() + 10
+    while not running.started:
+        assert time_module.monotonic() < deadline, "the server did not start"
+        time_module.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", city_id, auditor
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_funder_auditor_logs_in_and_reads_their_statement(
+    auditor_server, browser, empty_database
+):
+    base, city_id, auditor = auditor_server
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{base}/login")
+    log_in(page, auditor)
+    page.get_by_role("link", name="结算单").click()
+    page.wait_for_load_state()
+    assert page.url == f"{base}/funders/{city_id}/statements"
+    assert page.locator("h1").inner_text() == "2026-11 结算单：广州市民政局"
+    rows = page.locator("table.statement-lines tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).inner_text().split("\t")[0] == "低保"
+    assert page.locator("table.statement-lines tfoot .total").inner_text() == "¥14.00"
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"statement-zh-{empty_database.dialect}.png", full_page=True)
