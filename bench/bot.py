@@ -112,13 +112,17 @@ async def drive(url: str, users: int, think: float) -> dict:
         "MEALAID_DATABASE_URL": url,
         "MEALAID_BOT_TOKEN": "bench-token",
         "MEALAID_BOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+        # What is measured is ordering: no morning reminders arriving in the middle of it.
+        "MEALAID_REMINDER_TIME": "23:59",
     }
+    # The bot's own log (warnings, errors) goes to MEALAID_BENCH_BOT_LOG when it is set.
+    log = open(os.environ.get("MEALAID_BENCH_BOT_LOG", os.devnull), "a")  # noqa: SIM115
     bot = subprocess.Popen(
         [Path(sys.executable).parent / "mealaid", "bot"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     try:
         while not stand_in.polled:
@@ -135,11 +139,13 @@ async def drive(url: str, users: int, think: float) -> dict:
     finally:
         bot.terminate()
         try:
-            bot.wait(15)
+            # Not bot.wait() on this loop: the stand-in must keep answering the bot as it stops.
+            await asyncio.to_thread(bot.wait, 15)
         except subprocess.TimeoutExpired:
             bot.kill()
         server.should_exit = True
         await serving
+        log.close()
     ordered = sum(results)
     latencies.sort()
     return {

@@ -208,7 +208,11 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) 
         for say in says:
             await _say(update, context, say, locale)
     if query is not None:
-        await query.answer()
+        try:
+            await query.answer()
+        except TelegramError as error:
+            # Only the button's spinner depends on it; the reply has gone out already.
+            log.info("callback query not answered: %s", error)
 
 
 def _inline_button(label: str, data: str) -> InlineKeyboardButton:
