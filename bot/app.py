@@ -102,13 +102,15 @@ def build_application(
 
 
 async def _set_commands(application: Application) -> None:
-    await application.bot.set_my_commands(
-        [
-            BotCommand("start", i18n.gettext(texts.ORDER, "zh_CN")),
-            BotCommand("cancel", i18n.gettext(texts.CANCELLED_FLOW, "zh_CN")[:60]),
-            BotCommand("help", i18n.gettext(texts.HELP, "zh_CN")),
-        ]
-    )
+    """The command list Telegram shows: Chinese by default, English for English clients."""
+    for locale, language_code in (("zh_CN", None), ("en", "en")):
+        await application.bot.set_my_commands(
+            [
+                BotCommand(name, i18n.gettext(description, locale))
+                for name, description in texts.COMMANDS
+            ],
+            language_code=language_code,
+        )
 
 
 # -- one step, one transaction ---------------------------------------------------------------

@@ -499,16 +499,21 @@ def place(
         )
     except DuplicateRequest:
         return [Say(turn.t(texts.ALREADY_PLACED))]
+    return [_done(turn, texts.ORDERED, item, quantity, placed.split.elder_fen)]
+
+
+def _done(turn: Turn, message: str, item: "ItemAt", quantity: int, elder_fen: int) -> Say:
+    """The pressed confirmation screen becomes what was ordered (or changed) and its cost."""
     text = turn.t(
-        texts.ORDERED,
+        message,
         dish=item.choice.name,
         variant=variant_name(item.choice.variant, turn.locale),
         quantity=quantity,
         date=_day_label(turn, item.service_date),
         slot=item.slot,
-        amount=i18n.money(placed.split.elder_fen, turn.locale),
+        amount=i18n.money(elder_fen, turn.locale),
     )
-    return [Say(text, edit=True)]
+    return Say(text, edit=True)
 
 
 # -- same as last time -----------------------------------------------------------------------
@@ -659,16 +664,7 @@ def change(turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: 
         quantity=quantity,
         mode=_mode_for(elder, item.site, mode_letter),
     )
-    text = turn.t(
-        texts.CHANGED,
-        dish=item.choice.name,
-        variant=variant_name(item.choice.variant, turn.locale),
-        quantity=quantity,
-        date=_day_label(turn, item.service_date),
-        slot=item.slot,
-        amount=i18n.money(changed.split.elder_fen, turn.locale),
-    )
-    return [Say(text, edit=True)]
+    return [_done(turn, texts.CHANGED, item, quantity, changed.split.elder_fen)]
 
 
 # -- my bill, standing orders ----------------------------------------------------------------

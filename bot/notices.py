@@ -32,8 +32,8 @@ class Outgoing:
     locale: str
 
 
-def _time(value: str, clock: Clock) -> str:
-    return i18n.clock_time(datetime.fromisoformat(value).astimezone(clock.tz), "zh_CN")
+def _time(value: str, clock: Clock, locale: str) -> str:
+    return i18n.clock_time(datetime.fromisoformat(value).astimezone(clock.tz), locale)
 
 
 def render(session: Session, notice: ChatNotification, locale: str, clock: Clock) -> Outgoing:
@@ -46,7 +46,7 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
         text = t(
             texts.WELFARE_ALERT,
             name=name,
-            time=_time(params["at_time"], clock),
+            time=_time(params["at_time"], clock, locale),
             slot=Slot(params["slot"]),
         )
     elif notice.kind == "welfare_escalated":
@@ -55,7 +55,7 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             name=name,
             address=elder.address if elder else "",
             phone=(elder.phone if elder else None) or "-",
-            time=_time(params["raised_at"], clock),
+            time=_time(params["raised_at"], clock, locale),
         )
     elif notice.kind == "welfare_handled":
         how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
@@ -87,10 +87,12 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
                 quantity=order.quantity,  # type: ignore[union-attr]
             )
         elif notice.kind == "eta":
-            text = t(texts.ETA, name=name, slot=slot, time=_time(params["eta"], clock))
+            text = t(texts.ETA, name=name, slot=slot, time=_time(params["eta"], clock, locale))
         else:
             served_at = order.outcome_at or notice.created_at  # type: ignore[union-attr]
-            text = t(texts.SERVED, name=name, slot=slot, time=_time(served_at.isoformat(), clock))
+            text = t(
+                texts.SERVED, name=name, slot=slot, time=_time(served_at.isoformat(), clock, locale)
+            )
             buttons = [
                 [
                     (t(texts.RATE_GOOD), f"RT:{order.id}:g"),  # type: ignore[union-attr]

@@ -101,7 +101,7 @@ class StandIn:
         self.chats: dict[int, list[ChatMessage]] = {}
         self.pending: list[dict[str, Any]] = []
         self.delivered: dict[int, dict[str, Any]] = {}
-        self.commands: list[dict] = []
+        self.commands: dict[str, list[dict]] = {}  # by language code, "" for all
         self.documents: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -328,11 +328,11 @@ class StandIn:
         return True
 
     async def api_setmycommands(self, params: dict) -> bool:
-        self.commands = params.get("commands", [])
+        self.commands[params.get("language_code") or ""] = params.get("commands", [])
         return True
 
     async def api_getmycommands(self, params: dict) -> list:
-        return self.commands
+        return self.commands.get(params.get("language_code") or "", [])
 
     async def api_close(self, params: dict) -> bool:
         return True

@@ -153,3 +153,11 @@ CHANGE_BUTTON = N_("✏️ Change")
 CHANGE_TITLE = N_("Please check the change:")
 CHANGED = N_("✅ Changed: {dish} · {variant} × {quantity}, {date} {slot}. You pay {amount}.")
 ADD_ELDER = N_("👪 Order for another elder (family code)")
+
+# The bot's commands as Telegram lists them.
+COMMANDS = (
+    ("start", N_("Start, or back to the menu")),
+    ("cancel", N_("Stop what you are doing")),
+    ("help", N_("How to use the buttons")),
+    ("route", N_("Today's route (riders)")),
+)

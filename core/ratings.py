@@ -7,9 +7,8 @@ from core.errors import DomainError, OrderNotFound
 from core.i18n import N_
 from core.models import MealRating, Order
 from core.notifications import elder_chats
-from core.types import OrderStatus
+from core.orders import SERVED
 
-SERVED = (OrderStatus.delivered, OrderStatus.picked_up, OrderStatus.dined_in)
 REASONS = {
     "cold": N_("It was cold"),
     "late": N_("It came late"),

@@ -242,8 +242,13 @@ def test_anything_not_understood_gets_help_and_the_menu_and_state_survives_a_res
     daughter.press("👪 我有家属绑定码")
     chat.sandbox.restart_bot()
     assert data["names"]["elder"] in daughter.send(data["code"])[-1]["text"]
-    # /cancel leaves a flow; a forged button for someone else's elder is refused.
+    # /cancel leaves a flow.
     assert "已停止" in person.send("/cancel")[-1]["text"]
+    # Telegram lists the commands in the client's language.
+    commands = chat.sandbox.sandbox.stand_in.commands
+    assert [c["command"] for c in commands[""]] == ["start", "cancel", "help", "route"]
+    assert commands[""][0]["description"] == "开始，或回到菜单"
+    assert commands["en"][0]["description"] == "Start, or back to the menu"
 
 
 def test_my_bill_shows_this_month(world):

@@ -1,6 +1,7 @@
 """Riders in the chat and welfare alerts end to end: a rider's "no answer" reaches the family at
 once, escalates to the community worker when nobody responds, and stops when someone does."""
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -109,6 +110,8 @@ def test_the_rider_follows_the_route_in_chat_and_no_answer_alerts_the_family(del
     assert "已记录" in people["daughter"].last_text
     chat.set_time(datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI))
     chat.clock.advance(timedelta(minutes=20))
+    # The escalation job runs every 0.2 s here: give it several runs to (wrongly) escalate.
+    time.sleep(1.5)
     assert alert_of(chat.database).status == AlertStatus.acknowledged
     assert "escalated_to_worker" not in steps_of(chat.database)
 
