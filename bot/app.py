@@ -90,6 +90,7 @@ def build_application(
     application.add_handler(CommandHandler("help", on_help))
     application.add_handler(CommandHandler("route", on_route))
     application.add_handler(MessageHandler(filters.CONTACT, on_contact))
+    application.add_handler(MessageHandler(filters.LOCATION, on_location))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     # Stickers, photos, voice, unknown commands: a short help line and the menu again.
@@ -249,6 +250,15 @@ def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
             resize_keyboard=True,
             is_persistent=True,
         )
+    if say.keyboard == "location":
+        return ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(t(texts.SHARE_LOCATION), request_location=True)],
+                [KeyboardButton(t(texts.BACK_TO_MENU))],
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
     if say.keyboard == "remove":
         return ReplyKeyboardRemove()
     return None
@@ -319,6 +329,16 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         update,
         context,
         lambda turn: conversation.contact_shared(turn, contact.phone_number, contact.user_id),
+    )
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared location: the canteens nearest to it."""
+    where = update.effective_message.location
+    await _step(
+        update,
+        context,
+        lambda turn: conversation.location_shared(turn, where.latitude, where.longitude),
     )
 
 

@@ -67,7 +67,7 @@ class ModeNotOffered(DomainError):
 
 class OutsideServiceArea(DomainError):
     code = "outside_service_area"
-    message = N_("{name} lives outside the area that {site} serves.")
+    message = N_("{site} does not deliver to where {name} lives.")
 
 
 class DateInPast(DomainError):
@@ -157,6 +157,15 @@ class InvalidPeriod(DomainError):
 class CutoffNotYet(Conflict):
     code = "cutoff_not_yet"
     message = N_("Orders for {slot} on {date} stay open until {cutoff}.")
+
+
+class StandingOrderOverlap(DomainError):
+    code = "standing_order_overlap"
+    message = N_(
+        "{name} already has a standing order for {slot} on some of these days. Pause or stop "
+        "it first."
+    )
+    status = 409
 
 
 class InvalidWeekdays(DomainError):
