@@ -233,28 +233,20 @@ def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
             ]
         )
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
-    if say.keyboard == "main":
+    if say.keyboard in ("main", "location"):
+        # The nearby list keeps the main menu under a button that shares where one is.
         labels = [t(label) for label in texts.MAIN_MENU]
-        rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(label) for label in row] for row in rows],
-            resize_keyboard=True,
-            is_persistent=True,
-        )
+        rows = [
+            [KeyboardButton(label) for label in labels[i : i + 2]] for i in range(0, len(labels), 2)
+        ]
+        if say.keyboard == "location":
+            rows.insert(0, [KeyboardButton(t(texts.SHARE_LOCATION), request_location=True)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
     if say.keyboard == "contact":
         return ReplyKeyboardMarkup(
             [
                 [KeyboardButton(t(texts.SHARE_PHONE), request_contact=True)],
                 [KeyboardButton(t(texts.HAVE_CODE))],
-            ],
-            resize_keyboard=True,
-            is_persistent=True,
-        )
-    if say.keyboard == "location":
-        return ReplyKeyboardMarkup(
-            [
-                [KeyboardButton(t(texts.SHARE_LOCATION), request_location=True)],
-                [KeyboardButton(t(texts.BACK_TO_MENU))],
             ],
             resize_keyboard=True,
             is_persistent=True,

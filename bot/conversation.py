@@ -1323,9 +1323,6 @@ def typed(turn: Turn, text: str) -> list[Say]:
         if text in {i18n.gettext(label, locale) for locale in i18n.LOCALES}:
             turn.state.step = None
             return menu_action(turn, action)
-    if text in {i18n.gettext(texts.BACK_TO_MENU, locale) for locale in i18n.LOCALES}:
-        turn.state.step = None
-        return [main_menu(turn)]
     if text in {i18n.gettext(texts.HAVE_CODE, locale) for locale in i18n.LOCALES}:
         return ask_code(turn)
     if turn.state.step == "code":

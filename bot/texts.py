@@ -139,7 +139,6 @@ NEARBY_NONE = N_("There is no canteen near here yet. Questions? Call {phone}.")
 NEARBY_ORDER_AT = N_("🍱 Order at {site}")
 NEARBY_ELSEWHERE = N_("Somewhere else? Press “Share my location” below.")
 SHARE_LOCATION = N_("📍 Share my location")
-BACK_TO_MENU = N_("↩️ Back to the menu")
 METRES = N_("{metres} m")
 KILOMETRES = N_("{km} km")
 

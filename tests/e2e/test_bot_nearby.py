@@ -82,7 +82,7 @@ def test_the_nearest_canteens_from_home_and_a_meal_at_one_she_walks_to(town):
     assert lines[6].startswith("2. 东山饭堂，1.0公里") and "4人中75%说好" in lines[6]
     assert "午餐" in lines[8] and "¥18.00" in lines[8]  # no subsidy rules: she pays the price
     assert found["buttons"] == [f"🍱 在{names['site']}订餐", "🍱 在东山饭堂订餐"]
-    assert her.keyboard() == ["📍 发送我的位置", "↩️ 返回主菜单"]
+    assert her.keyboard()[:3] == ["📍 发送我的位置", "🍱 订餐", "🔁 和上次一样"]
 
     days = her.press("🍱 在东山饭堂订餐")
     assert "东山饭堂" in days[-1]["text"] and days[-1]["buttons"][0].startswith("今天")
@@ -102,8 +102,7 @@ def test_the_nearest_canteens_from_home_and_a_meal_at_one_she_walks_to(town):
     here = her.press("📍 发送我的位置", latitude=EASTGATE[0] + 0.0005, longitude=EASTGATE[1])
     assert here[0]["text"].startswith("离您最近的餐点")
     assert here[0]["text"].splitlines()[2].startswith("1. 东山饭堂，60米")
-    her.press("↩️ 返回主菜单")
-    assert "🍱 订餐" in her.keyboard()
+    assert "哪一天" in her.press("🍱 订餐")[-1]["text"]  # the menu is still there
 
 
 def test_nearby_in_english_and_bad_or_forged_input_changes_nothing(town):
@@ -209,3 +208,13 @@ def test_a_standing_order_in_english_every_day_as_the_menu_comes_picked_up(town)
     assert "at least one weekday" in empty[-1]["text"]
     with chat.database.reading() as session:
         assert len(session.exec(select(StandingOrder)).all()) == 1
+
+
+def test_the_sandbox_puts_people_in_the_middle_of_the_city(town):
+    chat, _, _, phone = town
+    her = registered(chat, phone)
+    her.press("📍 附近餐点")
+    # No coordinates given: the stand-in sends the middle of the city's two canteens.
+    here = her.press("📍 发送我的位置")
+    assert here[0]["text"].startswith("离您最近的餐点")
+    assert "1. " in here[0]["text"] and "米" in here[0]["text"].splitlines()[2]
