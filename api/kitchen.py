@@ -3,7 +3,7 @@ kitchen wall, print-friendly), the special-diet and purchase lists, and CSV down
 
 import shutil
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -15,14 +15,18 @@ from starlette.background import BackgroundTask
 from api.accounts.access import Staff, may_see_kitchen
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import ClockDep, Id, KitchenStaff, LocaleDep, ReadSessionDep
+from api.deps import ClockDep, Id, KitchenStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
+from core import audit
 from core.clock import today
 from core.settings import get_settings
 from core.types import ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
+from routing.planning import replan_after_dropout
+from routing.records import DeliveryRoute
+from routing.service import RouteNotFound
 
 router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
 
@@ -300,3 +304,45 @@ def production_page(
     production = _production(session, kitchen_id, service_date or today(clock), slot, locale)
     _record(request, staff, production)
     return page(request, "production.html", {"production": production})
+
+
+class ReplanPublic(BaseModel):
+    kitchen_id: int
+    service_date: date
+    slot: str
+    stops: int
+    riders: int
+    distance_m: int
+    latest_arrival: datetime | None
+    unassigned: dict[str, int]
+
+
+@router.post("/api/v1/routes/{route_id}/dropout", response_model=ReplanPublic)
+def rider_dropped_out(
+    route_id: Id, staff: KitchenStaff, session: SessionDep, clock: ClockDep
+) -> ReplanPublic:
+    """The route's rider cannot go on: the doors not yet reached go, with fresh boxes, to the
+    riders still at the kitchen (riders on the road keep their routes; served doors stay).
+    Reprint the packing lists and route sheets afterwards."""
+    route = session.get(DeliveryRoute, route_id)
+    if route is None:
+        raise RouteNotFound(route_id=route_id)
+    _own_kitchen(staff, route.kitchen_id)
+    summary = replan_after_dropout(session=session, clock=clock, route_id=route_id)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action="rider_dropped_out",
+        subject=f"route:{route_id}",
+    )
+    return ReplanPublic(
+        kitchen_id=summary.kitchen_id,
+        service_date=summary.service_date,
+        slot=summary.slot.value,
+        stops=summary.stops,
+        riders=summary.riders,
+        distance_m=summary.distance_m,
+        latest_arrival=summary.latest_arrival,
+        unassigned=summary.unassigned,
+    )

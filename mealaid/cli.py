@@ -378,6 +378,41 @@ def plan(
     _route_sheets(database, kitchens, service_date, slot, out or _day_folder(service_date), locale)
 
 
+@app.command()
+def replan(
+    route: Annotated[int, typer.Option(help="The route whose rider dropped out (its id).")],
+    time_limit: Annotated[float, typer.Option(help="Seconds of search.")] = 10.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the new route sheets (default ./out/kitchen/DATE)."),
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """A rider dropped out: give the doors their route has not reached to the riders still at
+    the kitchen, and write the new route sheets."""
+    from routing.planning import replan_after_dropout
+    from routing.solver import SolveParams
+
+    locale = _locale(lang)
+    database = _database()
+    try:
+        with database.transaction() as session:
+            summary = replan_after_dropout(
+                session=session,
+                clock=SystemClock(get_settings().tz),
+                route_id=route,
+                params=SolveParams(time_limit=time_limit),
+            )
+    except DomainError as refusal:
+        console.print(refusal.render(locale))
+        raise typer.Exit(1) from None
+    _print_plan(summary, locale)
+    folder = out or _day_folder(summary.service_date)
+    _route_sheets(
+        database, [summary.kitchen_id], summary.service_date, summary.slot, folder, locale
+    )
+
+
 def _day_folder(service_date: date) -> Path:
     """Where a day's kitchen files and route sheets go unless told otherwise."""
     return Path("out") / "kitchen" / service_date.isoformat()

@@ -73,6 +73,7 @@ MATRIX = {
     ("GET", "/api/v1/kitchens/{kitchen_id}/files/{name}"): only(Role.admin, Role.kitchen),
     ("GET", "/kitchens/{kitchen_id}/production"): only(Role.admin, Role.kitchen),
     ("GET", "/api/v1/routes/{route_id}"): only(Role.admin, Role.rider),
+    ("POST", "/api/v1/routes/{route_id}/dropout"): only(Role.admin, Role.kitchen),
     ("GET", "/api/v1/routes/{route_id}/sheet.pdf"): only(Role.admin, Role.rider),
     ("GET", "/rider/routes/{route_id}"): only(Role.admin, Role.rider),
     ("POST", "/rider/routes/{route_id}/stops/{order_id}"): only(Role.admin, Role.rider),

@@ -34,3 +34,33 @@ def test_plan_writes_a_route_sheet_for_each_kitchen(database_url, tmp_path):  # 
 def test_plan_refuses_a_bad_date_clearly(database_url):  # noqa: F811
     result = CliRunner().invoke(app, ["plan", "--date", "25/11", "--lang", "en"])
     assert result.exit_code == 2 and "is not a date like 2026-11-25" in result.output
+
+
+def test_replan_after_a_dropout_writes_new_sheets_and_refuses_an_unknown_route(  # noqa: F811
+    database_url, tmp_path
+):
+    from sqlmodel import select
+
+    from routing.records import UnplannedOrder
+
+    database = Database.from_url(database_url)
+    database.migrate()
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with database.transaction() as session:
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=3, rider="骑手丁")
+    database.dispose()
+    result = CliRunner().invoke(
+        app,
+        ["replan", "--route", str(route_id), "--time-limit", "1", "--out", str(tmp_path / "day")],
+    )
+    assert result.exit_code == 0, result.output
+    # The command runs on the real clock, long after that lunch: nobody is left to take the
+    # three doors, and the new sheet says so.
+    assert "长者饭堂" in result.output and "3" in result.output
+    with database.reading() as session:
+        assert sorted(u.order_id for u in session.exec(select(UnplannedOrder))) == sorted(orders)
+    [sheet] = (tmp_path / "day").glob("route-sheets-2026-11-25-lunch-k*.pdf")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(sheet).pages)
+    assert "骑手丁" not in text
+    unknown = CliRunner().invoke(app, ["replan", "--route", "999999", "--lang", "en"])
+    assert unknown.exit_code == 1 and "route" in unknown.output.lower()
