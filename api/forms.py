@@ -3,7 +3,7 @@
 from pydantic import ValidationError
 
 from core.errors import DomainError
-from core.validation import invalid_input_from
+from core.validation import FIELD_LABELS, FieldName, invalid_input_from
 
 FORM = "_form"  # a refusal about the whole form, shown above it
 
@@ -16,6 +16,7 @@ def refusal_of(error: ValidationError, prefix_fields: tuple[str, ...] = ()) -> D
     first = problems[0]["loc"]
     if first and first[0] in prefix_fields:
         refusal.params["field_code"] = first[0]
+        refusal.params["field"] = FieldName(FIELD_LABELS.get(first[0], first[0]))
     return refusal
 
 
