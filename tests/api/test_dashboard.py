@@ -24,8 +24,14 @@ def _day(make, site, dish, day, meals):
     placed = []
     for elder, outcome in meals:
         order = ordering.place_order(
-            session=make.session, clock=make.clock, elder_id=elder.id, site_id=site.id,
-            service_date=day, slot=Slot.lunch, dish_id=dish.id, variant="regular",
+            session=make.session,
+            clock=make.clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=day,
+            slot=Slot.lunch,
+            dish_id=dish.id,
+            variant="regular",
             idempotency_key=f"dash-{elder.id}-{day}",
         ).order
         if outcome is None:
@@ -33,8 +39,12 @@ def _day(make, site, dish, day, meals):
         else:
             placed.append((order.id, outcome))
     ordering.run_cutoff(
-        session=make.session, clock=make.clock, site_id=site.id, service_date=day,
-        slot=Slot.lunch, early=True,
+        session=make.session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=day,
+        slot=Slot.lunch,
+        early=True,
     )
     for order_id, outcome in placed:
         ordering.record_outcome(
@@ -64,7 +74,10 @@ def known_fortnight(make) -> dict:
     served = OrderStatus.delivered
     _day(make, site, dishes[0], monday, [(dibao, served), (second, served)])
     _day(
-        make, site, dishes[0], date(2026, 11, 24),
+        make,
+        site,
+        dishes[0],
+        date(2026, 11, 24),
         [(dibao, served), (plain, OrderStatus.no_answer), (second, None)],
     )
     make.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))

@@ -113,9 +113,7 @@ def test_a_bad_price_is_shown_next_to_the_price_and_writes_nothing_then_the_fixe
         assert done.status_code == 303
         assert "¥12.80" in admin.get(done.headers["location"]).text
     with database.reading() as session:
-        item = session.exec(
-            select(MenuItem).join(Menu).where(Menu.service_date == day)
-        ).one()
+        item = session.exec(select(MenuItem).join(Menu).where(Menu.service_date == day)).one()
         assert item.price_fen == 1280 and isinstance(item.price_fen, int)
 
 
@@ -126,8 +124,14 @@ def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
         headers = {"x-csrf-token": csrf_from(admin.get("/admin/dishes").text)}
         added = admin.post(
             f"/api/v1/sites/{site}/menus/items",
-            json={"service_date": "2026-11-23", "slot": "dinner", "dish_id": dish,
-                  "variant": "soft", "texture": "soft", "price_fen": 1650},
+            json={
+                "service_date": "2026-11-23",
+                "slot": "dinner",
+                "dish_id": dish,
+                "variant": "soft",
+                "texture": "soft",
+                "price_fen": 1650,
+            },
             headers=headers,
         )
         assert added.status_code == 201, added.text
@@ -141,8 +145,14 @@ def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
         ]:
             refused = admin.post(
                 f"/api/v1/sites/{site}/menus/items?lang=zh_CN",
-                json={"service_date": "2026-11-24", "slot": "dinner", "dish_id": dish,
-                      "variant": "soft", "price_fen": 1650, **body},
+                json={
+                    "service_date": "2026-11-24",
+                    "slot": "dinner",
+                    "dish_id": dish,
+                    "variant": "soft",
+                    "price_fen": 1650,
+                    **body,
+                },
                 headers=headers,
             )
             assert refused.status_code in (404, 422), refused.text
@@ -152,9 +162,12 @@ def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
             f"/api/v1/menu-items/{item['item_id']}", json={"price_fen": 1700}, headers=headers
         )
         assert changed.json()["price_fen"] == 1700
-        assert admin.patch(
-            f"/api/v1/menu-items/{item['item_id']}", json={"price_fen": -1}, headers=headers
-        ).status_code == 422
+        assert (
+            admin.patch(
+                f"/api/v1/menu-items/{item['item_id']}", json={"price_fen": -1}, headers=headers
+            ).status_code
+            == 422
+        )
         week = admin.get(f"/api/v1/sites/{site}/menus?week=2026-11-23").json()
         assert ("2026-11-23", "dinner") in {(m["service_date"], m["slot"]) for m in week}
         copied = admin.post(
@@ -163,7 +176,10 @@ def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
         assert ["2026-11-30", "dinner"] in copied["copied"]
         # The world has menus today and the next two days (25th-27th): copied to the 2nd-4th.
         assert ["2026-12-02", "lunch"] in copied["copied"] and copied["kept"] == []
-        assert admin.delete(f"/api/v1/menu-items/{item['item_id']}", headers=headers).status_code == 204
+        assert (
+            admin.delete(f"/api/v1/menu-items/{item['item_id']}", headers=headers).status_code
+            == 204
+        )
         assert admin.get("/api/v1/dishes").json()[0]["code"]
         assert admin.get("/api/v1/dishes/99999").status_code == 404
     with client_for(app, ids["worker"]) as worker:
@@ -174,9 +190,16 @@ def test_a_new_price_does_not_change_the_price_of_orders_already_placed(world):
     app, database, clock, ids = world
     with database.transaction() as session:
         placed = ordering.place_order(
-            session=session, clock=clock, elder_id=ids["elder"], site_id=ids["site"],
-            service_date=clock.now().date(), slot=Slot.lunch, dish_id=ids["dishes"][0],
-            variant="regular", idempotency_key="priced-before", quantity=2,
+            session=session,
+            clock=clock,
+            elder_id=ids["elder"],
+            site_id=ids["site"],
+            service_date=clock.now().date(),
+            slot=Slot.lunch,
+            dish_id=ids["dishes"][0],
+            variant="regular",
+            idempotency_key="priced-before",
+            quantity=2,
         ).order
     with client_for(app, ids["admin"]) as admin:
         page = admin.get(f"/admin/menus?site_id={ids['site']}&lang=en")

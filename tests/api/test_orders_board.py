@@ -34,15 +34,26 @@ def world(empty_database):
         session.add_all([site, other_site])
         fish_averse = make.elder(site, allergies=["fish"], name="不吃鱼")
         place_order(
-            session=session, clock=clock, elder_id=stranger.id, site_id=other_site.id,
-            service_date=make.today, slot=Slot.lunch, dish_id=other_dishes[0].id,
-            variant="regular", idempotency_key="stranger-lunch",
+            session=session,
+            clock=clock,
+            elder_id=stranger.id,
+            site_id=other_site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=other_dishes[0].id,
+            variant="regular",
+            idempotency_key="stranger-lunch",
         )
+
         def item(dish, variant="regular", slot="lunch", day=make.today):
             return session.exec(
-                select(MenuItem.id).join(Menu).where(
-                    MenuItem.dish_id == dish.id, MenuItem.variant == variant,
-                    Menu.slot == slot, Menu.service_date == day,
+                select(MenuItem.id)
+                .join(Menu)
+                .where(
+                    MenuItem.dish_id == dish.id,
+                    MenuItem.variant == variant,
+                    Menu.slot == slot,
+                    Menu.service_date == day,
                 )
             ).one()
 
@@ -57,7 +68,9 @@ def world(empty_database):
             "fish_lunch": item(dishes[1]),
             "dinner": item(dishes[0], slot="dinner"),
             "admin": make_staff(make, "admin").username,
-            "worker": make_staff(make, "community_worker", community_ids=[elder.community_id]).username,
+            "worker": make_staff(
+                make, "community_worker", community_ids=[elder.community_id]
+            ).username,
             "kitchen": make_staff(make, "kitchen", kitchen_id=site.id).username,
             "auditor": make_staff(make, "funder_auditor").username,
         }
@@ -141,8 +154,11 @@ def test_after_the_cutoff_a_paused_elder_or_a_second_order_is_refused(world):
         assert second.status_code == 409 and "已经" in second.text
         with database.transaction() as session:
             pause_elder(
-                session=session, elder_id=ids["elder"], start_date=clock.now().date(),
-                end_date=clock.now().date(), reason="住院",
+                session=session,
+                elder_id=ids["elder"],
+                start_date=clock.now().date(),
+                end_date=clock.now().date(),
+                reason="住院",
             )
         paused, _ = _phone_in(admin, ids, item_id=str(ids["dinner"]))
         assert paused.status_code == 400 and "暂停" in paused.text
@@ -157,7 +173,9 @@ def test_cancel_before_the_cutoff_and_not_after(world):
         placed, _ = _phone_in(admin, ids)
         order_id = int(placed.headers["location"].rsplit("-", 1)[1])
         token = csrf_from(admin.get("/orders").text)
-        done = admin.post(f"/orders/{order_id}/cancel", data={"csrf_token": token}, follow_redirects=False)
+        done = admin.post(
+            f"/orders/{order_id}/cancel", data={"csrf_token": token}, follow_redirects=False
+        )
         assert done.status_code == 303
         again, _ = _phone_in(admin, ids, item_id=str(ids["lunch"]))
         order_id = int(again.headers["location"].rsplit("-", 1)[1])
@@ -167,7 +185,9 @@ def test_cancel_before_the_cutoff_and_not_after(world):
         headers = {"x-csrf-token": token}
         assert admin.post(f"/api/v1/orders/{order_id}/cancel", headers=headers).status_code == 409
     with database.reading() as session:
-        statuses = sorted(o.status for o in session.exec(select(Order).where(Order.elder_id == ids["elder"])))
+        statuses = sorted(
+            o.status for o in session.exec(select(Order).where(Order.elder_id == ids["elder"]))
+        )
         assert statuses == ["cancelled", "placed"]
 
 
@@ -177,7 +197,8 @@ def test_each_role_sees_its_own_part_of_the_board_without_phone_numbers(world):
         _phone_in(admin, ids)
         everything = admin.get("/api/v1/orders/board").json()
         assert {o["elder_id"] for s in everything["slots"] for o in s["orders"]} == {
-            ids["elder"], ids["stranger"]
+            ids["elder"],
+            ids["stranger"],
         }
     for who, sees in (("worker", {ids["elder"]}), ("kitchen", {ids["elder"]})):
         with client_for(app, ids[who]) as client:
@@ -193,10 +214,15 @@ def test_each_role_sees_its_own_part_of_the_board_without_phone_numbers(world):
         with database.reading() as session:
             order = session.exec(select(Order).where(Order.elder_id == ids["stranger"])).one()
         token = csrf_from(worker.get("/orders").text)
-        assert worker.post(f"/orders/{order.id}/cancel", data={"csrf_token": token}).status_code == 403
+        assert (
+            worker.post(f"/orders/{order.id}/cancel", data={"csrf_token": token}).status_code == 403
+        )
     with client_for(app, ids["kitchen"]) as kitchen:
         token = csrf_from(kitchen.get("/orders").text)
-        assert kitchen.post("/api/v1/orders", json={}, headers={"x-csrf-token": token}).status_code == 403
+        assert (
+            kitchen.post("/api/v1/orders", json={}, headers={"x-csrf-token": token}).status_code
+            == 403
+        )
     with client_for(app, ids["auditor"]) as auditor:
         assert auditor.get("/orders").status_code == 403
 
@@ -212,12 +238,15 @@ def test_phone_in_orders_as_json_with_an_idempotency_key(world):
         assert again.json()["order_id"] == first.json()["order_id"] and again.json()["duplicate"]
         assert first.json()["total_fen"] == 1500
         bad = worker.post(
-            "/api/v1/orders?lang=en", json={**body, "idempotency_key": "phone-0002", "quantity": "x"},
+            "/api/v1/orders?lang=en",
+            json={**body, "idempotency_key": "phone-0002", "quantity": "x"},
             headers=headers,
         )
         assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
         twice = worker.post(
-            "/api/v1/orders?lang=en", json={**body, "idempotency_key": "phone-0003"}, headers=headers
+            "/api/v1/orders?lang=en",
+            json={**body, "idempotency_key": "phone-0003"},
+            headers=headers,
         )
         assert twice.status_code == 409 and twice.json()["error"] == "already_ordered"
     with database.reading() as session:

@@ -150,7 +150,9 @@ def world(empty_database):
             Role.community_worker: make_staff(
                 make,
                 "community_worker",
-                community_ids=[session.get(Elder, session.get(Order, orders[0]).elder_id).community_id],
+                community_ids=[
+                    session.get(Elder, session.get(Order, orders[0]).elder_id).community_id
+                ],
             ),
             Role.funder_auditor: make_staff(make, "funder_auditor"),
         }

@@ -32,8 +32,16 @@ from tests.conftest import row_counts
 
 @pytest.mark.parametrize(
     ("typed", "fen"),
-    [("12.5", 1250), ("12.50", 1250), ("¥ 12", 1200), ("0.01", 1), ("0", 0), ("1,234.56", 123456),
-     ("19.99", 1999), (" 8.1 ", 810)],
+    [
+        ("12.5", 1250),
+        ("12.50", 1250),
+        ("¥ 12", 1200),
+        ("0.01", 1),
+        ("0", 0),
+        ("1,234.56", 123456),
+        ("19.99", 1999),
+        (" 8.1 ", 810),
+    ],
 )
 def test_prices_typed_in_yuan_become_exact_fen(typed, fen):
     assert price_fen_from_yuan(typed) == fen
@@ -219,7 +227,9 @@ def test_copy_last_week_fills_the_empty_days_and_keeps_the_days_that_have_a_menu
     }
     assert len(menus) == 8
     kept = menus[(wednesday, Slot.lunch)]
-    assert [(c.dish_id, c.variant, c.price_fen) for c in kept.items] == [(dishes[1].id, "soft", 2100)]
+    assert [(c.dish_id, c.variant, c.price_fen) for c in kept.items] == [
+        (dishes[1].id, "soft", 2100)
+    ]
     monday = menus[(this_monday, Slot.lunch)]
     assert [(c.dish_id, c.variant, c.price_fen) for c in monday.items] == [
         (dishes[0].id, v, 1500) for v in ("regular", "low_salt", "soft", "minced")
