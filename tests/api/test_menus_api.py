@@ -118,7 +118,7 @@ def test_a_bad_price_is_shown_next_to_the_price_and_writes_nothing_then_the_fixe
 
 
 def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
-    app, database, clock, ids = world
+    app, _database, _clock, ids = world
     site, dish = ids["site"], ids["dishes"][1]
     with client_for(app, ids["admin"]) as admin:
         headers = {"x-csrf-token": csrf_from(admin.get("/admin/dishes").text)}

@@ -101,7 +101,7 @@ def _phone_in(client, ids, **fields):
 
 
 def test_a_phone_in_order_goes_through_the_order_and_billing_services_once(world):
-    app, database, clock, ids = world
+    app, database, _clock, ids = world
     with client_for(app, ids["worker"]) as worker:
         placed, data = _phone_in(worker, ids)
         assert placed.status_code == 303, placed.text
@@ -109,7 +109,7 @@ def test_a_phone_in_order_goes_through_the_order_and_billing_services_once(world
         assert again.status_code == 303  # the double submit shows the same order
         assert again.headers["location"] == placed.headers["location"]
         board = worker.get(placed.headers["location"]).text
-        assert ids["elder_name"] in board and "工作人员" in board or "staff" in board
+        assert (ids["elder_name"] in board and "工作人员" in board) or "staff" in board
     with database.reading() as session:
         orders = session.exec(select(Order).where(Order.elder_id == ids["elder"])).all()
         assert len(orders) == 1
@@ -130,7 +130,7 @@ def test_a_phone_in_order_goes_through_the_order_and_billing_services_once(world
 def test_a_refused_phone_in_order_is_shown_on_the_form_and_writes_nothing(
     world, change, status, said
 ):
-    app, database, clock, ids = world
+    app, database, _clock, ids = world
     fields = {k: str(ids[v]) if v in ids else v for k, v in change.items()}
     with database.reading() as session:
         before = row_counts(session)
@@ -192,7 +192,7 @@ def test_cancel_before_the_cutoff_and_not_after(world):
 
 
 def test_each_role_sees_its_own_part_of_the_board_without_phone_numbers(world):
-    app, database, clock, ids = world
+    app, database, _clock, ids = world
     with client_for(app, ids["admin"]) as admin:
         _phone_in(admin, ids)
         everything = admin.get("/api/v1/orders/board").json()
@@ -228,7 +228,7 @@ def test_each_role_sees_its_own_part_of_the_board_without_phone_numbers(world):
 
 
 def test_phone_in_orders_as_json_with_an_idempotency_key(world):
-    app, database, clock, ids = world
+    app, database, _clock, ids = world
     with client_for(app, ids["worker"]) as worker:
         headers = {"x-csrf-token": csrf_from(worker.get("/orders").text)}
         body = {"elder_id": ids["elder"], "item_id": ids["lunch"], "idempotency_key": "phone-0001"}

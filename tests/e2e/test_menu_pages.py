@@ -2,18 +2,18 @@
 create a dish, put it on a menu with a bad price and see the error next to the price, fix it;
 take a phone-in order; open the dashboard. Screenshots go to test-artifacts/."""
 
+import os
 from datetime import datetime
 
 import pytest
 
 from core.clock import FixedClock
 from tests.conftest import SHANGHAI
-from tests.e2e.test_pages import ARTIFACTS, CHROMIUM, browser, log_in  # noqa: F401
-from tests.e2e.test_pages import _free_port
+from tests.e2e.test_pages import ARTIFACTS, CHROMIUM, _free_port, browser, log_in  # noqa: F401
 from tests.factories import Factory, make_staff
 
 pytestmark = pytest.mark.skipif(
-    not __import__("os").path.exists(CHROMIUM) and not __import__("os").environ.get("CI"),
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
     reason="Debian's chromium is not installed (apt-get install chromium)",
 )
 
@@ -58,8 +58,8 @@ def menu_server(empty_database):
 
 def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dashboard(
     menu_server,
-    browser,
-    empty_database,  # noqa: F811
+    browser,  # noqa: F811  (the fixture from test_pages)
+    empty_database,
 ):
     base, names = menu_server
     dialect = empty_database.dialect
