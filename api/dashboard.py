@@ -18,7 +18,6 @@ from api.templating import page
 from billing.dashboard import DAYS, dashboard, funder_spending
 from billing.exports import category_name
 from billing.models import Share
-from core import i18n
 from core.clock import today
 from core.types import AlertLevel, AlertStatus, Slot
 
@@ -141,10 +140,12 @@ def dashboard_page(
     locale: LocaleDep,
 ):
     numbers = _numbers(session, clock, staff)
+    # Short day labels under the columns (14 of them must fit): 11/25.
     per_day = charts.columns(
         [
-            (i18n.weekday_and_day(date.fromisoformat(c.key), locale), c.meals)
+            (f"{day.month}/{day.day}", c.meals)
             for c in numbers.per_day
+            for day in [date.fromisoformat(c.key)]
         ]
     )
     by_category = charts.rows(

@@ -6,11 +6,13 @@ import os
 from datetime import datetime
 
 import pytest
+from sqlmodel import select
 
 from core.clock import FixedClock
+from core.models import Elder
 from tests.conftest import SHANGHAI
 from tests.e2e.test_pages import ARTIFACTS, CHROMIUM, _free_port, browser, log_in  # noqa: F401
-from tests.factories import Factory, make_staff
+from tests.factories import Factory, make_staff, served_lunches
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
@@ -30,10 +32,12 @@ def menu_server(empty_database):
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         make = Factory(session, clock)
-        site, _, elder = make.world()
+        # Three lunches served today (the dashboard has something to draw); lunch is closed,
+        # dinner still takes orders.
+        served_lunches(make)
+        elder = session.exec(select(Elder).order_by(Elder.id)).first()
         names = {
-            "site": site.name,
-            "elder": elder.name,
+            "elder": f"{elder.name} (#{elder.id})",
             "admin": make_staff(make, "admin").username,
         }
     port = _free_port()
@@ -105,24 +109,25 @@ def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dash
     assert page.locator("[data-field=price]").count() == 0
     page.screenshot(path=ARTIFACTS / f"menus-{dialect}.png", full_page=True)
 
-    # A phone-in order for today's lunch.
+    # A phone-in order for today's dinner.
     page.locator("nav.main-nav").get_by_role("link", name="订单", exact=True).click()
     page.wait_for_load_state()
     phone = page.locator("#phone-in-form")
-    phone.locator("select[name=elder_id]").select_option(label=f"{names['elder']} (#1)")
+    phone.locator("select[name=elder_id]").select_option(label=names["elder"])
     options = phone.locator("select[name=item_id] option").all_inner_texts()
-    lunch = next(o for o in options if "午餐" in o)
-    phone.locator("select[name=item_id]").select_option(label=lunch)
+    dinner = next(o for o in options if "晚餐" in o)
+    phone.locator("select[name=item_id]").select_option(label=dinner)
     with page.expect_navigation():
         phone.locator("button[type=submit]").click()
     assert "已下单" in page.locator(".done").inner_text()
-    row = page.locator("table.board tbody tr").first
-    assert names["elder"] in row.inner_text() and "工作人员" in row.inner_text()
+    placed = page.locator("table.board tbody tr", has_text="工作人员")
+    assert placed.count() == 1 and names["elder"].split(" ")[0] in placed.inner_text()
     page.screenshot(path=ARTIFACTS / f"orders-board-{dialect}.png", full_page=True)
 
     # The dashboard, charts drawn on the server.
     page.locator("nav.main-nav").get_by_role("link", name="数据看板").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text().startswith("数据看板")
-    assert page.locator("svg.chart").count() >= 1
+    assert page.locator("svg.chart").count() >= 3
+    assert page.locator("#meals strong").inner_text() == "3"
     page.screenshot(path=ARTIFACTS / f"dashboard-{dialect}.png", full_page=True)
