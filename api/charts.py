@@ -42,7 +42,7 @@ def columns(values: list[tuple[str, int]], *, width: int = 700, height: int = 22
 
 
 def rows(
-    values: list[tuple[str, int]], *, width: int = 700, row: int = 28, label: int = 220
+    values: list[tuple[str, int]], *, width: int = 460, row: int = 28, label: int = 150
 ) -> Chart:
     """Horizontal bars, one row per value, labels on the left and the value after the bar."""
     top = max((v for _, v in values), default=0)
