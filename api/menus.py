@@ -19,13 +19,13 @@ from core import audit
 from core.clock import Clock, today
 from core.errors import DomainError
 from core.menus import (
-    CopiedWeek,
     MenuChoice,
     add_menu_item,
     copy_last_week,
     create_dish,
     get_dish,
     list_dishes,
+    menu_item,
     price_fen_from_yuan,
     remove_menu_item,
     site_menus,
@@ -354,17 +354,27 @@ def menu_item_add_json(
         site_id=site_id,
         service_date=item_in.service_date,
         slot=item_in.slot,
-        item_in=MenuItemCreate(
-            **item_in.model_dump(include=item_in.model_fields_set - {"service_date", "slot"})
-        ),
+        item_in=_item_create(item_in),
     )
     _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
     return _one_item(session, item.id)
 
 
-def _one_item(session: Session, item_id: int) -> MenuItemPublic:
-    from core.menus import menu_item
+def _item_create(item_in: MenuItemAdd) -> MenuItemCreate:
+    """The item without its day and meal, keeping which fields were given (a texture or diets
+    not given come from the dish's variant)."""
+    given = item_in.model_fields_set - {"service_date", "slot"}
+    return MenuItemCreate(**item_in.model_dump(include=given))
 
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _one_item(session: Session, item_id: int) -> MenuItemPublic:
     on_menu = menu_item(session=session, item_id=item_id)
     ordered = {
         i
@@ -434,7 +444,7 @@ def _menus_page(
     form: dict | None = None,
     errors: dict | None = None,
     status: int = 200,
-    copied: CopiedWeek | None = None,
+    copied: tuple[int, int] | None = None,
 ):
     sites = list(session.exec(select(Site).where(Site.active).order_by(Site.name)))
     site = get_site(session=session, site_id=site_id) if site_id else (sites[0] if sites else None)
@@ -493,9 +503,7 @@ def menus_page(
     copied: int | None = Query(None, ge=0),
     kept: int | None = Query(None, ge=0),
 ):
-    result = None
-    if copied is not None:
-        result = CopiedWeek(_week(week, clock), [None] * copied, [None] * (kept or 0))  # type: ignore[list-item]
+    result = None if copied is None else (copied, kept or 0)
     return _menus_page(request, session, clock, site_id, week, copied=result)
 
 
@@ -526,45 +534,31 @@ def menu_item_add(
         price=price,
         position=position,
     )
-    week = None
+    values: dict = dict(
+        service_date=service_date,
+        slot=slot,
+        dish_id=dish_id,
+        variant=variant,
+        position=position or "0",
+    )
+    # Left out when not chosen: the dish's variant then gives its own texture and diets.
+    if texture:
+        values["texture"] = texture
+    if diet_tags:
+        values["diet_tags"] = diet_tags
     try:
-        try:
-            day = date.fromisoformat(service_date)
-        except ValueError:
-            from core.errors import InvalidInput
-            from core.validation import PROBLEMS, FieldName
-
-            raise InvalidInput(
-                field=FieldName("date"),
-                problem=FieldName(PROBLEMS["date_parsing"]),
-                field_code="service_date",
-            ) from None
-        week = day
-        values = dict(dish_id=dish_id, variant=variant, position=position or "0")
-        if texture:
-            values["texture"] = texture
-        if diet_tags:
-            values["diet_tags"] = diet_tags
         values["price_fen"] = price_fen_from_yuan(price)
         try:
-            item_in = MenuItemCreate(**values)
-            chosen_slot = Slot(slot)
+            item_in = MenuItemAdd(**values)
         except ValidationError as error:
             raise refusal_of(error) from None
-        except ValueError:
-            from core.errors import InvalidInput
-            from core.validation import PROBLEMS, FieldName
-
-            raise InvalidInput(
-                field=FieldName("meal"), problem=FieldName(PROBLEMS["enum"]), field_code="slot"
-            ) from None
         with session.begin_nested():
             item = add_menu_item(
                 session=session,
                 site_id=site_id,
-                service_date=day,
-                slot=chosen_slot,
-                item_in=item_in,
+                service_date=item_in.service_date,
+                slot=item_in.slot,
+                item_in=_item_create(item_in),
             )
     except DomainError as refusal:
         return _menus_page(
@@ -572,18 +566,17 @@ def menu_item_add(
             session,
             clock,
             site_id,
-            week,
+            _date_or_none(service_date),
             form=form,
             errors=field_errors(refusal, locale),
             status=refusal.status,
         )
+    day = item_in.service_date
     _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
     return RedirectResponse(_menus_url(site_id, day) + f"#menu-{day}-{slot}", status_code=303)
 
 
 def _item_site_week(session: Session, item_id: int) -> tuple[int, date]:
-    from core.menus import menu_item
-
     on_menu = menu_item(session=session, item_id=item_id)
     return on_menu.site_id, on_menu.service_date
 

@@ -237,3 +237,48 @@ def test_the_menus_page_links_and_week_navigation(world):
         assert f"week={monday - timedelta(days=7)}" in page.text
         assert admin.get("/admin/menus?week=nope").status_code == 422
         assert admin.get("/admin/menus?site_id=9999").status_code == 404
+
+
+def test_copy_last_week_from_the_page_says_what_it_copied_and_kept(world):
+    app, database, _, ids = world
+    site = ids["site"]
+    with client_for(app, ids["admin"]) as admin:
+        page = admin.get(f"/admin/menus?site_id={site}&week=2026-11-30&lang=en")
+        token = csrf_from(page.text)
+        done = admin.post(
+            "/admin/menus/copy-last-week",
+            data={"csrf_token": token, "site_id": str(site), "week": "2026-12-02"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and "week=2026-11-30" in done.headers["location"]
+        shown = admin.get(done.headers["location"] + "&lang=en").text
+        # The world's menus on the 25th-27th, lunch and dinner: six copied, none kept.
+        assert "Copied 6 menus from last week; 0 kept as they were." in shown
+        again = admin.post(
+            "/admin/menus/copy-last-week",
+            data={"csrf_token": token, "site_id": str(site), "week": "2026-11-30"},
+        )
+        assert "Copied 0 menus from last week; 6 kept as they were." in again.text
+        # A bad date or meal on the add form: refused next to that field.
+        form = {
+            "csrf_token": token,
+            "site_id": str(site),
+            "service_date": "2026-13-01",
+            "slot": "lunch",
+            "dish_id": str(ids["dishes"][0]),
+            "variant": "regular",
+            "price": "10",
+        }
+        bad_day = admin.post("/admin/menus/items?lang=en", data=form)
+        assert bad_day.status_code == 422 and "date" in _error_for(bad_day.text, "service_date")
+        bad_slot = admin.post(
+            "/admin/menus/items?lang=en", data={**form, "service_date": "2026-12-02", "slot": "tea"}
+        )
+        assert bad_slot.status_code == 422 and "meal" in _error_for(bad_slot.text, "slot")
+    with database.reading() as session:
+        assert session.exec(select(Menu).where(Menu.service_date == date(2026, 12, 2))).first()
+        assert not session.exec(
+            select(MenuItem)
+            .join(Menu)
+            .where(Menu.service_date == date(2026, 12, 2), MenuItem.price_fen == 1000)
+        ).first()
