@@ -102,7 +102,19 @@ def publish_menu(
         session.add(menu)
         session.flush()
     else:
-        for old in session.exec(select(MenuItem).where(MenuItem.menu_id == menu.id)):
+        olds = list(session.exec(select(MenuItem).where(MenuItem.menu_id == menu.id)))
+        # Orders point at their menu item: a menu that has been ordered from is changed item
+        # by item (add_menu_item, update_menu_item), never replaced.
+        ordered = session.exec(
+            select(Order.menu_item_id).where(col(Order.menu_item_id).in_([o.id for o in olds]))
+        ).first()
+        if ordered is not None:
+            item = next(o for o in olds if o.id == ordered)
+            dish = session.get(Dish, item.dish_id)
+            raise MenuItemHasOrders(
+                dish=Bilingual(dish.name_zh, dish.name_en), variant=item.variant
+            )
+        for old in olds:
             session.delete(old)
         session.flush()
     for item_in in items:

@@ -195,6 +195,41 @@ def test_an_ordered_item_cannot_be_taken_off_the_menu_an_unordered_one_can(make,
     assert session.get(MenuItem, unordered) is None
 
 
+def test_republishing_a_menu_that_has_orders_is_refused_and_changes_nothing(make, session, clock):
+    from core.menus import publish_menu
+
+    site, dishes, elder = make.world()
+    ordering.place_order(
+        session=session,
+        clock=clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        dish_id=dishes[0].id,
+        variant="regular",
+        idempotency_key="before-republish",
+    )
+    before = row_counts(session)
+    with pytest.raises(MenuItemHasOrders):
+        publish_menu(
+            session=session,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            items=[MenuItemCreate(dish_id=dishes[1].id, variant="regular", price_fen=900)],
+        )
+    assert row_counts(session) == before
+    # A menu nobody has ordered from yet can still be replaced whole.
+    publish_menu(
+        session=session,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.dinner,
+        items=[MenuItemCreate(dish_id=dishes[1].id, variant="regular", price_fen=900)],
+    )
+
+
 def test_copy_last_week_fills_the_empty_days_and_keeps_the_days_that_have_a_menu(make, session):
     site = make.site()
     dishes = [make.dish(), make.dish()]
