@@ -90,3 +90,11 @@ OverviewStaff = Annotated[
 RiderStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.rider))]
 # Settlement statements: the admin, and funder auditors (each only its own funder's).
 StatementStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_auditor))]
+# The orders board: the admin, kitchen staff (their kitchen's sites) and community workers
+# (their communities' elders); phone-in orders and cancels by the admin and community workers.
+BoardStaff = Annotated[
+    Staff, Depends(require_role(Role.admin, Role.kitchen, Role.community_worker))
+]
+PhoneInStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.community_worker))]
+# The dashboard: the admin; a funder auditor sees only its own funder's spending.
+DashboardStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_auditor))]

@@ -216,3 +216,14 @@ class TooManyCodeAttempts(DomainError):
 class MenuItemNotFound(NotFound):
     code = "menu_item_not_found"
     message = N_("This meal is no longer on the menu. Please choose again.")
+
+
+class VariantNotOfDish(DomainError):
+    code = "variant_not_of_dish"
+    message = N_("{dish} is not cooked as “{variant}”. Its variants: {variants}.")
+    status = 422
+
+
+class MenuItemHasOrders(Conflict):
+    code = "menu_item_has_orders"
+    message = N_("{dish} ({variant}) has been ordered already and cannot be taken off the menu.")

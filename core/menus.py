@@ -1,29 +1,86 @@
 """Dishes and daily menus: what a site serves per slot and day, in which variants and prices."""
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.diet import DietProfile, MealProfile, suits
-from core.errors import AlreadyExists, DishNotFound, MenuItemNotFound, NoMenu
+from core.errors import (
+    AlreadyExists,
+    DishNotFound,
+    InvalidInput,
+    MenuItemHasOrders,
+    MenuItemNotFound,
+    NoMenu,
+    VariantNotOfDish,
+)
 from core.i18n import Bilingual
-from core.models import Dish, Menu, MenuItem
-from core.schemas import DishCreate, MenuItemCreate
+from core.models import Dish, MealSlot, Menu, MenuItem, Order
+from core.schemas import DishCreate, DishUpdate, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site, get_slot
-from core.types import Slot, Texture
-from core.validation import service
+from core.types import DietTag, Slot, Texture
+from core.validation import NOT_A_PRICE, FieldName, service
+
+# The most a meal may cost (as MenuItemCreate allows): ¥100,000.00.
+MAX_PRICE_FEN = 100_000_00
+
+
+def price_fen_from_yuan(text: str, field_code: str = "price") -> int:
+    """A price as people type it in yuan ("12.5", "¥12.50", "12") as integer fen, exactly:
+    parsed as a Decimal, never a float, and refused if it has more than two decimals, is
+    negative or is not a number."""
+    cleaned = text.strip().replace("¥", "").replace("￥", "").replace(",", "").strip()
+    try:
+        yuan = Decimal(cleaned)
+    except InvalidOperation:
+        yuan = None
+    if (
+        yuan is None
+        or not yuan.is_finite()
+        or yuan < 0
+        or yuan.as_tuple().exponent < -2  # type: ignore[operator]
+        or yuan * 100 > MAX_PRICE_FEN
+    ):
+        raise InvalidInput(
+            field=FieldName("price"), problem=FieldName(NOT_A_PRICE), field_code=field_code
+        )
+    return int(yuan * 100)
 
 
 @service
 def create_dish(*, session: Session, dish_in: DishCreate) -> Dish:
     if session.exec(select(Dish.id).where(Dish.code == dish_in.code)).first() is not None:
         raise AlreadyExists(value=dish_in.code)
-    dish = Dish(**dish_in.model_dump())
+    dish = Dish(**dish_in.model_dump(mode="json"))
     session.add(dish)
     session.flush()
     return dish
+
+
+def get_dish(*, session: Session, dish_id: int) -> Dish:
+    dish = session.get(Dish, dish_id)
+    if dish is None:
+        raise DishNotFound(dish_id=dish_id)
+    return dish
+
+
+@service
+def update_dish(*, session: Session, dish_id: int, dish_in: DishUpdate) -> Dish:
+    """Change a dish's names, allergens, diets and variants. Menu items and orders keep the
+    variants they were given; orders keep the dish as it was when ordered (their snapshot)."""
+    dish = get_dish(session=session, dish_id=dish_id)
+    for name, value in dish_in.model_dump(mode="json").items():
+        setattr(dish, name, value)
+    session.add(dish)
+    session.flush()
+    return dish
+
+
+def list_dishes(*, session: Session) -> list[Dish]:
+    return list(session.exec(select(Dish).order_by(Dish.code)))
 
 
 @service
@@ -45,13 +102,221 @@ def publish_menu(
         session.add(menu)
         session.flush()
     else:
-        for old in session.exec(select(MenuItem).where(MenuItem.menu_id == menu.id)):
+        olds = list(session.exec(select(MenuItem).where(MenuItem.menu_id == menu.id)))
+        # Orders point at their menu item: a menu that has been ordered from is changed item
+        # by item (add_menu_item, update_menu_item), never replaced.
+        ordered = session.exec(
+            select(Order.menu_item_id).where(col(Order.menu_item_id).in_([o.id for o in olds]))
+        ).first()
+        if ordered is not None:
+            item = next(o for o in olds if o.id == ordered)
+            dish = session.get(Dish, item.dish_id)
+            raise MenuItemHasOrders(
+                dish=Bilingual(dish.name_zh, dish.name_en), variant=item.variant
+            )
+        for old in olds:
             session.delete(old)
         session.flush()
     for item_in in items:
         session.add(MenuItem(menu_id=menu.id, **item_in.model_dump()))
     session.flush()
     return menu
+
+
+def _menu_for(session: Session, site_id: int, service_date: date, slot: Slot) -> Menu | None:
+    return session.exec(
+        select(Menu).where(
+            Menu.site_id == site_id, Menu.service_date == service_date, Menu.slot == slot
+        )
+    ).first()
+
+
+def _check_variant(dish: Dish, item_in: MenuItemCreate) -> MenuItemCreate:
+    """A dish with variants defined is offered only in those; texture and diets given with the
+    item win, else the variant's own are used."""
+    if not dish.variants:
+        return item_in
+    variants = {variant["code"]: variant for variant in dish.variants}
+    variant = variants.get(item_in.variant)
+    if variant is None:
+        raise VariantNotOfDish(
+            dish=Bilingual(dish.name_zh, dish.name_en),
+            variant=item_in.variant,
+            variants=", ".join(variants),
+            field_code="variant",
+        )
+    given = item_in.model_fields_set
+    return item_in.model_copy(
+        update={
+            "texture": item_in.texture if "texture" in given else Texture(variant["texture"]),
+            "diet_tags": item_in.diet_tags
+            if "diet_tags" in given
+            else [DietTag(tag) for tag in variant["diet_tags"]],
+        }
+    )
+
+
+@service
+def add_menu_item(
+    *, session: Session, site_id: int, service_date: date, slot: Slot, item_in: MenuItemCreate
+) -> MenuItem:
+    """Put one dish variant on a site's menu for a slot and day (making the menu if needed)."""
+    get_slot(session=session, site=get_site(session=session, site_id=site_id), slot=slot)
+    dish = get_dish(session=session, dish_id=item_in.dish_id)
+    item_in = _check_variant(dish, item_in)
+    menu = _menu_for(session, site_id, service_date, slot)
+    if menu is None:
+        menu = Menu(site_id=site_id, service_date=service_date, slot=slot)
+        session.add(menu)
+        session.flush()
+    elif session.exec(
+        select(MenuItem.id).where(
+            MenuItem.menu_id == menu.id,
+            MenuItem.dish_id == dish.id,
+            MenuItem.variant == item_in.variant,
+        )
+    ).first():
+        raise AlreadyExists(value=f"{dish.name_zh} · {item_in.variant}", field_code="variant")
+    item = MenuItem(menu_id=menu.id, **item_in.model_dump(mode="json"))
+    session.add(item)
+    session.flush()
+    return item
+
+
+@service
+def update_menu_item(*, session: Session, item_id: int, item_in: MenuItemUpdate) -> MenuItem:
+    """Change a menu item in place. Orders already placed keep the price they were quoted
+    (each order stores its own unit price); only new orders and changes pay the new price."""
+    item = session.get(MenuItem, item_id)
+    if item is None:
+        raise MenuItemNotFound(item_id=item_id)
+    for name, value in item_in.model_dump(mode="json", exclude_none=True).items():
+        setattr(item, name, value)
+    session.add(item)
+    session.flush()
+    return item
+
+
+@service
+def remove_menu_item(*, session: Session, item_id: int) -> None:
+    """Take an item off a menu; refused once it has been ordered (orders point at it)."""
+    item = session.get(MenuItem, item_id)
+    if item is None:
+        raise MenuItemNotFound(item_id=item_id)
+    if session.exec(select(Order.id).where(Order.menu_item_id == item_id)).first() is not None:
+        dish = session.get(Dish, item.dish_id)
+        raise MenuItemHasOrders(dish=Bilingual(dish.name_zh, dish.name_en), variant=item.variant)
+    menu_id = item.menu_id
+    session.delete(item)
+    session.flush()
+    if session.exec(select(MenuItem.id).where(MenuItem.menu_id == menu_id)).first() is None:
+        session.delete(session.get(Menu, menu_id))
+        session.flush()
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week a day is in."""
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class CopiedWeek:
+    week: date
+    copied: list[tuple[date, Slot]]
+    kept: list[tuple[date, Slot]]
+
+
+@service
+def copy_last_week(*, session: Session, site_id: int, week: date) -> CopiedWeek:
+    """Copy a site's menus of the week before `week` (any day of it) into that week, day by
+    day and meal by meal. A day's meal that already has a menu keeps it: nothing is overwritten."""
+    site = get_site(session=session, site_id=site_id)
+    monday = week_of(week)
+    slots = [
+        Slot(row) for row in session.exec(select(MealSlot.slot).where(MealSlot.site_id == site.id))
+    ]
+    existing = {
+        (menu.service_date, Slot(menu.slot))
+        for menu in session.exec(
+            select(Menu).where(
+                Menu.site_id == site_id,
+                Menu.service_date >= monday,
+                Menu.service_date < monday + timedelta(days=7),
+            )
+        )
+    }
+    copied, kept = [], []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        for slot in sorted(slots, key=list(Slot).index):
+            source = _menu_for(session, site_id, day - timedelta(days=7), slot)
+            if source is None:
+                continue
+            if (day, slot) in existing:
+                kept.append((day, slot))
+                continue
+            menu = Menu(site_id=site_id, service_date=day, slot=slot)
+            session.add(menu)
+            session.flush()
+            for old in session.exec(
+                select(MenuItem).where(MenuItem.menu_id == source.id).order_by(MenuItem.id)
+            ):
+                session.add(
+                    MenuItem(
+                        menu_id=menu.id,
+                        dish_id=old.dish_id,
+                        position=old.position,
+                        variant=old.variant,
+                        texture=old.texture,
+                        diet_tags=list(old.diet_tags),
+                        price_fen=old.price_fen,
+                    )
+                )
+            copied.append((day, slot))
+    session.flush()
+    return CopiedWeek(monday, copied, kept)
+
+
+@dataclass
+class MenuOfDay:
+    """One site's menu for a slot and day as the admin pages show it."""
+
+    menu_id: int
+    service_date: date
+    slot: Slot
+    items: list["MenuChoice"] = field(default_factory=list)
+    ordered_item_ids: set[int] = field(default_factory=set)
+
+
+def site_menus(*, session: Session, site_id: int, first: date, last: date) -> list[MenuOfDay]:
+    """A site's menus from `first` to `last`, by day and meal, items in menu order."""
+    menus = {
+        menu.id: MenuOfDay(menu.id, menu.service_date, Slot(menu.slot))
+        for menu in session.exec(
+            select(Menu).where(
+                Menu.site_id == site_id, Menu.service_date >= first, Menu.service_date <= last
+            )
+        )
+    }
+    if not menus:
+        return []
+    rows = session.execute(
+        sa.select(_item.c.menu_id, *CHOICE_COLUMNS)
+        .select_from(_item.join(_dish, _dish.c.id == _item.c.dish_id))
+        .where(_item.c.menu_id.in_(list(menus)))
+        .order_by(_item.c.position, _item.c.dish_id, _item.c.id)
+    ).all()
+    for menu_id, *choice in rows:
+        menus[menu_id].items.append(choice_from_row(choice))
+    ordered = session.execute(
+        sa.select(Order.menu_item_id)
+        .where(col(Order.menu_item_id).in_([c.item_id for m in menus.values() for c in m.items]))
+        .distinct()
+    ).scalars()
+    ordered_ids = set(ordered)
+    for menu in menus.values():
+        menu.ordered_item_ids = {c.item_id for c in menu.items} & ordered_ids
+    return sorted(menus.values(), key=lambda m: (m.service_date, list(Slot).index(m.slot)))
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,8 @@ class Dish(SQLModel, table=True):
     allergens: list[str] = Field(default_factory=list, sa_type=_json_list())
     diet_tags: list[str] = Field(default_factory=list, sa_type=_json_list())
     description: str | None = Field(default=None, max_length=300)
+    # The variants it is cooked in: [{"code": "soft", "texture": "soft", "diet_tags": [...]}].
+    variants: list[dict[str, Any]] = Field(default_factory=list, sa_type=_json_list())
 
 
 class Menu(SQLModel, table=True):

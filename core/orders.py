@@ -870,3 +870,134 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
             tallies.items(), key=lambda item: (item[0][0], list(Slot).index(Slot(item[0][1])))
         )
     ]
+
+
+@dataclass(frozen=True)
+class BoardOrder:
+    """One order on the staff orders board: who, what, where and how far it has got. No
+    phone numbers or addresses: the board is shown to kitchen staff too."""
+
+    order_id: int
+    elder_id: int
+    elder: str
+    community_id: int
+    site_id: int
+    site: str
+    slot: Slot
+    dish_zh: str
+    dish_en: str
+    variant: str
+    quantity: int
+    mode: ServiceMode
+    status: OrderStatus
+    source: OrderSource
+    total_fen: int
+    diet_tags: list[str]
+    allergens: list[str]
+
+
+def orders_board(
+    *,
+    session: Session,
+    service_date: date,
+    site_ids: set[int] | None = None,
+    community_ids: set[int] | None = None,
+    site_id: int | None = None,
+) -> list[BoardOrder]:
+    """A day's orders (cancelled ones too) by site and slot, optionally only at some sites or
+    only of elders living in some communities (the caller's scope)."""
+    query = (
+        sa.select(
+            Order.id,
+            Order.elder_id,
+            Elder.name,
+            Elder.community_id,
+            Order.site_id,
+            Site.name,
+            Order.slot,
+            Order.dish_name_zh,
+            Order.dish_name_en,
+            Order.variant,
+            Order.quantity,
+            Order.mode,
+            Order.status,
+            Order.source,
+            Order.total_fen,
+            Order.diet_tags,
+            Order.allergens,
+        )
+        .join(Elder, Elder.id == Order.elder_id)
+        .join(Site, Site.id == Order.site_id)
+        .where(Order.service_date == service_date)
+    )
+    if site_ids is not None:
+        query = query.where(col(Order.site_id).in_(site_ids or [-1]))
+    if community_ids is not None:
+        query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
+    if site_id is not None:
+        query = query.where(Order.site_id == site_id)
+    slots = list(Slot)
+    rows = [
+        BoardOrder(
+            *row[:6],
+            Slot(row[6]),
+            *row[7:11],
+            ServiceMode(row[11]),
+            OrderStatus(row[12]),
+            OrderSource(row[13]),
+            row[14],
+            list(row[15] or []),
+            list(row[16] or []),
+        )
+        for row in session.execute(query).all()
+    ]
+    return sorted(rows, key=lambda o: (o.site, slots.index(o.slot), o.elder, o.order_id))
+
+
+def kitchen_site_ids(*, session: Session, kitchen_id: int) -> set[int]:
+    """The sites a central kitchen cooks for (itself included)."""
+    return set(
+        session.exec(
+            select(Site.id).where(sa.or_(Site.kitchen_id == kitchen_id, Site.id == kitchen_id))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OrderableElder:
+    id: int
+    name: str
+    community_id: int
+
+
+def orderable_elders(
+    *, session: Session, community_ids: set[int] | None = None
+) -> list[OrderableElder]:
+    """Active elders staff may order for by phone, by name (only some communities' if given)."""
+    query = select(Elder.id, Elder.name, Elder.community_id).where(
+        Elder.status == ElderStatus.active
+    )
+    if community_ids is not None:
+        query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
+    return [OrderableElder(*row) for row in session.exec(query.order_by(Elder.name, Elder.id))]
+
+
+def day_menu_items(*, session: Session, service_date: date, site_ids: set[int] | None = None):
+    """Every menu item of a day across sites (for the phone-in form), by site, slot, position."""
+    query = (
+        sa.select(Site.id, Site.name, _menu.c.slot, *CHOICE_COLUMNS)
+        .select_from(
+            _item.join(_menu, _menu.c.id == _item.c.menu_id)
+            .join(_dish, _dish.c.id == _item.c.dish_id)
+            .join(_site, _site.c.id == _menu.c.site_id)
+        )
+        .where(_menu.c.service_date == service_date)
+    )
+    if site_ids is not None:
+        query = query.where(_menu.c.site_id.in_(site_ids or [-1]))
+    slots = list(Slot)
+    rows = [
+        (site_id, site_name, Slot(slot), choice_from_row(rest))
+        for site_id, site_name, slot, *rest in session.execute(query).all()
+    ]
+    return sorted(rows, key=lambda r: (r[1], slots.index(r[2]), r[3].position, r[3].item_id))

@@ -101,13 +101,35 @@ class ElderCreate(Schema):
     emergency_contacts: list[EmergencyContactCreate] = []
 
 
-class DishCreate(Schema):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+VariantCode = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[a-z0-9_]+$")]
+
+
+class DishVariant(Schema):
+    """A way a dish is cooked: its texture and the diets it suits (e.g. soft, low salt)."""
+
+    code: VariantCode
+    texture: Texture = Texture.regular
+    diet_tags: list[DietTag] = []
+
+
+class DishUpdate(Schema):
     name_zh: Name
     name_en: Annotated[str, Field(min_length=1, max_length=96)]
     allergens: list[Allergen] = []
     diet_tags: list[DietTag] = []
     description: Annotated[str, Field(max_length=300)] | None = None
+    variants: list[DishVariant] = []
+
+    @model_validator(mode="after")
+    def _variants_differ(self):  # type: ignore[no-untyped-def]
+        codes = [variant.code for variant in self.variants]
+        if len(codes) != len(set(codes)):
+            raise ValueError("a variant is named twice")
+        return self
+
+
+class DishCreate(DishUpdate):
+    code: Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class MenuItemCreate(Schema):
@@ -116,7 +138,16 @@ class MenuItemCreate(Schema):
     texture: Texture = Texture.regular
     diet_tags: list[DietTag] = []
     price_fen: Fen
-    position: Annotated[int, Field(ge=0)] = 0
+    position: Annotated[int, Field(ge=0, le=99)] = 0
+
+
+class MenuItemUpdate(Schema):
+    """A menu item's price, texture, diets or place; orders already placed keep their price."""
+
+    texture: Texture | None = None
+    diet_tags: list[DietTag] | None = None
+    price_fen: Fen | None = None
+    position: Annotated[int, Field(ge=0, le=99)] | None = None
 
 
 class RiderCreate(Schema):

@@ -42,6 +42,16 @@ FIELD_LABELS = {
     "lat": N_("latitude"),
     "lon": N_("longitude"),
     "price_fen": N_("price"),
+    "price": N_("price"),
+    "item_id": N_("meal"),
+    "week": N_("week"),
+    "allergens": N_("allergens"),
+    "diet_tags": N_("diets"),
+    "variants": N_("variants"),
+    "code": N_("code"),
+    "name_zh": N_("name in Chinese"),
+    "name_en": N_("name in English"),
+    "position": N_("set number"),
     "texture": N_("food texture"),
     "categories": N_("categories"),
     "community_id": N_("community"),
@@ -77,6 +87,7 @@ PROBLEMS = {
     "less_than": N_("this number is too large."),
 }
 UNKNOWN_PROBLEM = N_("this value is not valid.")
+NOT_A_PRICE = N_("a price in yuan like 12.50 is needed.")
 
 
 def invalid_input_from(problems: list[Any]) -> InvalidInput:

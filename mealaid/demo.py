@@ -30,6 +30,7 @@ from core.schemas import (
     CategoryGrant,
     CommunityCreate,
     DishCreate,
+    DishVariant,
     ElderCreate,
     EmergencyContactCreate,
     MealSlotCreate,
@@ -227,7 +228,17 @@ def build_city(
     dishes = [
         create_dish(
             session=session,
-            dish_in=DishCreate(code=code, name_zh=zh, name_en=en, allergens=allergens),
+            dish_in=DishCreate(
+                code=code,
+                name_zh=zh,
+                name_en=en,
+                allergens=allergens,
+                # Every dish is cooked in each of the demo's variants (the menus offer them all).
+                variants=[
+                    DishVariant(code=variant, texture=texture, diet_tags=tags)
+                    for variant, (texture, tags, _) in citydata.VARIANTS.items()
+                ],
+            ),
         )
         for code, (zh, en, allergens) in citydata.DISHES.items()
     ]

@@ -50,6 +50,8 @@ def only(*allowed: Role) -> dict:
 
 OVERVIEW = (Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)
 STATEMENTS = (Role.admin, Role.funder_auditor)  # an auditor: only its own funder's
+BOARD = (Role.admin, Role.kitchen, Role.community_worker)
+PHONE_IN = (Role.admin, Role.community_worker)
 
 # (method, path) -> role -> outcome. Every route of the app must be here.
 MATRIX = {
@@ -85,13 +87,43 @@ MATRIX = {
     ("GET", "/funders/{funder_id}/statements"): only(*STATEMENTS),
     ("GET", "/api/v1/funders/{funder_id}/statements"): only(*STATEMENTS),
     ("GET", "/api/v1/funders/{funder_id}/statements/{month}/files/{name}"): only(*STATEMENTS),
+    # Menus: the programme admin.
+    ("GET", "/admin/dishes"): only(Role.admin),
+    ("POST", "/admin/dishes"): only(Role.admin),
+    ("GET", "/admin/dishes/{dish_id}"): only(Role.admin),
+    ("POST", "/admin/dishes/{dish_id}"): only(Role.admin),
+    ("GET", "/api/v1/dishes"): only(Role.admin),
+    ("POST", "/api/v1/dishes"): only(Role.admin),
+    ("GET", "/api/v1/dishes/{dish_id}"): only(Role.admin),
+    ("PUT", "/api/v1/dishes/{dish_id}"): only(Role.admin),
+    ("GET", "/admin/menus"): only(Role.admin),
+    ("POST", "/admin/menus/items"): only(Role.admin),
+    ("POST", "/admin/menu-items/{item_id}"): only(Role.admin),
+    ("POST", "/admin/menu-items/{item_id}/delete"): only(Role.admin),
+    ("POST", "/admin/menus/copy-last-week"): only(Role.admin),
+    ("GET", "/api/v1/sites/{site_id}/menus"): only(Role.admin),
+    ("POST", "/api/v1/sites/{site_id}/menus/items"): only(Role.admin),
+    ("PATCH", "/api/v1/menu-items/{item_id}"): only(Role.admin),
+    ("DELETE", "/api/v1/menu-items/{item_id}"): only(Role.admin),
+    ("POST", "/api/v1/sites/{site_id}/menus/copy-last-week"): only(Role.admin),
+    # The orders board: kitchen staff their kitchen's sites, community workers their elders;
+    # phone-in orders and cancels by the admin and community workers (their own elders).
+    ("GET", "/orders"): only(*BOARD),
+    ("GET", "/api/v1/orders/board"): only(*BOARD),
+    ("POST", "/orders/phone-in"): only(*PHONE_IN),
+    ("POST", "/api/v1/orders"): only(*PHONE_IN),
+    ("POST", "/orders/{order_id}/cancel"): only(*PHONE_IN),
+    ("POST", "/api/v1/orders/{order_id}/cancel"): only(*PHONE_IN),
+    # The dashboard: the admin; a funder auditor sees only its own funder's spending.
+    ("GET", "/dashboard"): only(Role.admin, Role.funder_auditor),
+    ("GET", "/api/v1/dashboard"): only(Role.admin, Role.funder_auditor),
 }
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
 # will guard them are tested below.
 LATER = {
     "elder registry pages": "admin; a community worker only the elders of their communities",
-    "menus, prices, subsidy policies, dashboard": "admin; funder auditors read only",
+    "subsidy policies": "admin; funder auditors read only",
 }
 
 
@@ -115,7 +147,14 @@ def world(empty_database):
             Role.admin: make_staff(make, "admin"),
             Role.kitchen: make_staff(make, "kitchen", kitchen_id=route.kitchen_id),
             Role.rider: make_staff(make, "rider", rider_id=route.rider_id),
-            Role.community_worker: make_staff(make, "community_worker"),
+            # Looks after the elders of the route (the orders' object-level checks let it in).
+            Role.community_worker: make_staff(
+                make,
+                "community_worker",
+                community_ids=[
+                    session.get(Elder, session.get(Order, orders[0]).elder_id).community_id
+                ],
+            ),
             Role.funder_auditor: make_staff(make, "funder_auditor"),
         }
         others = {
@@ -180,6 +219,9 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
         .replace("{funder_id}", str(ids["funder"]))
         .replace("{month}", "2026-11")
         .replace("{name}", name)
+        .replace("{dish_id}", "1")
+        .replace("{item_id}", "1")
+        .replace("{site_id}", "1")
     )
     if url == "/static":
         url = "/static/style.css"
@@ -196,8 +238,8 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
             "new_password_again": "x" * 12,
         },
     }.get(url, {"outcome": "delivered"})
-    return client.post(
-        url, data={**data, "csrf_token": token}, headers=headers, follow_redirects=False
+    return client.request(
+        method, url, data={**data, "csrf_token": token}, headers=headers, follow_redirects=False
     )
 
 

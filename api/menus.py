@@ -1,0 +1,667 @@
+"""Menus for the programme admin: dishes (allergens, diets, variants) and each site's daily
+menus per meal with prices, copying last week's; as pages and JSON. The rules live in
+core.menus; these views only read forms and show refusals next to their fields."""
+
+from datetime import date, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session, select
+
+from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES
+from api.forms import field_errors, refusal_of
+from api.templating import page
+from core import audit
+from core.clock import Clock, today
+from core.errors import DomainError
+from core.menus import (
+    MenuChoice,
+    add_menu_item,
+    copy_last_week,
+    create_dish,
+    get_dish,
+    list_dishes,
+    menu_item,
+    price_fen_from_yuan,
+    remove_menu_item,
+    site_menus,
+    update_dish,
+    update_menu_item,
+    week_of,
+)
+from core.models import Dish, MealSlot, MenuItem, Site
+from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
+from core.sites import get_site
+from core.types import Allergen, DietTag, Slot, Texture
+
+router = APIRouter(tags=["menus"], responses=STAFF_RESPONSES)
+VARIANT_ROWS = 4  # variant rows on the dish form
+
+
+# -- JSON shapes ------------------------------------------------------------------------------
+
+
+class DishPublic(BaseModel):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    allergens: list[Allergen]
+    diet_tags: list[DietTag]
+    description: str | None
+    variants: list[DishVariant]
+
+
+class MenuItemPublic(BaseModel):
+    item_id: int
+    dish_id: int
+    dish_zh: str
+    dish_en: str
+    variant: str
+    texture: Texture
+    diet_tags: list[str]
+    allergens: list[str]
+    price_fen: int
+    position: int
+    ordered: bool
+
+
+class MenuPublic(BaseModel):
+    menu_id: int
+    service_date: date
+    slot: Slot
+    items: list[MenuItemPublic]
+
+
+class MenuItemAdd(MenuItemCreate):
+    """A dish variant put on a site's menu for one day and meal; the price in integer fen."""
+
+    service_date: date
+    slot: Slot
+
+
+class CopiedWeekPublic(BaseModel):
+    week: date
+    copied: list[tuple[date, Slot]]
+    kept: list[tuple[date, Slot]]
+
+
+def _dish_public(dish: Dish) -> DishPublic:
+    return DishPublic.model_validate(dish, from_attributes=True)
+
+
+def _item_public(choice: MenuChoice, ordered: set[int]) -> MenuItemPublic:
+    return MenuItemPublic(
+        item_id=choice.item_id,
+        dish_id=choice.dish_id,
+        dish_zh=choice.name.zh,
+        dish_en=choice.name.en,
+        variant=choice.variant,
+        texture=choice.texture,
+        diet_tags=sorted(choice.diet_tags),
+        allergens=sorted(choice.allergens),
+        price_fen=choice.price_fen,
+        position=choice.position,
+        ordered=choice.item_id in ordered,
+    )
+
+
+def _week(week: date | None, clock: Clock) -> date:
+    return week_of(week or today(clock))
+
+
+def _record(session: Session, clock: Clock, staff, action: str, subject: str, detail: str = ""):
+    """Menus and prices are programme policy: who changed what is in the audit log."""
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action=action,
+        subject=subject,
+        detail=detail,
+    )
+
+
+# -- dishes -----------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/dishes", response_model=list[DishPublic])
+def dishes_json(staff: AdminStaff, session: ReadSessionDep) -> list[DishPublic]:
+    """Every dish with its allergens, diets and variants."""
+    return [_dish_public(d) for d in list_dishes(session=session)]
+
+
+@router.post("/api/v1/dishes", response_model=DishPublic, status_code=201)
+def dish_create_json(
+    dish_in: DishCreate, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> DishPublic:
+    """Create a dish."""
+    dish = create_dish(session=session, dish_in=dish_in)
+    _record(session, clock, staff, "create_dish", f"dish:{dish.id}", dish.code)
+    return _dish_public(dish)
+
+
+@router.get("/api/v1/dishes/{dish_id}", response_model=DishPublic)
+def dish_json(dish_id: int, staff: AdminStaff, session: ReadSessionDep) -> DishPublic:
+    return _dish_public(get_dish(session=session, dish_id=dish_id))
+
+
+@router.put("/api/v1/dishes/{dish_id}", response_model=DishPublic)
+def dish_update_json(
+    dish_id: int, dish_in: DishUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> DishPublic:
+    """Change a dish (everything but its code). Orders keep the dish as it was ordered."""
+    dish = update_dish(session=session, dish_id=dish_id, dish_in=dish_in)
+    _record(session, clock, staff, "update_dish", f"dish:{dish.id}")
+    return _dish_public(dish)
+
+
+def _dish_form_values(
+    name_zh: str,
+    name_en: str,
+    allergens: list[str],
+    diet_tags: list[str],
+    description: str,
+    variant_code: list[str],
+    variant_texture: list[str],
+    variant_diet: list[str],
+) -> dict:
+    variants = []
+    for index, code in enumerate(variant_code):
+        if not code.strip():
+            continue
+        texture = variant_texture[index] if index < len(variant_texture) else "regular"
+        tags = [v.split(":", 1)[1] for v in variant_diet if v.startswith(f"{index}:")]
+        variants.append({"code": code.strip(), "texture": texture or "regular", "diet_tags": tags})
+    return dict(
+        name_zh=name_zh,
+        name_en=name_en,
+        allergens=allergens,
+        diet_tags=diet_tags,
+        description=description.strip() or None,
+        variants=variants,
+    )
+
+
+def _dish_page(
+    request: Request, session: Session, *, dish=None, form=None, errors=None, status=200
+):
+    return page(
+        request,
+        "dishes.html",
+        {
+            "dishes": list_dishes(session=session) if dish is None else [],
+            "dish": dish,
+            "form": form
+            or {"variants": [{"code": "regular", "texture": "regular", "diet_tags": []}]},
+            "errors": errors or {},
+            "allergens": list(Allergen),
+            "diet_tags": list(DietTag),
+            "textures": list(Texture),
+            "variant_rows": VARIANT_ROWS,
+        },
+        status,
+    )
+
+
+@router.get("/admin/dishes", response_class=HTMLResponse, include_in_schema=False)
+def dishes_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+    return _dish_page(request, session)
+
+
+@router.post("/admin/dishes", response_class=HTMLResponse, include_in_schema=False)
+def dish_create(
+    request: Request,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    code: Annotated[str, Form(max_length=200)] = "",
+    name_zh: Annotated[str, Form(max_length=200)] = "",
+    name_en: Annotated[str, Form(max_length=200)] = "",
+    allergens: Annotated[list[str], Form()] = [],  # noqa: B006
+    diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
+    description: Annotated[str, Form(max_length=1000)] = "",
+    variant_code: Annotated[list[str], Form()] = [],  # noqa: B006
+    variant_texture: Annotated[list[str], Form()] = [],  # noqa: B006
+    variant_diet: Annotated[list[str], Form()] = [],  # noqa: B006
+):
+    values = _dish_form_values(
+        name_zh,
+        name_en,
+        allergens,
+        diet_tags,
+        description,
+        variant_code,
+        variant_texture,
+        variant_diet,
+    )
+    values["code"] = code
+    try:
+        try:
+            dish_in = DishCreate(**values)
+        except ValidationError as error:
+            raise refusal_of(error, ("variants",)) from None
+        with session.begin_nested():
+            dish = create_dish(session=session, dish_in=dish_in)
+    except DomainError as refusal:
+        if refusal.code == "already_exists":
+            refusal.params["field_code"] = "code"
+        return _dish_page(
+            request,
+            session,
+            form=values,
+            errors=field_errors(refusal, locale),
+            status=refusal.status,
+        )
+    _record(session, clock, staff, "create_dish", f"dish:{dish.id}", dish.code)
+    return RedirectResponse(f"/admin/dishes/{dish.id}?saved=1", status_code=303)
+
+
+@router.get("/admin/dishes/{dish_id}", response_class=HTMLResponse, include_in_schema=False)
+def dish_page(request: Request, dish_id: int, staff: AdminStaff, session: ReadSessionDep):
+    dish = get_dish(session=session, dish_id=dish_id)
+    return _dish_page(request, session, dish=dish, form=dish.model_dump())
+
+
+@router.post("/admin/dishes/{dish_id}", response_class=HTMLResponse, include_in_schema=False)
+def dish_update(
+    request: Request,
+    dish_id: int,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    name_zh: Annotated[str, Form(max_length=200)] = "",
+    name_en: Annotated[str, Form(max_length=200)] = "",
+    allergens: Annotated[list[str], Form()] = [],  # noqa: B006
+    diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
+    description: Annotated[str, Form(max_length=1000)] = "",
+    variant_code: Annotated[list[str], Form()] = [],  # noqa: B006
+    variant_texture: Annotated[list[str], Form()] = [],  # noqa: B006
+    variant_diet: Annotated[list[str], Form()] = [],  # noqa: B006
+):
+    dish = get_dish(session=session, dish_id=dish_id)
+    values = _dish_form_values(
+        name_zh,
+        name_en,
+        allergens,
+        diet_tags,
+        description,
+        variant_code,
+        variant_texture,
+        variant_diet,
+    )
+    try:
+        try:
+            dish_in = DishUpdate(**values)
+        except ValidationError as error:
+            raise refusal_of(error, ("variants",)) from None
+        with session.begin_nested():
+            update_dish(session=session, dish_id=dish_id, dish_in=dish_in)
+    except DomainError as refusal:
+        session.refresh(dish)
+        return _dish_page(
+            request,
+            session,
+            dish=dish,
+            form={**values, "code": dish.code},
+            errors=field_errors(refusal, locale),
+            status=refusal.status,
+        )
+    _record(session, clock, staff, "update_dish", f"dish:{dish_id}")
+    return RedirectResponse(f"/admin/dishes/{dish_id}?saved=1", status_code=303)
+
+
+# -- menus ------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/sites/{site_id}/menus", response_model=list[MenuPublic])
+def menus_json(
+    site_id: int,
+    staff: AdminStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    week: date | None = None,
+) -> list[MenuPublic]:
+    """A site's menus for the week (Monday to Sunday) that `week` falls in (default: this week)."""
+    get_site(session=session, site_id=site_id)
+    monday = _week(week, clock)
+    return [
+        MenuPublic(
+            menu_id=m.menu_id,
+            service_date=m.service_date,
+            slot=m.slot,
+            items=[_item_public(c, m.ordered_item_ids) for c in m.items],
+        )
+        for m in site_menus(
+            session=session, site_id=site_id, first=monday, last=monday + timedelta(days=6)
+        )
+    ]
+
+
+@router.post("/api/v1/sites/{site_id}/menus/items", response_model=MenuItemPublic, status_code=201)
+def menu_item_add_json(
+    site_id: int, item_in: MenuItemAdd, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> MenuItemPublic:
+    """Put a dish variant on a site's menu for a day and meal, at a price in integer fen."""
+    item = add_menu_item(
+        session=session,
+        site_id=site_id,
+        service_date=item_in.service_date,
+        slot=item_in.slot,
+        item_in=_item_create(item_in),
+    )
+    _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
+    return _one_item(session, item.id)
+
+
+def _item_create(item_in: MenuItemAdd) -> MenuItemCreate:
+    """The item without its day and meal, keeping which fields were given (a texture or diets
+    not given come from the dish's variant)."""
+    given = item_in.model_fields_set - {"service_date", "slot"}
+    return MenuItemCreate(**item_in.model_dump(include=given))
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _one_item(session: Session, item_id: int) -> MenuItemPublic:
+    on_menu = menu_item(session=session, item_id=item_id)
+    ordered = {
+        i
+        for m in site_menus(
+            session=session,
+            site_id=on_menu.site_id,
+            first=on_menu.service_date,
+            last=on_menu.service_date,
+        )
+        for i in m.ordered_item_ids
+    }
+    return _item_public(on_menu.choice, ordered)
+
+
+@router.patch("/api/v1/menu-items/{item_id}", response_model=MenuItemPublic)
+def menu_item_update_json(
+    item_id: int, item_in: MenuItemUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> MenuItemPublic:
+    """Change a menu item's price (fen), texture, diets or place. Orders already placed keep
+    the price they were placed at."""
+    before = session.get(MenuItem, item_id)
+    old_price = before.price_fen if before is not None else None
+    item = update_menu_item(session=session, item_id=item_id, item_in=item_in)
+    _record(
+        session,
+        clock,
+        staff,
+        "update_menu_item",
+        f"menu_item:{item_id}",
+        f"{old_price}->{item.price_fen}",
+    )
+    return _one_item(session, item.id)
+
+
+@router.delete("/api/v1/menu-items/{item_id}", status_code=204)
+def menu_item_delete_json(
+    item_id: int, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Take an item off its menu; refused (409) once it has been ordered."""
+    remove_menu_item(session=session, item_id=item_id)
+    _record(session, clock, staff, "remove_menu_item", f"menu_item:{item_id}")
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/sites/{site_id}/menus/copy-last-week", response_model=CopiedWeekPublic)
+def copy_last_week_json(
+    site_id: int,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    week: date | None = None,
+) -> CopiedWeekPublic:
+    """Copy the site's menus of the week before `week` (default: this week) into it; the
+    days' meals that already have a menu are kept as they are."""
+    copied = copy_last_week(session=session, site_id=site_id, week=_week(week, clock))
+    _record(session, clock, staff, "copy_last_week", f"site:{site_id}", copied.week.isoformat())
+    return CopiedWeekPublic(**vars(copied))
+
+
+def _menus_page(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    site_id: int | None,
+    week: date | None,
+    *,
+    form: dict | None = None,
+    errors: dict | None = None,
+    status: int = 200,
+    copied: tuple[int, int] | None = None,
+):
+    sites = list(session.exec(select(Site).where(Site.active).order_by(Site.name)))
+    site = get_site(session=session, site_id=site_id) if site_id else (sites[0] if sites else None)
+    monday = _week(week, clock)
+    days = [monday + timedelta(days=n) for n in range(7)]
+    slots, menus = [], {}
+    if site is not None:
+        slots = sorted(
+            (
+                Slot(s)
+                for s in session.exec(select(MealSlot.slot).where(MealSlot.site_id == site.id))
+            ),
+            key=list(Slot).index,
+        )
+        menus = {
+            (m.service_date, m.slot): m
+            for m in site_menus(session=session, site_id=site.id, first=days[0], last=days[-1])
+        }
+    dishes = list_dishes(session=session)
+    return page(
+        request,
+        "menus.html",
+        {
+            "sites": sites,
+            "site": site,
+            "week": monday,
+            "previous_week": monday - timedelta(days=7),
+            "next_week": monday + timedelta(days=7),
+            "days": days,
+            "slots": slots,
+            "menus": menus,
+            "dishes": dishes,
+            "variant_codes": sorted({v["code"] for d in dishes for v in d.variants} | {"regular"}),
+            "textures": list(Texture),
+            "diet_tags": list(DietTag),
+            "form": form or {"service_date": today(clock).isoformat(), "variant": "regular"},
+            "errors": errors or {},
+            "copied": copied,
+        },
+        status,
+    )
+
+
+def _menus_url(site_id: int, week: date, **extra) -> str:
+    return "/admin/menus?" + urlencode({"site_id": site_id, "week": week.isoformat(), **extra})
+
+
+@router.get("/admin/menus", response_class=HTMLResponse, include_in_schema=False)
+def menus_page(
+    request: Request,
+    staff: AdminStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    site_id: int | None = None,
+    week: date | None = None,
+    copied: int | None = Query(None, ge=0),
+    kept: int | None = Query(None, ge=0),
+):
+    result = None if copied is None else (copied, kept or 0)
+    return _menus_page(request, session, clock, site_id, week, copied=result)
+
+
+@router.post("/admin/menus/items", response_class=HTMLResponse, include_in_schema=False)
+def menu_item_add(
+    request: Request,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    site_id: Annotated[int, Form()],
+    service_date: Annotated[str, Form(max_length=20)] = "",
+    slot: Annotated[str, Form(max_length=20)] = "",
+    dish_id: Annotated[str, Form(max_length=20)] = "",
+    variant: Annotated[str, Form(max_length=100)] = "",
+    texture: Annotated[str, Form(max_length=20)] = "",
+    diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
+    price: Annotated[str, Form(max_length=40)] = "",
+    position: Annotated[str, Form(max_length=10)] = "0",
+):
+    form = dict(
+        service_date=service_date,
+        slot=slot,
+        dish_id=dish_id,
+        variant=variant,
+        texture=texture,
+        diet_tags=diet_tags,
+        price=price,
+        position=position,
+    )
+    values: dict = dict(
+        service_date=service_date,
+        slot=slot,
+        dish_id=dish_id,
+        variant=variant,
+        position=position or "0",
+    )
+    # Left out when not chosen: the dish's variant then gives its own texture and diets.
+    if texture:
+        values["texture"] = texture
+    if diet_tags:
+        values["diet_tags"] = diet_tags
+    try:
+        values["price_fen"] = price_fen_from_yuan(price)
+        try:
+            item_in = MenuItemAdd(**values)
+        except ValidationError as error:
+            raise refusal_of(error) from None
+        with session.begin_nested():
+            item = add_menu_item(
+                session=session,
+                site_id=site_id,
+                service_date=item_in.service_date,
+                slot=item_in.slot,
+                item_in=_item_create(item_in),
+            )
+    except DomainError as refusal:
+        return _menus_page(
+            request,
+            session,
+            clock,
+            site_id,
+            _date_or_none(service_date),
+            form=form,
+            errors=field_errors(refusal, locale),
+            status=refusal.status,
+        )
+    day = item_in.service_date
+    _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
+    return RedirectResponse(_menus_url(site_id, day) + f"#menu-{day}-{slot}", status_code=303)
+
+
+def _item_site_week(session: Session, item_id: int) -> tuple[int, date]:
+    on_menu = menu_item(session=session, item_id=item_id)
+    return on_menu.site_id, on_menu.service_date
+
+
+@router.post("/admin/menu-items/{item_id}", response_class=HTMLResponse, include_in_schema=False)
+def menu_item_price(
+    request: Request,
+    item_id: int,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    price: Annotated[str, Form(max_length=40)] = "",
+):
+    site_id, day = _item_site_week(session, item_id)
+    old = session.get(MenuItem, item_id).price_fen
+    try:
+        with session.begin_nested():
+            item = update_menu_item(
+                session=session,
+                item_id=item_id,
+                item_in=MenuItemUpdate(price_fen=price_fen_from_yuan(price, f"price_{item_id}")),
+            )
+    except DomainError as refusal:
+        return _menus_page(
+            request,
+            session,
+            clock,
+            site_id,
+            day,
+            errors=field_errors(refusal, locale),
+            status=refusal.status,
+        )
+    _record(
+        session,
+        clock,
+        staff,
+        "update_menu_item",
+        f"menu_item:{item_id}",
+        f"{old}->{item.price_fen}",
+    )
+    return RedirectResponse(_menus_url(site_id, day) + f"#item-{item_id}", status_code=303)
+
+
+@router.post(
+    "/admin/menu-items/{item_id}/delete", response_class=HTMLResponse, include_in_schema=False
+)
+def menu_item_delete(
+    request: Request,
+    item_id: int,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+):
+    site_id, day = _item_site_week(session, item_id)
+    try:
+        with session.begin_nested():
+            remove_menu_item(session=session, item_id=item_id)
+    except DomainError as refusal:
+        return _menus_page(
+            request,
+            session,
+            clock,
+            site_id,
+            day,
+            errors={f"item_{item_id}": refusal.render(locale)},
+            status=refusal.status,
+        )
+    _record(session, clock, staff, "remove_menu_item", f"menu_item:{item_id}")
+    return RedirectResponse(_menus_url(site_id, day), status_code=303)
+
+
+@router.post("/admin/menus/copy-last-week", response_class=HTMLResponse, include_in_schema=False)
+def copy_last_week_form(
+    request: Request,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    site_id: Annotated[int, Form()],
+    week: Annotated[date, Form()],
+):
+    copied = copy_last_week(session=session, site_id=site_id, week=week)
+    _record(session, clock, staff, "copy_last_week", f"site:{site_id}", copied.week.isoformat())
+    return RedirectResponse(
+        _menus_url(site_id, copied.week, copied=len(copied.copied), kept=len(copied.kept)),
+        status_code=303,
+    )

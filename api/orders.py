@@ -1,0 +1,381 @@
+"""The orders board: a day's orders per site and meal with their status, for the admin,
+kitchen staff (their kitchen's sites) and community workers (their communities' elders); and
+phone-in orders and cancels entered by staff for elders who do not use the chat, through the
+same order services as the chat (billing.ordering), with the same rules."""
+
+import uuid
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session
+
+from api.accounts.access import Staff, may_see_elder
+from api.accounts.errors import AccessDenied
+from api.accounts.models import Role
+from api.audit_log import record_view
+from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES
+from api.forms import field_errors, refusal_of
+from api.templating import page
+from billing import ordering
+from core import audit
+from core.clock import Clock, today
+from core.elders import get_elder
+from core.errors import DomainError, DuplicateRequest, InvalidInput
+from core.menus import menu_item
+from core.models import Order
+from core.orders import (
+    BoardOrder,
+    day_menu_items,
+    kitchen_site_ids,
+    orderable_elders,
+    orders_board,
+)
+from core.types import OrderSource, OrderStatus, ServiceMode, Slot
+from core.validation import PROBLEMS, FieldName
+
+router = APIRouter(tags=["orders"], responses=STAFF_RESPONSES)
+
+
+class BoardOrderPublic(BaseModel):
+    """An order on the board: no phone number or address."""
+
+    order_id: int
+    elder_id: int
+    elder: str
+    site_id: int
+    site: str
+    slot: Slot
+    dish_zh: str
+    dish_en: str
+    variant: str
+    quantity: int
+    mode: ServiceMode
+    status: OrderStatus
+    source: OrderSource
+    total_fen: int
+    diet_tags: list[str]
+    allergens: list[str]
+
+
+class BoardSlotPublic(BaseModel):
+    site_id: int
+    site: str
+    slot: Slot
+    orders: list[BoardOrderPublic]
+    by_status: dict[str, int]
+
+
+class OrdersBoardPublic(BaseModel):
+    service_date: date
+    slots: list[BoardSlotPublic]
+
+
+class PhoneInOrder(BaseModel):
+    """An order taken on the phone: the elder, the menu item (site, day, meal, dish and variant
+    in one), portions, how it is served (default: the elder's usual) and a key that makes a
+    repeated request (a double submit, a retry) place one order."""
+
+    elder_id: int
+    item_id: int
+    quantity: Annotated[int, Field(ge=1, le=99)] = 1
+    mode: ServiceMode | None = None
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=100)]
+
+
+class PlacedPublic(BaseModel):
+    order_id: int
+    total_fen: int
+    elder_fen: int
+    duplicate: bool
+
+
+class CancelledPublic(BaseModel):
+    order_id: int
+    status: OrderStatus
+
+
+def _scope(session: Session, staff: Staff) -> dict:
+    """Which orders this member of staff sees on the board."""
+    if staff.role == Role.kitchen:
+        return {"site_ids": kitchen_site_ids(session=session, kitchen_id=staff.kitchen_id or -1)}
+    if staff.role == Role.community_worker:
+        return {"community_ids": set(staff.community_ids)}
+    return {}
+
+
+def _board(session: Session, staff: Staff, service_date: date, site_id: int | None):
+    rows = orders_board(
+        session=session, service_date=service_date, site_id=site_id, **_scope(session, staff)
+    )
+    slots: dict[tuple[int, Slot], BoardSlotPublic] = {}
+    for row in rows:
+        group = slots.setdefault(
+            (row.site_id, row.slot),
+            BoardSlotPublic(
+                site_id=row.site_id, site=row.site, slot=row.slot, orders=[], by_status={}
+            ),
+        )
+        group.orders.append(_public(row))
+        group.by_status[row.status.value] = group.by_status.get(row.status.value, 0) + 1
+    return OrdersBoardPublic(service_date=service_date, slots=list(slots.values()))
+
+
+def _public(row: BoardOrder) -> BoardOrderPublic:
+    values = vars(row).copy()
+    values.pop("community_id")
+    return BoardOrderPublic(**values)
+
+
+def _record_board(request: Request, staff: Staff, service_date: date) -> None:
+    record_view(
+        request,
+        actor=staff.actor,
+        action="view_orders_board",
+        subject="orders",
+        detail=service_date.isoformat(),
+    )
+
+
+@router.get("/api/v1/orders/board", response_model=OrdersBoardPublic)
+def board_json(
+    request: Request,
+    staff: BoardStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
+    site_id: int | None = None,
+) -> OrdersBoardPublic:
+    """A day's orders (default: today) per site and meal with their status: kitchen staff see
+    their kitchen's sites, community workers the elders of their communities."""
+    board = _board(session, staff, service_date or today(clock), site_id)
+    _record_board(request, staff, board.service_date)
+    return board
+
+
+def _board_page(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    staff: Staff,
+    service_date: date | None,
+    site_id: int | None,
+    *,
+    form: dict | None = None,
+    errors: dict | None = None,
+    status: int = 200,
+    placed: int | None = None,
+):
+    day = service_date or today(clock)
+    board = _board(session, staff, day, site_id)
+    context = {"board": board, "site_id": site_id, "errors": errors or {}, "placed": placed}
+    if staff.role in (Role.admin, Role.community_worker):
+        scope = _scope(session, staff)
+        context["elders"] = orderable_elders(
+            session=session, community_ids=scope.get("community_ids")
+        )
+        context["items"] = day_menu_items(session=session, service_date=day)
+        context["form"] = {"idempotency_key": uuid.uuid4().hex, "quantity": "1", **(form or {})}
+        context["modes"] = list(ServiceMode)
+    return page(request, "orders.html", context, status)
+
+
+@router.get("/orders", response_class=HTMLResponse, include_in_schema=False)
+def board_page(
+    request: Request,
+    staff: BoardStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    service_date: date | None = Query(None, alias="date"),
+    site_id: int | None = None,
+    placed: int | None = None,
+):
+    response = _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
+    _record_board(request, staff, service_date or today(clock))
+    return response
+
+
+def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder):
+    """Place a phone-in order through the same services as the chat; a repeat of the same
+    request (same key) answers with the order it already made."""
+    elder = get_elder(session=session, elder_id=order_in.elder_id)
+    if not may_see_elder(staff, elder.community_id):
+        raise AccessDenied()
+    item = menu_item(session=session, item_id=order_in.item_id)
+    try:
+        with session.begin_nested():
+            billed = ordering.place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=item.site_id,
+                service_date=item.service_date,
+                slot=item.slot,
+                dish_id=item.choice.dish_id,
+                variant=item.choice.variant,
+                quantity=order_in.quantity,
+                mode=order_in.mode,
+                idempotency_key=f"staff:{order_in.idempotency_key}",
+                source=OrderSource.staff,
+            )
+    except DuplicateRequest as duplicate:
+        order = session.get(Order, duplicate.params["order_id"])
+        if order is None or order.elder_id != elder.id:
+            raise
+        return order, None
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action="phone_in_order",
+        subject=f"elder:{elder.id}",
+        detail=f"order:{billed.order.id}",
+    )
+    return billed.order, billed.split
+
+
+@router.post("/api/v1/orders", response_model=PlacedPublic, status_code=201)
+def phone_in_json(
+    order_in: PhoneInOrder, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
+) -> PlacedPublic:
+    """A phone-in order for an elder who does not use the chat: every ordering rule applies
+    (cutoff, diet, pauses, one order per meal); a refusal writes nothing. Repeating the same
+    idempotency key returns the order already made."""
+    order, split = _place(session, clock, staff, order_in)
+    return PlacedPublic(
+        order_id=order.id,
+        total_fen=order.total_fen,
+        elder_fen=split.elder_fen if split is not None else _elder_share(session, order.id),
+        duplicate=split is None,
+    )
+
+
+def _elder_share(session: Session, order_id: int) -> int:
+    from billing.models import Charge
+
+    charge = session.get(Charge, order_id)
+    return charge.elder_fen if charge is not None else 0
+
+
+def _int_field(value: str, field: str, label: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(
+            field=FieldName(label), problem=FieldName(PROBLEMS["int_parsing"]), field_code=field
+        ) from None
+
+
+@router.post("/orders/phone-in", response_class=HTMLResponse, include_in_schema=False)
+def phone_in(
+    request: Request,
+    staff: PhoneInStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    service_date: Annotated[date | None, Form(alias="date")] = None,
+    elder_id: Annotated[str, Form(max_length=20)] = "",
+    item_id: Annotated[str, Form(max_length=20)] = "",
+    quantity: Annotated[str, Form(max_length=10)] = "1",
+    mode: Annotated[str, Form(max_length=20)] = "",
+    idempotency_key: Annotated[str, Form(max_length=100)] = "",
+):
+    form = dict(
+        elder_id=elder_id,
+        item_id=item_id,
+        quantity=quantity,
+        mode=mode,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        order_in = PhoneInOrder(
+            elder_id=_int_field(elder_id, "elder_id", "elder"),
+            item_id=_int_field(item_id, "item_id", "meal"),
+            quantity=_int_field(quantity, "quantity", "number of portions"),
+            mode=ServiceMode(mode) if mode in ServiceMode.__members__.values() else None,
+            idempotency_key=idempotency_key or "x",
+        )
+        order, _ = _place(session, clock, staff, order_in)
+    except AccessDenied:
+        raise
+    except (DomainError, ValidationError) as error:
+        # Shown on the form, next to its field; the savepoint undid anything written.
+        refusal = refusal_of(error) if isinstance(error, ValidationError) else error
+        return _board_page(
+            request,
+            session,
+            clock,
+            staff,
+            service_date,
+            None,
+            form=form,
+            errors=field_errors(refusal, locale),
+            status=refusal.status,
+        )
+    query = urlencode({"date": order.service_date.isoformat(), "placed": order.id})
+    return RedirectResponse(f"/orders?{query}#order-{order.id}", status_code=303)
+
+
+def _cancel(session: Session, clock: Clock, staff: Staff, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        from core.errors import OrderNotFound
+
+        raise OrderNotFound(order_id=order_id)
+    elder = get_elder(session=session, elder_id=order.elder_id)
+    if not may_see_elder(staff, elder.community_id):
+        raise AccessDenied()
+    with session.begin_nested():
+        cancelled = ordering.cancel_order(session=session, clock=clock, order_id=order_id)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action="cancel_order",
+        subject=f"elder:{elder.id}",
+        detail=f"order:{order_id}",
+    )
+    return cancelled
+
+
+@router.post("/api/v1/orders/{order_id}/cancel", response_model=CancelledPublic)
+def cancel_json(
+    order_id: int, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
+) -> CancelledPublic:
+    """Cancel an order before its cutoff (the budget it reserved is released)."""
+    order = _cancel(session, clock, staff, order_id)
+    return CancelledPublic(order_id=order.id, status=OrderStatus(order.status))
+
+
+@router.post("/orders/{order_id}/cancel", response_class=HTMLResponse, include_in_schema=False)
+def cancel_page(
+    request: Request,
+    order_id: int,
+    staff: PhoneInStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+):
+    try:
+        order = _cancel(session, clock, staff, order_id)
+    except AccessDenied:
+        raise
+    except DomainError as refusal:
+        existing = session.get(Order, order_id)
+        return _board_page(
+            request,
+            session,
+            clock,
+            staff,
+            existing.service_date if existing else None,
+            None,
+            errors={f"order_{order_id}": refusal.render(locale)},
+            status=refusal.status,
+        )
+    return RedirectResponse(
+        f"/orders?date={order.service_date.isoformat()}#order-{order.id}", status_code=303
+    )

@@ -1,0 +1,254 @@
+"""The orders board and phone-in orders over HTTP: each role sees its own part of the day,
+without phone numbers; staff order for elders through the same rules as the chat; a refusal is
+shown on the form and writes nothing; a double submit makes one order."""
+
+import re
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from api.app import create_app
+from billing.models import Charge
+from core.clock import FixedClock
+from core.elders import pause_elder
+from core.models import Elder, Menu, MenuItem, Order
+from core.orders import place_order
+from core.types import OrderSource, OrderStatus, Slot
+from tests.conftest import SHANGHAI, row_counts
+from tests.factories import Factory, csrf_from, log_in, make_staff
+
+
+@pytest.fixture
+def world(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, elder = make.world()
+        # A second site and community, cooked for by another kitchen.
+        kitchen = make.site()
+        other_site, other_dishes, stranger = make.world()
+        other_site.kitchen_id = kitchen.id
+        site.kitchen_id = site.id
+        session.add_all([site, other_site])
+        fish_averse = make.elder(site, allergies=["fish"], name="不吃鱼")
+        place_order(
+            session=session,
+            clock=clock,
+            elder_id=stranger.id,
+            site_id=other_site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=other_dishes[0].id,
+            variant="regular",
+            idempotency_key="stranger-lunch",
+        )
+
+        def item(dish, variant="regular", slot="lunch", day=make.today):
+            return session.exec(
+                select(MenuItem.id)
+                .join(Menu)
+                .where(
+                    MenuItem.dish_id == dish.id,
+                    MenuItem.variant == variant,
+                    Menu.slot == slot,
+                    Menu.service_date == day,
+                )
+            ).one()
+
+        ids = {
+            "site": site.id,
+            "elder": elder.id,
+            "elder_name": elder.name,
+            "phone": elder.phone,
+            "stranger": stranger.id,
+            "fish_averse": fish_averse.id,
+            "lunch": item(dishes[0]),
+            "fish_lunch": item(dishes[1]),
+            "dinner": item(dishes[0], slot="dinner"),
+            "admin": make_staff(make, "admin").username,
+            "worker": make_staff(
+                make, "community_worker", community_ids=[elder.community_id]
+            ).username,
+            "kitchen": make_staff(make, "kitchen", kitchen_id=site.id).username,
+            "auditor": make_staff(make, "funder_auditor").username,
+        }
+    app = create_app(database=empty_database, clock=clock)
+    yield app, empty_database, clock, ids
+
+
+def client_for(app, username: str) -> TestClient:
+    client = TestClient(app)
+    assert log_in(client, username).status_code == 303
+    return client
+
+
+def _phone_in(client, ids, **fields):
+    page = client.get("/orders?lang=zh_CN")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)
+    data = {
+        "csrf_token": csrf_from(page.text),
+        "idempotency_key": key,
+        "elder_id": str(ids["elder"]),
+        "item_id": str(ids["lunch"]),
+        "quantity": "1",
+        "mode": "",
+        "date": "2026-11-25",
+        **fields,
+    }
+    return client.post("/orders/phone-in?lang=zh_CN", data=data, follow_redirects=False), data
+
+
+def test_a_phone_in_order_goes_through_the_order_and_billing_services_once(world):
+    app, database, _clock, ids = world
+    with client_for(app, ids["worker"]) as worker:
+        placed, data = _phone_in(worker, ids)
+        assert placed.status_code == 303, placed.text
+        again = worker.post("/orders/phone-in", data=data, follow_redirects=False)
+        assert again.status_code == 303  # the double submit shows the same order
+        assert again.headers["location"] == placed.headers["location"]
+        board = worker.get(placed.headers["location"]).text
+        assert (ids["elder_name"] in board and "工作人员" in board) or "staff" in board
+    with database.reading() as session:
+        orders = session.exec(select(Order).where(Order.elder_id == ids["elder"])).all()
+        assert len(orders) == 1
+        assert orders[0].source == OrderSource.staff and orders[0].status == OrderStatus.placed
+        assert session.get(Charge, orders[0].id) is not None  # the budget was reserved
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "said"),
+    [
+        ({"elder_id": "fish_averse", "item_id": "fish_lunch"}, 400, "鱼"),
+        ({"quantity": "0"}, 422, "份"),
+        ({"quantity": "two"}, 422, "份数"),
+        ({"idempotency_key": ""}, 422, "请求"),
+        ({"item_id": "99999"}, 404, "菜单"),
+    ],
+)
+def test_a_refused_phone_in_order_is_shown_on_the_form_and_writes_nothing(
+    world, change, status, said
+):
+    app, database, _clock, ids = world
+    fields = {k: str(ids[v]) if v in ids else v for k, v in change.items()}
+    with database.reading() as session:
+        before = row_counts(session)
+    with client_for(app, ids["admin"]) as admin:
+        refused, _ = _phone_in(admin, ids, **fields)
+    assert refused.status_code == status, refused.text
+    shown = re.findall(r'role="alert"[^>]*>([^<]+)<', refused.text)
+    assert shown and said in " ".join(shown)
+    with database.reading() as session:
+        after = row_counts(session)
+    for logged_in in ("audit_entry", "staff_session"):  # the login itself
+        after.pop(logged_in, None), before.pop(logged_in, None)
+    assert after == before
+
+
+def test_after_the_cutoff_a_paused_elder_or_a_second_order_is_refused(world):
+    app, database, clock, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        assert _phone_in(admin, ids)[0].status_code == 303
+        second, _ = _phone_in(admin, ids, item_id=str(ids["lunch"]))
+        assert second.status_code == 409 and "已经" in second.text
+        with database.transaction() as session:
+            pause_elder(
+                session=session,
+                elder_id=ids["elder"],
+                start_date=clock.now().date(),
+                end_date=clock.now().date(),
+                reason="住院",
+            )
+        paused, _ = _phone_in(admin, ids, item_id=str(ids["dinner"]))
+        assert paused.status_code == 400 and "暂停" in paused.text
+        clock.set(datetime(2026, 11, 25, 9, 45, tzinfo=SHANGHAI))
+        late, _ = _phone_in(admin, ids, elder_id=str(ids["fish_averse"]))
+        assert late.status_code == 409 and "截" in late.text
+
+
+def test_cancel_before_the_cutoff_and_not_after(world):
+    app, database, clock, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        placed, _ = _phone_in(admin, ids)
+        order_id = int(placed.headers["location"].rsplit("-", 1)[1])
+        token = csrf_from(admin.get("/orders").text)
+        done = admin.post(
+            f"/orders/{order_id}/cancel", data={"csrf_token": token}, follow_redirects=False
+        )
+        assert done.status_code == 303
+        again, _ = _phone_in(admin, ids, item_id=str(ids["lunch"]))
+        order_id = int(again.headers["location"].rsplit("-", 1)[1])
+        clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
+        late = admin.post(f"/orders/{order_id}/cancel?lang=en", data={"csrf_token": token})
+        assert late.status_code == 409 and "closed at" in late.text
+        headers = {"x-csrf-token": token}
+        assert admin.post(f"/api/v1/orders/{order_id}/cancel", headers=headers).status_code == 409
+    with database.reading() as session:
+        statuses = sorted(
+            o.status for o in session.exec(select(Order).where(Order.elder_id == ids["elder"]))
+        )
+        assert statuses == ["cancelled", "placed"]
+
+
+def test_each_role_sees_its_own_part_of_the_board_without_phone_numbers(world):
+    app, database, _clock, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        _phone_in(admin, ids)
+        everything = admin.get("/api/v1/orders/board").json()
+        assert {o["elder_id"] for s in everything["slots"] for o in s["orders"]} == {
+            ids["elder"],
+            ids["stranger"],
+        }
+    for who, sees in (("worker", {ids["elder"]}), ("kitchen", {ids["elder"]})):
+        with client_for(app, ids[who]) as client:
+            body = client.get("/api/v1/orders/board?date=2026-11-25")
+            assert {o["elder_id"] for s in body.json()["slots"] for o in s["orders"]} == sees
+            page = client.get("/orders").text
+            assert ids["phone"] not in page and ids["phone"] not in body.text
+            assert "phone-in-form" in page if who == "worker" else "phone-in-form" not in page
+    with client_for(app, ids["worker"]) as worker:
+        # Not one of the worker's elders: refused, nothing written.
+        refused, _ = _phone_in(worker, ids, elder_id=str(ids["stranger"]))
+        assert refused.status_code == 403
+        with database.reading() as session:
+            order = session.exec(select(Order).where(Order.elder_id == ids["stranger"])).one()
+        token = csrf_from(worker.get("/orders").text)
+        assert (
+            worker.post(f"/orders/{order.id}/cancel", data={"csrf_token": token}).status_code == 403
+        )
+    with client_for(app, ids["kitchen"]) as kitchen:
+        token = csrf_from(kitchen.get("/orders").text)
+        assert (
+            kitchen.post("/api/v1/orders", json={}, headers={"x-csrf-token": token}).status_code
+            == 403
+        )
+    with client_for(app, ids["auditor"]) as auditor:
+        assert auditor.get("/orders").status_code == 403
+
+
+def test_phone_in_orders_as_json_with_an_idempotency_key(world):
+    app, database, _clock, ids = world
+    with client_for(app, ids["worker"]) as worker:
+        headers = {"x-csrf-token": csrf_from(worker.get("/orders").text)}
+        body = {"elder_id": ids["elder"], "item_id": ids["lunch"], "idempotency_key": "phone-0001"}
+        first = worker.post("/api/v1/orders", json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        again = worker.post("/api/v1/orders", json=body, headers=headers)
+        assert again.json()["order_id"] == first.json()["order_id"] and again.json()["duplicate"]
+        assert first.json()["total_fen"] == 1500
+        bad = worker.post(
+            "/api/v1/orders?lang=en",
+            json={**body, "idempotency_key": "phone-0002", "quantity": "x"},
+            headers=headers,
+        )
+        assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
+        twice = worker.post(
+            "/api/v1/orders?lang=en",
+            json={**body, "idempotency_key": "phone-0003"},
+            headers=headers,
+        )
+        assert twice.status_code == 409 and twice.json()["error"] == "already_ordered"
+    with database.reading() as session:
+        assert len(session.exec(select(Order).where(Order.elder_id == ids["elder"])).all()) == 1
+        assert session.get(Elder, ids["elder"]) is not None
