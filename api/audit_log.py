@@ -6,10 +6,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from api.deps import MAX_ID, AdminStaff, ReadSessionDep
+from api.deps import AdminStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
+from core.types import MAX_ID
 
 router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
 

@@ -19,7 +19,7 @@ from billing.dashboard import DAYS, dashboard, funder_spending
 from billing.exports import category_name
 from billing.models import Share
 from core.clock import today
-from core.types import AlertLevel, AlertStatus, Slot
+from core.types import AlertLevel, AlertStatus, RowId, Slot
 
 router = APIRouter(tags=["dashboard"], responses=STAFF_RESPONSES)
 
@@ -31,7 +31,7 @@ class CountPublic(BaseModel):
 
 
 class FunderSpendPublic(BaseModel):
-    funder_id: int
+    funder_id: RowId
     code: str
     name_zh: str
     name_en: str
@@ -43,7 +43,7 @@ class FunderSpendPublic(BaseModel):
 
 
 class AlertPublic(BaseModel):
-    alert_id: int
+    alert_id: RowId
     elder: str
     slot: Slot
     raised_at: datetime

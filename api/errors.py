@@ -30,6 +30,7 @@ class ErrorPublic(BaseModel):
 
 # For the OpenAPI schema of routes that need a login.
 STAFF_RESPONSES: dict[int | str, dict] = {
+    400: {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"},
     401: {"model": ErrorPublic, "description": "Not logged in"},
     403: {"model": ErrorPublic, "description": "This account's role may not see this"},
     404: {"model": ErrorPublic, "description": "No such thing, or not this account's to see"},

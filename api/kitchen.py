@@ -21,7 +21,7 @@ from api.templating import page
 from core import audit
 from core.clock import today
 from core.settings import get_settings
-from core.types import ServiceMode, Slot
+from core.types import RowId, ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 from routing.planning import replan_after_dropout
@@ -31,18 +31,18 @@ from routing.service import RouteNotFound
 router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
 
 
-def _own_kitchen(staff: Staff, kitchen_id: int) -> None:
+def _own_kitchen(staff: Staff, kitchen_id: RowId) -> None:
     if not may_see_kitchen(staff, kitchen_id):
         raise AccessDenied()
 
 
 class ProductionLinePublic(BaseModel):
-    dish_id: int
+    dish_id: RowId
     dish_zh: str
     dish_en: str
     variant: str
     texture: str
-    site_id: int
+    site_id: RowId
     site: str
     mode: ServiceMode
     route: int | None
@@ -51,7 +51,7 @@ class ProductionLinePublic(BaseModel):
 
 
 class SpecialPortionPublic(BaseModel):
-    order_id: int
+    order_id: RowId
     elder: str
     dish_zh: str
     variant: str
@@ -68,7 +68,7 @@ class PurchaseLinePublic(BaseModel):
 
 
 class DishTotalPublic(BaseModel):
-    dish_id: int
+    dish_id: RowId
     dish_zh: str
     dish_en: str
     variant: str
@@ -93,7 +93,7 @@ class PackingPublic(BaseModel):
 
 
 class ProductionPublic(BaseModel):
-    kitchen_id: int
+    kitchen_id: RowId
     kitchen: str
     service_date: date
     slot: Slot
@@ -108,7 +108,7 @@ class ProductionPublic(BaseModel):
 
 
 def _production(
-    session, kitchen_id: int, service_date: date, slot: Slot, locale: str
+    session, kitchen_id: RowId, service_date: date, slot: Slot, locale: str
 ) -> ProductionPublic:
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
@@ -307,7 +307,7 @@ def production_page(
 
 
 class ReplanPublic(BaseModel):
-    kitchen_id: int
+    kitchen_id: RowId
     service_date: date
     slot: str
     stops: int

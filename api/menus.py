@@ -36,7 +36,7 @@ from core.menus import (
 from core.models import Dish, MealSlot, MenuItem, Site
 from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site
-from core.types import Allergen, DietTag, Slot, Texture
+from core.types import Allergen, DietTag, RowId, Slot, Texture
 
 router = APIRouter(tags=["menus"], responses=STAFF_RESPONSES)
 VARIANT_ROWS = 4  # variant rows on the dish form
@@ -57,8 +57,8 @@ class DishPublic(BaseModel):
 
 
 class MenuItemPublic(BaseModel):
-    item_id: int
-    dish_id: int
+    item_id: RowId
+    dish_id: RowId
     dish_zh: str
     dish_en: str
     variant: str
@@ -71,7 +71,7 @@ class MenuItemPublic(BaseModel):
 
 
 class MenuPublic(BaseModel):
-    menu_id: int
+    menu_id: RowId
     service_date: date
     slot: Slot
     items: list[MenuItemPublic]
@@ -146,13 +146,13 @@ def dish_create_json(
 
 
 @router.get("/api/v1/dishes/{dish_id}", response_model=DishPublic)
-def dish_json(dish_id: int, staff: AdminStaff, session: ReadSessionDep) -> DishPublic:
+def dish_json(dish_id: RowId, staff: AdminStaff, session: ReadSessionDep) -> DishPublic:
     return _dish_public(get_dish(session=session, dish_id=dish_id))
 
 
 @router.put("/api/v1/dishes/{dish_id}", response_model=DishPublic)
 def dish_update_json(
-    dish_id: int, dish_in: DishUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
+    dish_id: RowId, dish_in: DishUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> DishPublic:
     """Change a dish (everything but its code). Orders keep the dish as it was ordered."""
     dish = update_dish(session=session, dish_id=dish_id, dish_in=dish_in)
@@ -263,7 +263,7 @@ def dish_create(
 
 
 @router.get("/admin/dishes/{dish_id}", response_class=HTMLResponse, include_in_schema=False)
-def dish_page(request: Request, dish_id: int, staff: AdminStaff, session: ReadSessionDep):
+def dish_page(request: Request, dish_id: RowId, staff: AdminStaff, session: ReadSessionDep):
     dish = get_dish(session=session, dish_id=dish_id)
     return _dish_page(request, session, dish=dish, form=dish.model_dump())
 
@@ -271,7 +271,7 @@ def dish_page(request: Request, dish_id: int, staff: AdminStaff, session: ReadSe
 @router.post("/admin/dishes/{dish_id}", response_class=HTMLResponse, include_in_schema=False)
 def dish_update(
     request: Request,
-    dish_id: int,
+    dish_id: RowId,
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -322,7 +322,7 @@ def dish_update(
 
 @router.get("/api/v1/sites/{site_id}/menus", response_model=list[MenuPublic])
 def menus_json(
-    site_id: int,
+    site_id: RowId,
     staff: AdminStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -346,7 +346,7 @@ def menus_json(
 
 @router.post("/api/v1/sites/{site_id}/menus/items", response_model=MenuItemPublic, status_code=201)
 def menu_item_add_json(
-    site_id: int, item_in: MenuItemAdd, staff: AdminStaff, session: SessionDep, clock: ClockDep
+    site_id: RowId, item_in: MenuItemAdd, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> MenuItemPublic:
     """Put a dish variant on a site's menu for a day and meal, at a price in integer fen."""
     item = add_menu_item(
@@ -374,7 +374,7 @@ def _date_or_none(text: str) -> date | None:
         return None
 
 
-def _one_item(session: Session, item_id: int) -> MenuItemPublic:
+def _one_item(session: Session, item_id: RowId) -> MenuItemPublic:
     on_menu = menu_item(session=session, item_id=item_id)
     ordered = {
         i
@@ -391,7 +391,7 @@ def _one_item(session: Session, item_id: int) -> MenuItemPublic:
 
 @router.patch("/api/v1/menu-items/{item_id}", response_model=MenuItemPublic)
 def menu_item_update_json(
-    item_id: int, item_in: MenuItemUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
+    item_id: RowId, item_in: MenuItemUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> MenuItemPublic:
     """Change a menu item's price (fen), texture, diets or place. Orders already placed keep
     the price they were placed at."""
@@ -411,7 +411,7 @@ def menu_item_update_json(
 
 @router.delete("/api/v1/menu-items/{item_id}", status_code=204)
 def menu_item_delete_json(
-    item_id: int, staff: AdminStaff, session: SessionDep, clock: ClockDep
+    item_id: RowId, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Take an item off its menu; refused (409) once it has been ordered."""
     remove_menu_item(session=session, item_id=item_id)
@@ -421,7 +421,7 @@ def menu_item_delete_json(
 
 @router.post("/api/v1/sites/{site_id}/menus/copy-last-week", response_model=CopiedWeekPublic)
 def copy_last_week_json(
-    site_id: int,
+    site_id: RowId,
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -438,7 +438,7 @@ def _menus_page(
     request: Request,
     session: Session,
     clock: Clock,
-    site_id: int | None,
+    site_id: RowId | None,
     week: date | None,
     *,
     form: dict | None = None,
@@ -488,7 +488,7 @@ def _menus_page(
     )
 
 
-def _menus_url(site_id: int, week: date, **extra) -> str:
+def _menus_url(site_id: RowId, week: date, **extra) -> str:
     return "/admin/menus?" + urlencode({"site_id": site_id, "week": week.isoformat(), **extra})
 
 
@@ -498,7 +498,7 @@ def menus_page(
     staff: AdminStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-    site_id: int | None = None,
+    site_id: RowId | None = None,
     week: date | None = None,
     copied: int | None = Query(None, ge=0),
     kept: int | None = Query(None, ge=0),
@@ -576,7 +576,7 @@ def menu_item_add(
     return RedirectResponse(_menus_url(site_id, day) + f"#menu-{day}-{slot}", status_code=303)
 
 
-def _item_site_week(session: Session, item_id: int) -> tuple[int, date]:
+def _item_site_week(session: Session, item_id: RowId) -> tuple[int, date]:
     on_menu = menu_item(session=session, item_id=item_id)
     return on_menu.site_id, on_menu.service_date
 
@@ -584,7 +584,7 @@ def _item_site_week(session: Session, item_id: int) -> tuple[int, date]:
 @router.post("/admin/menu-items/{item_id}", response_class=HTMLResponse, include_in_schema=False)
 def menu_item_price(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -626,7 +626,7 @@ def menu_item_price(
 )
 def menu_item_delete(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,

@@ -35,7 +35,7 @@ from core.orders import (
     orderable_elders,
     orders_board,
 )
-from core.types import OrderSource, OrderStatus, ServiceMode, Slot
+from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import PROBLEMS, FieldName
 
 router = APIRouter(tags=["orders"], responses=STAFF_RESPONSES)
@@ -44,10 +44,10 @@ router = APIRouter(tags=["orders"], responses=STAFF_RESPONSES)
 class BoardOrderPublic(BaseModel):
     """An order on the board: no phone number or address."""
 
-    order_id: int
-    elder_id: int
+    order_id: RowId
+    elder_id: RowId
     elder: str
-    site_id: int
+    site_id: RowId
     site: str
     slot: Slot
     dish_zh: str
@@ -63,7 +63,7 @@ class BoardOrderPublic(BaseModel):
 
 
 class BoardSlotPublic(BaseModel):
-    site_id: int
+    site_id: RowId
     site: str
     slot: Slot
     orders: list[BoardOrderPublic]
@@ -80,22 +80,22 @@ class PhoneInOrder(BaseModel):
     in one), portions, how it is served (default: the elder's usual) and a key that makes a
     repeated request (a double submit, a retry) place one order."""
 
-    elder_id: int
-    item_id: int
+    elder_id: RowId
+    item_id: RowId
     quantity: Annotated[int, Field(ge=1, le=99)] = 1
     mode: ServiceMode | None = None
     idempotency_key: Annotated[str, Field(min_length=8, max_length=100)]
 
 
 class PlacedPublic(BaseModel):
-    order_id: int
+    order_id: RowId
     total_fen: int
     elder_fen: int
     duplicate: bool
 
 
 class CancelledPublic(BaseModel):
-    order_id: int
+    order_id: RowId
     status: OrderStatus
 
 
@@ -108,7 +108,7 @@ def _scope(session: Session, staff: Staff) -> dict:
     return {}
 
 
-def _board(session: Session, staff: Staff, service_date: date, site_id: int | None):
+def _board(session: Session, staff: Staff, service_date: date, site_id: RowId | None):
     rows = orders_board(
         session=session, service_date=service_date, site_id=site_id, **_scope(session, staff)
     )
@@ -148,7 +148,7 @@ def board_json(
     session: ReadSessionDep,
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
-    site_id: int | None = None,
+    site_id: RowId | None = None,
 ) -> OrdersBoardPublic:
     """A day's orders (default: today) per site and meal with their status: kitchen staff see
     their kitchen's sites, community workers the elders of their communities."""
@@ -163,7 +163,7 @@ def _board_page(
     clock: Clock,
     staff: Staff,
     service_date: date | None,
-    site_id: int | None,
+    site_id: RowId | None,
     *,
     form: dict | None = None,
     errors: dict | None = None,
@@ -191,7 +191,7 @@ def board_page(
     session: ReadSessionDep,
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
-    site_id: int | None = None,
+    site_id: RowId | None = None,
     placed: int | None = None,
 ):
     response = _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
@@ -254,7 +254,7 @@ def phone_in_json(
     )
 
 
-def _elder_share(session: Session, order_id: int) -> int:
+def _elder_share(session: Session, order_id: RowId) -> int:
     from billing.models import Charge
 
     charge = session.get(Charge, order_id)
@@ -320,7 +320,7 @@ def phone_in(
     return RedirectResponse(f"/orders?{query}#order-{order.id}", status_code=303)
 
 
-def _cancel(session: Session, clock: Clock, staff: Staff, order_id: int) -> Order:
+def _cancel(session: Session, clock: Clock, staff: Staff, order_id: RowId) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         from core.errors import OrderNotFound
@@ -344,7 +344,7 @@ def _cancel(session: Session, clock: Clock, staff: Staff, order_id: int) -> Orde
 
 @router.post("/api/v1/orders/{order_id}/cancel", response_model=CancelledPublic)
 def cancel_json(
-    order_id: int, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
+    order_id: RowId, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
 ) -> CancelledPublic:
     """Cancel an order before its cutoff (the budget it reserved is released)."""
     order = _cancel(session, clock, staff, order_id)
@@ -354,7 +354,7 @@ def cancel_json(
 @router.post("/orders/{order_id}/cancel", response_class=HTMLResponse, include_in_schema=False)
 def cancel_page(
     request: Request,
-    order_id: int,
+    order_id: RowId,
     staff: PhoneInStaff,
     session: SessionDep,
     clock: ClockDep,

@@ -11,15 +11,15 @@ from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.orders import day_tallies
-from core.types import Slot
+from core.types import RowId, Slot
 
 router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
 
 class SlotTallyPublic(BaseModel):
-    site_id: int
+    site_id: RowId
     site_name: str
-    kitchen_id: int | None
+    kitchen_id: RowId | None
     slot: Slot
     orders: int
     portions: int

@@ -23,7 +23,7 @@ from api.templating import page
 from billing.ordering import record_outcome
 from core.clock import today
 from core.signing import sign, verify
-from core.types import OrderStatus
+from core.types import OrderStatus, RowId
 from routing.service import (
     RouteNotFound,
     RouteView,
@@ -36,7 +36,7 @@ from routing.service import (
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
 
-def route_actor(session: Session, staff: Staff | None, route_id: int, key: str | None) -> str:
+def route_actor(session: Session, staff: Staff | None, route_id: RowId, key: str | None) -> str:
     """Who is opening this route, for the audit log, or a refusal. The signed key is a
     capability for this one route; otherwise the route must be the logged-in rider's own."""
     if verify("route", route_id, key):
@@ -57,7 +57,7 @@ def route_actor(session: Session, staff: Staff | None, route_id: int, key: str |
 
 class StopPublic(BaseModel):
     position: int
-    order_id: int
+    order_id: RowId
     eta: str
     elder: str
     address: str

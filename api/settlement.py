@@ -38,6 +38,7 @@ from billing.settlement import (
 )
 from core import audit
 from core.clock import Clock, today
+from core.types import RowId
 
 # A month in the JSON API: 2026-11. (The pages take anything and say what is wrong with it.)
 MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
@@ -54,14 +55,14 @@ FILE_RESPONSES: dict[int | str, dict] = {
 
 class StatementLinePublic(BaseModel):
     category: str
-    site_id: int
+    site_id: RowId
     site: str
     meals: int
     amount_fen: int
 
 
 class StatementSummaryPublic(BaseModel):
-    funder_id: int
+    funder_id: RowId
     code: str
     name_zh: str
     name_en: str
@@ -79,7 +80,7 @@ class FunderStatementPublic(StatementSummaryPublic):
 
 
 class FundBudgetPublic(BaseModel):
-    fund_id: int
+    fund_id: RowId
     code: str
     name_zh: str
     name_en: str
@@ -149,7 +150,7 @@ def _settlement(session: Session, clock: Clock, month: str) -> SettlementPublic:
 
 
 def _funder_statement(
-    session: Session, staff: Staff, funder_id: int, month: str
+    session: Session, staff: Staff, funder_id: RowId, month: str
 ) -> tuple[FunderStatement, date, date]:
     """The funder's statement of the month, if this member of staff may see it."""
     if not may_see_funder(staff, funder_id):
@@ -172,7 +173,7 @@ def _statement_public(statement: FunderStatement, month: str, first: date, last:
     )
 
 
-def _record_statement(request: Request, staff: Staff, funder_id: int, month: str, what: str):
+def _record_statement(request: Request, staff: Staff, funder_id: RowId, month: str, what: str):
     record_view(
         request,
         actor=staff.actor,

@@ -10,6 +10,7 @@ from core.types import (
     Category,
     DietTag,
     RiderMode,
+    RowId,
     ServiceMode,
     SiteKind,
     Slot,
@@ -58,9 +59,9 @@ class SiteCreate(Schema):
     address: Annotated[str, Field(min_length=1, max_length=200)]
     lat: Latitude
     lon: Longitude
-    community_id: int
+    community_id: RowId
     phone: Phone
-    kitchen_id: int | None = None
+    kitchen_id: RowId | None = None
     offers_delivery: bool = False
     offers_pickup: bool = False
     offers_dine_in: bool = False
@@ -87,14 +88,14 @@ class ElderCreate(Schema):
     address: Annotated[str, Field(min_length=1, max_length=200)]
     lat: Latitude
     lon: Longitude
-    community_id: int
+    community_id: RowId
     birth_date: date
     gender: Annotated[str, Field(max_length=8)] | None = None
     texture: Texture = Texture.regular
     diet_needs: list[DietTag] = []
     allergies: list[Allergen] = []
     service_mode: ServiceMode = ServiceMode.delivery
-    home_site_id: int | None = None
+    home_site_id: RowId | None = None
     language: Annotated[str, Field(pattern=r"^(zh_CN|en)$")] = "zh_CN"
     notes: Annotated[str, Field(max_length=500)] | None = None
     categories: list[CategoryGrant] = []
@@ -133,7 +134,7 @@ class DishCreate(DishUpdate):
 
 
 class MenuItemCreate(Schema):
-    dish_id: int
+    dish_id: RowId
     variant: Annotated[str, Field(min_length=1, max_length=24)]
     texture: Texture = Texture.regular
     diet_tags: list[DietTag] = []
@@ -153,7 +154,7 @@ class MenuItemUpdate(Schema):
 class RiderCreate(Schema):
     name: Name
     phone: Phone
-    kitchen_id: int
+    kitchen_id: RowId
     mode: RiderMode = RiderMode.ebike
     capacity: Annotated[int, Field(ge=1, le=200)] = 30
     shift_start: time

@@ -2,12 +2,18 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from annotated_types import Ge, Le
 from sqlalchemy.types import TypeDecorator
 
 from core.i18n import N_, gettext
+
+# A row id as people and programs send it (a URL, a form, JSON): inside the database's integer
+# range, so an absurd id is refused as bad input instead of overflowing in the driver.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -36,8 +36,9 @@ def test_plan_refuses_a_bad_date_clearly(database_url):  # noqa: F811
     assert result.exit_code == 2 and "is not a date like 2026-11-25" in result.output
 
 
-def test_replan_after_a_dropout_writes_new_sheets_and_refuses_an_unknown_route(  # noqa: F811
-    database_url, tmp_path
+def test_replan_after_a_dropout_writes_new_sheets_and_refuses_an_unknown_route(
+    database_url,  # noqa: F811
+    tmp_path,
 ):
     from sqlmodel import select
 
