@@ -68,14 +68,14 @@ class SolveParams:
     # `metaheuristic` when on. `ils_removed` is the mean number of stops removed per ruin.
     ils: bool = False
     ils_removed: int = 10
-    ils_temperature: float = 100.0
-    # Local-search operators look at this share of each node's nearest neighbours only (1 = all).
-    neighbors_ratio: float = 1.0
+    # Starting temperature in cost units (metres on a city day): a plan this much longer is
+    # accepted as the new reference with probability 1/e at first.
+    ils_temperature: float = 1000.0
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
     # 0 never decomposes.
     decompose_above: int = 400
-    part_size: int = 200
+    part_size: int = 100
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0:
@@ -94,6 +94,10 @@ class SolveParams:
             raise ValueError("vehicle_cost/priority_weight: must be >= 0")
         if self.decompose_above < 0:
             raise ValueError(f"decompose_above: must be >= 0, got {self.decompose_above}")
+        if self.ils_removed < 1:
+            raise ValueError(f"ils_removed: must be >= 1, got {self.ils_removed}")
+        if self.ils_temperature <= 0:
+            raise ValueError(f"ils_temperature: must be positive, got {self.ils_temperature}")
         if self.part_size < 10:
             raise ValueError(f"part_size: must be >= 10, got {self.part_size}")
 
@@ -174,9 +178,6 @@ def _search_parameters(params: SolveParams, time_limit: float):
     else:
         search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     search.log_search = params.log_search
-    if params.neighbors_ratio < 1.0:
-        search.ls_operator_neighbors_ratio = params.neighbors_ratio
-        search.ls_operator_min_neighbors = 10
     if params.ils:
         search.use_iterated_local_search = True
         ils = search.iterated_local_search_parameters
