@@ -322,7 +322,11 @@ def write_vrplib(problem: Problem, folder: Path, routes: dict[str, list[str]] | 
     if routes:
         number = {s.id: k + 1 for k, s in enumerate(problem.stops)}
         instance = read_instance(path)
-        renamed = {r: [f"c{number[s]}" for s in stops] for r, stops in routes.items() if stops}
+        used = [stops for stops in routes.values() if stops]
+        renamed = {
+            rider.id: [f"c{number[s]}" for s in stops]
+            for rider, stops in zip(instance.problem.riders, used, strict=False)
+        }
         checked = check_routes(instance.problem, renamed, require_all=True)
         if checked.feasible:
             sol = [[customer_number(s) for s in stops] for stops in renamed.values()]

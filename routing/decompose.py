@@ -32,6 +32,8 @@ from routing.model import (
 
 # Share of the time limit spent building the first plan (the rest improves it).
 FIRST_SHARE = 0.25
+# Every other improvement round tries to do without each group's emptiest route.
+SQUEEZE = True
 
 
 def decomposable(problem: Problem) -> bool:
@@ -261,7 +263,7 @@ def solve_decomposed(problem: Problem, params) -> Plan:
                     key=lambda g: min(_ring(a, b) for b in group_angles[g]),
                 )
                 group_stops[best].append(stop_index[stop_id])
-            squeeze = rounds % 2 == 1
+            squeeze = SQUEEZE and rounds % 2 == 1
             if squeeze:
                 # Every other round, each group tries to do without its emptiest route: its
                 # stops must fit into the others' (a dropped stop costs more than any detour),
