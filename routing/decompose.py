@@ -34,6 +34,8 @@ from routing.model import (
 FIRST_SHARE = 0.25
 # Every other improvement round tries to do without each group's emptiest route.
 SQUEEZE = True
+# A first-round part gets at most this many full loads' worth of riders (0: its whole share).
+PART_RIDERS = 3
 
 
 def decomposable(problem: Problem) -> bool:
@@ -221,6 +223,13 @@ def solve_decomposed(problem: Problem, params) -> Plan:
         shares = share_riders(
             problem.riders, [sum(problem.stops[k].demand for k in part) for part in parts]
         )
+        if PART_RIDERS:
+            # Empty riders slow the search (every move is tried into each of them): a part
+            # takes at most three full loads' worth; the rest wait as spares for later rounds.
+            capacity = max(1, max(r.capacity for r in problem.riders))
+            for p, part in enumerate(parts):
+                meals = sum(problem.stops[k].demand for k in part)
+                shares[p] = shares[p][: max(4, math.ceil(PART_RIDERS * meals / capacity))]
         first = budget * FIRST_SHARE
         slice_time = first * min(workers, len(parts)) / len(parts)
         jobs = [
