@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import random
@@ -281,7 +282,8 @@ def write_vrplib(problem: Problem, folder: Path, routes: dict[str, list[str]] | 
 
     Coordinates are in e-bike seconds (metres x detour / speed, east and north of the kitchen),
     so that, as in the DIMACS convention, travel time equals distance. With `routes`, a .sol is
-    written beside it with their cost in the file's own units.
+    written beside it with their cost in the file's own units; those routes keep the ride
+    limit, which the file cannot state, so solvers reading it can beat that "best known".
     """
     from routing.vrplib import SCALE, customer_number, read_instance
 
@@ -352,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write-vrplib", type=Path, help="folder for <day>.vrp (+ .sol)")
     parser.add_argument("--json", default=str(RESULTS / "routing_city.json"))
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each round of ours")
     args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(format="  %(message)s")
+        logging.getLogger("routing.decompose").setLevel(logging.DEBUG)
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     unknown = set(solvers) - set(SOLVERS)
     if unknown:

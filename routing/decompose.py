@@ -11,6 +11,7 @@ feasible plan for the whole day.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import time as clock
@@ -29,6 +30,8 @@ from routing.model import (
     Route,
     Unassigned,
 )
+
+LOG = logging.getLogger(__name__)
 
 # Share of the time limit spent building the first plan (the rest improves it).
 FIRST_SHARE = 0.25
@@ -327,12 +330,12 @@ def _ring(a: float, b: float) -> float:
 
 
 def _debug(what, started, routes, dropped) -> None:
-    import os
-
-    if os.environ.get("MEALAID_ROUTING_DEBUG"):
-        km = sum(r.distance for r in routes.values()) / 1000
-        print(
-            f"  {what}: {km:.1f} km, {len(routes)} routes, {len(dropped)} dropped "
-            f"at {clock.monotonic() - started:.1f}s",
-            flush=True,
+    if LOG.isEnabledFor(logging.DEBUG):
+        LOG.debug(
+            "%s: %.1f km, %d routes, %d dropped at %.1fs",
+            what,
+            sum(r.distance for r in routes.values()) / 1000,
+            len(routes),
+            len(dropped),
+            clock.monotonic() - started,
         )
