@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
+from routing.decompose import decomposable, solve_decomposed
 from routing.distance import GreatCircleProvider, MatrixProvider
 from routing.model import (
     Depot,
@@ -61,6 +62,20 @@ class SolveParams:
     # Prefer food leaving the kitchen as late as the route allows (shorter time in the box).
     late_departure: bool = True
     log_search: bool = False
+    # Iterated local search: ruin part of the plan (SISR: strings of nearby stops removed from
+    # nearby routes), recreate it by cheapest insertion, improve by local search, and accept by
+    # simulated annealing; the ruin-and-recreate scheme of the strongest VRPTW solvers. Replaces
+    # `metaheuristic` when on. `ils_removed` is the mean number of stops removed per ruin.
+    ils: bool = False
+    ils_removed: int = 10
+    # Starting temperature in cost units (metres on a city day): a plan this much longer is
+    # accepted as the new reference with probability 1/e at first.
+    ils_temperature: float = 1000.0
+    # A single-kitchen day with more stops than this is solved in parts of about `part_size`
+    # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
+    # 0 never decomposes.
+    decompose_above: int = 400
+    part_size: int = 100
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0:
@@ -77,11 +92,20 @@ class SolveParams:
             raise ValueError(f"restarts: must be >= 1, got {self.restarts}")
         if self.vehicle_cost < 0 or self.priority_weight < 0:
             raise ValueError("vehicle_cost/priority_weight: must be >= 0")
+        if self.decompose_above < 0:
+            raise ValueError(f"decompose_above: must be >= 0, got {self.decompose_above}")
+        if self.ils_removed < 1:
+            raise ValueError(f"ils_removed: must be >= 1, got {self.ils_removed}")
+        if self.ils_temperature <= 0:
+            raise ValueError(f"ils_temperature: must be positive, got {self.ils_temperature}")
+        if self.part_size < 10:
+            raise ValueError(f"part_size: must be >= 10, got {self.part_size}")
 
     @property
     def label(self) -> str:
         bandit = "+bandit" if self.bandit_operators else ""
-        return f"{self.first_solution.lower()}+{self.metaheuristic.lower()}{bandit}"
+        search = f"ils({self.ils_removed})" if self.ils else self.metaheuristic.lower()
+        return f"{self.first_solution.lower()}+{search}{bandit}"
 
 
 # Second, third... workers search differently from the first, so the portfolio covers more ground.
@@ -154,10 +178,32 @@ def _search_parameters(params: SolveParams, time_limit: float):
     else:
         search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     search.log_search = params.log_search
+    if params.ils:
+        search.use_iterated_local_search = True
+        ils = search.iterated_local_search_parameters
+        ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+        ruin = ils.ruin_recreate_parameters
+        del ruin.ruin_strategies[:]
+        sisr = ruin.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = 10
+        sisr.avg_num_removed_visits = params.ils_removed
+        sisr.bypass_factor = 0.01
+        ruin.recreate_strategy.heuristic = FIRST_SOLUTION.Value("LOCAL_CHEAPEST_INSERTION")
+        ils.improve_perturbed_solution = True
+        annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+        annealing.initial_temperature = params.ils_temperature
+        annealing.final_temperature = 0.01
+        annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
     return search
 
 
-def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
+def _solve_one(
+    problem: Problem,
+    params: SolveParams,
+    deadline: float,
+    initial: Mapping[str, list[str]] | None = None,
+) -> Plan:
+    """One OR-Tools search; `initial` (rider id -> stop ids) seeds it when it is feasible."""
     started = clock.monotonic()
     model = _prepare(problem)
     riders, stops, dc = model.riders, model.stops, model.depot_count
@@ -188,9 +234,20 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
         [r.shift_end for r in riders] + [s.window.end for s in stops if s.window is not None]
     )
     # Transit i->j is service at i plus travel, so cumul(i) is the moment service at i starts.
+    limit = problem.max_ride_time
+    # With one end depot, shift end and mode for all riders, the ride-time limit is a bound on
+    # each route's span that OR-Tools' local-search filters see (see _span_ride_time); else
+    # it is posted as a constraint the filters do not see, which is exact but searches slowly.
+    span_ride = (
+        limit is not None
+        and len({(r.end_depot, r.shift_end, r.mode, r.departed_at is None) for r in riders}) == 1
+    )
     time_cb = {
         mode: routing.RegisterTransitMatrix(
-            [[service[a] + row[b] for b in range(n_nodes)] for a, row in enumerate(matrix)]
+            [
+                [0 if span_ride and b < dc else service[a] + row[b] for b in range(n_nodes)]
+                for a, row in enumerate(matrix)
+            ]
         )
         for mode, matrix in model.time.items()
     }
@@ -206,14 +263,15 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
     for k, stop in enumerate(stops):
         if stop.window is not None:
             time.CumulVar(manager.NodeToIndex(dc + k)).SetRange(stop.window.start, stop.window.end)
+    if span_ride:
+        _span_ride_time(routing, manager, model, time, limit)
 
     demand_cb = routing.RegisterUnaryTransitVector([0] * dc + [s.demand for s in stops])
     routing.AddDimensionWithVehicleCapacity(
         demand_cb, 0, [r.capacity for r in riders], True, "load"
     )
 
-    limit = problem.max_ride_time
-    if limit is not None:
+    if limit is not None and not span_ride:
         _add_ride_time(routing, manager, model, time, time_cb, limit, horizon)
 
     _add_drops_and_pins(routing, manager, model, params.priority_weight, params.allow_drops)
@@ -233,7 +291,12 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
         solver = routing.solver()
         routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
-    solution = routing.SolveWithParameters(_search_parameters(params, remaining))
+    search = _search_parameters(params, remaining)
+    start_from = _read_routes(routing, manager, model, initial, search) if initial else None
+    if start_from is not None:
+        solution = routing.SolveFromAssignmentWithParameters(start_from, search)
+    else:
+        solution = routing.SolveWithParameters(search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
     if solution is None and not params.allow_drops:
@@ -273,6 +336,54 @@ def _solve_one(problem: Problem, params: SolveParams, deadline: float) -> Plan:
         seconds=clock.monotonic() - started,
         config=params.label,
     )
+
+
+def _read_routes(routing, manager, model: _Model, initial: Mapping[str, list[str]], search):
+    """The initial routes as an OR-Tools assignment, or None when they break a rule."""
+    index_of = {stop.id: k for k, stop in enumerate(model.stops)}
+    routes = []
+    for rider in model.riders:
+        stop_ids = initial.get(rider.id, [])
+        if any(s not in index_of for s in stop_ids):
+            return None
+        routes.append([manager.NodeToIndex(model.depot_count + index_of[s]) for s in stop_ids])
+    routing.CloseModelWithParameters(search)
+    return routing.ReadAssignmentFromRoutes(routes, True)
+
+
+def _span_ride_time(routing, manager, model: _Model, time, limit: int) -> None:
+    """The ride-time limit, exactly, as span bounds (all riders share end, shift end, mode).
+
+    The time dimension's arcs into a depot take no time here, so a route's end cumul is the
+    start of its last service and its span is the last meal's ride time, the longest on the
+    route: span <= limit is the rule. The trip home moves into each stop's window instead:
+    service must start early enough to get back by the shift's end from there. That is exact
+    for the last stop and, by the triangle inequality, implied for the others (stricter, never
+    looser, where a matrix breaks it).
+    """
+    rider = model.riders[0]
+    dc = model.depot_count
+    depot_node = {d.id: i for i, d in enumerate(model.problem.depots)}
+    home = depot_node[rider.end_depot]
+    matrix = model.time[rider.mode]
+    for k, stop in enumerate(model.stops):
+        index = manager.NodeToIndex(dc + k)
+        latest = rider.shift_end - stop.service - matrix[dc + k][home]
+        earliest = stop.window.start if stop.window is not None else 0
+        if stop.window is not None:
+            latest = min(latest, stop.window.end)
+        if latest < earliest:
+            routing.ActiveVar(index).SetValue(0)
+        else:
+            time.CumulVar(index).SetRange(earliest, latest)
+    for v, rider in enumerate(model.riders):
+        if rider.departed_at is None:
+            time.SetSpanUpperBoundForVehicle(limit, v)
+        else:
+            # Food on board since departed_at: the clock started before this route's start.
+            time.CumulVar(routing.Start(v)).SetValue(rider.shift_start)
+            spent = rider.shift_start - rider.departed_at
+            time.SetSpanUpperBoundForVehicle(max(0, limit - spent), v)
 
 
 def _add_ride_time(routing, manager, model: _Model, time, time_cb, limit: int, horizon: int):
@@ -434,6 +545,12 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     """Plan routes for every rider; stops that cannot be served come back with a reason."""
     params = params or SolveParams()
     started = clock.monotonic()
+    if (
+        params.decompose_above
+        and len(problem.stops) > params.decompose_above
+        and decomposable(problem)
+    ):
+        return solve_decomposed(problem, params)
     # Leave a little of the budget for building the model and reading the answer back.
     deadline = started + params.time_limit * 0.97
     if params.deterministic or (params.workers == 1 and params.restarts == 1):

@@ -247,6 +247,10 @@ def test_portfolio_variants_start_with_the_callers_own_and_differ():
         ("metaheuristic", "NOPE"),
         ("workers", 0),
         ("restarts", 0),
+        ("ils_removed", 0),
+        ("ils_temperature", 0),
+        ("decompose_above", -1),
+        ("part_size", 5),
     ],
 )
 def test_bad_parameters_are_refused(field, value):
