@@ -15,21 +15,17 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
-import sqlalchemy as sa
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import write_json
+from common import bench_postgres_url, database_url, write_json
 from orders import TZ, seed
 
 from bot.sandbox import free_port
@@ -190,27 +186,12 @@ def main() -> None:
     parser.add_argument("--json", default="bench/results/bot.json")
     args = parser.parse_args()
     rows = []
-    for think in args.think:
-        with tempfile.TemporaryDirectory() as folder:
-            rows.append(run("sqlite", f"sqlite:///{folder}/bot-bench.db", args.users, think))
+    postgres = bench_postgres_url()
+    for kind in ["sqlite"] + (["postgresql"] if postgres else []):
+        for think in args.think:
+            with database_url(kind, postgres) as url:
+                rows.append(run(kind, url, args.users, think))
             print(rows[-1], flush=True)
-    postgres = os.environ.get("MEALAID_BENCH_POSTGRES_URL") or os.environ.get(
-        "MEALAID_TEST_DATABASE_URL"
-    )
-    for think in args.think if postgres else []:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(postgres)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        try:
-            separator = "&" if "?" in postgres else "?"
-            url = f"{postgres}{separator}options={quote(f'-csearch_path={schema}')}"
-            rows.append(run("postgresql", url, args.users, think))
-            print(rows[-1], flush=True)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin.dispose()
     print(
         f"{'database':<12}{'users':>6}{'think s':>8}{'ordered':>8}{'presses':>8}{'seconds':>9}"
         f"{'orders/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'bot cpu ms/press':>18}"

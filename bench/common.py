@@ -2,12 +2,14 @@
 schema of their own (dropped afterwards), and writing results as JSON."""
 
 import json
+import os
 import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -51,6 +53,34 @@ def databases(postgres_url: str | None) -> Iterator[tuple[str, Database]]:
     if postgres_url:
         with postgres_database(postgres_url) as database:
             yield "postgresql", database
+
+
+@contextmanager
+def database_url(kind: str, postgres_url: str | None = None) -> Iterator[str]:
+    """The URL of a fresh database for a benchmark that runs the app in another process:
+    a SQLite file in a temporary folder, or a PostgreSQL schema of its own (dropped after)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        separator = "&" if "?" in postgres_url else "?"
+        yield f"{postgres_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def bench_postgres_url() -> str | None:
+    """PostgreSQL for the benchmarks: MEALAID_BENCH_POSTGRES_URL, else the tests' server."""
+    return os.environ.get("MEALAID_BENCH_POSTGRES_URL") or os.environ.get(
+        "MEALAID_TEST_DATABASE_URL"
+    )
 
 
 def write_json(rows: list[dict], path: str) -> None:

@@ -1,0 +1,211 @@
+"""Benchmark: 50 staff clients (default) at once against the web app, as `mealaid serve` runs
+it: the orders board (GET /api/v1/orders/board, a day of a few hundred orders) and phone-in
+orders (POST /api/v1/orders, each a new order through the same rules and billing as the chat).
+Prints requests/second and p50/p95 latency per endpoint and writes JSON.
+
+    .venv/bin/python bench/api.py [--clients 50] [--requests 20] [--json PATH]
+
+The app is its own process on a local port; the clients are asyncio tasks here, each with its
+own logged-in session. SQLite always; PostgreSQL too when MEALAID_BENCH_POSTGRES_URL (or
+MEALAID_TEST_DATABASE_URL) is set, in a schema of its own, dropped afterwards."""
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlmodel import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import bench_postgres_url, database_url, write_json
+from orders import TZ, seed
+
+from api.accounts.models import Role, StaffAccountCreate
+from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
+from api.accounts.service import create_account, start_session
+from bot.sandbox import free_port
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Menu, MenuItem
+from core.orders import place_order
+from core.types import ServiceMode, Slot
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARD_ORDERS = 400  # today's orders already on the board
+
+
+def prepare(url: str, clients: int, requests: int) -> tuple[list[str], list[int], list[int], str]:
+    """A kitchen with menus, enough elders for every phone-in order and today's board, an
+    admin with one session per client. Returns the sessions, the elders to order for and
+    tomorrow's lunch items."""
+    database = Database.from_url(url)
+    database.migrate()
+    clock = FixedClock(datetime.now(TZ))
+    site_id, dish_ids, elder_ids = seed(database, clock, BOARD_ORDERS + clients * requests)
+    today = clock.now().date()
+    # The board is looked at for the day after tomorrow (open for orders whatever the hour
+    # the benchmark runs); the phone-in orders are for tomorrow's lunch.
+    board_day = today + timedelta(days=2)
+    with database.transaction() as session:
+        for n, elder_id in enumerate(elder_ids[:BOARD_ORDERS]):
+            place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder_id,
+                site_id=site_id,
+                service_date=board_day,
+                slot=Slot.dinner,
+                dish_id=dish_ids[n % len(dish_ids)],
+                variant="regular",
+                mode=ServiceMode.delivery,
+                idempotency_key=f"board-{n}",
+            )
+        admin = create_account(
+            session=session,
+            clock=clock,
+            account_in=StaffAccountCreate(
+                username="bench.admin", password="bench password 1", role=Role.admin
+            ),
+        )
+        tokens = [
+            start_session(session=session, clock=clock, account=admin) for _ in range(clients)
+        ]
+        items = session.exec(
+            select(MenuItem.id)
+            .join(Menu, Menu.id == MenuItem.menu_id)
+            .where(
+                Menu.site_id == site_id,
+                Menu.service_date == today + timedelta(days=1),
+                Menu.slot == Slot.lunch.value,
+                MenuItem.variant == "regular",
+            )
+        ).all()
+    database.dispose()
+    return tokens, elder_ids[BOARD_ORDERS:], list(items), board_day.isoformat()
+
+
+async def client_run(
+    base: str,
+    token: str,
+    elders: list[int],
+    items: list[int],
+    board: str,
+    requests: int,
+    timings: dict,
+    failures: dict,
+) -> None:
+    """One member of staff: looks at the board, takes a phone-in order, and again."""
+    cookies = {SESSION_COOKIE: token}
+    headers = {CSRF_HEADER: csrf_token_for(token), "accept": "application/json"}
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, headers=headers) as http:
+        for n in range(requests):
+            started = time.perf_counter()
+            seen = await http.get(board)
+            timings["board"].append(time.perf_counter() - started)
+            failures["board"] += seen.status_code != 200
+            body = {
+                "elder_id": elders[n],
+                "item_id": items[n % len(items)],
+                "idempotency_key": f"bench-{token[:8]}-{n}",
+            }
+            started = time.perf_counter()
+            placed = await http.post("/api/v1/orders", json=body)
+            timings["order"].append(time.perf_counter() - started)
+            failures["order"] += placed.status_code != 201
+
+
+async def drive(url: str, clients: int, requests: int) -> list[dict]:
+    tokens, elders, items, board_day = prepare(url, clients, requests)
+    board = f"/api/v1/orders/board?date={board_day}"
+    port = free_port()
+    environment = {**os.environ, "MEALAID_DATABASE_URL": url}
+    log = open(os.environ.get("MEALAID_BENCH_API_LOG", os.devnull), "a")  # noqa: SIM115
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "mealaid", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as probe:
+            for _ in range(200):
+                try:
+                    if (await probe.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        timings: dict[str, list[float]] = {"board": [], "order": []}
+        failures = {"board": 0, "order": 0}
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                client_run(
+                    base, token, elders[c::clients], items, board, requests, timings, failures
+                )
+                for c, token in enumerate(tokens)
+            )
+        )
+        seconds = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()
+    rows = []
+    for endpoint, values in timings.items():
+        values.sort()
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "clients": clients,
+                "requests": len(values),
+                "failed": failures[endpoint],
+                "seconds": round(seconds, 2),
+                # Both endpoints share the run: each one's rate is its requests over the run.
+                "requests_per_second": round(len(values) / seconds, 1),
+                "p50_ms": round(statistics.median(values) * 1000, 1),
+                "p95_ms": round(values[int(len(values) * 0.95) - 1] * 1000, 1),
+                "max_ms": round(values[-1] * 1000, 1),
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=20, help="board views and orders each")
+    parser.add_argument("--json", default="bench/results/api.json")
+    args = parser.parse_args()
+    rows = []
+    postgres = bench_postgres_url()
+    for kind in ["sqlite"] + (["postgresql"] if postgres else []):
+        with database_url(kind, postgres) as url:
+            for row in asyncio.run(drive(url, args.clients, args.requests)):
+                rows.append({"database": kind, **row})
+                print(rows[-1], flush=True)
+    print(
+        f"{'database':<12}{'endpoint':<8}{'clients':>8}{'requests':>9}{'failed':>7}"
+        f"{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['database']:<12}{row['endpoint']:<8}{row['clients']:>8}{row['requests']:>9}"
+            f"{row['failed']:>7}{row['requests_per_second']:>8}{row['p50_ms']:>8}"
+            f"{row['p95_ms']:>8}{row['max_ms']:>8}"
+        )
+    write_json(rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
