@@ -9,6 +9,7 @@ benchmark works in a schema of its own and drops it afterwards."""
 import argparse
 import json
 import multiprocessing
+import os
 import queue
 import statistics
 import sys
@@ -271,7 +272,9 @@ def main() -> None:
     )
     parser.add_argument("--json", default="bench/results/orders.json")
     args = parser.parse_args()
-    postgres_url = bench_postgres_url()
+    postgres_url = os.environ.get("MEALAID_BENCH_POSTGRES_URL") or os.environ.get(
+        "MEALAID_TEST_DATABASE_URL"
+    )
     targets = [sqlite_target] + ([lambda: postgres_target(postgres_url)] if postgres_url else [])
     rows = []
     for clients in args.clients:
