@@ -8,7 +8,17 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from telegram.ext import Application
 
-from api import audit_log, health, kitchen, overview, rider, route_sheets, settlement
+from api import (
+    audit_log,
+    elders,
+    health,
+    kitchen,
+    overview,
+    rider,
+    route_sheets,
+    settlement,
+    welfare,
+)
 from api import telegram as webhook
 from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
@@ -98,6 +108,8 @@ def create_app(
     app.include_router(rider.router)
     app.include_router(route_sheets.router)
     app.include_router(settlement.router)
+    app.include_router(elders.router)
+    app.include_router(welfare.router)
     app.state.telegram = telegram
     if telegram is not None:
         app.include_router(webhook.router)

@@ -85,3 +85,6 @@ OverviewStaff = Annotated[
 RiderStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.rider))]
 # Settlement statements: the admin, and funder auditors (each only its own funder's).
 StatementStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_auditor))]
+# The elders registry and the welfare alerts: the admin, and community workers (each only the
+# elders of their own communities: api.accounts.access.may_see_elder).
+RegistryStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.community_worker))]

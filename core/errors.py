@@ -207,3 +207,25 @@ class TooManyCodeAttempts(DomainError):
 class MenuItemNotFound(NotFound):
     code = "menu_item_not_found"
     message = N_("This meal is no longer on the menu. Please choose again.")
+
+
+class LinkNotFound(NotFound):
+    code = "link_not_found"
+    message = N_("We could not find this family link.")
+
+
+class PauseNotFound(NotFound):
+    code = "pause_not_found"
+    message = N_("We could not find this pause.")
+
+
+class PauseOver(Conflict):
+    code = "pause_over"
+    message = N_("This pause ended on {date}; there is nothing left to end.")
+
+
+class PausesOverlap(Conflict):
+    code = "pauses_overlap"
+    message = N_(
+        "Meals are already paused from {start} to {end}. Please change that pause instead."
+    )

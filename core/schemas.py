@@ -3,12 +3,14 @@
 from datetime import date, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from core.types import (
     Allergen,
     Category,
     DietTag,
+    ElderStatus,
     RiderMode,
     ServiceMode,
     SiteKind,
@@ -73,6 +75,15 @@ class CategoryGrant(Schema):
     valid_from: date
     valid_to: date | None = None
 
+    @field_validator("valid_to")
+    @classmethod
+    def _ends_after_it_starts(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value < start:
+            # A type of its own, so the form can say what is wrong next to the field.
+            raise PydanticCustomError("period_order", "ends before it starts")
+        return value
+
 
 class EmergencyContactCreate(Schema):
     name: Name
@@ -97,8 +108,31 @@ class ElderCreate(Schema):
     home_site_id: int | None = None
     language: Annotated[str, Field(pattern=r"^(zh_CN|en)$")] = "zh_CN"
     notes: Annotated[str, Field(max_length=500)] | None = None
-    categories: list[CategoryGrant] = []
-    emergency_contacts: list[EmergencyContactCreate] = []
+    categories: Annotated[list[CategoryGrant], Field(max_length=20)] = []
+    emergency_contacts: Annotated[list[EmergencyContactCreate], Field(max_length=5)] = []
+    # The elder (or a guardian) agreed to the programme keeping these details; given on paper,
+    # recorded by the community worker. Phone numbers and addresses are sensitive (PIPL).
+    consent: bool = False
+
+
+class ElderUpdate(ElderCreate):
+    """The whole record as the edit form sends it: categories and contacts replace the old."""
+
+    status: ElderStatus = ElderStatus.active
+
+
+class PauseCreate(Schema):
+    start_date: date
+    end_date: date
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_it_starts(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("start_date")
+        if start is not None and value < start:
+            raise PydanticCustomError("period_order", "ends before it starts")
+        return value
 
 
 class DishCreate(Schema):
