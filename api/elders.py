@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
@@ -572,6 +572,11 @@ def _form_page(
     )
 
 
+def _blank_is_none(value: Any) -> Any:
+    """A search form's "All" sends an empty value."""
+    return None if value == "" else value
+
+
 @router.get("/elders", response_class=HTMLResponse, include_in_schema=False)
 def elders_page(
     request: Request,
@@ -579,9 +584,9 @@ def elders_page(
     session: ReadSessionDep,
     clock: ClockDep,
     q: Annotated[str | None, Query(max_length=64)] = None,
-    community_id: Annotated[int | None, Query()] = None,
-    category: Category | None = None,
-    status: ElderStatus | None = None,
+    community_id: Annotated[int | None, BeforeValidator(_blank_is_none), Query()] = None,
+    category: Annotated[Category | None, BeforeValidator(_blank_is_none), Query()] = None,
+    status: Annotated[ElderStatus | None, BeforeValidator(_blank_is_none), Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ):
     scope = elder_scope(staff)
