@@ -18,6 +18,7 @@ from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, Session
 from api.errors import STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
+from billing import ordering
 from core import audit, i18n
 from core.clock import Clock, today
 from core.elders import (
@@ -30,7 +31,6 @@ from core.elders import (
     end_pause,
     get_elder,
     issue_link_code,
-    pause_meals,
     revoke_link,
     search_elders,
     update_elder,
@@ -63,6 +63,10 @@ CODE_INSTRUCTIONS = N_(
     "Give this code to the family member, on paper or by phone. In the MealAid chat they press "
     "“I have a family code” (or “Order for another elder” in the settings) and type the code. "
     "It works once, until {expires}. It is shown only now: if it is lost, issue a new one."
+)
+ORDERS_CANCELLED = N_("Orders in this period cancelled: {num}.")
+ORDERS_KEPT = N_(
+    "Orders in this period already confirmed for the kitchen: {num}. Please tell the kitchen."
 )
 NOTICES = {
     "saved": SAVED,
@@ -143,9 +147,12 @@ def link_action(session: Session, clock: Clock, staff: Staff, elder_id: int, lin
 
 def pause(session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate):  # type: ignore[no-untyped-def]
     elder_for(session, staff, elder_id)
-    made = pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
+    made = ordering.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
     # The reason may be about health: dates only in the log.
-    detail = f"pause:{made.id} {made.start_date}..{made.end_date}"
+    detail = (
+        f"pause:{made.pause.id} {made.pause.start_date}..{made.pause.end_date}"
+        f" cancelled:{len(made.cancelled)} kept:{len(made.kept)}"
+    )
     _record(session, clock, staff, "pause_meals", elder_id, detail)
     return made
 
@@ -244,6 +251,11 @@ class LinkCodePublic(BaseModel):
     code: str
     expires_at: datetime
     instructions: str
+
+
+class PauseMadePublic(PausePublic):
+    cancelled_orders: list[int]  # orders in the period that were cancelled (budget released)
+    kept_orders: list[int]  # orders already locked for the kitchen: tell the kitchen
 
 
 class PauseEndPublic(BaseModel):
@@ -418,7 +430,7 @@ def pauses_json(elder_id: int, staff: RegistryStaff, session: ReadSessionDep) ->
     ]
 
 
-@router.post("/api/v1/elders/{elder_id}/pauses", response_model=PausePublic, status_code=201)
+@router.post("/api/v1/elders/{elder_id}/pauses", response_model=PauseMadePublic, status_code=201)
 def pause_json(
     elder_id: int,
     pause_in: PauseCreate,
@@ -426,10 +438,16 @@ def pause_json(
     session: SessionDep,
     clock: ClockDep,
 ) -> PausePublic:
-    """Pause an elder's meals from today or later, for a period (inclusive)."""
+    """Pause an elder's meals from today or later, for a period (inclusive); orders in the
+    period still before their cutoff are cancelled, those already locked are named."""
     made = pause(session, clock, staff, elder_id, pause_in)
-    return PausePublic(
-        id=made.id, start_date=made.start_date, end_date=made.end_date, reason=made.reason
+    return PauseMadePublic(
+        id=made.pause.id,
+        start_date=made.pause.start_date,
+        end_date=made.pause.end_date,
+        reason=made.pause.reason,
+        cancelled_orders=made.cancelled,
+        kept_orders=made.kept,
     )
 
 
@@ -686,12 +704,18 @@ def _detail_page(
     else:
         record_view(request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}")
     done = request.query_params.get("done")
+    notices = [i18n.gettext(NOTICES[done], request.state.locale)] if done in NOTICES else []
+    if done == "paused":
+        for key, message in (("cancelled", ORDERS_CANCELLED), ("kept", ORDERS_KEPT)):
+            number = request.query_params.get(key, "")
+            if number.isdigit() and 0 < int(number) < 1000:
+                notices.append(i18n.render(message, request.state.locale, {"num": int(number)}))
     context = {
         "record": record,
         "status": ElderStatus(record.elder.status),
         "service_mode": ServiceMode(record.elder.service_mode),
         "today": today(clock),
-        "notice": i18n.gettext(NOTICES[done], request.state.locale) if done in NOTICES else None,
+        "notice": " ".join(notices) or None,
         "pause_values": {"start_date": "", "end_date": "", "reason": ""},
         "pause_errors": {},
         "tz": request.app.state.settings.tz,
@@ -827,7 +851,10 @@ def pause_page(
             writing=True,
             extra={"pause_values": typed, "pause_errors": invalid.errors},
         )
-    return RedirectResponse(f"/elders/{elder_id}?done=paused#pause-{made.id}", status_code=303)
+    counts = f"&cancelled={len(made.cancelled)}&kept={len(made.kept)}"
+    return RedirectResponse(
+        f"/elders/{elder_id}?done=paused{counts}#pause-{made.pause.id}", status_code=303
+    )
 
 
 @router.post("/elders/{elder_id}/pauses/{pause_id}/end", include_in_schema=False)

@@ -341,7 +341,9 @@ def test_meals_are_paused_with_errors_by_the_field_and_the_pause_ended(registry)
             follow_redirects=False,
         )
         assert made.status_code == 303
-        assert "已按下列日期暂停用餐" in worker.get(made.headers["location"]).text
+        shown = worker.get(made.headers["location"]).text
+        assert "已按下列日期暂停用餐" in shown
+        assert "本期间已取消的订单：1。" in shown  # today's dinner, still before its cutoff
         (pause,) = worker.get(f"/api/v1/elders/{ids['li']}/pauses").json()
         overlap = worker.post(
             f"/api/v1/elders/{ids['li']}/pauses",
