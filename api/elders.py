@@ -37,6 +37,7 @@ from core.elders import (
 )
 from core.errors import DomainError
 from core.i18n import N_
+from core.models import ChatUser, Elder, ElderLink
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
 from core.sites import list_communities, list_sites
 from core.types import (
@@ -81,7 +82,7 @@ NOTICES = {
 # -- the object-level rule, once --------------------------------------------------------------
 
 
-def elder_for(session: Session, staff: Staff, elder_id: int):  # type: ignore[no-untyped-def]
+def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
     """The elder, if this person may see them; 404 when there is none, 403 when not theirs."""
     elder = get_elder(session=session, elder_id=elder_id)
     if not may_see_elder(staff, elder.community_id):
@@ -94,7 +95,9 @@ def _check_community(staff: Staff, community_id: int) -> None:
         raise CommunityNotYours(community_id=community_id, field_code="community_id")
 
 
-def _record(session: Session, clock: Clock, staff: Staff, action: str, elder_id: int, detail=""):  # type: ignore[no-untyped-def]
+def _record(
+    session: Session, clock: Clock, staff: Staff, action: str, elder_id: int, detail: str = ""
+) -> None:
     audit.record(
         session=session,
         clock=clock,
@@ -108,14 +111,16 @@ def _record(session: Session, clock: Clock, staff: Staff, action: str, elder_id:
 # -- use cases shared by the pages and the JSON API ------------------------------------------
 
 
-def register(session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate):  # type: ignore[no-untyped-def]
+def register(session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate) -> Elder:
     _check_community(staff, elder_in.community_id)
     elder = create_elder(session=session, clock=clock, elder_in=elder_in)
     _record(session, clock, staff, "create_elder", elder.id)
     return elder
 
 
-def change(session: Session, clock: Clock, staff: Staff, elder_id: int, elder_in: ElderUpdate):  # type: ignore[no-untyped-def]
+def change(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, elder_in: ElderUpdate
+) -> list[str]:
     elder_for(session, staff, elder_id)
     _check_community(staff, elder_in.community_id)
     changed = update_elder(session=session, clock=clock, elder_id=elder_id, elder_in=elder_in)
@@ -133,7 +138,9 @@ def new_code(session: Session, clock: Clock, staff: Staff, elder_id: int) -> tup
     return code, clock.now() + timedelta(hours=CODE_HOURS)
 
 
-def link_action(session: Session, clock: Clock, staff: Staff, elder_id: int, link_id: int, act):  # type: ignore[no-untyped-def]
+def link_action(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, link_id: int, act: str
+) -> ElderLink:
     elder_for(session, staff, elder_id)
     if act == "revoke":
         link = revoke_link(session=session, clock=clock, elder_id=elder_id, link_id=link_id)
@@ -145,7 +152,9 @@ def link_action(session: Session, clock: Clock, staff: Staff, elder_id: int, lin
     return link
 
 
-def pause(session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate):  # type: ignore[no-untyped-def]
+def pause(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate
+) -> ordering.PausedMeals:
     elder_for(session, staff, elder_id)
     made = ordering.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
     # The reason may be about health: dates only in the log.
@@ -396,8 +405,6 @@ def links_json(
 
 
 def _link_name(session: Session, chat_user_id: int) -> str:
-    from core.models import ChatUser
-
     user = session.get(ChatUser, chat_user_id)
     return user.name if user else ""
 
