@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from api.deps import AdminStaff, ReadSessionDep
+from api.deps import MAX_ID, AdminStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
@@ -43,7 +43,7 @@ class AuditEntryPublic(BaseModel):
 def audit_json(
     staff: AdminStaff,
     session: ReadSessionDep,
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AuditEntryPublic]:
     """The newest audit entries first (admins only); page back with `before`."""
@@ -58,7 +58,7 @@ def audit_page(
     request: Request,
     staff: AdminStaff,
     session: ReadSessionDep,
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_ID),
 ):
     entries = audit.recent_entries(session=session, limit=100, before=before)
     older = entries[-1].seq if entries and entries[-1].seq > 1 else None

@@ -4,7 +4,7 @@ which roles a route lets in."""
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from api.accounts.access import Staff
@@ -12,6 +12,11 @@ from api.accounts.errors import AccessDenied, LoginRequired
 from api.accounts.models import Role
 from core.clock import Clock
 from core.db import Database
+
+# A row id in a URL: the database's integer range, so an absurd id is a clear 422, never an
+# overflow inside the database driver.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def get_database(request: Request) -> Database:

@@ -14,8 +14,8 @@ from sqlmodel import Session
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import AccessDenied, CommunityNotYours
 from api.audit_log import record_view
-from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
-from api.errors import STAFF_RESPONSES
+from api.deps import MAX_ID, ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
 from billing import ordering
@@ -50,7 +50,7 @@ from core.types import (
     Texture,
 )
 
-router = APIRouter(tags=["elders"], responses=STAFF_RESPONSES)
+router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
 PAGE_SIZE = 50
 CHECK_FIELDS = N_("Nothing was saved. Please check the fields marked below.")
@@ -313,7 +313,7 @@ def elders_json(
     session: ReadSessionDep,
     clock: ClockDep,
     q: Annotated[str | None, Query(max_length=64)] = None,
-    community_id: int | None = None,
+    community_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     category: Category | None = None,
     status: ElderStatus | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -354,7 +354,7 @@ def create_elder_json(
 
 @router.get("/api/v1/elders/{elder_id}", response_model=ElderPublic)
 def elder_json(
-    request: Request, elder_id: int, staff: RegistryStaff, session: ReadSessionDep
+    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
 ) -> ElderPublic:
     """An elder's whole record, with the full phone number and address (recorded in the audit
     log)."""
@@ -366,7 +366,7 @@ def elder_json(
 
 @router.put("/api/v1/elders/{elder_id}", response_model=ElderPublic)
 def update_elder_json(
-    elder_id: int,
+    elder_id: Id,
     elder_in: ElderUpdate,
     staff: RegistryStaff,
     session: SessionDep,
@@ -379,7 +379,7 @@ def update_elder_json(
 
 @router.post("/api/v1/elders/{elder_id}/link-codes", response_model=LinkCodePublic, status_code=201)
 def link_code_json(
-    elder_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep, locale: LocaleDep
+    elder_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep, locale: LocaleDep
 ) -> LinkCodePublic:
     """A new one-time family-link code for the chat; shown only in this answer."""
     code, expires = new_code(session, clock, staff, elder_id)
@@ -393,7 +393,7 @@ def link_code_json(
 
 @router.get("/api/v1/elders/{elder_id}/links", response_model=list[LinkPublic])
 def links_json(
-    request: Request, elder_id: int, staff: RegistryStaff, session: ReadSessionDep
+    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
 ) -> list[LinkPublic]:
     """The chats linked to an elder, revoked ones too."""
     elder_for(session, staff, elder_id)
@@ -411,7 +411,7 @@ def _link_name(session: Session, chat_user_id: int) -> str:
 
 @router.post("/api/v1/elders/{elder_id}/links/{link_id}/revoke", response_model=LinkPublic)
 def revoke_link_json(
-    elder_id: int, link_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> LinkPublic:
     """This chat may no longer order for the elder nor get alerts about them."""
     link = link_action(session, clock, staff, elder_id, link_id, "revoke")
@@ -420,7 +420,7 @@ def revoke_link_json(
 
 @router.post("/api/v1/elders/{elder_id}/links/{link_id}/approve", response_model=LinkPublic)
 def approve_link_json(
-    elder_id: int, link_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> LinkPublic:
     """Approve a link (again): the chat may order for the elder."""
     link = link_action(session, clock, staff, elder_id, link_id, "approve")
@@ -428,7 +428,7 @@ def approve_link_json(
 
 
 @router.get("/api/v1/elders/{elder_id}/pauses", response_model=list[PausePublic])
-def pauses_json(elder_id: int, staff: RegistryStaff, session: ReadSessionDep) -> list[PausePublic]:
+def pauses_json(elder_id: Id, staff: RegistryStaff, session: ReadSessionDep) -> list[PausePublic]:
     """An elder's pauses, the latest first."""
     elder_for(session, staff, elder_id)
     return [
@@ -439,7 +439,7 @@ def pauses_json(elder_id: int, staff: RegistryStaff, session: ReadSessionDep) ->
 
 @router.post("/api/v1/elders/{elder_id}/pauses", response_model=PauseMadePublic, status_code=201)
 def pause_json(
-    elder_id: int,
+    elder_id: Id,
     pause_in: PauseCreate,
     staff: RegistryStaff,
     session: SessionDep,
@@ -460,7 +460,7 @@ def pause_json(
 
 @router.post("/api/v1/elders/{elder_id}/pauses/{pause_id}/end", response_model=PauseEndPublic)
 def end_pause_json(
-    elder_id: int, pause_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> PauseEndPublic:
     """Meals resume today: a pause under way ends yesterday, one not begun is cancelled."""
     return PauseEndPublic(
@@ -609,7 +609,9 @@ def elders_page(
     session: ReadSessionDep,
     clock: ClockDep,
     q: Annotated[str | None, Query(max_length=64)] = None,
-    community_id: Annotated[int | None, BeforeValidator(_blank_is_none), Query()] = None,
+    community_id: Annotated[
+        int | None, BeforeValidator(_blank_is_none), Query(ge=1, le=MAX_ID)
+    ] = None,
     category: Annotated[Category | None, BeforeValidator(_blank_is_none), Query()] = None,
     status: Annotated[ElderStatus | None, BeforeValidator(_blank_is_none), Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
@@ -696,7 +698,7 @@ def _detail_page(
     session: Session,
     staff: Staff,
     clock: Clock,
-    elder_id: int,
+    elder_id: Id,
     *,
     extra: dict | None = None,
     status: int = 200,
@@ -739,7 +741,7 @@ def _detail_page(
 @router.get("/elders/{elder_id}", response_class=HTMLResponse, include_in_schema=False)
 def elder_page(
     request: Request,
-    elder_id: int,
+    elder_id: Id,
     staff: RegistryStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -748,7 +750,7 @@ def elder_page(
 
 
 @router.get("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
-def edit_elder_page(request: Request, elder_id: int, staff: RegistryStaff, session: ReadSessionDep):
+def edit_elder_page(request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep):
     elder_for(session, staff, elder_id)
     record = elder_record(session=session, elder_id=elder_id)
     record_view(
@@ -761,7 +763,7 @@ def edit_elder_page(request: Request, elder_id: int, staff: RegistryStaff, sessi
 @router.post("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
 def edit_elder(
     request: Request,
-    elder_id: int,
+    elder_id: Id,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -792,7 +794,7 @@ def edit_elder(
 @router.post("/elders/{elder_id}/link-codes", response_class=HTMLResponse, include_in_schema=False)
 def link_code_page(
     request: Request,
-    elder_id: int,
+    elder_id: Id,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -814,7 +816,7 @@ def link_code_page(
 
 @router.post("/elders/{elder_id}/links/{link_id}/revoke", include_in_schema=False)
 def revoke_link_page(
-    elder_id: int, link_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     link_action(session, clock, staff, elder_id, link_id, "revoke")
     return RedirectResponse(f"/elders/{elder_id}?done=link-revoked#links", status_code=303)
@@ -822,7 +824,7 @@ def revoke_link_page(
 
 @router.post("/elders/{elder_id}/links/{link_id}/approve", include_in_schema=False)
 def approve_link_page(
-    elder_id: int, link_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     link_action(session, clock, staff, elder_id, link_id, "approve")
     return RedirectResponse(f"/elders/{elder_id}?done=link-approved#links", status_code=303)
@@ -831,7 +833,7 @@ def approve_link_page(
 @router.post("/elders/{elder_id}/pauses", response_class=HTMLResponse, include_in_schema=False)
 def pause_page(
     request: Request,
-    elder_id: int,
+    elder_id: Id,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -866,7 +868,7 @@ def pause_page(
 
 @router.post("/elders/{elder_id}/pauses/{pause_id}/end", include_in_schema=False)
 def end_pause_page(
-    elder_id: int, pause_id: int, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     how = unpause(session, clock, staff, elder_id, pause_id)
     notice = "pause-ended" if how == "ended" else "pause-cancelled"

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from api.accounts.errors import LoginRequired
 from api.templating import page
+from billing.errors import InvalidMonth
 from core import i18n
 from core.errors import DomainError
 from core.i18n import N_
@@ -32,8 +33,13 @@ class ErrorPublic(BaseModel):
 STAFF_RESPONSES: dict[int | str, dict] = {
     401: {"model": ErrorPublic, "description": "Not logged in"},
     403: {"model": ErrorPublic, "description": "This account's role may not see this"},
+    404: {"model": ErrorPublic, "description": "No such thing, or not this account's to see"},
+    409: {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"},
     422: {"model": ErrorPublic, "description": "Bad input"},
 }
+
+# A rule's refusal that is not a conflict with what exists (e.g. a date already past).
+REFUSED_RESPONSE = {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"}
 
 NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
@@ -74,7 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        refusal = invalid_input_from(list(error.errors()))
+        problems = list(error.errors())
+        field = problems[0]["loc"][-1] if problems and problems[0]["loc"] else None
+        refusal = (
+            InvalidMonth(value=str(problems[0].get("input", "")))
+            if field == "month"  # a month has its own message: what it was and how to write it
+            else invalid_input_from(problems)
+        )
         return _respond(
             request, 422, refusal.code, refusal.render(request.state.locale), field_of(refusal)
         )

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from api.accounts.access import Staff, may_see_kitchen
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep
+from api.deps import ClockDep, Id, KitchenStaff, LocaleDep, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
@@ -200,7 +200,7 @@ def _production(
 @router.get("/api/v1/kitchens/{kitchen_id}/production", response_model=ProductionPublic)
 def production_json(
     request: Request,
-    kitchen_id: int,
+    kitchen_id: Id,
     staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -245,7 +245,7 @@ KitchenFile = Literal[
 @router.get("/api/v1/kitchens/{kitchen_id}/files/{name}", response_class=FileResponse)
 def kitchen_file(
     request: Request,
-    kitchen_id: int,
+    kitchen_id: Id,
     name: KitchenFile,
     staff: KitchenStaff,
     session: ReadSessionDep,
@@ -288,7 +288,7 @@ def kitchen_file(
 )
 def production_page(
     request: Request,
-    kitchen_id: int,
+    kitchen_id: Id,
     staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,

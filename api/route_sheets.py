@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.audit_log import record_view
-from api.deps import LocaleDep, OptionalStaff, ReadSessionDep
+from api.deps import Id, LocaleDep, OptionalStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.rider import route_actor
 from kitchen.route_sheets import route_sheets_pdf, sheet_routes
@@ -20,7 +20,7 @@ router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 )
 def route_sheet(
     request: Request,
-    route_id: int,
+    route_id: Id,
     session: ReadSessionDep,
     locale: LocaleDep,
     staff: OptionalStaff,

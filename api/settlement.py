@@ -5,8 +5,10 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -15,7 +17,7 @@ from starlette.background import BackgroundTask
 from api.accounts.access import Staff, may_see_funder
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep, StatementStaff
+from api.deps import AdminStaff, ClockDep, Id, LocaleDep, ReadSessionDep, SessionDep, StatementStaff
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from billing.errors import FunderNotFound, SettlementFileNotFound
@@ -36,6 +38,11 @@ from billing.settlement import (
 )
 from core import audit
 from core.clock import Clock, today
+
+# A month in the JSON API: 2026-11. (The pages take anything and say what is wrong with it.)
+MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
+MonthQuery = Annotated[str | None, Query(pattern=MONTH_PATTERN, examples=["2026-11"])]
+MonthPath = Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-11"])]
 
 router = APIRouter(tags=["settlement"], responses=STAFF_RESPONSES)
 
@@ -208,7 +215,7 @@ def settlement_json(
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
-    month: str | None = None,
+    month: MonthQuery = None,
 ) -> SettlementPublic:
     """The month's statement per funder, meals held for review and fund budgets left
     (default: this month). Runs the anomaly checks first, as `mealaid settle` does."""
@@ -237,7 +244,7 @@ def settlement_page(
 )
 def settlement_download(
     request: Request,
-    month: str,
+    month: MonthPath,
     name: str,
     staff: AdminStaff,
     session: SessionDep,
@@ -280,11 +287,11 @@ def settlement_download(
 )
 def statement_json(
     request: Request,
-    funder_id: int,
+    funder_id: Id,
     staff: StatementStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-    month: str | None = None,
+    month: MonthQuery = None,
 ) -> FunderStatementPublic:
     """One funder's statement of the month (default: this month): meals and amounts by elder
     category and site. A funder auditor sees only its own funder's."""
@@ -297,7 +304,7 @@ def statement_json(
 @router.get("/funders/{funder_id}/statements", response_class=HTMLResponse, include_in_schema=False)
 def statement_page(
     request: Request,
-    funder_id: int,
+    funder_id: Id,
     staff: StatementStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -318,8 +325,8 @@ def statement_page(
 )
 def statement_download(
     request: Request,
-    funder_id: int,
-    month: str,
+    funder_id: Id,
+    month: MonthPath,
     name: str,
     staff: StatementStaff,
     session: ReadSessionDep,

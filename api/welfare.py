@@ -6,23 +6,25 @@ from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import AccessDenied
-from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
-from api.errors import STAFF_RESPONSES
+from api.deps import ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
 from api.templating import page
 from core import audit
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
+from core.schemas import Schema
+from core.schemas import text as text_field
 from core.types import AlertLevel, AlertStatus, Slot
 from core.welfare import AlertView, alert_board, alert_community, close_alert
 
-router = APIRouter(tags=["welfare"], responses=STAFF_RESPONSES)
+router = APIRouter(tags=["welfare"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
 # What each step of an alert's record means, for the board.
 STEP_LABELS = {
@@ -65,10 +67,13 @@ class AlertPublic(BaseModel):
     steps: list[AlertStepPublic]
 
 
-class AlertClose(BaseModel):
+Outcome = text_field(300)
+
+
+class AlertClose(Schema):
     """What happened: she was at the clinic, found unwell and taken to hospital, ..."""
 
-    outcome: str = Field(min_length=1, max_length=300)
+    outcome: Outcome
 
 
 def _public(alert: AlertView) -> AlertPublic:
@@ -104,7 +109,7 @@ def alerts_json(staff: RegistryStaff, session: ReadSessionDep) -> list[AlertPubl
 
 @router.post("/api/v1/welfare/alerts/{alert_id}/close", response_model=AlertPublic)
 def close_json(
-    alert_id: int, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    alert_id: Id, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> AlertPublic:
     """Close an alert with what happened."""
     return _public(close(session, clock, staff, alert_id, body.outcome))
@@ -151,7 +156,7 @@ def board_page(request: Request, staff: RegistryStaff, session: ReadSessionDep, 
 )
 def close_page(
     request: Request,
-    alert_id: int,
+    alert_id: Id,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,

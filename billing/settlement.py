@@ -51,7 +51,7 @@ JUMP_FACTOR, JUMP_MINIMUM = 2.0, 20
 
 def month_range(month: str) -> tuple[date, date]:
     """First and last service day of a month given as YYYY-MM."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
+    match = re.fullmatch(r"((?:19|20)\d{2})-(\d{2})", month or "")
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise InvalidMonth(value=month)
     first = date(int(match.group(1)), int(match.group(2)), 1)

@@ -90,6 +90,7 @@ def build_application(
     application.add_handler(CommandHandler("help", on_help))
     application.add_handler(CommandHandler("route", on_route))
     application.add_handler(MessageHandler(filters.CONTACT, on_contact))
+    application.add_handler(MessageHandler(filters.LOCATION, on_location))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     # Stickers, photos, voice, unknown commands: a short help line and the menu again.
@@ -232,14 +233,15 @@ def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
             ]
         )
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
-    if say.keyboard == "main":
+    if say.keyboard in ("main", "location"):
+        # The nearby list keeps the main menu under a button that shares where one is.
         labels = [t(label) for label in texts.MAIN_MENU]
-        rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(label) for label in row] for row in rows],
-            resize_keyboard=True,
-            is_persistent=True,
-        )
+        rows = [
+            [KeyboardButton(label) for label in labels[i : i + 2]] for i in range(0, len(labels), 2)
+        ]
+        if say.keyboard == "location":
+            rows.insert(0, [KeyboardButton(t(texts.SHARE_LOCATION), request_location=True)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
     if say.keyboard == "contact":
         return ReplyKeyboardMarkup(
             [
@@ -319,6 +321,16 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         update,
         context,
         lambda turn: conversation.contact_shared(turn, contact.phone_number, contact.user_id),
+    )
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared location: the canteens nearest to it."""
+    where = update.effective_message.location
+    await _step(
+        update,
+        context,
+        lambda turn: conversation.location_shared(turn, where.latitude, where.longitude),
     )
 
 

@@ -3,11 +3,13 @@ database session inside the update's one transaction) and returns what to say. B
 their own state in their callback data, so an old message or a restart never depends on memory
 in the process; the one typed step (a family code) is kept in `ChatState`."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
 from babel.dates import format_date, get_day_names
+from babel.numbers import format_decimal, format_percent
 from sqlmodel import Session, col, select
 
 from billing import ordering
@@ -19,19 +21,33 @@ from core import i18n, ratings, welfare
 from core.clock import Clock
 from core.diet import profile_of_elder
 from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
-from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, OrderNotFound
+from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, NoMenu, OrderNotFound
 from core.menus import MenuChoice, menu_choices, menu_item, suitable_choices
-from core.models import ChatUser, Elder, Order, Rider, Site, StandingOrder, StandingOrderPause
+from core.models import (
+    ChatUser,
+    Elder,
+    MealSlot,
+    Order,
+    Rider,
+    Site,
+    StandingOrder,
+    StandingOrderPause,
+)
 from core.orders import orderable_meals, plan_repeat
 from core.settings import Settings
-from core.sites import site_for_elder
-from core.standing import pause_standing_order, resume_standing_order
+from core.sites import cutoff_at, get_site, get_slot, nearby_sites, serves, site_for_elder
+from core.standing import (
+    create_standing_order,
+    pause_standing_order,
+    resume_standing_order,
+    stop_standing_order,
+)
 from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
 
-Keyboard = Literal["main", "contact", "remove"]
+Keyboard = Literal["main", "contact", "location", "remove"]
 Buttons = list[list[tuple[str, str]]]
 MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
 MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
@@ -73,6 +89,10 @@ class Turn:
 
     def phone(self) -> str:
         return self.settings.programme_phone
+
+    def join(self, items: Iterable[str]) -> str:
+        """A list run together as the language writes it: 周一、周二 or Mon, Tue."""
+        return ("、" if self.locale.startswith("zh") else ", ").join(items)
 
     def elders(self) -> list[Elder]:
         """The elders this chat may act for (read once per step; a link step resets it)."""
@@ -180,7 +200,14 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
 
 
 def for_elder(turn: Turn, action: str, elder_id: int, edit: bool = True) -> list[Say]:
-    step = {"O": pick_day, "R": pick_repeat_day, "M": my_orders, "B": my_bill, "T": standing}
+    step = {
+        "O": pick_day,
+        "R": pick_repeat_day,
+        "M": my_orders,
+        "B": my_bill,
+        "T": standing,
+        "N": nearby,
+    }
     if action not in step:
         return not_understood(turn)
     return step[action](turn, elder_id, edit=edit)
@@ -214,7 +241,10 @@ def _day_label(turn: Turn, day: date) -> str:
     return label
 
 
-def _site(turn: Turn, elder: Elder) -> Site:
+def _site(turn: Turn, elder: Elder, site_id: int | None = None) -> Site:
+    """The elder's own site, or the canteen they chose from the nearby list."""
+    if site_id is not None:
+        return get_site(session=turn.session, site_id=site_id)
     site = site_for_elder(session=turn.session, elder=elder)
     if site is None:
         raise NoSite(name=elder.name, phone=turn.phone())
@@ -231,23 +261,32 @@ class NothingOpen(DomainError):
     message = texts.NOTHING_OPEN
 
 
-def _days(turn: Turn, elder: Elder, site: Site, command: str) -> Buttons:
+def _days(turn: Turn, elder: Elder, site: Site, command: str, away: str = "") -> Buttons:
     meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
     days = sorted({meal.service_date for meal in meals})
     if not days:
         raise NothingOpen(phone=site.phone)
-    return [[(_day_label(turn, day), f"{command}:{elder.id}:{day:%Y%m%d}")] for day in days]
+    return [[(_day_label(turn, day), f"{command}:{elder.id}:{day:%Y%m%d}{away}")] for day in days]
 
 
-def pick_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+def _away(site_id: int | None) -> str:
+    """Callback data for a meal at a canteen other than the elder's own ends with its id."""
+    return "" if site_id is None else f":{site_id}"
+
+
+def pick_day(turn: Turn, elder_id: int, edit: bool = True, site_id: int | None = None) -> list[Say]:
     elder = turn.elder(elder_id)
-    rows = _days(turn, elder, _site(turn, elder), "D")
-    return [Say(turn.t(texts.PICK_DAY, name=elder.name), rows, edit=edit)]
+    site = _site(turn, elder, site_id)
+    rows = _days(turn, elder, site, "D", _away(site_id))
+    text = turn.t(texts.PICK_DAY, name=elder.name)
+    if site_id is not None:
+        text += "\n" + site.name
+    return [Say(text, rows, edit=edit)]
 
 
-def pick_slot(turn: Turn, elder_id: int, day: date) -> list[Say]:
+def pick_slot(turn: Turn, elder_id: int, day: date, site_id: int | None = None) -> list[Say]:
     elder = turn.elder(elder_id)
-    site = _site(turn, elder)
+    site = _site(turn, elder, site_id)
     meals = [
         meal
         for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
@@ -259,12 +298,13 @@ def pick_slot(turn: Turn, elder_id: int, day: date) -> list[Say]:
         [
             (
                 turn.t(texts.SLOT_BUTTON, slot=meal.slot, time=meal.closes_at.time()),
-                f"S:{elder.id}:{day:%Y%m%d}:{meal.slot.value}",
+                f"S:{elder.id}:{day:%Y%m%d}:{meal.slot.value}{_away(site_id)}",
             )
         ]
         for meal in meals
     ]
-    rows.append([(turn.t(texts.BACK), f"O:{elder.id}")])
+    back = f"O:{elder.id}" if site_id is None else f"NO:{elder.id}:{site_id}"
+    rows.append([(turn.t(texts.BACK), back)])
     return [Say(turn.t(texts.PICK_SLOT, date=_day_label(turn, day)), rows, edit=True)]
 
 
@@ -281,11 +321,12 @@ class Flow:
 
     elder_id: int
     change: int | None = None
+    site_id: int | None = None
 
     def dish(self, day: date, slot: Slot, dish_id: int) -> str:
         if self.change:
             return f"CM:{self.change}:{dish_id}"
-        return f"M:{self.elder_id}:{day:%Y%m%d}:{slot.value}:{dish_id}"
+        return f"M:{self.elder_id}:{day:%Y%m%d}:{slot.value}:{dish_id}{_away(self.site_id)}"
 
     def screen(self, item_id: int, quantity: int, mode: str) -> str:
         prefix = f"CV:{self.change}" if self.change else f"V:{self.elder_id}"
@@ -296,12 +337,14 @@ class Flow:
         return f"{prefix}:{item_id}:{quantity}:{mode}"
 
     def sets(self, day: date, slot: Slot) -> str:
-        return (
-            f"CH:{self.change}" if self.change else f"S:{self.elder_id}:{day:%Y%m%d}:{slot.value}"
-        )
+        if self.change:
+            return f"CH:{self.change}"
+        return f"S:{self.elder_id}:{day:%Y%m%d}:{slot.value}{_away(self.site_id)}"
 
     def before_sets(self, day: date) -> str:
-        return f"MO:{self.elder_id}" if self.change else f"D:{self.elder_id}:{day:%Y%m%d}"
+        if self.change:
+            return f"MO:{self.elder_id}"
+        return f"D:{self.elder_id}:{day:%Y%m%d}{_away(self.site_id)}"
 
 
 def pick_set(
@@ -314,7 +357,7 @@ def pick_set(
 ) -> list[Say]:
     elder = turn.elder(elder_id)
     flow = flow or Flow(elder.id)
-    site = site or _site(turn, elder)
+    site = site or _site(turn, elder, flow.site_id)
     suitable = _suitable(turn, elder, site, day, slot)
     back = [(turn.t(texts.BACK), flow.before_sets(day))]
     if not suitable:
@@ -328,7 +371,7 @@ def pick_set(
         name = turn.show(choice.name)
         line = f"• {name}"
         if choice.allergens:
-            allergens = "、".join(code_name(a, turn.locale) for a in sorted(choice.allergens))
+            allergens = turn.join(code_name(a, turn.locale) for a in sorted(choice.allergens))
             line += " " + turn.t(texts.CONTAINS, allergens=allergens)
         lines.append(line)
         rows.append([(name, flow.dish(day, slot, choice.dish_id))])
@@ -347,7 +390,7 @@ def pick_variant(
 ) -> list[Say]:
     elder = turn.elder(elder_id)
     flow = flow or Flow(elder.id)
-    site = site or _site(turn, elder)
+    site = site or _site(turn, elder, flow.site_id)
     variants = [c for c in _suitable(turn, elder, site, day, slot) if c.dish_id == dish_id]
     if not variants:
         return pick_set(turn, elder_id, day, slot, flow, site)
@@ -387,17 +430,21 @@ def _item(turn: Turn, item_id: int) -> ItemAt:
     return ItemAt(found.choice, site, found.service_date, found.slot)  # type: ignore[arg-type]
 
 
-def _modes(site: Site) -> list[ServiceMode]:
+def _modes(turn: Turn, site: Site, elder: Elder) -> list[ServiceMode]:
+    """How the elder can have a meal from this site: delivery only inside its service area."""
+    delivers = site.offers_delivery and serves(
+        session=turn.session, site_id=site.id, community_id=elder.community_id
+    )
     offered = (
-        (ServiceMode.delivery, site.offers_delivery),
+        (ServiceMode.delivery, delivers),
         (ServiceMode.pickup, site.offers_pickup),
         (ServiceMode.dine_in, site.offers_dine_in),
     )
     return [mode for mode, yes in offered if yes]
 
 
-def _mode_for(elder: Elder, site: Site, letter: str | None) -> ServiceMode:
-    modes = _modes(site)
+def _mode_for(turn: Turn, elder: Elder, site: Site, letter: str | None) -> ServiceMode:
+    modes = _modes(turn, site, elder)
     if letter in MODES and MODES[letter] in modes:
         return MODES[letter]
     preferred = ServiceMode(elder.service_mode)
@@ -414,9 +461,11 @@ def confirm_screen(
 ) -> list[Say]:
     """The order as it would be placed, what the elder pays and who pays the rest."""
     elder = turn.elder(elder_id)
-    flow = flow or Flow(elder.id)
     item = _item(turn, item_id)
-    mode = _mode_for(elder, item.site, mode_letter)
+    if flow is None:
+        home = site_for_elder(session=turn.session, elder=elder)
+        flow = Flow(elder.id, site_id=None if home and home.id == item.site.id else item.site.id)
+    mode = _mode_for(turn, elder, item.site, mode_letter)
     quantity = max(1, min(quantity, turn.settings.max_order_quantity))
     priced = quote(
         session=turn.session,
@@ -448,7 +497,7 @@ def confirm_screen(
         if fen
     ]
     if payers:
-        lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers="、".join(payers)))
+        lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers=turn.join(payers)))
     letter = MODE_LETTERS[mode]
     rows: Buttons = [
         [
@@ -459,7 +508,7 @@ def confirm_screen(
             for n in range(1, 4)
         ]
     ]
-    modes = _modes(item.site)
+    modes = _modes(turn, item.site, elder)
     if len(modes) > 1:
         rows.append(
             [
@@ -492,7 +541,7 @@ def place(
             dish_id=item.choice.dish_id,
             variant=item.choice.variant,
             quantity=quantity,
-            mode=_mode_for(elder, item.site, mode_letter),
+            mode=_mode_for(turn, elder, item.site, mode_letter),
             idempotency_key=key,
             source=OrderSource.chat,
             placed_by_chat_user_id=turn.user.id,
@@ -662,7 +711,7 @@ def change(turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: 
         dish_id=item.choice.dish_id,
         variant=item.choice.variant,
         quantity=quantity,
-        mode=_mode_for(elder, item.site, mode_letter),
+        mode=_mode_for(turn, elder, item.site, mode_letter),
     )
     return [_done(turn, texts.CHANGED, item, quantity, changed.split.elder_fen)]
 
@@ -705,9 +754,13 @@ def _month_name(turn: Turn, first: date) -> str:
 
 
 def _weekdays(turn: Turn, standing_order: StandingOrder) -> str:
+    return _weekday_names(turn, standing_order.weekdays)
+
+
+def _weekday_names(turn: Turn, weekdays: list[int]) -> str:
     days = get_day_names("abbreviated", locale=i18n.babel_locale(turn.locale))
     # ISO weekdays (Monday = 1); Babel counts from Monday = 0.
-    return "、".join(days[d - 1] for d in sorted(standing_order.weekdays))
+    return turn.join(days[d - 1] for d in sorted(weekdays))
 
 
 def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
@@ -756,10 +809,11 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
             if pauses:
                 label = turn.t(texts.RESUME_BUTTON, slot=slot, weekdays=weekdays)
                 rows.append([(label, f"SR:{standing_order.id}")])
+            label = turn.t(texts.STANDING_STOP, slot=slot, weekdays=weekdays)
+            rows.append([(label, f"SX:{standing_order.id}")])
     lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone()))
-    if not rows:
-        return [Say("\n".join(lines), keyboard="main")]
-    return [Say("\n".join(lines), rows)]
+    rows.append([(turn.t(texts.STANDING_NEW), f"SN:{elder.id}")])
+    return [Say("\n".join(lines), rows, edit=edit)]
 
 
 def _own_standing(turn: Turn, standing_order_id: int) -> StandingOrder:
@@ -808,6 +862,202 @@ def pause(turn: Turn, standing_order_id: int, start: date, end: date) -> list[Sa
     return [Say(text, edit=True)]
 
 
+def ask_stop(turn: Turn, standing_order_id: int) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
+    text = turn.t(texts.STANDING_STOP_ASK, slot=slot, weekdays=weekdays)
+    rows = [
+        [(turn.t(texts.STANDING_STOP_YES), f"SXY:{standing_order.id}")],
+        [(turn.t(texts.CANCEL_NO), "XN")],
+    ]
+    return [Say(text, rows, edit=True)]
+
+
+def stop(turn: Turn, standing_order_id: int) -> list[Say]:
+    standing_order = _own_standing(turn, standing_order_id)
+    if standing_order.active:
+        stop_standing_order(session=turn.session, standing_order_id=standing_order.id)
+    slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
+    return [Say(turn.t(texts.STANDING_STOPPED, slot=slot, weekdays=weekdays), edit=True)]
+
+
+# A new standing order is built up in its buttons' data: the meal, then the weekdays as a bit
+# mask (Monday = 1, Sunday = 64), then the variant ("-": whatever the menu has that suits) and
+# the way it comes, then Confirm.
+MONDAY_TO_FRIDAY, EVERY_DAY = 0b0011111, 0b1111111
+
+
+def _mask_days(mask: int) -> list[int]:
+    return [day for day in range(1, 8) if mask & (1 << (day - 1))]
+
+
+def new_standing(turn: Turn, elder_id: int) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    slots = [
+        meal_slot.slot
+        for meal_slot in turn.session.exec(
+            select(MealSlot).where(MealSlot.site_id == site.id).order_by(MealSlot.cutoff_time)
+        )
+    ]
+    rows = [[(_capital(turn.show(Slot(slot))), f"SNS:{elder.id}:{slot}:0")] for slot in slots]
+    rows.append([(turn.t(texts.BACK), f"T:{elder.id}")])
+    return [Say(turn.t(texts.STANDING_PICK_SLOT, name=elder.name), rows, edit=True)]
+
+
+def standing_days(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[Say]:
+    elder = turn.elder(elder_id)
+    mask &= EVERY_DAY
+    names = get_day_names("wide", locale=i18n.babel_locale(turn.locale))
+    base = f"SNS:{elder.id}:{slot.value}"
+    rows: Buttons = []
+    for day in range(1, 8):
+        bit = 1 << (day - 1)
+        label = ("☑️ " if mask & bit else "⬜ ") + names[day - 1]
+        rows.append([(label, f"{base}:{mask ^ bit}")])
+    rows.append(
+        [
+            (turn.t(texts.STANDING_WEEKDAYS), f"{base}:{MONDAY_TO_FRIDAY}"),
+            (turn.t(texts.STANDING_EVERY_DAY), f"{base}:{EVERY_DAY}"),
+        ]
+    )
+    if mask:
+        rows.append([(turn.t(texts.STANDING_NEXT), f"SNV:{elder.id}:{slot.value}:{mask}")])
+    rows.append([(turn.t(texts.BACK), f"SN:{elder.id}")])
+    return [Say(turn.t(texts.STANDING_PICK_DAYS, slot=slot), rows, edit=True)]
+
+
+def _coming_choices(turn: Turn, elder: Elder, site: Site, slot: Slot) -> list[MenuChoice]:
+    """What suits the elder on the site's menus for this meal over the coming week."""
+    today = turn.clock.now().date()
+    found: list[MenuChoice] = []
+    for offset in range(7):
+        try:
+            found += _suitable(turn, elder, site, today + timedelta(days=offset), slot)
+        except NoMenu:
+            continue  # not published yet
+    return found
+
+
+def standing_variant(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[Say]:
+    elder = turn.elder(elder_id)
+    if not mask & EVERY_DAY:
+        return standing_days(turn, elder_id, slot, mask)
+    site = _site(turn, elder)
+    variants = list(dict.fromkeys(c.variant for c in _coming_choices(turn, elder, site, slot)))
+    base = f"SNC:{elder.id}:{slot.value}:{mask & EVERY_DAY}"
+    rows = [
+        [(_capital(variant_name(variant, turn.locale)), f"{base}:{variant}:-")]
+        for variant in variants
+    ]
+    rows.append([(turn.t(texts.STANDING_ANY_VARIANT), f"{base}:-:-")])
+    rows.append([(turn.t(texts.BACK), f"SNS:{elder.id}:{slot.value}:{mask}")])
+    return [Say(turn.t(texts.STANDING_PICK_VARIANT), rows, edit=True)]
+
+
+def _standing_start(turn: Turn, site: Site, slot: Slot) -> date:
+    """Today if today's meal still takes orders, else tomorrow."""
+    now = turn.clock.now()
+    meal_slot = get_slot(session=turn.session, site=site, slot=slot)
+    today = now.date()
+    return today if cutoff_at(meal_slot, today, turn.clock.tz) > now else today + timedelta(1)
+
+
+def standing_confirm(
+    turn: Turn, elder_id: int, slot: Slot, mask: int, variant: str, letter: str
+) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    days = _mask_days(mask)
+    if not days:
+        return standing_days(turn, elder_id, slot, 0)
+    mode = _mode_for(turn, elder, site, letter)
+    start = _standing_start(turn, site, slot)
+    wanted = (
+        variant_name(variant, turn.locale)
+        if variant != "-"
+        else turn.t(texts.STANDING_AS_THE_MENU_COMES)
+    )
+    lines = [
+        turn.t(
+            texts.STANDING_CONFIRM,
+            slot=slot,
+            weekdays=_weekday_names(turn, days),
+            variant=wanted,
+            mode=mode,
+            site=site.name,
+            start=_day_label(turn, start),
+        )
+    ]
+    choices = [
+        c
+        for c in _coming_choices(turn, elder, site, slot)
+        if variant == "-" or c.variant == variant
+    ]
+    if choices:
+        sample = choices[0]
+        priced = quote(
+            session=turn.session,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=start,
+            slot=slot.value,
+            price_fen=sample.price_fen,
+            portions=1,
+        )
+        money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+        lines.append(
+            turn.t(
+                texts.STANDING_PRICE,
+                price=money(sample.price_fen),
+                amount=money(priced.elder_fen),
+            )
+        )
+    base = f"{elder.id}:{slot.value}:{mask}:{variant}"
+    rows: Buttons = []
+    modes = _modes(turn, site, elder)
+    if len(modes) > 1:
+        rows.append(
+            [
+                (
+                    ("• " if m == mode else "") + _capital(turn.show(m)),
+                    f"SNC:{base}:{MODE_LETTERS[m]}",
+                )
+                for m in modes
+            ]
+        )
+    rows.append([(turn.t(texts.CONFIRM), f"SNK:{base}:{MODE_LETTERS[mode]}")])
+    rows.append([(turn.t(texts.BACK), f"SNV:{elder.id}:{slot.value}:{mask}")])
+    return [Say("\n".join(lines), rows, edit=True)]
+
+
+def standing_make(
+    turn: Turn, elder_id: int, slot: Slot, mask: int, variant: str, letter: str
+) -> list[Say]:
+    elder = turn.elder(elder_id)
+    site = _site(turn, elder)
+    days = _mask_days(mask)
+    start = _standing_start(turn, site, slot)
+    create_standing_order(
+        session=turn.session,
+        clock=turn.clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        slot=slot,
+        weekdays=days,
+        variant=None if variant == "-" else variant,
+        mode=_mode_for(turn, elder, site, letter),
+        start_date=start,
+    )
+    text = turn.t(
+        texts.STANDING_MADE,
+        slot=slot,
+        weekdays=_weekday_names(turn, days),
+        start=_day_label(turn, start),
+    )
+    return [Say(text, edit=True)]
+
+
 def resume(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     today = turn.clock.now().date()
@@ -819,6 +1069,99 @@ def resume(turn: Turn, standing_order_id: int) -> list[Say]:
         date=_day_label(turn, today),
     )
     return [Say(text, edit=True)]
+
+
+# -- nearby canteens -----------------------------------------------------------------------
+
+NEARBY_COUNT = 5
+
+
+def nearby(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    """The canteens nearest to the elder's home, and a button to share where one is instead."""
+    elder = turn.elder(elder_id)
+    turn.state.step, turn.state.elder_id = "near", elder.id
+    listed = _nearby_list(turn, elder, elder.lat, elder.lon, texts.NEARBY_FROM_HOME, edit)
+    return [*listed, Say(turn.t(texts.NEARBY_ELSEWHERE), keyboard="location")]
+
+
+def location_shared(turn: Turn, lat: float, lon: float) -> list[Say]:
+    """A shared location: the canteens nearest to it, priced for the elder being looked after."""
+    elders = turn.elders()
+    if not elders or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return not_understood(turn)
+    elder_id = turn.state.elder_id if turn.state.step == "near" else None
+    if elder_id is None:
+        if len(elders) > 1:
+            return menu_action(turn, "N")
+        elder_id = elders[0].id
+    elder = turn.elder(elder_id)
+    return _nearby_list(turn, elder, lat, lon, texts.NEARBY_FROM_HERE, edit=False)
+
+
+def _distance(turn: Turn, metres: float) -> str:
+    if metres < 1000:
+        return turn.t(texts.METRES, metres=int(round(metres, -1)))
+    km = format_decimal(metres / 1000, format="#,##0.0", locale=i18n.babel_locale(turn.locale))
+    return turn.t(texts.KILOMETRES, km=km)
+
+
+def _nearby_list(
+    turn: Turn, elder: Elder, lat: float, lon: float, title: str, edit: bool
+) -> list[Say]:
+    found = nearby_sites(session=turn.session, lat=lat, lon=lon, limit=NEARBY_COUNT)
+    if not found:
+        return [Say(turn.t(texts.NEARBY_NONE, phone=turn.phone()), edit=edit)]
+    today = turn.clock.now().date()
+    rated = ratings.site_ratings(
+        session=turn.session, site_ids=[site.id for site, _ in found], today=today
+    )
+    lines, rows = [turn.t(title, name=elder.name)], []
+    babel = i18n.babel_locale(turn.locale)
+    for n, (site, metres) in enumerate(found, start=1):
+        rating = rated.get(site.id)
+        opinion = (
+            turn.t(
+                texts.NEARBY_RATING,
+                percent=format_percent(rating.good / rating.total, locale=babel),
+                count=rating.total,
+            )
+            if rating
+            else turn.t(texts.NEARBY_NOT_RATED)
+        )
+        distance = _distance(turn, metres)
+        title = turn.t(texts.NEARBY_SITE, n=n, site=site.name, distance=distance, rating=opinion)
+        lines += ["", title]
+        lines += [site.address, _next_meal(turn, elder, site)]
+        rows.append([(turn.t(texts.NEARBY_ORDER_AT, site=site.name), f"NO:{elder.id}:{site.id}")])
+    return [Say("\n".join(lines), rows, edit=edit)]
+
+
+def _next_meal(turn: Turn, elder: Elder, site: Site) -> str:
+    """The next meal one can still order at a site: what suits the elder and what they pay."""
+    for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id):
+        suitable = _suitable(turn, elder, site, meal.service_date, meal.slot)
+        if not suitable:
+            continue
+        cheapest = min(suitable, key=lambda choice: choice.price_fen)
+        priced = quote(
+            session=turn.session,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=meal.service_date,
+            slot=meal.slot.value,
+            price_fen=cheapest.price_fen,
+            portions=1,
+        )
+        names = list(dict.fromkeys(turn.show(choice.name) for choice in suitable))
+        return turn.t(
+            texts.NEARBY_MEAL,
+            date=_day_label(turn, meal.service_date),
+            slot=meal.slot,
+            dishes=turn.join(names[:3]),
+            name=elder.name,
+            amount=i18n.money(priced.elder_fen, turn.locale),
+        )
+    return turn.t(texts.NEARBY_NO_MEAL)
 
 
 # -- welfare alerts --------------------------------------------------------------------------
@@ -924,7 +1267,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
         if stop.texture != "regular":
             warnings.append(code_name(stop.texture, turn.locale))
         if warnings:
-            line += "\n   " + turn.t(texts.RIDER_WARN, warnings="、".join(warnings))
+            line += "\n   " + turn.t(texts.RIDER_WARN, warnings=turn.join(warnings))
         lines.append(line)
     following = next((s for s in view.stops if s.status == OrderStatus.locked), None)
     if following is None:
@@ -972,6 +1315,7 @@ def typed(turn: Turn, text: str) -> list[Say]:
         texts.MY_ORDERS: "M",
         texts.MY_BILL: "B",
         texts.STANDING: "T",
+        texts.NEARBY: "N",
         texts.HELP: "help",
         texts.SETTINGS: "settings",
     }
@@ -984,6 +1328,10 @@ def typed(turn: Turn, text: str) -> list[Say]:
     if turn.state.step == "code":
         return code_typed(turn, text)
     return not_understood(turn)
+
+
+def _site_arg(args: list[str], index: int) -> int | None:
+    return int(args[index]) if len(args) > index else None
 
 
 def _day(value: str) -> date:
@@ -1003,11 +1351,16 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
             case "O":
                 return pick_day(turn, int(args[0]))
             case "D":
-                return pick_slot(turn, int(args[0]), _day(args[1]))
+                return pick_slot(turn, int(args[0]), _day(args[1]), _site_arg(args, 2))
             case "S":
-                return pick_set(turn, int(args[0]), _day(args[1]), Slot(args[2]))
+                flow = Flow(int(args[0]), site_id=_site_arg(args, 3))
+                return pick_set(turn, flow.elder_id, _day(args[1]), Slot(args[2]), flow)
             case "M":
-                return pick_variant(turn, int(args[0]), _day(args[1]), Slot(args[2]), int(args[3]))
+                flow = Flow(int(args[0]), site_id=_site_arg(args, 4))
+                day, slot, dish = _day(args[1]), Slot(args[2]), int(args[3])
+                return pick_variant(turn, flow.elder_id, day, slot, dish, flow)
+            case "NO":
+                return pick_day(turn, int(args[0]), site_id=int(args[1]))
             case "V":
                 return confirm_screen(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
             case "K":
@@ -1044,6 +1397,24 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
                 return pause(turn, int(args[0]), _day(args[1]), _day(args[2]))
             case "SR":
                 return resume(turn, int(args[0]))
+            case "SX":
+                return ask_stop(turn, int(args[0]))
+            case "SXY":
+                return stop(turn, int(args[0]))
+            case "T":
+                return standing(turn, int(args[0]))
+            case "SN":
+                return new_standing(turn, int(args[0]))
+            case "SNS":
+                return standing_days(turn, int(args[0]), Slot(args[1]), int(args[2]))
+            case "SNV":
+                return standing_variant(turn, int(args[0]), Slot(args[1]), int(args[2]))
+            case "SNC":
+                elder, slot, mask = int(args[0]), Slot(args[1]), int(args[2])
+                return standing_confirm(turn, elder, slot, mask, args[3], args[4])
+            case "SNK":
+                elder, slot, mask = int(args[0]), Slot(args[1]), int(args[2])
+                return standing_make(turn, elder, slot, mask, args[3], args[4])
             case "RT":
                 return rate(turn, int(args[0]), args[1] == "g")
             case "RR":

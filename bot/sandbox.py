@@ -7,10 +7,12 @@ import socket
 import threading
 
 import uvicorn
+from sqlmodel import col, select
 from telegram.ext import Application
 
 from bot.app import Services, build_application
 from bot.stand_in import StandIn, create_stand_in_app
+from core.models import Site
 
 TOKEN = "sandbox"
 
@@ -21,6 +23,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _city_centre(services: Services) -> tuple[float, float]:
+    """The middle of the city's sites: where a sandbox person is when they share a location."""
+    with services.database.reading() as session:
+        points = session.exec(select(Site.lat, Site.lon).where(col(Site.active).is_(True))).all()
+    if not points:
+        return (0.0, 0.0)
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
 class Sandbox:
     """A stand-in server and the real bot Application polling it."""
 
@@ -28,6 +39,7 @@ class Sandbox:
         self.services = services
         self.host, self.port = host, port or free_port()
         self.stand_in = StandIn(TOKEN)
+        self.stand_in.default_location = _city_centre(services)
         self.application: Application | None = None
         self._server: uvicorn.Server | None = None
 

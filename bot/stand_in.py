@@ -97,6 +97,8 @@ class StandIn:
 
     def __init__(self, token: str = "sandbox") -> None:
         self.token = token
+        # Where simulated people are when they press "share my location" without saying where.
+        self.default_location = (0.0, 0.0)
         self.users: dict[int, SimulatedUser] = {}
         self.chats: dict[int, list[ChatMessage]] = {}
         self.pending: list[dict[str, Any]] = []
@@ -225,8 +227,9 @@ class StandIn:
                 if button.get("request_contact"):
                     return await self.send_contact(user)
                 if button.get("request_location"):
+                    latitude, longitude = self.default_location
                     return await self.send_location(
-                        user, extra.get("latitude", 0.0), extra.get("longitude", 0.0)
+                        user, extra.get("latitude", latitude), extra.get("longitude", longitude)
                     )
                 return await self.send_text(user, label)
         raise ButtonNotFound(label)

@@ -9,8 +9,9 @@ MY_ORDERS = N_("📋 My orders")
 MY_BILL = N_("💰 My bill")
 STANDING = N_("📅 Standing order")
 HELP = N_("❓ Help")
+NEARBY = N_("📍 Nearby canteens")
 SETTINGS = N_("⚙️ Settings")
-MAIN_MENU = (ORDER, REPEAT, MY_ORDERS, MY_BILL, STANDING, HELP, SETTINGS)
+MAIN_MENU = (ORDER, REPEAT, MY_ORDERS, MY_BILL, STANDING, NEARBY, HELP, SETTINGS)
 
 SHARE_PHONE = N_("📱 Share my phone number")
 HAVE_CODE = N_("👪 I have a family code")
@@ -41,6 +42,8 @@ HELP_TEXT = N_(
     "🔁 Same as last time: the meal you had last time, in two taps.\n"
     "📋 My orders: see or cancel your orders.\n"
     "💰 My bill: this month's meals and who paid.\n"
+    "📅 Standing order: the same meal on the days you choose.\n"
+    "📍 Nearby canteens: eat in or pick up near where you are.\n"
     "Questions? Call {phone}."
 )
 CHOOSE_ELDER = N_("Who is this for?")
@@ -100,7 +103,44 @@ STANDING_TITLE = N_("Standing orders for {name}:")
 STANDING_LINE = N_("{slot} on {weekdays}, from {site}")
 STANDING_PAUSED = N_("paused {start} to {end}")
 STANDING_NONE = N_("{name} has no standing order.")
-STANDING_CHANGE = N_("To set up or change a standing order, please call {phone}.")
+STANDING_CHANGE = N_("Questions about standing orders? Call {phone}.")
+STANDING_NEW = N_("➕ New standing order")
+STANDING_STOP = N_("⏹ Stop {slot} on {weekdays}")
+STANDING_STOP_ASK = N_(
+    "Stop the standing order for {slot} on {weekdays}? Orders already placed stay."
+)
+STANDING_STOP_YES = N_("Yes, stop it")
+STANDING_STOPPED = N_("Stopped: no more {slot} on {weekdays}.")
+STANDING_PICK_SLOT = N_("New standing order for {name}: which meal?")
+STANDING_PICK_DAYS = N_("{slot}: on which days? Tap the days, then “Next”.")
+STANDING_WEEKDAYS = N_("Monday to Friday")
+STANDING_EVERY_DAY = N_("Every day")
+STANDING_NEXT = N_("Next ➡️")
+STANDING_PICK_VARIANT = N_("How would you like it?")
+STANDING_ANY_VARIANT = N_("As the menu comes")
+STANDING_AS_THE_MENU_COMES = N_("as the menu comes")
+STANDING_CONFIRM = N_(
+    "Please check: {slot} on {weekdays}, {variant}, {mode} from {site}, from {start}."
+)
+STANDING_PRICE = N_("Today's price {price}; you pay about {amount} a meal.")
+STANDING_MADE = N_(
+    "✅ Standing order made: {slot} on {weekdays} from {start}. Each day's meal is ordered at "
+    "the cutoff; pause or stop it here any time."
+)
+
+NEARBY_FROM_HOME = N_("Canteens nearest to {name}'s home:")
+NEARBY_FROM_HERE = N_("Canteens nearest to where you are:")
+NEARBY_SITE = N_("{n}. {site}, {distance} · {rating}")
+NEARBY_MEAL = N_("{date} {slot}: {dishes}. {name} pays {amount}")
+NEARBY_NO_MEAL = N_("No meals to order there at the moment.")
+NEARBY_RATING = N_("👍 {percent} of {count} rated it good")
+NEARBY_NOT_RATED = N_("not rated yet")
+NEARBY_NONE = N_("There is no canteen near here yet. Questions? Call {phone}.")
+NEARBY_ORDER_AT = N_("🍱 Order at {site}")
+NEARBY_ELSEWHERE = N_("Somewhere else? Press “Share my location” below.")
+SHARE_LOCATION = N_("📍 Share my location")
+METRES = N_("{metres} m")
+KILOMETRES = N_("{km} km")
 
 TODAY = N_("Today")
 TOMORROW = N_("Tomorrow")

@@ -18,13 +18,14 @@ from core.errors import (
     AlreadyExists,
     ChatUserNotFound,
     CommunityNotFound,
-    DateInPast,
     ElderNotFound,
     InvalidPeriod,
     LinkNotFound,
+    PauseInPast,
     PauseNotFound,
     PauseOver,
     PausesOverlap,
+    PeriodReversed,
     SiteNotFound,
     TooManyCodeAttempts,
 )
@@ -56,8 +57,11 @@ _NOT_COLUMNS = {"categories", "emergency_contacts", "consent"}
 
 
 def _check_references(session: Session, elder_in: ElderCreate, elder_id: int | None) -> None:
-    """The community and home site must exist and the phone number be nobody else's; each
-    refusal names the field it is about, so a form can show it there."""
+    """Categories end after they start, the community and home site exist and the phone number
+    is nobody else's; each refusal names the field it is about, so a form can show it there."""
+    for row, grant in enumerate(elder_in.categories):
+        if grant.valid_to is not None and grant.valid_to < grant.valid_from:
+            raise PeriodReversed(field_path=f"categories.{row}.valid_to", field_code="valid_to")
     if session.get(Community, elder_in.community_id) is None:
         raise CommunityNotFound(community_id=elder_in.community_id, field_code="community_id")
     if elder_in.home_site_id is not None:
@@ -397,7 +401,7 @@ def search_elders(
                 *_held_on(on),
             )
         )
-    text = (query or "").strip()[:64]
+    text = re.sub(r"[\x00-\x1f]", "", query or "").strip()[:64]
     if text:
         digits = _phone_digits(text)
         if digits:
@@ -665,10 +669,10 @@ def pause_meals(
     of one elder do not overlap: a longer stay changes the pause there is."""
     get_elder(session=session, elder_id=elder_id)
     today = clock.now().date()
-    if pause_in.start_date < today:
-        raise DateInPast(date=pause_in.start_date, field_code="start_date")
     if pause_in.end_date < pause_in.start_date:
-        raise InvalidPeriod(field_code="end_date")
+        raise PeriodReversed(field_code="end_date")
+    if pause_in.start_date < today:
+        raise PauseInPast(date=pause_in.start_date, field_code="start_date")
     overlapping = session.exec(
         select(ElderPause).where(
             ElderPause.elder_id == elder_id,

@@ -67,7 +67,7 @@ class ModeNotOffered(DomainError):
 
 class OutsideServiceArea(DomainError):
     code = "outside_service_area"
-    message = N_("{name} lives outside the area that {site} serves.")
+    message = N_("{site} does not deliver to where {name} lives.")
 
 
 class DateInPast(DomainError):
@@ -159,6 +159,15 @@ class CutoffNotYet(Conflict):
     message = N_("Orders for {slot} on {date} stay open until {cutoff}.")
 
 
+class StandingOrderOverlap(DomainError):
+    code = "standing_order_overlap"
+    message = N_(
+        "{name} already has a standing order for {slot} on some of these days. Pause or stop "
+        "it first."
+    )
+    status = 409
+
+
 class InvalidWeekdays(DomainError):
     code = "invalid_weekdays"
     message = N_("Please choose at least one weekday.")
@@ -229,3 +238,14 @@ class PausesOverlap(Conflict):
     message = N_(
         "Meals are already paused from {start} to {end}. Please change that pause instead."
     )
+
+
+class PeriodReversed(Conflict):
+    # A Conflict, like every refusal by a rule of input the schema itself allows.
+    code = "period_reversed"
+    message = N_("The end date must not be before the start date.")
+
+
+class PauseInPast(Conflict):
+    code = "date_in_past"
+    message = N_("{date} has already passed.")

@@ -143,8 +143,7 @@ def _place(
     _check_mode(site, chosen_mode)
     if not at_cutoff:
         _check_open(site, service_date, slot, clock)
-    if not elder.served_by_site:
-        raise OutsideServiceArea(name=elder.name, site=site.name)
+    _check_area(elder, site, chosen_mode)
     choice = _check_on_menu(context.choice, service_date, slot)
     _check_diet(elder, choice)
     if elder.live_order_id is not None:
@@ -214,7 +213,9 @@ def change_order(
     new_quantity = order.quantity if quantity is None else quantity
     _check_quantity(new_quantity)
     if mode is not None:
-        _check_mode(_check_site(context.site, order.site_id, slot), mode)
+        site = _check_site(context.site, order.site_id, slot)
+        _check_mode(site, mode)
+        _check_area(elder, site, mode)
     choice = _check_on_menu(context.choice, order.service_date, slot)
     _check_diet(elder, choice)
     for name, value in _snapshot(choice, new_quantity).items():
@@ -679,6 +680,13 @@ def _check_site(site: SiteContext | None, site_id: int, slot: Slot) -> SiteConte
     if site.slot_id is None:
         raise SlotNotOffered(site=site.name, slot=slot)
     return site
+
+
+def _check_area(elder: ElderContext, site: SiteContext, mode: ServiceMode) -> None:
+    """A site delivers only to the communities of its service area; anyone may eat in or pick
+    up at any canteen (as a city's unified meal-assistance entry lets them)."""
+    if mode == ServiceMode.delivery and not elder.served_by_site:
+        raise OutsideServiceArea(name=elder.name, site=site.name)
 
 
 def _check_on_menu(choice: MenuChoice | None, service_date: date, slot: Slot) -> MenuChoice:

@@ -1,6 +1,10 @@
 """Rating a served meal from the chat: good, or not good with a reason. Feeds the dashboard."""
 
-from sqlmodel import Session
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import DomainError, OrderNotFound
@@ -53,3 +57,32 @@ def rate_meal(
     session.add(rating)
     session.flush()
     return rating
+
+
+@dataclass(frozen=True)
+class SiteRating:
+    good: int
+    total: int
+
+    @property
+    def percent_good(self) -> int:
+        return round(100 * self.good / self.total) if self.total else 0
+
+
+def site_ratings(
+    *, session: Session, site_ids: list[int], today: date, days: int = 30
+) -> dict[int, SiteRating]:
+    """How diners rated each site's meals served in the last `days` days (today included)."""
+    if not site_ids:
+        return {}
+    good = sa.func.sum(sa.case((col(MealRating.good).is_(True), 1), else_=0))
+    rows = session.exec(
+        select(MealRating.site_id, good, sa.func.count())
+        .where(
+            col(MealRating.site_id).in_(site_ids),
+            MealRating.service_date > today - timedelta(days=days),
+            MealRating.service_date <= today,
+        )
+        .group_by(MealRating.site_id)
+    )
+    return {site_id: SiteRating(int(good or 0), int(total)) for site_id, good, total in rows}

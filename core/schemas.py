@@ -3,7 +3,7 @@
 from datetime import date, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.types import (
@@ -18,15 +18,44 @@ from core.types import (
     Texture,
 )
 
+# Text as the schema promises it: no control characters (PostgreSQL cannot store NUL), and,
+# where required, something besides spaces (spaces around are stripped).
+PRINTABLE = r"^[^\x00-\x1f]*$"
+SOMETHING = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
+NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # newlines and tabs allowed
+
+
+def text(max_length: int, *, required: bool = True, pattern: str | None = None):  # type: ignore[no-untyped-def]
+    """A string field of at most `max_length` characters."""
+    if required:
+        return Annotated[str, Field(min_length=1, max_length=max_length, pattern=SOMETHING)]
+    return Annotated[str, Field(max_length=max_length, pattern=pattern or PRINTABLE)]
+
+
+PersonName = text(64)
+Relation = text(32)
+Address = text(200)
+Gender = text(8, required=False)
+Notes = text(500, required=False, pattern=NOTE)
+Reason = text(200, required=False)
 Name = Annotated[str, Field(min_length=1, max_length=64)]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,18}[0-9]$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Fen = Annotated[int, Field(ge=0, le=100_000_00)]
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a row id: the database's integer range
 
 
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        # PostgreSQL cannot store NUL in text; other control characters are never meant.
+        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            raise PydanticCustomError("control_characters", "control characters")
+        return value
 
 
 class CommunityCreate(Schema):
@@ -75,39 +104,30 @@ class CategoryGrant(Schema):
     valid_from: date
     valid_to: date | None = None
 
-    @field_validator("valid_to")
-    @classmethod
-    def _ends_after_it_starts(cls, value: date | None, info: ValidationInfo) -> date | None:
-        start = info.data.get("valid_from")
-        if value is not None and start is not None and value < start:
-            # A type of its own, so the form can say what is wrong next to the field.
-            raise PydanticCustomError("period_order", "ends before it starts")
-        return value
-
 
 class EmergencyContactCreate(Schema):
-    name: Name
-    relation: Annotated[str, Field(min_length=1, max_length=32)]
+    name: PersonName
+    relation: Relation
     phone: Phone
     priority: Annotated[int, Field(ge=1, le=9)] = 1
 
 
 class ElderCreate(Schema):
-    name: Name
+    name: PersonName
     phone: Phone | None = None
-    address: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Address
     lat: Latitude
     lon: Longitude
-    community_id: int
+    community_id: RowId
     birth_date: date
-    gender: Annotated[str, Field(max_length=8)] | None = None
+    gender: Gender | None = None
     texture: Texture = Texture.regular
     diet_needs: list[DietTag] = []
     allergies: list[Allergen] = []
     service_mode: ServiceMode = ServiceMode.delivery
-    home_site_id: int | None = None
+    home_site_id: RowId | None = None
     language: Annotated[str, Field(pattern=r"^(zh_CN|en)$")] = "zh_CN"
-    notes: Annotated[str, Field(max_length=500)] | None = None
+    notes: Notes | None = None
     categories: Annotated[list[CategoryGrant], Field(max_length=20)] = []
     emergency_contacts: Annotated[list[EmergencyContactCreate], Field(max_length=5)] = []
     # The elder (or a guardian) agreed to the programme keeping these details; given on paper,
@@ -124,15 +144,7 @@ class ElderUpdate(ElderCreate):
 class PauseCreate(Schema):
     start_date: date
     end_date: date
-    reason: Annotated[str, Field(max_length=200)] | None = None
-
-    @field_validator("end_date")
-    @classmethod
-    def _ends_after_it_starts(cls, value: date, info: ValidationInfo) -> date:
-        start = info.data.get("start_date")
-        if start is not None and value < start:
-            raise PydanticCustomError("period_order", "ends before it starts")
-        return value
+    reason: Reason | None = None
 
 
 class DishCreate(Schema):

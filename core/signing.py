@@ -14,4 +14,5 @@ def sign(kind: str, identifier: int) -> str:
 
 
 def verify(kind: str, identifier: int, key: str | None) -> bool:
-    return key is not None and hmac.compare_digest(sign(kind, identifier), key)
+    # As bytes: a key with non-ASCII characters in it is simply wrong, not an error.
+    return key is not None and hmac.compare_digest(sign(kind, identifier).encode(), key.encode())

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlmodel import Session, col, select
 
 from core.errors import AlreadyExists, CommunityNotFound, SiteNotFound, SlotNotOffered
+from core.geo import distance_m
 from core.models import Community, Elder, MealSlot, Site, SiteServiceArea
 from core.schemas import CommunityCreate, SiteCreate
 from core.types import Slot
@@ -114,3 +115,20 @@ def list_sites(*, session: Session) -> list[Site]:
             select(Site).where(col(Site.active).is_(True)).order_by(col(Site.name), col(Site.id))
         )
     )
+
+
+def nearby_sites(
+    *, session: Session, lat: float, lon: float, limit: int = 5
+) -> list[tuple[Site, float]]:
+    """The open canteens and meal points (sites where one can eat in or pick up) nearest to a
+    point, nearest first, each with its distance in metres. A city has tens to hundreds of
+    them, so they are measured in Python rather than by a spatial index."""
+    sites = session.exec(
+        select(Site).where(
+            col(Site.active).is_(True),
+            col(Site.offers_dine_in).is_(True) | col(Site.offers_pickup).is_(True),
+        )
+    )
+    measured = [(site, distance_m(lat, lon, site.lat, site.lon)) for site in sites]
+    measured.sort(key=lambda pair: (pair[1], pair[0].id))
+    return measured[:limit]

@@ -17,6 +17,7 @@ from core.errors import (
     NoMenu,
     OutsideServiceArea,
     StandingOrderNotFound,
+    StandingOrderOverlap,
 )
 from core.menus import MenuChoice, menu_choices
 from core.models import Elder, Order, StandingOrder, StandingOrderPause
@@ -54,8 +55,10 @@ def create_standing_order(
     get_slot(session=session, site=site, slot=slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
     _check_mode(site, chosen_mode)
-    if not serves(session=session, site_id=site_id, community_id=elder.community_id):
+    delivered = chosen_mode == ServiceMode.delivery
+    if delivered and not serves(session=session, site_id=site_id, community_id=elder.community_id):
         raise OutsideServiceArea(name=elder.name, site=site.name)
+    _check_no_overlap(session, elder, slot, set(weekdays), start_date, end_date)
     standing = StandingOrder(
         elder_id=elder_id,
         site_id=site_id,
@@ -220,6 +223,31 @@ def choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice])
     suitable = [choice for choice in choices if suits(profile, choice.meal)]
     preferred = [choice for choice in suitable if choice.variant == standing.variant]
     return (preferred or suitable or choices)[0]
+
+
+def _check_no_overlap(
+    session: Session,
+    elder: Elder,
+    slot: Slot,
+    weekdays: set[int],
+    start_date: date,
+    end_date: date | None,
+) -> None:
+    """One standing order per meal and weekday: two would order the same lunch twice (a double
+    tap on Confirm, say)."""
+    active = session.exec(
+        select(StandingOrder).where(
+            StandingOrder.elder_id == elder.id,
+            StandingOrder.slot == slot,
+            col(StandingOrder.active).is_(True),
+        )
+    )
+    for other in active:
+        overlaps_in_time = (other.end_date is None or other.end_date >= start_date) and (
+            end_date is None or end_date >= other.start_date
+        )
+        if overlaps_in_time and weekdays & set(other.weekdays):
+            raise StandingOrderOverlap(name=elder.name, slot=slot)
 
 
 def _get(session: Session, standing_order_id: int) -> StandingOrder:

@@ -92,7 +92,7 @@ PROBLEMS = {
     "greater_than": N_("this number is too small."),
     "less_than_equal": N_("this number is too large."),
     "less_than": N_("this number is too large."),
-    "period_order": N_("the end must not be before the start."),
+    "control_characters": N_("this contains characters that cannot be stored."),
     "too_long": N_("there are too many of these."),
     "bool_parsing": N_("please answer yes or no."),
     "list_type": N_("a list is needed."),

@@ -135,19 +135,30 @@ def test_a_bad_field_is_shown_next_to_it_in_chinese_and_nothing_is_written(regis
         bad = worker.post(
             "/elders/new",
             data={
-                **new_elder_form(ids["east"], lat="123", birth_date="去年"),
-                "categories.1.category": "tekun",
-                "categories.1.valid_from": "2026-05-01",
-                "categories.1.valid_to": "2026-04-01",
+                **new_elder_form(ids["east"], lat="123", birth_date="去年", name="  "),
                 "csrf_token": token,
             },
         )
         assert bad.status_code == 422
         assert field_error(bad.text, "lat") == "数字太大了。"
         assert field_error(bad.text, "birth_date") == "需要填写日期，例如 2026-11-25。"
-        assert field_error(bad.text, "categories.1.valid_to") == "结束日期不能早于开始日期。"
+        assert field_error(bad.text, "name") == "太短了。"
         assert "没有保存" in bad.text
-        assert 'value="123"' in bad.text and 'value="周伯"' in bad.text  # kept as typed
+        reversed_dates = worker.post(
+            "/elders/new",
+            data={
+                **new_elder_form(ids["east"]),
+                "categories.1.category": "tekun",
+                "categories.1.valid_from": "2026-05-01",
+                "categories.1.valid_to": "2026-04-01",
+                "csrf_token": token,
+            },
+        )
+        assert reversed_dates.status_code == 409
+        assert field_error(reversed_dates.text, "categories.1.valid_to") == (
+            "结束日期不能早于开始日期。"
+        )
+        assert 'value="123"' in bad.text and 'value="中山路8号"' in bad.text  # kept as typed
         with database.reading() as session:
             after = row_counts(session)
         assert {t: n for t, n in after.items() if t != "audit_entry"} == {
@@ -317,7 +328,7 @@ def test_meals_are_paused_with_errors_by_the_field_and_the_pause_ended(registry)
                 "csrf_token": token,
             },
         )
-        assert bad.status_code == 422
+        assert bad.status_code == 409
         assert field_error(bad.text, "end_date") == "结束日期不能早于开始日期。"
         past = worker.post(
             f"/elders/{ids['li']}/pauses",
@@ -327,7 +338,7 @@ def test_meals_are_paused_with_errors_by_the_field_and_the_pause_ended(registry)
                 "csrf_token": token,
             },
         )
-        assert past.status_code == 400 and field_error(past.text, "start_date")
+        assert past.status_code == 409 and field_error(past.text, "start_date")
         with database.reading() as session:
             assert session.exec(select(ElderPause)).all() == []
         made = worker.post(
@@ -386,9 +397,9 @@ def test_the_json_api_registers_and_changes_an_elder_and_names_a_bad_field(regis
         with database.reading() as session:
             elders = session.execute(sa.select(sa.func.count()).select_from(Elder)).scalar_one()
         bad = worker.post("/api/v1/elders", json=values, headers=headers)
-        assert bad.status_code == 422
+        assert bad.status_code == 409
         assert bad.json()["field"] == "categories.0.valid_to"
-        assert "end must not be before the start" in bad.json()["message"]
+        assert "end date must not be before the start date" in bad.json()["message"]
         wrong_place = worker.post(
             "/api/v1/elders", json={**values, "community_id": ids["west"]}, headers=headers
         )

@@ -180,7 +180,7 @@ def test_changing_a_record_says_which_fields_changed_and_keeps_the_rest(make, se
                     {"category": "dibao", "valid_from": "2026-05-01", "valid_to": "2026-04-30"}
                 ]
             },
-            errors.InvalidInput,
+            errors.PeriodReversed,
             "categories.0.valid_to",
         ),
         (
@@ -294,7 +294,7 @@ def test_paused_meals_cannot_be_ordered_and_pauses_do_not_overlap_or_start_in_th
     for values, error_type, field in [
         (
             {"start_date": today - timedelta(days=1), "end_date": today},
-            errors.DateInPast,
+            errors.PauseInPast,
             "start_date",
         ),
         (
@@ -304,7 +304,7 @@ def test_paused_meals_cannot_be_ordered_and_pauses_do_not_overlap_or_start_in_th
         ),
         (
             {"start_date": today + timedelta(days=9), "end_date": today + timedelta(days=8)},
-            errors.InvalidInput,
+            errors.PeriodReversed,
             "end_date",
         ),
         ({"start_date": "soon", "end_date": today}, errors.InvalidInput, "start_date"),

@@ -158,3 +158,18 @@ def test_standing_order_outside_the_service_area_is_refused(make, session):
     elsewhere = make.elder(make.community())
     with pytest.raises(errors.OutsideServiceArea):
         weekday_lunches(make, elsewhere, site)
+
+
+def test_a_second_standing_order_for_the_same_meal_on_a_shared_day_is_refused(make, session):
+    site, _, elder = make.world()
+    first = weekday_lunches(make, elder, site, weekdays=[1, 3, 5])
+    before = row_counts(session)
+    with pytest.raises(errors.StandingOrderOverlap) as refused:
+        weekday_lunches(make, elder, site, weekdays=[5, 6])
+    assert row_counts(session) == before
+    assert elder.name in refused.value.render("zh_CN")
+    # Other days, another meal, or after the first one stopped: all fine.
+    assert weekday_lunches(make, elder, site, weekdays=[2, 4]).weekdays == [2, 4]
+    assert weekday_lunches(make, elder, site, slot=Slot.dinner).weekdays == [1, 2, 3, 4, 5]
+    stop_standing_order(session=session, standing_order_id=first.id)
+    assert weekday_lunches(make, elder, site, weekdays=[5, 6]).weekdays == [5, 6]

@@ -35,11 +35,15 @@ class Person:
     def share_contact(self, phone: str | None = None) -> list[dict]:
         return self._act("send", {"contact": True, "phone": phone})
 
+    def share_location(self, latitude: float, longitude: float) -> list[dict]:
+        return self._act("send", {"location": {"latitude": latitude, "longitude": longitude}})
+
     def send_sticker(self) -> list[dict]:
         return self._act("send", {"sticker": True})
 
-    def press(self, label: str) -> list[dict]:
-        return self._act("press", {"button": label})
+    def press(self, label: str, **extra) -> list[dict]:
+        """Press a button by its label; a location button sends `latitude`/`longitude`."""
+        return self._act("press", {"button": label, **extra})
 
     def press_data(self, data: str) -> list[dict]:
         """Callback data the bot never offered this person (a forged or stale button)."""

@@ -389,3 +389,34 @@ def test_a_family_member_of_two_elders_picks_by_name_first_in_english(world):
     assert sorted(picker["buttons"]) == sorted(data["names"].values())
     bill = son.press(data["names"]["fussy"])[-1]["text"]
     assert bill.startswith(data["names"]["fussy"]) and "No meals served yet" in bill
+
+
+def test_repeat_my_orders_cancel_and_help_in_english(world):
+    chat, data = world
+    person = registered(chat, data["phones"]["elder"], language="en")
+    person.press("🍱 Order a meal")
+    person.press(person.buttons()[0])  # today
+    person.press(person.buttons()[0])  # lunch
+    person.press(person.buttons()[0])  # the first set
+    person.press(next(b for b in person.buttons() if b.startswith("Low salt")))
+    assert "Ordered" in person.press("✅ Confirm")[-1]["text"]
+    person.press("🔁 Same as last time")
+    screen = person.press(person.buttons()[1])[-1]["text"]  # tomorrow
+    assert "Please check your order" in screen and "low salt" in screen
+    person.press("✅ Confirm")
+    listing = person.press("📋 My orders")[-1]
+    assert listing["text"].startswith("Orders for") and listing["text"].count("placed") == 2
+    cancels = [label for label in listing["buttons"] if label.startswith("❌ Cancel")]
+    person.press(cancels[1])
+    assert "Cancelled" in person.press("Yes, cancel it")[-1]["text"]
+    chat.set_time(MORNING.replace(hour=10))
+    person.press("📋 My orders")
+    person.press(cancels[0])  # today's lunch, now past its cutoff
+    refusal = person.press("Yes, cancel it")[-1]["text"]
+    assert "020-8888 0000" in refusal and "closed at" in refusal
+    statuses = sorted(o.status for o in orders_of(chat.database, data["ids"]["elder"]))
+    assert statuses == ["cancelled", "placed"]
+    assert "did not understand" in person.send("noodles please")[-1]["text"]
+    assert "did not understand" in person.send_sticker()[-1]["text"]
+    assert "Standing order" in person.press("❓ Help")[-1]["text"]
+    assert person.send("/cancel")[-1]["text"].startswith("Stopped")

@@ -10,6 +10,7 @@ from sqlmodel import select
 from core.clock import FixedClock
 from core.elders import chat_user_for, link_elder
 from core.models import (
+    ChatUser,
     CommunityWorker,
     Elder,
     MealRating,
@@ -174,3 +175,29 @@ def test_a_delivered_meal_is_announced_and_rated_in_one_or_two_taps(delivery):
     assert "只有" in stranger.press_data(f"RT:{rating.order_id}:g")[-1]["text"]
     with chat.database.reading() as session:
         assert session.exec(select(MealRating)).one().good is False
+
+
+def test_rider_alert_and_rating_in_english(delivery):
+    chat, people, _, _, name = delivery
+    with chat.database.transaction() as session:
+        for user in session.exec(select(ChatUser)):
+            user.language = "en"
+            session.add(user)
+    rider, daughter = people["rider"], people["daughter"]
+    route = rider.send("/route")[-1]
+    assert route["text"].startswith("Route ") and name in route["text"]
+    assert route["buttons"] == ["✅ Delivered", "🚪 No answer", "🗺 Navigate"]
+    assert "Next: stop 2" in rider.press("🚪 No answer")[-1]["text"]
+    alert = daughter.wait_for_message("could not reach")
+    assert name in alert["text"] and "🚶 I'm on my way" in alert["buttons"]
+    daughter.press("🚶 I'm on my way")
+    assert "Recorded" in daughter.last_text
+    assert alert_of(chat.database).status == AlertStatus.acknowledged
+    rider.press("✅ Delivered")
+    assert "All stops done" in rider.last_text
+    # The second elder's meal was served; nobody in this chat is linked to them, so no rating
+    # prompt reaches the daughter for it, and a forged rating of it is refused in English.
+    with chat.database.reading() as session:
+        served = session.exec(select(Order).where(Order.status == OrderStatus.delivered)).one()
+    refused = daughter.press_data(f"RT:{served.id}:g")[-1]["text"]
+    assert refused.startswith("Only a meal that was served")
