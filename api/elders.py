@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
@@ -610,7 +610,7 @@ def elders_page(
     clock: ClockDep,
     q: Annotated[str | None, Query(max_length=64)] = None,
     community_id: Annotated[
-        int | None, BeforeValidator(_blank_is_none), Query(ge=1, le=MAX_ID)
+        Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_is_none), Query()
     ] = None,
     category: Annotated[Category | None, BeforeValidator(_blank_is_none), Query()] = None,
     status: Annotated[ElderStatus | None, BeforeValidator(_blank_is_none), Query()] = None,

@@ -206,6 +206,10 @@ def test_the_list_is_masked_the_record_is_full_and_every_view_is_logged(registry
         assert "13912345678" not in listed and "12号" not in listed
         assert 'href="/elders"' in listed and 'href="/welfare"' in listed  # the nav links
         assert "139****5678" in worker.get("/elders?q=5678").text
+        # The search form's "All" sends empty filters.
+        blank = worker.get("/elders?q=李&community_id=&category=&status=")
+        assert blank.status_code == 200 and "李秀英" in blank.text
+        assert worker.get("/elders?community_id=0").status_code == 422
         record = worker.get(f"/elders/{ids['li']}").text
         assert "13912345678" in record and "人民路12号3栋401" in record
         body = worker.get("/api/v1/elders?q=秀").json()
