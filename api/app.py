@@ -11,6 +11,7 @@ from telegram.ext import Application
 from api import (
     audit_log,
     dashboard,
+    elders,
     health,
     kitchen,
     menus,
@@ -19,6 +20,7 @@ from api import (
     rider,
     route_sheets,
     settlement,
+    welfare,
 )
 from api import telegram as webhook
 from api.accounts import views as accounts
@@ -112,6 +114,8 @@ def create_app(
     app.include_router(menus.router)
     app.include_router(orders.router)
     app.include_router(dashboard.router)
+    app.include_router(elders.router)
+    app.include_router(welfare.router)
     app.state.telegram = telegram
     if telegram is not None:
         app.include_router(webhook.router)

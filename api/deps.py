@@ -97,3 +97,7 @@ BoardStaff = Annotated[
 PhoneInStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.community_worker))]
 # The dashboard: the admin; a funder auditor sees only its own funder's spending.
 DashboardStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_auditor))]
+
+# The elders registry and the welfare alerts: the admin, and community workers (each only the
+# elders of their own communities: api.accounts.access.may_see_elder).
+RegistryStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.community_worker))]

@@ -26,6 +26,7 @@ class ErrorPublic(BaseModel):
 
     error: str
     message: str
+    field: str | None = None  # the input field the refusal is about, e.g. "categories.0.valid_to"
 
 
 # For the OpenAPI schema of routes that need a login.
@@ -38,6 +39,9 @@ STAFF_RESPONSES: dict[int | str, dict] = {
     422: {"model": ErrorPublic, "description": "Bad input"},
 }
 
+# A rule's refusal that is not a conflict with what exists (e.g. a date already past).
+REFUSED_RESPONSE = {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"}
+
 NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
 REFUSED = N_("This request was refused.")
@@ -49,9 +53,18 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _respond(request: Request, status: int, code: str, message: str):
+def field_of(error: DomainError) -> str | None:
+    """The input field a refusal is about, when it names one."""
+    found = error.params.get("field_path") or error.params.get("field_code")
+    return str(found) if found else None
+
+
+def _respond(request: Request, status: int, code: str, message: str, field: str | None = None):
     if _wants_json(request):
-        return JSONResponse({"error": code, "message": message}, status_code=status)
+        body = {"error": code, "message": message}
+        if field:
+            body["field"] = field
+        return JSONResponse(body, status_code=status)
     return page(request, "error.html", {"message": message, "status": status}, status)
 
 
@@ -62,7 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
             # A page: to the login form, and back here afterwards.
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        return _respond(request, error.status, error.code, error.render(request.state.locale))
+        return _respond(
+            request, error.status, error.code, error.render(request.state.locale), field_of(error)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
@@ -73,7 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
             if field == "month"  # a month has its own message: what it was and how to write it
             else invalid_input_from(problems)
         )
-        return _respond(request, 422, refusal.code, refusal.render(request.state.locale))
+        return _respond(
+            request, 422, refusal.code, refusal.render(request.state.locale), field_of(refusal)
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):

@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 from billing import service
 from billing.models import Charge
 from billing.split import Split
-from core import orders
+from core import elders, orders
 from core.clock import Clock
-from core.models import Order
+from core.errors import CutoffPassed, OrderNotChangeable
+from core.models import ElderPause, Order
 from core.types import OrderStatus, Slot
 
 
@@ -46,6 +47,38 @@ def cancel_order(*, session: Session, clock: Clock, order_id: int) -> Order:
     cancelled = orders.cancel_order(session=session, clock=clock, order_id=order_id)
     service.release(session=session, order_id=order_id)
     return cancelled
+
+
+@dataclass(frozen=True)
+class PausedMeals:
+    pause: ElderPause
+    cancelled: list[int]  # orders in the period cancelled, their budget released
+    kept: list[int]  # orders already locked for the kitchen: someone must tell it
+
+
+def pause_meals(*, session: Session, clock: Clock, elder_id: int, pause_in: Any) -> PausedMeals:
+    """core.elders.pause_meals, then cancel the elder's orders in the period that can still be
+    cancelled (a hospital stay should not leave meals cooked for nobody); those past their
+    cutoff are kept and named."""
+    pause = elders.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
+    in_period = session.exec(
+        select(Order)
+        .where(
+            Order.elder_id == elder_id,
+            Order.service_date >= pause.start_date,
+            Order.service_date <= pause.end_date,
+            col(Order.status).in_([OrderStatus.placed, OrderStatus.locked]),
+        )
+        .order_by(col(Order.service_date), col(Order.id))
+    ).all()
+    cancelled, kept = [], []
+    for order in in_period:
+        try:
+            cancel_order(session=session, clock=clock, order_id=order.id)
+            cancelled.append(order.id)
+        except (CutoffPassed, OrderNotChangeable):
+            kept.append(order.id)
+    return PausedMeals(pause, cancelled, kept)
 
 
 def run_cutoff(

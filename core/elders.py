@@ -4,9 +4,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import date, timedelta
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -14,12 +17,21 @@ from core.clock import Clock
 from core.errors import (
     AlreadyExists,
     ChatUserNotFound,
+    CommunityNotFound,
     ElderNotFound,
     InvalidPeriod,
+    LinkNotFound,
+    PauseInPast,
+    PauseNotFound,
+    PauseOver,
+    PausesOverlap,
+    PeriodReversed,
+    SiteNotFound,
     TooManyCodeAttempts,
 )
 from core.models import (
     ChatUser,
+    Community,
     Elder,
     ElderCategory,
     ElderLink,
@@ -27,26 +39,49 @@ from core.models import (
     EmergencyContact,
     FamilyLinkCode,
     LinkCodeAttempt,
+    Site,
 )
-from core.schemas import ElderCreate
+from core.schemas import (
+    CategoryGrant,
+    ElderCreate,
+    ElderUpdate,
+    EmergencyContactCreate,
+    PauseCreate,
+)
 from core.settings import get_settings
-from core.sites import get_community, get_site
-from core.types import Category, LinkRelation
+from core.types import Category, ElderStatus, LinkRelation
 from core.validation import service
+
+# Fields of the record kept in other tables, or not a column.
+_NOT_COLUMNS = {"categories", "emergency_contacts", "consent"}
+
+
+def _check_references(session: Session, elder_in: ElderCreate, elder_id: int | None) -> None:
+    """Categories end after they start, the community and home site exist and the phone number
+    is nobody else's; each refusal names the field it is about, so a form can show it there."""
+    for row, grant in enumerate(elder_in.categories):
+        if grant.valid_to is not None and grant.valid_to < grant.valid_from:
+            raise PeriodReversed(field_path=f"categories.{row}.valid_to", field_code="valid_to")
+    if session.get(Community, elder_in.community_id) is None:
+        raise CommunityNotFound(community_id=elder_in.community_id, field_code="community_id")
+    if elder_in.home_site_id is not None:
+        site = session.get(Site, elder_in.home_site_id)
+        if site is None or not site.active:
+            raise SiteNotFound(site_id=elder_in.home_site_id, field_code="home_site_id")
+    if elder_in.phone:
+        taken = select(Elder.id).where(col(Elder.phone).in_(phone_forms(elder_in.phone)))
+        if elder_id is not None:
+            taken = taken.where(Elder.id != elder_id)
+        if session.exec(taken).first() is not None:
+            raise AlreadyExists(value=elder_in.phone, field_code="phone")
 
 
 @service
 def create_elder(*, session: Session, elder_in: ElderCreate, clock: Clock) -> Elder:
-    get_community(session=session, community_id=elder_in.community_id)
-    if elder_in.home_site_id is not None:
-        get_site(session=session, site_id=elder_in.home_site_id)
-    if (
-        elder_in.phone
-        and session.exec(select(Elder.id).where(Elder.phone == elder_in.phone)).first()
-    ):
-        raise AlreadyExists(value=elder_in.phone)
+    _check_references(session, elder_in, None)
     elder = Elder(
-        **elder_in.model_dump(exclude={"categories", "emergency_contacts"}),
+        **elder_in.model_dump(exclude=_NOT_COLUMNS),
+        consent_at=clock.now() if elder_in.consent else None,
         created_at=clock.now(),
     )
     session.add(elder)
@@ -272,3 +307,406 @@ def redeem_link_code(
         clock=clock,
     )
     return get_elder(session=session, elder_id=elder_id)
+
+
+# -- the registry: search, the whole record, changes ---------------------------------------------
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone number as lists show it: 139****5678 (the first three and last four digits)."""
+    if not phone:
+        return ""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_address(address: str | None) -> str:
+    """An address as lists show it: the street kept, the house and flat hidden (everything from
+    the first digit on, and never more than half of it)."""
+    if not address:
+        return ""
+    first_digit = re.search(r"\d", address)
+    kept = min(first_digit.start() if first_digit else len(address), len(address) // 2, 12)
+    return address[:kept] + "****"
+
+
+@dataclass(frozen=True)
+class ElderRow:
+    """One elder in the registry's list: nothing here identifies where they live or how to
+    call them (the phone and address are masked)."""
+
+    id: int
+    name: str
+    phone_masked: str
+    address_masked: str
+    community_id: int
+    community: str
+    categories: tuple[Category, ...]
+    status: ElderStatus
+    consent: bool
+
+
+@dataclass(frozen=True)
+class ElderPage:
+    rows: list[ElderRow]
+    total: int
+    offset: int
+    limit: int
+
+
+def _phone_digits(query: str) -> str | None:
+    """The digits of a query that is a (part of a) phone number, else None."""
+    if re.fullmatch(r"[+\d\s-]{3,}", query) and len(re.sub(r"\D", "", query)) >= 3:
+        return re.sub(r"\D", "", query)
+    return None
+
+
+def _held_on(on: date):  # type: ignore[no-untyped-def]
+    return (
+        ElderCategory.valid_from <= on,
+        col(ElderCategory.valid_to).is_(None) | (col(ElderCategory.valid_to) >= on),
+    )
+
+
+def search_elders(
+    *,
+    session: Session,
+    on: date,
+    community_ids: Collection[int] | None,
+    query: str | None = None,
+    community_id: int | None = None,
+    category: Category | None = None,
+    status: ElderStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> ElderPage:
+    """Elders matching a search, by name: by name (part), phone (digits) or community name,
+    and filters. `community_ids` limits the search to these communities (None: every one)."""
+    conditions = []
+    if community_ids is not None:
+        conditions.append(col(Elder.community_id).in_(list(community_ids) or [-1]))
+    if community_id is not None:
+        conditions.append(Elder.community_id == community_id)
+    if status is not None:
+        conditions.append(Elder.status == status)
+    if category is not None:
+        conditions.append(
+            sa.exists().where(
+                ElderCategory.elder_id == Elder.id,
+                ElderCategory.category == category,
+                *_held_on(on),
+            )
+        )
+    text = re.sub(r"[\x00-\x1f]", "", query or "").strip()[:64]
+    if text:
+        digits = _phone_digits(text)
+        if digits:
+            # Phones are stored as typed ("139 1234 5678"): compare digits only.
+            stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
+            conditions.append(stored.contains(digits, autoescape=True))
+        else:
+            conditions.append(
+                col(Elder.name).icontains(text, autoescape=True)
+                | col(Community.name).icontains(text, autoescape=True)
+            )
+    base = (
+        sa.select(Elder.id).join(Community, Community.id == Elder.community_id).where(*conditions)
+    )
+    total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+    found = session.execute(
+        sa.select(Elder, Community.name)
+        .join(Community, Community.id == Elder.community_id)
+        .where(*conditions)
+        .order_by(Elder.name, Elder.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    held: dict[int, list[Category]] = {}
+    if found:
+        for elder_id, value in session.execute(
+            sa.select(ElderCategory.elder_id, ElderCategory.category)
+            .where(col(ElderCategory.elder_id).in_([e.id for e, _ in found]), *_held_on(on))
+            .order_by(ElderCategory.elder_id, ElderCategory.category)
+        ):
+            held.setdefault(elder_id, []).append(Category(value))
+    rows = [
+        ElderRow(
+            id=elder.id,
+            name=elder.name,
+            phone_masked=mask_phone(elder.phone),
+            address_masked=mask_address(elder.address),
+            community_id=elder.community_id,
+            community=community,
+            categories=tuple(held.get(elder.id, ())),
+            status=ElderStatus(elder.status),
+            consent=elder.consent_at is not None,
+        )
+        for elder, community in found
+    ]
+    return ElderPage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    id: int
+    chat_user_id: int
+    name: str
+    relation: LinkRelation
+    verified_at: datetime
+    verified_by: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    issued_at: datetime
+    issued_by: str
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: str | None
+
+
+@dataclass(frozen=True)
+class ElderRecord:
+    """An elder's whole record, for the roles that may see it: with the full phone number and
+    address, the categories over time, emergency contacts, family links and pauses."""
+
+    elder: Elder
+    community: Community
+    home_site: Site | None
+    categories: list[ElderCategory]
+    contacts: list[EmergencyContact]
+    links: list[LinkRow]
+    codes: list[CodeRow]
+    pauses: list[ElderPause]
+
+
+def elder_record(*, session: Session, elder_id: int) -> ElderRecord:
+    elder = get_elder(session=session, elder_id=elder_id)
+    links = [
+        LinkRow(
+            link.id,
+            link.chat_user_id,
+            name,
+            LinkRelation(link.relation),
+            link.verified_at,
+            link.verified_by,
+            link.revoked_at,
+        )
+        for link, name in session.execute(
+            sa.select(ElderLink, ChatUser.name)
+            .join(ChatUser, ChatUser.id == ElderLink.chat_user_id)
+            .where(ElderLink.elder_id == elder_id)
+            .order_by(ElderLink.id)
+        ).all()
+    ]
+    used_by = sa.orm.aliased(ChatUser)
+    codes = [
+        CodeRow(code.issued_at, code.issued_by, code.expires_at, code.used_at, name)
+        for code, name in session.execute(
+            sa.select(FamilyLinkCode, used_by.name)
+            .outerjoin(used_by, used_by.id == FamilyLinkCode.used_by_chat_user_id)
+            .where(FamilyLinkCode.elder_id == elder_id)
+            .order_by(col(FamilyLinkCode.issued_at).desc(), col(FamilyLinkCode.id).desc())
+            .limit(10)
+        ).all()
+    ]
+    return ElderRecord(
+        elder=elder,
+        community=session.get(Community, elder.community_id),  # type: ignore[arg-type]
+        home_site=session.get(Site, elder.home_site_id) if elder.home_site_id else None,
+        categories=list(
+            session.exec(
+                select(ElderCategory)
+                .where(ElderCategory.elder_id == elder_id)
+                .order_by(col(ElderCategory.valid_from), col(ElderCategory.id))
+            )
+        ),
+        contacts=list(
+            session.exec(
+                select(EmergencyContact)
+                .where(EmergencyContact.elder_id == elder_id)
+                .order_by(col(EmergencyContact.priority), col(EmergencyContact.id))
+            )
+        ),
+        links=links,
+        codes=codes,
+        pauses=list(
+            session.exec(
+                select(ElderPause)
+                .where(ElderPause.elder_id == elder_id)
+                .order_by(col(ElderPause.start_date).desc(), col(ElderPause.id).desc())
+            )
+        ),
+    )
+
+
+def elder_input(record: ElderRecord) -> ElderUpdate:
+    """The record as the edit form starts from it."""
+    elder = record.elder
+    return ElderUpdate.model_construct(
+        **{
+            name: getattr(elder, name)
+            for name in ElderUpdate.model_fields
+            if name not in _NOT_COLUMNS
+        },
+        categories=[
+            CategoryGrant.model_construct(
+                category=Category(c.category), valid_from=c.valid_from, valid_to=c.valid_to
+            )
+            for c in record.categories
+        ],
+        emergency_contacts=[
+            EmergencyContactCreate.model_construct(
+                name=c.name, relation=c.relation, phone=c.phone, priority=c.priority
+            )
+            for c in record.contacts
+        ],
+        consent=elder.consent_at is not None,
+    )
+
+
+@service
+def update_elder(
+    *, session: Session, clock: Clock, elder_id: int, elder_in: ElderUpdate
+) -> list[str]:
+    """Change an elder's record to what the form says; returns the names of the fields that
+    changed (for the audit log: names only, never the values)."""
+    elder = get_elder(session=session, elder_id=elder_id)
+    _check_references(session, elder_in, elder_id)
+    changed = []
+    for name, value in elder_in.model_dump(exclude=_NOT_COLUMNS).items():
+        if getattr(elder, name) != value:
+            setattr(elder, name, value)
+            changed.append(name)
+    if elder_in.consent != (elder.consent_at is not None):
+        elder.consent_at = clock.now() if elder_in.consent else None
+        changed.append("consent")
+    session.add(elder)
+    grants = session.exec(
+        select(ElderCategory)
+        .where(ElderCategory.elder_id == elder_id)
+        .order_by(col(ElderCategory.valid_from), col(ElderCategory.id))
+    ).all()
+    wanted = sorted((g.category.value, g.valid_from, g.valid_to) for g in elder_in.categories)
+    if sorted((g.category, g.valid_from, g.valid_to) for g in grants) != wanted:
+        for grant in grants:
+            session.delete(grant)
+        for category, valid_from, valid_to in wanted:
+            session.add(
+                ElderCategory(
+                    elder_id=elder_id, category=category, valid_from=valid_from, valid_to=valid_to
+                )
+            )
+        changed.append("categories")
+    contacts = session.exec(
+        select(EmergencyContact).where(EmergencyContact.elder_id == elder_id)
+    ).all()
+    old = sorted((c.name, c.relation, c.phone, c.priority) for c in contacts)
+    new = sorted((c.name, c.relation, c.phone, c.priority) for c in elder_in.emergency_contacts)
+    if old != new:
+        for contact in contacts:
+            session.delete(contact)
+        for name, relation, phone, priority in new:
+            session.add(
+                EmergencyContact(
+                    elder_id=elder_id, name=name, relation=relation, phone=phone, priority=priority
+                )
+            )
+        changed.append("emergency_contacts")
+    session.flush()
+    return changed
+
+
+# -- family links, as staff see and manage them -------------------------------------------------
+
+
+def _link_of(session: Session, elder_id: int, link_id: int) -> ElderLink:
+    link = session.get(ElderLink, link_id)
+    if link is None or link.elder_id != elder_id:
+        raise LinkNotFound(link_id=link_id)
+    return link
+
+
+def revoke_link(*, session: Session, clock: Clock, elder_id: int, link_id: int) -> ElderLink:
+    """This chat may no longer order for the elder nor receive alerts about them (again)."""
+    link = _link_of(session, elder_id, link_id)
+    if link.revoked_at is None:
+        link.revoked_at = clock.now()
+        session.add(link)
+        session.flush()
+    return link
+
+
+def approve_link(
+    *, session: Session, clock: Clock, elder_id: int, link_id: int, by: str
+) -> ElderLink:
+    """A member of staff confirms this chat belongs to family of the elder (a revoked link
+    works again); the approval is recorded as the link's verification."""
+    link = _link_of(session, elder_id, link_id)
+    return link_elder(
+        session=session,
+        chat_user_id=link.chat_user_id,
+        elder_id=elder_id,
+        relation=LinkRelation(link.relation),
+        verified_by=by[:64],
+        clock=clock,
+    )
+
+
+# -- pausing meals from the registry -------------------------------------------------------------
+
+
+@service
+def pause_meals(
+    *, session: Session, clock: Clock, elder_id: int, pause_in: PauseCreate
+) -> ElderPause:
+    """Pause an elder's meals from today or later (a hospital stay, a visit to family). Pauses
+    of one elder do not overlap: a longer stay changes the pause there is."""
+    get_elder(session=session, elder_id=elder_id)
+    today = clock.now().date()
+    if pause_in.end_date < pause_in.start_date:
+        raise PeriodReversed(field_code="end_date")
+    if pause_in.start_date < today:
+        raise PauseInPast(date=pause_in.start_date, field_code="start_date")
+    overlapping = session.exec(
+        select(ElderPause).where(
+            ElderPause.elder_id == elder_id,
+            ElderPause.start_date <= pause_in.end_date,
+            ElderPause.end_date >= pause_in.start_date,
+        )
+    ).first()
+    if overlapping is not None:
+        raise PausesOverlap(
+            start=overlapping.start_date, end=overlapping.end_date, field_code="start_date"
+        )
+    return pause_elder(
+        session=session,
+        elder_id=elder_id,
+        start_date=pause_in.start_date,
+        end_date=pause_in.end_date,
+        reason=pause_in.reason or None,
+    )
+
+
+def end_pause(*, session: Session, clock: Clock, elder_id: int, pause_id: int) -> str:
+    """Meals resume today: a pause under way ends yesterday; one not begun yet is dropped.
+    Returns "ended" or "cancelled"."""
+    pause = session.get(ElderPause, pause_id)
+    if pause is None or pause.elder_id != elder_id:
+        raise PauseNotFound(pause_id=pause_id)
+    today = clock.now().date()
+    if pause.end_date < today:
+        raise PauseOver(date=pause.end_date)
+    if pause.start_date >= today:
+        session.delete(pause)
+        session.flush()
+        return "cancelled"
+    pause.end_date = today - timedelta(days=1)
+    session.add(pause)
+    session.flush()
+    return "ended"

@@ -227,3 +227,36 @@ class VariantNotOfDish(DomainError):
 class MenuItemHasOrders(Conflict):
     code = "menu_item_has_orders"
     message = N_("{dish} ({variant}) has been ordered already and cannot be taken off the menu.")
+
+
+class LinkNotFound(NotFound):
+    code = "link_not_found"
+    message = N_("We could not find this family link.")
+
+
+class PauseNotFound(NotFound):
+    code = "pause_not_found"
+    message = N_("We could not find this pause.")
+
+
+class PauseOver(Conflict):
+    code = "pause_over"
+    message = N_("This pause ended on {date}; there is nothing left to end.")
+
+
+class PausesOverlap(Conflict):
+    code = "pauses_overlap"
+    message = N_(
+        "Meals are already paused from {start} to {end}. Please change that pause instead."
+    )
+
+
+class PeriodReversed(Conflict):
+    # A Conflict, like every refusal by a rule of input the schema itself allows.
+    code = "period_reversed"
+    message = N_("The end date must not be before the start date.")
+
+
+class PauseInPast(Conflict):
+    code = "date_in_past"
+    message = N_("{date} has already passed.")

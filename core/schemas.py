@@ -3,12 +3,14 @@
 from datetime import date, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from core.types import (
     Allergen,
     Category,
     DietTag,
+    ElderStatus,
     RiderMode,
     RowId,
     ServiceMode,
@@ -17,8 +19,28 @@ from core.types import (
     Texture,
 )
 
+# Text as the schema promises it: no control characters (PostgreSQL cannot store NUL), and,
+# where required, something besides spaces (spaces around are stripped).
+PRINTABLE = r"^[^\x00-\x1f]*$"
+SOMETHING = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
+NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # newlines and tabs allowed
+
+
+def text(max_length: int, *, required: bool = True, pattern: str | None = None):  # type: ignore[no-untyped-def]
+    """A string field of at most `max_length` characters."""
+    if required:
+        return Annotated[str, Field(min_length=1, max_length=max_length, pattern=SOMETHING)]
+    return Annotated[str, Field(max_length=max_length, pattern=pattern or PRINTABLE)]
+
+
+PersonName = text(64)
+Relation = text(32)
+Address = text(200)
+Gender = text(8, required=False)
+Notes = text(500, required=False, pattern=NOTE)
+Reason = text(200, required=False)
 Name = Annotated[str, Field(min_length=1, max_length=64)]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,18}[0-9]$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Fen = Annotated[int, Field(ge=0, le=100_000_00)]
@@ -26,6 +48,14 @@ Fen = Annotated[int, Field(ge=0, le=100_000_00)]
 
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        # PostgreSQL cannot store NUL in text; other control characters are never meant.
+        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            raise PydanticCustomError("control_characters", "control characters")
+        return value
 
 
 class CommunityCreate(Schema):
@@ -76,30 +106,45 @@ class CategoryGrant(Schema):
 
 
 class EmergencyContactCreate(Schema):
-    name: Name
-    relation: Annotated[str, Field(min_length=1, max_length=32)]
+    name: PersonName
+    relation: Relation
     phone: Phone
     priority: Annotated[int, Field(ge=1, le=9)] = 1
 
 
 class ElderCreate(Schema):
-    name: Name
+    name: PersonName
     phone: Phone | None = None
-    address: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Address
     lat: Latitude
     lon: Longitude
     community_id: RowId
     birth_date: date
-    gender: Annotated[str, Field(max_length=8)] | None = None
+    gender: Gender | None = None
     texture: Texture = Texture.regular
     diet_needs: list[DietTag] = []
     allergies: list[Allergen] = []
     service_mode: ServiceMode = ServiceMode.delivery
     home_site_id: RowId | None = None
     language: Annotated[str, Field(pattern=r"^(zh_CN|en)$")] = "zh_CN"
-    notes: Annotated[str, Field(max_length=500)] | None = None
-    categories: list[CategoryGrant] = []
-    emergency_contacts: list[EmergencyContactCreate] = []
+    notes: Notes | None = None
+    categories: Annotated[list[CategoryGrant], Field(max_length=20)] = []
+    emergency_contacts: Annotated[list[EmergencyContactCreate], Field(max_length=5)] = []
+    # The elder (or a guardian) agreed to the programme keeping these details; given on paper,
+    # recorded by the community worker. Phone numbers and addresses are sensitive (PIPL).
+    consent: bool = False
+
+
+class ElderUpdate(ElderCreate):
+    """The whole record as the edit form sends it: categories and contacts replace the old."""
+
+    status: ElderStatus = ElderStatus.active
+
+
+class PauseCreate(Schema):
+    start_date: date
+    end_date: date
+    reason: Reason | None = None
 
 
 VariantCode = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[a-z0-9_]+$")]

@@ -1,5 +1,6 @@
 """Communities, sites (kitchens, canteens, pick-up points), their service areas and meal slots."""
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session, col, select
@@ -97,6 +98,23 @@ def site_for_elder(*, session: Session, elder: Elder) -> Site | None:
         .where(SiteServiceArea.community_id == elder.community_id, col(Site.active).is_(True))
         .order_by(Site.id)
     ).first()
+
+
+def list_communities(*, session: Session, ids: Collection[int] | None = None) -> list[Community]:
+    """Communities by name; only these ids when given."""
+    query = select(Community).order_by(col(Community.name), col(Community.id))
+    if ids is not None:
+        query = query.where(col(Community.id).in_(list(ids) or [-1]))
+    return list(session.exec(query))
+
+
+def list_sites(*, session: Session) -> list[Site]:
+    """Active sites by name."""
+    return list(
+        session.exec(
+            select(Site).where(col(Site.active).is_(True)).order_by(col(Site.name), col(Site.id))
+        )
+    )
 
 
 def nearby_sites(

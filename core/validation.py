@@ -64,6 +64,23 @@ FIELD_LABELS = {
     "kitchen_id": N_("kitchen"),
     "community_ids": N_("communities"),
     "display_name": N_("name shown"),
+    "gender": N_("gender"),
+    "diet_needs": N_("diet needs"),
+    "allergies": N_("allergies"),
+    "service_mode": N_("how meals are served"),
+    "home_site_id": N_("home meal site"),
+    "language": N_("language"),
+    "notes": N_("notes"),
+    "status": N_("status"),
+    "consent": N_("consent"),
+    "category": N_("category"),
+    "valid_from": N_("valid from"),
+    "valid_to": N_("valid until"),
+    "emergency_contacts": N_("emergency contacts"),
+    "relation": N_("relation"),
+    "priority": N_("priority"),
+    "reason": N_("reason"),
+    "outcome": N_("outcome"),
 }
 
 PROBLEMS = {
@@ -85,6 +102,10 @@ PROBLEMS = {
     "greater_than": N_("this number is too small."),
     "less_than_equal": N_("this number is too large."),
     "less_than": N_("this number is too large."),
+    "control_characters": N_("this contains characters that cannot be stored."),
+    "too_long": N_("there are too many of these."),
+    "bool_parsing": N_("please answer yes or no."),
+    "list_type": N_("a list is needed."),
 }
 UNKNOWN_PROBLEM = N_("this value is not valid.")
 NOT_A_PRICE = N_("a price in yuan like 12.50 is needed.")
@@ -97,7 +118,25 @@ def invalid_input_from(problems: list[Any]) -> InvalidInput:
     field = location[-1] if location else "value"
     label = FIELD_LABELS.get(field, field)
     problem = FieldName(PROBLEMS.get(first["type"], UNKNOWN_PROBLEM))
-    return InvalidInput(field=FieldName(label), problem=problem, field_code=field)
+    return InvalidInput(
+        field=FieldName(label), problem=problem, field_code=field, field_path=field_path(first)
+    )
+
+
+def field_path(problem: Any) -> str:
+    """Where in the input a problem is, e.g. "categories.1.valid_to", without the argument
+    or body name the service or request puts first (so a form can show it by the field)."""
+    parts = [str(part) for part in problem["loc"]]
+    if parts and parts[0] in ("body", "query", "path", "form"):
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0].endswith("_in"):
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def problem_message(problem: Any) -> str:
+    """The translatable text for one pydantic problem (without the field's name)."""
+    return PROBLEMS.get(problem["type"], UNKNOWN_PROBLEM)
 
 
 def service(func: Callable[P, R]) -> Callable[P, R]:

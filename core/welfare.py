@@ -2,33 +2,44 @@
 elder has failed. Family are told at once; if nobody acknowledges in time the alert goes to the
 community worker, then to the programme's duty line. Every step is recorded with its time."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import sqlalchemy as sa
+from pydantic import StringConstraints
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from core.errors import DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.i18n import N_
 from core.models import (
     ChatNotification,
     ChatUser,
+    Community,
     CommunityWorker,
     Elder,
     ElderLink,
     Order,
+    Rider,
     WelfareAlert,
     WelfareAlertStep,
 )
 from core.notifications import notify
 from core.settings import get_settings
 from core.types import AlertLevel, AlertStatus, LinkRelation, Slot
+from core.validation import service
 
 
 class AlertNotFound(NotFound):
     code = "alert_not_found"
     message = N_("We could not find this alert.")
+
+
+class AlertClosed(Conflict):
+    code = "alert_closed"
+    message = N_("This alert was already closed.")
 
 
 class AlertNotYours(DomainError):
@@ -216,13 +227,19 @@ def acknowledge(
     return alert
 
 
+Outcome = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+@service
 def close_alert(
-    *, session: Session, clock: Clock, alert_id: int, by: str, outcome: str
+    *, session: Session, clock: Clock, alert_id: int, by: str, outcome: Outcome
 ) -> WelfareAlert:
     """Staff close an alert with what happened (she was at the clinic, found unwell, ...)."""
     alert = session.get(WelfareAlert, alert_id)
     if alert is None:
         raise AlertNotFound(alert_id=alert_id)
+    if alert.status == AlertStatus.closed:
+        raise AlertClosed(alert_id=alert_id)
     now = clock.now()
     alert.status, alert.escalate_at = AlertStatus.closed, None
     alert.closed_at, alert.closed_by, alert.outcome = now, by, outcome
@@ -266,3 +283,129 @@ def open_alerts(*, session: Session) -> list[OpenAlert]:
         OpenAlert(i, e, name, Slot(slot), at, AlertStatus(status), AlertLevel(level), ack)
         for i, e, name, slot, at, status, level, ack in rows
     ]
+
+
+# -- the staff's alerts board --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertStepView:
+    at: datetime
+    kind: str
+    actor: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """An alert as the board shows it: the elder, the meal, every step and who answered."""
+
+    id: int
+    elder_id: int
+    elder: str
+    community_id: int
+    community: str
+    service_date: date
+    slot: Slot
+    raised_at: datetime
+    raised_by: str
+    status: AlertStatus
+    level: AlertLevel
+    escalate_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    outcome: str | None
+    steps: tuple[AlertStepView, ...]
+
+
+def actor_name(session: Session, actor: str | None) -> str | None:
+    """Who an alert's step names, as people read it: a chat user's or worker's name, or the
+    staff account (the record keeps "chat:12", "worker:3", "rider:5", "staff:wang")."""
+    if actor is None:
+        return None
+    kind, _, key = actor.partition(":")
+    table = {"chat": ChatUser, "worker": CommunityWorker, "rider": Rider}.get(kind)
+    if table is not None and key.isdigit():
+        row = session.get(table, int(key))
+        if row is not None:
+            return row.name
+    return key if kind == "staff" and key else actor
+
+
+def alert_board(
+    *,
+    session: Session,
+    community_ids: Collection[int] | None,
+    alert_id: int | None = None,
+    include_closed_since: datetime | None = None,
+) -> list[AlertView]:
+    """Alerts not closed yet (and those closed since a moment, when asked), oldest first, with
+    their steps; only of elders in `community_ids` (None: every community)."""
+    shown = WelfareAlert.status != AlertStatus.closed
+    if include_closed_since is not None:
+        shown = shown | (col(WelfareAlert.closed_at) >= include_closed_since)
+    query = (
+        sa.select(WelfareAlert, Elder.name, Elder.community_id, Community.name, Order)
+        .join(Elder, Elder.id == WelfareAlert.elder_id)
+        .join(Community, Community.id == Elder.community_id)
+        .join(Order, Order.id == WelfareAlert.order_id)
+        .order_by(WelfareAlert.raised_at, WelfareAlert.id)
+    )
+    query = query.where(shown if alert_id is None else WelfareAlert.id == alert_id)
+    if community_ids is not None:
+        query = query.where(col(Elder.community_id).in_(list(community_ids) or [-1]))
+    found = session.execute(query).all()
+    steps: dict[int, list[AlertStepView]] = {}
+    names: dict[str, str | None] = {}
+
+    def name(actor: str | None) -> str | None:
+        if actor not in names:
+            names[actor] = actor_name(session, actor)  # type: ignore[index]
+        return names[actor]  # type: ignore[index]
+
+    if found:
+        for step in session.exec(
+            select(WelfareAlertStep)
+            .where(col(WelfareAlertStep.alert_id).in_([a.id for a, *_ in found]))
+            .order_by(col(WelfareAlertStep.at), col(WelfareAlertStep.id))
+        ):
+            steps.setdefault(step.alert_id, []).append(
+                AlertStepView(step.at, step.kind, name(step.actor) or "", step.note)
+            )
+    return [
+        AlertView(
+            id=alert.id,
+            elder_id=alert.elder_id,
+            elder=elder,
+            community_id=community_id,
+            community=community,
+            service_date=order.service_date,
+            slot=Slot(order.slot),
+            raised_at=alert.raised_at,
+            raised_by=name(alert.raised_by) or "",
+            status=AlertStatus(alert.status),
+            level=AlertLevel(alert.level),
+            escalate_at=alert.escalate_at,
+            acknowledged_at=alert.acknowledged_at,
+            acknowledged_by=name(alert.acknowledged_by),
+            closed_at=alert.closed_at,
+            closed_by=name(alert.closed_by),
+            outcome=alert.outcome,
+            steps=tuple(steps.get(alert.id, ())),
+        )
+        for alert, elder, community_id, community, order in found
+    ]
+
+
+def alert_community(*, session: Session, alert_id: int) -> int:
+    """The community of the elder an alert is about (for who may close it)."""
+    community_id = session.execute(
+        sa.select(Elder.community_id)
+        .join(WelfareAlert, WelfareAlert.elder_id == Elder.id)
+        .where(WelfareAlert.id == alert_id)
+    ).scalar_one_or_none()
+    if community_id is None:
+        raise AlertNotFound(alert_id=alert_id)
+    return community_id

@@ -60,3 +60,13 @@ def may_see_elder(staff: Staff, elder_community_id: int) -> bool:
     if staff.role == Role.admin:
         return True
     return staff.role == Role.community_worker and elder_community_id in staff.community_ids
+
+
+def elder_scope(staff: Staff) -> frozenset[int] | None:
+    """The communities whose elders this person may see: None for every community (the
+    admin), a community worker's own, nothing for any other role."""
+    if staff.role == Role.admin:
+        return None
+    if staff.role == Role.community_worker:
+        return staff.community_ids
+    return frozenset()

@@ -73,3 +73,9 @@ class FunderNotFound(NotFound):
 class UsernameTaken(Conflict):
     code = "username_taken"
     message = N_("The user name “{username}” is already taken.")
+
+
+class CommunityNotYours(DomainError):
+    code = "community_not_yours"
+    message = N_("You do not look after this community.")
+    status = 403

@@ -110,10 +110,14 @@ def test_the_openapi_schema_describes_the_api(client):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
     assert {"/healthz", "/api/v1/overview", "/api/v1/me", "/api/v1/audit"} <= set(paths)
-    # Refusals are documented as what they are: a code and a translated message.
+    assert {"/api/v1/elders", "/api/v1/elders/{elder_id}", "/api/v1/welfare/alerts"} <= set(paths)
+    assert "ElderCreate" in str(paths["/api/v1/elders"]["post"]["requestBody"])
+    # Refusals are documented as what they are: a code, a translated message and, for bad
+    # input, the field it is about.
     refusals = paths["/api/v1/overview"]["get"]["responses"]
     assert {"401", "403", "422"} <= set(refusals)
     assert set(schema["components"]["schemas"]["ErrorPublic"]["properties"]) == {
         "error",
         "message",
+        "field",
     }

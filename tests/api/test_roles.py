@@ -24,7 +24,7 @@ from api.accounts.service import start_session
 from api.app import create_app
 from billing.models import Funder
 from core.clock import FixedClock
-from core.models import Elder, EmergencyContact, Order
+from core.models import Elder, ElderLink, ElderPause, EmergencyContact, Order, WelfareAlert
 from core.signing import sign
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
@@ -49,6 +49,7 @@ def only(*allowed: Role) -> dict:
 
 
 OVERVIEW = (Role.admin, Role.kitchen, Role.community_worker, Role.funder_auditor)
+REGISTRY = (Role.admin, Role.community_worker)  # a worker: only their communities' elders
 STATEMENTS = (Role.admin, Role.funder_auditor)  # an auditor: only its own funder's
 BOARD = (Role.admin, Role.kitchen, Role.community_worker)
 PHONE_IN = (Role.admin, Role.community_worker)
@@ -117,12 +118,37 @@ MATRIX = {
     # The dashboard: the admin; a funder auditor sees only its own funder's spending.
     ("GET", "/dashboard"): only(Role.admin, Role.funder_auditor),
     ("GET", "/api/v1/dashboard"): only(Role.admin, Role.funder_auditor),
+    ("GET", "/elders"): only(*REGISTRY),
+    ("GET", "/elders/new"): only(*REGISTRY),
+    ("POST", "/elders/new"): only(*REGISTRY),
+    ("GET", "/elders/{elder_id}"): only(*REGISTRY),
+    ("GET", "/elders/{elder_id}/edit"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/edit"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/link-codes"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/links/{link_id}/revoke"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/links/{link_id}/approve"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/pauses"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/pauses/{pause_id}/end"): only(*REGISTRY),
+    ("GET", "/api/v1/elders"): only(*REGISTRY),
+    ("POST", "/api/v1/elders"): only(*REGISTRY),
+    ("GET", "/api/v1/elders/{elder_id}"): only(*REGISTRY),
+    ("PUT", "/api/v1/elders/{elder_id}"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/link-codes"): only(*REGISTRY),
+    ("GET", "/api/v1/elders/{elder_id}/links"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/links/{link_id}/revoke"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/links/{link_id}/approve"): only(*REGISTRY),
+    ("GET", "/api/v1/elders/{elder_id}/pauses"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/pauses"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/pauses/{pause_id}/end"): only(*REGISTRY),
+    ("GET", "/welfare"): only(*REGISTRY),
+    ("POST", "/welfare/alerts/{alert_id}/close"): only(*REGISTRY),
+    ("GET", "/api/v1/welfare/alerts"): only(*REGISTRY),
+    ("POST", "/api/v1/welfare/alerts/{alert_id}/close"): only(*REGISTRY),
 }
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
 # will guard them are tested below.
 LATER = {
-    "elder registry pages": "admin; a community worker only the elders of their communities",
     "subsidy policies": "admin; funder auditors read only",
 }
 
@@ -143,17 +169,13 @@ def world(empty_database):
         make = Factory(session, clock)
         route_id, orders = kitchen_with_route(make, elders=2)
         route = session.get(DeliveryRoute, route_id)
+        elder = session.get(Elder, session.get(Order, orders[0]).elder_id)
         accounts = {
             Role.admin: make_staff(make, "admin"),
             Role.kitchen: make_staff(make, "kitchen", kitchen_id=route.kitchen_id),
             Role.rider: make_staff(make, "rider", rider_id=route.rider_id),
-            # Looks after the elders of the route (the orders' object-level checks let it in).
             Role.community_worker: make_staff(
-                make,
-                "community_worker",
-                community_ids=[
-                    session.get(Elder, session.get(Order, orders[0]).elder_id).community_id
-                ],
+                make, "community_worker", community_ids=[elder.community_id]
             ),
             Role.funder_auditor: make_staff(make, "funder_auditor"),
         }
@@ -161,7 +183,9 @@ def world(empty_database):
             "other_rider": make_staff(make, "rider"),
             "other_kitchen": make_staff(make, "kitchen"),
             "other_auditor": make_staff(make, "funder_auditor"),
+            "other_worker": make_staff(make, "community_worker"),
         }
+        registry = _registry_records(make, elder, session.get(Order, orders[1]))
         usernames = {role: a.username for role, a in {**accounts, **others}.items()}
         funder = session.get(Funder, accounts[Role.funder_auditor].funder_id)
         ids = {
@@ -170,10 +194,42 @@ def world(empty_database):
             "orders": orders,
             "funder": funder.id,
             "funder_code": funder.code,
+            **registry,
         }
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
     app = create_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, usernames, ids
+
+
+def _registry_records(make: Factory, elder: Elder, order: Order) -> dict:
+    """A family link and a coming pause for the elder, and a welfare alert on another order."""
+    from datetime import timedelta
+
+    from core.elders import chat_user_for, link_elder, pause_meals
+    from core.types import LinkRelation
+    from core.welfare import raise_alert
+
+    session, clock = make.session, make.clock
+    son = chat_user_for(
+        session=session, telegram_user_id=8_880_001, name="李明", language="zh_CN", clock=clock
+    )
+    link = link_elder(
+        session=session,
+        chat_user_id=son.id,
+        elder_id=elder.id,
+        relation=LinkRelation.family,
+        verified_by="test",
+        clock=clock,
+    )
+    start = make.today + timedelta(days=3)
+    pause = pause_meals(
+        session=session,
+        clock=clock,
+        elder_id=elder.id,
+        pause_in={"start_date": start, "end_date": start + timedelta(days=2)},
+    )
+    alert = raise_alert(session=session, clock=clock, order=order, by="rider:1")
+    return {"elder": elder.id, "link": link.id, "pause": pause.id, "alert": alert.id}
 
 
 def client_as(app, database, clock, username: str | None) -> TestClient:
@@ -213,7 +269,11 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
     elif path.startswith("/api/v1/funders/"):
         name = f"statement-{ids['funder_code']}.csv"
     url = (
-        path.replace("{kitchen_id}", str(kitchen))
+        path.replace("{elder_id}", str(ids["elder"]))
+        .replace("{link_id}", str(ids["link"]))
+        .replace("{pause_id}", str(ids["pause"]))
+        .replace("{alert_id}", str(ids["alert"]))
+        .replace("{kitchen_id}", str(kitchen))
         .replace("{route_id}", str(route))
         .replace("{order_id}", str(order))
         .replace("{funder_id}", str(ids["funder"]))
@@ -379,3 +439,67 @@ def test_object_level_rules_for_every_role():
     assert [may_see_funder(s, 6) for s in everyone] == [True, False, False, False, False]
     assert [may_see_elder(s, 12) for s in everyone] == [True, False, False, False, True]
     assert [may_see_elder(s, 13) for s in everyone] == [True, False, False, False, False]
+
+
+def test_a_community_worker_sees_and_changes_only_the_elders_of_their_communities(world):
+    app, database, clock, usernames, ids = world
+    elder, link, pause, alert = ids["elder"], ids["link"], ids["pause"], ids["alert"]
+    with database.reading() as session:
+        name = session.get(Elder, elder).name
+    reads = [
+        f"/elders/{elder}",
+        f"/elders/{elder}/edit",
+        f"/api/v1/elders/{elder}",
+        f"/api/v1/elders/{elder}/links",
+        f"/api/v1/elders/{elder}/pauses",
+    ]
+    writes = [
+        ("POST", f"/elders/{elder}/edit", {"name": "改名"}),
+        ("POST", f"/elders/{elder}/link-codes", {}),
+        ("POST", f"/elders/{elder}/links/{link}/revoke", {}),
+        ("POST", f"/elders/{elder}/pauses", {"start_date": "2026-12-20", "end_date": "2026-12-21"}),
+        ("POST", f"/elders/{elder}/pauses/{pause}/end", {}),
+        ("POST", f"/api/v1/elders/{elder}/link-codes", {}),
+        ("POST", f"/api/v1/elders/{elder}/links/{link}/revoke", {}),
+        ("POST", f"/api/v1/elders/{elder}/pauses/{pause}/end", {}),
+        ("POST", f"/welfare/alerts/{alert}/close", {"outcome": "平安"}),
+        ("POST", f"/api/v1/welfare/alerts/{alert}/close", {"outcome": "平安"}),
+    ]
+    with database.reading() as session:
+        before = {table: n for table, n in _counts(session).items() if table not in LOGS}
+    with client_as(app, database, clock, usernames["other_worker"]) as other:
+        for url in reads:
+            assert other.get(url, headers={"accept": "text/html"}).status_code == 403, url
+        assert other.get(f"/api/v1/elders/{elder}").json()["error"] == "access_denied"
+        token = csrf_from(other.get("/elders").text)
+        for method, url, data in writes:
+            if url.startswith("/api/"):
+                refused = other.request(method, url, json=data, headers={"x-csrf-token": token})
+            else:
+                refused = other.request(method, url, data={**data, "csrf_token": token})
+            assert refused.status_code == 403, url
+        assert name not in other.get("/elders").text
+        assert other.get("/api/v1/elders").json()["total"] == 0
+        assert other.get("/api/v1/welfare/alerts").json() == []
+        assert name not in other.get("/welfare").text
+        assert other.get("/elders/987654").status_code == 404
+    with database.reading() as session:
+        after = {table: n for table, n in _counts(session).items() if table not in LOGS}
+        assert session.get(Elder, elder).name == name
+        assert session.get(ElderLink, link).revoked_at is None
+        assert session.get(ElderPause, pause) is not None
+        assert session.get(WelfareAlert, alert).status == "open"
+    assert after == before
+    with client_as(app, database, clock, usernames[Role.community_worker]) as own:
+        assert name in own.get("/elders").text
+        assert own.get(f"/elders/{elder}").status_code == 200
+        assert [a["id"] for a in own.get("/api/v1/welfare/alerts").json()] == [alert]
+
+
+LOGS = {"audit_entry", "staff_session"}
+
+
+def _counts(session) -> dict:
+    from tests.conftest import row_counts
+
+    return row_counts(session)

@@ -253,11 +253,11 @@ def staff_server(empty_database):
 # page it may not open.
 WALKS = {
     "admin": ("/", ["/", "/kitchens/{kitchen}/production", "/rider", "/rider/routes/{route}",
-                    "/admin/audit"], None),
+                    "/admin/audit", "/elders", "/welfare"], None),
     "kitchen": ("/kitchens/{kitchen}/production", ["/", "/kitchens/{kitchen}/production"],
                 "/rider/routes/{route}"),
     "rider": ("/rider", ["/rider", "/rider/routes/{route}"], "/"),
-    "community_worker": ("/", ["/"], "/kitchens/{kitchen}/production"),
+    "community_worker": ("/", ["/", "/elders", "/welfare"], "/kitchens/{kitchen}/production"),
     "funder_auditor": ("/", ["/"], "/admin/audit"),
 }  # fmt: skip
 

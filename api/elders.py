@@ -1,0 +1,876 @@
+"""The elders registry for community workers and the admin: search, register, edit, family-link
+codes and links, pauses; pages and their JSON twins. A community worker sees and changes only
+the elders of their own communities. Every view of a record and every change goes to the audit
+log (names of fields, never their values)."""
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, BeforeValidator, Field
+from sqlmodel import Session
+
+from api.accounts.access import Staff, elder_scope, may_see_elder
+from api.accounts.errors import AccessDenied, CommunityNotYours
+from api.audit_log import record_view
+from api.deps import ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
+from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
+from api.templating import page
+from billing import ordering
+from core import audit, i18n
+from core.clock import Clock, today
+from core.elders import (
+    CODE_HOURS,
+    ElderRecord,
+    approve_link,
+    create_elder,
+    elder_input,
+    elder_record,
+    end_pause,
+    get_elder,
+    issue_link_code,
+    revoke_link,
+    search_elders,
+    update_elder,
+)
+from core.errors import DomainError
+from core.i18n import N_
+from core.models import ChatUser, Elder, ElderLink
+from core.schemas import ElderCreate, ElderUpdate, PauseCreate
+from core.sites import list_communities, list_sites
+from core.types import (
+    MAX_ID,
+    Allergen,
+    Category,
+    DietTag,
+    ElderStatus,
+    LinkRelation,
+    ServiceMode,
+    Texture,
+)
+
+router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
+
+PAGE_SIZE = 50
+CHECK_FIELDS = N_("Nothing was saved. Please check the fields marked below.")
+SAVED = N_("Saved.")
+PAUSED = N_("Meals are paused for the dates below.")
+PAUSE_ENDED = N_("The pause has ended: meals can be ordered again from today.")
+PAUSE_CANCELLED = N_("The pause was cancelled before it began.")
+LINK_REVOKED = N_("The link was revoked: this chat can no longer order for the elder.")
+LINK_APPROVED = N_("The link was approved.")
+CODE_INSTRUCTIONS = N_(
+    "Give this code to the family member, on paper or by phone. In the MealAid chat they press "
+    "“I have a family code” (or “Order for another elder” in the settings) and type the code. "
+    "It works once, until {expires}. It is shown only now: if it is lost, issue a new one."
+)
+ORDERS_CANCELLED = N_("Orders in this period cancelled: {num}.")
+ORDERS_KEPT = N_(
+    "Orders in this period already confirmed for the kitchen: {num}. Please tell the kitchen."
+)
+NOTICES = {
+    "saved": SAVED,
+    "paused": PAUSED,
+    "pause-ended": PAUSE_ENDED,
+    "pause-cancelled": PAUSE_CANCELLED,
+    "link-revoked": LINK_REVOKED,
+    "link-approved": LINK_APPROVED,
+}
+
+
+# -- the object-level rule, once --------------------------------------------------------------
+
+
+def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
+    """The elder, if this person may see them; 404 when there is none, 403 when not theirs."""
+    elder = get_elder(session=session, elder_id=elder_id)
+    if not may_see_elder(staff, elder.community_id):
+        raise AccessDenied()
+    return elder
+
+
+def _check_community(staff: Staff, community_id: int) -> None:
+    if not may_see_elder(staff, community_id):
+        raise CommunityNotYours(community_id=community_id, field_code="community_id")
+
+
+def _record(
+    session: Session, clock: Clock, staff: Staff, action: str, elder_id: int, detail: str = ""
+) -> None:
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action=action,
+        subject=f"elder:{elder_id}",
+        detail=detail,
+    )
+
+
+# -- use cases shared by the pages and the JSON API ------------------------------------------
+
+
+def register(session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate) -> Elder:
+    _check_community(staff, elder_in.community_id)
+    elder = create_elder(session=session, clock=clock, elder_in=elder_in)
+    _record(session, clock, staff, "create_elder", elder.id)
+    return elder
+
+
+def change(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, elder_in: ElderUpdate
+) -> list[str]:
+    elder_for(session, staff, elder_id)
+    _check_community(staff, elder_in.community_id)
+    changed = update_elder(session=session, clock=clock, elder_id=elder_id, elder_in=elder_in)
+    if changed:
+        _record(session, clock, staff, "update_elder", elder_id, ",".join(changed))
+    return changed
+
+
+def new_code(session: Session, clock: Clock, staff: Staff, elder_id: int) -> tuple[str, datetime]:
+    elder_for(session, staff, elder_id)
+    code = issue_link_code(
+        session=session, clock=clock, elder_id=elder_id, issued_by=staff.actor[:64]
+    )
+    _record(session, clock, staff, "issue_link_code", elder_id)
+    return code, clock.now() + timedelta(hours=CODE_HOURS)
+
+
+def link_action(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, link_id: int, act: str
+) -> ElderLink:
+    elder_for(session, staff, elder_id)
+    if act == "revoke":
+        link = revoke_link(session=session, clock=clock, elder_id=elder_id, link_id=link_id)
+    else:
+        link = approve_link(
+            session=session, clock=clock, elder_id=elder_id, link_id=link_id, by=staff.actor
+        )
+    _record(session, clock, staff, f"{act}_link", elder_id, f"link:{link_id}")
+    return link
+
+
+def pause(
+    session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate
+) -> ordering.PausedMeals:
+    elder_for(session, staff, elder_id)
+    made = ordering.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
+    # The reason may be about health: dates only in the log.
+    detail = (
+        f"pause:{made.pause.id} {made.pause.start_date}..{made.pause.end_date}"
+        f" cancelled:{len(made.cancelled)} kept:{len(made.kept)}"
+    )
+    _record(session, clock, staff, "pause_meals", elder_id, detail)
+    return made
+
+
+def unpause(session: Session, clock: Clock, staff: Staff, elder_id: int, pause_id: int) -> str:
+    elder_for(session, staff, elder_id)
+    how = end_pause(session=session, clock=clock, elder_id=elder_id, pause_id=pause_id)
+    _record(session, clock, staff, "end_pause", elder_id, f"pause:{pause_id} {how}")
+    return how
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+class ElderRowPublic(BaseModel):
+    """An elder in a list: phone and address masked."""
+
+    id: int
+    name: str
+    phone_masked: str
+    address_masked: str
+    community_id: int
+    community: str
+    categories: list[Category]
+    status: ElderStatus
+    consent: bool
+
+
+class ElderListPublic(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    elders: list[ElderRowPublic]
+
+
+class CategoryPublic(BaseModel):
+    category: Category
+    valid_from: date
+    valid_to: date | None
+
+
+class ContactPublic(BaseModel):
+    name: str
+    relation: str
+    phone: str
+    priority: int
+
+
+class LinkPublic(BaseModel):
+    id: int
+    chat_user_id: int
+    name: str
+    relation: LinkRelation
+    verified_at: datetime
+    verified_by: str
+    revoked_at: datetime | None
+
+
+class PausePublic(BaseModel):
+    id: int
+    start_date: date
+    end_date: date
+    reason: str | None
+
+
+class ElderPublic(BaseModel):
+    """An elder's whole record, for the admin and the elder's community workers."""
+
+    id: int
+    name: str
+    phone: str | None
+    address: str
+    lat: float
+    lon: float
+    community_id: int
+    community: str
+    birth_date: date
+    gender: str | None
+    texture: Texture
+    diet_needs: list[DietTag]
+    allergies: list[Allergen]
+    service_mode: ServiceMode
+    home_site_id: int | None
+    language: str
+    status: ElderStatus
+    notes: str | None
+    consent_at: datetime | None
+    created_at: datetime
+    categories: list[CategoryPublic]
+    emergency_contacts: list[ContactPublic]
+    links: list[LinkPublic]
+    pauses: list[PausePublic]
+
+
+class LinkCodePublic(BaseModel):
+    code: str
+    expires_at: datetime
+    instructions: str
+
+
+class PauseMadePublic(PausePublic):
+    cancelled_orders: list[int]  # orders in the period that were cancelled (budget released)
+    kept_orders: list[int]  # orders already locked for the kitchen: tell the kitchen
+
+
+class PauseEndPublic(BaseModel):
+    pause_id: int
+    result: str  # "ended" (it ended yesterday) or "cancelled" (it had not begun)
+
+
+def _link_public(link: Any, name: str) -> LinkPublic:
+    return LinkPublic(
+        id=link.id,
+        chat_user_id=link.chat_user_id,
+        name=name,
+        relation=LinkRelation(link.relation),
+        verified_at=link.verified_at,
+        verified_by=link.verified_by,
+        revoked_at=link.revoked_at,
+    )
+
+
+def _elder_public(record: ElderRecord) -> ElderPublic:
+    elder = record.elder
+    return ElderPublic(
+        **{name: getattr(elder, name) for name in ElderPublic.model_fields if hasattr(elder, name)},
+        community=record.community.name,
+        categories=[
+            CategoryPublic(
+                category=Category(c.category), valid_from=c.valid_from, valid_to=c.valid_to
+            )
+            for c in record.categories
+        ],
+        emergency_contacts=[
+            ContactPublic(name=c.name, relation=c.relation, phone=c.phone, priority=c.priority)
+            for c in record.contacts
+        ],
+        links=[LinkPublic(**vars(link)) for link in record.links],
+        pauses=[
+            PausePublic(id=p.id, start_date=p.start_date, end_date=p.end_date, reason=p.reason)
+            for p in record.pauses
+        ],
+    )
+
+
+@router.get("/api/v1/elders", response_model=ElderListPublic)
+def elders_json(
+    staff: RegistryStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    community_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    category: Category | None = None,
+    status: ElderStatus | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+) -> ElderListPublic:
+    """Search the elders this account looks after, by name, phone digits or community name.
+    Phone numbers and addresses are masked."""
+    found = search_elders(
+        session=session,
+        on=today(clock),
+        community_ids=elder_scope(staff),
+        query=q,
+        community_id=community_id,
+        category=category,
+        status=status,
+        offset=offset,
+        limit=limit,
+    )
+    return ElderListPublic(
+        total=found.total,
+        offset=found.offset,
+        limit=found.limit,
+        elders=[
+            ElderRowPublic(**{**vars(row), "categories": list(row.categories)})
+            for row in found.rows
+        ],
+    )
+
+
+@router.post("/api/v1/elders", response_model=ElderPublic, status_code=201)
+def create_elder_json(
+    elder_in: ElderCreate, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> ElderPublic:
+    """Register an elder in one of this account's communities."""
+    elder = register(session, clock, staff, elder_in)
+    return _elder_public(elder_record(session=session, elder_id=elder.id))
+
+
+@router.get("/api/v1/elders/{elder_id}", response_model=ElderPublic)
+def elder_json(
+    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
+) -> ElderPublic:
+    """An elder's whole record, with the full phone number and address (recorded in the audit
+    log)."""
+    elder_for(session, staff, elder_id)
+    record = elder_record(session=session, elder_id=elder_id)
+    record_view(request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}")
+    return _elder_public(record)
+
+
+@router.put("/api/v1/elders/{elder_id}", response_model=ElderPublic)
+def update_elder_json(
+    elder_id: Id,
+    elder_in: ElderUpdate,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ElderPublic:
+    """Replace an elder's record (categories and emergency contacts replace the old ones)."""
+    change(session, clock, staff, elder_id, elder_in)
+    return _elder_public(elder_record(session=session, elder_id=elder_id))
+
+
+@router.post("/api/v1/elders/{elder_id}/link-codes", response_model=LinkCodePublic, status_code=201)
+def link_code_json(
+    elder_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep, locale: LocaleDep
+) -> LinkCodePublic:
+    """A new one-time family-link code for the chat; shown only in this answer."""
+    code, expires = new_code(session, clock, staff, elder_id)
+    shown = expires.astimezone(clock.now().tzinfo)
+    return LinkCodePublic(
+        code=code,
+        expires_at=expires,
+        instructions=i18n.render(CODE_INSTRUCTIONS, locale, {"expires": shown}),
+    )
+
+
+@router.get("/api/v1/elders/{elder_id}/links", response_model=list[LinkPublic])
+def links_json(
+    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
+) -> list[LinkPublic]:
+    """The chats linked to an elder, revoked ones too."""
+    elder_for(session, staff, elder_id)
+    record = elder_record(session=session, elder_id=elder_id)
+    record_view(
+        request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}", detail="links"
+    )
+    return [LinkPublic(**vars(link)) for link in record.links]
+
+
+def _link_name(session: Session, chat_user_id: int) -> str:
+    user = session.get(ChatUser, chat_user_id)
+    return user.name if user else ""
+
+
+@router.post("/api/v1/elders/{elder_id}/links/{link_id}/revoke", response_model=LinkPublic)
+def revoke_link_json(
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> LinkPublic:
+    """This chat may no longer order for the elder nor get alerts about them."""
+    link = link_action(session, clock, staff, elder_id, link_id, "revoke")
+    return _link_public(link, _link_name(session, link.chat_user_id))
+
+
+@router.post("/api/v1/elders/{elder_id}/links/{link_id}/approve", response_model=LinkPublic)
+def approve_link_json(
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> LinkPublic:
+    """Approve a link (again): the chat may order for the elder."""
+    link = link_action(session, clock, staff, elder_id, link_id, "approve")
+    return _link_public(link, _link_name(session, link.chat_user_id))
+
+
+@router.get("/api/v1/elders/{elder_id}/pauses", response_model=list[PausePublic])
+def pauses_json(elder_id: Id, staff: RegistryStaff, session: ReadSessionDep) -> list[PausePublic]:
+    """An elder's pauses, the latest first."""
+    elder_for(session, staff, elder_id)
+    return [
+        PausePublic(id=p.id, start_date=p.start_date, end_date=p.end_date, reason=p.reason)
+        for p in elder_record(session=session, elder_id=elder_id).pauses
+    ]
+
+
+@router.post("/api/v1/elders/{elder_id}/pauses", response_model=PauseMadePublic, status_code=201)
+def pause_json(
+    elder_id: Id,
+    pause_in: PauseCreate,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+) -> PausePublic:
+    """Pause an elder's meals from today or later, for a period (inclusive); orders in the
+    period still before their cutoff are cancelled, those already locked are named."""
+    made = pause(session, clock, staff, elder_id, pause_in)
+    return PauseMadePublic(
+        id=made.pause.id,
+        start_date=made.pause.start_date,
+        end_date=made.pause.end_date,
+        reason=made.pause.reason,
+        cancelled_orders=made.cancelled,
+        kept_orders=made.kept,
+    )
+
+
+@router.post("/api/v1/elders/{elder_id}/pauses/{pause_id}/end", response_model=PauseEndPublic)
+def end_pause_json(
+    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> PauseEndPublic:
+    """Meals resume today: a pause under way ends yesterday, one not begun is cancelled."""
+    return PauseEndPublic(
+        pause_id=pause_id, result=unpause(session, clock, staff, elder_id, pause_id)
+    )
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+SCALARS = (
+    "name",
+    "phone",
+    "address",
+    "lat",
+    "lon",
+    "community_id",
+    "birth_date",
+    "gender",
+    "texture",
+    "service_mode",
+    "home_site_id",
+    "language",
+    "notes",
+)
+OPTIONAL = {"phone", "gender", "home_site_id", "notes"}
+WITH_DEFAULTS = {"texture", "service_mode", "language", "status"}
+CATEGORY_FIELDS = ("category", "valid_from", "valid_to")
+CONTACT_FIELDS = ("name", "relation", "phone", "priority")
+BLANK_ROWS = 2
+
+
+def _elder_data(form, with_status: bool) -> tuple[dict, dict[str, list[int]], dict]:  # type: ignore[no-untyped-def]
+    """The schema's input from the form, the form's row numbers of each group, and what was
+    typed (to show the form again as it was)."""
+    data: dict[str, Any] = {}
+    for name in (*SCALARS, "status") if with_status else SCALARS:
+        value: Any = text(form, name)
+        if value == "" and name in OPTIONAL:
+            value = None
+        if value == "" and name in WITH_DEFAULTS:
+            continue
+        data[name] = value
+    data["diet_needs"] = [v for v in form.getlist("diet_needs") if isinstance(v, str)]
+    data["allergies"] = [v for v in form.getlist("allergies") if isinstance(v, str)]
+    data["consent"] = text(form, "consent") == "yes"
+    categories = rows(form, "categories", CATEGORY_FIELDS)
+    contacts = rows(form, "emergency_contacts", CONTACT_FIELDS)
+    data["categories"] = [{**row, "valid_to": row["valid_to"] or None} for _, row in categories]
+    data["emergency_contacts"] = [{**row, "priority": row["priority"] or 1} for _, row in contacts]
+    numbers = {
+        "categories": [n for n, _ in categories],
+        "emergency_contacts": [n for n, _ in contacts],
+    }
+    typed = {
+        **{name: text(form, name) for name in (*SCALARS, "status")},
+        "diet_needs": data["diet_needs"],
+        "allergies": data["allergies"],
+        "consent": data["consent"],
+        "categories": [{"row": n, **row} for n, row in categories],
+        "emergency_contacts": [{"row": n, **row} for n, row in contacts],
+    }
+    return data, numbers, typed
+
+
+def _typed_from(elder_in: ElderUpdate) -> dict:
+    def shown(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    return {
+        **{name: shown(getattr(elder_in, name)) for name in (*SCALARS, "status")},
+        "diet_needs": [str(v) for v in elder_in.diet_needs],
+        "allergies": [str(v) for v in elder_in.allergies],
+        "consent": elder_in.consent,
+        "categories": [
+            {
+                "row": n,
+                "category": str(c.category),
+                "valid_from": shown(c.valid_from),
+                "valid_to": shown(c.valid_to),
+            }
+            for n, c in enumerate(elder_in.categories)
+        ],
+        "emergency_contacts": [
+            {
+                "row": n,
+                "name": c.name,
+                "relation": c.relation,
+                "phone": c.phone,
+                "priority": str(c.priority),
+            }
+            for n, c in enumerate(elder_in.emergency_contacts)
+        ],
+    }
+
+
+def _with_blank_rows(typed: dict) -> dict:
+    for group, fields in (("categories", CATEGORY_FIELDS), ("emergency_contacts", CONTACT_FIELDS)):
+        start = max((row["row"] for row in typed[group]), default=-1) + 1
+        typed[group] = typed[group] + [
+            {"row": start + i, **dict.fromkeys(fields, "")} for i in range(BLANK_ROWS)
+        ]
+    return typed
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    *,
+    typed: dict,
+    errors: dict,
+    elder_id: int | None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    return page(
+        request,
+        "elder_form.html",
+        {
+            "values": _with_blank_rows(typed),
+            "errors": errors,
+            "elder_id": elder_id,
+            "communities": list_communities(session=session, ids=elder_scope(staff)),
+            "sites": list_sites(session=session),
+            "choices": {
+                "texture": list(Texture),
+                "service_mode": list(ServiceMode),
+                "diet_needs": list(DietTag),
+                "allergies": list(Allergen),
+                "category": list(Category),
+                "status": list(ElderStatus),
+            },
+        },
+        status,
+    )
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A search form's "All" sends an empty value."""
+    return None if value == "" else value
+
+
+@router.get("/elders", response_class=HTMLResponse, include_in_schema=False)
+def elders_page(
+    request: Request,
+    staff: RegistryStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    community_id: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_is_none), Query()
+    ] = None,
+    category: Annotated[Category | None, BeforeValidator(_blank_is_none), Query()] = None,
+    status: Annotated[ElderStatus | None, BeforeValidator(_blank_is_none), Query()] = None,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+):
+    scope = elder_scope(staff)
+    found = search_elders(
+        session=session,
+        on=today(clock),
+        community_ids=scope,
+        query=q,
+        community_id=community_id,
+        category=category,
+        status=status,
+        offset=(page_number - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    return page(
+        request,
+        "elders.html",
+        {
+            "found": found,
+            "q": q or "",
+            "community_id": community_id,
+            "category": category,
+            "status": status,
+            "page_number": page_number,
+            "pages": max(1, -(-found.total // PAGE_SIZE)),
+            "communities": list_communities(session=session, ids=scope),
+            "categories": list(Category),
+            "statuses": list(ElderStatus),
+        },
+    )
+
+
+@router.get("/elders/new", response_class=HTMLResponse, include_in_schema=False)
+def new_elder_page(request: Request, staff: RegistryStaff, session: ReadSessionDep):
+    communities = list_communities(session=session, ids=elder_scope(staff))
+    typed = {name: "" for name in (*SCALARS, "status")}
+    typed.update(
+        diet_needs=[],
+        allergies=[],
+        consent=False,
+        categories=[],
+        emergency_contacts=[],
+        texture="regular",
+        service_mode="delivery",
+        language="zh_CN",
+        community_id=str(communities[0].id) if len(communities) == 1 else "",
+    )
+    return _form_page(request, session, staff, typed=typed, errors={}, elder_id=None)
+
+
+@router.post("/elders/new", response_class=HTMLResponse, include_in_schema=False)
+def new_elder(
+    request: Request,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    form: FormDep,
+):
+    data, numbers, typed = _elder_data(form, with_status=False)
+    try:
+        elder_in = validated(ElderCreate, data, locale, numbers)
+        try:
+            elder = register(session, clock, staff, elder_in)
+        except DomainError as error:
+            raise refusal(error, locale, numbers) from None
+    except FormInvalid as invalid:
+        return _form_page(
+            request,
+            session,
+            staff,
+            typed=typed,
+            errors=invalid.errors,
+            elder_id=None,
+            status=invalid.status,
+        )
+    return RedirectResponse(f"/elders/{elder.id}?done=saved", status_code=303)
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    clock: Clock,
+    elder_id: Id,
+    *,
+    extra: dict | None = None,
+    status: int = 200,
+    writing: bool = False,
+):  # type: ignore[no-untyped-def]
+    """The elder's page. `writing`: inside the request's own transaction (which holds
+    SQLite's write lock), so the view is recorded there rather than in a transaction of its own."""
+    elder_for(session, staff, elder_id)
+    record = elder_record(session=session, elder_id=elder_id)
+    if writing:
+        _record(session, clock, staff, "view_elder", elder_id)
+    else:
+        record_view(request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}")
+    done = request.query_params.get("done")
+    notices = [i18n.gettext(NOTICES[done], request.state.locale)] if done in NOTICES else []
+    if done == "paused":
+        for key, message in (("cancelled", ORDERS_CANCELLED), ("kept", ORDERS_KEPT)):
+            number = request.query_params.get(key, "")
+            if number.isdigit() and 0 < int(number) < 1000:
+                notices.append(i18n.render(message, request.state.locale, {"num": int(number)}))
+    context = {
+        "record": record,
+        "status": ElderStatus(record.elder.status),
+        "service_mode": ServiceMode(record.elder.service_mode),
+        "today": today(clock),
+        "notice": " ".join(notices) or None,
+        "pause_values": {"start_date": "", "end_date": "", "reason": ""},
+        "pause_errors": {},
+        "tz": request.app.state.settings.tz,
+        "categories_now": {
+            Category(c.category)
+            for c in record.categories
+            if c.valid_from <= today(clock) and (c.valid_to is None or c.valid_to >= today(clock))
+        },
+    }
+    context.update(extra or {})
+    return page(request, "elder.html", context, status)
+
+
+@router.get("/elders/{elder_id}", response_class=HTMLResponse, include_in_schema=False)
+def elder_page(
+    request: Request,
+    elder_id: Id,
+    staff: RegistryStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+):
+    return _detail_page(request, session, staff, clock, elder_id)
+
+
+@router.get("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
+def edit_elder_page(request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep):
+    elder_for(session, staff, elder_id)
+    record = elder_record(session=session, elder_id=elder_id)
+    record_view(
+        request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}", detail="edit"
+    )
+    typed = _typed_from(elder_input(record))
+    return _form_page(request, session, staff, typed=typed, errors={}, elder_id=elder_id)
+
+
+@router.post("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
+def edit_elder(
+    request: Request,
+    elder_id: Id,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    form: FormDep,
+):
+    elder_for(session, staff, elder_id)
+    data, numbers, typed = _elder_data(form, with_status=True)
+    try:
+        elder_in = validated(ElderUpdate, data, locale, numbers)
+        try:
+            change(session, clock, staff, elder_id, elder_in)
+        except DomainError as error:
+            raise refusal(error, locale, numbers) from None
+    except FormInvalid as invalid:
+        return _form_page(
+            request,
+            session,
+            staff,
+            typed=typed,
+            errors=invalid.errors,
+            elder_id=elder_id,
+            status=invalid.status,
+        )
+    return RedirectResponse(f"/elders/{elder_id}?done=saved", status_code=303)
+
+
+@router.post("/elders/{elder_id}/link-codes", response_class=HTMLResponse, include_in_schema=False)
+def link_code_page(
+    request: Request,
+    elder_id: Id,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+):
+    elder = elder_for(session, staff, elder_id)
+    code, expires = new_code(session, clock, staff, elder_id)
+    shown = expires.astimezone(request.app.state.settings.tz)
+    return page(
+        request,
+        "link_code.html",
+        {
+            "elder": elder,
+            "code": code,
+            "instructions": i18n.render(CODE_INSTRUCTIONS, locale, {"expires": shown}),
+        },
+    )
+
+
+@router.post("/elders/{elder_id}/links/{link_id}/revoke", include_in_schema=False)
+def revoke_link_page(
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+):
+    link_action(session, clock, staff, elder_id, link_id, "revoke")
+    return RedirectResponse(f"/elders/{elder_id}?done=link-revoked#links", status_code=303)
+
+
+@router.post("/elders/{elder_id}/links/{link_id}/approve", include_in_schema=False)
+def approve_link_page(
+    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+):
+    link_action(session, clock, staff, elder_id, link_id, "approve")
+    return RedirectResponse(f"/elders/{elder_id}?done=link-approved#links", status_code=303)
+
+
+@router.post("/elders/{elder_id}/pauses", response_class=HTMLResponse, include_in_schema=False)
+def pause_page(
+    request: Request,
+    elder_id: Id,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    form: FormDep,
+):
+    elder_for(session, staff, elder_id)
+    typed = {name: text(form, name) for name in ("start_date", "end_date", "reason")}
+    data = {**typed, "reason": typed["reason"] or None}
+    try:
+        pause_in = validated(PauseCreate, data, locale, {})
+        try:
+            made = pause(session, clock, staff, elder_id, pause_in)
+        except DomainError as error:
+            raise refusal(error, locale, {}) from None
+    except FormInvalid as invalid:
+        return _detail_page(
+            request,
+            session,
+            staff,
+            clock,
+            elder_id,
+            status=invalid.status,
+            writing=True,
+            extra={"pause_values": typed, "pause_errors": invalid.errors},
+        )
+    counts = f"&cancelled={len(made.cancelled)}&kept={len(made.kept)}"
+    return RedirectResponse(
+        f"/elders/{elder_id}?done=paused{counts}#pause-{made.pause.id}", status_code=303
+    )
+
+
+@router.post("/elders/{elder_id}/pauses/{pause_id}/end", include_in_schema=False)
+def end_pause_page(
+    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+):
+    how = unpause(session, clock, staff, elder_id, pause_id)
+    notice = "pause-ended" if how == "ended" else "pause-cancelled"
+    return RedirectResponse(f"/elders/{elder_id}?done={notice}#pauses", status_code=303)

@@ -1,0 +1,186 @@
+"""The welfare alerts board: alerts raised when a rider found nobody at the door, their
+escalation steps, who answered and when, and closing an alert with its outcome. The admin sees
+every alert; a community worker those of elders in their own communities."""
+
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from api.accounts.access import Staff, elder_scope, may_see_elder
+from api.accounts.errors import AccessDenied
+from api.deps import ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
+from api.forms import FormDep, FormInvalid, refusal, text, validated
+from api.templating import page
+from core import audit
+from core.clock import Clock
+from core.errors import DomainError
+from core.i18n import N_
+from core.schemas import Schema
+from core.schemas import text as text_field
+from core.types import AlertLevel, AlertStatus, Slot
+from core.welfare import AlertView, alert_board, alert_community, close_alert
+
+router = APIRouter(tags=["welfare"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
+
+# What each step of an alert's record means, for the board.
+STEP_LABELS = {
+    "raised": N_("Rider found nobody at the door"),
+    "sent_to_family": N_("Family told in the chat"),
+    "escalated_to_worker": N_("Passed to the community worker"),
+    "escalated_to_duty": N_("Passed to the duty line"),
+    "acknowledged_reached": N_("Answered: reached her or him"),
+    "acknowledged_coming": N_("Answered: on the way"),
+    "closed": N_("Closed"),
+}
+RECENTLY_CLOSED = timedelta(hours=24)
+
+
+class AlertStepPublic(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    note: str | None
+
+
+class AlertPublic(BaseModel):
+    id: int
+    elder_id: int
+    elder: str
+    community_id: int
+    community: str
+    service_date: date
+    slot: Slot
+    raised_at: datetime
+    raised_by: str
+    status: AlertStatus
+    level: AlertLevel
+    escalate_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    outcome: str | None
+    steps: list[AlertStepPublic]
+
+
+Outcome = text_field(300)
+
+
+class AlertClose(Schema):
+    """What happened: she was at the clinic, found unwell and taken to hospital, ..."""
+
+    outcome: Outcome
+
+
+def _public(alert: AlertView) -> AlertPublic:
+    return AlertPublic(
+        **{**vars(alert), "steps": [AlertStepPublic(**vars(step)) for step in alert.steps]}
+    )
+
+
+def close(session: Session, clock: Clock, staff: Staff, alert_id: int, outcome: str) -> AlertView:
+    """Close an alert of an elder this person looks after, and log who did."""
+    if not may_see_elder(staff, alert_community(session=session, alert_id=alert_id)):
+        raise AccessDenied()
+    alert = close_alert(
+        session=session, clock=clock, alert_id=alert_id, by=staff.actor, outcome=outcome
+    )
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        action="close_alert",
+        subject=f"alert:{alert_id}",
+        detail=f"elder:{alert.elder_id}",
+    )
+    return alert_board(session=session, community_ids=None, alert_id=alert_id)[0]
+
+
+@router.get("/api/v1/welfare/alerts", response_model=list[AlertPublic])
+def alerts_json(staff: RegistryStaff, session: ReadSessionDep) -> list[AlertPublic]:
+    """Alerts not closed yet, oldest first, with every step (only of this account's
+    communities for a community worker)."""
+    return [_public(a) for a in alert_board(session=session, community_ids=elder_scope(staff))]
+
+
+@router.post("/api/v1/welfare/alerts/{alert_id}/close", response_model=AlertPublic)
+def close_json(
+    alert_id: Id, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> AlertPublic:
+    """Close an alert with what happened."""
+    return _public(close(session, clock, staff, alert_id, body.outcome))
+
+
+def _board(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    clock: Clock,
+    *,
+    errors=None,
+    typed=None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    alerts = alert_board(
+        session=session,
+        community_ids=elder_scope(staff),
+        include_closed_since=clock.now() - RECENTLY_CLOSED,
+    )
+    return page(
+        request,
+        "welfare.html",
+        {
+            "open": [a for a in alerts if a.status != AlertStatus.closed],
+            "closed": [a for a in alerts if a.status == AlertStatus.closed],
+            "steps": STEP_LABELS,
+            "errors": errors or {},
+            "typed": typed or {},
+            "done": request.query_params.get("done") == "closed",
+            "tz": request.app.state.settings.tz,
+        },
+        status,
+    )
+
+
+@router.get("/welfare", response_class=HTMLResponse, include_in_schema=False)
+def board_page(request: Request, staff: RegistryStaff, session: ReadSessionDep, clock: ClockDep):
+    return _board(request, session, staff, clock)
+
+
+@router.post(
+    "/welfare/alerts/{alert_id}/close", response_class=HTMLResponse, include_in_schema=False
+)
+def close_page(
+    request: Request,
+    alert_id: Id,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    form: FormDep,
+):
+    outcome = text(form, "outcome")
+    try:
+        validated(AlertClose, {"outcome": outcome}, locale, {})
+        try:
+            close(session, clock, staff, alert_id, outcome)
+        except DomainError as error:
+            if error.status in (403, 404):
+                raise
+            raise refusal(error, locale, {}) from None
+    except FormInvalid as invalid:
+        errors = {f"{alert_id}.{k or 'outcome'}": v for k, v in invalid.errors.items()}
+        return _board(
+            request,
+            session,
+            staff,
+            clock,
+            errors=errors,
+            typed={alert_id: outcome},
+            status=invalid.status,
+        )
+    return RedirectResponse(f"/welfare?done=closed#alert-{alert_id}", status_code=303)
