@@ -2,33 +2,23 @@
 create a dish, put it on a menu with a bad price and see the error next to the price, fix it;
 take a phone-in order; open the dashboard. Screenshots go to test-artifacts/."""
 
-import os
 from datetime import datetime
 
 import pytest
 from sqlmodel import select
 
+from api.app import create_app
 from core.clock import FixedClock
 from core.models import Elder
 from tests.conftest import SHANGHAI
-from tests.e2e.test_pages import ARTIFACTS, CHROMIUM, _free_port, browser, log_in  # noqa: F401
+from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, make_staff, served_lunches
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def menu_server(empty_database):
-    import threading
-    import time
-
-    import uvicorn
-
-    from api.app import create_app
-
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         make = Factory(session, clock)
@@ -40,29 +30,13 @@ def menu_server(empty_database):
             "elder": f"{elder.name} (#{elder.id})",
             "admin": make_staff(make, "admin").username,
         }
-    port = _free_port()
-    running = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database=empty_database, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", names
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, names
 
 
 def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dashboard(
     menu_server,
-    browser,  # noqa: F811  (the fixture from test_pages)
+    browser,
     empty_database,
 ):
     base, names = menu_server

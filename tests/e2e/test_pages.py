@@ -1,37 +1,18 @@
 """The staff pages in a real headless browser (Debian's chromium, driven by Playwright)."""
 
-import os
-import shutil
-import socket
-import threading
-import time
-import time as time_module
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from core.clock import FixedClock
 from core.orders import place_order, run_cutoff
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import PASSWORD, Factory, kitchen_with_route, make_staff, served_lunches
+from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
+from tests.factories import Factory, kitchen_with_route, make_staff, served_lunches
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# On a developer's machine without Debian's chromium these are skipped; in CI they must run.
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -75,52 +56,8 @@ def server(empty_database):
         )
         site_name = site.name
         admin = make_staff(make, "admin").username
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(database=empty_database, clock=clock),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", site_name, admin
-    running.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def log_in(page, username: str, password: str = PASSWORD) -> None:
-    """Fill the login form the page was sent to, and submit it."""
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(password)
-    with page.expect_navigation():
-        page.locator("form.form button[type=submit]").click()
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, site_name, admin
 
 
 def test_the_day_overview_in_chinese_then_english(server, browser, empty_database):
@@ -169,24 +106,8 @@ def rider_server(empty_database):
     with empty_database.transaction() as session:
         route_id, _ = kitchen_with_route(Factory(session, clock), elders=2, rider="骑手丙")
     clock.set(datetime(2026, 11, 25, 11, 5, tzinfo=SHANGHAI))
-    port = _free_port()
-    running = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database=empty_database, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time_module.monotonic() + 10
-    while not running.started:
-        assert time_module.monotonic() < deadline, "the server did not start"
-        time_module.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", route_id
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, route_id
 
 
 def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser, empty_database):
@@ -229,24 +150,8 @@ def staff_server(empty_database):
             "funder_auditor": make_staff(make, "funder_auditor").username,
         }
     clock.set(datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI))
-    port = _free_port()
-    running = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database=empty_database, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time_module.monotonic() + 10
-    while not running.started:
-        assert time_module.monotonic() < deadline, "the server did not start"
-        time_module.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", accounts, kitchen_id, route_id
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, accounts, kitchen_id, route_id
 
 
 # Each role: where it lands after login, the pages it walks (path, text on the page), and a
@@ -346,24 +251,8 @@ def auditor_server(empty_database):
         city, _ = served_lunches(make)
         auditor = make_staff(make, "funder_auditor", funder_id=city.id).username
         city_id = city.id
-    port = _free_port()
-    running = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database=empty_database, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time_module.monotonic() + 10
-    while not running.started:
-        assert time_module.monotonic() < deadline, "the server did not start"
-        time_module.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", city_id, auditor
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, city_id, auditor
 
 
 def test_a_funder_auditor_logs_in_and_reads_their_statement(

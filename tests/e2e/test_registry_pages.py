@@ -3,14 +3,10 @@ worker logs in, searches, registers an elder with a bad field and sees the error
 fixes it and saves, issues a family-link code and pauses the elder's meals; then the welfare
 board. Screenshots go to test-artifacts/."""
 
-import os
 import re
-import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from core.clock import FixedClock
@@ -18,16 +14,10 @@ from core.orders import place_order
 from core.types import Slot
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI
-from tests.e2e import test_pages
-from tests.e2e.test_pages import ARTIFACTS, CHROMIUM, _free_port, log_in
+from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, make_staff
 
-browser = test_pages.browser  # the Playwright fixture, shared
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -55,24 +45,8 @@ def registry_server(empty_database):
         )
         raise_alert(session=session, clock=clock, order=order, by="rider:1")
         worker = make_staff(make, "community_worker", community_ids=[east.id]).username
-    port = _free_port()
-    running = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database=empty_database, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", worker, clock.now().date()
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, worker, clock.now().date()
 
 
 def test_a_community_worker_registers_an_elder_issues_a_code_and_pauses_meals(
@@ -169,5 +143,5 @@ def test_a_community_worker_registers_an_elder_issues_a_code_and_pauses_meals(
     with page.expect_navigation():
         alert.get_by_role("button", name="关闭警报").click()
     assert page.locator("p.done").inner_text() == "警报已关闭。"
-    assert "没有未处理的警报" in page.locator("main").inner_text()
+    assert "没有未关闭的关怀警报" in page.locator("main").inner_text()
     shot("welfare")
