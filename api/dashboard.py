@@ -19,6 +19,7 @@ from billing.dashboard import DAYS, dashboard, funder_spending
 from billing.exports import category_name
 from billing.models import Share
 from core.clock import today
+from core.i18n import gettext
 from core.types import AlertLevel, AlertStatus, RowId, Slot
 
 router = APIRouter(tags=["dashboard"], responses=STAFF_RESPONSES)
@@ -69,6 +70,10 @@ class DashboardPublic(BaseModel):
     coverage_percent: float
     open_alerts_count: int
     open_alerts: list[AlertPublic]
+    ratings_good: int
+    ratings_total: int
+    # Why meals were rated "not good": reason code (key), its English label, how many.
+    rating_reasons: list[CountPublic]
 
 
 def _numbers(session, clock, staff: Staff) -> DashboardPublic:
@@ -89,6 +94,9 @@ def _numbers(session, clock, staff: Staff) -> DashboardPublic:
             coverage_percent=0,
             open_alerts_count=0,
             open_alerts=[],
+            ratings_good=0,
+            ratings_total=0,
+            rating_reasons=[],
         )
     board = dashboard(session=session, today=day)
     return DashboardPublic(
@@ -105,6 +113,9 @@ def _numbers(session, clock, staff: Staff) -> DashboardPublic:
         coverage_percent=board.coverage_bp / 100,
         open_alerts_count=len(board.open_alerts),
         open_alerts=[AlertPublic(**vars(a)) for a in board.open_alerts],
+        ratings_good=board.ratings_good,
+        ratings_total=board.ratings_total,
+        rating_reasons=[CountPublic(**vars(c)) for c in board.rating_reasons],
     )
 
 
@@ -152,6 +163,7 @@ def dashboard_page(
         [(category_name(c.key, locale), c.meals) for c in numbers.by_category]
     )
     by_site = charts.rows([(c.label, c.meals) for c in numbers.by_site])
+    reasons = charts.rows([(gettext(c.label, locale), c.meals) for c in numbers.rating_reasons])
     return page(
         request,
         "dashboard.html",
@@ -160,6 +172,7 @@ def dashboard_page(
             "per_day": per_day,
             "by_category": by_category,
             "by_site": by_site,
+            "reasons": reasons,
             "auditor": staff.role == Role.funder_auditor,
             "tz": request.app.state.settings.tz,
         },

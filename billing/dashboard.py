@@ -12,8 +12,9 @@ from billing.models import Fund, Funder, LedgerEntry, Share
 from billing.settlement import _category_name, _category_sort, _primary_category
 from core.db import int_sum
 from core.i18n import Bilingual
-from core.models import Elder, Order, Site
+from core.models import Elder, MealRating, Order, Site
 from core.orders import SERVED
+from core.ratings import REASONS
 from core.types import AlertLevel, AlertStatus, ElderStatus, Slot
 from core.welfare import open_alerts
 
@@ -62,6 +63,10 @@ class Dashboard:
     active_elders: int = 0
     elders_served_this_week: int = 0
     open_alerts: list[AlertLine] = field(default_factory=list)
+    # Diners' one-tap ratings of meals served in the period (the satisfaction follow-up).
+    ratings_good: int = 0
+    ratings_total: int = 0
+    rating_reasons: list[Count] = field(default_factory=list)
 
     @property
     def meals(self) -> int:
@@ -186,5 +191,22 @@ def dashboard(*, session: Session, today: date) -> Dashboard:
     board.open_alerts = [
         AlertLine(a.id, a.elder, a.slot, a.raised_at, a.status, a.level, a.acknowledged_by)
         for a in open_alerts(session=session)
+    ]
+
+    in_period = (MealRating.service_date >= first, MealRating.service_date <= today)
+    for good, count in session.execute(
+        sa.select(MealRating.good, sa.func.count()).where(*in_period).group_by(MealRating.good)
+    ).all():
+        board.ratings_total += count
+        board.ratings_good += count if good else 0
+    reasons = dict(
+        session.execute(
+            sa.select(MealRating.reason, sa.func.count())
+            .where(*in_period, col(MealRating.good).is_(False))
+            .group_by(MealRating.reason)
+        ).all()
+    )
+    board.rating_reasons = [
+        Count(code, REASONS[code], reasons[code]) for code in REASONS if reasons.get(code)
     ]
     return board

@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from api import charts
 from api.app import create_app
@@ -13,6 +14,8 @@ from billing import ordering
 from billing.dashboard import dashboard
 from billing.models import LedgerEntry
 from core.clock import FixedClock
+from core.i18n import gettext
+from core.models import MealRating, Order
 from core.types import Category, OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, PolicyFactory, log_in, make_staff
@@ -80,6 +83,21 @@ def known_fortnight(make) -> dict:
         date(2026, 11, 24),
         [(dibao, served), (plain, OrderStatus.no_answer), (second, None)],
     )
+    # The chat's one-tap ratings: the two Monday lunches good, Tuesday's came cold.
+    for order in make.session.exec(select(Order).where(Order.status == served)).all():
+        good = order.service_date == monday
+        make.session.add(
+            MealRating(
+                order_id=order.id,
+                elder_id=order.elder_id,
+                site_id=order.site_id,
+                service_date=order.service_date,
+                good=good,
+                reason=None if good else "cold",
+                rated_at=make.clock.now(),
+            )
+        )
+    make.session.flush()
     make.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     return {"site": site, "city": city, "other": other, "gone": gone, "plain": plain}
 
@@ -106,6 +124,8 @@ def test_the_numbers_of_a_known_fortnight(make, session):
     charity = next(f for f in board.funders if f.funder_id == known["other"].id)
     assert (charity.spent_fen, charity.budget_fen) == (0, None)
     assert [(a.elder, a.handled_by) for a in board.open_alerts] == [(known["plain"].name, None)]
+    assert (board.ratings_good, board.ratings_total) == (2, 3)
+    assert [(c.key, c.meals) for c in board.rating_reasons] == [("cold", 1)]
 
 
 def test_charts_scale_to_the_largest_value():
@@ -147,10 +167,13 @@ def test_the_dashboard_page_and_json_for_the_admin_and_an_auditor(app_with_fortn
         assert page.text.count("<svg") >= 4 and "<script" not in page.text
         assert "33.3%" in page.text and "广州市民政局" in page.text and "¥22.00" in page.text
         assert "最低生活保障" in page.text or "低保" in page.text
+        assert (body["ratings_good"], body["ratings_total"]) == (2, 3)
+        assert "67%" in page.text and gettext("It was cold", "zh_CN") in page.text
     with client_for(app, ids["auditor"]) as auditor:
         body = auditor.get("/api/v1/dashboard").json()
         assert [f["funder_id"] for f in body["funders"]] == [ids["city"]]
         assert body["per_day"] == [] and body["open_alerts"] == []
+        assert body["ratings_total"] == 0 and body["rating_reasons"] == []
         page = auditor.get("/dashboard?lang=en")
         assert "Guangzhou Civil Affairs" in page.text and "Charity" not in page.text
         assert "已退出" not in page.text and 'href="/dashboard"' in page.text
