@@ -105,7 +105,9 @@ async def client_run(
     """One member of staff: looks at the board, takes a phone-in order, and again."""
     cookies = {SESSION_COOKIE: token}
     headers = {CSRF_HEADER: csrf_token_for(token), "accept": "application/json"}
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, headers=headers) as http:
+    async with httpx.AsyncClient(
+        base_url=base, cookies=cookies, headers=headers, timeout=120
+    ) as http:
         for n in range(requests):
             started = time.perf_counter()
             seen = await http.get(board)
@@ -159,7 +161,11 @@ async def drive(url: str, clients: int, requests: int) -> list[dict]:
         seconds = time.monotonic() - started
     finally:
         server.terminate()
-        server.wait(15)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
     rows = []
     for endpoint, values in timings.items():
@@ -185,11 +191,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20, help="board views and orders each")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", default="bench/results/api.json")
     args = parser.parse_args()
     rows = []
     postgres = bench_postgres_url()
-    for kind in ["sqlite"] + (["postgresql"] if postgres else []):
+    wanted = args.databases.split(",")
+    for kind in [k for k in ("sqlite", "postgresql") if k in wanted]:
+        if kind == "postgresql" and not postgres:
+            continue
         with database_url(kind, postgres) as url:
             for row in asyncio.run(drive(url, args.clients, args.requests)):
                 rows.append({"database": kind, **row})
