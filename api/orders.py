@@ -152,9 +152,11 @@ def board_json(
 ) -> OrdersBoardPublic:
     """A day's orders (default: today) per site and meal with their status: kitchen staff see
     their kitchen's sites, community workers the elders of their communities."""
-    board = _board(session, staff, service_date or today(clock), site_id)
-    _record_board(request, staff, board.service_date)
-    return board
+    day = service_date or today(clock)
+    # Recorded first, before the read session takes its connection: a request never holds
+    # one connection while waiting for another (under load the pool would run dry).
+    _record_board(request, staff, day)
+    return _board(session, staff, day, site_id)
 
 
 def _board_page(
@@ -194,9 +196,8 @@ def board_page(
     site_id: RowId | None = None,
     placed: int | None = None,
 ):
-    response = _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
-    _record_board(request, staff, service_date or today(clock))
-    return response
+    _record_board(request, staff, service_date or today(clock))  # first: see board_json
+    return _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
 
 
 def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder):

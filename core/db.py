@@ -41,11 +41,6 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).update(check_same_thread=False, timeout=30)
-        # A connection for every worker thread of the web app (AnyIO's pool holds 40) and one
-        # more for its audit record: a request holding one connection while it waits for
-        # another must not find the pool empty. SQLite connections cost little.
-        kwargs.setdefault("pool_size", 40)
-        kwargs.setdefault("max_overflow", 40)
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
