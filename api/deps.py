@@ -1,10 +1,13 @@
 """Request dependencies: the unit of work, the clock, the reader's language, who is asking and
 which roles a route lets in."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlmodel import Session
 
 from api.accounts.access import Staff
@@ -22,14 +25,31 @@ def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
+    """SQLite lets one transaction write at a time. Requests that write wait their turn here,
+    in the event loop and first come first served, rather than in worker threads inside
+    SQLite's busy handler: waiting threads could take every worker (the holder of the lock
+    then has none to finish on) and the busy handler lets late comers jump the queue until
+    the early ones time out. PostgreSQL locks rows, not the database: no turn to wait."""
+    if get_database(request).dialect != "sqlite":
+        return nullcontext()
+    state = request.app.state
+    if getattr(state, "writers_turn", None) is None:
+        state.writers_turn = anyio.Lock()
+    return state.writers_turn
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the handler returns without error."""
-    with get_database(request).transaction() as session:
+    async with (
+        _writers_turn(request),
+        contextmanager_in_threadpool(get_database(request).transaction()) as session,
+    ):
         yield session
 
 
-def get_reading_session(request: Request) -> Iterator[Session]:
-    with get_database(request).reading() as session:
+async def get_reading_session(request: Request) -> AsyncIterator[Session]:
+    async with contextmanager_in_threadpool(get_database(request).reading()) as session:
         yield session
 
 

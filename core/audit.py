@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import event, orm
 from sqlmodel import Field, Session, SQLModel, select
 
 import core.models  # noqa: F401  (sets the constraint naming convention first)
@@ -79,28 +80,80 @@ def record(
     subject: str,
     detail: str = "",
 ) -> AuditEntry:
-    """Append one entry to the chain (flushes; the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
-    # SQLite: every writing transaction already holds the database's write lock (BEGIN IMMEDIATE).
-    last = session.exec(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
-    seq = last.seq + 1 if last else 1
-    prev_hash = last.hash if last else GENESIS
-    # Microseconds are what both databases keep; the hash must match what is read back.
-    at = clock.now().astimezone(UTC)
-    values = dict(
-        seq=seq,
-        at=at,
+    """Queue one entry; it joins the chain when the session commits, and is dropped if the
+    transaction (or the savepoint it was recorded in) rolls back. Its `seq` and hashes are set
+    at the commit. `at` is the moment of the act.
+
+    The chain's lock (PostgreSQL: an advisory lock; SQLite: the write lock every writing
+    transaction holds from its start) is taken only at the commit, so a request that records
+    an entry early does not keep every other auditing request waiting while it works."""
+    entry = AuditEntry(
+        at=clock.now().astimezone(UTC),  # microseconds: what both databases keep
         actor=actor[:80],
         action=action[:48],
         subject=subject[:80],
         detail=detail[:200],
-        prev_hash=prev_hash,
     )
-    entry = AuditEntry(**values, hash=entry_hash(**values))
-    session.add(entry)
-    session.flush()
+    session.connection()  # begins the transaction if the session has not yet
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((innermost, entry))
     return entry
+
+
+_PENDING = "audit_pending"
+
+
+@event.listens_for(orm.Session, "before_commit")
+def _append_pending(session: orm.Session) -> None:
+    """Give the queued entries their places in the chain, in the committing transaction."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
+    last = session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    for _transaction, entry in pending:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev_hash
+        entry.hash = prev_hash = entry_hash(
+            seq=seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            detail=entry.detail,
+            prev_hash=entry.prev_hash,
+        )
+        session.add(entry)
+    session.flush()
+
+
+@event.listens_for(orm.Session, "after_soft_rollback")
+def _drop_rolled_back(session: orm.Session, previous: orm.SessionTransaction) -> None:
+    """Entries recorded inside a transaction or savepoint that rolled back never happened."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+
+    def inside(transaction: orm.SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous:
+                return True
+            transaction = transaction.parent
+        return False
+
+    session.info[_PENDING] = [(t, e) for t, e in pending if not inside(t)]
+
+
+@event.listens_for(orm.Session, "after_transaction_end")
+def _forget(session: orm.Session, transaction: orm.SessionTransaction) -> None:
+    """The session's transaction is over (committed, rolled back or closed): nothing is left
+    to append."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def _three(session, clock):
             record(session=session, clock=clock, actor=actor, action=action, subject=subject)
         )
         clock.advance(timedelta(seconds=1, microseconds=123))
+    session.commit()  # entries join the chain when their transaction commits
     return entries
 
 
@@ -36,6 +37,7 @@ def test_each_entry_carries_the_hash_of_the_one_before(session, clock):
 
 def test_the_hash_is_sha256_over_the_documented_canonical_form(session, clock):
     entry = record(session=session, clock=clock, actor="staff:a", action="login", subject="staff:a")
+    session.commit()
     canonical = json.dumps(
         {
             "action": "login",
@@ -49,6 +51,40 @@ def test_the_hash_is_sha256_over_the_documented_canonical_form(session, clock):
         separators=(",", ":"),
     )
     assert entry.hash == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_an_entry_recorded_in_a_transaction_that_rolls_back_never_happened(session, clock):
+    record(session=session, clock=clock, actor="staff:a", action="login", subject="staff:a")
+    with pytest.raises(RuntimeError), session.begin_nested():
+        record(session=session, clock=clock, actor="staff:b", action="login", subject="staff:b")
+        raise RuntimeError("the savepoint's work is undone")
+    with session.begin_nested():
+        record(session=session, clock=clock, actor="staff:c", action="login", subject="staff:c")
+    session.commit()
+    actors = session.execute(sa.select(AuditEntry.actor).order_by(AuditEntry.seq)).scalars().all()
+    assert actors == ["staff:a", "staff:c"]
+    session.rollback()
+    record(session=session, clock=clock, actor="staff:d", action="login", subject="staff:d")
+    session.rollback()
+    session.commit()
+    assert verify_chain(session=session).entries == 2
+
+
+def test_recording_waits_for_no_one_until_the_commit(empty_database, clock):
+    """Two units of work record entries; the one that commits first takes the next place in
+    the chain, whichever recorded first, and neither waits for the other before its commit."""
+    database = empty_database
+    if database.dialect == "sqlite":
+        pytest.skip("SQLite: a writing transaction holds the database's write lock from its start")
+    with database.transaction() as first:
+        early = record(session=first, clock=clock, actor="staff:a", action="view", subject="x:1")
+        with database.transaction() as second:
+            second.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # fail, not hang
+            late = record(session=second, clock=clock, actor="staff:b", action="view", subject="x:2")
+    assert (late.seq, early.seq) == (1, 2)
+    assert early.prev_hash == late.hash
+    with database.reading() as session:
+        assert verify_chain(session=session).entries == 2
 
 
 def test_an_empty_log_is_intact(session):
