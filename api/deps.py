@@ -15,10 +15,6 @@ from api.accounts.errors import AccessDenied, LoginRequired
 from api.accounts.models import Role
 from core.clock import Clock
 from core.db import Database
-from core.types import RowId
-
-# A row id in a URL, a query or a body: the database's integer range (see core.types.RowId).
-Id = RowId
 
 
 def get_database(request: Request) -> Database:

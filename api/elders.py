@@ -14,7 +14,7 @@ from sqlmodel import Session
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import AccessDenied, CommunityNotYours
 from api.audit_log import record_view
-from api.deps import ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
@@ -47,6 +47,7 @@ from core.types import (
     DietTag,
     ElderStatus,
     LinkRelation,
+    RowId,
     ServiceMode,
     Texture,
 )
@@ -355,7 +356,7 @@ def create_elder_json(
 
 @router.get("/api/v1/elders/{elder_id}", response_model=ElderPublic)
 def elder_json(
-    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
+    request: Request, elder_id: RowId, staff: RegistryStaff, session: ReadSessionDep
 ) -> ElderPublic:
     """An elder's whole record, with the full phone number and address (recorded in the audit
     log)."""
@@ -367,7 +368,7 @@ def elder_json(
 
 @router.put("/api/v1/elders/{elder_id}", response_model=ElderPublic)
 def update_elder_json(
-    elder_id: Id,
+    elder_id: RowId,
     elder_in: ElderUpdate,
     staff: RegistryStaff,
     session: SessionDep,
@@ -380,7 +381,7 @@ def update_elder_json(
 
 @router.post("/api/v1/elders/{elder_id}/link-codes", response_model=LinkCodePublic, status_code=201)
 def link_code_json(
-    elder_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep, locale: LocaleDep
+    elder_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep, locale: LocaleDep
 ) -> LinkCodePublic:
     """A new one-time family-link code for the chat; shown only in this answer."""
     code, expires = new_code(session, clock, staff, elder_id)
@@ -394,7 +395,7 @@ def link_code_json(
 
 @router.get("/api/v1/elders/{elder_id}/links", response_model=list[LinkPublic])
 def links_json(
-    request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep
+    request: Request, elder_id: RowId, staff: RegistryStaff, session: ReadSessionDep
 ) -> list[LinkPublic]:
     """The chats linked to an elder, revoked ones too."""
     elder_for(session, staff, elder_id)
@@ -412,7 +413,7 @@ def _link_name(session: Session, chat_user_id: int) -> str:
 
 @router.post("/api/v1/elders/{elder_id}/links/{link_id}/revoke", response_model=LinkPublic)
 def revoke_link_json(
-    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> LinkPublic:
     """This chat may no longer order for the elder nor get alerts about them."""
     link = link_action(session, clock, staff, elder_id, link_id, "revoke")
@@ -421,7 +422,7 @@ def revoke_link_json(
 
 @router.post("/api/v1/elders/{elder_id}/links/{link_id}/approve", response_model=LinkPublic)
 def approve_link_json(
-    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> LinkPublic:
     """Approve a link (again): the chat may order for the elder."""
     link = link_action(session, clock, staff, elder_id, link_id, "approve")
@@ -429,7 +430,9 @@ def approve_link_json(
 
 
 @router.get("/api/v1/elders/{elder_id}/pauses", response_model=list[PausePublic])
-def pauses_json(elder_id: Id, staff: RegistryStaff, session: ReadSessionDep) -> list[PausePublic]:
+def pauses_json(
+    elder_id: RowId, staff: RegistryStaff, session: ReadSessionDep
+) -> list[PausePublic]:
     """An elder's pauses, the latest first."""
     elder_for(session, staff, elder_id)
     return [
@@ -440,7 +443,7 @@ def pauses_json(elder_id: Id, staff: RegistryStaff, session: ReadSessionDep) -> 
 
 @router.post("/api/v1/elders/{elder_id}/pauses", response_model=PauseMadePublic, status_code=201)
 def pause_json(
-    elder_id: Id,
+    elder_id: RowId,
     pause_in: PauseCreate,
     staff: RegistryStaff,
     session: SessionDep,
@@ -461,7 +464,7 @@ def pause_json(
 
 @router.post("/api/v1/elders/{elder_id}/pauses/{pause_id}/end", response_model=PauseEndPublic)
 def end_pause_json(
-    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, pause_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> PauseEndPublic:
     """Meals resume today: a pause under way ends yesterday, one not begun is cancelled."""
     return PauseEndPublic(
@@ -674,11 +677,27 @@ def new_elder(
     locale: LocaleDep,
     form: FormDep,
 ):
-    data, numbers, typed = _elder_data(form, with_status=False)
+    return _submitted(
+        request,
+        session,
+        staff,
+        locale,
+        form,
+        elder_id=None,
+        save=lambda elder_in: register(session, clock, staff, elder_in).id,
+    )
+
+
+def _submitted(request, session, staff, locale, form, *, elder_id, save):  # type: ignore[no-untyped-def]
+    """The elder form posted (new: `elder_id` None): saved and on to the elder's page, or
+    shown again with each error next to its field and nothing written."""
+    data, numbers, typed = _elder_data(form, with_status=elder_id is not None)
     try:
-        elder_in = validated(ElderCreate, data, locale, numbers)
+        elder_in = validated(
+            ElderCreate if elder_id is None else ElderUpdate, data, locale, numbers
+        )
         try:
-            elder = register(session, clock, staff, elder_in)
+            saved_id = save(elder_in)
         except DomainError as error:
             raise refusal(error, locale, numbers) from None
     except FormInvalid as invalid:
@@ -688,10 +707,10 @@ def new_elder(
             staff,
             typed=typed,
             errors=invalid.errors,
-            elder_id=None,
+            elder_id=elder_id,
             status=invalid.status,
         )
-    return RedirectResponse(f"/elders/{elder.id}?done=saved", status_code=303)
+    return RedirectResponse(f"/elders/{saved_id}?done=saved", status_code=303)
 
 
 def _detail_page(
@@ -699,7 +718,7 @@ def _detail_page(
     session: Session,
     staff: Staff,
     clock: Clock,
-    elder_id: Id,
+    elder_id: RowId,
     *,
     extra: dict | None = None,
     status: int = 200,
@@ -742,7 +761,7 @@ def _detail_page(
 @router.get("/elders/{elder_id}", response_class=HTMLResponse, include_in_schema=False)
 def elder_page(
     request: Request,
-    elder_id: Id,
+    elder_id: RowId,
     staff: RegistryStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -751,7 +770,9 @@ def elder_page(
 
 
 @router.get("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
-def edit_elder_page(request: Request, elder_id: Id, staff: RegistryStaff, session: ReadSessionDep):
+def edit_elder_page(
+    request: Request, elder_id: RowId, staff: RegistryStaff, session: ReadSessionDep
+):
     elder_for(session, staff, elder_id)
     record = elder_record(session=session, elder_id=elder_id)
     record_view(
@@ -764,7 +785,7 @@ def edit_elder_page(request: Request, elder_id: Id, staff: RegistryStaff, sessio
 @router.post("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
 def edit_elder(
     request: Request,
-    elder_id: Id,
+    elder_id: RowId,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -772,30 +793,18 @@ def edit_elder(
     form: FormDep,
 ):
     elder_for(session, staff, elder_id)
-    data, numbers, typed = _elder_data(form, with_status=True)
-    try:
-        elder_in = validated(ElderUpdate, data, locale, numbers)
-        try:
-            change(session, clock, staff, elder_id, elder_in)
-        except DomainError as error:
-            raise refusal(error, locale, numbers) from None
-    except FormInvalid as invalid:
-        return _form_page(
-            request,
-            session,
-            staff,
-            typed=typed,
-            errors=invalid.errors,
-            elder_id=elder_id,
-            status=invalid.status,
-        )
-    return RedirectResponse(f"/elders/{elder_id}?done=saved", status_code=303)
+
+    def save(elder_in: ElderUpdate) -> int:
+        change(session, clock, staff, elder_id, elder_in)
+        return elder_id
+
+    return _submitted(request, session, staff, locale, form, elder_id=elder_id, save=save)
 
 
 @router.post("/elders/{elder_id}/link-codes", response_class=HTMLResponse, include_in_schema=False)
 def link_code_page(
     request: Request,
-    elder_id: Id,
+    elder_id: RowId,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -817,7 +826,7 @@ def link_code_page(
 
 @router.post("/elders/{elder_id}/links/{link_id}/revoke", include_in_schema=False)
 def revoke_link_page(
-    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     link_action(session, clock, staff, elder_id, link_id, "revoke")
     return RedirectResponse(f"/elders/{elder_id}?done=link-revoked#links", status_code=303)
@@ -825,7 +834,7 @@ def revoke_link_page(
 
 @router.post("/elders/{elder_id}/links/{link_id}/approve", include_in_schema=False)
 def approve_link_page(
-    elder_id: Id, link_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     link_action(session, clock, staff, elder_id, link_id, "approve")
     return RedirectResponse(f"/elders/{elder_id}?done=link-approved#links", status_code=303)
@@ -834,7 +843,7 @@ def approve_link_page(
 @router.post("/elders/{elder_id}/pauses", response_class=HTMLResponse, include_in_schema=False)
 def pause_page(
     request: Request,
-    elder_id: Id,
+    elder_id: RowId,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
@@ -869,7 +878,7 @@ def pause_page(
 
 @router.post("/elders/{elder_id}/pauses/{pause_id}/end", include_in_schema=False)
 def end_pause_page(
-    elder_id: Id, pause_id: Id, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_id: RowId, pause_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ):
     how = unpause(session, clock, staff, elder_id, pause_id)
     notice = "pause-ended" if how == "ended" else "pause-cancelled"

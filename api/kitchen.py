@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from api.accounts.access import Staff, may_see_kitchen
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import ClockDep, Id, KitchenStaff, LocaleDep, ReadSessionDep, SessionDep
+from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
@@ -204,7 +204,7 @@ def _production(
 @router.get("/api/v1/kitchens/{kitchen_id}/production", response_model=ProductionPublic)
 def production_json(
     request: Request,
-    kitchen_id: Id,
+    kitchen_id: RowId,
     staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -249,7 +249,7 @@ KitchenFile = Literal[
 @router.get("/api/v1/kitchens/{kitchen_id}/files/{name}", response_class=FileResponse)
 def kitchen_file(
     request: Request,
-    kitchen_id: Id,
+    kitchen_id: RowId,
     name: KitchenFile,
     staff: KitchenStaff,
     session: ReadSessionDep,
@@ -292,7 +292,7 @@ def kitchen_file(
 )
 def production_page(
     request: Request,
-    kitchen_id: Id,
+    kitchen_id: RowId,
     staff: KitchenStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -319,7 +319,7 @@ class ReplanPublic(BaseModel):
 
 @router.post("/api/v1/routes/{route_id}/dropout", response_model=ReplanPublic)
 def rider_dropped_out(
-    route_id: Id, staff: KitchenStaff, session: SessionDep, clock: ClockDep
+    route_id: RowId, staff: KitchenStaff, session: SessionDep, clock: ClockDep
 ) -> ReplanPublic:
     """The route's rider cannot go on: the doors not yet reached go, with fresh boxes, to the
     riders still at the kitchen (riders on the road keep their routes; served doors stay).

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
 from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep
@@ -160,31 +160,39 @@ def dish_update_json(
     return _dish_public(dish)
 
 
-def _dish_form_values(
-    name_zh: str,
-    name_en: str,
-    allergens: list[str],
-    diet_tags: list[str],
-    description: str,
-    variant_code: list[str],
-    variant_texture: list[str],
-    variant_diet: list[str],
-) -> dict:
-    variants = []
-    for index, code in enumerate(variant_code):
-        if not code.strip():
-            continue
-        texture = variant_texture[index] if index < len(variant_texture) else "regular"
-        tags = [v.split(":", 1)[1] for v in variant_diet if v.startswith(f"{index}:")]
-        variants.append({"code": code.strip(), "texture": texture or "regular", "diet_tags": tags})
-    return dict(
-        name_zh=name_zh,
-        name_en=name_en,
-        allergens=allergens,
-        diet_tags=diet_tags,
-        description=description.strip() or None,
-        variants=variants,
-    )
+class DishForm(BaseModel):
+    """What the dish form posts. Variants come as parallel lists: a code and a texture per row,
+    and each ticked diet tag as "row:tag". The code is read only when the dish is new."""
+
+    code: str = Field("", max_length=200)
+    name_zh: str = Field("", max_length=200)
+    name_en: str = Field("", max_length=200)
+    allergens: list[str] = []
+    diet_tags: list[str] = []
+    description: str = Field("", max_length=1000)
+    variant_code: list[str] = []
+    variant_texture: list[str] = []
+    variant_diet: list[str] = []
+
+    def values(self) -> dict:
+        """The dish's fields as the services take them, for validation and to refill the form."""
+        variants = []
+        for index, code in enumerate(self.variant_code):
+            if not code.strip():
+                continue
+            texture = self.variant_texture[index] if index < len(self.variant_texture) else ""
+            tags = [v.split(":", 1)[1] for v in self.variant_diet if v.startswith(f"{index}:")]
+            variants.append(
+                {"code": code.strip(), "texture": texture or "regular", "diet_tags": tags}
+            )
+        return dict(
+            name_zh=self.name_zh,
+            name_en=self.name_en,
+            allergens=self.allergens,
+            diet_tags=self.diet_tags,
+            description=self.description.strip() or None,
+            variants=variants,
+        )
 
 
 def _dish_page(
@@ -220,27 +228,9 @@ def dish_create(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-    code: Annotated[str, Form(max_length=200)] = "",
-    name_zh: Annotated[str, Form(max_length=200)] = "",
-    name_en: Annotated[str, Form(max_length=200)] = "",
-    allergens: Annotated[list[str], Form()] = [],  # noqa: B006
-    diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
-    description: Annotated[str, Form(max_length=1000)] = "",
-    variant_code: Annotated[list[str], Form()] = [],  # noqa: B006
-    variant_texture: Annotated[list[str], Form()] = [],  # noqa: B006
-    variant_diet: Annotated[list[str], Form()] = [],  # noqa: B006
+    form: Annotated[DishForm, Form()],
 ):
-    values = _dish_form_values(
-        name_zh,
-        name_en,
-        allergens,
-        diet_tags,
-        description,
-        variant_code,
-        variant_texture,
-        variant_diet,
-    )
-    values["code"] = code
+    values = {**form.values(), "code": form.code}
     try:
         try:
             dish_in = DishCreate(**values)
@@ -276,26 +266,10 @@ def dish_update(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-    name_zh: Annotated[str, Form(max_length=200)] = "",
-    name_en: Annotated[str, Form(max_length=200)] = "",
-    allergens: Annotated[list[str], Form()] = [],  # noqa: B006
-    diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
-    description: Annotated[str, Form(max_length=1000)] = "",
-    variant_code: Annotated[list[str], Form()] = [],  # noqa: B006
-    variant_texture: Annotated[list[str], Form()] = [],  # noqa: B006
-    variant_diet: Annotated[list[str], Form()] = [],  # noqa: B006
+    form: Annotated[DishForm, Form()],
 ):
     dish = get_dish(session=session, dish_id=dish_id)
-    values = _dish_form_values(
-        name_zh,
-        name_en,
-        allergens,
-        diet_tags,
-        description,
-        variant_code,
-        variant_texture,
-        variant_diet,
-    )
+    values = form.values()
     try:
         try:
             dish_in = DishUpdate(**values)

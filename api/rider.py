@@ -17,7 +17,7 @@ from api.accounts.access import Staff, may_see_route
 from api.accounts.errors import AccessDenied, LoginRequired
 from api.accounts.models import Role
 from api.audit_log import record_view
-from api.deps import ClockDep, Id, OptionalStaff, ReadSessionDep, RiderStaff, SessionDep
+from api.deps import ClockDep, OptionalStaff, ReadSessionDep, RiderStaff, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from billing.ordering import record_outcome
@@ -83,7 +83,7 @@ class RoutePublic(BaseModel):
 @router.get("/api/v1/routes/{route_id}", response_model=RoutePublic)
 def route_json(
     request: Request,
-    route_id: Id,
+    route_id: RowId,
     session: ReadSessionDep,
     staff: OptionalStaff,
     key: str | None = None,
@@ -147,7 +147,7 @@ def _map_svg(route: RouteView, width: int = 340, height: int = 240) -> dict:
 @router.get("/rider/routes/{route_id}", response_class=HTMLResponse, include_in_schema=False)
 def route_page(
     request: Request,
-    route_id: Id,
+    route_id: RowId,
     session: ReadSessionDep,
     staff: OptionalStaff,
     key: str | None = None,
@@ -171,8 +171,8 @@ def route_page(
 
 @router.post("/rider/routes/{route_id}/stops/{order_id}", include_in_schema=False)
 def record_stop(
-    route_id: Id,
-    order_id: Id,
+    route_id: RowId,
+    order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     staff: OptionalStaff,
@@ -200,7 +200,7 @@ def record_stop(
 
 @router.get("/rider/orders/{order_id}", include_in_schema=False)
 def order_stop(
-    order_id: Id, session: ReadSessionDep, staff: OptionalStaff, key: str | None = Query(None)
+    order_id: RowId, session: ReadSessionDep, staff: OptionalStaff, key: str | None = Query(None)
 ):
     """Where the QR code on a box leads: that stop on its route's page."""
     if verify("order", order_id, key):

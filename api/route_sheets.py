@@ -5,9 +5,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.audit_log import record_view
-from api.deps import Id, LocaleDep, OptionalStaff, ReadSessionDep
+from api.deps import LocaleDep, OptionalStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.rider import route_actor
+from core.types import RowId
 from kitchen.route_sheets import route_sheets_pdf, sheet_routes
 
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
@@ -20,7 +21,7 @@ router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 )
 def route_sheet(
     request: Request,
-    route_id: Id,
+    route_id: RowId,
     session: ReadSessionDep,
     locale: LocaleDep,
     staff: OptionalStaff,

@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 from api.accounts.access import Staff, may_see_funder
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import AdminStaff, ClockDep, Id, LocaleDep, ReadSessionDep, SessionDep, StatementStaff
+from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep, StatementStaff
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from billing.errors import FunderNotFound, SettlementFileNotFound
@@ -288,7 +288,7 @@ def settlement_download(
 )
 def statement_json(
     request: Request,
-    funder_id: Id,
+    funder_id: RowId,
     staff: StatementStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -305,7 +305,7 @@ def statement_json(
 @router.get("/funders/{funder_id}/statements", response_class=HTMLResponse, include_in_schema=False)
 def statement_page(
     request: Request,
-    funder_id: Id,
+    funder_id: RowId,
     staff: StatementStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -326,7 +326,7 @@ def statement_page(
 )
 def statement_download(
     request: Request,
-    funder_id: Id,
+    funder_id: RowId,
     month: MonthPath,
     name: str,
     staff: StatementStaff,

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import AccessDenied
-from api.deps import ClockDep, Id, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
 from api.templating import page
@@ -21,7 +21,7 @@ from core.errors import DomainError
 from core.i18n import N_
 from core.schemas import Schema
 from core.schemas import text as text_field
-from core.types import AlertLevel, AlertStatus, Slot
+from core.types import AlertLevel, AlertStatus, RowId, Slot
 from core.welfare import AlertView, alert_board, alert_community, close_alert
 
 router = APIRouter(tags=["welfare"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
@@ -109,7 +109,7 @@ def alerts_json(staff: RegistryStaff, session: ReadSessionDep) -> list[AlertPubl
 
 @router.post("/api/v1/welfare/alerts/{alert_id}/close", response_model=AlertPublic)
 def close_json(
-    alert_id: Id, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    alert_id: RowId, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
 ) -> AlertPublic:
     """Close an alert with what happened."""
     return _public(close(session, clock, staff, alert_id, body.outcome))
@@ -156,7 +156,7 @@ def board_page(request: Request, staff: RegistryStaff, session: ReadSessionDep, 
 )
 def close_page(
     request: Request,
-    alert_id: Id,
+    alert_id: RowId,
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,

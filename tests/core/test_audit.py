@@ -80,7 +80,9 @@ def test_recording_waits_for_no_one_until_the_commit(empty_database, clock):
         early = record(session=first, clock=clock, actor="staff:a", action="view", subject="x:1")
         with database.transaction() as second:
             second.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # fail, not hang
-            late = record(session=second, clock=clock, actor="staff:b", action="view", subject="x:2")
+            late = record(
+                session=second, clock=clock, actor="staff:b", action="view", subject="x:2"
+            )
     assert (late.seq, early.seq) == (1, 2)
     assert early.prev_hash == late.hash
     with database.reading() as session:
