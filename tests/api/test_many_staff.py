@@ -1,0 +1,99 @@
+"""Many staff at once against the served app, with fewer worker threads than requests: every
+board view and every phone-in order is answered, none times out waiting for a lock or a
+connection. (With each request's transaction opened in a worker thread, SQLite writers waited
+for the write lock inside those threads until none was left for the lock's holder to finish
+on: "database is locked" after 30 s.) Speed is measured by bench/api.py, not here."""
+
+import asyncio
+from datetime import datetime
+
+import anyio.to_thread
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
+from api.accounts.service import start_session
+from api.app import create_app
+from core.audit import AuditEntry, verify_chain
+from core.clock import FixedClock
+from core.models import Menu, MenuItem, Order
+from core.types import Slot
+from tests.conftest import SHANGHAI
+from tests.e2e.browser import serving
+from tests.factories import Factory, make_staff
+
+STAFF = 12
+THREADS = 3
+
+
+def _with_threads(app, tokens: int):
+    """The app with the server's worker-thread pool cut to `tokens` (40 by default)."""
+
+    async def limited(scope, receive, send):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = tokens
+        await app(scope, receive, send)
+
+    return limited
+
+
+@pytest.fixture
+def crowd(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, _ = make.world()
+        elders = [make.elder(site, name=f"长者{n}").id for n in range(STAFF)]
+        admin = make_staff(make, "admin")
+        tokens = [start_session(session=session, clock=clock, account=admin) for _ in range(STAFF)]
+        lunch = session.exec(
+            select(MenuItem.id)
+            .join(Menu)
+            .where(
+                MenuItem.dish_id == dishes[0].id,
+                MenuItem.variant == "regular",
+                Menu.slot == Slot.lunch.value,
+                Menu.service_date == make.today,
+            )
+        ).one()
+    app = create_app(database=empty_database, clock=clock)
+    return app, empty_database, tokens, elders, lunch
+
+
+async def _member_of_staff(base: str, token: str, elder_id: int, item_id: int) -> tuple[int, int]:
+    headers = {CSRF_HEADER: csrf_token_for(token), "accept": "application/json"}
+    async with httpx.AsyncClient(
+        base_url=base, cookies={SESSION_COOKIE: token}, headers=headers, timeout=60
+    ) as http:
+        board = await http.get("/api/v1/orders/board", params={"date": "2026-11-25"})
+        placed = await http.post(
+            "/api/v1/orders",
+            json={
+                "elder_id": elder_id,
+                "item_id": item_id,
+                "idempotency_key": f"crowd-order-{elder_id}",
+            },
+        )
+    return board.status_code, placed.status_code
+
+
+def test_a_crowd_of_staff_is_served_with_few_worker_threads(crowd):
+    app, database, tokens, elders, lunch = crowd
+
+    async def everyone(base: str):
+        return await asyncio.gather(
+            *(
+                _member_of_staff(base, token, elder, lunch)
+                for token, elder in zip(tokens, elders, strict=True)
+            )
+        )
+
+    with serving(_with_threads(app, THREADS)) as base:
+        answers = asyncio.run(everyone(base))
+
+    assert answers == [(200, 201)] * STAFF
+    with database.reading() as session:
+        assert session.exec(select(func.count()).select_from(Order)).one() == STAFF
+        # Each order and each board view left one audit entry, in one unbroken chain.
+        assert session.exec(select(func.count()).select_from(AuditEntry)).one() == 2 * STAFF
+        assert verify_chain(session=session).intact
