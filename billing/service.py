@@ -170,12 +170,16 @@ class Quote:
         return self.split.elder_fen
 
     def payers(self) -> list[tuple[Share, Bilingual | None, int]]:
-        """(share, funder name, fen) for everyone but the elder, largest first."""
+        """(share, funder name, fen) for everyone but the elder, one line per funder (two of
+        a funder's rules are one amount to the elder), largest first."""
+        owed: dict[tuple[Share, int | None], int] = {}
+        for a in self.split.allocations:
+            if a.share != Share.elder:
+                owed[(a.share, a.funder_id)] = owed.get((a.share, a.funder_id), 0) + a.amount_fen
         return sorted(
             (
-                (a.share, self.funders.get(a.funder_id) if a.funder_id else None, a.amount_fen)
-                for a in self.split.allocations
-                if a.share != Share.elder
+                (share, self.funders.get(funder_id) if funder_id else None, fen)
+                for (share, funder_id), fen in owed.items()
             ),
             key=lambda payer: -payer[2],
         )

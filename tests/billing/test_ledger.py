@@ -55,11 +55,14 @@ def policy(session):
 
 
 def test_the_quote_shows_the_elders_share_and_who_pays_the_rest(make, policy):
+    """One line per funder: two of a funder's rules (say an age and a low-income subsidy) are
+    one amount on the elder's screen."""
     site, _, elder = make.world()
     city = policy.funder(name_zh="广州市民政局", name_en="Guangzhou Civil Affairs")
     business = policy.funder("business", name_zh="饭堂运营方", name_en="Canteen operator")
-    policy.rule(city, amount_fen=500)
+    policy.rule(city, amount_fen=300)
     policy.rule(business, amount_fen=100, priority=200)
+    policy.rule(city, amount_fen=200, priority=300, stacks=True)
     offer = quote(
         session=make.session,
         elder_id=elder.id,
