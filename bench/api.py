@@ -110,18 +110,26 @@ async def client_run(
     ) as http:
         for n in range(requests):
             started = time.perf_counter()
-            seen = await http.get(board)
+            seen = await _status(http.get(board))
             timings["board"].append(time.perf_counter() - started)
-            failures["board"] += seen.status_code != 200
+            failures["board"] += seen != 200
             body = {
                 "elder_id": elders[n],
                 "item_id": items[n % len(items)],
                 "idempotency_key": f"bench-{token[:8]}-{n}",
             }
             started = time.perf_counter()
-            placed = await http.post("/api/v1/orders", json=body)
+            placed = await _status(http.post("/api/v1/orders", json=body))
             timings["order"].append(time.perf_counter() - started)
-            failures["order"] += placed.status_code != 201
+            failures["order"] += placed != 201
+
+
+async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
+    """The response's status, or None when the connection failed (counted as a failure)."""
+    try:
+        return (await request).status_code
+    except httpx.TransportError:
+        return None
 
 
 async def drive(url: str, clients: int, requests: int) -> list[dict]:
