@@ -71,6 +71,18 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _hash_of(entry: AuditEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        subject=entry.subject,
+        detail=entry.detail,
+        prev_hash=entry.prev_hash,
+    )
+
+
 def record(
     *,
     session: Session,
@@ -118,15 +130,7 @@ def _append_pending(session: orm.Session) -> None:
     for _transaction, entry in pending:
         seq += 1
         entry.seq, entry.prev_hash = seq, prev_hash
-        entry.hash = prev_hash = entry_hash(
-            seq=seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            detail=entry.detail,
-            prev_hash=entry.prev_hash,
-        )
+        entry.hash = prev_hash = _hash_of(entry)
         session.add(entry)
     session.flush()
 
@@ -186,15 +190,7 @@ def verify_chain(*, session: Session) -> ChainReport:
             return ChainReport(count, BrokenLink(entry.seq, "missing_entry"))
         if entry.prev_hash != prev_hash:
             return ChainReport(count, BrokenLink(entry.seq, "wrong_link"))
-        recomputed = entry_hash(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            detail=entry.detail,
-            prev_hash=entry.prev_hash,
-        )
+        recomputed = _hash_of(entry)
         if recomputed != entry.hash:
             return ChainReport(count, BrokenLink(entry.seq, "altered"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash
