@@ -71,6 +71,10 @@ def create_app(
     app.state.clock = clock or SystemClock(settings.tz)
     app.state.templates = make_templates()
 
+    install_session_middleware(app)
+
+    # Added after the session middleware, so it runs before it: the language is known even
+    # when finding who is logged in fails (a busy database), and the apology is in it.
     @app.middleware("http")
     async def choose_language(request: Request, call_next):
         """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser."""
@@ -100,7 +104,6 @@ def create_app(
         response.headers["Content-Language"] = request.state.locale.replace("_", "-")
         return response
 
-    install_session_middleware(app)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     app.include_router(health.router)

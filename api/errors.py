@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException
 
 from api.accounts.errors import LoginRequired
@@ -37,6 +38,7 @@ STAFF_RESPONSES: dict[int | str, dict] = {
     404: {"model": ErrorPublic, "description": "No such thing, or not this account's to see"},
     409: {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"},
     422: {"model": ErrorPublic, "description": "Bad input"},
+    503: {"model": ErrorPublic, "description": "Too busy: nothing was changed, ask again"},
 }
 
 # A rule's refusal that is not a conflict with what exists (e.g. a date already past).
@@ -45,6 +47,10 @@ REFUSED_RESPONSE = {"model": ErrorPublic, "description": "Refused by a rule: not
 NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
 REFUSED = N_("This request was refused.")
+BUSY = N_("The system is busy. Nothing was saved; please try again in a moment.")
+# A pool with no free connection, a lock not granted in time, a database that is not answering:
+# the transaction was rolled back, so asking again later is safe.
+DATABASE_BUSY = (db_errors.TimeoutError, db_errors.OperationalError)
 
 
 def _wants_json(request: Request) -> bool:
@@ -59,13 +65,28 @@ def field_of(error: DomainError) -> str | None:
     return str(found) if found else None
 
 
-def _respond(request: Request, status: int, code: str, message: str, field: str | None = None):
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+):
     if _wants_json(request):
         body = {"error": code, "message": message}
         if field:
             body["field"] = field
-        return JSONResponse(body, status_code=status)
-    return page(request, "error.html", {"message": message, "status": status}, status)
+        return JSONResponse(body, status_code=status, headers=headers)
+    response = page(request, "error.html", {"message": message, "status": status}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _busy(request: Request, error: Exception):
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, error)
+    locale = getattr(request.state, "locale", "zh_CN")
+    return _respond(request, 503, "busy", i18n.gettext(BUSY, locale), headers={"Retry-After": "5"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,8 +121,15 @@ def install_error_handlers(app: FastAPI) -> None:
             request, error.status_code, code, i18n.gettext(message, request.state.locale)
         )
 
+    @app.exception_handler(db_errors.TimeoutError)
+    @app.exception_handler(db_errors.OperationalError)
+    async def database_busy(request: Request, error: Exception):
+        return _busy(request, error)
+
     @app.exception_handler(Exception)
     async def failure(request: Request, error: Exception):
+        if isinstance(error, DATABASE_BUSY):  # raised before any route ran (who is logged in)
+            return _busy(request, error)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _respond(
             request,

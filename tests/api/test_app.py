@@ -6,8 +6,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from api.accounts.security import SESSION_COOKIE
 from api.app import create_app
 from core.clock import FixedClock
+from core.db import Database
 from core.orders import place_order
 from core.types import Slot
 from tests.conftest import SHANGHAI
@@ -121,3 +123,34 @@ def test_the_openapi_schema_describes_the_api(client):
         "message",
         "field",
     }
+
+
+def _one_connection(database: Database) -> Database:
+    """The same database behind a pool of one connection that gives up waiting at once."""
+    kwargs: dict = dict(pool_size=1, max_overflow=0, pool_timeout=0.2)
+    if database.dialect == "postgresql":
+        with database.engine.connect() as connection:
+            path = connection.exec_driver_sql("SHOW search_path").scalar_one()
+        kwargs["connect_args"] = {"options": f"-csearch_path={path}"}
+    return Database.from_url(database.engine.url.render_as_string(hide_password=False), **kwargs)
+
+
+def test_a_database_too_busy_to_answer_is_a_translated_503_not_a_500(empty_database, clock):
+    with empty_database.transaction() as session:
+        admin = make_staff(Factory(session, clock), "admin")
+    busy = _one_connection(empty_database)
+    app = create_app(database=busy, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        assert log_in(browser, admin.username).status_code == 303
+        with busy.engine.connect():  # someone else holds the only connection
+            # Waiting in a route, and in finding who is logged in (before any route runs).
+            health = browser.get("/healthz", cookies={SESSION_COOKIE: ""})
+            overview = browser.get("/api/v1/overview", headers={"accept-language": "en"})
+            page = browser.get("/", headers={"accept": "text/html"})
+        assert (health.status_code, health.json()["error"]) == (503, "busy")
+        assert (overview.status_code, overview.json()["error"]) == (503, "busy")
+        assert overview.json()["message"].startswith("The system is busy")
+        assert overview.headers["retry-after"] == "5"
+        assert page.status_code == 503 and "系统繁忙" in page.text
+        assert browser.get("/api/v1/overview").status_code == 200  # and fine once it is free
+    busy.dispose()
