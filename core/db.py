@@ -39,6 +39,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     parsed = make_url(url)
+    # Errors end up in logs: the values bound to a statement (phone numbers, names, addresses)
+    # are left out of their messages.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).update(check_same_thread=False, timeout=30)
         engine = sa.create_engine(url, **kwargs)

@@ -186,6 +186,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.logs import server_log_config
 
     settings = get_settings()
     database = _database()
@@ -208,7 +209,11 @@ def serve(
 
         telegram.post_init = post_init  # type: ignore[assignment]
     uvicorn.run(
-        create_app(database=database, telegram=telegram), host=host, port=port, log_level="info"
+        create_app(database=database, telegram=telegram),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=server_log_config(),
     )
 
 
@@ -700,8 +705,14 @@ def demo(
         import uvicorn
 
         from api.app import create_app
+        from api.logs import server_log_config
 
-        uvicorn.run(create_app(database=database), host="127.0.0.1", port=port)
+        uvicorn.run(
+            create_app(database=database),
+            host="127.0.0.1",
+            port=port,
+            log_config=server_log_config(),
+        )
 
 
 def _print_accounts(accounts, port: int, locale: str) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from babel.messages.pofile import read_po
@@ -67,6 +68,17 @@ def test_a_rolled_back_transaction_leaves_nothing(tmp_path):
     with database.reading() as session:
         assert session.connection().exec_driver_sql("SELECT count(*) FROM probe").scalar() == 0
     database.dispose()
+
+
+def test_a_failed_statement_never_shows_its_values(database):
+    """Errors end up in logs; the values bound to a statement (phone numbers, names,
+    addresses) must not go with them."""
+    with pytest.raises(sa.exc.DBAPIError) as failed, database.reading() as session:
+        session.execute(
+            sa.text("SELECT * FROM no_such_table WHERE phone = :phone"), {"phone": "13812345678"}
+        )
+    assert "no_such_table" in str(failed.value)
+    assert "13812345678" not in str(failed.value)
 
 
 def test_clocks_are_aware_and_fixed_clocks_move_only_when_told():

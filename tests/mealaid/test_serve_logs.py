@@ -1,0 +1,46 @@
+"""`mealaid serve` as it runs in production: its access log names each request's path but
+never its query string, where an elder search carries phone digits or a name, and a rider's
+link carries the key that opens the route."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.browser import free_port
+
+MEALAID = Path(sys.executable).parent / "mealaid"
+
+
+def test_the_access_log_keeps_paths_and_drops_query_strings(tmp_path):
+    port = free_port()
+    environment = {**os.environ, "MEALAID_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}
+    server = subprocess.Popen(
+        [MEALAID, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        httpx.get(f"{base}/elders", params={"q": "13812345678"})
+        httpx.get(f"{base}/rider/routes/1", params={"key": "route-key-0f3a9c"})
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert '"GET /elders HTTP/1.1" 401' in output
+    assert '"GET /rider/routes/1 HTTP/1.1"' in output
+    assert "13812345678" not in output
+    assert "route-key-0f3a9c" not in output
