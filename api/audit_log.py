@@ -16,17 +16,18 @@ router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
 
 
 def record_view(request: Request, *, actor: str, action: str, subject: str, detail: str = ""):
-    """Record that a page or answer with personal data was shown. Its own short transaction,
-    so reading a large list never holds the database's write lock."""
+    """Record that a page or answer with personal data was shown. In the request's own
+    transaction when it writes anyway; else in a short transaction of its own, so reading a
+    large list never holds the database's write lock."""
+    entry = dict(
+        clock=request.app.state.clock, actor=actor, action=action, subject=subject, detail=detail
+    )
+    writing = getattr(request.state, "writing", None)
+    if writing is not None:
+        audit.record(session=writing, **entry)
+        return
     with request.app.state.database.transaction() as session:
-        audit.record(
-            session=session,
-            clock=request.app.state.clock,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail=detail,
-        )
+        audit.record(session=session, **entry)
 
 
 class AuditEntryPublic(BaseModel):

@@ -36,12 +36,18 @@ def _writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request, committed when the handler returns without error."""
+    """One transaction per request, committed when the handler returns without error. It is
+    also `request.state.writing`, so what the request records (api.audit_log.record_view)
+    joins it rather than waiting for the write lock it holds."""
     async with (
         _writers_turn(request),
         contextmanager_in_threadpool(get_database(request).transaction()) as session,
     ):
-        yield session
+        request.state.writing = session
+        try:
+            yield session
+        finally:
+            request.state.writing = None
 
 
 async def get_reading_session(request: Request) -> AsyncIterator[Session]:

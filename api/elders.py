@@ -722,16 +722,11 @@ def _detail_page(
     *,
     extra: dict | None = None,
     status: int = 200,
-    writing: bool = False,
 ):  # type: ignore[no-untyped-def]
-    """The elder's page. `writing`: inside the request's own transaction (which holds
-    SQLite's write lock), so the view is recorded there rather than in a transaction of its own."""
+    """The elder's page."""
     elder_for(session, staff, elder_id)
     record = elder_record(session=session, elder_id=elder_id)
-    if writing:
-        _record(session, clock, staff, "view_elder", elder_id)
-    else:
-        record_view(request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}")
+    record_view(request, actor=staff.actor, action="view_elder", subject=f"elder:{elder_id}")
     done = request.query_params.get("done")
     notices = [i18n.gettext(NOTICES[done], request.state.locale)] if done in NOTICES else []
     if done == "paused":
@@ -867,7 +862,6 @@ def pause_page(
             clock,
             elder_id,
             status=invalid.status,
-            writing=True,
             extra={"pause_values": typed, "pause_errors": invalid.errors},
         )
     counts = f"&cancelled={len(made.cancelled)}&kept={len(made.kept)}"
