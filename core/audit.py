@@ -118,6 +118,8 @@ _PENDING = "audit_pending"
 @event.listens_for(orm.Session, "before_commit")
 def _append_pending(session: orm.Session) -> None:
     """Give the queued entries their places in the chain, in the committing transaction."""
+    if session.in_nested_transaction():
+        return  # SQLAlchemy says "commit" when a savepoint is released: not the commit yet
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return

@@ -70,6 +70,36 @@ def test_an_entry_recorded_in_a_transaction_that_rolls_back_never_happened(sessi
     assert verify_chain(session=session).entries == 2
 
 
+def _advisory_locks_held(session) -> int:
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return session.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+    ).scalar_one()
+
+
+def test_a_savepoint_ending_is_not_the_commit(session, clock):
+    """Entries join the chain when the whole transaction commits: a savepoint released before
+    then takes no lock, and one whose work fails and is caught loses no entry recorded
+    outside it."""
+    from bot.models import HandledUpdate
+
+    record(session=session, clock=clock, actor="staff:a", action="login", subject="staff:a")
+    session.add(HandledUpdate(update_id=1, received_at=clock.now()))
+    session.flush()
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.add(HandledUpdate(update_id=1, received_at=clock.now()))  # a duplicate
+    with session.begin_nested():
+        record(session=session, clock=clock, actor="staff:b", action="login", subject="staff:b")
+    assert _advisory_locks_held(session) == 0
+    session.commit()
+    actors = session.execute(sa.select(AuditEntry.actor).order_by(AuditEntry.seq)).scalars().all()
+    assert actors == ["staff:a", "staff:b"]
+    assert verify_chain(session=session).intact
+
+
 def test_recording_waits_for_no_one_until_the_commit(empty_database, clock):
     """Two units of work record entries; the one that commits first takes the next place in
     the chain, whichever recorded first, and neither waits for the other before its commit."""
