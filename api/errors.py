@@ -15,6 +15,7 @@ from api.accounts.errors import LoginRequired
 from api.templating import page
 from billing.errors import InvalidMonth
 from core import i18n
+from core.db import busy
 from core.errors import DomainError
 from core.i18n import N_
 from core.validation import invalid_input_from
@@ -48,9 +49,6 @@ NOT_FOUND = N_("This page does not exist.")
 FAILED = N_("Something went wrong on our side. Please try again, or call the programme.")
 REFUSED = N_("This request was refused.")
 BUSY = N_("The system is busy. Nothing was saved; please try again in a moment.")
-# A pool with no free connection, a lock not granted in time, a database that is not answering:
-# the transaction was rolled back, so asking again later is safe.
-DATABASE_BUSY = (db_errors.TimeoutError, db_errors.OperationalError)
 
 
 def _wants_json(request: Request) -> bool:
@@ -83,7 +81,9 @@ def _respond(
     return response
 
 
-def _busy(request: Request, error: Exception):
+def busy_response(request: Request, error: Exception):
+    """The database was too busy to answer (core.db.busy): the transaction was rolled back,
+    so asking again later is safe."""
     log.warning("database busy on %s %s: %s", request.method, request.url.path, error)
     locale = getattr(request.state, "locale", "zh_CN")
     return _respond(request, 503, "busy", i18n.gettext(BUSY, locale), headers={"Retry-After": "5"})
@@ -122,14 +122,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(db_errors.TimeoutError)
-    @app.exception_handler(db_errors.OperationalError)
-    async def database_busy(request: Request, error: Exception):
-        return _busy(request, error)
+    @app.exception_handler(db_errors.DBAPIError)
+    async def database_error(request: Request, error: Exception):
+        return busy_response(request, error) if busy(error) else await failure(request, error)
 
     @app.exception_handler(Exception)
     async def failure(request: Request, error: Exception):
-        if isinstance(error, DATABASE_BUSY):  # raised before any route ran (who is logged in)
-            return _busy(request, error)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _respond(
             request,

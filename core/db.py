@@ -1,5 +1,6 @@
 """Engines, sessions and migrations for SQLite (the embedded default) and PostgreSQL."""
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,29 @@ def drop_everything(engine: sa.Engine) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         metadata.drop_all(connection)
+
+
+# SQLSTATEs of a PostgreSQL that is busy rather than wrong: serialization failure, deadlock,
+# lock not available (lock_timeout), statement timeout, too many connections.
+_PG_BUSY = {"40001", "40P01", "55P03", "57014", "53300"}
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def busy(error: BaseException) -> bool:
+    """The database could not answer in time (no free connection, a lock not granted, a
+    connection lost), as opposed to a statement that is wrong: asking again later may work."""
+    if isinstance(error, sa.exc.TimeoutError):  # no free connection in the pool
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    cause = error.orig
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_BUSY  # extended codes keep the base
+    state = getattr(cause, "sqlstate", None) or ""
+    return state in _PG_BUSY or state.startswith("08")  # class 08: connection exception
 
 
 def int_sum(expression: Any) -> sa.Cast:

@@ -140,7 +140,7 @@ def test_a_database_too_busy_to_answer_is_a_translated_503_not_a_500(empty_datab
         admin = make_staff(Factory(session, clock), "admin")
     busy = _one_connection(empty_database)
     app = create_app(database=busy, clock=clock)
-    with TestClient(app, raise_server_exceptions=False) as browser:
+    with TestClient(app) as browser:  # and nothing escapes to the server's own error handling
         assert log_in(browser, admin.username).status_code == 303
         with busy.engine.connect():  # someone else holds the only connection
             # Waiting in a route, and in finding who is logged in (before any route runs).
@@ -154,3 +154,13 @@ def test_a_database_too_busy_to_answer_is_a_translated_503_not_a_500(empty_datab
         assert page.status_code == 503 and "系统繁忙" in page.text
         assert browser.get("/api/v1/overview").status_code == 200  # and fine once it is free
     busy.dispose()
+
+
+def test_a_wrong_statement_is_a_500_and_logged_not_a_busy_database(client, empty_database, caplog):
+    """Only a database too busy to answer says "try again": a bug (here, a table that is not
+    there) is the usual apology, with its traceback in the log."""
+    with empty_database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE meal_order RENAME TO meal_order_gone")
+    answer = client.get("/api/v1/overview")
+    assert (answer.status_code, answer.json()["error"]) == (500, "internal_error")
+    assert "unhandled error on GET /api/v1/overview" in caplog.text
