@@ -25,6 +25,7 @@ from api import (
 from api import telegram as webhook
 from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
+from api.audit_log import install_view_recording
 from api.errors import install_error_handlers
 from api.templating import make_templates
 from core import i18n
@@ -47,7 +48,8 @@ def create_app(
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.writers_turn = None  # made afresh on this event loop (api.deps.writers_turn)
         if telegram is None:
             yield
             return
@@ -71,6 +73,7 @@ def create_app(
     app.state.clock = clock or SystemClock(settings.tz)
     app.state.templates = make_templates()
 
+    install_view_recording(app)
     install_session_middleware(app)
 
     # Added after the session middleware, so it runs before it: the language is known even

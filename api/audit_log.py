@@ -2,32 +2,59 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminStaff, ReadSessionDep
-from api.errors import STAFF_RESPONSES
+from api.deps import AdminStaff, ReadSessionDep, writers_turn
+from api.errors import STAFF_RESPONSES, busy_response
 from api.templating import page
 from core import audit
+from core.db import busy
 from core.types import MAX_ID
 
 router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
 
 
 def record_view(request: Request, *, actor: str, action: str, subject: str, detail: str = ""):
-    """Record that a page or answer with personal data was shown. In the request's own
-    transaction when it writes anyway; else in a short transaction of its own, so reading a
-    large list never holds the database's write lock."""
-    entry = dict(
-        clock=request.app.state.clock, actor=actor, action=action, subject=subject, detail=detail
-    )
+    """Record that a page or answer with personal data was shown: in the request's own
+    transaction when it writes anyway, else once the answer is ready (`install_view_recording`),
+    before it is sent."""
+    entry = dict(actor=actor, action=action, subject=subject, detail=detail)
     writing = getattr(request.state, "writing", None)
     if writing is not None:
-        audit.record(session=writing, **entry)
-        return
-    with request.app.state.database.transaction() as session:
-        audit.record(session=session, **entry)
+        audit.record(session=writing, clock=request.app.state.clock, **entry)
+    else:
+        request.state.views = [*getattr(request.state, "views", []), entry]
+
+
+def install_view_recording(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def record_views(request: Request, call_next):
+        """Write the views a reading request recorded, in one short transaction that waits its
+        turn like any writer's (api.deps.writers_turn), after the reading session is closed:
+        a request never holds one connection while it waits for another, nor waits for the
+        write lock in a worker thread. No record, no answer: a failure here is the reply."""
+        response = await call_next(request)
+        views = getattr(request.state, "views", None)
+        if views:
+            request.state.views = []
+            database, clock = request.app.state.database, request.app.state.clock
+
+            def write() -> None:
+                with database.transaction() as session:
+                    for entry in views:
+                        audit.record(session=session, clock=clock, **entry)
+
+            try:
+                async with writers_turn(request):
+                    await run_in_threadpool(write)
+            except Exception as error:
+                if not busy(error):
+                    raise
+                return busy_response(request, error)
+        return response
 
 
 class AuditEntryPublic(BaseModel):

@@ -21,7 +21,7 @@ def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def _writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
+def writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
     """SQLite lets one transaction write at a time. Requests that write wait their turn here,
     in the event loop and first come first served, rather than in worker threads inside
     SQLite's busy handler: waiting threads could take every worker (the holder of the lock
@@ -40,7 +40,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     also `request.state.writing`, so what the request records (api.audit_log.record_view)
     joins it rather than waiting for the write lock it holds."""
     async with (
-        _writers_turn(request),
+        writers_turn(request),
         contextmanager_in_threadpool(get_database(request).transaction()) as session,
     ):
         request.state.writing = session

@@ -1,5 +1,5 @@
 """Many staff at once against the served app, with fewer worker threads than requests: every
-board view and every phone-in order is answered, none times out waiting for a lock or a
+look and every phone-in order is answered, none times out waiting for a lock or a
 connection. (With each request's transaction opened in a worker thread, SQLite writers waited
 for the write lock inside those threads until none was left for the lock's holder to finish
 on: "database is locked" after 30 s.) Speed is measured by bench/api.py, not here."""
@@ -25,6 +25,7 @@ from tests.factories import Factory, make_staff
 
 STAFF = 12
 THREADS = 3
+VIEWS = 4
 
 
 def _with_threads(app, tokens: int):
@@ -60,12 +61,16 @@ def crowd(empty_database):
     return app, empty_database, tokens, elders, lunch
 
 
-async def _member_of_staff(base: str, token: str, elder_id: int, item_id: int) -> tuple[int, int]:
+def _client(base: str, token: str) -> httpx.AsyncClient:
     headers = {CSRF_HEADER: csrf_token_for(token), "accept": "application/json"}
-    async with httpx.AsyncClient(
+    return httpx.AsyncClient(
         base_url=base, cookies={SESSION_COOKIE: token}, headers=headers, timeout=60
-    ) as http:
-        board = await http.get("/api/v1/orders/board", params={"date": "2026-11-25"})
+    )
+
+
+async def _orders(base: str, token: str, elder_id: int, item_id: int) -> list[int]:
+    """Takes a phone-in order and looks at the board."""
+    async with _client(base, token) as http:
         placed = await http.post(
             "/api/v1/orders",
             json={
@@ -74,26 +79,46 @@ async def _member_of_staff(base: str, token: str, elder_id: int, item_id: int) -
                 "idempotency_key": f"crowd-order-{elder_id}",
             },
         )
-    return board.status_code, placed.status_code
+        board = await http.get("/api/v1/orders/board", params={"date": "2026-11-25"})
+    return [placed.status_code, board.status_code]
+
+
+async def _looks(base: str, token: str, elder_id: int) -> list[int]:
+    """Looks at the board and at an elder's record, again and again (each look audited)."""
+    answers = []
+    async with _client(base, token) as http:
+        for _ in range(VIEWS):
+            board = await http.get("/api/v1/orders/board", params={"date": "2026-11-25"})
+            elder = await http.get(f"/api/v1/elders/{elder_id}")
+            answers += [board.status_code, elder.status_code]
+    return answers
 
 
 def test_a_crowd_of_staff_is_served_with_few_worker_threads(crowd):
+    """Half the staff take orders while the other half keep looking (reads that record who
+    looked), all at once on three worker threads."""
     app, database, tokens, elders, lunch = crowd
+    half = STAFF // 2
 
     async def everyone(base: str):
         return await asyncio.gather(
             *(
-                _member_of_staff(base, token, elder, lunch)
-                for token, elder in zip(tokens, elders, strict=True)
-            )
+                _orders(base, token, elder, lunch)
+                for token, elder in zip(tokens[:half], elders[:half], strict=True)
+            ),
+            *(
+                _looks(base, token, elder)
+                for token, elder in zip(tokens[half:], elders[half:], strict=True)
+            ),
         )
 
     with serving(_with_threads(app, THREADS)) as base:
         answers = asyncio.run(everyone(base))
 
-    assert answers == [(200, 201)] * STAFF
+    assert answers == [[201, 200]] * half + [[200, 200] * VIEWS] * half
     with database.reading() as session:
-        assert session.exec(select(func.count()).select_from(Order)).one() == STAFF
-        # Each order and each board view left one audit entry, in one unbroken chain.
-        assert session.exec(select(func.count()).select_from(AuditEntry)).one() == 2 * STAFF
+        assert session.exec(select(func.count()).select_from(Order)).one() == half
+        # Every order and every look left one audit entry, in one unbroken chain.
+        looks = half + half * VIEWS * 2
+        assert session.exec(select(func.count()).select_from(AuditEntry)).one() == half + looks
         assert verify_chain(session=session).intact
