@@ -26,7 +26,7 @@ from api import telegram as webhook
 from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
-from api.errors import install_error_handlers
+from api.errors import BUSY_RESPONSE, install_error_handlers
 from api.templating import make_templates
 from core import i18n
 from core.clock import Clock, SystemClock
@@ -67,6 +67,8 @@ def create_app(
         version="0.1.0",
         # Every POST/PUT/PATCH/DELETE must carry this browser's CSRF token.
         dependencies=[Depends(verify_csrf)],
+        # Any request may find the database too busy to answer (api.errors.busy_response).
+        responses={503: BUSY_RESPONSE},
     )
     app.state.settings = settings
     app.state.database = database or Database.from_url(settings.database_url)

@@ -39,8 +39,9 @@ STAFF_RESPONSES: dict[int | str, dict] = {
     404: {"model": ErrorPublic, "description": "No such thing, or not this account's to see"},
     409: {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"},
     422: {"model": ErrorPublic, "description": "Bad input"},
-    503: {"model": ErrorPublic, "description": "Too busy: nothing was changed, ask again"},
 }
+# Every route's (the app's own `responses`).
+BUSY_RESPONSE = {"model": ErrorPublic, "description": "Too busy: nothing was changed, ask again"}
 
 # A rule's refusal that is not a conflict with what exists (e.g. a date already past).
 REFUSED_RESPONSE = {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"}
