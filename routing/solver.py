@@ -295,6 +295,8 @@ def _solve_one(
     start_from = _read_routes(routing, manager, model, initial, search) if initial else None
     if start_from is not None:
         solution = routing.SolveFromAssignmentWithParameters(start_from, search)
+    elif params.ils:
+        solution = routing.SolveWithIteratedLocalSearch(search)
     else:
         solution = routing.SolveWithParameters(search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
