@@ -155,9 +155,9 @@ def _run(job: _Job, params) -> Plan:
     )
     initial = job.initial
     if local.uses_ils:
-        # OR-Tools' ILS cannot start from given routes (a first-solution hint did not reproduce
-        # them), so a group is re-planned afresh and kept only when better: on the 1,000-stop
-        # day this beat guided local search from the routes (-11 to -16 km against -7 km).
+        # OR-Tools' ILS cannot start from given routes, so a group is re-planned afresh and
+        # kept only when better: on the 1,000-stop day this beat guided local search from the
+        # routes (-11 to -16 km against -7 km).
         initial = None
     return _solve_one(job.problem, local, clock.monotonic() + job.time_limit, initial)
 

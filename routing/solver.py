@@ -319,17 +319,17 @@ def _solve_one(
         solver = routing.solver()
         routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
+    if initial:
+        # OR-Tools' ILS entry point takes no start (a first-solution hint did not reproduce the
+        # routes): from given routes, guided local search.
+        params = replace(params, ils=False)
     search = _search_parameters(params, remaining)
     start_from = _read_routes(routing, manager, model, initial, search) if initial else None
-    if params.uses_ils:
-        # SolveWithParameters ignores use_iterated_local_search: ILS has its own entry point,
-        # which takes no start; local cheapest insertion follows a hint instead.
-        if start_from is not None:
-            routing.SetFirstSolutionHint(start_from)
-            search.first_solution_strategy = FIRST_SOLUTION.Value("LOCAL_CHEAPEST_INSERTION")
-        solution = routing.SolveWithIteratedLocalSearch(search)
-    elif start_from is not None:
+    if start_from is not None:
         solution = routing.SolveFromAssignmentWithParameters(start_from, search)
+    elif params.uses_ils:
+        # SolveWithParameters ignores use_iterated_local_search: ILS has its own entry point.
+        solution = routing.SolveWithIteratedLocalSearch(search)
     else:
         solution = routing.SolveWithParameters(search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
@@ -341,7 +341,11 @@ def _solve_one(
         # served" always succeeds because every stop is optional.
         fallback = replace(params, first_solution="ALL_UNPERFORMED")
         remaining = max(0.1, deadline - clock.monotonic())
-        solution = routing.SolveWithParameters(_search_parameters(fallback, remaining))
+        search = _search_parameters(fallback, remaining)
+        if fallback.uses_ils:
+            solution = routing.SolveWithIteratedLocalSearch(search)
+        else:
+            solution = routing.SolveWithParameters(search)
     if solution is None:
         return Plan(
             routes=(),
