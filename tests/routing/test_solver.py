@@ -231,12 +231,27 @@ def test_restarts_share_the_time_limit_and_keep_the_best_plan():
 
 
 def test_portfolio_variants_start_with_the_callers_own_and_differ():
-    params = SolveParams(workers=2, restarts=3, gls_lambda=0.2)
+    params = SolveParams(workers=2, restarts=3, gls_lambda=0.2, ils=False)
     variants = _variants(params)
     assert len(variants) == 6
     assert variants[0] == replace(params, workers=1, restarts=1)
     keys = {(v.first_solution, v.bandit_operators, v.gls_lambda) for v in variants}
     assert len(keys) == 6
+
+
+def test_iterated_local_search_variants_start_with_the_callers_own_and_differ():
+    params = SolveParams(workers=2, restarts=4, ils_removed=12)
+    variants = _variants(params)
+    assert len(variants) == 8
+    assert variants[0] == replace(params, workers=1, restarts=1)
+    assert all(v.uses_ils for v in variants)
+    keys = {(v.first_solution, v.ils_removed) for v in variants}
+    assert len(keys) == 8
+
+
+def test_deterministic_mode_does_not_use_iterated_local_search():
+    assert SolveParams().uses_ils
+    assert not SolveParams(deterministic=True).uses_ils
 
 
 @pytest.mark.parametrize(
