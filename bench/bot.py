@@ -37,6 +37,7 @@ from core.types import LinkRelation
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_TELEGRAM_ID = 9_000_000
+PRESSES = ("menu", "day", "meal", "set", "variant", "confirm")
 
 
 def prepare(database: Database, users: int) -> None:
@@ -64,31 +65,36 @@ def prepare(database: Database, users: int) -> None:
 
 
 async def one_person(
-    stand_in: StandIn, n: int, think: float, latencies: list[float], rng: random.Random
+    stand_in: StandIn,
+    n: int,
+    think: float,
+    latencies: dict[str, list[float]],
+    rng: random.Random,
 ) -> bool:
     """Order a meal in six presses; True if the bot said it was ordered."""
     user = stand_in.add_user(SimulatedUser(FIRST_TELEGRAM_ID + n, f"P{n}", "zh"))
     # People arrive over the first few seconds, not all in the same millisecond.
     await asyncio.sleep(rng.uniform(0, think * 2))
 
-    async def act(update: Awaitable[int]) -> list[dict]:
+    async def act(update: Awaitable[int], press: str) -> list[dict]:
         started = time.monotonic()
         update_id = await update
         replies = await stand_in.wait_for_reply(user.id, started, timeout=30, settle=0)
-        latencies.append(stand_in.first_reply_at.get(update_id, time.monotonic()) - started)
+        replied = stand_in.first_reply_at.get(update_id, time.monotonic())
+        latencies.setdefault(press, []).append(replied - started)
         if think:
             await asyncio.sleep(rng.uniform(think / 2, think * 1.5))
         return replies
 
     # The main menu is the reply keyboard the bot shows after linking; here the person types it.
-    replies = await act(stand_in.send_text(user, "🍱 订餐"))
-    for _ in range(4):  # day, meal, set, variant: the first button each time
+    replies = await act(stand_in.send_text(user, "🍱 订餐"), "menu")
+    for press in PRESSES[1:-1]:  # the first button each time
         if not replies or not replies[-1]["buttons"]:
             return False
-        replies = await act(stand_in.press(user, replies[-1]["buttons"][0]))
+        replies = await act(stand_in.press(user, replies[-1]["buttons"][0]), press)
     if not replies or "✅ 确认下单" not in replies[-1]["buttons"]:
         return False
-    replies = await act(stand_in.press(user, "✅ 确认下单"))
+    replies = await act(stand_in.press(user, "✅ 确认下单"), "confirm")
     return bool(replies) and replies[-1]["text"].startswith("✅")
 
 
@@ -124,7 +130,7 @@ async def drive(url: str, users: int, think: float) -> dict:
         while not stand_in.polled:
             await asyncio.sleep(0.05)
         cpu_before = _cpu_seconds(bot.pid)
-        latencies: list[float] = []
+        latencies: dict[str, list[float]] = {}
         rng = random.Random(7)
         started = time.monotonic()
         results = await asyncio.gather(
@@ -143,19 +149,29 @@ async def drive(url: str, users: int, think: float) -> dict:
         await serving
         log.close()
     ordered = sum(results)
-    latencies.sort()
+    every = sorted(value for values in latencies.values() for value in values)
     return {
         "users": users,
         "think_s": think,
         "ordered": ordered,
-        "presses": len(latencies),
+        "presses": len(every),
         "seconds": round(seconds, 2),
         "orders_per_second": round(ordered / seconds, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
+        **_percentiles(every),
         # The bot process's own CPU per press (user + system), whatever else the machine runs.
-        "bot_cpu_ms_per_press": round(bot_cpu / len(latencies) * 1000, 1),
+        "bot_cpu_ms_per_press": round(bot_cpu / len(every) * 1000, 1),
+        # Which press is slow: ordering (confirm) writes and reserves budgets, the rest read.
+        "by_press": {press: _percentiles(sorted(latencies.get(press, []))) for press in PRESSES},
+    }
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {}
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 1),
+        "p95_ms": round(values[max(0, int(len(values) * 0.95) - 1)] * 1000, 1),
+        "max_ms": round(values[-1] * 1000, 1),
     }
 
 
@@ -201,6 +217,12 @@ def main() -> None:
             f"{row['database']:<12}{row['users']:>6}{row['think_s']:>8}{row['ordered']:>8}{row['presses']:>8}"
             f"{row['seconds']:>9}{row['orders_per_second']:>9}{row['p50_ms']:>8}"
             f"{row['p95_ms']:>8}{row['max_ms']:>8}{row['bot_cpu_ms_per_press']:>18}"
+        )
+    print("p95 ms by press:")
+    for row in rows:
+        print(
+            f"{row['database']:<12} think {row['think_s']:<4} "
+            + "  ".join(f"{press} {row['by_press'][press].get('p95_ms')}" for press in PRESSES)
         )
     write_json(rows, args.json)
 
