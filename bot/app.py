@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
@@ -53,17 +54,24 @@ class Services:
     clock: Clock
     settings: Settings
     workers: ThreadPoolExecutor = field(init=False)
+    threads: int = field(init=False)
 
     def __post_init__(self) -> None:
         # SQLite has one writer at a time and every step writes (the update id): one database
         # thread runs them back to back instead of several threads queueing on the lock and
         # fighting over the GIL while they hold it. PostgreSQL steps run side by side.
         threads = 1 if self.database.dialect == "sqlite" else 4
+        object.__setattr__(self, "threads", threads)
         if not event.contains(self.database.engine, "after_cursor_execute", _count_writes):
             event.listen(self.database.engine, "after_cursor_execute", _count_writes)
         object.__setattr__(
             self, "workers", ThreadPoolExecutor(threads, thread_name_prefix="bot-db")
         )
+        # Open the connections those threads will use now, so the first people of the day do not
+        # wait for them (a PostgreSQL connection takes tens of milliseconds to open).
+        with ExitStack() as opened:
+            for _ in range(threads):
+                opened.enter_context(self.database.engine.connect())
 
 
 def build_application(

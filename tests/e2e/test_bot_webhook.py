@@ -93,3 +93,11 @@ def test_an_update_with_the_secret_is_answered_once_even_if_posted_twice(webhook
         headers={**right, "content-type": "application/json"},
     )
     assert bad.status_code == 400
+
+
+def test_the_bot_opens_its_database_connections_before_the_first_person_arrives(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    empty_database.dispose()  # no connection left open by the migrations
+    services = Services(empty_database, clock, get_settings())
+    assert empty_database.engine.pool.checkedin() == services.threads
+    services.workers.shutdown()
