@@ -26,7 +26,7 @@ from api import telegram as webhook
 from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
-from api.errors import BUSY_RESPONSE, install_error_handlers
+from api.errors import BUSY_RESPONSE, install_busy_answer, install_error_handlers
 from api.templating import make_templates
 from core import i18n
 from core.clock import Clock, SystemClock
@@ -75,11 +75,12 @@ def create_app(
     app.state.clock = clock or SystemClock(settings.tz)
     app.state.templates = make_templates()
 
+    # Middleware added later runs earlier: the language first, so that a busy database met
+    # while finding who is logged in or writing the views is answered in the reader's language.
     install_view_recording(app)
     install_session_middleware(app)
+    install_busy_answer(app)
 
-    # Added after the session middleware, so it runs before it: the language is known even
-    # when finding who is logged in fails (a busy database), and the apology is in it.
     @app.middleware("http")
     async def choose_language(request: Request, call_next):
         """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser."""

@@ -8,10 +8,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminStaff, ReadSessionDep, writers_turn
-from api.errors import STAFF_RESPONSES, busy_response
+from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
-from core.db import busy
 from core.types import MAX_ID
 
 router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
@@ -35,7 +34,8 @@ def install_view_recording(app: FastAPI) -> None:
         """Write the views a reading request recorded, in one short transaction that waits its
         turn like any writer's (api.deps.writers_turn), after the reading session is closed:
         a request never holds one connection while it waits for another, nor waits for the
-        write lock in a worker thread. No record, no answer: a failure here is the reply."""
+        write lock in a worker thread. No record, no answer: a failure here is the reply
+        (a busy database: api.errors.install_busy_answer)."""
         response = await call_next(request)
         views = getattr(request.state, "views", None)
         if views:
@@ -47,13 +47,8 @@ def install_view_recording(app: FastAPI) -> None:
                     for entry in views:
                         audit.record(session=session, clock=clock, **entry)
 
-            try:
-                async with writers_turn(request):
-                    await run_in_threadpool(write)
-            except Exception as error:
-                if not busy(error):
-                    raise
-                return busy_response(request, error)
+            async with writers_turn(request):
+                await run_in_threadpool(write)
         return response
 
 

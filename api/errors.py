@@ -90,6 +90,21 @@ def busy_response(request: Request, error: Exception):
     return _respond(request, 503, "busy", i18n.gettext(BUSY, locale), headers={"Retry-After": "5"})
 
 
+def install_busy_answer(app: FastAPI) -> None:
+    """A busy database met in a middleware (finding who is logged in, writing the views a
+    request recorded) gets the same answer as in a route. Install it inside the language
+    middleware and outside the ones that use the database."""
+
+    @app.middleware("http")
+    async def answer_busy(request: Request, call_next):
+        try:
+            return await call_next(request)
+        except Exception as error:
+            if not busy(error):
+                raise
+            return busy_response(request, error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError):

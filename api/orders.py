@@ -153,8 +153,6 @@ def board_json(
     """A day's orders (default: today) per site and meal with their status: kitchen staff see
     their kitchen's sites, community workers the elders of their communities."""
     day = service_date or today(clock)
-    # Recorded first, before the read session takes its connection: a request never holds
-    # one connection while waiting for another (under load the pool would run dry).
     _record_board(request, staff, day)
     return _board(session, staff, day, site_id)
 
@@ -196,7 +194,7 @@ def board_page(
     site_id: RowId | None = None,
     placed: int | None = None,
 ):
-    _record_board(request, staff, service_date or today(clock))  # first: see board_json
+    _record_board(request, staff, service_date or today(clock))
     return _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
 
 

@@ -19,7 +19,6 @@ from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
 from api.accounts.models import Role
 from api.accounts.service import account_for_session, community_ids_of
-from core.db import busy
 from core.settings import get_settings
 
 SESSION_COOKIE = "mealaid_session"
@@ -79,17 +78,7 @@ def install_session_middleware(app: FastAPI) -> None:
         visitor = request.cookies.get(VISITOR_COOKIE)
         new_visitor = None
         request.state.session_token = token
-        try:
-            request.state.staff = (
-                await run_in_threadpool(_staff_for, request, token) if token else None
-            )
-        except Exception as error:
-            if not busy(error):
-                raise
-            # Imported here: api.errors renders pages, and pages use this module.
-            from api.errors import busy_response
-
-            return busy_response(request, error)
+        request.state.staff = await run_in_threadpool(_staff_for, request, token) if token else None
         if token:
             request.state.csrf_binding = token
         else:
