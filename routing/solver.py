@@ -225,6 +225,14 @@ def _search_parameters(params: SolveParams, time_limit: float):
     return search
 
 
+def _search(routing, params: SolveParams, search):  # type: ignore[no-untyped-def]
+    """Search from the first-solution strategy. SolveWithParameters ignores
+    use_iterated_local_search: ILS has its own entry point."""
+    if params.uses_ils:
+        return routing.SolveWithIteratedLocalSearch(search)
+    return routing.SolveWithParameters(search)
+
+
 def _solve_one(
     problem: Problem,
     params: SolveParams,
@@ -327,11 +335,8 @@ def _solve_one(
     start_from = _read_routes(routing, manager, model, initial, search) if initial else None
     if start_from is not None:
         solution = routing.SolveFromAssignmentWithParameters(start_from, search)
-    elif params.uses_ils:
-        # SolveWithParameters ignores use_iterated_local_search: ILS has its own entry point.
-        solution = routing.SolveWithIteratedLocalSearch(search)
     else:
-        solution = routing.SolveWithParameters(search)
+        solution = _search(routing, params, search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
     if solution is None and not params.allow_drops:
@@ -341,11 +346,7 @@ def _solve_one(
         # served" always succeeds because every stop is optional.
         fallback = replace(params, first_solution="ALL_UNPERFORMED")
         remaining = max(0.1, deadline - clock.monotonic())
-        search = _search_parameters(fallback, remaining)
-        if fallback.uses_ils:
-            solution = routing.SolveWithIteratedLocalSearch(search)
-        else:
-            solution = routing.SolveWithParameters(search)
+        solution = _search(routing, fallback, _search_parameters(fallback, remaining))
     if solution is None:
         return Plan(
             routes=(),
