@@ -9,9 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import event
+from sqlalchemy import event, exists
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -40,6 +42,7 @@ from core.clock import Clock
 from core.db import Database
 from core.elders import chat_user_for
 from core.errors import DomainError
+from core.models import ChatUser
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -161,26 +164,46 @@ def _state_of(session, chat_user_id: int, now) -> ChatState:  # type: ignore[no-
     return state
 
 
+def _who(
+    services: Services, session: Session, update: Update, now: datetime
+) -> tuple[ChatUser, ChatState] | None:
+    """The person's chat user and chat state, made on first contact; None when this update was
+    handled already. For someone the bot knows, all three come from one read: every step starts
+    here."""
+    person = update.effective_user
+    handled = exists().where(HandledUpdate.update_id == update.update_id)
+    row = session.execute(
+        select(ChatUser, ChatState, handled)
+        .outerjoin(ChatState, col(ChatState.chat_user_id) == ChatUser.id)
+        .where(ChatUser.telegram_user_id == person.id)
+    ).first()
+    user, state, seen = row if row is not None else (None, None, session.scalar(select(handled)))
+    if seen:
+        return None
+    if user is None:
+        user = chat_user_for(
+            session=session,
+            telegram_user_id=person.id,
+            name=person.full_name[:128],
+            language=i18n.negotiate(person.language_code, services.settings.default_locale),
+            clock=services.clock,
+        )
+    return user, state or _state_of(session, user.id, now)
+
+
 class _SeenAlready(Exception):
     """Another worker handled this update while this one worked on it: undo, say nothing."""
 
 
 def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list[Say]] | None:
-    person = update.effective_user
     try:
         with services.database.transaction() as session:
             now = services.clock.now()
-            if session.get(HandledUpdate, update.update_id) is not None:
-                return None
             before = _writes(session)
-            user = chat_user_for(
-                session=session,
-                telegram_user_id=person.id,
-                name=person.full_name[:128],
-                language=i18n.negotiate(person.language_code, services.settings.default_locale),
-                clock=services.clock,
-            )
-            state = _state_of(session, user.id, now)
+            known = _who(services, session, update, now)
+            if known is None:
+                return None
+            user, state = known
             turn = Turn(session, services.clock, services.settings, user, state)
             try:
                 # A refused step leaves nothing behind but the record that the update was seen.
