@@ -340,7 +340,8 @@ def _solve_one(
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
     if solution is None and not params.allow_drops:
-        return _solve_one(problem, replace(params, allow_drops=True), deadline)
+        # Keep the given start: with drops allowed, routes that leave a stop out are valid.
+        return _solve_one(problem, replace(params, allow_drops=True), deadline, initial)
     if solution is None:
         # The insertion heuristic can fail on tightly constrained inputs; starting from "nobody
         # served" always succeeds because every stop is optional.
