@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_ils_pb2,
+)
 
 from routing.decompose import decomposable, solve_decomposed
 from routing.distance import GreatCircleProvider, MatrixProvider
@@ -28,6 +33,9 @@ from routing.model import (
 
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.Value
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic.Value
+INSERTION_ORDER = (
+    routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.InsertionSortingProperty
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +225,13 @@ def _search_parameters(params: SolveParams, time_limit: float):
         sisr.avg_num_removed_visits = params.ils_removed
         sisr.bypass_factor = 0.01
         ruin.recreate_strategy.heuristic = FIRST_SOLUTION.Value("LOCAL_CHEAPEST_INSERTION")
+        # Removed stops go back in a random order, as in SISR, so each recreate tries another
+        # plan; in the model's fixed order the same stops were rebuilt the same way (all 56
+        # Solomon instances at 10 s on two cores: 1.18% mean gap against 1.72%).
+        recreate = ruin.recreate_strategy.parameters.local_cheapest_insertion
+        recreate.insertion_sorting_properties.append(
+            INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")
+        )
         ils.improve_perturbed_solution = params.ils_improve
         annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
         annealing.initial_temperature = params.ils_temperature
