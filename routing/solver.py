@@ -82,10 +82,15 @@ class SolveParams:
     # Starting temperature in cost units (metres on a city day, a tenth of a unit on Solomon):
     # a plan this much longer is accepted as the new reference with probability 1/e at first;
     # it cools to a hundredth of that by the time limit. 300 and 3000 did worse on Solomon.
+    # With the random recreate order, lower ones (200-500, or OR-Tools' automatic temperatures)
+    # helped R1 but stalled R2/RC2 (R211 6-9% against 1-3%), and cooling to a thousandth did
+    # no better on all 56 instances (1.27% mean gap against 1.18%).
     ils_temperature: float = 1000.0
     # Local search after every recreate (OR-Tools' default) costs most of each iteration; without
     # it ILS runs many more ruin-and-recreate steps (Solomon, 12 instances at 10 s: 1.3% mean
-    # gap against 2.6% with it).
+    # gap against 2.6% with it; 11.8% on 14 instances with it limited to the 10% nearest
+    # neighbours). Guided local search from the best ILS plan in the last fifth of the time
+    # did not help either (all 56: 1.22% against 1.18%).
     ils_improve: bool = False
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
