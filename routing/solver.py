@@ -92,6 +92,11 @@ class SolveParams:
     # neighbours). Guided local search from the best ILS plan in the last fifth of the time
     # did not help either (all 56: 1.22% against 1.18%).
     ils_improve: bool = False
+    # Recreate inserts the removed stops in a random order, as in SISR, so each recreate tries
+    # another plan; in the model's fixed order the same stops were rebuilt the same way (all 56
+    # Solomon instances at 10 s on two cores: 1.18% mean gap against 1.72%). Decomposed city
+    # days keep the fixed order (see routing/decompose.py).
+    ils_random_order: bool = True
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
     # 0 never decomposes.
@@ -230,13 +235,11 @@ def _search_parameters(params: SolveParams, time_limit: float):
         sisr.avg_num_removed_visits = params.ils_removed
         sisr.bypass_factor = 0.01
         ruin.recreate_strategy.heuristic = FIRST_SOLUTION.Value("LOCAL_CHEAPEST_INSERTION")
-        # Removed stops go back in a random order, as in SISR, so each recreate tries another
-        # plan; in the model's fixed order the same stops were rebuilt the same way (all 56
-        # Solomon instances at 10 s on two cores: 1.18% mean gap against 1.72%).
-        recreate = ruin.recreate_strategy.parameters.local_cheapest_insertion
-        recreate.insertion_sorting_properties.append(
-            INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")
-        )
+        if params.ils_random_order:
+            recreate = ruin.recreate_strategy.parameters.local_cheapest_insertion
+            recreate.insertion_sorting_properties.append(
+                INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")
+            )
         ils.improve_perturbed_solution = params.ils_improve
         annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
         annealing.initial_temperature = params.ils_temperature
