@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from routing import Depot, PlanePoint, Reason, SolveParams, check_plan, solve
-from routing.solver import _solve_one, _variants
+from routing.solver import INSERTION_ORDER, _search_parameters, _solve_one, _variants
 from tests.routing.factories import make_problem, make_rider, make_stop
 
 EXACT = SolveParams(deterministic=True, solution_limit=50)
@@ -248,6 +248,16 @@ def test_iterated_local_search_variants_start_with_the_callers_own_and_differ():
     assert all(v.uses_ils for v in variants)
     keys = {(v.first_solution, v.ils_removed) for v in variants}
     assert len(keys) == 8
+
+
+def test_iterated_local_search_recreates_in_random_order_unless_asked_not_to():
+    def order(params):
+        ils = _search_parameters(params, 1.0).iterated_local_search_parameters
+        recreate = ils.ruin_recreate_parameters.recreate_strategy.parameters
+        return list(recreate.local_cheapest_insertion.insertion_sorting_properties)
+
+    assert order(SolveParams()) == [INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")]
+    assert order(SolveParams(ils_random_order=False)) == []
 
 
 def test_deterministic_mode_does_not_use_iterated_local_search():
