@@ -84,7 +84,8 @@ class SolveParams:
     # it cools to a hundredth of that by the time limit. 300 and 3000 did worse on Solomon.
     # With the random recreate order, lower ones (200-500, or OR-Tools' automatic temperatures)
     # helped R1 but stalled R2/RC2 (R211 6-9% against 1-3%), and cooling to a thousandth did
-    # no better on all 56 instances (1.27% mean gap against 1.18%).
+    # no better on all 56 instances (1.27% mean gap against 1.18%). With two workers the
+    # second runs at 250 (see ILS_PORTFOLIO_VARIANTS).
     ils_temperature: float = 1000.0
     # Local search after every recreate (OR-Tools' default) costs most of each iteration; without
     # it ILS runs many more ruin-and-recreate steps (Solomon, 12 instances at 10 s: 1.3% mean
@@ -155,12 +156,16 @@ PORTFOLIO_VARIANTS: tuple[dict, ...] = (
 )
 
 
-# With iterated local search the workers differ by first solution and ruin size. Each search
-# needs its whole time: three 3.3 s searches per core did worse on Solomon than one of 10 s
-# (2.1% against 1.6% mean gap on 12 instances), so `restarts` stays 1 for ILS.
+# With iterated local search the workers differ by first solution, temperature and ruin size.
+# Each search needs its whole time: three 3.3 s searches per core did worse on Solomon than one
+# of 10 s (2.1% against 1.6% mean gap on 12 instances), so `restarts` stays 1 for ILS. The
+# second worker runs cooler: a low temperature suits many short routes with tight windows
+# (R1, RC1) and stalls on a few long ones (R2), where the first worker's suits. All 56 Solomon
+# instances at 10 s, two runs each: 1.10% and 1.14% mean gap against 1.18% and 1.22% with both
+# workers at 1000 (R1 1.2-1.5% against 1.4-1.6%, RC1 2.2-2.7% against 2.8-3.2%).
 ILS_PORTFOLIO_VARIANTS: tuple[dict, ...] = (
     {},
-    {"first_solution": "SAVINGS"},
+    {"first_solution": "SAVINGS", "ils_temperature": 250.0},
     {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
     {"first_solution": "SEQUENTIAL_CHEAPEST_INSERTION"},
     {"ils_removed": 15},
