@@ -9,6 +9,7 @@ routing.check with every rule; PyVRP and VROOM get the same day without the ride
     python bench/routing_city.py --sizes 1000,2000 --time-limit 60
     python bench/routing_city.py --sizes 1000 --solvers ours --json bench/results/city.json
     python bench/routing_city.py --sizes 1000 --reference-time 300   # refresh best-known
+    python bench/routing_city.py --sizes 1000 --solvers ours --update-best  # ours may set it
     python bench/routing_city.py --sizes 1000 --write-vrplib /tmp/city  # for routing_solomon.py
 """
 
@@ -48,8 +49,10 @@ from routing import (  # noqa: E402
 )
 
 RESULTS = ROOT / "bench" / "results"
-# Best distance (metres) ever found per generated day by any solver whose plan keeps every rule,
-# the ride-time limit included: the reference for the gap (kept in git, like a .sol file).
+# Best distance (metres) found per generated day by a plan that keeps every rule, the ride-time
+# limit included: the reference for the gap (kept in git, like a .sol file). Long PyVRP runs
+# (--reference-time) refresh it; other solvers' plans only with --update-best, so an ordinary
+# benchmark run measures against a fixed reference instead of moving it.
 BEST_KNOWN = ROOT / "bench" / "routing_city_best.json"
 
 KITCHEN = GeoPoint(31.2304, 121.4737)
@@ -352,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also run PyVRP this long to refresh the best-known distance (stored in "
         f"{BEST_KNOWN.relative_to(ROOT)})",
     )
+    parser.add_argument(
+        "--update-best",
+        action="store_true",
+        help="let every solver's plan that keeps every rule refresh the best-known distance",
+    )
     parser.add_argument("--write-vrplib", type=Path, help="folder for <day>.vrp (+ .sol)")
     parser.add_argument("--json", default=str(RESULTS / "routing_city.json"))
     parser.add_argument("-v", "--verbose", action="store_true", help="log each round of ours")
@@ -368,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("sizes: each between 10 and 5000")
     load = os.getloadavg()[0]
     best = load_best()
+    best_changed = False
     rows = []
     for size in sizes:
         started = time.monotonic()
@@ -378,12 +387,14 @@ def main(argv: list[str] | None = None) -> int:
             f"(generated in {time.monotonic() - started:.1f}s)",
             flush=True,
         )
-        runs = [(name, args.time_limit) for name in solvers]
+        # (solver, seconds, whether its plan may refresh the best known)
+        runs = [(name, args.time_limit, args.update_best) for name in solvers]
         if args.reference_time > 0:
-            runs.append(("pyvrp-ride", args.reference_time))
+            runs.append(("pyvrp-ride", args.reference_time, True))
         day_rows = []
-        best_routes = None
-        for name, limit in runs:
+        # The shortest plan of this run keeping every rule: the .sol of --write-vrplib.
+        shortest: tuple[int, dict[str, list[str]]] | None = None
+        for name, limit, may_set_best in runs:
             started = time.monotonic()
             routes, departures, unassigned, _ = SOLVERS[name](problem, limit, args.workers)
             seconds = time.monotonic() - started
@@ -414,11 +425,11 @@ def main(argv: list[str] | None = None) -> int:
             day_rows.append(row)
             # The best known is for the day as posed: every rule, ride time included.
             if not checked.violations and not unassigned:
-                if checked.distance < best.get(problem.name, math.inf):
+                if shortest is None or checked.distance < shortest[0]:
+                    shortest = (checked.distance, routes)
+                if may_set_best and checked.distance < best.get(problem.name, math.inf):
                     best[problem.name] = checked.distance
-                    best_routes = routes
-                if best_routes is None and checked.distance == best.get(problem.name):
-                    best_routes = routes
+                    best_changed = True
             load = os.getloadavg()[0]
         reference = best.get(problem.name)
         for row in day_rows:
@@ -431,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append(row)
         if args.write_vrplib:
-            path = write_vrplib(problem, args.write_vrplib, best_routes)
+            path = write_vrplib(problem, args.write_vrplib, shortest[1] if shortest else None)
             print(f"  written {path}")
-    save_best(best)
+    if best_changed:
+        save_best(best)
     print()
     header = (
         f"{'size':>5} {'solver':12} {'feasible':>8} {'riders':>6} {'km':>8} {'km/meal':>8} "
@@ -451,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['seconds']:>7.1f} {row['load']:>5.2f}"
         )
     print("\n'late': meals over the 45-minute ride limit (PyVRP and VROOM are not given it);")
-    print("gap: against the best distance found so far for the day by any solver.")
+    print("gap: against the stored best-known distance for the day (negative: shorter).")
     write_json(rows, args.json)
     return 0
 

@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_ils_pb2,
+)
 
 from routing.decompose import decomposable, solve_decomposed
 from routing.distance import GreatCircleProvider, MatrixProvider
@@ -28,6 +33,9 @@ from routing.model import (
 
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.Value
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic.Value
+INSERTION_ORDER = (
+    routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.InsertionSortingProperty
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +82,22 @@ class SolveParams:
     # Starting temperature in cost units (metres on a city day, a tenth of a unit on Solomon):
     # a plan this much longer is accepted as the new reference with probability 1/e at first;
     # it cools to a hundredth of that by the time limit. 300 and 3000 did worse on Solomon.
+    # With the random recreate order, lower ones (200-500, or OR-Tools' automatic temperatures)
+    # helped R1 but stalled R2/RC2 (R211 6-9% against 1-3%), and cooling to a thousandth did
+    # no better on all 56 instances (1.27% mean gap against 1.18%). With two workers the
+    # second runs at 250 (see ILS_PORTFOLIO_VARIANTS).
     ils_temperature: float = 1000.0
     # Local search after every recreate (OR-Tools' default) costs most of each iteration; without
     # it ILS runs many more ruin-and-recreate steps (Solomon, 12 instances at 10 s: 1.3% mean
-    # gap against 2.6% with it).
+    # gap against 2.6% with it; 11.8% on 14 instances with it limited to the 10% nearest
+    # neighbours). Guided local search from the best ILS plan in the last fifth of the time
+    # did not help either (all 56: 1.22% against 1.18%).
     ils_improve: bool = False
+    # Recreate inserts the removed stops in a random order, as in SISR, so each recreate tries
+    # another plan; in the model's fixed order the same stops were rebuilt the same way (all 56
+    # Solomon instances at 10 s on two cores: 1.18% mean gap against 1.72%). Decomposed city
+    # days keep the fixed order (see routing/decompose.py).
+    ils_random_order: bool = True
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
     # 0 never decomposes.
@@ -137,12 +156,16 @@ PORTFOLIO_VARIANTS: tuple[dict, ...] = (
 )
 
 
-# With iterated local search the workers differ by first solution and ruin size. Each search
-# needs its whole time: three 3.3 s searches per core did worse on Solomon than one of 10 s
-# (2.1% against 1.6% mean gap on 12 instances), so `restarts` stays 1 for ILS.
+# With iterated local search the workers differ by first solution, temperature and ruin size.
+# Each search needs its whole time: three 3.3 s searches per core did worse on Solomon than one
+# of 10 s (2.1% against 1.6% mean gap on 12 instances), so `restarts` stays 1 for ILS. The
+# second worker runs cooler: a low temperature suits many short routes with tight windows
+# (R1, RC1) and stalls on a few long ones (R2), where the first worker's suits. All 56 Solomon
+# instances at 10 s, two runs each: 1.10% and 1.14% mean gap against 1.18% and 1.22% with both
+# workers at 1000 (R1 1.2-1.5% against 1.4-1.6%, RC1 2.2-2.7% against 2.8-3.2%).
 ILS_PORTFOLIO_VARIANTS: tuple[dict, ...] = (
     {},
-    {"first_solution": "SAVINGS"},
+    {"first_solution": "SAVINGS", "ils_temperature": 250.0},
     {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
     {"first_solution": "SEQUENTIAL_CHEAPEST_INSERTION"},
     {"ils_removed": 15},
@@ -217,6 +240,11 @@ def _search_parameters(params: SolveParams, time_limit: float):
         sisr.avg_num_removed_visits = params.ils_removed
         sisr.bypass_factor = 0.01
         ruin.recreate_strategy.heuristic = FIRST_SOLUTION.Value("LOCAL_CHEAPEST_INSERTION")
+        if params.ils_random_order:
+            recreate = ruin.recreate_strategy.parameters.local_cheapest_insertion
+            recreate.insertion_sorting_properties.append(
+                INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")
+            )
         ils.improve_perturbed_solution = params.ils_improve
         annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
         annealing.initial_temperature = params.ils_temperature
@@ -340,7 +368,8 @@ def _solve_one(
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
     if solution is None and not params.allow_drops:
-        return _solve_one(problem, replace(params, allow_drops=True), deadline)
+        # Keep the given start: with drops allowed, routes that leave a stop out are valid.
+        return _solve_one(problem, replace(params, allow_drops=True), deadline, initial)
     if solution is None:
         # The insertion heuristic can fail on tightly constrained inputs; starting from "nobody
         # served" always succeeds because every stop is optional.

@@ -1,12 +1,13 @@
 """Each rule of the planner on small cases whose best plan is known."""
 
 import random
+import time
 from dataclasses import replace
 
 import pytest
 
 from routing import Depot, PlanePoint, Reason, SolveParams, check_plan, solve
-from routing.solver import _variants
+from routing.solver import INSERTION_ORDER, _search_parameters, _solve_one, _variants
 from tests.routing.factories import make_problem, make_rider, make_stop
 
 EXACT = SolveParams(deterministic=True, solution_limit=50)
@@ -249,9 +250,32 @@ def test_iterated_local_search_variants_start_with_the_callers_own_and_differ():
     assert len(keys) == 8
 
 
+def test_iterated_local_search_recreates_in_random_order_unless_asked_not_to():
+    def order(params):
+        ils = _search_parameters(params, 1.0).iterated_local_search_parameters
+        recreate = ils.ruin_recreate_parameters.recreate_strategy.parameters
+        return list(recreate.local_cheapest_insertion.insertion_sorting_properties)
+
+    assert order(SolveParams()) == [INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")]
+    assert order(SolveParams(ils_random_order=False)) == []
+
+
 def test_deterministic_mode_does_not_use_iterated_local_search():
     assert SolveParams().uses_ils
     assert not SolveParams(deterministic=True).uses_ils
+
+
+def test_retry_allowing_drops_starts_from_the_given_routes():
+    # "c" cannot be reached in its window, so the first search, which must serve every stop,
+    # finds nothing; the retry may drop it. One solution only: the start itself, two routes,
+    # where a search of its own would put "a" and "b" on one route.
+    stops = [make_stop("a", 10), make_stop("b", 0, 10), make_stop("c", 1000, window=(0, 1))]
+    problem = make_problem(stops, [make_rider("r1"), make_rider("r2")])
+    params = SolveParams(deterministic=True, solution_limit=1, allow_drops=False)
+    start = {"r1": ["a"], "r2": ["b"]}
+    plan = _solve_one(problem, params, time.monotonic() + 10, initial=start)
+    assert routes_of(plan) == start
+    assert reasons_of(plan) == {"c": Reason.TIME_WINDOW}
 
 
 @pytest.mark.parametrize(
