@@ -150,18 +150,16 @@ def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untype
     return session.execute(statement).first() is not None
 
 
-def _state_of(session, chat_user_id: int, now) -> ChatState:  # type: ignore[no-untyped-def]
-    """The chat's state row, made on first contact (once, even when two updates race)."""
-    state = session.get(ChatState, chat_user_id)
-    if state is None:
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(ChatState)
-            .values(chat_user_id=chat_user_id, data={}, updated_at=now)
-            .on_conflict_do_nothing()
-        )
-        state = session.get(ChatState, chat_user_id)
-    return state
+def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
+    """A new chat state row, for a chat user the step's first read found none for (made once,
+    even when two updates race)."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ChatState)
+        .values(chat_user_id=chat_user_id, data={}, updated_at=now)
+        .on_conflict_do_nothing()
+    )
+    return session.get(ChatState, chat_user_id)
 
 
 def _who(
