@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from billing.errors import AlreadyReversed, NothingToReverse
@@ -25,7 +24,7 @@ from billing.models import (
 )
 from billing.split import Limits, Meal, Split, Terms, split
 from core.clock import Clock
-from core.db import int_sum
+from core.db import int_sum, upsert_insert
 from core.elders import categories_on
 from core.errors import ElderNotFound, OrderNotFound, SiteNotFound
 from core.i18n import Bilingual
@@ -492,10 +491,8 @@ def _give_back(
 
 
 def _ensure_usage_row(session: Session, rule_id: int, elder_id: int, period: str) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(CapUsage)
+        upsert_insert(session)(CapUsage)
         .values(rule_id=rule_id, elder_id=elder_id, period=period, used_fen=0)
         .on_conflict_do_nothing()
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import event, exists
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from telegram import (
     BotCommand,
@@ -39,7 +38,7 @@ from bot.conversation import Say, Turn
 from bot.models import ChatState, HandledUpdate
 from core import i18n
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, upsert_insert
 from core.elders import chat_user_for
 from core.errors import DomainError
 from core.models import ChatUser
@@ -140,9 +139,8 @@ def _writes(session) -> int:  # type: ignore[no-untyped-def]
 
 
 def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untyped-def]
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(HandledUpdate)
+        upsert_insert(session)(HandledUpdate)
         .values(update_id=update_id, received_at=now)
         .on_conflict_do_nothing()
         .returning(HandledUpdate.update_id)
@@ -153,9 +151,8 @@ def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untype
 def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
     """A new chat state row, for a chat user the step's first read found none for (made once,
     even when two updates race)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(ChatState)
+        upsert_insert(session)(ChatState)
         .values(chat_user_id=chat_user_id, data={}, updated_at=now)
         .on_conflict_do_nothing()
     )

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -141,3 +142,10 @@ def int_sum(expression: Any) -> sa.Cast:
     """SUM of integers as an integer on both databases (PostgreSQL's SUM of a bigint is
     numeric, which would turn fen into Decimals); an empty sum is 0."""
     return sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)
+
+
+def upsert_insert(bind: sa.orm.Session | sa.Connection) -> Any:
+    """`insert` of the database in use, with its ON CONFLICT clauses (PostgreSQL's and SQLite's
+    share one API: `on_conflict_do_nothing`, `on_conflict_do_update`)."""
+    connection = bind if isinstance(bind, sa.Connection) else bind.connection()
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert

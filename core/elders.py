@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.db import upsert_insert
 from core.errors import (
     AlreadyExists,
     ChatUserNotFound,
@@ -139,13 +139,8 @@ def chat_user_for(
     if user is None:
         # Two first messages from one person can arrive together (a double tap on /start):
         # the database decides which one creates the chat user; the other reads it.
-        insert = (
-            postgresql.insert
-            if session.connection().dialect.name == "postgresql"
-            else sqlite.insert
-        )
         session.execute(
-            insert(ChatUser)
+            upsert_insert(session)(ChatUser)
             .values(
                 telegram_user_id=telegram_user_id,
                 name=name,

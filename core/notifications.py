@@ -5,9 +5,9 @@ same notice impossible to write twice."""
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.db import upsert_insert
 from core.models import ChatNotification, ElderLink, Order
 from core.types import LinkRelation
 
@@ -16,11 +16,8 @@ def notify(
     session: Session, *, chat_user_id: int, kind: str, key: str, at: datetime, **params: object
 ) -> bool:
     """Put a message for someone in the outbox, once per key (False if it was already there)."""
-    insert = (
-        postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    )
     statement = (
-        insert(ChatNotification)
+        upsert_insert(session)(ChatNotification)
         .values(
             chat_user_id=chat_user_id, kind=kind, params=params, key=key, created_at=at, attempts=0
         )
@@ -78,9 +75,7 @@ def notify_locked_orders(session: Session, *, order_ids: list[int], at: datetime
     ).all()
     if not rows:
         return
-    insert = (
-        postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    )
+    insert = upsert_insert(session)
     values = [
         dict(
             chat_user_id=chat,

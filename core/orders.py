@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import Field
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from core.db import int_sum
+from core.db import int_sum, upsert_insert
 from core.diet import diet_problem, profile_of_elder, suits
 from core.elders import get_elder
 from core.errors import (
@@ -764,8 +763,9 @@ def _insert(session: Session, values: dict) -> int | None:
     connection = session.connection()
     statement = _INSERTS.get(connection.dialect.name)
     if statement is None:
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(_order).on_conflict_do_nothing().returning(_order.c.id)
+        statement = (
+            upsert_insert(connection)(_order).on_conflict_do_nothing().returning(_order.c.id)
+        )
         _INSERTS[connection.dialect.name] = statement
     return connection.execute(statement, values).scalar()
 

@@ -5,10 +5,10 @@ however often the bot asks and however many times it restarts."""
 from datetime import datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.db import upsert_insert
 from core.models import DailyRun, Elder, ElderLink, ElderPause, Order, StandingOrder
 from core.notifications import elder_chats, notify
 from core.orders import orderable_meals
@@ -18,11 +18,8 @@ from core.types import ElderStatus, LinkRelation, OrderStatus, Slot
 
 
 def _first_run_today(session: Session, job: str, now: datetime) -> bool:
-    insert = (
-        postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    )
     statement = (
-        insert(DailyRun)
+        upsert_insert(session)(DailyRun)
         .values(job=job, service_date=now.date(), ran_at=now)
         .on_conflict_do_nothing()
         .returning(DailyRun.job)
