@@ -70,6 +70,22 @@ def test_food_leaves_the_kitchen_late_enough_to_meet_the_ride_time_limit():
     assert all(v.start - route.departure <= 100 for v in route.visits)
 
 
+@pytest.mark.parametrize(
+    "params", [EXACT, SolveParams(time_limit=0.5, workers=1)], ids=["exact", "ils"]
+)
+def test_food_leaves_the_kitchen_as_late_as_the_route_allows(params):
+    # b's window opens at 300; whichever way round, the route is back at the kitchen at 320 at
+    # the earliest, and leaving at 280 still makes that: no waiting with the food on board.
+    stops = [make_stop("a", 10, window=(0, 1000)), make_stop("b", 20, window=(300, 400))]
+    problem = make_problem(stops, [make_rider("r")])
+    plan = solve(problem, params)
+    assert_feasible(problem, plan)
+    route = plan.routes[0]
+    assert route.departure == 280
+    assert route.end_arrival == 320
+    assert [v.arrival == v.start for v in route.visits] == [True, True]
+
+
 def test_ride_time_limit_forces_a_split_even_though_each_leg_is_short():
     # One trip a -> b travels only 20 s, but a must be served by 20 and b not before 500:
     # the food for b would ride at least 490 s. The limit is exact, waiting included.
