@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time as clock
 from collections.abc import Iterable, Mapping
@@ -355,18 +356,25 @@ def _solve_one(
         solver = routing.solver()
         routing.AddSearchMonitor(solver.BranchesLimit(200 * params.solution_limit + 10_000))
     remaining = max(0.1, deadline - clock.monotonic())
-    if initial:
-        # OR-Tools' ILS entry point takes no start (a first-solution hint did not reproduce the
-        # routes): from given routes, guided local search.
-        params = replace(params, ils=False)
     search = _search_parameters(params, remaining)
-    start_from = _read_routes(routing, manager, model, initial, search) if initial else None
+    start_from = None
+    follow = None
+    if initial and params.uses_ils:
+        # OR-Tools' ILS entry point takes no start, but builds its own from the first-solution
+        # strategy: an evaluator that makes only the given routes' arcs free rebuilds exactly
+        # those routes (stops they leave out stay unserved), and ILS goes on from there.
+        follow = _route_follower(manager, model, initial, routing)
+        routing.SetFirstSolutionEvaluator(follow)
+        search.first_solution_strategy = FIRST_SOLUTION.Value("EVALUATOR_STRATEGY")
+    elif initial:
+        start_from = _read_routes(routing, manager, model, initial, search)
     if start_from is not None:
         solution = routing.SolveFromAssignmentWithParameters(start_from, search)
     else:
         solution = _search(routing, params, search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
+    del follow  # OR-Tools does not own the evaluator: it lives until the search is over
     if solution is None and not params.allow_drops:
         # Keep the given start: with drops allowed, routes that leave a stop out are valid.
         return _solve_one(problem, replace(params, allow_drops=True), deadline, initial)
@@ -405,6 +413,27 @@ def _solve_one(
         seconds=clock.monotonic() - started,
         config=params.label,
     )
+
+
+def _route_follower(manager, model: _Model, initial: Mapping[str, list[str]], routing):
+    """Arc cost for the first solution: 0 along the given routes (unknown stops skipped),
+    a prohibitive cost anywhere else."""
+    index_of = {stop.id: k for k, stop in enumerate(model.stops)}
+    successor: dict[int, int] = {}
+    for v, rider in enumerate(model.riders):
+        path = [routing.Start(v)]
+        path += [
+            manager.NodeToIndex(model.depot_count + index_of[s])
+            for s in initial.get(rider.id, [])
+            if s in index_of
+        ]
+        path.append(routing.End(v))
+        successor.update(itertools.pairwise(path))
+
+    def cost(i: int, j: int) -> int:
+        return 0 if successor.get(i) == j else 1_000_000
+
+    return cost
 
 
 def _read_routes(routing, manager, model: _Model, initial: Mapping[str, list[str]], search):
