@@ -5,6 +5,7 @@ import random
 
 from routing import Depot, PlanePoint, SolveParams, check_plan, solve
 from routing.decompose import (
+    _elimination_groups,
     _groups,
     decomposable,
     share_riders,
@@ -73,6 +74,27 @@ def test_route_groups_cover_every_route_once_and_move_their_borders():
         assert all(len(g) == 2 for g in groups)
     assert [r.rider_id for r in plain[0]] == ["r0", "r1"]
     assert [r.rider_id for r in shifted[0]] == ["r1", "r2"]
+
+
+def test_elimination_groups_surround_the_smallest_routes_with_their_nearest():
+    # Six routes along a line, 10 apart; r2 (2 stops) and r5 (3 stops) are the small ones.
+    sizes = [10, 10, 2, 10, 10, 3]
+    routes = [
+        Route(f"r{k}", 0, tuple(Visit(f"s{k}_{j}", 0, 0, j) for j in range(n)), 0, 0)
+        for k, n in enumerate(sizes)
+    ]
+    positions = {v.stop_id: (10.0 * k, 0.0) for k, r in enumerate(routes) for v in r.visits}
+
+    groups = _elimination_groups(routes, positions, 25)
+    assert [(t.rider_id, [r.rider_id for r in g]) for g, t in groups] == [
+        ("r2", ["r2", "r1", "r3", "r0"]),
+        ("r5", ["r5", "r4"]),
+    ]
+    # A target tried before (and unchanged since) is left alone; it may still be a neighbour.
+    again = _elimination_groups(routes, positions, 25, frozenset({routes[2]}))
+    assert [(t.rider_id, [r.rider_id for r in g]) for g, t in again] == [
+        ("r5", ["r5", "r4", "r3", "r2"]),
+    ]
 
 
 def test_only_single_kitchen_days_without_pins_are_decomposed():
