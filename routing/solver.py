@@ -358,12 +358,12 @@ def _solve_one(
     remaining = max(0.1, deadline - clock.monotonic())
     search = _search_parameters(params, remaining)
     start_from = None
-    follow = None
+    follow = None  # the evaluator, held here: OR-Tools keeps no reference to it
     if initial and params.uses_ils:
         # OR-Tools' ILS entry point takes no start, but builds its own from the first-solution
         # strategy: an evaluator that makes only the given routes' arcs free rebuilds exactly
         # those routes (stops they leave out stay unserved), and ILS goes on from there.
-        follow = _route_follower(manager, model, initial, routing)
+        follow = _route_follower(routing, manager, model, initial)
         routing.SetFirstSolutionEvaluator(follow)
         search.first_solution_strategy = FIRST_SOLUTION.Value("EVALUATOR_STRATEGY")
     elif initial:
@@ -374,7 +374,6 @@ def _solve_one(
         solution = _search(routing, params, search)
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID:
         raise ValueError(f"params: OR-Tools rejected the search parameters ({params.label})")
-    del follow  # OR-Tools does not own the evaluator: it lives until the search is over
     if solution is None and not params.allow_drops:
         # Keep the given start: with drops allowed, routes that leave a stop out are valid.
         return _solve_one(problem, replace(params, allow_drops=True), deadline, initial)
@@ -415,7 +414,7 @@ def _solve_one(
     )
 
 
-def _route_follower(manager, model: _Model, initial: Mapping[str, list[str]], routing):
+def _route_follower(routing, manager, model: _Model, initial: Mapping[str, list[str]]):
     """Arc cost for the first solution: 0 along the given routes (unknown stops skipped),
     a prohibitive cost anywhere else."""
     index_of = {stop.id: k for k, stop in enumerate(model.stops)}
