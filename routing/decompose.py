@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import time as clock
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -200,7 +201,7 @@ def _elimination_groups(
     routes: Sequence[Route],
     positions: Mapping[str, tuple[float, float]],
     group_size: int,
-    tried: frozenset[Route] = frozenset(),
+    tried: AbstractSet[Route] = frozenset(),
 ) -> list[tuple[list[Route], Route]]:
     """Disjoint groups, each around one of the smallest routes: that route and the routes
     nearest to it, about `group_size` stops in all. The small route's rider is taken away, so
@@ -267,12 +268,13 @@ def _border_groups(
     routes: Mapping[str, Route],
     dropped: Mapping[str, Unassigned],
     positions: Mapping[str, tuple[float, float]],
+    angles: Sequence[float],
     group_size: int,
     shift: float,
 ) -> tuple[list[list[Route]], list[list[int]], list[list[Rider]]]:
     """Routes in runs by angle (see `_groups`), with the dropped stops and the spare riders
-    dealt to them: routes, stop indices and riders of each group."""
-    angles = stop_angles(problem)
+    dealt to them: routes, stop indices and riders of each group. `angles` are the stops'
+    (`stop_angles`)."""
     stop_index = {s.id: k for k, s in enumerate(problem.stops)}
     rider_of = {r.id: r for r in problem.riders}
     angle = {rid: _centroid_angle(r, positions) for rid, r in routes.items()}
@@ -361,7 +363,7 @@ def solve_decomposed(problem: Problem, params) -> Plan:
             chosen = []
             if rounds % 2 == 1:
                 chosen = _elimination_groups(
-                    list(routes.values()), positions, elimination_size, frozenset(tried)
+                    list(routes.values()), positions, elimination_size, tried
                 )
                 tried.update(target for _, target in chosen)
             if chosen:
@@ -373,7 +375,7 @@ def solve_decomposed(problem: Problem, params) -> Plan:
                 group_stops = [[stop_index[s] for r in g for s in r.stop_ids] for g in groups]
             else:
                 groups, group_stops, group_riders = _border_groups(
-                    problem, routes, dropped, positions, group_size, shifts[borders % 4]
+                    problem, routes, dropped, positions, angles, group_size, shifts[borders % 4]
                 )
                 borders += 1
             # Short rounds at first (cheap moves across many borders), longer later.
