@@ -157,7 +157,9 @@ def _run(job: _Job, params) -> Plan:
     # search (see SolveParams.uses_ils). The recreate keeps the model's insertion order: with
     # the random one that helped on Solomon, the 1,000-stop day came out 5.9-6.1% above the
     # best known (two runs) against 5.1% (and 4.3-5.8% before), the 2,000-stop day 1.8%
-    # against 1.5%.
+    # against 1.5%. No local search after each recreate either: with it (see
+    # SolveParams.ils_improve) the 1,000-stop day came out at 496.6 and 497.9 km against
+    # 489.9-491.8 km without (same machine, 2026-11-26).
     local = replace(
         params,
         time_limit=job.time_limit,
@@ -166,6 +168,7 @@ def _run(job: _Job, params) -> Plan:
         bandit_operators=False,
         ils=True,
         ils_random_order=False,
+        ils_improve=False,
     )
     # A group's search goes on from its current routes (see routing.solver._route_follower),
     # so it never comes back worse than it went in.

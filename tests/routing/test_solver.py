@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from routing import Depot, PlanePoint, Reason, SolveParams, check_plan, solve
-from routing.solver import INSERTION_ORDER, _search_parameters, _solve_one, _variants
+from routing.solver import (
+    ILS_OPERATORS,
+    INSERTION_ORDER,
+    OPTIONAL_BOOL,
+    _search_parameters,
+    _solve_one,
+    _variants,
+)
 from routing.vrplib import SCALE, read_instance, read_solution, stop_id
 from tests.routing.factories import make_problem, make_rider, make_stop
 
@@ -276,6 +283,29 @@ def test_iterated_local_search_recreates_in_random_order_unless_asked_not_to():
 
     assert order(SolveParams()) == [INSERTION_ORDER.Value("SORTING_PROPERTY_RANDOM")]
     assert order(SolveParams(ils_random_order=False)) == []
+
+
+def test_iterated_local_search_uses_the_cheap_moves_and_improves_each_recreate_when_asked():
+    def switched_on(search):
+        operators = search.local_search_operators
+        return {
+            f.name
+            for f in operators.DESCRIPTOR.fields
+            if getattr(operators, f.name) == OPTIONAL_BOOL.Value("BOOL_TRUE")
+        }
+
+    improving = _search_parameters(SolveParams(ils_improve=True), 1.0)
+    assert switched_on(improving) == set(ILS_OPERATORS)
+    assert improving.iterated_local_search_parameters.improve_perturbed_solution
+    # Without it (decomposed city days: see routing/decompose.py) the first descent keeps
+    # OR-Tools' whole set.
+    plain = _search_parameters(SolveParams(ils_improve=False), 1.0)
+    assert not plain.iterated_local_search_parameters.improve_perturbed_solution
+    assert "use_relocate_expensive_chain" in switched_on(plain)
+    # Guided local search (deterministic mode) keeps OR-Tools' whole set.
+    guided = _search_parameters(SolveParams(deterministic=True), 1.0)
+    assert switched_on(guided) > set(ILS_OPERATORS)
+    assert "use_relocate_expensive_chain" in switched_on(guided)
 
 
 def test_deterministic_mode_does_not_use_iterated_local_search():
