@@ -93,9 +93,11 @@ class SolveParams:
     # Local search after every recreate, with the cheap moves only (ILS_OPERATORS). With all of
     # OR-Tools' operators it cost most of each iteration (Solomon, 12 instances at 10 s: 2.6%
     # mean gap against 1.3% without it); with the five cheap ones, all 56 at 10 s on two cores
-    # came out at 0.92% against 1.25% without it (same machine, back to back). Guided local
-    # search from the best ILS plan in the last fifth of the time did not help (1.22% against
-    # 1.18%).
+    # came out at 0.92%, 0.91% and 0.92% in three runs against 1.25% without it (same machine).
+    # A kitchen's day as `mealaid plan` solves it (one worker, 10 s): 300 stops of the generated
+    # city day 204.1 km against 243.8 km without (the whole set's first descent ate the time);
+    # three 100-stop slices 136.3 km against 136.5. Guided local search from the best ILS plan
+    # in the last fifth of the time did not help (1.22% against 1.18%).
     ils_improve: bool = True
     # Recreate inserts the removed stops in a random order, as in SISR, so each recreate tries
     # another plan; in the model's fixed order the same stops were rebuilt the same way (all 56
