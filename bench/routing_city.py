@@ -11,6 +11,11 @@ routing.check with every rule; PyVRP and VROOM get the same day without the ride
     python bench/routing_city.py --sizes 1000 --reference-time 300   # refresh best-known
     python bench/routing_city.py --sizes 1000 --solvers ours --update-best  # ours may set it
     python bench/routing_city.py --sizes 1000 --write-vrplib /tmp/city  # for routing_solomon.py
+    python bench/routing_city.py --sizes 1000 --slices 100 --solvers ours,pyvrp-ride
+
+With --slices N every solver plans the day's sweep slices of about N stops one by one (each
+with its share of the riders and of the time limit, on one core) instead of the whole day: what
+cutting the day into parts costs before any repair across their borders, per solver.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +53,7 @@ from routing import (  # noqa: E402
     check_routes,
     solve,
 )
+from routing.decompose import share_riders, stop_angles, subproblem, sweep_parts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # Best distance (metres) found per generated day by a plan that keeps every rule, the ride-time
@@ -139,8 +146,11 @@ def great_circle_matrices(points: list[GeoPoint]) -> Matrices:
 # --- solvers: each returns (rider -> stop ids, departures or None, unassigned stop ids) --------
 
 
-def run_ours(problem: Problem, time_limit: float, workers: int):
-    plan = solve(problem, SolveParams(time_limit=time_limit, workers=workers))
+def run_ours(problem: Problem, time_limit: float, workers: int, decompose: bool = True):
+    params = SolveParams(time_limit=time_limit, workers=workers)
+    if not decompose:
+        params = replace(params, decompose_above=0)
+    plan = solve(problem, params)
     routes = {r.rider_id: r.stop_ids for r in plan.routes}
     departures = {r.rider_id: r.departure for r in plan.routes}
     return routes, departures, [u.stop_id for u in plan.unassigned], plan
@@ -271,6 +281,29 @@ SOLVERS = {
 }
 
 
+def run_in_slices(name: str, problem: Problem, time_limit: float, part_size: int):
+    """Solver `name` on each sweep slice of the day alone (one core, a share of `time_limit` in
+    proportion to the slice's stops; ours as one search per slice), the plans put together."""
+    parts = sweep_parts(stop_angles(problem), part_size)
+    shares = share_riders(
+        problem.riders, [sum(problem.stops[k].demand for k in part) for part in parts]
+    )
+    routes: dict[str, list[str]] = {}
+    departures: dict[str, int] = {}
+    unassigned: list[str] = []
+    for part, riders in zip(parts, shares, strict=True):
+        sub = subproblem(problem, problem.matrices, part, riders)
+        limit = time_limit * len(part) / len(problem.stops)
+        if name == "ours":
+            found = run_ours(sub, limit, 1, decompose=False)
+        else:
+            found = SOLVERS[name](sub, limit, 1)
+        routes.update(found[0])
+        departures.update(found[1] or {})
+        unassigned += found[2]
+    return routes, departures, unassigned, None
+
+
 def load_best() -> dict[str, int]:
     return json.loads(BEST_KNOWN.read_text()) if BEST_KNOWN.exists() else {}
 
@@ -360,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let every solver's plan that keeps every rule refresh the best-known distance",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=0,
+        help="plan the day's sweep slices of about this many stops one by one (see above)",
+    )
     parser.add_argument("--write-vrplib", type=Path, help="folder for <day>.vrp (+ .sol)")
     parser.add_argument("--json", default=str(RESULTS / "routing_city.json"))
     parser.add_argument("-v", "--verbose", action="store_true", help="log each round of ours")
@@ -374,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     if any(not 10 <= s <= 5000 for s in sizes):
         parser.error("sizes: each between 10 and 5000")
+    if args.slices and not 10 <= args.slices <= min(sizes):
+        parser.error("slices: between 10 and the smallest size")
     load = os.getloadavg()[0]
     best = load_best()
     best_changed = False
@@ -396,7 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         shortest: tuple[int, dict[str, list[str]]] | None = None
         for name, limit, may_set_best in runs:
             started = time.monotonic()
-            routes, departures, unassigned, _ = SOLVERS[name](problem, limit, args.workers)
+            if args.slices:
+                routes, departures, unassigned, _ = run_in_slices(name, problem, limit, args.slices)
+            else:
+                routes, departures, unassigned, _ = SOLVERS[name](problem, limit, args.workers)
             seconds = time.monotonic() - started
             checked = check_routes(problem, routes, departures=departures, unassigned=unassigned)
             kinds = sorted(checked.kinds())
@@ -409,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             row = {
                 "day": problem.name,
                 "size": size,
-                "solver": name if limit == args.time_limit else f"{name}@{limit:g}s",
+                "solver": (name if limit == args.time_limit else f"{name}@{limit:g}s")
+                + (f"/{args.slices}" if args.slices else ""),
+                "slices": args.slices or None,
                 "ride_limit": ride_limit,
                 "feasible": feasible,
                 "unassigned": len(unassigned),
