@@ -28,6 +28,7 @@ serve: install
 	$(BIN)/mealaid serve
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: install
@@ -41,6 +42,7 @@ messages: $(STAMP)
 		--ignore-obsolete
 
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from telegram.ext import Application
 
+from api import account_pages as accounts
 from api import (
     audit_log,
     dashboard,
@@ -23,7 +24,6 @@ from api import (
     welfare,
 )
 from api import telegram as webhook
-from api.accounts import views as accounts
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
 from api.errors import BUSY_RESPONSE, install_busy_answer, install_error_handlers

@@ -18,7 +18,6 @@ from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, Session
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
-from billing import ordering
 from core import audit, i18n
 from core.clock import Clock, today
 from core.elders import (
@@ -51,6 +50,7 @@ from core.types import (
     ServiceMode,
     Texture,
 )
+from usecases import ordering
 
 router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 

@@ -18,15 +18,14 @@ from api.audit_log import record_view
 from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
-from core import audit
 from core.clock import today
 from core.settings import get_settings
 from core.types import RowId, ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
-from routing.planning import replan_after_dropout
 from routing.records import DeliveryRoute
 from routing.service import RouteNotFound
+from usecases.routing import replan_after_dropout
 
 router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
 
@@ -328,13 +327,8 @@ def rider_dropped_out(
     if route is None:
         raise RouteNotFound(route_id=route_id)
     _own_kitchen(staff, route.kitchen_id)
-    summary = replan_after_dropout(session=session, clock=clock, route_id=route_id)
-    audit.record(
-        session=session,
-        clock=clock,
-        actor=staff.actor,
-        action="rider_dropped_out",
-        subject=f"route:{route_id}",
+    summary = replan_after_dropout(
+        session=session, clock=clock, route_id=route_id, actor=staff.actor
     )
     return ReplanPublic(
         kitchen_id=summary.kitchen_id,

@@ -1,7 +1,7 @@
 """The orders board: a day's orders per site and meal with their status, for the admin,
 kitchen staff (their kitchen's sites) and community workers (their communities' elders); and
 phone-in orders and cancels entered by staff for elders who do not use the chat, through the
-same order services as the chat (billing.ordering), with the same rules."""
+same order services as the chat (usecases.ordering), with the same rules."""
 
 import uuid
 from datetime import date
@@ -21,22 +21,22 @@ from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionD
 from api.errors import STAFF_RESPONSES
 from api.forms import field_errors, refusal_of
 from api.templating import page
-from billing import ordering
 from core import audit
 from core.clock import Clock, today
 from core.elders import get_elder
 from core.errors import DomainError, DuplicateRequest, InvalidInput
 from core.menus import menu_item
 from core.models import Order
-from core.orders import (
+from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
+from core.validation import PROBLEMS, FieldName
+from usecases import ordering
+from usecases.ordering import (
     BoardOrder,
     day_menu_items,
     kitchen_site_ids,
     orderable_elders,
     orders_board,
 )
-from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
-from core.validation import PROBLEMS, FieldName
 
 router = APIRouter(tags=["orders"], responses=STAFF_RESPONSES)
 

@@ -10,8 +10,8 @@ from api.deps import ClockDep, OverviewStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
-from core.orders import day_tallies
 from core.types import RowId, Slot
+from usecases.ordering import day_tallies
 
 router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 

@@ -20,7 +20,6 @@ from api.audit_log import record_view
 from api.deps import ClockDep, OptionalStaff, ReadSessionDep, RiderStaff, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
-from billing.ordering import record_outcome
 from core.clock import today
 from core.signing import sign, verify
 from core.types import OrderStatus, RowId
@@ -32,6 +31,7 @@ from routing.service import (
     route_view,
     routes_on,
 )
+from usecases.ordering import record_outcome
 
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 

@@ -12,9 +12,7 @@ from babel.dates import format_date, get_day_names
 from babel.numbers import format_decimal, format_percent
 from sqlmodel import Session, col, select
 
-from billing import ordering
 from billing.models import Share
-from billing.service import elder_month, quote
 from bot import texts
 from bot.models import ChatState
 from core import i18n, ratings, welfare
@@ -33,19 +31,23 @@ from core.models import (
     StandingOrder,
     StandingOrderPause,
 )
-from core.orders import orderable_meals, plan_repeat
 from core.settings import Settings
 from core.sites import cutoff_at, get_site, get_slot, nearby_sites, serves, site_for_elder
-from core.standing import (
-    create_standing_order,
-    pause_standing_order,
-    resume_standing_order,
-    stop_standing_order,
-)
 from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
+from usecases import ordering
+from usecases.ordering import (
+    create_standing_order,
+    elder_month,
+    orderable_meals,
+    pause_standing_order,
+    plan_repeat,
+    quote,
+    resume_standing_order,
+    stop_standing_order,
+)
 
 Keyboard = Literal["main", "contact", "location", "remove"]
 Buttons = list[list[tuple[str, str]]]

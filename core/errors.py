@@ -260,3 +260,21 @@ class PeriodReversed(Conflict):
 class PauseInPast(Conflict):
     code = "date_in_past"
     message = N_("{date} has already passed.")
+
+
+class SlotStillOpen(Conflict):
+    code = "slot_still_open"
+    message = N_(
+        "Orders for {slot} on {date} are still open at {sites} until {cutoff}: routes are "
+        "planned once the meal has closed."
+    )
+
+
+class SiteCodeUnknown(NotFound):
+    code = "site_code_unknown"
+    message = N_("There is no site with the code “{code}”. Known codes: {known}.")
+
+
+class NotAKitchen(DomainError):
+    code = "not_a_kitchen"
+    message = N_("{site} is not a central kitchen: only kitchens plan delivery routes.")

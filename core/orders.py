@@ -15,7 +15,6 @@ from core.diet import diet_problem, profile_of_elder, suits
 from core.elders import get_elder
 from core.errors import (
     AlreadyOrdered,
-    CutoffNotYet,
     CutoffPassed,
     DateInPast,
     DateTooFar,
@@ -47,9 +46,9 @@ from core.models import (
     SiteServiceArea,
     SlotCutoff,
 )
-from core.notifications import notify_elder_chats, notify_locked_orders
+from core.notifications import notify_elder_chats
 from core.settings import get_settings
-from core.sites import cutoff_at, get_site, get_slot
+from core.sites import cutoff_at
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
 from core.welfare import raise_alert
@@ -84,7 +83,7 @@ def place_order(
     placed_by_chat_user_id: int | None = None,
 ) -> PlacedOrder:
     """Place one order after checking every rule; refuse with a typed error and write nothing."""
-    return _place(
+    return place_checked(
         session=session,
         clock=clock,
         elder_id=elder_id,
@@ -103,7 +102,7 @@ def place_order(
     )
 
 
-def _place(
+def place_checked(
     *,
     session: Session,
     clock: Clock,
@@ -133,13 +132,13 @@ def _place(
     )
     if context.duplicate_id is not None:
         raise DuplicateRequest(order_id=context.duplicate_id)
-    _check_quantity(quantity)
+    check_quantity(quantity)
     elder = _check_elder(context.elder, elder_id, service_date)
     now = clock.now()
     _check_date(service_date, now.date())
     site = _check_site(context.site, site_id, slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
-    _check_mode(site, chosen_mode)
+    check_mode(site, chosen_mode)
     if not at_cutoff:
         _check_open(site, service_date, slot, clock)
     _check_area(elder, site, chosen_mode)
@@ -210,10 +209,10 @@ def change_order(
     )
     elder = _check_elder(context.elder, order.elder_id, order.service_date)
     new_quantity = order.quantity if quantity is None else quantity
-    _check_quantity(new_quantity)
+    check_quantity(new_quantity)
     if mode is not None:
         site = _check_site(context.site, order.site_id, slot)
-        _check_mode(site, mode)
+        check_mode(site, mode)
         _check_area(elder, site, mode)
     choice = _check_on_menu(context.choice, order.service_date, slot)
     _check_diet(elder, choice)
@@ -407,102 +406,6 @@ def record_outcome(
     return order
 
 
-@dataclass(frozen=True)
-class CutoffResult:
-    site_id: int
-    service_date: date
-    slot: Slot
-    locked_at: datetime
-    orders_locked: int
-    standing_orders_placed: int
-    already_done: bool
-
-
-@service
-def run_cutoff(
-    *,
-    session: Session,
-    clock: Clock,
-    site_id: int,
-    service_date: date,
-    slot: Slot,
-    early: bool = False,
-) -> CutoffResult:
-    """Close a slot: materialise its standing orders, then lock every placed order. Running it
-    again changes nothing. Before the cutoff time it refuses unless `early` is given."""
-    from core.standing import materialise_standing_orders  # standing orders place through here
-
-    site = get_site(session=session, site_id=site_id)
-    meal_slot = get_slot(session=session, site=site, slot=slot)
-    done = session.exec(
-        select(SlotCutoff).where(
-            SlotCutoff.site_id == site_id,
-            SlotCutoff.service_date == service_date,
-            SlotCutoff.slot == slot,
-        )
-    ).first()
-    if done is not None:
-        return CutoffResult(
-            site_id,
-            service_date,
-            slot,
-            done.locked_at,
-            done.orders_locked,
-            done.standing_orders_placed,
-            already_done=True,
-        )
-    now = clock.now()
-    closes = cutoff_at(meal_slot, service_date, clock.tz)
-    if now < closes and not early:
-        raise CutoffNotYet(slot=slot, date=service_date, cutoff=closes)
-    placed = materialise_standing_orders(
-        session=session, clock=clock, site_id=site_id, service_date=service_date, slot=slot
-    )
-    locked_ids = list(
-        session.execute(
-            sa.update(Order)
-            .where(
-                Order.site_id == site_id,
-                Order.service_date == service_date,
-                Order.slot == slot,
-                Order.status == OrderStatus.placed,
-            )
-            .values(status=OrderStatus.locked, locked_at=now, updated_at=now)
-            .returning(Order.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-    locked = len(locked_ids)
-    notify_locked_orders(session, order_ids=locked_ids, at=now)
-    record = SlotCutoff(
-        site_id=site_id,
-        service_date=service_date,
-        slot=slot,
-        locked_at=now,
-        orders_locked=locked,
-        standing_orders_placed=len(placed.placed),
-    )
-    session.add(record)
-    session.flush()
-    session.expire_all()
-    return CutoffResult(site_id, service_date, slot, now, locked, len(placed.placed), False)
-
-
-def due_cutoffs(*, session: Session, clock: Clock, service_date: date) -> list[tuple[int, Slot]]:
-    """The (site, slot) pairs of a service day whose cutoff time has come but are not locked."""
-    now = clock.now()
-    locked = {
-        (row.site_id, row.slot)
-        for row in session.exec(select(SlotCutoff).where(SlotCutoff.service_date == service_date))
-    }
-    due = []
-    for meal_slot in session.exec(select(MealSlot).order_by(MealSlot.site_id, MealSlot.id)):
-        key = (meal_slot.site_id, Slot(meal_slot.slot))
-        if key not in locked and cutoff_at(meal_slot, service_date, clock.tz) <= now:
-            due.append(key)
-    return due
-
-
 # -- what the rules look at: one prebuilt query per request ---------------------------------
 # An order is checked against the elder, the site and slot, the menu item and earlier orders.
 # All of it comes back in one round trip (outer joins from a one-row base, so that whatever is
@@ -694,7 +597,7 @@ def _check_on_menu(choice: MenuChoice | None, service_date: date, slot: Slot) ->
     return choice
 
 
-def _check_quantity(quantity: int) -> None:
+def check_quantity(quantity: int) -> None:
     high = get_settings().max_order_quantity
     if not 1 <= quantity <= high:
         raise InvalidQuantity(low=1, high=high)
@@ -708,7 +611,7 @@ def _check_date(service_date: date, today: date) -> None:
         raise DateTooFar(days=horizon)
 
 
-def _check_mode(site: Site | SiteContext, mode: ServiceMode) -> None:
+def check_mode(site: Site | SiteContext, mode: ServiceMode) -> None:
     offered = {
         ServiceMode.delivery: site.offers_delivery,
         ServiceMode.pickup: site.offers_pickup,
@@ -718,14 +621,9 @@ def _check_mode(site: Site | SiteContext, mode: ServiceMode) -> None:
         raise ModeNotOffered(site=site.name, mode=mode)
 
 
-def _closes(site: SiteContext, service_date: date, clock: Clock) -> datetime:
-    day = service_date - timedelta(days=site.cutoff_days_before or 0)
-    return datetime.combine(day, site.cutoff_time, tzinfo=clock.tz)  # type: ignore[arg-type]
-
-
 def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:
     """Orders close at the slot's cutoff time, or earlier if staff locked the slot."""
-    closes = _closes(site, service_date, clock)
+    closes = cutoff_at(site, service_date, clock.tz)
     if site.locked or clock.now() >= closes:
         raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=site.phone)
 

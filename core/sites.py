@@ -1,7 +1,8 @@
 """Communities, sites (kitchens, canteens, pick-up points), their service areas and meal slots."""
 
 from collections.abc import Collection
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -67,9 +68,17 @@ def get_slot(*, session: Session, site: Site, slot: Slot) -> MealSlot:
     return meal_slot
 
 
-def cutoff_at(meal_slot: MealSlot, service_date: date, tz: tzinfo) -> datetime:
-    """The moment ordering for this slot on this service day closes, in the programme's zone."""
-    day = service_date - timedelta(days=meal_slot.cutoff_days_before)
+class SlotTimes(Protocol):
+    """What fixes a slot's cutoff: a meal slot row, or the order rules' prefetched context."""
+
+    cutoff_time: time
+    cutoff_days_before: int
+
+
+def cutoff_at(meal_slot: SlotTimes, service_date: date, tz: tzinfo) -> datetime:
+    """The moment ordering for this slot on this service day closes, in the programme's zone.
+    The only place this is worked out: ordering, the cutoff, the bot and the pages ask here."""
+    day = service_date - timedelta(days=meal_slot.cutoff_days_before or 0)
     return datetime.combine(day, meal_slot.cutoff_time, tzinfo=tz)
 
 

@@ -21,7 +21,7 @@ from core.errors import (
 )
 from core.menus import MenuChoice, menu_choices
 from core.models import Elder, Order, StandingOrder, StandingOrderPause
-from core.orders import PlacedOrder, _check_mode, _check_quantity, _place
+from core.orders import PlacedOrder, check_mode, check_quantity, place_checked
 from core.sites import get_site, get_slot, serves
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
@@ -50,11 +50,11 @@ def create_standing_order(
         raise InvalidWeekdays()
     if end_date is not None and end_date < start_date:
         raise InvalidPeriod()
-    _check_quantity(quantity)
+    check_quantity(quantity)
     site = get_site(session=session, site_id=site_id)
     get_slot(session=session, site=site, slot=slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
-    _check_mode(site, chosen_mode)
+    check_mode(site, chosen_mode)
     delivered = chosen_mode == ServiceMode.delivery
     if delivered and not serves(session=session, site_id=site_id, community_id=elder.community_id):
         raise OutsideServiceArea(name=elder.name, site=site.name)
@@ -191,7 +191,7 @@ def materialise_standing_orders(
         elder = session.get(Elder, standing.elder_id)
         choice = choice_for(elder, standing, choices)  # type: ignore[arg-type]
         try:
-            order = _place(
+            order = place_checked(
                 session=session,
                 clock=clock,
                 elder_id=standing.elder_id,

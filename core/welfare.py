@@ -113,17 +113,20 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
 def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
     """Move every unacknowledged alert whose time is up to the next level."""
     now = clock.now()
-    due = list(
-        session.exec(
-            select(WelfareAlert)
-            .where(
-                WelfareAlert.status == AlertStatus.open,
-                col(WelfareAlert.escalate_at).is_not(None),
-                col(WelfareAlert.escalate_at) <= now,
-            )
-            .order_by(col(WelfareAlert.id))
+    query = (
+        select(WelfareAlert)
+        .where(
+            WelfareAlert.status == AlertStatus.open,
+            col(WelfareAlert.escalate_at).is_not(None),
+            col(WelfareAlert.escalate_at) <= now,
         )
+        .order_by(col(WelfareAlert.id))
     )
+    # Several processes escalate (the scheduler, the bot): each alert moves one level once. On
+    # PostgreSQL a row another process is escalating is skipped; SQLite's writers take turns.
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = list(session.exec(query))
     for alert in due:
         elder = session.get(Elder, alert.elder_id)
         if alert.level == AlertLevel.family:

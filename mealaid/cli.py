@@ -20,12 +20,16 @@ from api.accounts.models import Role
 from core import i18n
 from core.clock import FixedClock, SystemClock
 from core.db import Database, drop_everything
-from core.errors import DomainError
+from core.errors import DomainError, NotAKitchen, SiteCodeUnknown, SlotStillOpen
 from core.i18n import N_
 from core.models import Site
-from core.orders import due_cutoffs, run_cutoff
 from core.settings import get_settings
-from core.types import LABELS, Category, ServiceMode, Slot
+from core.types import LABELS, Category, ServiceMode, SiteKind, Slot
+from usecases import ordering
+from usecases import routing as routing_runs
+
+# Who the audit log names for what an operator did from the command line.
+CLI_ACTOR = "cli"
 
 LABELS_OF_ROLES = {role.value: LABELS[role] for role in Role}
 
@@ -313,36 +317,76 @@ def link_code(
     )
 
 
+def _slot(value: str | None, locale: str) -> Slot | None:
+    """A meal named on the command line, refused in the reader's language when it is none."""
+    if value is None:
+        return None
+    try:
+        return Slot(value)
+    except ValueError:
+        console.print(
+            i18n.render(
+                N_("“{value}” is not a meal. Meals: {known}."),
+                locale,
+                {"value": value, "known": ", ".join(slot.value for slot in Slot)},
+            )
+        )
+        raise typer.Exit(2) from None
+
+
+def _sites(session, code: str | None, locale: str, *, kitchens: bool = False) -> list[Site]:
+    """Every site (or every central kitchen), or the one with this code; an unknown code, or a
+    canteen where a kitchen is needed, is refused and nothing is done."""
+    every = list(session.exec(sa.select(Site).order_by(Site.id)).scalars())
+    wanted = [s for s in every if not kitchens or s.kind == SiteKind.central_kitchen]
+    if code is None:
+        return wanted
+    chosen = [s for s in every if s.code == code]
+    error: DomainError | None = None
+    if not chosen:
+        error = SiteCodeUnknown(code=code, known=", ".join(s.code for s in wanted))
+    elif kitchens and chosen[0].kind != SiteKind.central_kitchen:
+        error = NotAKitchen(site=chosen[0].name)
+    if error is not None:
+        console.print(error.render(locale))
+        raise typer.Exit(2)
+    return chosen
+
+
+SLOT_HELP = "The meal: breakfast, lunch or dinner."
+
+
 @app.command()
 def cutoff(
     day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
-    slot: Annotated[Slot | None, typer.Option(help="Only this meal.")] = None,
+    slot: Annotated[str | None, typer.Option(help="Only this meal.")] = None,
     site: Annotated[str | None, typer.Option(help="Only this site (its code).")] = None,
     early: Annotated[bool, typer.Option(help="Close before the cutoff time.")] = False,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
-    """Close every slot whose cutoff has come: standing orders become orders, orders lock."""
+    """Close every slot whose cutoff has come: standing orders become orders (with their budget
+    reserved), orders lock for the kitchen. The scheduler does this by itself at each cutoff."""
+    from core.models import MealSlot
+
     locale = _locale(lang)
     settings = get_settings()
     service_date = _parse_day(day, locale)
+    only_slot = _slot(slot, locale)
     clock = SystemClock(settings.tz)
     database = _database()
     with database.transaction() as session:
-        sites = {s.id: s for s in session.exec(sa.select(Site)).scalars()}
+        names = {s.id: s.name for s in _sites(session, None, locale)}
+        chosen = {s.id for s in _sites(session, site, locale)}
         if early:
-            from core.models import MealSlot
-
             pairs = [(m.site_id, Slot(m.slot)) for m in session.exec(sa.select(MealSlot)).scalars()]
         else:
-            pairs = due_cutoffs(session=session, clock=clock, service_date=service_date)
+            pairs = ordering.due_cutoffs(session=session, clock=clock, service_date=service_date)
         pairs = [
-            (s, sl)
-            for s, sl in pairs
-            if (slot is None or sl == slot) and (site is None or sites[s].code == site)
+            (s, sl) for s, sl in pairs if (only_slot is None or sl == only_slot) and s in chosen
         ]
         try:
             results = [
-                run_cutoff(
+                ordering.run_cutoff(
                     session=session,
                     clock=clock,
                     site_id=s,
@@ -365,7 +409,7 @@ def cutoff(
                 N_("{site} {slot}: {locked} orders locked ({standing} from standing orders)."),
                 locale,
                 {
-                    "site": sites[result.site_id].name,
+                    "site": names[result.site_id],
                     "slot": result.slot,
                     "locked": result.orders_locked,
                     "standing": result.standing_orders_placed,
@@ -377,7 +421,7 @@ def cutoff(
 @app.command()
 def plan(
     day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
-    slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
+    slot: Annotated[str, typer.Option(help=SLOT_HELP)] = Slot.lunch.value,
     site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds of search per kitchen.")] = 10.0,
     out: Annotated[
@@ -387,14 +431,16 @@ def plan(
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Plan each kitchen's delivery routes for a day and meal from its locked orders, and write
-    the riders' printed route sheets."""
+    the riders' printed route sheets. Refused while the meal is still open for orders (the
+    scheduler plans each kitchen by itself right after its cutoff)."""
     locale = _locale(lang)
     service_date = _parse_day(day, locale)
+    meal = _slot(slot, locale) or Slot.lunch
     database = _database()
     kitchens = _plan(
-        database, SystemClock(get_settings().tz), service_date, [slot], site, time_limit, locale
+        database, SystemClock(get_settings().tz), service_date, [meal], site, time_limit, locale
     )
-    _route_sheets(database, kitchens, service_date, slot, out or _day_folder(service_date), locale)
+    _route_sheets(database, kitchens, service_date, meal, out or _day_folder(service_date), locale)
 
 
 @app.command()
@@ -409,18 +455,16 @@ def replan(
 ) -> None:
     """A rider dropped out: give the doors their route has not reached to the riders still at
     the kitchen, and write the new route sheets."""
-    from routing.planning import replan_after_dropout
-    from routing.solver import SolveParams
-
     locale = _locale(lang)
     database = _database()
     try:
         with database.transaction() as session:
-            summary = replan_after_dropout(
+            summary = routing_runs.replan_after_dropout(
                 session=session,
                 clock=SystemClock(get_settings().tz),
                 route_id=route,
-                params=SolveParams(time_limit=time_limit),
+                actor=CLI_ACTOR,
+                params=routing_runs.SolveParams(time_limit=time_limit),
             )
     except DomainError as refusal:
         console.print(refusal.render(locale))
@@ -464,26 +508,36 @@ def _route_sheets(
 def _plan(
     database, clock, service_date: date, slots, site: str | None, time_limit: float, locale: str
 ) -> list[int]:
-    from routing.planning import plan_slot
-    from routing.solver import SolveParams
-
+    """Plan each chosen kitchen's meals, one transaction each; a refusal (the meal is still
+    open) is printed and ends the command with nothing of that kitchen's meal changed."""
     with database.reading() as session:
-        kitchens = [
-            k.id
-            for k in session.exec(sa.select(Site)).scalars()
-            if k.kind == "central_kitchen" and (site is None or k.code == site)
-        ]
+        kitchens = [k.id for k in _sites(session, site, locale, kitchens=True)]
     for kitchen_id in kitchens:
         for slot in slots:
-            with database.transaction() as session:
-                summary = plan_slot(
-                    session=session,
-                    clock=clock,
-                    kitchen_id=kitchen_id,
-                    service_date=service_date,
-                    slot=slot,
-                    params=SolveParams(time_limit=time_limit),
+            try:
+                with database.transaction() as session:
+                    summary = routing_runs.plan_kitchen(
+                        session=session,
+                        clock=clock,
+                        kitchen_id=kitchen_id,
+                        service_date=service_date,
+                        slot=slot,
+                        actor=CLI_ACTOR,
+                        params=routing_runs.SolveParams(time_limit=time_limit),
+                    )
+            except SlotStillOpen as refusal:
+                console.print(refusal.render(locale))
+                console.print(
+                    i18n.render(
+                        N_("To close it now: mealaid cutoff --date {date} --slot {slot} --early"),
+                        locale,
+                        {"date": service_date.isoformat(), "slot": slot.value},
+                    )
                 )
+                raise typer.Exit(1) from None
+            except DomainError as refusal:
+                console.print(refusal.render(locale))
+                raise typer.Exit(1) from None
             _print_plan(summary, locale)
     return kitchens
 
@@ -513,7 +567,7 @@ def _print_plan(summary, locale: str) -> None:
 @app.command()
 def kitchen(
     day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
-    slot: Annotated[Slot, typer.Option(help="The meal.")] = Slot.lunch,
+    slot: Annotated[str, typer.Option(help=SLOT_HELP)] = Slot.lunch.value,
     site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the lists and labels here.")] = None,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
@@ -524,21 +578,18 @@ def kitchen(
 
     locale = _locale(lang)
     service_date = _parse_day(day, locale)
+    meal = _slot(slot, locale) or Slot.lunch
     database = _database()
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     with database.reading() as session:
-        kitchens = [
-            k
-            for k in session.exec(sa.select(Site)).scalars()
-            if k.kind == "central_kitchen" and (site is None or k.code == site)
-        ]
+        kitchens = _sites(session, site, locale, kitchens=True)
         for kitchen_site in kitchens:
             production = production_list(
                 session=session, kitchen_id=kitchen_site.id, service_date=service_date, slot=slot
             )
             table = Table(
                 title=f"{production.kitchen} · {service_date.isoformat()} · "
-                f"{i18n.display(slot, locale)}"
+                f"{i18n.display(meal, locale)}"
                 + ("" if production.final else " · " + t(N_("NOT FINAL")))
             )
             for header in (
@@ -565,7 +616,7 @@ def kitchen(
                     session=session,
                     kitchen_id=kitchen_site.id,
                     service_date=service_date,
-                    slot=slot,
+                    slot=meal,
                     folder=out,
                     locale=locale,
                     base_url=get_settings().public_base_url,
@@ -602,12 +653,12 @@ def settle(
 
 def _settle(database, clock, month: str, out: Path | None, locale: str, bill_pdfs: bool) -> None:
     from billing.exports import settle_files
-    from billing.settlement import flag_anomalies, month_range
+    from usecases.settlement import check_month, month_range
 
     first, last = month_range(month)
     folder = out or Path("settlement") / month
     with database.transaction() as session:
-        reviews = flag_anomalies(session=session, clock=clock, first=first, last=last)
+        reviews = check_month(session=session, clock=clock, month=month, actor=CLI_ACTOR)
     with database.reading() as session:
         result = settle_files(
             session=session,
@@ -851,7 +902,7 @@ def _print_day(summary, city, locale: str) -> None:
 def _print_payers(session, first: date, last: date, locale: str) -> None:
     """The four contributions for the period, per funder, from the ledger."""
     from billing.models import Fund
-    from billing.service import ledger_totals
+    from usecases.settlement import ledger_totals
 
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     totals = ledger_totals(session=session, first=first, last=last)

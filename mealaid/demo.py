@@ -11,13 +11,6 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
-from billing.ordering import (
-    cancel_order,
-    change_order,
-    place_order,
-    record_outcome,
-    run_cutoff,
-)
 from core.clock import FixedClock
 from core.db import Database
 from core.diet import profile_of_elder
@@ -25,7 +18,6 @@ from core.elders import chat_user_for, create_elder, link_elder, pause_elder
 from core.errors import DomainError
 from core.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from core.models import Elder, Order, Rider, Site
-from core.orders import due_cutoffs
 from core.schemas import (
     CategoryGrant,
     CommunityCreate,
@@ -39,7 +31,6 @@ from core.schemas import (
     SiteCreate,
 )
 from core.sites import create_community, create_site
-from core.standing import create_standing_order, pause_standing_order
 from core.types import (
     Category,
     LinkRelation,
@@ -53,9 +44,18 @@ from core.types import (
 from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
-from routing.planning import plan_slot
 from routing.records import RouteStop
-from routing.solver import SolveParams
+from usecases.ordering import (
+    cancel_order,
+    change_order,
+    create_standing_order,
+    due_cutoffs,
+    pause_standing_order,
+    place_order,
+    record_outcome,
+    run_cutoff,
+)
+from usecases.routing import SolveParams, plan_kitchen
 
 ELDERS = 640
 PLAN_SECONDS = 3.0  # search time per kitchen and meal: enough for a district's demo day
@@ -702,12 +702,13 @@ def run_day(
         for slot in (Slot.lunch, Slot.dinner):
             with database.transaction() as session:
                 summary.routes.append(
-                    plan_slot(
+                    plan_kitchen(
                         session=session,
                         clock=clock,
                         kitchen_id=kitchen_id,
                         service_date=day,
                         slot=slot,
+                        actor="demo",
                         params=SolveParams(time_limit=PLAN_SECONDS),
                     )
                 )

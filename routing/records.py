@@ -39,3 +39,19 @@ class UnplannedOrder(SQLModel, table=True):
     order_id: int = Field(foreign_key="meal_order.id", primary_key=True)
     reason: str = Field(max_length=16)
     planned_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlannedSlot(SQLModel, table=True):
+    """The record that a kitchen's meal has been planned after its cutoff, written in the same
+    transaction as its routes: the scheduler plans each kitchen's meal once, however often it
+    looks and however many workers look at once."""
+
+    __tablename__ = "planned_slot"
+    __table_args__ = (sa.UniqueConstraint("kitchen_id", "service_date", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kitchen_id: int = Field(foreign_key="site.id")
+    service_date: date = Field(index=True)
+    slot: str = Field(max_length=16)
+    planned_at: datetime = Field(sa_type=UTCDateTime)
+    stops: int = 0
+    riders: int = 0

@@ -225,8 +225,9 @@ def kitchen_with_route(
     (deterministically) onto one route. Returns the route id and the order ids."""
     from sqlmodel import select
 
+    from core.cutoff import run_cutoff
     from core.models import Rider
-    from core.orders import place_order, run_cutoff
+    from core.orders import place_order
     from core.schemas import EmergencyContactCreate
     from routing.planning import plan_slot
     from routing.records import DeliveryRoute
@@ -362,8 +363,8 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
     """Three elders served lunch today under a city funder's 低保 rule (drawing on a fund of
     ¥1,000) and a universal one, with a charity funder that paid nothing. Returns the city
     funder and the charity."""
-    from billing import ordering
     from core.types import OrderStatus
+    from usecases import ordering
 
     session = make.session
     site, dishes, _ = make.world()

@@ -10,7 +10,6 @@ from sqlmodel import select
 
 from api import charts
 from api.app import create_app
-from billing import ordering
 from billing.dashboard import dashboard
 from billing.models import LedgerEntry
 from core.clock import FixedClock
@@ -19,6 +18,7 @@ from core.models import MealRating, Order
 from core.types import Category, OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, PolicyFactory, log_in, make_staff
+from usecases import ordering
 
 
 def _day(make, site, dish, day, meals):

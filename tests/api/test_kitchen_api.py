@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.clock import FixedClock
-from core.orders import place_order, run_cutoff
+from core.cutoff import run_cutoff
+from core.orders import place_order
 from core.schemas import MealSlotCreate
 from core.types import ServiceMode, SiteKind, Slot
 from tests.conftest import SHANGHAI

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
-from billing import ordering
 from core.clock import FixedClock
 from core.models import Dish, Menu, MenuItem, Order
 from core.types import Slot
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, csrf_from, log_in, make_staff
+from usecases import ordering
 
 
 @pytest.fixture

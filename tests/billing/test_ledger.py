@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from billing import ordering, quote, reverse
+from billing import quote, reverse
 from billing.errors import AlreadyReversed
 from billing.models import Charge, EntryKind, Fund, LedgerEntry, Reservation, Share
 from core.clock import FixedClock
@@ -16,6 +16,7 @@ from core.errors import DomainError
 from core.types import OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, PolicyFactory
+from usecases import ordering
 
 
 def place(make, elder, site, dish, *, key, day=None, slot=Slot.lunch):

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from billing import ordering
 from billing.models import Reservation, ReservationStatus
 from core.models import Order
 from core.types import OrderStatus, Slot
 from tests.factories import PolicyFactory
+from usecases import ordering
 
 
 def test_a_pause_cancels_open_orders_in_its_period_and_names_the_locked_ones(make, session):

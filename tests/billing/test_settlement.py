@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from billing import ordering
 from billing import service as billing_service
 from billing.errors import InvalidMonth, SettlementFileNotFound
 from billing.exports import settle_files, settlement_file, settlement_file_names
@@ -28,6 +27,7 @@ from core.elders import pause_elder
 from core.models import ElderCategory, Order
 from core.types import Category, OrderStatus, Slot
 from tests.factories import PolicyFactory
+from usecases import ordering
 
 NOVEMBER = month_range("2026-11")
 

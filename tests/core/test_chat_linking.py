@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from billing import ordering
 from billing.service import elder_month
 from core.elders import (
     WRONG_CODES_PER_HOUR,
@@ -23,6 +22,7 @@ from core.models import ChatNotification, ElderLink, FamilyLinkCode, LinkCodeAtt
 from core.orders import orderable_meals, plan_repeat
 from core.types import LinkRelation, OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI, row_counts
+from usecases import ordering
 
 
 def _chat_user(make, telegram_id: int = 1001):

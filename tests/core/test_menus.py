@@ -5,7 +5,6 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from billing import ordering
 from billing.models import Charge
 from core.errors import (
     AlreadyExists,
@@ -28,6 +27,7 @@ from core.models import Menu, MenuItem, Order
 from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
 from core.types import Slot, Texture
 from tests.conftest import row_counts
+from usecases import ordering
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from core import errors
+from core.cutoff import run_cutoff
 from core.elders import pause_elder
 from core.i18n import gettext
 from core.models import MealSlot, MenuItem, Order
-from core.orders import cancel_order, change_order, place_order, repeat_last_order, run_cutoff
+from core.orders import cancel_order, change_order, place_order, repeat_last_order
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot, Texture
 from tests.conftest import SHANGHAI, row_counts
 

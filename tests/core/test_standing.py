@@ -6,9 +6,10 @@ import pytest
 from sqlmodel import select
 
 from core import errors
+from core.cutoff import run_cutoff
 from core.elders import pause_elder
 from core.models import Order
-from core.orders import place_order, run_cutoff
+from core.orders import place_order
 from core.standing import (
     create_standing_order,
     materialise_standing_orders,

@@ -6,7 +6,8 @@ import pytest
 
 from api.app import create_app
 from core.clock import FixedClock
-from core.orders import place_order, run_cutoff
+from core.cutoff import run_cutoff
+from core.orders import place_order
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving

@@ -6,8 +6,9 @@ from datetime import date, time
 import pypdf
 import pytest
 
+from core.cutoff import run_cutoff
 from core.models import Site
-from core.orders import cancel_order, place_order, run_cutoff
+from core.orders import cancel_order, place_order
 from core.schemas import MealSlotCreate
 from core.standing import create_standing_order
 from core.types import ServiceMode, SiteKind, Slot, Texture

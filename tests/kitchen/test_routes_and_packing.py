@@ -7,8 +7,9 @@ import pypdf
 import pytest
 from sqlmodel import select
 
+from core.cutoff import run_cutoff
 from core.models import Rider
-from core.orders import place_order, run_cutoff
+from core.orders import place_order
 from core.schemas import MealSlotCreate
 from core.types import ServiceMode, SiteKind, Slot
 from kitchen.exports import kitchen_files

@@ -1,6 +1,8 @@
-"""The order use cases with their money: what the bot, the pages and the CLI call. Each runs the
-core order service and the billing step in the caller's one transaction, so an order never
-exists without its reservation, nor a reservation without its order."""
+"""The order use cases with their money: what the bot, the pages, the CLI and the scheduler call.
+Each runs the core order service and the billing step in the caller's one transaction, so an
+order never exists without its reservation, nor a reservation without its order. The surfaces
+may not import `core.orders`, `core.standing`, `core.cutoff` or `billing.service` themselves
+(an import contract in `.importlinter` says so): the reads they need are re-exported here."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -10,12 +12,65 @@ from sqlmodel import Session, col, select
 
 from billing import service
 from billing.models import Charge
+from billing.service import elder_month, ledger_totals, quote
 from billing.split import Split
-from core import elders, orders
+from core import cutoff, elders, orders
 from core.clock import Clock
+from core.cutoff import CutoffResult, due_cutoffs
 from core.errors import CutoffPassed, OrderNotChangeable
 from core.models import ElderPause, Order
+from core.orders import (
+    BoardOrder,
+    OpenMeal,
+    RepeatPlan,
+    SlotTally,
+    day_menu_items,
+    day_tallies,
+    kitchen_site_ids,
+    orderable_elders,
+    orderable_meals,
+    orders_board,
+    plan_repeat,
+)
+from core.standing import (
+    create_standing_order,
+    pause_standing_order,
+    resume_standing_order,
+    stop_standing_order,
+)
 from core.types import OrderStatus, Slot
+
+__all__ = [
+    "BilledOrder",
+    "BoardOrder",
+    "CutoffResult",
+    "OpenMeal",
+    "PausedMeals",
+    "RepeatPlan",
+    "SlotTally",
+    "cancel_order",
+    "change_order",
+    "create_standing_order",
+    "day_menu_items",
+    "day_tallies",
+    "due_cutoffs",
+    "elder_month",
+    "kitchen_site_ids",
+    "ledger_totals",
+    "orderable_elders",
+    "orderable_meals",
+    "orders_board",
+    "pause_meals",
+    "pause_standing_order",
+    "place_order",
+    "plan_repeat",
+    "quote",
+    "record_outcome",
+    "repeat_last_order",
+    "resume_standing_order",
+    "run_cutoff",
+    "stop_standing_order",
+]
 
 
 @dataclass(frozen=True)
@@ -89,9 +144,9 @@ def run_cutoff(
     service_date: date,
     slot: Slot,
     early: bool = False,
-) -> orders.CutoffResult:
+) -> CutoffResult:
     """Close the slot, then reserve for the orders the standing orders just made."""
-    result = orders.run_cutoff(
+    result = cutoff.run_cutoff(
         session=session,
         clock=clock,
         site_id=site_id,

@@ -1,0 +1,177 @@
+"""Routing runs: planning a kitchen's deliveries for a meal once the meal has closed, and
+re-planning when a rider drops out. What `mealaid plan`, the kitchen's pages and the scheduler
+call; `routing.planning` (the unchecked planning step) is not for the surfaces."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.clock import Clock
+from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
+from core.models import MealSlot, Site, SlotCutoff
+from core.sites import cutoff_at
+from core.types import SiteKind, Slot
+from routing import planning
+from routing.planning import PlanSummary
+from routing.records import PlannedSlot
+from routing.solver import SolveParams
+
+__all__ = [
+    "OpenSite",
+    "PlanSummary",
+    "SolveParams",
+    "kitchens_due",
+    "open_sites",
+    "plan_kitchen",
+    "replan_after_dropout",
+]
+
+
+@dataclass(frozen=True)
+class OpenSite:
+    site_id: int
+    name: str
+    closes_at: datetime
+
+
+def open_sites(
+    *, session: Session, clock: Clock, kitchen_id: int, service_date: date, slot: Slot
+) -> list[OpenSite]:
+    """The sites this kitchen cooks for whose meal has not closed yet: while any is open, more
+    delivery orders can come in and a plan would leave them out."""
+    rows = session.exec(
+        select(Site, MealSlot)
+        .join(MealSlot, MealSlot.site_id == Site.id)
+        .where(
+            (Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id),
+            MealSlot.slot == slot.value,
+        )
+        .order_by(Site.id)
+    ).all()
+    closed = set(
+        session.exec(
+            select(SlotCutoff.site_id).where(
+                SlotCutoff.service_date == service_date, SlotCutoff.slot == slot.value
+            )
+        )
+    )
+    return [
+        OpenSite(site.id, site.name, cutoff_at(meal_slot, service_date, clock.tz))
+        for site, meal_slot in rows
+        if site.id not in closed
+    ]
+
+
+def plan_kitchen(
+    *,
+    session: Session,
+    clock: Clock,
+    kitchen_id: int,
+    service_date: date,
+    slot: Slot,
+    actor: str,
+    params: SolveParams | None = None,
+) -> PlanSummary:
+    """Plan a kitchen's deliveries for one meal from its locked orders, store the routes, tell
+    the elders their expected arrival, and record that the meal is planned. Refused while any
+    site the kitchen cooks for still takes orders for that meal. Planning again replaces the
+    earlier plan (an admin asking for it by hand); the scheduler plans only what is due."""
+    kitchen = session.get(Site, kitchen_id)
+    if kitchen is None:
+        raise SiteNotFound(site_id=kitchen_id)
+    if kitchen.kind != SiteKind.central_kitchen:
+        raise NotAKitchen(site=kitchen.name)
+    still_open = open_sites(
+        session=session, clock=clock, kitchen_id=kitchen_id, service_date=service_date, slot=slot
+    )
+    if still_open:
+        raise SlotStillOpen(
+            slot=slot,
+            date=service_date,
+            sites=", ".join(site.name for site in still_open),
+            cutoff=max(site.closes_at for site in still_open),
+        )
+    summary = planning.plan_slot(
+        session=session,
+        clock=clock,
+        kitchen_id=kitchen_id,
+        service_date=service_date,
+        slot=slot,
+        params=params,
+    )
+    record = session.exec(
+        select(PlannedSlot).where(
+            PlannedSlot.kitchen_id == kitchen_id,
+            PlannedSlot.service_date == service_date,
+            PlannedSlot.slot == slot.value,
+        )
+    ).first() or PlannedSlot(kitchen_id=kitchen_id, service_date=service_date, slot=slot.value)
+    record.planned_at, record.stops, record.riders = clock.now(), summary.stops, summary.riders
+    session.add(record)
+    session.flush()
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="routes_planned",
+        subject=f"kitchen:{kitchen_id}",
+        detail=f"{service_date.isoformat()} {slot.value}: {summary.stops} stops, "
+        f"{summary.riders} riders",
+    )
+    return summary
+
+
+def kitchens_due(*, session: Session, clock: Clock, service_date: date) -> list[tuple[int, Slot]]:
+    """The kitchens' meals of a day that have closed everywhere they cook for but are not
+    planned yet: what the scheduler plans next."""
+    planned = {
+        (row.kitchen_id, row.slot)
+        for row in session.exec(select(PlannedSlot).where(PlannedSlot.service_date == service_date))
+    }
+    kitchens = session.exec(
+        select(Site.id).where(Site.kind == SiteKind.central_kitchen, col(Site.active))
+    ).all()
+    due = []
+    for kitchen_id in kitchens:
+        slots = session.exec(
+            select(MealSlot.slot)
+            .join(Site, Site.id == MealSlot.site_id)
+            .where((Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id))
+            .distinct()
+        ).all()
+        for slot in sorted((Slot(s) for s in slots), key=list(Slot).index):
+            if (kitchen_id, slot.value) in planned:
+                continue
+            if not open_sites(
+                session=session,
+                clock=clock,
+                kitchen_id=kitchen_id,
+                service_date=service_date,
+                slot=slot,
+            ):
+                due.append((kitchen_id, slot))
+    return due
+
+
+def replan_after_dropout(
+    *,
+    session: Session,
+    clock: Clock,
+    route_id: int,
+    actor: str,
+    params: SolveParams | None = None,
+) -> PlanSummary:
+    """A rider dropped out: their doors not yet reached go to the riders still at the kitchen."""
+    summary = planning.replan_after_dropout(
+        session=session, clock=clock, route_id=route_id, params=params
+    )
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="rider_dropped_out",
+        subject=f"route:{route_id}",
+    )
+    return summary
