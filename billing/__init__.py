@@ -1,6 +1,5 @@
 """Four contributions: who pays for each meal (government, business, charity, elder)."""
 
-
 from billing.service import post, quote, release, reserve, reverse, rules_in_force
 from billing.split import Allocation, Limits, Meal, Split, Terms, split
 
@@ -10,7 +9,6 @@ __all__ = [
     "Meal",
     "Split",
     "Terms",
-
     "post",
     "quote",
     "release",

@@ -42,6 +42,24 @@ class FixedClock(Clock):
         self._at = self._at + delta
 
 
+class AcceleratedClock(Clock):
+    """Starts at a given moment and runs `speed` times faster than real time: lets the demo
+    show a day's cutoffs, planning and escalations pass in minutes."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError("AcceleratedClock needs an aware datetime")
+        if speed <= 0:
+            raise ValueError(f"speed: must be > 0, got {speed}")
+        self.tz = start.tzinfo
+        self._start, self._speed = start, speed
+        self._real_start = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        elapsed = datetime.now(UTC) - self._real_start
+        return (self._start + elapsed * self._speed).astimezone(self.tz)
+
+
 def today(clock: Clock) -> date:
     """The service day it is now in the programme's timezone."""
     return clock.now().date()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.clock import Clock
+from core.db import exclusive
 from core.errors import CutoffNotYet
 from core.models import MealSlot, Order, SlotCutoff
 from core.notifications import notify_locked_orders
@@ -41,6 +42,8 @@ def run_cutoff(
     """Close a slot: materialise its standing orders, then lock every placed order. Running it
     again changes nothing. Before the cutoff time it refuses unless `early` is given."""
 
+    # Two processes never close the same meal at once: the second waits, then finds it closed.
+    exclusive(session, f"cutoff:{site_id}:{service_date.isoformat()}:{slot.value}")
     site = get_site(session=session, site_id=site_id)
     meal_slot = get_slot(session=session, site=site, slot=slot)
     done = session.exec(

@@ -149,3 +149,11 @@ def upsert_insert(bind: sa.orm.Session | sa.Connection) -> Any:
     share one API: `on_conflict_do_nothing`, `on_conflict_do_update`)."""
     connection = bind if isinstance(bind, sa.Connection) else bind.connection()
     return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def exclusive(session: sa.orm.Session, key: str) -> None:
+    """Hold `key` until the transaction ends, so that two processes never do the same piece of
+    work at once (the second waits, then sees it done). PostgreSQL: an advisory lock; SQLite:
+    nothing to do, a writing transaction holds the database's write lock from its start."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))

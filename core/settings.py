@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     reminder_time: time = time(7, 30)
     # How often the bot sends what it owes people and escalates welfare alerts.
     notice_interval_seconds: float = 2.0
+    # The scheduler (cutoffs, planning, escalation, reminders, month end, backups): how often
+    # it looks for due work, the search time each kitchen's planning gets, and where the nightly
+    # SQLite backups go and for how many days they are kept.
+    due_work_interval_seconds: float = 30.0
+    plan_time_limit_seconds: float = 10.0
+    backup_dir: Path = Path("backups")
+    backup_keep_days: int = 14
+    backup_time: time = time(2, 0)
     duty_phone: str = "12345"
     duty_chat_id: int | None = None
     # A map app's link to a point, for riders' "navigate" buttons (Amap's URI API by default).

@@ -19,9 +19,7 @@ def previous_month(day: date) -> str:
     return (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
 
-def check_month(
-    *, session: Session, clock: Clock, month: str, actor: str
-) -> list[AnomalyReview]:
+def check_month(*, session: Session, clock: Clock, month: str, actor: str) -> list[AnomalyReview]:
     """Run the month's anomaly checks (again adds only what is new) and record who ran them."""
     first, last = month_range(month)
     reviews = flag_anomalies(session=session, clock=clock, first=first, last=last)

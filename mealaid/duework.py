@@ -1,0 +1,255 @@
+"""The programme's day by the clock: every piece of work that falls due at a time (cutoffs,
+planning each kitchen after its cutoff, welfare escalation, the morning reminder, the month's
+checks on the 1st, the nightly backup) as a function that looks at what is due *now* and does
+it. Each is safe to run again and at once from several processes, so a run after downtime
+catches up: a cutoff missed while everything was down is run at the next look, escalations
+that fell due are sent at once.
+
+Each piece runs in its own transaction and fails alone: a kitchen whose planning fails does not
+stop the next kitchen's, nor the escalations."""
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from core import welfare
+from core.clock import Clock
+from core.db import Database, exclusive, upsert_insert
+from core.models import DailyRun
+from core.reminders import queue_lunch_reminders
+from core.settings import Settings
+from core.types import Slot
+from usecases import ordering, settlement
+from usecases import routing as routing_runs
+
+log = logging.getLogger("mealaid.duework")
+
+# Who the audit log names for what the clock did.
+ACTOR = "scheduler"
+# A cutoff may fall days before its meal (`cutoff_days_before`); look this far ahead for them.
+CUTOFF_DAYS_AHEAD = 2
+
+
+@dataclass
+class DueWorkReport:
+    """What one look at the clock did."""
+
+    closed: list[ordering.CutoffResult] = field(default_factory=list)
+    planned: list[routing_runs.PlanSummary] = field(default_factory=list)
+    escalated: int = 0
+    reminders: int = 0
+    month_checked: str | None = None
+    backup: Path | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+def close_due_slots(database: Database, clock: Clock) -> list[ordering.CutoffResult]:
+    """Close every meal whose cutoff has passed and that is still open: yesterday's (a day
+    missed while the programme was down), today's and the next days' (a cutoff the day before).
+    Each closes in its own transaction through the billed cutoff."""
+    today = clock.now().date()
+    closed = []
+    for offset in range(-1, CUTOFF_DAYS_AHEAD + 1):
+        day = today + timedelta(days=offset)
+        with database.reading() as session:
+            due = ordering.due_cutoffs(session=session, clock=clock, service_date=day)
+        for site_id, slot in due:
+            with database.transaction() as session:
+                result = ordering.run_cutoff(
+                    session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+                )
+            if not result.already_done:
+                closed.append(result)
+    return closed
+
+
+def kitchens_to_plan(database: Database, clock: Clock) -> list[tuple[int, date, Slot]]:
+    """Each kitchen's meals of today and tomorrow that have closed everywhere it cooks for and
+    are not planned yet. (A past day's meal is not planned: its riders have gone home.)"""
+    today = clock.now().date()
+    due = []
+    with database.reading() as session:
+        for day in (today, today + timedelta(days=1)):
+            due += [
+                (kitchen_id, day, slot)
+                for kitchen_id, slot in routing_runs.kitchens_due(
+                    session=session, clock=clock, service_date=day
+                )
+            ]
+    return due
+
+
+def plan_kitchen(
+    database: Database, clock: Clock, kitchen_id: int, day: date, slot: Slot, time_limit: float
+) -> routing_runs.PlanSummary | None:
+    """Plan one kitchen's meal unless it is planned already (by another worker, or before a
+    restart): the check and the plan's record are in the planning's own transaction."""
+    with database.transaction() as session:
+        if not _still_due(session, clock, kitchen_id, day, slot):
+            return None
+        return routing_runs.plan_kitchen(
+            session=session,
+            clock=clock,
+            kitchen_id=kitchen_id,
+            service_date=day,
+            slot=slot,
+            actor=ACTOR,
+            params=routing_runs.SolveParams(time_limit=time_limit),
+        )
+
+
+def _still_due(session: Session, clock: Clock, kitchen_id: int, day: date, slot: Slot) -> bool:
+    # Two workers never plan the same kitchen's meal at once: the second waits here for the
+    # first's commit, then finds the meal planned.
+    exclusive(session, f"plan:{kitchen_id}:{day.isoformat()}:{slot.value}")
+    due = routing_runs.kitchens_due(session=session, clock=clock, service_date=day)
+    return (kitchen_id, slot) in due
+
+
+def escalate_welfare(database: Database, clock: Clock) -> int:
+    """Move every unanswered welfare alert whose time is up to its next level."""
+    with database.transaction() as session:
+        return len(welfare.escalate_due(session=session, clock=clock))
+
+
+def queue_reminders(database: Database, clock: Clock, settings: Settings) -> int:
+    """The morning "lunch today?" reminder, once a day from its time on."""
+    with database.transaction() as session:
+        return queue_lunch_reminders(session=session, clock=clock, at=settings.reminder_time)
+
+
+def check_past_month(database: Database, clock: Clock) -> str | None:
+    """From the 1st on, once: the past month's anomaly checks, so the admin finds the meals
+    held for review on the settlement page when they open it. Returns the month checked."""
+    now = clock.now()
+    month = settlement.previous_month(now.date())
+    first_of_month = now.date().replace(day=1)
+    with database.transaction() as session:
+        if not _first_run(session, "month_check", first_of_month, now):
+            return None
+        settlement.check_month(session=session, clock=clock, month=month, actor=ACTOR)
+    return month
+
+
+def back_up(database: Database, clock: Clock, settings: Settings) -> Path | None:
+    """Every night from `backup_time`, once: a SQLite database copied with SQLite's online
+    backup API (consistent while the app writes) into a dated file; files older than
+    `backup_keep_days` are removed. PostgreSQL is backed up by its own tools (README)."""
+    if database.dialect != "sqlite":
+        return None
+    now = clock.now()
+    if now.time() < settings.backup_time:
+        return None
+    with database.transaction() as session:
+        if not _first_run(session, "backup", now.date(), now):
+            return None
+    path = backup_sqlite(database, settings.backup_dir, now.date())
+    _prune_backups(settings.backup_dir, now.date(), settings.backup_keep_days)
+    return path
+
+
+def backup_sqlite(database: Database, folder: Path, day: date) -> Path:
+    """Copy a SQLite database, consistently while it is in use, to `folder/mealaid-DAY.db`."""
+    source_path = database.engine.url.database
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"mealaid-{day.isoformat()}.db"
+    partial = target.with_suffix(".db.partial")
+    partial.unlink(missing_ok=True)
+    with sqlite3.connect(source_path) as source, sqlite3.connect(partial) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    partial.replace(target)  # a backup file is whole or absent
+    return target
+
+
+def _prune_backups(folder: Path, today: date, keep_days: int) -> None:
+    for path in folder.glob("mealaid-*.db"):
+        try:
+            day = date.fromisoformat(path.stem.removeprefix("mealaid-"))
+        except ValueError:
+            continue  # not ours
+        if day <= today - timedelta(days=keep_days):
+            path.unlink()
+
+
+def _first_run(session: Session, job: str, day: date, now: datetime) -> bool:
+    """Claim a once-a-day (or once-a-month) job for `day`; False if someone already did."""
+    statement = (
+        upsert_insert(session)(DailyRun)
+        .values(job=job, service_date=day, ran_at=now)
+        .on_conflict_do_nothing()
+        .returning(DailyRun.job)
+    )
+    return session.execute(statement).first() is not None
+
+
+def run_due_work(database: Database, clock: Clock, settings: Settings) -> DueWorkReport:
+    """Everything due now, each piece on its own: what `mealaid serve` runs every
+    `due_work_interval_seconds` on the embedded database, and the workers on PostgreSQL."""
+    report = DueWorkReport()
+
+    def attempt(name: str, work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception:  # one piece failing must not stop the others; it is tried again
+            log.exception("due work %s failed; it will be tried again", name)
+            report.failures.append(name)
+            return None
+
+    report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
+    for kitchen_id, day, slot in (
+        attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
+    ):
+        summary = attempt(
+            f"planning kitchen {kitchen_id}",
+            lambda k=kitchen_id, d=day, s=slot: plan_kitchen(
+                database, clock, k, d, s, settings.plan_time_limit_seconds
+            ),
+        )
+        if summary is not None:
+            report.planned.append(summary)
+    report.escalated = attempt("escalation", lambda: escalate_welfare(database, clock)) or 0
+    report.reminders = attempt("reminders", lambda: queue_reminders(database, clock, settings)) or 0
+    report.month_checked = attempt("month end", lambda: check_past_month(database, clock))
+    report.backup = attempt("backup", lambda: back_up(database, clock, settings))
+    return report
+
+
+class DueWorkLoop:
+    """Runs the due work every `interval` seconds on a thread of its own, for as long as the
+    process runs: `mealaid serve`'s scheduler on the embedded database."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        settings: Settings,
+        interval: float,
+        on_report: Callable[[DueWorkReport], None] | None = None,
+    ) -> None:
+        self._database, self._clock, self._settings = database, clock, settings
+        self._interval, self._on_report = interval, on_report
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="due-work", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stopping.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            report = run_due_work(self._database, self._clock, self._settings)
+            if self._on_report is not None:
+                self._on_report(report)
+            self._stopping.wait(self._interval)

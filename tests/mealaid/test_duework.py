@@ -1,0 +1,198 @@
+"""The day runs by itself: the scheduler's due work closes each meal at its cutoff through the
+billed cutoff, plans each kitchen once right after, escalates welfare alerts on time, checks
+the past month on the 1st and backs the embedded database up every night. Every piece is safe
+to run again and catches up after downtime (an injected clock stands in for the hours)."""
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from billing.models import AnomalyReview, Charge
+from core.clock import FixedClock
+from core.models import Order, Rider, SlotCutoff, WelfareAlert
+from core.schemas import MealSlotCreate
+from core.settings import Settings
+from core.standing import create_standing_order
+from core.types import AlertLevel, OrderStatus, ServiceMode, SiteKind, Slot
+from core.welfare import raise_alert
+from mealaid import duework
+from routing.records import DeliveryRoute, PlannedSlot, RouteStop
+from tests.conftest import SHANGHAI
+from tests.factories import Factory, PolicyFactory
+
+# Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
+DAY = date(2026, 11, 25)
+
+
+def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def settings(tmp_path) -> Settings:
+    return Settings(
+        plan_time_limit_seconds=1.0, backup_dir=tmp_path / "backups", backup_keep_days=3
+    )
+
+
+def kitchen_day(database, clock: FixedClock, elders: int = 3) -> dict:
+    """A central kitchen delivering lunch to `elders` elders, each with a weekday standing
+    order, one rider, and a city subsidy of ¥3 a meal."""
+    with database.transaction() as session:
+        make = Factory(session, clock)
+        community = make.community()
+        kitchen = make.site(
+            serves=[community],
+            kind=SiteKind.central_kitchen,
+            slots=[
+                MealSlotCreate(
+                    slot=Slot.lunch,
+                    cutoff_time=time(9, 0),
+                    delivery_start=time(11, 0),
+                    delivery_end=time(12, 30),
+                )
+            ],
+        )
+        make.menu(kitchen, [make.dish()], DAY)
+        session.add(
+            Rider(
+                name="骑手甲",
+                phone="13900000001",
+                kitchen_id=kitchen.id,
+                capacity=10,
+                shift_start=time(10, 30),
+                shift_end=time(13, 0),
+            )
+        )
+        policy = PolicyFactory(session)
+        policy.policy()
+        policy.rule(policy.funder(), amount_fen=300)
+        elder_ids = []
+        for index in range(elders):
+            elder = make.elder(community, lat=23.126 + 0.003 * index)
+            create_standing_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=kitchen.id,
+                slot=Slot.lunch,
+                weekdays=[1, 2, 3, 4, 5],
+                mode=ServiceMode.delivery,
+                start_date=DAY,
+            )
+            elder_ids.append(elder.id)
+        return {"kitchen": kitchen.id, "elders": elder_ids}
+
+
+def count(database, table) -> int:
+    with database.reading() as session:
+        return session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_before_the_cutoff_nothing_closes_and_nothing_is_planned(empty_database, tmp_path):
+    clock = FixedClock(at(8, 0))
+    kitchen_day(empty_database, clock)
+    report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+    # Only yesterday's meal (its cutoff long past) is closed; today's stays open.
+    assert [r.service_date for r in report.closed] == [DAY - timedelta(days=1)]
+    assert report.planned == [] and report.failures == []
+    assert count(empty_database, Order) == 0
+
+
+def test_the_cutoff_makes_standing_orders_with_their_subsidy_reserved_then_plans_once(
+    empty_database, tmp_path
+):
+    clock = FixedClock(at(8, 0))
+    day = kitchen_day(empty_database, clock)
+    clock.set(at(9, 1))
+    report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+
+    assert report.failures == []
+    [closed] = [r for r in report.closed if r.service_date == DAY]
+    assert (closed.site_id, closed.standing_orders_placed, closed.orders_locked) == (
+        day["kitchen"],
+        3,
+        3,
+    )
+    with empty_database.reading() as session:
+        orders = session.exec(select(Order)).all()
+        assert {o.status for o in orders} == {OrderStatus.locked}
+        charges = {c.order_id: c for c in session.exec(select(Charge))}
+        # The billed cutoff: each standing order's meal holds the city's ¥3, not the whole
+        # price on the elder.
+        assert sorted(charges) == sorted(o.id for o in orders)
+        assert {c.government_fen for c in charges.values()} == {300}
+    [planned] = report.planned
+    assert (planned.kitchen_id, planned.stops) == (day["kitchen"], 3)
+    assert count(empty_database, RouteStop) == 3
+
+    # Looking again, and again later, closes and plans nothing twice.
+    routes = count(empty_database, DeliveryRoute)
+    for minutes in (0, 30, 90):
+        clock.set(at(9, 1) + timedelta(minutes=minutes))
+        again = duework.run_due_work(empty_database, clock, settings(tmp_path))
+        assert again.closed == [] and again.planned == [] and again.failures == []
+    assert count(empty_database, SlotCutoff) == 2  # yesterday's and today's lunch
+    assert count(empty_database, PlannedSlot) == 1
+    assert count(empty_database, DeliveryRoute) == routes and count(empty_database, Order) == 3
+
+
+def test_a_cutoff_missed_while_everything_was_down_runs_at_the_next_look(empty_database, tmp_path):
+    clock = FixedClock(at(7, 0))
+    kitchen_day(empty_database, clock, elders=2)
+    clock.set(at(10, 40))  # down from 07:00 to 10:40: the 09:00 cutoff passed unseen
+    report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+    assert [r.standing_orders_placed for r in report.closed if r.service_date == DAY] == [2]
+    assert [p.stops for p in report.planned] == [2]
+
+
+def test_a_past_days_meal_is_closed_without_orders_made_for_it_nor_routes(empty_database, tmp_path):
+    clock = FixedClock(at(7, 0))
+    kitchen_day(empty_database, clock, elders=1)
+    clock.set(at(8, 0, day=DAY + timedelta(days=1)))  # down until the next morning
+    report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+    # Nobody cooks yesterday's lunch now: its standing orders make no orders.
+    assert (DAY, 0, 0) in [
+        (r.service_date, r.orders_locked, r.standing_orders_placed) for r in report.closed
+    ]
+    assert report.planned == []
+
+
+def test_welfare_alerts_escalate_on_time_with_only_the_scheduler_running(empty_database, tmp_path):
+    clock = FixedClock(at(8, 0))
+    kitchen_day(empty_database, clock, elders=1)
+    clock.set(at(9, 1))
+    duework.run_due_work(empty_database, clock, settings(tmp_path))
+    clock.set(at(11, 20))
+    with empty_database.transaction() as session:
+        order = session.exec(select(Order)).one()
+        alert_id = raise_alert(session=session, clock=clock, order=order, by="rider:1").id
+    # Nobody in the family uses the chat: the community worker is told at the next look,
+    # the duty line when the worker's 15 minutes are up, and nothing is sent twice.
+    expected = [((11, 21), 1), ((11, 30), 0), ((11, 37), 1), ((11, 38), 0)]
+    for (hour, minute), escalated in expected:
+        clock.set(at(hour, minute))
+        report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+        assert report.escalated == escalated, (hour, minute)
+    with empty_database.reading() as session:
+        assert session.get(WelfareAlert, alert_id).level == AlertLevel.duty
+
+
+def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
+    clock = FixedClock(at(8, 0))
+    kitchen_day(empty_database, clock, elders=1)
+    clock.set(at(9, 1))
+    duework.run_due_work(empty_database, clock, settings(tmp_path))
+    with empty_database.transaction() as session:
+        order = session.exec(select(Order)).one()
+        # Served, but with no record of who served it: the check holds it for review.
+        order.status = OrderStatus.delivered
+        session.add(order)
+    clock.set(at(6, 0, day=date(2026, 11, 30)))
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).month_checked is None
+    clock.set(at(0, 5, day=date(2026, 12, 1)))
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).month_checked == (
+        "2026-11"
+    )
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).month_checked is None
+    assert count(empty_database, AnomalyReview) >= 1
