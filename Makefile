@@ -37,7 +37,7 @@ bench: install
 # Re-extract user-facing strings and merge them into the catalogs (then translate zh_CN).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k _ --no-location --sort-output \
-		-o locales/messages.pot --project=MealAid core api mealaid bot billing kitchen routing
+		-o locales/messages.pot --project=MealAid core api mealaid bot billing kitchen routing usecases
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
 		--ignore-obsolete
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from api.accounts.models import Role
 from core import i18n
-from core.clock import FixedClock, SystemClock
+from core.clock import AcceleratedClock, Clock, FixedClock, SystemClock
 from core.db import Database, drop_everything
 from core.errors import DomainError, NotAKitchen, SiteCodeUnknown, SlotStillOpen
 from core.i18n import N_
@@ -186,14 +186,35 @@ def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] =
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            help="Run the day's due work (cutoffs, planning, escalation, reminders, month end, "
+            "backups) in this process."
+        ),
+    ] = True,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(
+            "--clock",
+            help="Demo only: start the programme's clock at this moment (YYYY-MM-DDTHH:MM).",
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
+    ] = 1.0,
 ) -> None:
-    """Run the staff web app and JSON API (and the bot by webhook when its secret is set)."""
+    """Run the staff web app and JSON API (and the bot by webhook when its secret is set), and
+    the day's due work: each meal closes at its cutoff, each kitchen is planned right after,
+    welfare alerts escalate on time, nobody has to type a command."""
     import uvicorn
 
     from api.app import create_app
     from api.logs import server_log_config
 
     settings = get_settings()
+    locale = _locale(None)
+    clock = _serve_clock(clock_start, speed, locale)
     database = _database()
     database.migrate()
     telegram = None
@@ -201,7 +222,7 @@ def serve(
         from bot.app import Services, build_application
 
         telegram = build_application(
-            services=Services(database, SystemClock(settings.tz), settings),
+            services=Services(database, clock, settings),
             token=settings.bot_token,
             base_url=settings.bot_api_base_url,
             webhook=True,
@@ -213,14 +234,83 @@ def serve(
             await _set_webhook(application)
 
         telegram.post_init = post_init  # type: ignore[assignment]
+    loop = None
+    if scheduler:
+        from mealaid.duework import DueWorkLoop
+
+        loop = DueWorkLoop(
+            database,
+            clock,
+            settings,
+            interval=settings.due_work_interval_seconds,
+            on_report=lambda report: _print_due_work(report, locale),
+        )
+        loop.start()
     _settle_heap()
-    uvicorn.run(
-        create_app(database=database, telegram=telegram),
-        host=host,
-        port=port,
-        log_level="info",
-        log_config=server_log_config(),
-    )
+    try:
+        uvicorn.run(
+            create_app(database=database, clock=clock, telegram=telegram),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=server_log_config(),
+        )
+    finally:
+        if loop is not None:
+            loop.stop(timeout=30)
+
+
+def _serve_clock(start: str | None, speed: float, locale: str) -> Clock:
+    settings = get_settings()
+    if start is None:
+        return SystemClock(settings.tz)
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        console.print(
+            i18n.render(
+                N_("“{value}” is not a moment like 2026-11-25T09:00."), locale, {"value": start}
+            )
+        )
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.tz)
+    return AcceleratedClock(moment, max(speed, 0.001))
+
+
+def _print_due_work(report, locale: str) -> None:  # type: ignore[no-untyped-def]
+    """One line per thing the clock did, as it happens (nothing when nothing was due)."""
+    for result in report.closed:
+        console.print(
+            i18n.render(
+                N_("Closed {slot} of {date} at site {site}: {locked} orders locked."),
+                locale,
+                {
+                    "slot": result.slot,
+                    "date": result.service_date,
+                    "site": result.site_id,
+                    "locked": result.orders_locked,
+                },
+            )
+        )
+    for summary in report.planned:
+        _print_plan(summary, locale)
+    if report.escalated:
+        console.print(
+            i18n.render(
+                N_("Welfare alerts escalated: {count}"), locale, {"count": report.escalated}
+            )
+        )
+    if report.month_checked:
+        console.print(
+            i18n.render(
+                N_("Checked {month}: meals held for review are on the settlement page."),
+                locale,
+                {"month": report.month_checked},
+            )
+        )
+    if report.backup is not None:
+        console.print(i18n.render(N_("Backed up to {path}"), locale, {"path": str(report.backup)}))
 
 
 def _settle_heap() -> None:
@@ -354,6 +444,65 @@ def _sites(session, code: str | None, locale: str, *, kitchens: bool = False) ->
 
 
 SLOT_HELP = "The meal: breakfast, lunch or dinner."
+
+
+@app.command()
+def backup(
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the copy (default MEALAID_BACKUP_DIR).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Copy the embedded (SQLite) database now, consistently while it is in use. `mealaid
+    serve` does this every night by itself; PostgreSQL is backed up with pg_dump (README)."""
+    from mealaid.duework import backup_sqlite
+
+    locale = _locale(lang)
+    settings = get_settings()
+    database = _database()
+    if database.dialect != "sqlite":
+        console.print(i18n.gettext(N_("On PostgreSQL, back up with pg_dump (see README)."), locale))
+        raise typer.Exit(2)
+    path = backup_sqlite(
+        database, out or settings.backup_dir, SystemClock(settings.tz).now().date()
+    )
+    console.print(i18n.render(N_("Backed up to {path}"), locale, {"path": str(path)}))
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="A backup file made by MealAid.")],
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Replace the embedded (SQLite) database with a backup. Stop `mealaid serve` first."""
+    import sqlite3
+
+    locale = _locale(lang)
+    database = Database.from_url(get_settings().database_url)
+    if database.dialect != "sqlite":
+        console.print(
+            i18n.gettext(N_("On PostgreSQL, restore with pg_restore (see README)."), locale)
+        )
+        raise typer.Exit(2)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as backup:
+            backup.execute("SELECT version_num FROM alembic_version").fetchone()
+            if backup.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("integrity check failed")
+            database.dispose()
+            with contextlib.closing(sqlite3.connect(database.engine.url.database)) as target:
+                backup.backup(target)
+    except sqlite3.Error:
+        console.print(
+            i18n.render(
+                N_("{path} is not a MealAid backup; nothing was changed."),
+                locale,
+                {"path": str(source)},
+            )
+        )
+        raise typer.Exit(1) from None
+    _database().dispose()  # a backup from an older version gets the newer schema
+    console.print(i18n.render(N_("Restored from {path}"), locale, {"path": str(source)}))
 
 
 @app.command()

@@ -1,0 +1,230 @@
+"""The `mealaid` commands as an operator runs them (real processes, on both databases): closing
+a meal through the billed cutoff, planning refused while a meal is open, unknown sites and
+meals refused in the reader's language, a server whose day moves by itself, backup and
+restore."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time as timer
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from billing.models import Charge
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Elder, Order, SlotCutoff
+from core.schemas import MealSlotCreate
+from core.standing import create_standing_order
+from core.types import OrderStatus, ServiceMode, SiteKind, Slot
+from routing.records import PlannedSlot
+from tests.conftest import SHANGHAI
+from tests.factories import Factory, PolicyFactory
+from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
+
+MEALAID = str(Path(sys.executable).parent / "mealaid")
+
+
+def mealaid(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [MEALAID, *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    if check_code is not None:
+        assert result.returncode == check_code, result.stdout + result.stderr
+    return result
+
+
+def one_line(result: subprocess.CompletedProcess) -> str:
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def kitchen_with_standing_order(url: str, moment: datetime, cutoff: time) -> dict:
+    """A central kitchen with lunch on `moment`'s day closing at `cutoff`, one rider, a city
+    subsidy of ¥3 a meal and one elder with a daily standing order."""
+    from core.models import Rider
+
+    database = Database.from_url(url)
+    database.migrate()
+    clock = FixedClock(moment)
+    with database.transaction() as session:
+        make = Factory(session, clock)
+        community = make.community()
+        kitchen = make.site(
+            serves=[community],
+            kind=SiteKind.central_kitchen,
+            slots=[
+                MealSlotCreate(
+                    slot=Slot.lunch,
+                    cutoff_time=cutoff,
+                    delivery_start=time(11, 0),
+                    delivery_end=time(12, 30),
+                )
+            ],
+        )
+        canteen = make.site(serves=[community])
+        make.menu(kitchen, [make.dish()], moment.date())
+        session.add(
+            Rider(
+                name="骑手甲",
+                phone="13900000001",
+                kitchen_id=kitchen.id,
+                capacity=10,
+                shift_start=time(10, 30),
+                shift_end=time(13, 0),
+            )
+        )
+        policy = PolicyFactory(session)
+        policy.policy()
+        policy.rule(policy.funder(), amount_fen=300)
+        elder = make.elder(community)
+        create_standing_order(
+            session=session,
+            clock=clock,
+            elder_id=elder.id,
+            site_id=kitchen.id,
+            slot=Slot.lunch,
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            mode=ServiceMode.delivery,
+            start_date=moment.date(),
+        )
+        facts = {"kitchen": kitchen.code, "canteen": canteen.code, "elder": elder.id}
+    database.dispose()
+    return facts
+
+
+def now_in_shanghai() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+def test_plan_on_an_open_meal_says_so_then_cutoff_reserves_the_standing_orders_subsidy(
+    database_url,  # noqa: F811
+    tmp_path,
+):
+    now = now_in_shanghai()
+    if now.time() > time(23, 50):
+        pytest.skip("the test's meal closes at 23:59 today")
+    day = now.date().isoformat()
+    kitchen_with_standing_order(database_url, now, cutoff=time(23, 59))
+
+    refused = mealaid("plan", "--date", day, "--lang", "en", "--out", str(tmp_path), check_code=1)
+    assert "still open" in one_line(refused)
+    assert f"mealaid cutoff --date {day} --slot lunch --early" in one_line(refused)
+    assert not list(tmp_path.glob("*.pdf"))
+
+    closed = mealaid("cutoff", "--date", day, "--early", "--lang", "en", check_code=0)
+    assert "1 orders locked (1 from standing orders)" in one_line(closed)
+    database = Database.from_url(database_url)
+    with database.reading() as session:
+        [order] = session.exec(select(Order)).all()
+        assert order.status == OrderStatus.locked
+        # The billed cutoff: the city's ¥3 is reserved for the meal the standing order made.
+        assert session.get(Charge, order.id).government_fen == 300
+
+    mealaid("cutoff", "--date", day, "--early", "--lang", "en", check_code=0)  # again: no-op
+    planned = mealaid(
+        "plan", "--date", day, "--time-limit", "1", "--lang", "en", "--out", str(tmp_path),
+        check_code=0,
+    )
+    assert "1 stops on 1 routes" in one_line(planned)
+    with database.reading() as session:
+        assert len(session.exec(select(Order)).all()) == 1
+        assert len(session.exec(select(PlannedSlot)).all()) == 1
+    database.dispose()
+
+
+def test_unknown_sites_and_meals_are_refused_in_the_readers_language(database_url):  # noqa: F811
+    facts = kitchen_with_standing_order(database_url, now_in_shanghai(), cutoff=time(9, 0))
+    unknown = mealaid("cutoff", "--site", "NOPE", "--early", "--lang", "en", check_code=2)
+    assert "no site with the code “NOPE”" in one_line(unknown)
+    assert facts["kitchen"] in one_line(unknown)
+    for command in ("plan", "kitchen"):
+        mealaid(command, "--site", "NOPE", "--lang", "en", check_code=2)
+        canteen = mealaid(command, "--site", facts["canteen"], "--lang", "en", check_code=2)
+        assert "is not a central kitchen" in one_line(canteen)
+    brunch = mealaid("plan", "--slot", "brunch", "--lang", "zh_CN", check_code=2)
+    assert "“brunch”不是" in one_line(brunch)
+    database = Database.from_url(database_url)
+    with database.reading() as session:  # nothing was closed
+        assert session.exec(select(SlotCutoff)).first() is None
+    database.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_alone_closes_and_plans_the_meal_when_its_clock_passes_the_cutoff(
+    database_url,  # noqa: F811
+):
+    """With nothing but `mealaid serve` running (its clock started at 08:58 and running 60
+    times faster), the 09:00 cutoff passes in about two seconds and the day moves by itself."""
+    start = datetime.combine(now_in_shanghai().date(), time(8, 58), tzinfo=SHANGHAI)
+    kitchen_with_standing_order(database_url, start - timedelta(hours=1), cutoff=time(9, 0))
+    environment = {
+        **os.environ,
+        "MEALAID_DUE_WORK_INTERVAL_SECONDS": "0.3",
+        "MEALAID_PLAN_TIME_LIMIT_SECONDS": "1",
+    }
+    server = subprocess.Popen(
+        [MEALAID, "serve", "--port", str(free_port()), "--clock", start.strftime("%Y-%m-%dT%H:%M")]
+        + ["--speed", "60"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    database = Database.from_url(database_url)
+    try:
+        deadline = timer.monotonic() + 60
+        planned = []
+        while timer.monotonic() < deadline and not planned:
+            timer.sleep(0.5)
+            with database.reading() as session:
+                planned = session.exec(select(PlannedSlot)).all()
+        assert [p.stops for p in planned] == [1]
+        with database.reading() as session:
+            [order] = session.exec(select(Order)).all()
+            assert order.status == OrderStatus.locked
+            assert session.get(Charge, order.id).government_fen == 300
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+        database.dispose()
+    assert "Traceback" not in output, output
+
+
+def test_a_backup_restores_the_database_as_it_was_and_a_bad_file_changes_nothing(
+    database_url,  # noqa: F811
+    tmp_path,
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL is backed up with pg_dump")
+    kitchen_with_standing_order(database_url, now_in_shanghai(), cutoff=time(9, 0))
+    made = mealaid("backup", "--out", str(tmp_path / "backups"), "--lang", "en", check_code=0)
+    [copy] = (tmp_path / "backups").glob("mealaid-*.db")
+    assert str(copy) in one_line(made)
+    database = Database.from_url(database_url)
+    with database.transaction() as session:
+        session.execute(sa.update(Elder).values(name="改过的名字"))
+    database.dispose()
+
+    not_a_backup = tmp_path / "notes.db"
+    not_a_backup.write_text("not a database")
+    mealaid("restore", "--from", str(not_a_backup), "--lang", "en", check_code=1)
+    with database.reading() as session:
+        assert session.exec(select(Elder.name)).all() == ["改过的名字"]
+
+    mealaid("restore", "--from", str(copy), "--lang", "en", check_code=0)
+    with database.reading() as session:
+        assert session.exec(select(Elder.name)).all() != ["改过的名字"]
+    database.dispose()
