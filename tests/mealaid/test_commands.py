@@ -129,7 +129,15 @@ def test_plan_on_an_open_meal_says_so_then_cutoff_reserves_the_standing_orders_s
 
     mealaid("cutoff", "--date", day, "--early", "--lang", "en", check_code=0)  # again: no-op
     planned = mealaid(
-        "plan", "--date", day, "--time-limit", "1", "--lang", "en", "--out", str(tmp_path),
+        "plan",
+        "--date",
+        day,
+        "--time-limit",
+        "1",
+        "--lang",
+        "en",
+        "--out",
+        str(tmp_path),
         check_code=0,
     )
     assert "1 stops on 1 routes" in one_line(planned)
@@ -174,9 +182,9 @@ def test_serve_alone_closes_and_plans_the_meal_when_its_clock_passes_the_cutoff(
         "MEALAID_DUE_WORK_INTERVAL_SECONDS": "0.3",
         "MEALAID_PLAN_TIME_LIMIT_SECONDS": "1",
     }
+    clock = start.strftime("%Y-%m-%dT%H:%M")
     server = subprocess.Popen(
-        [MEALAID, "serve", "--port", str(free_port()), "--clock", start.strftime("%Y-%m-%dT%H:%M")]
-        + ["--speed", "60"],
+        [MEALAID, "serve", "--port", str(free_port()), "--clock", clock, "--speed", "60"],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
