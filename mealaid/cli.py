@@ -283,12 +283,12 @@ def _print_due_work(report, locale: str) -> None:  # type: ignore[no-untyped-def
     for result in report.closed:
         console.print(
             i18n.render(
-                N_("Closed {slot} of {date} at site {site}: {locked} orders locked."),
+                N_("{site}: {slot} of {date} closed, {locked} orders locked."),
                 locale,
                 {
                     "slot": result.slot,
                     "date": result.service_date,
-                    "site": result.site_id,
+                    "site": report.site_names.get(result.site_id, result.site_id),
                     "locked": result.orders_locked,
                 },
             )

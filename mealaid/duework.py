@@ -17,12 +17,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import welfare
 from core.clock import Clock
 from core.db import Database, exclusive, upsert_insert
-from core.models import DailyRun
+from core.models import DailyRun, Site
 from core.reminders import queue_lunch_reminders
 from core.settings import Settings
 from core.types import Slot
@@ -42,6 +42,7 @@ class DueWorkReport:
     """What one look at the clock did."""
 
     closed: list[ordering.CutoffResult] = field(default_factory=list)
+    site_names: dict[int, str] = field(default_factory=dict)  # of the sites closed
     planned: list[routing_runs.PlanSummary] = field(default_factory=list)
     escalated: int = 0
     reminders: int = 0
@@ -180,6 +181,11 @@ def _prune_backups(folder: Path, today: date, keep_days: int) -> None:
             path.unlink()
 
 
+def _site_names(database: Database) -> dict[int, str]:
+    with database.reading() as session:
+        return {site.id: site.name for site in session.exec(select(Site))}
+
+
 def _first_run(session: Session, job: str, day: date, now: datetime) -> bool:
     """Claim a once-a-day (or once-a-month) job for `day`; False if someone already did."""
     statement = (
@@ -205,6 +211,8 @@ def run_due_work(database: Database, clock: Clock, settings: Settings) -> DueWor
             return None
 
     report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
+    if report.closed:
+        report.site_names = attempt("site names", lambda: _site_names(database)) or {}
     for kitchen_id, day, slot in (
         attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
     ):
