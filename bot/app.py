@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 
 from bot import conversation, notices, texts
-from bot.conversation import Say, Turn
+from bot.conversation import Link, Say, Turn
 from bot.models import ChatState, HandledUpdate
 from core import i18n
 from core.clock import Clock
@@ -244,19 +244,16 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) 
             log.info("callback query not answered: %s", error)
 
 
-def _inline_button(label: str, data: str) -> InlineKeyboardButton:
-    if data.startswith("https://"):
-        return InlineKeyboardButton(label, url=data)
+def _inline_button(label: str, data: str | Link) -> InlineKeyboardButton:
+    if isinstance(data, Link):
+        return InlineKeyboardButton(label, url=data.url)
     return InlineKeyboardButton(label, callback_data=data)
 
 
 def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
     if say.buttons:
         return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in say.buttons
-            ]
+            [[_inline_button(label, data) for label, data in row] for row in say.buttons]
         )
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     if say.keyboard in ("main", "location"):

@@ -50,7 +50,18 @@ from usecases.ordering import (
 )
 
 Keyboard = Literal["main", "contact", "location", "remove"]
-Buttons = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A button that opens a web address (a map, a page) instead of coming back to the bot:
+    Telegram sends it as a URL button, never as callback data (at most 64 bytes, and pressing
+    it would only send the address back to us)."""
+
+    url: str
+
+
+Buttons = list[list[tuple[str, str | Link]]]
 MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
 MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
 
@@ -1283,7 +1294,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
             (turn.t(texts.RIDER_DELIVERED), f"RO:{base}:d"),
             (turn.t(texts.RIDER_NO_ANSWER), f"RO:{base}:n"),
         ],
-        [(turn.t(texts.RIDER_NAVIGATE), navigate)],
+        [(turn.t(texts.RIDER_NAVIGATE), Link(navigate))],
     ]
     return [Say("\n".join(lines), rows, edit=edit)]
 

@@ -75,9 +75,15 @@ class ChatMessage:
         )
         return [button["text"] for row in rows for button in row]
 
+    def links(self) -> dict[str, str]:
+        """The URL buttons' addresses by label (they open a page; pressing sends nothing)."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return {b["text"]: b["url"] for row in rows for b in row if "url" in b}
+
     def public(self) -> dict[str, Any]:
         inline = "inline_keyboard" in (self.reply_markup or {})
         return {
+            "links": self.links(),
             "message_id": self.message_id,
             "from": "bot" if self.from_bot else "user",
             "kind": self.kind,
@@ -369,12 +375,14 @@ class StandIn:
 
     async def api_sendmessage(self, params: dict) -> dict:
         user = self._user(params["chat_id"])
+        check_limits(params.get("text", ""), params.get("reply_markup"))
         message = await self._bot_says(user, params.get("text", ""), params.get("reply_markup"))
         return self._as_telegram(user, message)
 
     async def api_editmessagetext(self, params: dict) -> dict:
         user = self._user(params["chat_id"])
         message = self._message(user.id, params["message_id"])
+        check_limits(params.get("text", ""), params.get("reply_markup"))
         if message.text == params.get("text") and message.reply_markup == params.get(
             "reply_markup"
         ):
@@ -387,6 +395,7 @@ class StandIn:
     async def api_editmessagereplymarkup(self, params: dict) -> dict:
         user = self._user(params["chat_id"])
         message = self._message(user.id, params["message_id"])
+        check_limits(None, params.get("reply_markup"))
         message.reply_markup = params.get("reply_markup")
         await self._edited(user, message)
         return self._as_telegram(user, message)
@@ -424,6 +433,39 @@ class ApiError(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(description)
         self.code, self.description = code, description
+
+
+# Telegram's documented limits (core.telegram.org/bots/api): a message's text is 1-4096
+# characters, a button's callback data 1-64 bytes; an inline keyboard holds at most 100
+# buttons (the server's limit, not in the docs), and each button does exactly one thing.
+MAX_TEXT, MAX_CALLBACK_BYTES, MAX_INLINE_BUTTONS = 4096, 64, 100
+BUTTON_ACTIONS = {"callback_data", "url", "switch_inline_query", "web_app", "login_url", "pay"}
+
+
+def check_limits(text: str | None, markup: dict | None) -> None:
+    """Refuse what Telegram would refuse, with its own error text, so a test fails here
+    where the real Bot API would."""
+    if text is not None and not 0 < len(text.encode("utf-16-le")) // 2 <= MAX_TEXT:
+        raise ApiError(
+            400,
+            "Bad Request: message is too long" if text else "Bad Request: message text is empty",
+        )
+    rows = (markup or {}).get("inline_keyboard")
+    if rows is None:
+        return
+    buttons = [button for row in rows for button in row]
+    if len(buttons) > MAX_INLINE_BUTTONS:
+        raise ApiError(400, "Bad Request: reply markup is too long")
+    for button in buttons:
+        actions = BUTTON_ACTIONS & set(button)
+        if len(actions) != 1:
+            raise ApiError(400, "Bad Request: can't parse inline keyboard button")
+        data = button.get("callback_data")
+        if data is not None and not 0 < len(data.encode()) <= MAX_CALLBACK_BYTES:
+            raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        url = button.get("url")
+        if url is not None and not url.startswith(("https://", "http://", "tg://")):
+            raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
 
 
 async def _parameters(request: Request) -> dict[str, Any]:

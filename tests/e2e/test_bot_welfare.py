@@ -187,6 +187,8 @@ def test_rider_alert_and_rating_in_english(delivery):
     route = rider.send("/route")[-1]
     assert route["text"].startswith("Route ") and name in route["text"]
     assert route["buttons"] == ["✅ Delivered", "🚪 No answer", "🗺 Navigate"]
+    # Navigate opens the map: a URL button, not callback data (Telegram caps that at 64 bytes).
+    assert route["links"]["🗺 Navigate"].startswith("https://uri.amap.com/marker?position=113.")
     assert "Next: stop 2" in rider.press("🚪 No answer")[-1]["text"]
     alert = daughter.wait_for_message("could not reach")
     assert name in alert["text"] and "🚶 I'm on my way" in alert["buttons"]
