@@ -410,3 +410,63 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
             by="rider",
         )
     return city, charity
+
+
+def kitchen_with_standing_orders(
+    make: Factory, *, cutoff: time = time(9, 0), elders: int = 1, canteen: bool = False
+) -> dict:
+    """A central kitchen delivering today's lunch (closing at `cutoff`) to `elders` elders,
+    each with a daily standing order, one rider and a city subsidy of ¥3 a meal; with
+    `canteen`, a canteen beside it. Returns the kitchen's id and code, the canteen's code and
+    the elders' ids."""
+    from core.models import Rider
+    from core.standing import create_standing_order
+
+    session = make.session
+    community = make.community()
+    kitchen = make.site(
+        serves=[community],
+        kind=SiteKind.central_kitchen,
+        slots=[
+            MealSlotCreate(
+                slot=Slot.lunch,
+                cutoff_time=cutoff,
+                delivery_start=time(11, 0),
+                delivery_end=time(12, 30),
+            )
+        ],
+    )
+    make.menu(kitchen, [make.dish()], make.today)
+    session.add(
+        Rider(
+            name="骑手甲",
+            phone="13900000001",
+            kitchen_id=kitchen.id,
+            capacity=10,
+            shift_start=time(10, 30),
+            shift_end=time(13, 0),
+        )
+    )
+    policy = PolicyFactory(session)
+    policy.policy()
+    policy.rule(policy.funder(), amount_fen=300)
+    elder_ids = []
+    for index in range(elders):
+        elder = make.elder(community, lat=23.126 + 0.003 * index)
+        create_standing_order(
+            session=session,
+            clock=make.clock,
+            elder_id=elder.id,
+            site_id=kitchen.id,
+            slot=Slot.lunch,
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            mode=ServiceMode.delivery,
+            start_date=make.today,
+        )
+        elder_ids.append(elder.id)
+    return {
+        "kitchen": kitchen.id,
+        "kitchen_code": kitchen.code,
+        "canteen_code": make.site(serves=[community]).code if canteen else None,
+        "elders": elder_ids,
+    }

@@ -38,11 +38,11 @@ def keyboard(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
 
 def test_what_telegram_refuses_is_refused_and_what_it_takes_goes_through(stand_in):
     chat, person = stand_in
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         send(chat, person.id, "hi", keyboard(InlineKeyboardButton("x", callback_data="d" * 65)))
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         send(chat, person.id, "长" * 4097)
-    with pytest.raises(BadRequest, match="(?i)button_url_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_url_invalid"):
         send(chat, person.id, "hi", keyboard(InlineKeyboardButton("x", url="amap.com/x")))
 
     send(chat, person.id, "长" * 4096)

@@ -20,12 +20,10 @@ from billing.models import Charge
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Elder, Order, SlotCutoff
-from core.schemas import MealSlotCreate
-from core.standing import create_standing_order
-from core.types import OrderStatus, ServiceMode, SiteKind, Slot
+from core.types import OrderStatus
 from routing.records import PlannedSlot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, PolicyFactory
+from tests.factories import Factory, kitchen_with_standing_orders
 from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
 
 MEALAID = str(Path(sys.executable).parent / "mealaid")
@@ -46,57 +44,15 @@ def one_line(result: subprocess.CompletedProcess) -> str:
 
 
 def kitchen_with_standing_order(url: str, moment: datetime, cutoff: time) -> dict:
-    """A central kitchen with lunch on `moment`'s day closing at `cutoff`, one rider, a city
-    subsidy of ¥3 a meal and one elder with a daily standing order."""
-    from core.models import Rider
-
+    """The kitchen of `kitchen_with_standing_orders` on `moment`'s day, with a canteen beside."""
     database = Database.from_url(url)
     database.migrate()
-    clock = FixedClock(moment)
     with database.transaction() as session:
-        make = Factory(session, clock)
-        community = make.community()
-        kitchen = make.site(
-            serves=[community],
-            kind=SiteKind.central_kitchen,
-            slots=[
-                MealSlotCreate(
-                    slot=Slot.lunch,
-                    cutoff_time=cutoff,
-                    delivery_start=time(11, 0),
-                    delivery_end=time(12, 30),
-                )
-            ],
+        facts = kitchen_with_standing_orders(
+            Factory(session, FixedClock(moment)), cutoff=cutoff, canteen=True
         )
-        canteen = make.site(serves=[community])
-        make.menu(kitchen, [make.dish()], moment.date())
-        session.add(
-            Rider(
-                name="骑手甲",
-                phone="13900000001",
-                kitchen_id=kitchen.id,
-                capacity=10,
-                shift_start=time(10, 30),
-                shift_end=time(13, 0),
-            )
-        )
-        policy = PolicyFactory(session)
-        policy.policy()
-        policy.rule(policy.funder(), amount_fen=300)
-        elder = make.elder(community)
-        create_standing_order(
-            session=session,
-            clock=clock,
-            elder_id=elder.id,
-            site_id=kitchen.id,
-            slot=Slot.lunch,
-            weekdays=[1, 2, 3, 4, 5, 6, 7],
-            mode=ServiceMode.delivery,
-            start_date=moment.date(),
-        )
-        facts = {"kitchen": kitchen.code, "canteen": canteen.code, "elder": elder.id}
     database.dispose()
-    return facts
+    return {"kitchen": facts["kitchen_code"], "canteen": facts["canteen_code"]}
 
 
 def now_in_shanghai() -> datetime:

@@ -10,16 +10,14 @@ from sqlmodel import select
 
 from billing.models import AnomalyReview, Charge
 from core.clock import FixedClock
-from core.models import Order, Rider, SlotCutoff, WelfareAlert
-from core.schemas import MealSlotCreate
+from core.models import Order, SlotCutoff, WelfareAlert
 from core.settings import Settings
-from core.standing import create_standing_order
-from core.types import AlertLevel, OrderStatus, ServiceMode, SiteKind, Slot
+from core.types import AlertLevel, OrderStatus
 from core.welfare import raise_alert
 from mealaid import duework
 from routing.records import DeliveryRoute, PlannedSlot, RouteStop
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, PolicyFactory
+from tests.factories import Factory, kitchen_with_standing_orders
 
 # Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
 DAY = date(2026, 11, 25)
@@ -36,52 +34,8 @@ def settings(tmp_path) -> Settings:
 
 
 def kitchen_day(database, clock: FixedClock, elders: int = 3) -> dict:
-    """A central kitchen delivering lunch to `elders` elders, each with a weekday standing
-    order, one rider, and a city subsidy of ¥3 a meal."""
     with database.transaction() as session:
-        make = Factory(session, clock)
-        community = make.community()
-        kitchen = make.site(
-            serves=[community],
-            kind=SiteKind.central_kitchen,
-            slots=[
-                MealSlotCreate(
-                    slot=Slot.lunch,
-                    cutoff_time=time(9, 0),
-                    delivery_start=time(11, 0),
-                    delivery_end=time(12, 30),
-                )
-            ],
-        )
-        make.menu(kitchen, [make.dish()], DAY)
-        session.add(
-            Rider(
-                name="骑手甲",
-                phone="13900000001",
-                kitchen_id=kitchen.id,
-                capacity=10,
-                shift_start=time(10, 30),
-                shift_end=time(13, 0),
-            )
-        )
-        policy = PolicyFactory(session)
-        policy.policy()
-        policy.rule(policy.funder(), amount_fen=300)
-        elder_ids = []
-        for index in range(elders):
-            elder = make.elder(community, lat=23.126 + 0.003 * index)
-            create_standing_order(
-                session=session,
-                clock=clock,
-                elder_id=elder.id,
-                site_id=kitchen.id,
-                slot=Slot.lunch,
-                weekdays=[1, 2, 3, 4, 5],
-                mode=ServiceMode.delivery,
-                start_date=DAY,
-            )
-            elder_ids.append(elder.id)
-        return {"kitchen": kitchen.id, "elders": elder_ids}
+        return kitchen_with_standing_orders(Factory(session, clock), elders=elders)
 
 
 def count(database, table) -> int:
