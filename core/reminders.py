@@ -2,29 +2,19 @@
 get "Lunch today?" with a one-tap "same as usual", while lunch can still be ordered. Once a day,
 however often the bot asks and however many times it restarts."""
 
-from datetime import datetime, time
+from datetime import time
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from core.db import upsert_insert
-from core.models import DailyRun, Elder, ElderLink, ElderPause, Order, StandingOrder
+from core.models import Elder, ElderLink, ElderPause, Order, StandingOrder
 from core.notifications import elder_chats, notify
 from core.orders import orderable_meals
+from core.runs import claim_run
 from core.settings import get_settings
 from core.sites import site_for_elder
 from core.types import ElderStatus, LinkRelation, OrderStatus, Slot
-
-
-def _first_run_today(session: Session, job: str, now: datetime) -> bool:
-    statement = (
-        upsert_insert(session)(DailyRun)
-        .values(job=job, service_date=now.date(), ran_at=now)
-        .on_conflict_do_nothing()
-        .returning(DailyRun.job)
-    )
-    return session.execute(statement).first() is not None
 
 
 def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = None) -> int:
@@ -33,7 +23,7 @@ def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = N
     lunch orders today. Returns how many were queued (0 before the time or once done)."""
     now = clock.now()
     at = at or get_settings().reminder_time
-    if now.time() < at or not _first_run_today(session, "lunch", now):
+    if now.time() < at or not claim_run(session, job="lunch", day=now.date(), at=now):
         return 0
     today = now.date()
     ordered = set(

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ from sqlmodel import Session, select
 
 from core import welfare
 from core.clock import Clock
-from core.db import Database, exclusive, upsert_insert
-from core.models import DailyRun, Site
+from core.db import Database, exclusive
+from core.models import Site
 from core.reminders import queue_lunch_reminders
+from core.runs import claim_run
 from core.settings import Settings
 from core.types import Slot
 from usecases import ordering, settlement
@@ -133,7 +134,7 @@ def check_past_month(database: Database, clock: Clock) -> str | None:
     month = settlement.previous_month(now.date())
     first_of_month = now.date().replace(day=1)
     with database.transaction() as session:
-        if not _first_run(session, "month_check", first_of_month, now):
+        if not claim_run(session, job="month_check", day=first_of_month, at=now):
             return None
         settlement.check_month(session=session, clock=clock, month=month, actor=ACTOR)
     return month
@@ -149,7 +150,7 @@ def back_up(database: Database, clock: Clock, settings: Settings) -> Path | None
     if now.time() < settings.backup_time:
         return None
     with database.transaction() as session:
-        if not _first_run(session, "backup", now.date(), now):
+        if not claim_run(session, job="backup", day=now.date(), at=now):
             return None
     path = backup_sqlite(database, settings.backup_dir, now.date())
     _prune_backups(settings.backup_dir, now.date(), settings.backup_keep_days)
@@ -184,17 +185,6 @@ def _prune_backups(folder: Path, today: date, keep_days: int) -> None:
 def _site_names(database: Database) -> dict[int, str]:
     with database.reading() as session:
         return {site.id: site.name for site in session.exec(select(Site))}
-
-
-def _first_run(session: Session, job: str, day: date, now: datetime) -> bool:
-    """Claim a once-a-day (or once-a-month) job for `day`; False if someone already did."""
-    statement = (
-        upsert_insert(session)(DailyRun)
-        .values(job=job, service_date=day, ran_at=now)
-        .on_conflict_do_nothing()
-        .returning(DailyRun.job)
-    )
-    return session.execute(statement).first() is not None
 
 
 def run_due_work(database: Database, clock: Clock, settings: Settings) -> DueWorkReport:
