@@ -81,9 +81,7 @@ def kitchens_to_plan(database: Database, clock: Clock) -> list[tuple[int, date, 
         for day in (today, today + timedelta(days=1)):
             due += [
                 (kitchen_id, day, slot)
-                for kitchen_id, slot in routing_runs.kitchens_due(
-                    session=session, clock=clock, service_date=day
-                )
+                for kitchen_id, slot in routing_runs.kitchens_due(session=session, service_date=day)
             ]
     return due
 
@@ -94,7 +92,7 @@ def plan_kitchen(
     """Plan one kitchen's meal unless it is planned already (by another worker, or before a
     restart): the check and the plan's record are in the planning's own transaction."""
     with database.transaction() as session:
-        if not _still_due(session, clock, kitchen_id, day, slot):
+        if not _still_due(session, kitchen_id, day, slot):
             return None
         return routing_runs.plan_kitchen(
             session=session,
@@ -107,12 +105,11 @@ def plan_kitchen(
         )
 
 
-def _still_due(session: Session, clock: Clock, kitchen_id: int, day: date, slot: Slot) -> bool:
+def _still_due(session: Session, kitchen_id: int, day: date, slot: Slot) -> bool:
     # Two workers never plan the same kitchen's meal at once: the second waits here for the
     # first's commit, then finds the meal planned.
     exclusive(session, f"plan:{kitchen_id}:{day.isoformat()}:{slot.value}")
-    due = routing_runs.kitchens_due(session=session, clock=clock, service_date=day)
-    return (kitchen_id, slot) in due
+    return (kitchen_id, slot) in routing_runs.kitchens_due(session=session, service_date=day)
 
 
 def escalate_welfare(database: Database, clock: Clock) -> int:

@@ -123,36 +123,41 @@ def plan_kitchen(
     return summary
 
 
-def kitchens_due(*, session: Session, clock: Clock, service_date: date) -> list[tuple[int, Slot]]:
+def kitchens_due(*, session: Session, service_date: date) -> list[tuple[int, Slot]]:
     """The kitchens' meals of a day that have closed everywhere they cook for but are not
-    planned yet: what the scheduler plans next."""
-    planned = {
-        (row.kitchen_id, row.slot)
-        for row in session.exec(select(PlannedSlot).where(PlannedSlot.service_date == service_date))
+    planned yet: what the scheduler plans next. Three queries however many kitchens: the
+    scheduler asks this at every look."""
+    kitchens = set(
+        session.exec(select(Site.id).where(Site.kind == SiteKind.central_kitchen, col(Site.active)))
+    )
+    closed = {
+        (site_id, Slot(slot))
+        for site_id, slot in session.exec(
+            select(SlotCutoff.site_id, SlotCutoff.slot).where(
+                SlotCutoff.service_date == service_date
+            )
+        )
     }
-    kitchens = session.exec(
-        select(Site.id).where(Site.kind == SiteKind.central_kitchen, col(Site.active))
-    ).all()
-    due = []
-    for kitchen_id in kitchens:
-        slots = session.exec(
-            select(MealSlot.slot)
-            .join(Site, Site.id == MealSlot.site_id)
-            .where((Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id))
-            .distinct()
-        ).all()
-        for slot in sorted((Slot(s) for s in slots), key=list(Slot).index):
-            if (kitchen_id, slot.value) in planned:
-                continue
-            if not open_sites(
-                session=session,
-                clock=clock,
-                kitchen_id=kitchen_id,
-                service_date=service_date,
-                slot=slot,
-            ):
-                due.append((kitchen_id, slot))
-    return due
+    planned = {
+        (kitchen_id, Slot(slot))
+        for kitchen_id, slot in session.exec(
+            select(PlannedSlot.kitchen_id, PlannedSlot.slot).where(
+                PlannedSlot.service_date == service_date
+            )
+        )
+    }
+    meals, still_open = set(), set()
+    # A site's meal counts for its kitchen, and for itself when it is a kitchen.
+    for site_id, kitchen_id, slot in session.exec(
+        select(Site.id, Site.kitchen_id, MealSlot.slot).join(MealSlot, MealSlot.site_id == Site.id)
+    ):
+        for kitchen in {site_id, kitchen_id} & kitchens:
+            meal = (kitchen, Slot(slot))
+            meals.add(meal)
+            if (site_id, Slot(slot)) not in closed:
+                still_open.add(meal)
+    order = list(Slot)
+    return sorted(meals - still_open - planned, key=lambda meal: (meal[0], order.index(meal[1])))
 
 
 def replan_after_dropout(
