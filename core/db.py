@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from core import queue_schema
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -108,10 +110,12 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 def drop_everything(engine: sa.Engine) -> None:
     """Remove every table (ours and Alembic's) so the schema can be built afresh."""
     with engine.begin() as connection:
-        metadata = sa.MetaData()
-        metadata.reflect(connection)
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        else:
+            queue_schema.drop(connection)  # its types and functions are not tables
+        metadata = sa.MetaData()
+        metadata.reflect(connection)
         metadata.drop_all(connection)
 
 

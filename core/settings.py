@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     backup_dir: Path = Path("backups")
     backup_keep_days: int = 14
     backup_time: time = time(2, 0)
+    # `mealaid worker` (PostgreSQL): how often a worker says it is alive, and after how long
+    # without a word its job is taken up by another worker (a worker killed, a machine gone).
+    worker_heartbeat_seconds: float = 10.0
+    worker_stalled_seconds: float = 30.0
     duty_phone: str = "12345"
     duty_chat_id: int | None = None
     # A map app's link to a point, for riders' "navigate" buttons (Amap's URI API by default).

@@ -260,6 +260,76 @@ def serve(
             loop.stop(timeout=30)
 
 
+@app.command()
+def worker(
+    name: Annotated[
+        str | None, typer.Option(help="The worker's name in logs (default: host and process).")
+    ] = None,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(
+            "--clock",
+            help="Demo only: start the programme's clock at this moment (YYYY-MM-DDTHH:MM).",
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
+    ] = 1.0,
+) -> None:
+    """Run a worker of the day's due work on PostgreSQL: cutoffs, each kitchen's planning,
+    welfare escalation, reminders, month end. Start any number, on any number of machines;
+    each kitchen's planning is a job of its own. Ctrl+C or SIGTERM stops it after its job."""
+    import asyncio
+    import os
+    import socket
+
+    from mealaid import queue
+
+    settings = get_settings()
+    locale = _locale(None)
+    database = _database()
+    if database.dialect != "postgresql":
+        console.print(
+            i18n.gettext(
+                N_(
+                    "Workers need PostgreSQL (set MEALAID_DATABASE_URL). On SQLite, "
+                    "“mealaid serve” runs the day's due work itself."
+                ),
+                locale,
+            )
+        )
+        raise typer.Exit(2)
+    name = name or f"{socket.gethostname()}-{os.getpid()}"
+
+    def on_outage(error: Exception, seconds: float) -> None:
+        console.print(
+            i18n.render(
+                N_("The database cannot be reached ({error}); trying again in {seconds} s."),
+                locale,
+                {"error": type(error).__name__, "seconds": int(seconds)},
+            )
+        )
+
+    runtime = queue.Runtime(
+        database=database,
+        clock=_serve_clock(clock_start, speed, locale),
+        settings=settings,
+        on_report=lambda report: _print_due_work(report, locale),
+        on_outage=on_outage,
+    )
+    console.print(
+        i18n.render(
+            N_("Worker {name} started on {database}."),
+            locale,
+            {"name": name, "database": _shown_url(settings.database_url)},
+        )
+    )
+    queue.configure_logging()
+    _settle_heap()
+    asyncio.run(queue.run_worker(runtime, settings.database_url, name))
+    console.print(i18n.render(N_("Worker {name} stopped."), locale, {"name": name}))
+
+
 def _serve_clock(start: str | None, speed: float, locale: str) -> Clock:
     settings = get_settings()
     if start is None:

@@ -37,6 +37,9 @@ ACTOR = "scheduler"
 # A cutoff may fall days before its meal (`cutoff_days_before`); look this far ahead for them.
 CUTOFF_DAYS_AHEAD = 2
 
+# A kitchen's meal to plan: the kitchen's id, the service day, the meal.
+KitchenMeal = tuple[int, date, Slot]
+
 
 @dataclass
 class DueWorkReport:
@@ -72,7 +75,7 @@ def close_due_slots(database: Database, clock: Clock) -> list[ordering.CutoffRes
     return closed
 
 
-def kitchens_to_plan(database: Database, clock: Clock) -> list[tuple[int, date, Slot]]:
+def kitchens_to_plan(database: Database, clock: Clock) -> list[KitchenMeal]:
     """Each kitchen's meals of today and tomorrow that have closed everywhere it cooks for and
     are not planned yet. (A past day's meal is not planned: its riders have gone home.)"""
     today = clock.now().date()
@@ -184,9 +187,17 @@ def _site_names(database: Database) -> dict[int, str]:
         return {site.id: site.name for site in session.exec(select(Site))}
 
 
-def run_due_work(database: Database, clock: Clock, settings: Settings) -> DueWorkReport:
+def run_due_work(
+    database: Database,
+    clock: Clock,
+    settings: Settings,
+    *,
+    hand_over_planning: Callable[[list[KitchenMeal]], None] | None = None,
+) -> DueWorkReport:
     """Everything due now, each piece on its own: what `mealaid serve` runs every
-    `due_work_interval_seconds` on the embedded database, and the workers on PostgreSQL."""
+    `due_work_interval_seconds` on the embedded database, and the workers' periodic look on
+    PostgreSQL. The kitchens due for planning are planned here, one after another, unless
+    `hand_over_planning` takes them (the workers make each one a job of its own)."""
     report = DueWorkReport()
 
     def attempt(name: str, work: Callable[[], Any]) -> Any:
@@ -200,9 +211,11 @@ def run_due_work(database: Database, clock: Clock, settings: Settings) -> DueWor
     report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
     if report.closed:
         report.site_names = attempt("site names", lambda: _site_names(database)) or {}
-    for kitchen_id, day, slot in (
-        attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
-    ):
+    due: list[KitchenMeal] = attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
+    if hand_over_planning is not None:
+        attempt("planning", lambda: hand_over_planning(due))
+        due = []
+    for kitchen_id, day, slot in due:
         summary = attempt(
             f"planning kitchen {kitchen_id}",
             lambda k=kitchen_id, d=day, s=slot: plan_kitchen(

@@ -413,12 +413,18 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
 
 
 def kitchen_with_standing_orders(
-    make: Factory, *, cutoff: time = time(9, 0), elders: int = 1, canteen: bool = False
+    make: Factory,
+    *,
+    cutoff: time = time(9, 0),
+    elders: int = 1,
+    canteen: bool = False,
+    policy: bool = True,
 ) -> dict:
     """A central kitchen delivering today's lunch (closing at `cutoff`) to `elders` elders,
     each with a daily standing order, one rider and a city subsidy of ¥3 a meal; with
     `canteen`, a canteen beside it. Returns the kitchen's id and code, the canteen's code and
-    the elders' ids."""
+    the elders' ids. A second kitchen in the same city takes `policy=False`: the subsidy is
+    the city's, made once."""
     from core.models import Rider
     from core.standing import create_standing_order
 
@@ -447,9 +453,10 @@ def kitchen_with_standing_orders(
             shift_end=time(13, 0),
         )
     )
-    policy = PolicyFactory(session)
-    policy.policy()
-    policy.rule(policy.funder(), amount_fen=300)
+    if policy:
+        rules = PolicyFactory(session)
+        rules.policy()
+        rules.rule(rules.funder(), amount_fen=300)
     elder_ids = []
     for index in range(elders):
         elder = make.elder(community, lat=23.126 + 0.003 * index)
