@@ -107,6 +107,16 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
 
+def schema_revisions(engine: sa.Engine) -> tuple[str | None, str | None]:
+    """The schema's revision in the database and the newest the code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def drop_everything(engine: sa.Engine) -> None:
     """Remove every table (ours and Alembic's) so the schema can be built afresh."""
     with engine.begin() as connection:

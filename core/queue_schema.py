@@ -3,6 +3,8 @@ runs) ships its schema as SQL; our migrations create it beside our own tables, s
 `mealaid migrate` sets up everything, and a test's schema or a demo's reset removes it whole.
 SQLite has no job queue: `mealaid serve` runs the due work in its own process there."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 # Everything procrastinate creates is named with this prefix (tables, types, functions).
@@ -49,3 +51,44 @@ def drop(connection: sa.Connection) -> None:
     ).scalars()
     for type_name in list(types):
         connection.exec_driver_sql(f'DROP TYPE IF EXISTS "{type_name}" CASCADE')
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """The job queue as an operator checks it: workers that said they were alive within
+    `alive_seconds`, jobs waiting to start (and how long the oldest has waited), running,
+    and failed (kept for a look; successful jobs are removed)."""
+
+    workers_alive: int
+    waiting: int
+    oldest_waiting_seconds: float | None
+    running: int
+    failed: int
+
+
+def health(connection: sa.Connection, alive_seconds: float) -> QueueHealth:
+    row = connection.execute(
+        sa.text(
+            """
+            SELECT
+              (SELECT count(*) FROM procrastinate_workers
+                WHERE last_heartbeat > now() - make_interval(secs => :alive)) AS workers_alive,
+              count(*) FILTER (WHERE j.status = 'todo'
+                AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())) AS waiting,
+              extract(epoch FROM now() - min(e.at) FILTER (WHERE j.status = 'todo'
+                AND (j.scheduled_at IS NULL OR j.scheduled_at <= now()))) AS oldest,
+              count(*) FILTER (WHERE j.status = 'doing') AS running,
+              count(*) FILTER (WHERE j.status = 'failed') AS failed
+            FROM procrastinate_jobs j
+            LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'deferred'
+            """
+        ),
+        {"alive": alive_seconds},
+    ).one()
+    return QueueHealth(
+        workers_alive=row.workers_alive,
+        waiting=row.waiting,
+        oldest_waiting_seconds=None if row.oldest is None else float(row.oldest),
+        running=row.running,
+        failed=row.failed,
+    )

@@ -84,6 +84,72 @@ def migrate() -> None:
     )
 
 
+# A job waiting longer than this means the workers cannot keep up (or none is running).
+WAITING_TOO_LONG_SECONDS = 300
+
+
+@app.command()
+def health(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None) -> None:
+    """Check a running programme: the database answers, its schema is up to date, and on
+    PostgreSQL workers are alive and keeping up. Exits 1 when something needs a person."""
+    from core import queue_schema
+    from core.db import schema_revisions
+
+    settings = get_settings()
+    locale = _locale(lang)
+    problems: list[str] = []
+    database = _database(migrate=False)
+    try:
+        current, newest = schema_revisions(database.engine)
+    except sa.exc.OperationalError:
+        console.print(
+            i18n.render(
+                N_("The database {url} does not answer."),
+                locale,
+                {"url": _shown_url(settings.database_url)},
+            )
+        )
+        raise typer.Exit(1) from None
+    console.print(
+        i18n.render(
+            N_("Database {url}: schema {current} (newest {newest})."),
+            locale,
+            {"url": _shown_url(settings.database_url), "current": current, "newest": newest},
+        )
+    )
+    if current != newest:
+        problems.append(N_("The schema is not up to date: run “mealaid migrate”."))
+    elif database.dialect == "postgresql":
+        with database.engine.connect() as connection:
+            queue = queue_schema.health(connection, 3 * settings.worker_heartbeat_seconds)
+        console.print(
+            i18n.render(
+                N_(
+                    "Workers alive: {alive}. Jobs waiting: {waiting} (oldest {oldest} s), "
+                    "running: {running}, failed: {failed}."
+                ),
+                locale,
+                {
+                    "alive": queue.workers_alive,
+                    "waiting": queue.waiting,
+                    "oldest": round(queue.oldest_waiting_seconds or 0),
+                    "running": queue.running,
+                    "failed": queue.failed,
+                },
+            )
+        )
+        if queue.workers_alive == 0:
+            problems.append(N_("No worker is running: start “mealaid worker”."))
+        elif (queue.oldest_waiting_seconds or 0) > WAITING_TOO_LONG_SECONDS:
+            problems.append(N_("Jobs wait for more than 5 minutes: start more workers."))
+    database.dispose()
+    for problem in problems:
+        console.print(i18n.gettext(problem, locale))
+    if problems:
+        raise typer.Exit(1)
+    console.print(i18n.gettext(N_("Healthy."), locale))
+
+
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -186,13 +252,24 @@ def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] =
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    scheduler: Annotated[
-        bool,
+    workers: Annotated[
+        int,
         typer.Option(
-            help="Run the day's due work (cutoffs, planning, escalation, reminders, month end, "
-            "backups) in this process."
+            "--workers",
+            min=1,
+            help="Web processes to serve from (more than one needs PostgreSQL).",
         ),
-    ] = True,
+    ] = 1,
+    scheduler: Annotated[
+        bool | None,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the day's due work (cutoffs, planning, escalation, reminders, month end, "
+            "backups) in this process. Default: yes on SQLite; on PostgreSQL no, since "
+            "“mealaid worker” runs it.",
+            show_default=False,
+        ),
+    ] = None,
     clock_start: Annotated[
         str | None,
         typer.Option(
@@ -204,36 +281,31 @@ def serve(
         float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
     ] = 1.0,
 ) -> None:
-    """Run the staff web app and JSON API (and the bot by webhook when its secret is set), and
-    the day's due work: each meal closes at its cutoff, each kitchen is planned right after,
-    welfare alerts escalate on time, nobody has to type a command."""
+    """Run the staff web app and JSON API (and the bot by webhook when its secret is set). On
+    SQLite it also runs the day's due work: each meal closes at its cutoff, each kitchen is
+    planned right after, welfare alerts escalate on time, nobody has to type a command."""
     import uvicorn
 
-    from api.app import create_app
     from api.logs import server_log_config
+    from mealaid.web import served_app
 
     settings = get_settings()
     locale = _locale(None)
     clock = _serve_clock(clock_start, speed, locale)
     database = _database()
-    database.migrate()
-    telegram = None
-    if settings.bot_token and settings.bot_webhook_secret:
-        from bot.app import Services, build_application
-
-        telegram = build_application(
-            services=Services(database, clock, settings),
-            token=settings.bot_token,
-            base_url=settings.bot_api_base_url,
-            webhook=True,
+    on_postgres = database.dialect == "postgresql"
+    if workers > 1 and not on_postgres:
+        console.print(
+            i18n.gettext(
+                N_("Several web processes need PostgreSQL; on SQLite, serve from one."), locale
+            )
         )
-        set_commands = telegram.post_init
-
-        async def post_init(application) -> None:  # type: ignore[no-untyped-def]
-            await set_commands(application)  # type: ignore[misc]
-            await _set_webhook(application)
-
-        telegram.post_init = post_init  # type: ignore[assignment]
+        raise typer.Exit(2)
+    if workers > 1 and clock_start is not None:
+        console.print(i18n.gettext(N_("--clock is for a demo served from one process."), locale))
+        raise typer.Exit(2)
+    if scheduler is None:
+        scheduler = not on_postgres
     loop = None
     if scheduler:
         from mealaid.duework import DueWorkLoop
@@ -246,15 +318,34 @@ def serve(
             on_report=lambda report: _print_due_work(report, locale),
         )
         loop.start()
-    _settle_heap()
-    try:
-        uvicorn.run(
-            create_app(database=database, clock=clock, telegram=telegram),
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=server_log_config(),
+    else:
+        console.print(
+            i18n.gettext(
+                N_("The day's due work runs on “mealaid worker”: keep at least one running."),
+                locale,
+            )
         )
+    _settle_heap()
+    log_config = server_log_config()
+    try:
+        if workers > 1:
+            uvicorn.run(
+                "mealaid.web:app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+                log_config=log_config,
+            )
+        else:
+            uvicorn.run(
+                served_app(database, clock, settings),
+                host=host,
+                port=port,
+                log_level="info",
+                log_config=log_config,
+            )
     finally:
         if loop is not None:
             loop.stop(timeout=30)
@@ -391,16 +482,6 @@ def _settle_heap() -> None:
     what requests create."""
     gc.collect()
     gc.freeze()
-
-
-async def _set_webhook(application) -> None:  # type: ignore[no-untyped-def]
-    """Tell Telegram where to post updates, with the secret it must send back."""
-    settings = get_settings()
-    await application.bot.set_webhook(
-        url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
-        secret_token=settings.bot_webhook_secret,
-        allowed_updates=["message", "callback_query"],
-    )
 
 
 @app.command()

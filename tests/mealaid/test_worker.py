@@ -12,8 +12,9 @@ import threading
 import time as timer
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import func, select
@@ -25,7 +26,7 @@ from core.models import Order, SlotCutoff
 from routing.records import PlannedSlot
 from tests.conftest import POSTGRES_URL, SHANGHAI
 from tests.factories import Factory, kitchen_with_standing_orders
-from tests.mealaid.test_commands import MEALAID, mealaid, now_in_shanghai, one_line
+from tests.mealaid.test_commands import MEALAID, free_port, mealaid, now_in_shanghai, one_line
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="workers run on PostgreSQL")
 
@@ -165,8 +166,12 @@ def test_two_workers_close_every_meal_and_plan_every_kitchen_once(postgres_url):
             "every kitchen planned",
         )
         timer.sleep(2)  # a second look, and any duplicate job, would have run by now
+        healthy = mealaid("health", "--lang", "en", check_code=0)
+        assert "Workers alive: 2" in one_line(healthy) and "failed: 0" in one_line(healthy)
     finally:
         outputs = [worker.stop() for worker in workers]
+    unhealthy = mealaid("health", "--lang", "en", check_code=1)
+    assert "No worker is running" in one_line(unhealthy)
     planned = count(postgres_url, select(func.count(func.distinct(PlannedSlot.kitchen_id))))
     assert planned == len(kitchens) == 4
     assert count(postgres_url, select(func.count()).select_from(PlannedSlot)) == 4
@@ -304,3 +309,41 @@ def test_a_worker_waits_while_the_database_is_away_and_catches_up_when_it_is_bac
     assert count(postgres_url, select(func.count()).select_from(Order)) == 5
     assert jobs(postgres_url, "failed") == 0
     assert "trying again in 5 s" in output
+
+
+@needs_postgres
+def test_serve_from_two_processes_on_postgres_leaves_the_due_work_to_workers(postgres_url):
+    city(postgres_url, now_in_shanghai() - timedelta(hours=1), kitchens=1, elders=1)
+    port = free_port()
+    server = subprocess.Popen(
+        [MEALAID, "serve", "--workers", "2", "--port", str(port)],
+        env={**os.environ, "MEALAID_DEFAULT_LOCALE": "en"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        answers = []
+        deadline = timer.monotonic() + 60
+        while len(answers) < 20 and timer.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                answers.append(httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5))
+            timer.sleep(0.1)
+        assert len(answers) == 20 and {answer.status_code for answer in answers} == {200}
+        assert answers[0].json()["database"] == "postgresql"
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    assert "Traceback" not in output, output
+    assert output.count("Started server process") == 2, output
+    assert "runs on “mealaid worker”" in one_line_of(output)
+
+
+def test_several_web_processes_need_postgres(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEALAID_DATABASE_URL", f"sqlite:///{tmp_path}/mealaid.db")
+    monkeypatch.setenv("MEALAID_DEFAULT_LOCALE", "en")
+    refused = mealaid("serve", "--workers", "2", check_code=2)
+    assert "need PostgreSQL" in one_line(refused)
+    mealaid("migrate", check_code=0)
+    assert "Healthy." in one_line(mealaid("health", check_code=0))

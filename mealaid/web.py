@@ -1,0 +1,54 @@
+"""The web app as `mealaid serve` runs it: the staff pages and JSON API, and the bot by webhook
+when its secret is set. `app` is the factory each of uvicorn's processes calls when the app
+is served from several (`mealaid serve --workers N`)."""
+
+from fastapi import FastAPI
+from telegram.ext import Application
+
+from api.app import create_app
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.settings import Settings, get_settings
+
+
+def webhook_bot(database: Database, clock: Clock, settings: Settings) -> Application | None:
+    """The bot, receiving Telegram's updates at /telegram/webhook, when a token and a webhook
+    secret are set. It keeps nothing in memory between updates, so any process may take any
+    update."""
+    if not (settings.bot_token and settings.bot_webhook_secret):
+        return None
+    from bot.app import Services, build_application
+
+    telegram = build_application(
+        services=Services(database, clock, settings),
+        token=settings.bot_token,
+        base_url=settings.bot_api_base_url,
+        webhook=True,
+    )
+    set_commands = telegram.post_init
+
+    async def post_init(application) -> None:  # type: ignore[no-untyped-def]
+        await set_commands(application)  # type: ignore[misc]
+        await application.bot.set_webhook(
+            url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
+            secret_token=settings.bot_webhook_secret,
+            allowed_updates=["message", "callback_query"],
+        )
+
+    telegram.post_init = post_init  # type: ignore[assignment]
+    return telegram
+
+
+def served_app(database: Database, clock: Clock, settings: Settings) -> FastAPI:
+    return create_app(
+        settings=settings,
+        database=database,
+        clock=clock,
+        telegram=webhook_bot(database, clock, settings),
+    )
+
+
+def app() -> FastAPI:
+    """One web process's app, from the settings (the environment)."""
+    settings = get_settings()
+    return served_app(Database.from_url(settings.database_url), SystemClock(settings.tz), settings)
