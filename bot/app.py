@@ -316,7 +316,7 @@ async def on_route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: escalate welfare alerts that are due, send the outbox."""
+    """The repeating job: send the outbox."""
     services: Services = context.bot_data["services"]
     loop = asyncio.get_running_loop()
     outgoing = await loop.run_in_executor(

@@ -14,7 +14,6 @@ from core import i18n, welfare
 from core.clock import Clock
 from core.db import Database
 from core.models import ChatNotification, ChatUser, Elder, Order
-from core.reminders import queue_lunch_reminders
 from core.settings import Settings
 from core.types import OrderStatus, Slot
 from kitchen.exports import variant_name
@@ -110,10 +109,10 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
 
 
 def claim_due(database: Database, clock: Clock, settings: Settings) -> list[Outgoing]:
-    """Escalate what is due, then take the next unsent notices (marked sent as they are taken)."""
+    """Take the next unsent notices (marked sent as they are taken). What falls due by the
+    clock (escalations, the morning reminder) is queued by the due work, not here: one owner,
+    whichever of `mealaid serve` and `mealaid worker` runs it."""
     with database.transaction() as session:
-        welfare.escalate_due(session=session, clock=clock)
-        queue_lunch_reminders(session=session, clock=clock, at=settings.reminder_time)
         query = (
             select(ChatNotification)
             .where(

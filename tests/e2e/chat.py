@@ -11,6 +11,7 @@ from bot.sandbox import SandboxThread
 from core.clock import FixedClock
 from core.db import Database
 from core.settings import get_settings
+from mealaid.duework import DueWorkLoop
 
 
 class Person:
@@ -80,7 +81,11 @@ class Person:
 class Chat:
     """The sandbox (stand-in + bot) on a database, and people to chat with it."""
 
-    def __init__(self, database: Database, clock: FixedClock, **settings_changes) -> None:
+    def __init__(
+        self, database: Database, clock: FixedClock, due_work: bool = False, **settings_changes
+    ) -> None:
+        """With `due_work`, the scheduler runs beside the bot (as `mealaid serve` does): it
+        escalates welfare alerts and queues the morning reminder, which the bot then sends."""
         self.database, self.clock = database, clock
         # Notices go out within a fraction of a second, so tests need not wait long; the
         # morning reminder only where a test asks for it.
@@ -88,6 +93,10 @@ class Chat:
         settings = get_settings().model_copy(update={**changes, **settings_changes})
         self.services = Services(database, clock, settings)
         self.sandbox = SandboxThread(self.services).start()
+        self.due_work = None
+        if due_work:
+            self.due_work = DueWorkLoop(database, clock, settings, interval=0.2)
+            self.due_work.start()
         self.client = httpx.Client(base_url=self.sandbox.url, timeout=30)
         self._ids = iter(range(5_000_001, 6_000_000))
 
@@ -118,5 +127,7 @@ class Chat:
         self.clock.set(at)
 
     def close(self) -> None:
+        if self.due_work is not None:
+            self.due_work.stop(timeout=30)
         self.client.close()
         self.sandbox.stop()

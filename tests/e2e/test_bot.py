@@ -327,7 +327,7 @@ def test_the_morning_reminder_orders_the_usual_lunch_in_two_taps(empty_database)
             clock=clock,
         )
         elder_id, dish_name = elder.id, placed.dish_name_zh
-    chat = Chat(empty_database, clock, reminder_time=time(7, 30))
+    chat = Chat(empty_database, clock, due_work=True, reminder_time=time(7, 30))
     try:
         her = chat.person(user_id=5_900_001)
         reminder = her.wait_for_message("早上好")

@@ -70,7 +70,7 @@ def delivery(empty_database):
             )
         )
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    chat = Chat(empty_database, clock)
+    chat = Chat(empty_database, clock, due_work=True)
     people = {
         "rider": chat.person(user_id=RIDER),
         "daughter": chat.person(user_id=DAUGHTER),
