@@ -6,12 +6,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from api.accounts.models import Role
 from api.deps import ClockDep, OverviewStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
 from core.types import RowId, Slot
 from usecases.ordering import day_tallies
+from usecases.settlement import held_by_month
 
 router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
@@ -66,6 +68,11 @@ def overview_page(
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
 ):
+    # The month's checks hold doubtful meals out of the claims until someone decides: the
+    # admin, who settles, is shown them here rather than having to go and look.
+    held = held_by_month(session=session) if staff.role == Role.admin else {}
     return page(
-        request, "overview.html", {"overview": _overview(session, service_date or today(clock))}
+        request,
+        "overview.html",
+        {"overview": _overview(session, service_date or today(clock)), "held": held},
     )

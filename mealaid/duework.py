@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import welfare
 from core.clock import Clock
@@ -37,8 +37,18 @@ ACTOR = "scheduler"
 # A cutoff may fall days before its meal (`cutoff_days_before`); look this far ahead for them.
 CUTOFF_DAYS_AHEAD = 2
 
-# A kitchen's meal to plan: the kitchen's id, the service day, the meal.
+# A site's meal to close, a kitchen's meal to plan: the site's id, the service day, the meal.
+SiteMeal = tuple[int, date, Slot]
 KitchenMeal = tuple[int, date, Slot]
+
+
+@dataclass
+class HandOver:
+    """Where a look sends the meals to close and the kitchens to plan, instead of doing them
+    itself one after another: the workers make each one a job of its own."""
+
+    close: Callable[[list[SiteMeal]], None]
+    plan: Callable[[list[KitchenMeal]], None]
 
 
 @dataclass
@@ -55,24 +65,39 @@ class DueWorkReport:
     failures: list[str] = field(default_factory=list)
 
 
-def close_due_slots(database: Database, clock: Clock) -> list[ordering.CutoffResult]:
-    """Close every meal whose cutoff has passed and that is still open: yesterday's (a day
-    missed while the programme was down), today's and the next days' (a cutoff the day before).
-    Each closes in its own transaction through the billed cutoff."""
+def meals_to_close(database: Database, clock: Clock) -> list[SiteMeal]:
+    """Every meal whose cutoff has passed and that is still open: yesterday's (a day missed
+    while the programme was down), today's and the next days' (a cutoff the day before)."""
     today = clock.now().date()
-    closed = []
-    for offset in range(-1, CUTOFF_DAYS_AHEAD + 1):
-        day = today + timedelta(days=offset)
-        with database.reading() as session:
-            due = ordering.due_cutoffs(session=session, clock=clock, service_date=day)
-        for site_id, slot in due:
-            with database.transaction() as session:
-                result = ordering.run_cutoff(
-                    session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+    due = []
+    with database.reading() as session:
+        for offset in range(-1, CUTOFF_DAYS_AHEAD + 1):
+            day = today + timedelta(days=offset)
+            due += [
+                (site_id, day, slot)
+                for site_id, slot in ordering.due_cutoffs(
+                    session=session, clock=clock, service_date=day
                 )
-            if not result.already_done:
-                closed.append(result)
-    return closed
+            ]
+    return due
+
+
+def close_meal(
+    database: Database, clock: Clock, site_id: int, day: date, slot: Slot
+) -> ordering.CutoffResult | None:
+    """Close one site's meal through the billed cutoff, in its own transaction; None when it
+    was closed already (by another process, or before a restart)."""
+    with database.transaction() as session:
+        result = ordering.run_cutoff(
+            session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+        )
+    return None if result.already_done else result
+
+
+def close_due_slots(database: Database, clock: Clock) -> list[ordering.CutoffResult]:
+    """Close every meal that is due, one after another."""
+    closed = [close_meal(database, clock, *meal) for meal in meals_to_close(database, clock)]
+    return [result for result in closed if result is not None]
 
 
 def kitchens_to_plan(database: Database, clock: Clock) -> list[KitchenMeal]:
@@ -182,9 +207,13 @@ def _prune_backups(folder: Path, today: date, keep_days: int) -> None:
             path.unlink()
 
 
-def _site_names(database: Database) -> dict[int, str]:
+def site_names(database: Database, site_ids: list[int] | None = None) -> dict[int, str]:
+    """Sites' names by id, for the lines that say what was closed (all sites when not given)."""
+    query = select(Site)
+    if site_ids is not None:
+        query = query.where(col(Site.id).in_(site_ids))
     with database.reading() as session:
-        return {site.id: site.name for site in session.exec(select(Site))}
+        return {site.id: site.name for site in session.exec(query)}
 
 
 def run_due_work(
@@ -192,12 +221,12 @@ def run_due_work(
     clock: Clock,
     settings: Settings,
     *,
-    hand_over_planning: Callable[[list[KitchenMeal]], None] | None = None,
+    hand_over: HandOver | None = None,
 ) -> DueWorkReport:
     """Everything due now, each piece on its own: what `mealaid serve` runs every
     `due_work_interval_seconds` on the embedded database, and the workers' periodic look on
-    PostgreSQL. The kitchens due for planning are planned here, one after another, unless
-    `hand_over_planning` takes them (the workers make each one a job of its own)."""
+    PostgreSQL. The meals due to close and the kitchens due for planning are done here, one
+    after another, unless `hand_over` takes them."""
     report = DueWorkReport()
 
     def attempt(name: str, work: Callable[[], Any]) -> Any:
@@ -208,22 +237,24 @@ def run_due_work(
             report.failures.append(name)
             return None
 
-    report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
-    if report.closed:
-        report.site_names = attempt("site names", lambda: _site_names(database)) or {}
-    due: list[KitchenMeal] = attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
-    if hand_over_planning is not None:
-        attempt("planning", lambda: hand_over_planning(due))
-        due = []
-    for kitchen_id, day, slot in due:
-        summary = attempt(
-            f"planning kitchen {kitchen_id}",
-            lambda k=kitchen_id, d=day, s=slot: plan_kitchen(
-                database, clock, k, d, s, settings.plan_time_limit_seconds
-            ),
-        )
-        if summary is not None:
-            report.planned.append(summary)
+    if hand_over is not None:
+        attempt("cutoffs", lambda: hand_over.close(meals_to_close(database, clock)))
+        attempt("planning", lambda: hand_over.plan(kitchens_to_plan(database, clock)))
+    else:
+        report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
+        if report.closed:
+            report.site_names = attempt("site names", lambda: site_names(database)) or {}
+        for kitchen_id, day, slot in (
+            attempt("planning", lambda: kitchens_to_plan(database, clock)) or []
+        ):
+            summary = attempt(
+                f"planning kitchen {kitchen_id}",
+                lambda k=kitchen_id, d=day, s=slot: plan_kitchen(
+                    database, clock, k, d, s, settings.plan_time_limit_seconds
+                ),
+            )
+            if summary is not None:
+                report.planned.append(summary)
     report.escalated = attempt("escalation", lambda: escalate_welfare(database, clock)) or 0
     report.reminders = attempt("reminders", lambda: queue_reminders(database, clock, settings)) or 0
     report.month_checked = attempt("month end", lambda: check_past_month(database, clock))

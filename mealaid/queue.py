@@ -1,14 +1,16 @@
 """The day's due work on PostgreSQL, on procrastinate's job queue: `mealaid worker` runs a
 worker, and any number of them run on any number of machines.
 
-Two kinds of job:
+Three kinds of job:
 - `look`, every 30 seconds (procrastinate's periodic tasks: one job per tick for the whole
   programme, however many workers defer it) and once when a worker starts, to catch up after
-  downtime: closes the meals whose cutoff has passed, escalates welfare alerts, queues the
-  morning reminder, checks the past month on the 1st, takes up the jobs of workers that died,
-  and makes each kitchen due for planning a job of its own;
-- `plan_kitchen`, one per kitchen and meal, so a city's kitchens plan in parallel on as many
-  workers as it has.
+  downtime: escalates welfare alerts, queues the morning reminder, checks the past month on
+  the 1st, takes up the jobs of workers that died, and queues the jobs below for what is due;
+- `close_meal`, one per site and meal whose cutoff has passed; when it completes a kitchen's
+  meal (every site the kitchen cooks for closed), it queues that kitchen's planning at once;
+- `plan_kitchen`, one per kitchen and meal.
+A city's sites close, and its kitchens plan, in parallel on as many workers as it has; closing
+goes first (orders lock on time), planning after.
 
 Nothing is done twice: a job is queued at most once (`queueing_lock`), never runs twice at once
 (`lock`), and the due work itself is idempotent, so a job taken up again after a worker was
@@ -22,6 +24,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -42,8 +45,12 @@ tasks = procrastinate.Blueprint()
 
 # The look's schedule (cron with seconds); `due_work_interval_seconds` is `mealaid serve`'s.
 LOOK_EVERY = "* * * * * */30"
-# Planning waits for the database to come back, a minute more each time, for about an hour.
-PLAN_RETRY = procrastinate.RetryStrategy(max_attempts=12, linear_wait=60)
+# A failed cutoff or planning is tried again, a minute later each time, for about an hour
+# (a database restarting, a lock not granted in time).
+RETRY = procrastinate.RetryStrategy(max_attempts=12, linear_wait=60)
+# Higher first: meals close on time (orders lock for the kitchen) before any planning starts,
+# and the look is not kept waiting behind a city's planning.
+CLOSE_PRIORITY, LOOK_PRIORITY = 20, 10
 # How long a worker waits before trying its database again.
 RECONNECT_SECONDS = 5.0
 
@@ -64,24 +71,58 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 
 
 @tasks.periodic(cron=LOOK_EVERY, periodic_id="look")
-@tasks.task(name="look", queue="due", queueing_lock="look", lock="look", pass_context=True)
+@tasks.task(
+    name="look",
+    queue="due",
+    queueing_lock="look",
+    lock="look",
+    priority=LOOK_PRIORITY,
+    pass_context=True,
+)
 async def look(context: procrastinate.JobContext, timestamp: int | None = None) -> None:
     runtime = _runtime(context)
     await _take_up_stalled_jobs(context.app, runtime.settings.worker_stalled_seconds)
+    to_close: list[duework.SiteMeal] = []
     to_plan: list[duework.KitchenMeal] = []
     report = await asyncio.to_thread(
         duework.run_due_work,
         runtime.database,
         runtime.clock,
         runtime.settings,
-        hand_over_planning=to_plan.extend,
+        hand_over=duework.HandOver(close=to_close.extend, plan=to_plan.extend),
     )
+    for site_id, day, slot in to_close:
+        await _defer_once(
+            close_meal,
+            f"close:{site_id}:{day.isoformat()}:{slot.value}",
+            site_id=site_id,
+            day=day.isoformat(),
+            slot=slot.value,
+        )
     for kitchen_id, day, slot in to_plan:
         await defer_planning(kitchen_id, day, slot)
     runtime.on_report(report)
 
 
-@tasks.task(name="plan_kitchen", queue="planning", retry=PLAN_RETRY, pass_context=True)
+@tasks.task(name="close_meal", queue="due", retry=RETRY, priority=CLOSE_PRIORITY, pass_context=True)
+async def close_meal(context: procrastinate.JobContext, site_id: int, day: str, slot: str) -> None:
+    """Close one site's meal; then each kitchen it completed is queued for planning at once."""
+    runtime = _runtime(context)
+    database, clock = runtime.database, runtime.clock
+    result = await asyncio.to_thread(
+        duework.close_meal, database, clock, site_id, date.fromisoformat(day), Slot(slot)
+    )
+    if result is None:
+        return
+    names = await asyncio.to_thread(duework.site_names, database, [site_id])
+    runtime.on_report(duework.DueWorkReport(closed=[result], site_names=names))
+    for kitchen_id, kitchen_day, kitchen_slot in await asyncio.to_thread(
+        duework.kitchens_to_plan, database, clock
+    ):
+        await defer_planning(kitchen_id, kitchen_day, kitchen_slot)
+
+
+@tasks.task(name="plan_kitchen", queue="planning", retry=RETRY, pass_context=True)
 def plan_kitchen(context: procrastinate.JobContext, kitchen_id: int, day: str, slot: str) -> None:
     runtime = _runtime(context)
     summary = duework.plan_kitchen(
@@ -97,12 +138,19 @@ def plan_kitchen(context: procrastinate.JobContext, kitchen_id: int, day: str, s
 
 
 async def defer_planning(kitchen_id: int, day: date, slot: Slot) -> None:
-    """Queue a kitchen's planning unless it is queued already; never two at once."""
-    key = f"plan:{kitchen_id}:{day.isoformat()}:{slot.value}"
+    await _defer_once(
+        plan_kitchen,
+        f"plan:{kitchen_id}:{day.isoformat()}:{slot.value}",
+        kitchen_id=kitchen_id,
+        day=day.isoformat(),
+        slot=slot.value,
+    )
+
+
+async def _defer_once(task: Any, key: str, **arguments: Any) -> None:
+    """Queue a site's or a kitchen's job unless it is queued already; never two at once."""
     with contextlib.suppress(queue_errors.AlreadyEnqueued):
-        await plan_kitchen.configure(lock=key, queueing_lock=key).defer_async(
-            kitchen_id=kitchen_id, day=day.isoformat(), slot=slot.value
-        )
+        await task.configure(lock=key, queueing_lock=key).defer_async(**arguments)
 
 
 async def _take_up_stalled_jobs(app: procrastinate.App, stalled_seconds: float) -> None:

@@ -3,15 +3,17 @@ an admin (`mealaid settle`, the settlement page) or by the scheduler on the 1st.
 
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from billing.models import AnomalyReview
+from billing.models import AnomalyReview, ReviewStatus
 from billing.service import ledger_totals
 from billing.settlement import flag_anomalies, month_range
 from core import audit
 from core.clock import Clock
+from core.models import Order
 
-__all__ = ["check_month", "ledger_totals", "month_range", "previous_month"]
+__all__ = ["check_month", "held_by_month", "ledger_totals", "month_range", "previous_month"]
 
 
 def previous_month(day: date) -> str:
@@ -32,3 +34,19 @@ def check_month(*, session: Session, clock: Clock, month: str, actor: str) -> li
         detail=f"{len(reviews)} meals held for review",
     )
     return reviews
+
+
+def held_by_month(*, session: Session) -> dict[str, int]:
+    """Meals still held for review, by the month they were served in (YYYY-MM), oldest first:
+    what the admin is shown on opening the app until each is decided."""
+    rows = session.execute(
+        sa.select(Order.service_date, sa.func.count(sa.distinct(Order.id)))
+        .join(AnomalyReview, AnomalyReview.order_id == Order.id)
+        .where(AnomalyReview.status == ReviewStatus.held.value)
+        .group_by(Order.service_date)
+    )
+    months: dict[str, int] = {}
+    for day, count in sorted(rows):
+        month = day.strftime("%Y-%m")
+        months[month] = months.get(month, 0) + count
+    return months

@@ -6,9 +6,11 @@ to run again and catches up after downtime (an injected clock stands in for the 
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from billing.models import AnomalyReview, Charge
+from api.app import create_app
+from billing.models import AnomalyReview, Charge, ReviewStatus
 from core.clock import FixedClock
 from core.models import Order, SlotCutoff, WelfareAlert
 from core.settings import Settings
@@ -17,7 +19,7 @@ from core.welfare import raise_alert
 from mealaid import duework
 from routing.records import DeliveryRoute, PlannedSlot, RouteStop
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_standing_orders
+from tests.factories import Factory, kitchen_with_standing_orders, log_in, make_staff
 
 # Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
 DAY = date(2026, 11, 25)
@@ -150,3 +152,20 @@ def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
     )
     assert duework.run_due_work(empty_database, clock, settings(tmp_path)).month_checked is None
     assert count(empty_database, AnomalyReview) >= 1
+    # The admin is shown the held meal on opening the app; a kitchen's staff are not.
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        admin, cook = make_staff(make, "admin"), make_staff(make, "kitchen")
+    with TestClient(create_app(database=empty_database, clock=clock)) as browser:
+        log_in(browser, admin.username)
+        page = browser.get("/", headers={"accept-language": "en"}).text
+        assert "2026-11: 1 meals are held for review" in page
+        assert 'href="/settlement?month=2026-11"' in page
+        with empty_database.transaction() as session:
+            for review in session.exec(select(AnomalyReview)):
+                review.status = ReviewStatus.approved
+                session.add(review)
+        assert "held for review" not in browser.get("/").text
+    with TestClient(create_app(database=empty_database, clock=clock)) as browser:
+        log_in(browser, cook.username)
+        assert "data-held-month" not in browser.get("/").text
