@@ -35,7 +35,7 @@ Routes = tuple[dict[str, list[str]], dict[str, int] | None]
 
 
 # One search per core: iterated local search needs the whole time limit (see
-# routing.solver.ILS_PORTFOLIO_VARIANTS).
+# routing.search.ILS_PORTFOLIO_VARIANTS).
 RESTARTS = 1
 
 

@@ -32,6 +32,7 @@ from routing.model import (
     Route,
     Unassigned,
 )
+from routing.search import solve_one
 
 LOG = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ class _Job:
 
 
 def _run(job: _Job, params) -> Plan:
-    from routing.solver import _solve_one
-
     # Measured on the generated 1,000-stop day at 60 s (a loaded 2-core machine): the fixed
     # operator order did better than the bandit (552 km against 626 km). Iterated local search
     # (SISR ruin-and-recreate) on every part and group; deterministic mode keeps guided local
@@ -170,9 +169,9 @@ def _run(job: _Job, params) -> Plan:
         ils_random_order=False,
         ils_improve=False,
     )
-    # A group's search goes on from its current routes (see routing.solver._route_follower),
+    # A group's search goes on from its current routes (see routing.search._route_follower),
     # so it never comes back worse than it went in.
-    return _solve_one(job.problem, local, clock.monotonic() + job.time_limit, job.initial)
+    return solve_one(job.problem, local, clock.monotonic() + job.time_limit, job.initial)
 
 
 class _Inline(Executor):

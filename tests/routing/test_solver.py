@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from routing import Depot, PlanePoint, Reason, SolveParams, check_plan, solve
-from routing.solver import (
+from routing.search import (
     ILS_OPERATORS,
     INSERTION_ORDER,
     OPTIONAL_BOOL,
     _search_parameters,
-    _solve_one,
-    _variants,
+    solve_one,
 )
+from routing.solver import _variants
 from routing.vrplib import SCALE, read_instance, read_solution, stop_id
 from tests.routing.factories import make_problem, make_rider, make_stop
 
@@ -321,7 +321,7 @@ def test_retry_allowing_drops_starts_from_the_given_routes():
     problem = make_problem(stops, [make_rider("r1"), make_rider("r2")])
     params = SolveParams(deterministic=True, solution_limit=1, allow_drops=False)
     start = {"r1": ["a"], "r2": ["b"]}
-    plan = _solve_one(problem, params, time.monotonic() + 10, initial=start)
+    plan = solve_one(problem, params, time.monotonic() + 10, initial=start)
     assert routes_of(plan) == start
     assert reasons_of(plan) == {"c": Reason.TIME_WINDOW}
 
@@ -344,14 +344,14 @@ def test_iterated_local_search_goes_on_from_the_given_routes():
 
     fresh = solve(problem, params)
     assert fresh.distance > round(solution.cost * SCALE)
-    plan = _solve_one(problem, params, time.monotonic() + 0.3, initial=start)
+    plan = solve_one(problem, params, time.monotonic() + 0.3, initial=start)
     assert_feasible(problem, plan)
     assert plan.distance == round(solution.cost * SCALE)
     assert plan.config == params.label  # not guided local search from the routes instead
 
     rider, route = next(iter(start.items()))
     gap = {**start, rider: route[1:]}
-    plan = _solve_one(problem, params, time.monotonic() + 0.3, initial=gap)
+    plan = solve_one(problem, params, time.monotonic() + 0.3, initial=gap)
     assert_feasible(problem, plan)
     assert not plan.unassigned
 
