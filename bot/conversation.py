@@ -32,7 +32,15 @@ from core.models import (
     StandingOrderPause,
 )
 from core.settings import Settings
-from core.sites import cutoff_at, get_site, get_slot, nearby_sites, serves, site_for_elder
+from core.sites import (
+    cutoff_at,
+    get_site,
+    get_slot,
+    modes_offered,
+    nearby_sites,
+    serves,
+    site_for_elder,
+)
 from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
@@ -444,16 +452,8 @@ def _item(turn: Turn, item_id: int) -> ItemAt:
 
 
 def _modes(turn: Turn, site: Site, elder: Elder) -> list[ServiceMode]:
-    """How the elder can have a meal from this site: delivery only inside its service area."""
-    delivers = site.offers_delivery and serves(
-        session=turn.session, site_id=site.id, community_id=elder.community_id
-    )
-    offered = (
-        (ServiceMode.delivery, delivers),
-        (ServiceMode.pickup, site.offers_pickup),
-        (ServiceMode.dine_in, site.offers_dine_in),
-    )
-    return [mode for mode, yes in offered if yes]
+    in_area = serves(session=turn.session, site_id=site.id, community_id=elder.community_id)
+    return modes_offered(site, in_service_area=in_area)
 
 
 def _mode_for(turn: Turn, elder: Elder, site: Site, letter: str | None) -> ServiceMode:

@@ -23,13 +23,11 @@ from core.errors import (
     ElderNotFound,
     ElderPaused,
     InvalidQuantity,
-    ModeNotOffered,
     NothingToRepeat,
     NotOnMenu,
     OrderNotChangeable,
     OrderNotFound,
     OutcomeNotAllowed,
-    OutsideServiceArea,
     SiteNotFound,
     SlotNotOffered,
 )
@@ -48,7 +46,7 @@ from core.models import (
 )
 from core.notifications import notify_elder_chats
 from core.settings import get_settings
-from core.sites import cutoff_at
+from core.sites import check_mode, cutoff_at
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
 from core.welfare import raise_alert
@@ -138,10 +136,9 @@ def place_checked(
     _check_date(service_date, now.date())
     site = _check_site(context.site, site_id, slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
-    check_mode(site, chosen_mode)
+    check_mode(site, chosen_mode, in_service_area=elder.served_by_site, elder_name=elder.name)
     if not at_cutoff:
         _check_open(site, service_date, slot, clock)
-    _check_area(elder, site, chosen_mode)
     choice = _check_on_menu(context.choice, service_date, slot)
     _check_diet(elder, choice)
     if elder.live_order_id is not None:
@@ -212,8 +209,7 @@ def change_order(
     check_quantity(new_quantity)
     if mode is not None:
         site = _check_site(context.site, order.site_id, slot)
-        check_mode(site, mode)
-        _check_area(elder, site, mode)
+        check_mode(site, mode, in_service_area=elder.served_by_site, elder_name=elder.name)
     choice = _check_on_menu(context.choice, order.service_date, slot)
     _check_diet(elder, choice)
     for name, value in _snapshot(choice, new_quantity).items():
@@ -584,13 +580,6 @@ def _check_site(site: SiteContext | None, site_id: int, slot: Slot) -> SiteConte
     return site
 
 
-def _check_area(elder: ElderContext, site: SiteContext, mode: ServiceMode) -> None:
-    """A site delivers only to the communities of its service area; anyone may eat in or pick
-    up at any canteen (as a city's unified meal-assistance entry lets them)."""
-    if mode == ServiceMode.delivery and not elder.served_by_site:
-        raise OutsideServiceArea(name=elder.name, site=site.name)
-
-
 def _check_on_menu(choice: MenuChoice | None, service_date: date, slot: Slot) -> MenuChoice:
     if choice is None:
         raise NotOnMenu(slot=slot, date=service_date)
@@ -609,16 +598,6 @@ def _check_date(service_date: date, today: date) -> None:
     horizon = get_settings().order_horizon_days
     if service_date > today + timedelta(days=horizon):
         raise DateTooFar(days=horizon)
-
-
-def check_mode(site: Site | SiteContext, mode: ServiceMode) -> None:
-    offered = {
-        ServiceMode.delivery: site.offers_delivery,
-        ServiceMode.pickup: site.offers_pickup,
-        ServiceMode.dine_in: site.offers_dine_in,
-    }[mode]
-    if not offered:
-        raise ModeNotOffered(site=site.name, mode=mode)
 
 
 def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:

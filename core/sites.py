@@ -6,11 +6,18 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from core.errors import AlreadyExists, CommunityNotFound, SiteNotFound, SlotNotOffered
+from core.errors import (
+    AlreadyExists,
+    CommunityNotFound,
+    ModeNotOffered,
+    OutsideServiceArea,
+    SiteNotFound,
+    SlotNotOffered,
+)
 from core.geo import distance_m
 from core.models import Community, Elder, MealSlot, Site, SiteServiceArea
 from core.schemas import CommunityCreate, SiteCreate
-from core.types import Slot
+from core.types import ServiceMode, Slot
 from core.validation import service
 
 
@@ -80,6 +87,36 @@ def cutoff_at(meal_slot: SlotTimes, service_date: date, tz: tzinfo) -> datetime:
     The only place this is worked out: ordering, the cutoff, the bot and the pages ask here."""
     day = service_date - timedelta(days=meal_slot.cutoff_days_before or 0)
     return datetime.combine(day, meal_slot.cutoff_time, tzinfo=tz)
+
+
+class OffersModes(Protocol):
+    name: str
+    offers_delivery: bool
+    offers_pickup: bool
+    offers_dine_in: bool
+
+
+def modes_offered(site: OffersModes, *, in_service_area: bool) -> list[ServiceMode]:
+    """How an elder can have a meal from this site: delivered only inside its service area;
+    anyone may pick up or eat in at any canteen that offers it (a city's unified entry lets
+    them). The one place this is worked out: ordering, standing orders and the bot ask here."""
+    offered = (
+        (ServiceMode.delivery, site.offers_delivery and in_service_area),
+        (ServiceMode.pickup, site.offers_pickup),
+        (ServiceMode.dine_in, site.offers_dine_in),
+    )
+    return [mode for mode, yes in offered if yes]
+
+
+def check_mode(
+    site: OffersModes, mode: ServiceMode, *, in_service_area: bool, elder_name: str
+) -> None:
+    """Refuse a way of having the meal that `modes_offered` does not list, saying why."""
+    if mode in modes_offered(site, in_service_area=in_service_area):
+        return
+    if mode == ServiceMode.delivery and site.offers_delivery:
+        raise OutsideServiceArea(name=elder_name, site=site.name)
+    raise ModeNotOffered(site=site.name, mode=mode)
 
 
 def serves(*, session: Session, site_id: int, community_id: int) -> bool:

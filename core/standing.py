@@ -15,14 +15,13 @@ from core.errors import (
     InvalidPeriod,
     InvalidWeekdays,
     NoMenu,
-    OutsideServiceArea,
     StandingOrderNotFound,
     StandingOrderOverlap,
 )
 from core.menus import MenuChoice, menu_choices
 from core.models import Elder, Order, StandingOrder, StandingOrderPause
-from core.orders import PlacedOrder, check_mode, check_quantity, place_checked
-from core.sites import get_site, get_slot, serves
+from core.orders import PlacedOrder, check_quantity, place_checked
+from core.sites import check_mode, get_site, get_slot, serves
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
 
@@ -54,10 +53,8 @@ def create_standing_order(
     site = get_site(session=session, site_id=site_id)
     get_slot(session=session, site=site, slot=slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
-    check_mode(site, chosen_mode)
-    delivered = chosen_mode == ServiceMode.delivery
-    if delivered and not serves(session=session, site_id=site_id, community_id=elder.community_id):
-        raise OutsideServiceArea(name=elder.name, site=site.name)
+    in_area = serves(session=session, site_id=site_id, community_id=elder.community_id)
+    check_mode(site, chosen_mode, in_service_area=in_area, elder_name=elder.name)
     _check_no_overlap(session, elder, slot, set(weekdays), start_date, end_date)
     standing = StandingOrder(
         elder_id=elder_id,
