@@ -1276,9 +1276,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
                 quantity=stop.portions,
             )
         )
-        warnings = [code_name(a, turn.locale) for a in stop.allergies]
-        if stop.texture != "regular":
-            warnings.append(code_name(stop.texture, turn.locale))
+        warnings = [code_name(code, turn.locale) for code in stop.warnings]
         if warnings:
             line += "\n   " + turn.t(texts.RIDER_WARN, warnings=turn.join(warnings))
         lines.append(line)

@@ -53,3 +53,17 @@ def _label(kind: type, value: str) -> object:
         return kind(value)
     except ValueError:
         return value
+
+
+def special_texture(texture: str) -> str | None:
+    """The elder's texture when the box must be told apart for it (anything but regular)."""
+    return None if texture == Texture.regular else texture
+
+
+def door_warnings(allergies: Iterable[str], texture: str) -> tuple[str, ...]:
+    """What whoever packs or hands over an elder's box must not get wrong: each allergy, then
+    a texture that is not the regular one. Codes: each surface names them in its reader's
+    language. The one place this is worked out for the packing list, the route sheet, the
+    rider's page and the rider's chat."""
+    special = special_texture(texture)
+    return tuple(allergies) + ((special,) if special else ())

@@ -389,10 +389,12 @@ def _warnings(stop, locale: str) -> list[str]:
                 {"allergens": ", ".join(code_name(a, locale) for a in stop.allergies)},
             )
         )
-    if stop.texture != "regular":
+    if stop.special_texture:
         lines.append(
             i18n.render(
-                N_("Texture: {texture}"), locale, {"texture": code_name(stop.texture, locale)}
+                N_("Texture: {texture}"),
+                locale,
+                {"texture": code_name(stop.special_texture, locale)},
             )
         )
     if stop.diet_needs:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.db import int_sum
+from core.diet import door_warnings
 from core.errors import NoMenu, SiteNotFound
 from core.i18n import N_, Bilingual, gettext
 from core.menus import menu_choices
@@ -406,7 +407,7 @@ def packing_lists(
         texture,
     ) in rows:
         packing = lists.setdefault(number, PackingList(number, rider))
-        warnings = tuple(allergies) + ((texture,) if texture != "regular" else ())
+        warnings = door_warnings(allergies, texture)
         packing.boxes.append(
             Box(position, order_id, elder, Bilingual(zh, en), variant, portions, warnings)
         )

@@ -20,6 +20,7 @@ from api.accounts.models import Role
 from core import i18n
 from core.clock import AcceleratedClock, Clock, FixedClock, SystemClock
 from core.db import Database, drop_everything
+from core.diet import special_texture
 from core.errors import DomainError, NotAKitchen, SiteCodeUnknown, SlotStillOpen
 from core.i18n import N_
 from core.models import Site
@@ -1156,7 +1157,7 @@ def _print_day(summary, city, locale: str) -> None:
             str(sum(o.quantity for o in orders)),
             f"{modes[ServiceMode.delivery]} / {modes[ServiceMode.pickup]} / "
             f"{modes[ServiceMode.dine_in]}",
-            str(sum(1 for o in orders if o.texture != "regular")),
+            str(sum(1 for o in orders if special_texture(o.texture))),
             str(sum(1 for o in orders if o.standing_order_id)),
         )
     console.print(table)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
+from core.diet import door_warnings, special_texture
 from core.errors import NotFound
 from core.i18n import N_
 from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site
@@ -44,6 +45,14 @@ class StopView:
     status: OrderStatus
     diet_needs: tuple[str, ...] = ()
     welfare_check: bool = False  # the elder lives alone or needs care: look in on them
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return door_warnings(self.allergies, self.texture)
+
+    @property
+    def special_texture(self) -> str | None:
+        return special_texture(self.texture)
 
 
 @dataclass(frozen=True)
