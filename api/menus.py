@@ -1,6 +1,7 @@
 """Menus for the programme admin: dishes (allergens, diets, variants) and each site's daily
 menus per meal with prices, copying last week's; as pages and JSON. The rules live in
-core.menus; these views only read forms and show refusals next to their fields."""
+core.menus and each change's audit entry in usecases.menus; these views only read forms and
+show refusals next to their fields."""
 
 from datetime import date, timedelta
 from typing import Annotated
@@ -15,10 +16,13 @@ from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.forms import field_errors, refusal_of
 from api.templating import page
-from core import audit
 from core.clock import Clock, today
 from core.errors import DomainError
-from core.menus import (
+from core.models import Dish, MealSlot, Site
+from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
+from core.sites import get_site
+from core.types import Allergen, DietTag, RowId, Slot, Texture
+from usecases.menus import (
     MenuChoice,
     add_menu_item,
     copy_last_week,
@@ -33,10 +37,6 @@ from core.menus import (
     update_menu_item,
     week_of,
 )
-from core.models import Dish, MealSlot, MenuItem, Site
-from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
-from core.sites import get_site
-from core.types import Allergen, DietTag, RowId, Slot, Texture
 
 router = APIRouter(tags=["menus"], responses=STAFF_RESPONSES)
 VARIANT_ROWS = 4  # variant rows on the dish form
@@ -114,18 +114,6 @@ def _week(week: date | None, clock: Clock) -> date:
     return week_of(week or today(clock))
 
 
-def _record(session: Session, clock: Clock, staff, action: str, subject: str, detail: str = ""):
-    """Menus and prices are programme policy: who changed what is in the audit log."""
-    audit.record(
-        session=session,
-        clock=clock,
-        actor=staff.actor,
-        action=action,
-        subject=subject,
-        detail=detail,
-    )
-
-
 # -- dishes -----------------------------------------------------------------------------------
 
 
@@ -140,8 +128,7 @@ def dish_create_json(
     dish_in: DishCreate, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> DishPublic:
     """Create a dish."""
-    dish = create_dish(session=session, dish_in=dish_in)
-    _record(session, clock, staff, "create_dish", f"dish:{dish.id}", dish.code)
+    dish = create_dish(session=session, clock=clock, actor=staff.actor, dish_in=dish_in)
     return _dish_public(dish)
 
 
@@ -155,8 +142,9 @@ def dish_update_json(
     dish_id: RowId, dish_in: DishUpdate, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> DishPublic:
     """Change a dish (everything but its code). Orders keep the dish as it was ordered."""
-    dish = update_dish(session=session, dish_id=dish_id, dish_in=dish_in)
-    _record(session, clock, staff, "update_dish", f"dish:{dish.id}")
+    dish = update_dish(
+        session=session, clock=clock, actor=staff.actor, dish_id=dish_id, dish_in=dish_in
+    )
     return _dish_public(dish)
 
 
@@ -237,7 +225,7 @@ def dish_create(
         except ValidationError as error:
             raise refusal_of(error, ("variants",)) from None
         with session.begin_nested():
-            dish = create_dish(session=session, dish_in=dish_in)
+            dish = create_dish(session=session, clock=clock, actor=staff.actor, dish_in=dish_in)
     except DomainError as refusal:
         if refusal.code == "already_exists":
             refusal.params["field_code"] = "code"
@@ -248,7 +236,6 @@ def dish_create(
             errors=field_errors(refusal, locale),
             status=refusal.status,
         )
-    _record(session, clock, staff, "create_dish", f"dish:{dish.id}", dish.code)
     return RedirectResponse(f"/admin/dishes/{dish.id}?saved=1", status_code=303)
 
 
@@ -276,7 +263,9 @@ def dish_update(
         except ValidationError as error:
             raise refusal_of(error, ("variants",)) from None
         with session.begin_nested():
-            update_dish(session=session, dish_id=dish_id, dish_in=dish_in)
+            update_dish(
+                session=session, clock=clock, actor=staff.actor, dish_id=dish_id, dish_in=dish_in
+            )
     except DomainError as refusal:
         session.refresh(dish)
         return _dish_page(
@@ -287,7 +276,6 @@ def dish_update(
             errors=field_errors(refusal, locale),
             status=refusal.status,
         )
-    _record(session, clock, staff, "update_dish", f"dish:{dish_id}")
     return RedirectResponse(f"/admin/dishes/{dish_id}?saved=1", status_code=303)
 
 
@@ -325,12 +313,13 @@ def menu_item_add_json(
     """Put a dish variant on a site's menu for a day and meal, at a price in integer fen."""
     item = add_menu_item(
         session=session,
+        clock=clock,
+        actor=staff.actor,
         site_id=site_id,
         service_date=item_in.service_date,
         slot=item_in.slot,
         item_in=_item_create(item_in),
     )
-    _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
     return _one_item(session, item.id)
 
 
@@ -369,16 +358,8 @@ def menu_item_update_json(
 ) -> MenuItemPublic:
     """Change a menu item's price (fen), texture, diets or place. Orders already placed keep
     the price they were placed at."""
-    before = session.get(MenuItem, item_id)
-    old_price = before.price_fen if before is not None else None
-    item = update_menu_item(session=session, item_id=item_id, item_in=item_in)
-    _record(
-        session,
-        clock,
-        staff,
-        "update_menu_item",
-        f"menu_item:{item_id}",
-        f"{old_price}->{item.price_fen}",
+    item = update_menu_item(
+        session=session, clock=clock, actor=staff.actor, item_id=item_id, item_in=item_in
     )
     return _one_item(session, item.id)
 
@@ -388,8 +369,7 @@ def menu_item_delete_json(
     item_id: RowId, staff: AdminStaff, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Take an item off its menu; refused (409) once it has been ordered."""
-    remove_menu_item(session=session, item_id=item_id)
-    _record(session, clock, staff, "remove_menu_item", f"menu_item:{item_id}")
+    remove_menu_item(session=session, clock=clock, actor=staff.actor, item_id=item_id)
     return Response(status_code=204)
 
 
@@ -403,8 +383,9 @@ def copy_last_week_json(
 ) -> CopiedWeekPublic:
     """Copy the site's menus of the week before `week` (default: this week) into it; the
     days' meals that already have a menu are kept as they are."""
-    copied = copy_last_week(session=session, site_id=site_id, week=_week(week, clock))
-    _record(session, clock, staff, "copy_last_week", f"site:{site_id}", copied.week.isoformat())
+    copied = copy_last_week(
+        session=session, clock=clock, actor=staff.actor, site_id=site_id, week=_week(week, clock)
+    )
     return CopiedWeekPublic(**vars(copied))
 
 
@@ -527,8 +508,10 @@ def menu_item_add(
         except ValidationError as error:
             raise refusal_of(error) from None
         with session.begin_nested():
-            item = add_menu_item(
+            add_menu_item(
                 session=session,
+                clock=clock,
+                actor=staff.actor,
                 site_id=site_id,
                 service_date=item_in.service_date,
                 slot=item_in.slot,
@@ -546,7 +529,6 @@ def menu_item_add(
             status=refusal.status,
         )
     day = item_in.service_date
-    _record(session, clock, staff, "add_menu_item", f"menu_item:{item.id}", str(item.price_fen))
     return RedirectResponse(_menus_url(site_id, day) + f"#menu-{day}-{slot}", status_code=303)
 
 
@@ -566,11 +548,12 @@ def menu_item_price(
     price: Annotated[str, Form(max_length=40)] = "",
 ):
     site_id, day = _item_site_week(session, item_id)
-    old = session.get(MenuItem, item_id).price_fen
     try:
         with session.begin_nested():
-            item = update_menu_item(
+            update_menu_item(
                 session=session,
+                clock=clock,
+                actor=staff.actor,
                 item_id=item_id,
                 item_in=MenuItemUpdate(price_fen=price_fen_from_yuan(price, f"price_{item_id}")),
             )
@@ -584,14 +567,6 @@ def menu_item_price(
             errors=field_errors(refusal, locale),
             status=refusal.status,
         )
-    _record(
-        session,
-        clock,
-        staff,
-        "update_menu_item",
-        f"menu_item:{item_id}",
-        f"{old}->{item.price_fen}",
-    )
     return RedirectResponse(_menus_url(site_id, day) + f"#item-{item_id}", status_code=303)
 
 
@@ -609,7 +584,7 @@ def menu_item_delete(
     site_id, day = _item_site_week(session, item_id)
     try:
         with session.begin_nested():
-            remove_menu_item(session=session, item_id=item_id)
+            remove_menu_item(session=session, clock=clock, actor=staff.actor, item_id=item_id)
     except DomainError as refusal:
         return _menus_page(
             request,
@@ -620,7 +595,6 @@ def menu_item_delete(
             errors={f"item_{item_id}": refusal.render(locale)},
             status=refusal.status,
         )
-    _record(session, clock, staff, "remove_menu_item", f"menu_item:{item_id}")
     return RedirectResponse(_menus_url(site_id, day), status_code=303)
 
 
@@ -633,8 +607,9 @@ def copy_last_week_form(
     site_id: Annotated[int, Form()],
     week: Annotated[date, Form()],
 ):
-    copied = copy_last_week(session=session, site_id=site_id, week=week)
-    _record(session, clock, staff, "copy_last_week", f"site:{site_id}", copied.week.isoformat())
+    copied = copy_last_week(
+        session=session, clock=clock, actor=staff.actor, site_id=site_id, week=week
+    )
     return RedirectResponse(
         _menus_url(site_id, copied.week, copied=len(copied.copied), kept=len(copied.kept)),
         status_code=303,

@@ -25,11 +25,11 @@ from core import audit
 from core.clock import Clock, today
 from core.elders import get_elder
 from core.errors import DomainError, DuplicateRequest, InvalidInput
-from core.menus import menu_item
 from core.models import Order
 from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import PROBLEMS, FieldName
 from usecases import ordering
+from usecases.menus import menu_item
 from usecases.ordering import (
     BoardOrder,
     day_menu_items,

@@ -20,7 +20,6 @@ from core.clock import Clock
 from core.diet import profile_of_elder
 from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
 from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, NoMenu, OrderNotFound
-from core.menus import MenuChoice, menu_choices, menu_item, suitable_choices
 from core.models import (
     ChatUser,
     Elder,
@@ -46,6 +45,7 @@ from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
 from usecases import ordering
+from usecases.menus import MenuChoice, menu_choices, menu_item, suitable_choices
 from usecases.ordering import (
     create_standing_order,
     elder_month,

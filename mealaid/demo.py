@@ -16,7 +16,6 @@ from core.db import Database
 from core.diet import profile_of_elder
 from core.elders import chat_user_for, create_elder, link_elder, pause_elder
 from core.errors import DomainError
-from core.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from core.models import Elder, Order, Rider, Site
 from core.schemas import (
     CategoryGrant,
@@ -45,6 +44,7 @@ from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
 from routing.records import RouteStop
+from usecases.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from usecases.ordering import (
     cancel_order,
     change_order,
@@ -121,6 +121,10 @@ def _phone(rng: random.Random, used: set[str]) -> str:
 
 def _age(rng: random.Random) -> int:
     return min(100, max(60, round(rng.triangular(60, 100, 76))))
+
+
+# Who the audit log names for the demo city's set-up (its dishes and menus).
+SETUP_ACTOR = "demo-setup"
 
 
 def build_city(
@@ -228,6 +232,8 @@ def build_city(
     dishes = [
         create_dish(
             session=session,
+            clock=clock,
+            actor=SETUP_ACTOR,
             dish_in=DishCreate(
                 code=code,
                 name_zh=zh,
@@ -275,6 +281,8 @@ def build_city(
                     continue
                 publish_menu(
                     session=session,
+                    clock=clock,
+                    actor=SETUP_ACTOR,
                     site_id=site.id,
                     service_date=service_date,
                     slot=slot,

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.app import create_app
+from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Dish, Menu, MenuItem, Order
 from core.types import Slot
@@ -184,6 +185,21 @@ def test_menus_as_json_add_change_price_remove_and_copy_last_week(world):
         assert admin.get("/api/v1/dishes/99999").status_code == 404
     with client_for(app, ids["worker"]) as worker:
         assert worker.get(f"/api/v1/sites/{site}/menus").status_code == 403
+    # Each change once in the audit log, with the price before and after; refusals none.
+    with _database.reading() as session:
+        entries = session.exec(
+            select(AuditEntry.action, AuditEntry.detail).where(
+                col(AuditEntry.action).in_(
+                    ["add_menu_item", "update_menu_item", "remove_menu_item", "copy_last_week"]
+                )
+            )
+        ).all()
+    assert sorted(entries) == [
+        ("add_menu_item", "1650"),
+        ("copy_last_week", "2026-11-30"),
+        ("remove_menu_item", ""),
+        ("update_menu_item", "1650->1700"),
+    ]
 
 
 def test_a_new_price_does_not_change_the_price_of_orders_already_placed(world):
