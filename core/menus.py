@@ -306,8 +306,8 @@ def site_menus(*, session: Session, site_id: int, first: date, last: date) -> li
         .where(_item.c.menu_id.in_(list(menus)))
         .order_by(_item.c.position, _item.c.dish_id, _item.c.id)
     ).all()
-    for menu_id, *choice in rows:
-        menus[menu_id].items.append(choice_from_row(choice))
+    for row in rows:
+        menus[row.menu_id].items.append(choice_from_row(row))
     ordered = session.execute(
         sa.select(Order.menu_item_id)
         .where(col(Order.menu_item_id).in_([c.item_id for m in menus.values() for c in m.items]))
@@ -340,18 +340,20 @@ class MenuChoice:
 
 _item, _dish, _menu = MenuItem.__table__, Dish.__table__, Menu.__table__  # type: ignore[attr-defined]
 
+# Labelled, and read back by label (choice_from_row): a query may put them among its own
+# columns in any order.
 CHOICE_COLUMNS = (
-    _item.c.id,
-    _dish.c.id,
-    _dish.c.name_zh,
-    _dish.c.name_en,
-    _item.c.variant,
-    _item.c.texture,
-    _item.c.diet_tags,
-    _dish.c.diet_tags,
-    _dish.c.allergens,
-    _item.c.price_fen,
-    _item.c.position,
+    _item.c.id.label("item_id"),
+    _dish.c.id.label("dish_id"),
+    _dish.c.name_zh.label("dish_zh"),
+    _dish.c.name_en.label("dish_en"),
+    _item.c.variant.label("variant"),
+    _item.c.texture.label("texture"),
+    _item.c.diet_tags.label("item_tags"),
+    _dish.c.diet_tags.label("dish_tags"),
+    _dish.c.allergens.label("allergens"),
+    _item.c.price_fen.label("price_fen"),
+    _item.c.position.label("position"),
 )
 ALL_CHOICES = (
     sa.select(*CHOICE_COLUMNS)
@@ -367,18 +369,18 @@ ALL_CHOICES = (
 )
 
 
-def choice_from_row(row: sa.Row | tuple) -> MenuChoice:
-    item_id, dish_id, zh, en, variant, texture, item_tags, dish_tags, allergens, price, pos = row
+def choice_from_row(row: sa.Row) -> MenuChoice:
+    """The menu choice in a row that holds CHOICE_COLUMNS (among any others)."""
     return MenuChoice(
-        item_id,
-        dish_id,
-        Bilingual(zh, en),
-        variant,
-        Texture(texture),
-        frozenset(item_tags) | frozenset(dish_tags),
-        frozenset(allergens),
-        price,
-        pos,
+        row.item_id,
+        row.dish_id,
+        Bilingual(row.dish_zh, row.dish_en),
+        row.variant,
+        Texture(row.texture),
+        frozenset(row.item_tags) | frozenset(row.dish_tags),
+        frozenset(row.allergens),
+        row.price_fen,
+        row.position,
     )
 
 
@@ -422,5 +424,4 @@ def menu_item(*, session: Session, item_id: int) -> ItemOnMenu:
     row = session.execute(ONE_ITEM, {"item_id": item_id}).first()
     if row is None:
         raise MenuItemNotFound(item_id=item_id)
-    *choice, site_id, service_date, slot = row
-    return ItemOnMenu(choice_from_row(choice), site_id, service_date, Slot(slot))
+    return ItemOnMenu(choice_from_row(row), row.site_id, row.service_date, Slot(row.slot))

@@ -1,9 +1,9 @@
 """Placing, changing, cancelling and repeating orders, and locking a slot at its cutoff.
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, fields, make_dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -415,16 +415,18 @@ _cutoff, _menu = SlotCutoff.__table__, Menu.__table__  # type: ignore[attr-defin
 _item, _dish = MenuItem.__table__, Dish.__table__  # type: ignore[attr-defined]
 _day, _meal, _site_id = sa.bindparam("day"), sa.bindparam("slot"), sa.bindparam("site_id")
 
+# Each labelled with its ElderContext / SiteContext field, prefixed ("elder_", "site_"): the
+# row is read back by those names (_by_name), never by position.
 ELDER_COLUMNS = (
-    _elder.c.name,
-    _elder.c.status,
-    _elder.c.texture,
-    _elder.c.diet_needs,
-    _elder.c.allergies,
-    _elder.c.service_mode,
+    _elder.c.name.label("elder_name"),
+    _elder.c.status.label("elder_status"),
+    _elder.c.texture.label("elder_texture"),
+    _elder.c.diet_needs.label("elder_diet_needs"),
+    _elder.c.allergies.label("elder_allergies"),
+    _elder.c.service_mode.label("elder_service_mode"),
     sa.exists()
     .where(_pause.c.elder_id == _elder.c.id, _pause.c.start_date <= _day, _pause.c.end_date >= _day)
-    .label("paused"),
+    .label("elder_paused"),
     sa.select(_order.c.id)
     .where(
         _order.c.elder_id == _elder.c.id,
@@ -435,24 +437,24 @@ ELDER_COLUMNS = (
     )
     .limit(1)
     .scalar_subquery()
-    .label("live_order_id"),
+    .label("elder_live_order_id"),
     sa.exists()
     .where(_area.c.site_id == _site_id, _area.c.community_id == _elder.c.community_id)
-    .label("served_by_site"),
+    .label("elder_served_by_site"),
 )
 SITE_COLUMNS = (
-    _site.c.name,
-    _site.c.phone,
-    _site.c.active,
-    _site.c.offers_delivery,
-    _site.c.offers_pickup,
-    _site.c.offers_dine_in,
-    _slot.c.id.label("slot_id"),
-    _slot.c.cutoff_time,
-    _slot.c.cutoff_days_before,
+    _site.c.name.label("site_name"),
+    _site.c.phone.label("site_phone"),
+    _site.c.active.label("site_active"),
+    _site.c.offers_delivery.label("site_offers_delivery"),
+    _site.c.offers_pickup.label("site_offers_pickup"),
+    _site.c.offers_dine_in.label("site_offers_dine_in"),
+    _slot.c.id.label("site_slot_id"),
+    _slot.c.cutoff_time.label("site_cutoff_time"),
+    _slot.c.cutoff_days_before.label("site_cutoff_days_before"),
     sa.exists()
     .where(_cutoff.c.site_id == _site_id, _cutoff.c.service_date == _day, _cutoff.c.slot == _meal)
-    .label("locked"),
+    .label("site_locked"),
 )
 ORDER_CONTEXT = sa.select(
     sa.select(_order.c.id)
@@ -484,9 +486,6 @@ ORDER_CONTEXT = sa.select(
     )
     .outerjoin(_dish, _dish.c.id == _item.c.dish_id)
 )
-_ELDER = slice(2, 2 + len(ELDER_COLUMNS))
-_SITE = slice(_ELDER.stop + 1, _ELDER.stop + 1 + len(SITE_COLUMNS))
-_CHOICE = slice(_SITE.stop, None)
 
 
 @dataclass(frozen=True)
@@ -553,10 +552,18 @@ def _context(
     )
     return OrderContext(
         duplicate_id=row.duplicate_id,
-        elder=None if row.elder_found is None else ElderContext(*row[_ELDER]),
-        site=None if row.site_found is None else SiteContext(*row[_SITE]),
-        choice=None if row[_CHOICE][0] is None else choice_from_row(row[_CHOICE]),
+        elder=None if row.elder_found is None else _by_name(row, "elder_", ElderContext),
+        site=None if row.site_found is None else _by_name(row, "site_", SiteContext),
+        choice=None if row.item_id is None else choice_from_row(row),
     )
+
+
+Context = TypeVar("Context")
+
+
+def _by_name(row: sa.Row, prefix: str, kind: type[Context]) -> Context:
+    """A context dataclass from the row's columns labelled with its fields' names."""
+    return kind(**{field.name: row._mapping[prefix + field.name] for field in fields(kind)})
 
 
 # -- the rules, each in one place ------------------------------------------------------------
@@ -874,7 +881,7 @@ def day_menu_items(*, session: Session, service_date: date, site_ids: set[int] |
         query = query.where(_menu.c.site_id.in_(site_ids or [-1]))
     slots = list(Slot)
     rows = [
-        (site_id, site_name, Slot(slot), choice_from_row(rest))
-        for site_id, site_name, slot, *rest in session.execute(query).all()
+        (row.id, row.name, Slot(row.slot), choice_from_row(row))
+        for row in session.execute(query).all()
     ]
     return sorted(rows, key=lambda r: (r[1], slots.index(r[2]), r[3].position, r[3].item_id))
