@@ -3,10 +3,12 @@ it: the orders board (GET /api/v1/orders/board, a day of a few hundred orders) a
 orders (POST /api/v1/orders, each a new order through the same rules and billing as the chat).
 Prints requests/second and p50/p95 latency per endpoint and writes JSON.
 
-    .venv/bin/python bench/api.py [--clients 50] [--requests 20] [--json PATH]
+    .venv/bin/python bench/api.py [--clients 50,200] [--requests 20] [--processes 1,2]
+        [--databases sqlite,postgresql] [--json PATH]
 
-The app is its own process on a local port; the clients are asyncio tasks here, each with its
-own logged-in session. SQLite always; PostgreSQL too when MEALAID_BENCH_POSTGRES_URL (or
+The app runs as `mealaid serve --no-scheduler` (with `--workers N` for N web processes, on
+PostgreSQL only) on a local port; the clients are asyncio tasks here, each with its own
+logged-in session. SQLite always; PostgreSQL too when MEALAID_BENCH_POSTGRES_URL (or
 MEALAID_TEST_DATABASE_URL) is set, in a schema of its own, dropped afterwards."""
 
 import argparse
@@ -132,14 +134,22 @@ async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
         return None
 
 
-async def drive(url: str, clients: int, requests: int) -> list[dict]:
+async def drive(url: str, clients: int, requests: int, processes: int = 1) -> list[dict]:
     tokens, elders, items, board_day = prepare(url, clients, requests)
     board = f"/api/v1/orders/board?date={board_day}"
     port = free_port()
     environment = {**os.environ, "MEALAID_DATABASE_URL": url}
     log = open(os.environ.get("MEALAID_BENCH_API_LOG", os.devnull), "a")  # noqa: SIM115
     server = subprocess.Popen(
-        [Path(sys.executable).parent / "mealaid", "serve", "--port", str(port)],
+        [
+            Path(sys.executable).parent / "mealaid",
+            "serve",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--workers",
+            str(processes),
+        ],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -181,6 +191,7 @@ async def drive(url: str, clients: int, requests: int) -> list[dict]:
         rows.append(
             {
                 "endpoint": endpoint,
+                "processes": processes,
                 "clients": clients,
                 "requests": len(values),
                 "failed": failures[endpoint],
@@ -197,7 +208,10 @@ async def drive(url: str, clients: int, requests: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", default="50", help="comma-separated, e.g. 50,200")
+    parser.add_argument(
+        "--processes", default="1", help="web processes, comma-separated (more than 1: PostgreSQL)"
+    )
     parser.add_argument("--requests", type=int, default=20, help="board views and orders each")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", default="bench/results/api.json")
@@ -208,17 +222,22 @@ def main() -> None:
     for kind in [k for k in ("sqlite", "postgresql") if k in wanted]:
         if kind == "postgresql" and not postgres:
             continue
-        with database_url(kind, postgres) as url:
-            for row in asyncio.run(drive(url, args.clients, args.requests)):
-                rows.append({"database": kind, **row})
-                print(rows[-1], flush=True)
+        for processes in [int(p) for p in args.processes.split(",")]:
+            if processes > 1 and kind == "sqlite":
+                continue
+            for clients in [int(c) for c in args.clients.split(",")]:
+                with database_url(kind, postgres) as url:
+                    for row in asyncio.run(drive(url, clients, args.requests, processes)):
+                        rows.append({"database": kind, **row})
+                        print(rows[-1], flush=True)
     print(
-        f"{'database':<12}{'endpoint':<8}{'clients':>8}{'requests':>9}{'failed':>7}"
+        f"{'database':<12}{'endpoint':<8}{'procs':>6}{'clients':>8}{'requests':>9}{'failed':>7}"
         f"{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
     )
     for row in rows:
         print(
-            f"{row['database']:<12}{row['endpoint']:<8}{row['clients']:>8}{row['requests']:>9}"
+            f"{row['database']:<12}{row['endpoint']:<8}{row['processes']:>6}{row['clients']:>8}"
+            f"{row['requests']:>9}"
             f"{row['failed']:>7}{row['requests_per_second']:>8}{row['p50_ms']:>8}"
             f"{row['p95_ms']:>8}{row['max_ms']:>8}"
         )

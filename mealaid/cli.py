@@ -437,7 +437,14 @@ def _serve_clock(start: str | None, speed: float, locale: str) -> Clock:
         raise typer.Exit(2) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=settings.tz)
-    return AcceleratedClock(moment, max(speed, 0.001))
+    if not speed > 0:
+        console.print(
+            i18n.gettext(
+                N_("--speed must be more than 0 (1 is real time, 60 a minute a second)."), locale
+            )
+        )
+        raise typer.Exit(2)
+    return AcceleratedClock(moment, speed)
 
 
 def _print_due_work(report, locale: str) -> None:  # type: ignore[no-untyped-def]

@@ -103,6 +103,14 @@ def test_plan_on_an_open_meal_says_so_then_cutoff_reserves_the_standing_orders_s
     database.dispose()
 
 
+def test_a_clock_that_does_not_move_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEALAID_DATABASE_URL", f"sqlite:///{tmp_path}/mealaid.db")
+    monkeypatch.setenv("MEALAID_DEFAULT_LOCALE", "en")
+    for speed in ("0", "-5"):
+        refused = mealaid("serve", "--clock", "2026-11-25T09:00", "--speed", speed, check_code=2)
+        assert "--speed must be more than 0" in one_line(refused)
+
+
 def test_unknown_sites_and_meals_are_refused_in_the_readers_language(database_url):  # noqa: F811
     facts = kitchen_with_standing_order(database_url, now_in_shanghai(), cutoff=time(9, 0))
     unknown = mealaid("cutoff", "--site", "NOPE", "--early", "--lang", "en", check_code=2)
