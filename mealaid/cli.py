@@ -122,7 +122,8 @@ def health(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None
         problems.append(N_("The schema is not up to date: run “mealaid migrate”."))
     elif database.dialect == "postgresql":
         with database.engine.connect() as connection:
-            queue = queue_schema.health(connection, 3 * settings.worker_heartbeat_seconds)
+            # Alive: not yet given up on (after that its job is taken up by another worker).
+            queue = queue_schema.health(connection, settings.worker_stalled_seconds)
         console.print(
             i18n.render(
                 N_(
