@@ -25,6 +25,7 @@ from routing.records import PlannedSlot
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, kitchen_with_standing_orders
 from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
+from usecases import ordering
 
 MEALAID = str(Path(sys.executable).parent / "mealaid")
 
@@ -203,3 +204,33 @@ def test_a_backup_restores_the_database_as_it_was_and_a_bad_file_changes_nothing
     with database.reading() as session:
         assert session.exec(select(Elder.name)).all() != ["改过的名字"]
     database.dispose()
+
+
+def test_settle_writes_the_months_files_with_the_city_paying_its_share(
+    database_url,  # noqa: F811
+    tmp_path,
+):
+    now = now_in_shanghai()
+    kitchen_with_standing_order(database_url, now - timedelta(hours=1), cutoff=time(0, 0))
+    mealaid("cutoff", "--date", now.date().isoformat(), "--lang", "en", check_code=0)
+    database = Database.from_url(database_url)
+    with database.transaction() as session:
+        [order] = session.exec(select(Order)).all()
+        ordering.record_outcome(
+            session=session,
+            clock=FixedClock(now),
+            order_id=order.id,
+            outcome=OrderStatus.delivered,
+            by="rider:1",
+        )
+    database.dispose()
+    month = now.strftime("%Y-%m")
+    settled = mealaid(
+        "settle", "--month", month, "--out", str(tmp_path / "out"), "--lang", "en", check_code=0
+    )
+    assert f"Settled {month}" in one_line(settled)
+    assert "¥3.00" in one_line(settled)  # the city's subsidy of the one meal served
+    assert "Meals held out of the claims for review: 0" in one_line(settled)
+    assert list((tmp_path / "out").glob("*.csv")), settled.stdout
+    refused = mealaid("settle", "--month", "2026-13", "--lang", "en", check_code=2)
+    assert "Traceback" not in refused.stdout
