@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 # Everything procrastinate creates is named with this prefix (tables, types, functions).
 PREFIX = "procrastinate_"
+_LIKE = PREFIX.replace("_", r"\_") + "%"  # for LIKE: "_" matches any one character
 
 
 def create(connection: sa.Connection) -> None:
@@ -22,35 +23,27 @@ def create(connection: sa.Connection) -> None:
 
 def drop(connection: sa.Connection) -> None:
     """Remove the queue's tables, functions and types from the current schema."""
-    like = PREFIX.replace("_", r"\_") + "%"
     namespace = "to_regnamespace(current_schema())"
-    tables = connection.execute(
-        sa.text(
-            "SELECT relname FROM pg_class "
-            f"WHERE relkind = 'r' AND relname LIKE :like AND relnamespace = {namespace}"
+    for find, drop_one in (
+        (
+            f"SELECT quote_ident(relname) FROM pg_class WHERE relkind = 'r' "
+            f"AND relname LIKE :like AND relnamespace = {namespace}",
+            "DROP TABLE IF EXISTS {} CASCADE",
         ),
-        {"like": like},
-    ).scalars()
-    for table in list(tables):
-        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-    functions = connection.execute(
-        sa.text(
-            "SELECT p.oid::regprocedure::text FROM pg_proc p "
-            f"WHERE p.proname LIKE :like AND p.pronamespace = {namespace}"
+        (
+            "SELECT oid::regprocedure::text FROM pg_proc "
+            f"WHERE proname LIKE :like AND pronamespace = {namespace}",
+            "DROP FUNCTION IF EXISTS {} CASCADE",
         ),
-        {"like": like},
-    ).scalars()
-    for function in list(functions):
-        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function} CASCADE")
-    types = connection.execute(
-        sa.text(
-            f"SELECT typname FROM pg_type WHERE typname LIKE :like AND typnamespace = {namespace} "
-            "AND typtype IN ('e', 'c')"
+        (
+            "SELECT quote_ident(typname) FROM pg_type WHERE typname LIKE :like "
+            f"AND typnamespace = {namespace} AND typtype IN ('e', 'c')",
+            "DROP TYPE IF EXISTS {} CASCADE",
         ),
-        {"like": like},
-    ).scalars()
-    for type_name in list(types):
-        connection.exec_driver_sql(f'DROP TYPE IF EXISTS "{type_name}" CASCADE')
+    ):
+        names = connection.execute(sa.text(find), {"like": _LIKE}).scalars().all()
+        for name in names:
+            connection.exec_driver_sql(drop_one.format(name))
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,19 @@ def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] =
     raise typer.Exit(1)
 
 
+# `serve` and `worker` can run the programme's clock from a chosen moment, faster (a demo).
+ClockStart = Annotated[
+    str | None,
+    typer.Option(
+        "--clock",
+        help="Demo only: start the programme's clock at this moment (YYYY-MM-DDTHH:MM).",
+    ),
+]
+ClockSpeed = Annotated[
+    float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
+]
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -272,16 +285,8 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    clock_start: Annotated[
-        str | None,
-        typer.Option(
-            "--clock",
-            help="Demo only: start the programme's clock at this moment (YYYY-MM-DDTHH:MM).",
-        ),
-    ] = None,
-    speed: Annotated[
-        float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
-    ] = 1.0,
+    clock_start: ClockStart = None,
+    speed: ClockSpeed = 1.0,
 ) -> None:
     """Run the staff web app and JSON API (and the bot by webhook when its secret is set). On
     SQLite it also runs the day's due work: each meal closes at its cutoff, each kitchen is
@@ -358,16 +363,8 @@ def worker(
     name: Annotated[
         str | None, typer.Option(help="The worker's name in logs (default: host and process).")
     ] = None,
-    clock_start: Annotated[
-        str | None,
-        typer.Option(
-            "--clock",
-            help="Demo only: start the programme's clock at this moment (YYYY-MM-DDTHH:MM).",
-        ),
-    ] = None,
-    speed: Annotated[
-        float, typer.Option(help="Demo only: with --clock, how many times faster time runs.")
-    ] = 1.0,
+    clock_start: ClockStart = None,
+    speed: ClockSpeed = 1.0,
 ) -> None:
     """Run a worker of the day's due work on PostgreSQL: cutoffs, each kitchen's planning,
     welfare escalation, reminders, month end. Start any number, on any number of machines;
