@@ -12,6 +12,12 @@ PREFIX = "procrastinate_"
 _LIKE = PREFIX.replace("_", r"\_") + "%"  # for LIKE: "_" matches any one character
 
 
+def ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name`: the models describe our tables, not the queue's, so
+    autogenerate and the schema check leave the queue's alone."""
+    return not (type_ == "table" and (name or "").startswith(PREFIX))
+
+
 def create(connection: sa.Connection) -> None:
     """Create the queue's schema in the connection's current schema (PostgreSQL only)."""
     from procrastinate.schema import SchemaManager

@@ -12,6 +12,7 @@ import core.audit
 import core.models  # noqa: F401
 import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
+from core import queue_schema
 from core.db import create_engine
 from core.settings import get_settings
 
@@ -36,6 +37,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=True,
         compare_type=True,
+        include_name=queue_schema.ours,
     )
     with context.begin_transaction():
         context.run_migrations()
