@@ -74,7 +74,11 @@ class Sandbox:
         if self.application is None:
             return
         application, self.application = self.application, None
-        await application.updater.stop()  # type: ignore[union-attr]
+        stopping = asyncio.create_task(application.updater.stop())  # type: ignore[union-attr]
+        await asyncio.sleep(0)  # the updater has asked its polling loop to stop
+        await self.stand_in.release_pollers()
+        await stopping
+        await self.stand_in.release_pollers(False)
         await application.stop()
         await application.shutdown()
 

@@ -120,6 +120,9 @@ class StandIn:
         self.first_reply_at: dict[int, float] = {}
         self.awaiting: dict[int, list[int]] = {}
         self.polled = False  # the bot has asked for updates at least once
+        # While the bot is being stopped, long polls answer at once (Telegram's would run out
+        # their timeout; a test need not wait for that).
+        self.releasing = False
         self.webhook: dict | None = None
 
     @property
@@ -131,6 +134,12 @@ class StandIn:
     async def _notify(self) -> None:
         async with self.changed:
             self.changed.notify_all()
+
+    async def release_pollers(self, releasing: bool = True) -> None:
+        """Answer the bot's waiting long polls now, and any new one at once until called
+        with False."""
+        self.releasing = releasing
+        await self._notify()
 
     # -- what simulated people do --------------------------------------------------------------
 
@@ -360,7 +369,7 @@ class StandIn:
                 self.pending = [
                     u for u in self.pending if u["update_id"] >= offset or u.get("_again")
                 ]
-                if self.pending or time.monotonic() >= deadline:
+                if self.pending or self.releasing or time.monotonic() >= deadline:
                     break
                 try:
                     await asyncio.wait_for(self.changed.wait(), deadline - time.monotonic())

@@ -16,12 +16,13 @@ from sqlmodel import Field, Session, SQLModel, select
 
 import core.models  # noqa: F401  (sets the constraint naming convention first)
 from core.clock import Clock
+from core.db import exclusive
 from core.types import UTCDateTime
 
 GENESIS = "0" * 64
-# Any fixed number: PostgreSQL advisory lock taken while appending, so two requests never
-# both extend the chain from the same entry.
-_APPEND_LOCK = 7_070_001
+# Held while appending (core.db.exclusive), so two requests never both extend the chain from
+# the same entry.
+_APPEND_LOCK = "audit-chain"
 
 
 class AuditEntry(SQLModel, table=True):
@@ -123,8 +124,7 @@ def _append_pending(session: orm.Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
+    exclusive(session, _APPEND_LOCK)
     last = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
     ).first()

@@ -170,4 +170,7 @@ def exclusive(session: sa.orm.Session, key: str) -> None:
     work at once (the second waits, then sees it done). PostgreSQL: an advisory lock; SQLite:
     nothing to do, a writing transaction holds the database's write lock from its start."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+        # Advisory locks are the whole database's: the schema is part of the key, so that two
+        # programmes (or two test runs) in schemas of one database never wait for each other.
+        named = sa.func.concat(sa.func.current_schema(), ":", key)
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(named))))

@@ -129,7 +129,9 @@ def plan_kitchen(
             service_date=day,
             slot=slot,
             actor=ACTOR,
-            params=routing_runs.SolveParams(time_limit=time_limit),
+            # Apart: the search would otherwise hold Python's lock for its whole time limit,
+            # and the web app beside it (serve) or the worker's heartbeat would stand still.
+            params=routing_runs.SolveParams(time_limit=time_limit, apart=True),
         )
 
 

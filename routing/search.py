@@ -69,6 +69,10 @@ class SolveParams:
     # Prefer food leaving the kitchen as late as the route allows (shorter time in the box).
     late_departure: bool = True
     log_search: bool = False
+    # Search in a child process. OR-Tools holds Python's global lock for the whole search, so
+    # a process that plans on one thread and serves people on others (`mealaid serve` on
+    # SQLite; a worker's heartbeat) would stand still for the full time limit without this.
+    apart: bool = False
     # Iterated local search: ruin part of the plan (SISR: strings of nearby stops removed from
     # nearby routes), recreate it by cheapest insertion, and accept by simulated annealing; the
     # ruin-and-recreate scheme of the strongest VRPTW solvers. Replaces `metaheuristic` when on

@@ -64,6 +64,8 @@ def _better(a: Plan, b: Plan) -> bool:
 def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     """Plan routes for every rider; stops that cannot be served come back with a reason."""
     params = params or SolveParams()
+    if params.apart:
+        return _solve_apart(problem, replace(params, apart=False))
     started = clock.monotonic()
     if (
         params.decompose_above
@@ -90,6 +92,19 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
             if _better(plan, best):
                 best = plan
     return replace(best, seconds=clock.monotonic() - started)
+
+
+def _solve_apart(problem: Problem, params: SolveParams) -> Plan:
+    """`solve` in a child process; this thread waits without holding the GIL. The child comes
+    from a fork server, not a fork of this process: a process that serves on other threads
+    may hold a lock (its logging, its database pool) at the moment of a fork, and the child
+    would wait for it for ever. The server starts once, with OR-Tools loaded."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=_APART) as pool:
+        return pool.submit(solve, problem, params).result()
+
+
+_APART = multiprocessing.get_context("forkserver")
+_APART.set_forkserver_preload(["routing.solver"])
 
 
 def replan_problem(

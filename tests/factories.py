@@ -229,9 +229,9 @@ def kitchen_with_route(
     from core.models import Rider
     from core.orders import place_order
     from core.schemas import EmergencyContactCreate
-    from routing.planning import plan_slot
     from routing.records import DeliveryRoute
     from routing.solver import SolveParams
+    from usecases.routing import plan_kitchen
 
     session, clock, day = make.session, make.clock, make.today
     community = make.community()
@@ -291,12 +291,13 @@ def kitchen_with_route(
         slot=Slot.lunch,
         early=True,
     )
-    plan_slot(
+    plan_kitchen(  # recorded as planned: the scheduler leaves it alone
         session=session,
         clock=clock,
         kitchen_id=kitchen.id,
         service_date=day,
         slot=Slot.lunch,
+        actor="test",
         params=SolveParams(deterministic=True, solution_limit=20),
     )
     return session.exec(select(DeliveryRoute.id)).one(), orders

@@ -98,7 +98,11 @@ class Worker:
     def stop(self) -> str:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill()  # never left behind holding locks for the next test
+            raise
         self._reader.join(timeout=10)
         assert "Traceback" not in self.output, self.output
         return self.output
@@ -191,7 +195,7 @@ def test_a_worker_killed_while_planning_leaves_nothing_and_another_takes_the_job
 ):
     made, clock = after_the_cutoff()
     city(postgres_url, made, kitchens=1, elders=8)
-    slow = Worker(postgres_url, clock, plan_time_limit_seconds="60")
+    slow = Worker(postgres_url, clock, plan_time_limit_seconds="20")
     try:
         wait_until(lambda: jobs(postgres_url, "doing") == 1, 60, "planning to start")
         timer.sleep(1)  # well inside the search

@@ -1,0 +1,51 @@
+"""OR-Tools holds Python's global lock for the whole of a search: a server that plans in a
+thread of its own (`mealaid serve` on SQLite) or a worker that must keep saying it is alive
+would stand still for the search's full time limit. `SolveParams(apart=True)` searches in a
+child process, so the caller's other threads keep running; the plan is the same."""
+
+import random
+import threading
+import time
+
+from routing.solver import SolveParams, solve
+from tests.routing.factories import make_problem, make_rider, make_stop
+
+
+def a_day(stops: int = 60):
+    rng = random.Random(7)
+    return make_problem(
+        [make_stop(f"s{i}", rng.uniform(0, 5000), rng.uniform(0, 5000)) for i in range(stops)],
+        [make_rider(f"r{i}", capacity=10) for i in range(5)],
+    )
+
+
+def longest_pause_while(work) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    """The longest a 10 ms heartbeat on another thread had to wait while `work` ran."""
+    done, gaps = threading.Event(), [0.0]
+
+    def beat() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            time.sleep(0.01)
+            gaps.append(time.perf_counter() - started)
+
+    heart = threading.Thread(target=beat)
+    heart.start()
+    try:
+        result = work()
+    finally:
+        done.set()
+        heart.join()
+    return max(gaps), result
+
+
+def test_a_search_apart_leaves_the_other_threads_running_and_plans_the_same():
+    problem = a_day()
+    exact = SolveParams(deterministic=True, solution_limit=500)
+    pause, here = longest_pause_while(lambda: solve(problem, exact))
+    assert pause > 0.5  # the whole search: what this guards against
+    pause, apart = longest_pause_while(
+        lambda: solve(problem, SolveParams(deterministic=True, solution_limit=500, apart=True))
+    )
+    assert pause < 0.25, pause
+    assert [r.stop_ids for r in apart.routes] == [r.stop_ids for r in here.routes]
