@@ -25,9 +25,11 @@ from kitchen.exports import kitchen_files
 from kitchen.service import packing_lists, production_list, purchase_list, special_diets
 from routing.records import DeliveryRoute
 from routing.service import RouteNotFound
-from usecases.routing import replan_after_dropout
+from usecases.routing import SolveParams, replan_after_dropout
 
 router = APIRouter(tags=["kitchen"], responses=STAFF_RESPONSES)
+# How long re-planning after a rider drops out searches: the kitchen staff wait for it.
+REPLAN_SECONDS = 5.0
 
 
 def _own_kitchen(staff: Staff, kitchen_id: RowId) -> None:
@@ -328,7 +330,12 @@ def rider_dropped_out(
         raise RouteNotFound(route_id=route_id)
     _own_kitchen(staff, route.kitchen_id)
     summary = replan_after_dropout(
-        session=session, clock=clock, route_id=route_id, actor=staff.actor
+        session=session,
+        clock=clock,
+        route_id=route_id,
+        actor=staff.actor,
+        # Apart: a search in this process would hold every other request for its whole time.
+        params=SolveParams(time_limit=REPLAN_SECONDS, apart=True),
     )
     return ReplanPublic(
         kitchen_id=summary.kitchen_id,
