@@ -92,13 +92,7 @@ async def look(context: procrastinate.JobContext, timestamp: int | None = None) 
         hand_over=duework.HandOver(close=to_close.extend, plan=to_plan.extend),
     )
     for site_id, day, slot in to_close:
-        await _defer_once(
-            close_meal,
-            f"close:{site_id}:{day.isoformat()}:{slot.value}",
-            site_id=site_id,
-            day=day.isoformat(),
-            slot=slot.value,
-        )
+        await _defer_once(close_meal, "site_id", site_id, day, slot)
     for kitchen_id, day, slot in to_plan:
         await defer_planning(kitchen_id, day, slot)
     runtime.on_report(report)
@@ -138,19 +132,17 @@ def plan_kitchen(context: procrastinate.JobContext, kitchen_id: int, day: str, s
 
 
 async def defer_planning(kitchen_id: int, day: date, slot: Slot) -> None:
-    await _defer_once(
-        plan_kitchen,
-        f"plan:{kitchen_id}:{day.isoformat()}:{slot.value}",
-        kitchen_id=kitchen_id,
-        day=day.isoformat(),
-        slot=slot.value,
-    )
+    await _defer_once(plan_kitchen, "kitchen_id", kitchen_id, day, slot)
 
 
-async def _defer_once(task: Any, key: str, **arguments: Any) -> None:
-    """Queue a site's or a kitchen's job unless it is queued already; never two at once."""
+async def _defer_once(task: Any, id_name: str, row_id: int, day: date, slot: Slot) -> None:
+    """Queue a site's or a kitchen's job for one meal unless it is queued already; and never
+    two of them at once."""
+    key = f"{task.name}:{row_id}:{day.isoformat()}:{slot.value}"
     with contextlib.suppress(queue_errors.AlreadyEnqueued):
-        await task.configure(lock=key, queueing_lock=key).defer_async(**arguments)
+        await task.configure(lock=key, queueing_lock=key).defer_async(
+            **{id_name: row_id}, day=day.isoformat(), slot=slot.value
+        )
 
 
 async def _take_up_stalled_jobs(app: procrastinate.App, stalled_seconds: float) -> None:
