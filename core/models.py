@@ -30,6 +30,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+def saved(row_id: int | None) -> int:
+    """The id of a row that is in the database (SQLModel types every id as optional, since a
+    row has none before its first flush)."""
+    if row_id is None:
+        raise ValueError("the row has not been saved yet")
+    return row_id
+
+
 def _enum(length: int = 24) -> type[sa.String]:
     # Enums are stored as plain strings: no PostgreSQL enum types to migrate when a value is added.
     return sa.String(length)  # type: ignore[return-value]

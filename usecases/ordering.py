@@ -18,7 +18,7 @@ from core import cutoff, elders, orders
 from core.clock import Clock
 from core.cutoff import CutoffResult, due_cutoffs
 from core.errors import CutoffPassed, OrderNotChangeable
-from core.models import ElderPause, Order
+from core.models import ElderPause, Order, saved
 from core.orders import (
     BoardOrder,
     OpenMeal,
@@ -129,10 +129,10 @@ def pause_meals(*, session: Session, clock: Clock, elder_id: int, pause_in: Any)
     cancelled, kept = [], []
     for order in in_period:
         try:
-            cancel_order(session=session, clock=clock, order_id=order.id)
-            cancelled.append(order.id)
+            cancel_order(session=session, clock=clock, order_id=saved(order.id))
+            cancelled.append(saved(order.id))
         except (CutoffPassed, OrderNotChangeable):
-            kept.append(order.id)
+            kept.append(saved(order.id))
     return PausedMeals(pause, cancelled, kept)
 
 
@@ -164,10 +164,10 @@ def run_cutoff(
             Order.status == OrderStatus.locked,
             col(Charge.order_id).is_(None),
         )
-        .order_by(Order.id)
+        .order_by(col(Order.id))
     ).all()
     for order_id in unbilled:
-        service.reserve(session=session, clock=clock, order_id=order_id)
+        service.reserve(session=session, clock=clock, order_id=saved(order_id))
     return result
 
 

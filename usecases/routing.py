@@ -10,13 +10,13 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import Clock
 from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
-from core.models import MealSlot, Site, SlotCutoff
+from core.models import MealSlot, Site, SlotCutoff, saved
 from core.sites import cutoff_at
 from core.types import SiteKind, Slot
 from routing import planning
 from routing.planning import PlanSummary
 from routing.records import PlannedSlot
-from routing.solver import SolveParams
+from routing.search import SolveParams
 
 __all__ = [
     "OpenSite",
@@ -43,12 +43,12 @@ def open_sites(
     delivery orders can come in and a plan would leave them out."""
     rows = session.exec(
         select(Site, MealSlot)
-        .join(MealSlot, MealSlot.site_id == Site.id)
+        .join(MealSlot, col(MealSlot.site_id) == col(Site.id))
         .where(
             (Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id),
             MealSlot.slot == slot.value,
         )
-        .order_by(Site.id)
+        .order_by(col(Site.id))
     ).all()
     closed = set(
         session.exec(
@@ -58,7 +58,7 @@ def open_sites(
         )
     )
     return [
-        OpenSite(site.id, site.name, cutoff_at(meal_slot, service_date, clock.tz))
+        OpenSite(saved(site.id), site.name, cutoff_at(meal_slot, service_date, clock.tz))
         for site, meal_slot in rows
         if site.id not in closed
     ]
@@ -107,7 +107,9 @@ def plan_kitchen(
             PlannedSlot.service_date == service_date,
             PlannedSlot.slot == slot.value,
         )
-    ).first() or PlannedSlot(kitchen_id=kitchen_id, service_date=service_date, slot=slot.value)
+    ).first() or PlannedSlot(
+        kitchen_id=kitchen_id, service_date=service_date, slot=slot.value, planned_at=clock.now()
+    )
     record.planned_at, record.stops, record.riders = clock.now(), summary.stops, summary.riders
     session.add(record)
     session.flush()
@@ -127,9 +129,12 @@ def kitchens_due(*, session: Session, service_date: date) -> list[tuple[int, Slo
     """The kitchens' meals of a day that have closed everywhere they cook for but are not
     planned yet: what the scheduler plans next. Three queries however many kitchens: the
     scheduler asks this at every look."""
-    kitchens = set(
-        session.exec(select(Site.id).where(Site.kind == SiteKind.central_kitchen, col(Site.active)))
-    )
+    kitchens = {
+        saved(site_id)
+        for site_id in session.exec(
+            select(Site.id).where(Site.kind == SiteKind.central_kitchen, col(Site.active))
+        )
+    }
     closed = {
         (site_id, Slot(slot))
         for site_id, slot in session.exec(
@@ -146,12 +151,15 @@ def kitchens_due(*, session: Session, service_date: date) -> list[tuple[int, Slo
             )
         )
     }
-    meals, still_open = set(), set()
+    meals: set[tuple[int, Slot]] = set()
+    still_open: set[tuple[int, Slot]] = set()
     # A site's meal counts for its kitchen, and for itself when it is a kitchen.
     for site_id, kitchen_id, slot in session.exec(
-        select(Site.id, Site.kitchen_id, MealSlot.slot).join(MealSlot, MealSlot.site_id == Site.id)
+        select(Site.id, Site.kitchen_id, MealSlot.slot).join(
+            MealSlot, col(MealSlot.site_id) == col(Site.id)
+        )
     ):
-        for kitchen in {site_id, kitchen_id} & kitchens:
+        for kitchen in kitchens.intersection((site_id, kitchen_id)):
             meal = (kitchen, Slot(slot))
             meals.add(meal)
             if (site_id, Slot(slot)) not in closed:

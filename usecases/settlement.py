@@ -4,7 +4,7 @@ an admin (`mealaid settle`, the settlement page) or by the scheduler on the 1st.
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from billing.models import AnomalyReview, ReviewStatus
 from billing.service import ledger_totals
@@ -40,10 +40,10 @@ def held_by_month(*, session: Session) -> dict[str, int]:
     """Meals still held for review, by the month they were served in (YYYY-MM), oldest first:
     what the admin is shown on opening the app until each is decided."""
     rows = session.execute(
-        sa.select(Order.service_date, sa.func.count(sa.distinct(Order.id)))
-        .join(AnomalyReview, AnomalyReview.order_id == Order.id)
-        .where(AnomalyReview.status == ReviewStatus.held.value)
-        .group_by(Order.service_date)
+        sa.select(col(Order.service_date), sa.func.count(sa.distinct(col(Order.id))))
+        .join(AnomalyReview, col(AnomalyReview.order_id) == col(Order.id))
+        .where(col(AnomalyReview.status) == ReviewStatus.held.value)
+        .group_by(col(Order.service_date))
     )
     months: dict[str, int] = {}
     for day, count in sorted(rows):
