@@ -218,38 +218,24 @@ class PolicyFactory:
         return policy
 
 
-def kitchen_with_route(
-    make: Factory, *, elders: int, rider: str = "骑手乙"
-) -> tuple[int, list[int]]:
-    """A central kitchen with one rider, `elders` lunch deliveries today, locked and planned
-    (deterministically) onto one route. Returns the route id and the order ids."""
-    from sqlmodel import select
-
-    from core.cutoff import run_cutoff
+def lunch_kitchen(make: Factory, community: Community, *, cutoff: time, rider: str) -> Site:
+    """A central kitchen serving `community` lunch (closing at `cutoff`, delivered 11:00-12:30)
+    with one rider of 10 boxes."""
     from core.models import Rider
-    from core.orders import place_order
-    from core.schemas import EmergencyContactCreate
-    from routing.records import DeliveryRoute
-    from routing.solver import SolveParams
-    from usecases.routing import plan_kitchen
 
-    session, clock, day = make.session, make.clock, make.today
-    community = make.community()
     kitchen = make.site(
         serves=[community],
         kind=SiteKind.central_kitchen,
         slots=[
             MealSlotCreate(
                 slot=Slot.lunch,
-                cutoff_time=time(9, 0),
+                cutoff_time=cutoff,
                 delivery_start=time(11, 0),
                 delivery_end=time(12, 30),
             )
         ],
     )
-    dish = make.dish(name_zh="白切鸡套餐")
-    make.menu(kitchen, [dish], day)
-    session.add(
+    make.session.add(
         Rider(
             name=rider,
             phone="13900000001",
@@ -259,6 +245,28 @@ def kitchen_with_route(
             shift_end=time(13, 0),
         )
     )
+    return kitchen
+
+
+def kitchen_with_route(
+    make: Factory, *, elders: int, rider: str = "骑手乙"
+) -> tuple[int, list[int]]:
+    """A central kitchen with one rider, `elders` lunch deliveries today, locked and planned
+    (deterministically) onto one route. Returns the route id and the order ids."""
+    from sqlmodel import select
+
+    from core.cutoff import run_cutoff
+    from core.orders import place_order
+    from core.schemas import EmergencyContactCreate
+    from routing.records import DeliveryRoute
+    from routing.solver import SolveParams
+    from usecases.routing import plan_kitchen
+
+    session, clock, day = make.session, make.clock, make.today
+    community = make.community()
+    kitchen = lunch_kitchen(make, community, cutoff=time(9, 0), rider=rider)
+    dish = make.dish(name_zh="白切鸡套餐")
+    make.menu(kitchen, [dish], day)
     orders = []
     for index in range(elders):
         elder = make.elder(
@@ -426,34 +434,12 @@ def kitchen_with_standing_orders(
     `canteen`, a canteen beside it. Returns the kitchen's id and code, the canteen's code and
     the elders' ids. A second kitchen in the same city takes `policy=False`: the subsidy is
     the city's, made once."""
-    from core.models import Rider
     from core.standing import create_standing_order
 
     session = make.session
     community = make.community()
-    kitchen = make.site(
-        serves=[community],
-        kind=SiteKind.central_kitchen,
-        slots=[
-            MealSlotCreate(
-                slot=Slot.lunch,
-                cutoff_time=cutoff,
-                delivery_start=time(11, 0),
-                delivery_end=time(12, 30),
-            )
-        ],
-    )
+    kitchen = lunch_kitchen(make, community, cutoff=cutoff, rider="骑手甲")
     make.menu(kitchen, [make.dish()], make.today)
-    session.add(
-        Rider(
-            name="骑手甲",
-            phone="13900000001",
-            kitchen_id=kitchen.id,
-            capacity=10,
-            shift_start=time(10, 30),
-            shift_end=time(13, 0),
-        )
-    )
     if policy:
         rules = PolicyFactory(session)
         rules.policy()
