@@ -102,8 +102,12 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` by running the Alembic migrations."""
+    """Bring the schema up to `revision` by running the Alembic migrations. Every process
+    does this as it starts (web processes, workers): on PostgreSQL they take turns, so two
+    never run the same migration at once; the later ones find the schema up to date."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            _take_turns(connection, "migrate")
         command.upgrade(alembic_config(connection), revision)
 
 
@@ -170,7 +174,12 @@ def exclusive(session: sa.orm.Session, key: str) -> None:
     work at once (the second waits, then sees it done). PostgreSQL: an advisory lock; SQLite:
     nothing to do, a writing transaction holds the database's write lock from its start."""
     if session.get_bind().dialect.name == "postgresql":
-        # Advisory locks are the whole database's: the schema is part of the key, so that two
-        # programmes (or two test runs) in schemas of one database never wait for each other.
-        named = sa.func.concat(sa.func.current_schema(), ":", key)
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(named))))
+        _take_turns(session, key)
+
+
+def _take_turns(bind: sa.orm.Session | sa.Connection, key: str) -> None:
+    """A PostgreSQL advisory lock on `key` until the transaction ends. Advisory locks are the
+    whole database's: the schema is part of the key, so that two programmes (or two test
+    runs) in schemas of one database never wait for each other."""
+    named = sa.func.concat(sa.func.current_schema(), ":", key)
+    bind.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(named))))

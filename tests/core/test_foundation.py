@@ -2,6 +2,8 @@
 settings and translations behave."""
 
 import sqlite3
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from core import i18n, queue_schema
 from core.clock import FixedClock, SystemClock
 from core.db import Database
 from core.settings import Settings
-from tests.conftest import SHANGHAI
+from tests.conftest import POSTGRES_URL, SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,38 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(database):
             connection, opts={"compare_type": True, "include_name": queue_schema.ours}
         )
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL: several processes start at once")
+def test_processes_starting_at_once_on_a_new_schema_take_turns_to_migrate():
+    schema = f"migrate_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    failures = []
+
+    def start() -> None:
+        database = Database.from_url(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+        try:
+            database.migrate()
+        except Exception as error:  # what a process starting beside the others would meet
+            failures.append(repr(error))
+        finally:
+            database.dispose()
+
+    try:
+        starting = [threading.Thread(target=start, daemon=True) for _ in range(3)]
+        for thread in starting:
+            thread.start()
+        for thread in starting:
+            thread.join(60)
+        # Without turns, one fails on a table another made, or they wait on each other.
+        assert not any(thread.is_alive() for thread in starting)
+        assert failures == []
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def test_sqlite_is_durable_enforces_foreign_keys_and_takes_the_write_lock_first(tmp_path):
