@@ -26,6 +26,7 @@ from api import (
 from api import telegram as webhook
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
+from api.deps import Admission
 from api.errors import BUSY_RESPONSE, install_busy_answer, install_error_handlers
 from api.templating import make_templates
 from core import i18n
@@ -49,7 +50,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.writers_turn = None  # made afresh on this event loop (api.deps.writers_turn)
+        # Made afresh on this event loop (api.deps.writers_turn, api.deps.Admission).
+        app.state.writers_turn = app.state.admission = None
         if telegram is None:
             yield
             return
@@ -110,6 +112,8 @@ def create_app(
         response.headers["Content-Language"] = request.state.locale.replace("_", "-")
         return response
 
+    # Outermost: a request waits for its turn before it takes a thread or a connection.
+    app.add_middleware(Admission)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     app.include_router(health.router)

@@ -9,6 +9,7 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool
 from sqlmodel import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.accounts.access import Staff
 from api.accounts.errors import AccessDenied, LoginRequired
@@ -33,6 +34,33 @@ def writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
     if getattr(state, "writers_turn", None) is None:
         state.writers_turn = anyio.Lock()
     return state.writers_turn
+
+
+def connection_permits(database: Database) -> int:
+    """As many requests at once as the pool keeps connections (api.deps.Admission)."""
+    size = getattr(database.engine.pool, "size", None)
+    return max(size(), 1) if callable(size) else 10
+
+
+class Admission:
+    """Lets in as many requests at once as the database has connections; the rest wait their
+    turn here, in the event loop, first come first served. Without it a crowd deadlocks: a
+    request holds a connection while it waits for a worker thread (to commit, say), while
+    every thread is taken by requests waiting for a connection, until the pool's timeout
+    fails them. Static files need no turn."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        if getattr(state, "admission", None) is None:
+            state.admission = anyio.Semaphore(connection_permits(state.database))
+        async with state.admission:
+            await self.app(scope, receive, send)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

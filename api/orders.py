@@ -63,16 +63,41 @@ class BoardOrderPublic(BaseModel):
 
 
 class BoardSlotPublic(BaseModel):
+    """A site's meal: its orders counted by status (the whole day's, or the filter's) and
+    those of its orders that fall on this page."""
+
     site_id: RowId
     site: str
     slot: Slot
-    orders: list[BoardOrderPublic]
+    count: int
     by_status: dict[str, int]
+    orders: list[BoardOrderPublic]
 
 
 class OrdersBoardPublic(BaseModel):
     service_date: date
+    total: int
+    limit: int
+    offset: int
     slots: list[BoardSlotPublic]
+
+
+BOARD_PAGE = 100
+
+
+class BoardQuery(BaseModel):
+    """Which of a day's orders to show (default: today's, every site and meal), a page at a
+    time in a stable order: site, meal, elder."""
+
+    service_date: date | None = Field(None, alias="date")
+    site_id: RowId | None = None
+    slot: Slot | None = None
+    status: OrderStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = BOARD_PAGE
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+BoardQueryDep = Annotated[BoardQuery, Query()]
 
 
 class PhoneInOrder(BaseModel):
@@ -108,21 +133,37 @@ def _scope(session: Session, staff: Staff) -> dict:
     return {}
 
 
-def _board(session: Session, staff: Staff, service_date: date, site_id: RowId | None):
-    rows = orders_board(
-        session=session, service_date=service_date, site_id=site_id, **_scope(session, staff)
+def _board(session: Session, staff: Staff, day: date, wanted: BoardQuery) -> OrdersBoardPublic:
+    board = orders_board(
+        session=session,
+        service_date=day,
+        site_id=wanted.site_id,
+        slot=wanted.slot,
+        status=wanted.status,
+        limit=wanted.limit,
+        offset=wanted.offset,
+        **_scope(session, staff),
     )
-    slots: dict[tuple[int, Slot], BoardSlotPublic] = {}
-    for row in rows:
-        group = slots.setdefault(
-            (row.site_id, row.slot),
-            BoardSlotPublic(
-                site_id=row.site_id, site=row.site, slot=row.slot, orders=[], by_status={}
-            ),
+    slots = {
+        (meal.site_id, meal.slot): BoardSlotPublic(
+            site_id=meal.site_id,
+            site=meal.site,
+            slot=meal.slot,
+            count=meal.count,
+            by_status=meal.by_status,
+            orders=[],
         )
-        group.orders.append(_public(row))
-        group.by_status[row.status.value] = group.by_status.get(row.status.value, 0) + 1
-    return OrdersBoardPublic(service_date=service_date, slots=list(slots.values()))
+        for meal in board.meals
+    }
+    for row in board.orders:
+        slots[(row.site_id, row.slot)].orders.append(_public(row))
+    return OrdersBoardPublic(
+        service_date=day,
+        total=board.total,
+        limit=wanted.limit,
+        offset=wanted.offset,
+        slots=list(slots.values()),
+    )
 
 
 def _public(row: BoardOrder) -> BoardOrderPublic:
@@ -147,14 +188,14 @@ def board_json(
     staff: BoardStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-    service_date: date | None = Query(None, alias="date"),
-    site_id: RowId | None = None,
+    wanted: BoardQueryDep,
 ) -> OrdersBoardPublic:
-    """A day's orders (default: today) per site and meal with their status: kitchen staff see
-    their kitchen's sites, community workers the elders of their communities."""
-    day = service_date or today(clock)
+    """A day's orders (default: today) per site and meal with their status, a page at a time
+    (`limit`, `offset`; `total` counts them all), optionally one site, meal or status: kitchen
+    staff see their kitchen's sites, community workers the elders of their communities."""
+    day = wanted.service_date or today(clock)
     _record_board(request, staff, day)
-    return _board(session, staff, day, site_id)
+    return _board(session, staff, day, wanted)
 
 
 def _board_page(
@@ -162,17 +203,24 @@ def _board_page(
     session: Session,
     clock: Clock,
     staff: Staff,
-    service_date: date | None,
-    site_id: RowId | None,
+    wanted: BoardQuery,
     *,
     form: dict | None = None,
     errors: dict | None = None,
     status: int = 200,
     placed: int | None = None,
 ):
-    day = service_date or today(clock)
-    board = _board(session, staff, day, site_id)
-    context = {"board": board, "site_id": site_id, "errors": errors or {}, "placed": placed}
+    day = wanted.service_date or today(clock)
+    board = _board(session, staff, day, wanted)
+    context = {
+        "board": board,
+        "wanted": wanted,
+        "pages": _pages(wanted, board),
+        "slots": list(Slot),
+        "statuses": list(OrderStatus),
+        "errors": errors or {},
+        "placed": placed,
+    }
     if staff.role in (Role.admin, Role.community_worker):
         scope = _scope(session, staff)
         context["elders"] = orderable_elders(
@@ -184,18 +232,35 @@ def _board_page(
     return page(request, "orders.html", context, status)
 
 
+def _pages(wanted: BoardQuery, board: OrdersBoardPublic) -> dict:
+    """Where the board's page sits in the whole, and the links to the pages either side."""
+
+    def link(offset: int) -> str:
+        kept = wanted.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+        kept["date"] = board.service_date.isoformat()
+        return "/orders?" + urlencode({**kept, "offset": offset})
+
+    end = min(wanted.offset + wanted.limit, board.total)
+    return {
+        "first": wanted.offset + 1 if board.total else 0,
+        "last": end,
+        "total": board.total,
+        "previous": link(max(wanted.offset - wanted.limit, 0)) if wanted.offset else None,
+        "next": link(end) if end < board.total else None,
+    }
+
+
 @router.get("/orders", response_class=HTMLResponse, include_in_schema=False)
 def board_page(
     request: Request,
     staff: BoardStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-    service_date: date | None = Query(None, alias="date"),
-    site_id: RowId | None = None,
+    wanted: BoardQueryDep,
     placed: int | None = None,
 ):
-    _record_board(request, staff, service_date or today(clock))
-    return _board_page(request, session, clock, staff, service_date, site_id, placed=placed)
+    _record_board(request, staff, wanted.service_date or today(clock))
+    return _board_page(request, session, clock, staff, wanted, placed=placed)
 
 
 def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder):
@@ -311,8 +376,7 @@ def phone_in(
             session,
             clock,
             staff,
-            service_date,
-            None,
+            BoardQuery(date=service_date),
             form=form,
             errors=field_errors(refusal, locale),
             status=refusal.status,
@@ -372,8 +436,7 @@ def cancel_page(
             session,
             clock,
             staff,
-            existing.service_date if existing else None,
-            None,
+            BoardQuery(date=existing.service_date if existing else None),
             errors={f"order_{order_id}": refusal.render(locale)},
             status=refusal.status,
         )

@@ -780,6 +780,30 @@ class BoardOrder:
     allergens: list[str]
 
 
+@dataclass(frozen=True)
+class BoardMeal:
+    """One site's meal on the board, with its orders counted by status (the whole day's, or
+    the filter's, whatever page is shown)."""
+
+    site_id: int
+    site: str
+    slot: Slot
+    by_status: dict[str, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """One page of a day's orders, and the counts of every meal the filter takes in."""
+
+    meals: list[BoardMeal]
+    orders: list[BoardOrder]
+    total: int
+
+
 def orders_board(
     *,
     session: Session,
@@ -787,55 +811,88 @@ def orders_board(
     site_ids: set[int] | None = None,
     community_ids: set[int] | None = None,
     site_id: int | None = None,
-) -> list[BoardOrder]:
+    slot: Slot | None = None,
+    status: OrderStatus | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> BoardPage:
     """A day's orders (cancelled ones too) by site and slot, optionally only at some sites or
-    only of elders living in some communities (the caller's scope)."""
-    query = (
-        sa.select(
-            Order.id,
-            Order.elder_id,
-            Elder.name,
-            Elder.community_id,
-            Order.site_id,
-            Site.name,
-            Order.slot,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            Order.variant,
-            Order.quantity,
-            Order.mode,
-            Order.status,
-            Order.source,
-            Order.total_fen,
-            Order.diet_tags,
-            Order.allergens,
-        )
-        .join(Elder, Elder.id == Order.elder_id)
-        .join(Site, Site.id == Order.site_id)
-        .where(Order.service_date == service_date)
-    )
+    only of elders living in some communities (the caller's scope), one meal or one status.
+    A city's day is thousands of orders: the database counts them and hands over one page,
+    in a stable order (site, meal, elder, order)."""
+    conditions = [Order.service_date == service_date]
     if site_ids is not None:
-        query = query.where(col(Order.site_id).in_(site_ids or [-1]))
+        conditions.append(col(Order.site_id).in_(site_ids or [-1]))
     if community_ids is not None:
-        query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
+        conditions.append(col(Elder.community_id).in_(community_ids or [-1]))
     if site_id is not None:
-        query = query.where(Order.site_id == site_id)
-    slots = list(Slot)
-    rows = [
-        BoardOrder(
-            *row[:6],
-            Slot(row[6]),
-            *row[7:11],
-            ServiceMode(row[11]),
-            OrderStatus(row[12]),
-            OrderSource(row[13]),
-            row[14],
-            list(row[15] or []),
-            list(row[16] or []),
+        conditions.append(Order.site_id == site_id)
+    if slot is not None:
+        conditions.append(Order.slot == slot.value)
+    if status is not None:
+        conditions.append(Order.status == status.value)
+    slot_order = sa.case({s.value: n for n, s in enumerate(Slot)}, value=Order.slot)
+
+    def scoped(*columns: Any) -> Any:
+        return (
+            sa.select(*columns)
+            .join(Elder, Elder.id == Order.elder_id)
+            .join(Site, Site.id == Order.site_id)
+            .where(*conditions)
         )
-        for row in session.execute(query).all()
+
+    counted = session.execute(
+        scoped(
+            Order.site_id.label("site_id"),
+            Site.name.label("site"),
+            Order.slot.label("slot"),
+            Order.status.label("status"),
+            sa.func.count().label("orders"),
+        )
+        .group_by(Order.site_id, Site.name, Order.slot, Order.status)
+        .order_by(Site.name, Order.site_id, slot_order)
+    ).all()
+    meals: dict[tuple[int, str], BoardMeal] = {}
+    for row in counted:
+        meal = meals.setdefault(
+            (row.site_id, row.slot), BoardMeal(row.site_id, row.site, Slot(row.slot), {})
+        )
+        meal.by_status[row.status] = row.orders
+    query = scoped(
+        Order.id.label("order_id"),
+        Order.elder_id.label("elder_id"),
+        Elder.name.label("elder"),
+        Elder.community_id.label("community_id"),
+        Order.site_id.label("site_id"),
+        Site.name.label("site"),
+        Order.slot.label("slot"),
+        Order.dish_name_zh.label("dish_zh"),
+        Order.dish_name_en.label("dish_en"),
+        Order.variant.label("variant"),
+        Order.quantity.label("quantity"),
+        Order.mode.label("mode"),
+        Order.status.label("status"),
+        Order.source.label("source"),
+        Order.total_fen.label("total_fen"),
+        Order.diet_tags.label("diet_tags"),
+        Order.allergens.label("allergens"),
+    ).order_by(Site.name, Order.site_id, slot_order, Elder.name, Order.id)
+    rows = session.execute(query.limit(limit).offset(offset)).mappings().all()
+    orders = [
+        BoardOrder(
+            **{
+                **row,
+                "slot": Slot(row["slot"]),
+                "mode": ServiceMode(row["mode"]),
+                "status": OrderStatus(row["status"]),
+                "source": OrderSource(row["source"]),
+                "diet_tags": list(row["diet_tags"] or []),
+                "allergens": list(row["allergens"] or []),
+            }
+        )
+        for row in rows
     ]
-    return sorted(rows, key=lambda o: (o.site, slots.index(o.slot), o.elder, o.order_id))
+    return BoardPage(list(meals.values()), orders, sum(m.count for m in meals.values()))
 
 
 def kitchen_site_ids(*, session: Session, kitchen_id: int) -> set[int]:

@@ -20,7 +20,9 @@ from core.cutoff import CutoffResult, due_cutoffs
 from core.errors import CutoffPassed, OrderNotChangeable
 from core.models import ElderPause, Order, saved
 from core.orders import (
+    BoardMeal,
     BoardOrder,
+    BoardPage,
     OpenMeal,
     RepeatPlan,
     SlotTally,
@@ -42,7 +44,9 @@ from core.types import OrderStatus, Slot
 
 __all__ = [
     "BilledOrder",
+    "BoardMeal",
     "BoardOrder",
+    "BoardPage",
     "CutoffResult",
     "OpenMeal",
     "PausedMeals",

@@ -13,8 +13,8 @@ from api.app import create_app
 from billing.models import Charge
 from core.clock import FixedClock
 from core.elders import pause_elder
-from core.models import Elder, Menu, MenuItem, Order
-from core.orders import place_order
+from core.models import Elder, Menu, MenuItem, Order, Site
+from core.orders import cancel_order, place_order
 from core.types import OrderSource, OrderStatus, Slot
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import Factory, csrf_from, log_in, make_staff
@@ -252,3 +252,72 @@ def test_phone_in_orders_as_json_with_an_idempotency_key(world):
     with database.reading() as session:
         assert len(session.exec(select(Order).where(Order.elder_id == ids["elder"])).all()) == 1
         assert session.get(Elder, ids["elder"]) is not None
+
+
+@pytest.fixture
+def busy_day(world):
+    """Seven more lunch orders and two dinners at the first site, one lunch cancelled."""
+    app, database, clock, ids = world
+    with database.transaction() as session:
+        make = Factory(session, clock)
+        site = session.get(Site, ids["site"])
+        dish = session.get(MenuItem, ids["lunch"]).dish_id
+        for n in range(9):
+            elder = make.elder(site, name=f"长者{n}")
+            order = place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=site.id,
+                service_date=make.today,
+                slot=Slot.dinner if n >= 7 else Slot.lunch,
+                dish_id=dish,
+                variant="regular",
+                idempotency_key=f"busy-{n}",
+            )
+            if n == 0:
+                cancel_order(session=session, clock=clock, order_id=order.id)
+    return app, ids
+
+
+def _orders_of(body: dict) -> list[int]:
+    return [o["order_id"] for s in body["slots"] for o in s["orders"]]
+
+
+def test_the_board_comes_in_pages_with_the_whole_days_counts(busy_day):
+    """A city's day is thousands of orders: the board answers a page at a time, in a stable
+    order, while its counts are the whole day's (or the filter's)."""
+    app, ids = busy_day
+    with client_for(app, ids["admin"]) as admin:
+        whole = admin.get("/api/v1/orders/board?date=2026-11-25").json()
+        assert whole["total"] == 10 and len(_orders_of(whole)) == 10
+        seen = []
+        for offset in range(0, 10, 4):
+            page = admin.get(f"/api/v1/orders/board?date=2026-11-25&limit=4&offset={offset}")
+            body = page.json()
+            assert body["total"] == 10 and (body["limit"], body["offset"]) == (4, offset)
+            # Every page carries every meal's counts, not only the part shown.
+            counts = {(s["site_id"], s["slot"]): s["by_status"] for s in body["slots"]}
+            assert counts[(ids["site"], "lunch")] == {"placed": 6, "cancelled": 1}
+            assert counts[(ids["site"], "dinner")] == {"placed": 2}
+            seen += _orders_of(body)
+        assert seen == _orders_of(whole)  # the pages cover the day once, in the same order
+
+        dinners = admin.get("/api/v1/orders/board?date=2026-11-25&slot=dinner").json()
+        assert dinners["total"] == 2
+        assert {s["slot"] for s in dinners["slots"]} == {"dinner"}
+        cancelled = admin.get("/api/v1/orders/board?date=2026-11-25&status=cancelled").json()
+        assert cancelled["total"] == 1
+        assert [o["elder"] for s in cancelled["slots"] for o in s["orders"]] == ["长者0"]
+
+        for bad in ("limit=0", "limit=501", "offset=-1", "slot=brunch", "status=eaten"):
+            refused = admin.get(f"/api/v1/orders/board?{bad}&lang=zh_CN")
+            assert refused.status_code == 422, bad
+            assert "Traceback" not in refused.text
+
+        first = admin.get("/orders?date=2026-11-25&limit=4&lang=en").text
+        assert "1–4 of 10" in first and "offset=4" in first
+        last = admin.get("/orders?date=2026-11-25&limit=4&offset=8&lang=zh_CN").text
+        assert "第 9–10 条，共 10 条" in last and "offset=4" in last and "offset=12" not in last
+        only_dinner = admin.get("/orders?date=2026-11-25&slot=dinner&lang=en").text
+        assert "长者7" in only_dinner and "长者1<" not in only_dinner
