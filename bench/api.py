@@ -4,7 +4,12 @@ orders (POST /api/v1/orders, each a new order through the same rules and billing
 Prints requests/second and p50/p95 latency per endpoint and writes JSON.
 
     .venv/bin/python bench/api.py [--clients 50,200] [--requests 20] [--processes 1,2]
-        [--databases sqlite,postgresql] [--json PATH]
+        [--think 0,5] [--databases sqlite,postgresql] [--json PATH]
+
+`--think 0` is staff working flat out, each asking again the moment an answer arrives: it
+measures what the server can carry. `--think 5` gives each member of staff a pause before each
+request, drawn at random around 5 s (exponential, seeded): still a busier desk than any real
+one, and how a programme's staff meet the pages.
 
 The app runs as `mealaid serve --no-scheduler` (with `--workers N` for N web processes, on
 PostgreSQL only) on a local port; the clients are asyncio tasks here, each with its own
@@ -14,6 +19,7 @@ MEALAID_TEST_DATABASE_URL) is set, in a schema of its own, dropped afterwards.""
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -103,14 +109,23 @@ async def client_run(
     requests: int,
     timings: dict,
     failures: dict,
+    think: float,
+    pauses: random.Random,
 ) -> None:
-    """One member of staff: looks at the board, takes a phone-in order, and again."""
+    """One member of staff: looks at the board, takes a phone-in order, and again, with a
+    pause of about `think` seconds before each."""
+
+    async def pause() -> None:
+        if think:
+            await asyncio.sleep(pauses.expovariate(1 / think))
+
     cookies = {SESSION_COOKIE: token}
     headers = {CSRF_HEADER: csrf_token_for(token), "accept": "application/json"}
     async with httpx.AsyncClient(
         base_url=base, cookies=cookies, headers=headers, timeout=120
     ) as http:
         for n in range(requests):
+            await pause()
             started = time.perf_counter()
             seen = await _status(http.get(board))
             timings["board"].append(time.perf_counter() - started)
@@ -120,6 +135,7 @@ async def client_run(
                 "item_id": items[n % len(items)],
                 "idempotency_key": f"bench-{token[:8]}-{n}",
             }
+            await pause()
             started = time.perf_counter()
             placed = await _status(http.post("/api/v1/orders", json=body))
             timings["order"].append(time.perf_counter() - started)
@@ -134,7 +150,9 @@ async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
         return None
 
 
-async def drive(url: str, clients: int, requests: int, processes: int = 1) -> list[dict]:
+async def drive(
+    url: str, clients: int, requests: int, processes: int = 1, think: float = 0
+) -> list[dict]:
     tokens, elders, items, board_day = prepare(url, clients, requests)
     board = f"/api/v1/orders/board?date={board_day}"
     port = free_port()
@@ -171,7 +189,16 @@ async def drive(url: str, clients: int, requests: int, processes: int = 1) -> li
         await asyncio.gather(
             *(
                 client_run(
-                    base, token, elders[c::clients], items, board, requests, timings, failures
+                    base,
+                    token,
+                    elders[c::clients],
+                    items,
+                    board,
+                    requests,
+                    timings,
+                    failures,
+                    think,
+                    random.Random(c),
                 )
                 for c, token in enumerate(tokens)
             )
@@ -193,6 +220,7 @@ async def drive(url: str, clients: int, requests: int, processes: int = 1) -> li
                 "endpoint": endpoint,
                 "processes": processes,
                 "clients": clients,
+                "think_s": think,
                 "requests": len(values),
                 "failed": failures[endpoint],
                 "seconds": round(seconds, 2),
@@ -212,6 +240,9 @@ def main() -> None:
     parser.add_argument(
         "--processes", default="1", help="web processes, comma-separated (more than 1: PostgreSQL)"
     )
+    parser.add_argument(
+        "--think", default="0", help="mean pause before each request, seconds, comma-separated"
+    )
     parser.add_argument("--requests", type=int, default=20, help="board views and orders each")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", default="bench/results/api.json")
@@ -225,19 +256,22 @@ def main() -> None:
         for processes in [int(p) for p in args.processes.split(",")]:
             if processes > 1 and kind == "sqlite":
                 continue
-            for clients in [int(c) for c in args.clients.split(",")]:
-                with database_url(kind, postgres) as url:
-                    for row in asyncio.run(drive(url, clients, args.requests, processes)):
-                        rows.append({"database": kind, **row})
-                        print(rows[-1], flush=True)
+            for think in [float(t) for t in args.think.split(",")]:
+                for clients in [int(c) for c in args.clients.split(",")]:
+                    with database_url(kind, postgres) as url:
+                        run = drive(url, clients, args.requests, processes, think)
+                        for row in asyncio.run(run):
+                            rows.append({"database": kind, **row})
+                            print(rows[-1], flush=True)
     print(
-        f"{'database':<12}{'endpoint':<8}{'procs':>6}{'clients':>8}{'requests':>9}{'failed':>7}"
+        f"{'database':<12}{'endpoint':<8}{'procs':>6}{'clients':>8}{'think':>6}{'requests':>9}"
+        f"{'failed':>7}"
         f"{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
     )
     for row in rows:
         print(
             f"{row['database']:<12}{row['endpoint']:<8}{row['processes']:>6}{row['clients']:>8}"
-            f"{row['requests']:>9}"
+            f"{row['think_s']:>6}{row['requests']:>9}"
             f"{row['failed']:>7}{row['requests_per_second']:>8}{row['p50_ms']:>8}"
             f"{row['p95_ms']:>8}{row['max_ms']:>8}"
         )
