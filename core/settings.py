@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # without a word its job is taken up by another worker (a worker killed, a machine gone).
     worker_heartbeat_seconds: float = 10.0
     worker_stalled_seconds: float = 30.0
+    # Failed jobs stay this long for someone to look at (`mealaid health` counts them), then
+    # the daily tidy forgets them. Jobs that succeed are forgotten at once.
+    failed_jobs_kept_days: int = 30
     duty_phone: str = "12345"
     duty_chat_id: int | None = None
     # A map app's link to a point, for riders' "navigate" buttons (Amap's URI API by default).

@@ -8,7 +8,8 @@ Three kinds of job:
   the 1st, takes up the jobs of workers that died, and queues the jobs below for what is due;
 - `close_meal`, one per site and meal whose cutoff has passed; when it completes a kitchen's
   meal (every site the kitchen cooks for closed), it queues that kitchen's planning at once;
-- `plan_kitchen`, one per kitchen and meal.
+- `plan_kitchen`, one per kitchen and meal;
+- `tidy`, once a day: forgets jobs that failed longer ago than `failed_jobs_kept_days`.
 A city's sites close, and its kitchens plan, in parallel on as many workers as it has; closing
 goes first (orders lock on time), planning after.
 
@@ -45,6 +46,7 @@ tasks = procrastinate.Blueprint()
 
 # The look's schedule (cron with seconds); `due_work_interval_seconds` is `mealaid serve`'s.
 LOOK_EVERY = "* * * * * */30"
+TIDY_AT = "17 3 * * *"  # once a day, at night
 # A failed cutoff or planning is tried again, a minute later each time, for about an hour
 # (a database restarting, a lock not granted in time).
 RETRY = procrastinate.RetryStrategy(max_attempts=12, linear_wait=60)
@@ -96,6 +98,23 @@ async def look(context: procrastinate.JobContext, timestamp: int | None = None) 
     for kitchen_id, day, slot in to_plan:
         await defer_planning(kitchen_id, day, slot)
     runtime.on_report(report)
+
+
+@tasks.periodic(cron=TIDY_AT, periodic_id="tidy")
+@tasks.task(name="tidy", queue="due", queueing_lock="tidy", pass_context=True)
+async def tidy(context: procrastinate.JobContext, timestamp: int | None = None) -> None:
+    await forget_old_jobs(context.app, _runtime(context).settings.failed_jobs_kept_days)
+
+
+async def forget_old_jobs(app: procrastinate.App, kept_days: int) -> None:
+    """Failed, cancelled and aborted jobs that ended more than `kept_days` ago are deleted
+    with their events: the queue's tables stay the size of a few days' work."""
+    await app.job_manager.delete_old_jobs(
+        nb_hours=kept_days * 24,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
 
 
 @tasks.task(name="close_meal", queue="due", retry=RETRY, priority=CLOSE_PRIORITY, pass_context=True)

@@ -3,6 +3,7 @@ plan every kitchen exactly once; a worker killed with SIGKILL mid-planning leave
 half-done, and another worker takes the job up; a worker whose database goes away waits and
 carries on when it is back; on SQLite the command refuses and says what runs the day there."""
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -23,6 +24,7 @@ from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Order, SlotCutoff
+from mealaid import queue
 from routing.records import PlannedSlot
 from tests.conftest import POSTGRES_URL, SHANGHAI
 from tests.factories import Factory, kitchen_with_standing_orders
@@ -351,3 +353,38 @@ def test_several_web_processes_need_postgres(tmp_path, monkeypatch):
     assert "need PostgreSQL" in one_line(refused)
     mealaid("migrate", check_code=0)
     assert "Healthy." in one_line(mealaid("health", check_code=0))
+
+
+def test_the_daily_tidy_forgets_failed_jobs_once_they_are_old(postgres_url):
+    """A failed job stays for someone to look at, then goes; a job still to do never does."""
+    Database.from_url(postgres_url).migrate()
+
+    async def tidy_up() -> list[tuple[int, str]]:
+        app = queue.queue_app(postgres_url)
+        async with app.open_async():
+            ids = [
+                await queue.plan_kitchen.configure(lock=f"k{n}").defer_async(
+                    kitchen_id=n, day="2026-11-25", slot="lunch"
+                )
+                for n in range(3)
+            ]
+            async with app.connector.pool.connection() as connection:
+                # The first failed 40 days ago, the second yesterday; the third is still to do.
+                for job_id, days in ((ids[0], 40), (ids[1], 1)):
+                    await connection.execute(
+                        "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", (job_id,)
+                    )
+                    await connection.execute(
+                        "UPDATE procrastinate_events SET at = now() - make_interval(days => %s)"
+                        " WHERE job_id = %s",
+                        (days, job_id),
+                    )
+                await connection.commit()
+                await queue.forget_old_jobs(app, kept_days=30)
+                rows = await connection.execute(
+                    "SELECT id, status FROM procrastinate_jobs ORDER BY id"
+                )
+                left = [(row[0], str(row[1])) for row in await rows.fetchall()]
+            return [(ids.index(job_id), status) for job_id, status in left]
+
+    assert asyncio.run(tidy_up()) == [(1, "failed"), (2, "todo")]
