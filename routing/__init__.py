@@ -28,7 +28,8 @@ from routing.model import (
     Unassigned,
     Visit,
 )
-from routing.solver import SolveParams, replan, replan_problem, solve
+from routing.search import SolveParams
+from routing.solver import replan, replan_problem, solve
 
 __all__ = [
     "DEFAULT_DETOUR",

@@ -16,10 +16,11 @@ import logging
 import math
 import multiprocessing
 import time as clock
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from routing.distance import GreatCircleProvider
 from routing.model import (
@@ -32,7 +33,7 @@ from routing.model import (
     Route,
     Unassigned,
 )
-from routing.search import solve_one
+from routing.search import SolveParams, solve_one
 
 LOG = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ PART_RIDERS = 3
 # with 100; searched on from their routes, with elimination rounds, 150 did no better than 70).
 GROUP_SHARE = 0.7
 
+_T = TypeVar("_T")
+
 
 def decomposable(problem: Problem) -> bool:
     """One kitchen to start and end at, nobody on the road, nothing pinned."""
@@ -73,7 +76,7 @@ def _xy(origin: Location, point: Location) -> tuple[float, float]:
             (point.lon - origin.lon) * math.cos(math.radians(origin.lat)),
             point.lat - origin.lat,
         )
-    return point.x - origin.x, point.y - origin.y  # type: ignore[union-attr]
+    return point.x - origin.x, point.y - origin.y  # type: ignore[union-attr]  # PlanePoints unless the caller mixed kinds
 
 
 def stop_angles(problem: Problem) -> list[float]:
@@ -126,7 +129,7 @@ def subproblem(
     depots = len(problem.depots)
     nodes = list(range(depots)) + [depots + k for k in stops]
 
-    def cut(matrix):
+    def cut(matrix: Sequence[Sequence[int]]) -> list[list[int]]:
         return [[matrix[a][b] for b in nodes] for a in nodes]
 
     return Problem(
@@ -149,7 +152,7 @@ class _Job:
     initial: dict[str, list[str]] | None
 
 
-def _run(job: _Job, params) -> Plan:
+def _run(job: _Job, params: SolveParams) -> Plan:
     # Measured on the generated 1,000-stop day at 60 s (a loaded 2-core machine): the fixed
     # operator order did better than the bandit (552 km against 626 km). Iterated local search
     # (SISR ruin-and-recreate) on every part and group; deterministic mode keeps guided local
@@ -177,11 +180,22 @@ def _run(job: _Job, params) -> Plan:
 class _Inline(Executor):
     """Runs jobs where they are submitted (one worker: no processes to fork)."""
 
-    def map(self, fn, *iterables, timeout=None, chunksize=1):
-        return [fn(*args) for args in zip(*iterables, strict=True)]
+    def map(
+        self,
+        fn: Callable[..., _T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[_T]:
+        return iter([fn(*args) for args in zip(*iterables, strict=True)])
 
 
-def _score(problem: Problem, routes: Sequence[Route], dropped: Sequence[str], weights) -> int:
+def _score(
+    problem: Problem,
+    routes: Sequence[Route],
+    dropped: Sequence[str],
+    weights: tuple[int, int, int],
+) -> int:
     base, priority_weight, vehicle_cost = weights
     priority = {s.id: s.priority for s in problem.stops}
     penalty = sum(base * (1 + priority_weight * priority[s]) for s in dropped)
@@ -296,7 +310,7 @@ def _border_groups(
     return groups, group_stops, group_riders
 
 
-def solve_decomposed(problem: Problem, params) -> Plan:
+def solve_decomposed(problem: Problem, params: SolveParams) -> Plan:
     """Plan a large single-kitchen day in parts (see the module doc)."""
     started = clock.monotonic()
     budget = params.time_limit * 0.95
@@ -422,7 +436,9 @@ def _ring(a: float, b: float) -> float:
     return min(d, 2 * math.pi - d)
 
 
-def _debug(what, started, routes, dropped) -> None:
+def _debug(
+    what: str, started: float, routes: Mapping[str, Route], dropped: Mapping[str, Unassigned]
+) -> None:
     if LOG.isEnabledFor(logging.DEBUG):
         LOG.debug(
             "%s: %.1f km, %d routes, %d dropped at %.1fs",

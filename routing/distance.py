@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from routing.model import GeoPoint, Location, Matrices, Mode, PlanePoint
 
@@ -80,17 +80,20 @@ class GreatCircleProvider:
         return Matrices(distance=distance, time=time)
 
 
-def _get_json(url: str, timeout: float) -> dict:
+def _get_json(url: str, timeout: float) -> dict[str, Any]:
+    body: dict[str, Any]
     try:
         import httpx
     except ImportError:  # urllib keeps the pure package free of hard dependencies
         from urllib.request import urlopen
 
         with urlopen(url, timeout=timeout) as response:
-            return json.loads(response.read().decode("utf-8"))
+            body = json.loads(response.read().decode("utf-8"))
+            return body
     response = httpx.get(url, timeout=timeout)
     response.raise_for_status()
-    return response.json()
+    body = response.json()
+    return body
 
 
 class OsrmTableProvider:
@@ -108,7 +111,7 @@ class OsrmTableProvider:
         self.profiles = dict(profiles or {Mode.WALK: "foot", Mode.EBIKE: "bike", Mode.VAN: "car"})
         self.timeout = timeout
 
-    def _table(self, profile: str, locations: Sequence[Location]) -> dict:
+    def _table(self, profile: str, locations: Sequence[Location]) -> dict[str, Any]:
         coords = []
         for location in locations:
             if not isinstance(location, GeoPoint):
@@ -136,7 +139,7 @@ class OsrmTableProvider:
         return Matrices(distance=distance, time=time)
 
 
-def _integers(rows: list[list[float | None]], to_int) -> list[list[int]]:
+def _integers(rows: list[list[float | None]], to_int: Callable[[float], int]) -> list[list[int]]:
     return [[UNREACHABLE if value is None else int(to_int(value)) for value in row] for row in rows]
 
 
@@ -150,7 +153,7 @@ class DailyMatrixCache:
     def __init__(self, provider: MatrixProvider) -> None:
         self.provider = provider
         self._day: date | None = None
-        self._entries: dict[tuple, Matrices] = {}
+        self._entries: dict[tuple[tuple[Location, ...], tuple[Mode, ...]], Matrices] = {}
         self.hits = 0
         self.misses = 0
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from core.clock import Clock
 from core.errors import SiteNotFound
-from core.models import Elder, ElderCategory, MealSlot, Order, Rider, Site
+from core.models import Elder, ElderCategory, MealSlot, Order, Rider, Site, saved
 from core.notifications import notify_elder_chats
 from core.types import Category, OrderStatus, ServiceMode, SiteKind, Slot
 from routing.model import (
@@ -25,8 +25,9 @@ from routing.model import (
 )
 from routing.model import Rider as Vehicle
 from routing.records import DeliveryRoute, RouteStop, UnplannedOrder
+from routing.search import SolveParams
 from routing.service import WELFARE, RouteNotFound
-from routing.solver import SolveParams, solve
+from routing.solver import solve
 
 # A door takes a couple of minutes; an elder living alone or needing care gets a longer stop:
 # the rider checks on them (the programme's daily welfare visit).
@@ -72,7 +73,7 @@ def plan_slot(
     ).all()
     orders = session.exec(
         select(Order, Elder)
-        .join(Elder, Elder.id == Order.elder_id)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(
             col(Order.site_id).in_(sites),
             Order.service_date == service_date,
@@ -80,10 +81,10 @@ def plan_slot(
             Order.mode == ServiceMode.delivery.value,
             Order.status == OrderStatus.locked.value,
         )
-        .order_by(Order.id)
+        .order_by(col(Order.id))
     ).all()
     riders = session.exec(
-        select(Rider).where(Rider.kitchen_id == kitchen_id, Rider.active).order_by(Rider.id)
+        select(Rider).where(Rider.kitchen_id == kitchen_id, Rider.active).order_by(col(Rider.id))
     ).all()
     problem = _problem(session, kitchen, service_date, slot, orders, riders, not_before=None)
     plan = _solve(problem, params)
@@ -97,8 +98,8 @@ def plan_slot(
         )
     ).all()
     if old:
-        session.exec(delete(RouteStop).where(col(RouteStop.route_id).in_(old)))  # type: ignore[call-overload]
-        session.exec(delete(DeliveryRoute).where(col(DeliveryRoute.id).in_(old)))  # type: ignore[call-overload]
+        session.exec(delete(RouteStop).where(col(RouteStop.route_id).in_(old)))
+        session.exec(delete(DeliveryRoute).where(col(DeliveryRoute.id).in_(old)))
     summary = PlanSummary(kitchen_id, kitchen.name, service_date, slot, stops=len(orders))
     _store(session, clock, summary, orders, plan, first_number=1, eta_key="eta:{order}")
     return summary
@@ -131,7 +132,7 @@ def replan_after_dropout(
     movable = [r for r in routes if r.id == dropped.id or r.rider_id not in on_the_road]
     moved_stops = session.exec(
         select(RouteStop)
-        .join(Order, Order.id == RouteStop.order_id)
+        .join(Order, col(Order.id) == col(RouteStop.order_id))
         .where(
             col(RouteStop.route_id).in_([r.id for r in movable]),
             Order.status == OrderStatus.locked.value,
@@ -139,7 +140,7 @@ def replan_after_dropout(
     ).all()
     left_out = session.exec(
         select(UnplannedOrder.order_id)
-        .join(Order, Order.id == UnplannedOrder.order_id)
+        .join(Order, col(Order.id) == col(UnplannedOrder.order_id))
         .where(
             Order.service_date == service_date,
             Order.slot == slot.value,
@@ -152,9 +153,9 @@ def replan_after_dropout(
     order_ids = sorted({stop.order_id for stop in moved_stops} | set(left_out))
     orders = session.exec(
         select(Order, Elder)
-        .join(Elder, Elder.id == Order.elder_id)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(col(Order.id).in_(order_ids))
-        .order_by(Order.id)
+        .order_by(col(Order.id))
     ).all()
     riders = session.exec(
         select(Rider)
@@ -164,7 +165,7 @@ def replan_after_dropout(
             Rider.id != dropped.rider_id,
             col(Rider.id).not_in(on_the_road),
         )
-        .order_by(Rider.id)
+        .order_by(col(Rider.id))
     ).all()
     problem = _problem(session, kitchen, service_date, slot, orders, riders, not_before=now)
     plan = _solve(problem, params)
@@ -181,7 +182,7 @@ def replan_after_dropout(
             kept_numbers.append(route.number)
     kept_numbers += [r.number for r in routes if r.rider_id in on_the_road]
     session.flush()
-    summary = PlanSummary(kitchen.id, kitchen.name, service_date, slot, stops=len(orders))
+    summary = PlanSummary(saved(kitchen.id), kitchen.name, service_date, slot, stops=len(orders))
     _store(
         session,
         clock,
@@ -230,7 +231,7 @@ def _problem(
         select(ElderCategory).where(
             col(ElderCategory.elder_id).in_([elder.id for _, elder in orders]),
             ElderCategory.valid_from <= service_date,
-            col(ElderCategory.valid_to).is_(None) | (ElderCategory.valid_to >= service_date),
+            col(ElderCategory.valid_to).is_(None) | (col(ElderCategory.valid_to) >= service_date),
         )
     ):
         categories.setdefault(grant.elder_id, set()).add(grant.category)
@@ -246,9 +247,9 @@ def _problem(
             demand=order.quantity,
             window=window,
             service=WELFARE_CHECK_SECONDS
-            if categories.get(elder.id, set()) & WELFARE
+            if categories.get(saved(elder.id), set()) & WELFARE
             else SERVICE_SECONDS,
-            priority=1 if categories.get(elder.id, set()) & PRIORITY else 0,
+            priority=1 if categories.get(saved(elder.id), set()) & PRIORITY else 0,
         )
         for order, elder in orders
     ]
@@ -291,14 +292,17 @@ def _store(
     elders when their meal comes (once per `eta_key`), and fill in the summary."""
     order_ids = [order.id for order, _ in orders]
     if order_ids:
-        session.exec(delete(UnplannedOrder).where(col(UnplannedOrder.order_id).in_(order_ids)))  # type: ignore[call-overload]
+        session.exec(delete(UnplannedOrder).where(col(UnplannedOrder.order_id).in_(order_ids)))
     session.flush()
     if plan is None:
         return
     now = clock.now()
-    elder_of = {order.id: elder.id for order, elder in orders}
+    elder_of = {order.id: saved(elder.id) for order, elder in orders}
     midnight = datetime.combine(summary.service_date, time(0), tzinfo=clock.tz)
-    at = lambda seconds: midnight + timedelta(seconds=seconds)  # noqa: E731
+
+    def at(seconds: int) -> datetime:
+        return midnight + timedelta(seconds=seconds)
+
     number = first_number - 1
     for route in plan.routes:
         if not route.visits:
@@ -320,7 +324,7 @@ def _store(
         for position, visit in enumerate(route.visits, start=1):
             session.add(
                 RouteStop(
-                    route_id=stored.id,
+                    route_id=saved(stored.id),
                     order_id=int(visit.stop_id),
                     position=position,
                     eta=at(visit.start),

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import itertools
 import time as clock
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from ortools.constraint_solver import (
     pywrapcp,
@@ -19,6 +20,7 @@ from ortools.util import optional_boolean_pb2
 
 from routing.distance import GreatCircleProvider
 from routing.model import (
+    Mode,
     Plan,
     Problem,
     Reason,
@@ -28,6 +30,9 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+
+if TYPE_CHECKING:
+    from ortools.constraint_solver.routing_parameters_pb2 import RoutingSearchParameters
 
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.Value
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic.Value
@@ -150,7 +155,7 @@ class SolveParams:
 # plan after 2.5 s was often the best after 10 s), and where it stalls depends strongly on the
 # first solution and the operator order. So a portfolio of short, differently started searches
 # beats one long search: worker w runs variants w, w + workers, ... one after another.
-PORTFOLIO_VARIANTS: tuple[dict, ...] = (
+PORTFOLIO_VARIANTS: tuple[dict[str, Any], ...] = (
     {},
     {"first_solution": "SAVINGS"},
     {"bandit_operators": False},
@@ -169,7 +174,7 @@ PORTFOLIO_VARIANTS: tuple[dict, ...] = (
 # (R1, RC1) and stalls on a few long ones (R2), where the first worker's suits. All 56 Solomon
 # instances at 10 s, two runs each: 1.10% and 1.14% mean gap against 1.18% and 1.22% with both
 # workers at 1000 (R1 1.2-1.5% against 1.4-1.6%, RC1 2.2-2.7% against 2.8-3.2%).
-ILS_PORTFOLIO_VARIANTS: tuple[dict, ...] = (
+ILS_PORTFOLIO_VARIANTS: tuple[dict[str, Any], ...] = (
     {},
     {"first_solution": "SAVINGS", "ils_temperature": 250.0},
     {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
@@ -194,7 +199,7 @@ class _Model:
     stops: list[Stop]
     riders: list[Rider]
     distance: list[list[int]]
-    time: dict[str, list[list[int]]]
+    time: dict[Mode, list[list[int]]]
     depot_count: int
 
 
@@ -226,7 +231,7 @@ def _prepare(problem: Problem) -> _Model:
     )
 
 
-def _search_parameters(params: SolveParams, time_limit: float):
+def _search_parameters(params: SolveParams, time_limit: float) -> RoutingSearchParameters:
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = FIRST_SOLUTION.Value(params.first_solution)
     search.local_search_metaheuristic = METAHEURISTIC.Value(params.metaheuristic)
@@ -271,7 +276,9 @@ def _search_parameters(params: SolveParams, time_limit: float):
     return search
 
 
-def _search(routing, params: SolveParams, search):  # type: ignore[no-untyped-def]
+def _search(
+    routing: pywrapcp.RoutingModel, params: SolveParams, search: RoutingSearchParameters
+) -> pywrapcp.Assignment | None:
     """Search from the first-solution strategy. SolveWithParameters ignores
     use_iterated_local_search: ILS has its own entry point."""
     if params.uses_ils:
@@ -345,7 +352,7 @@ def solve_one(
     for k, stop in enumerate(stops):
         if stop.window is not None:
             time.CumulVar(manager.NodeToIndex(dc + k)).SetRange(stop.window.start, stop.window.end)
-    if span_ride:
+    if span_ride and limit is not None:
         _span_ride_time(routing, manager, model, time, limit)
 
     demand_cb = routing.RegisterUnaryTransitVector([0] * dc + [s.demand for s in stops])
@@ -431,7 +438,12 @@ def solve_one(
     )
 
 
-def _route_follower(routing, manager, model: _Model, initial: Mapping[str, list[str]]):
+def _route_follower(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    model: _Model,
+    initial: Mapping[str, list[str]],
+) -> Callable[[int, int], int]:
     """Arc cost for the first solution: 0 along the given routes (unknown stops skipped),
     a prohibitive cost anywhere else."""
     index_of = {stop.id: k for k, stop in enumerate(model.stops)}
@@ -452,7 +464,13 @@ def _route_follower(routing, manager, model: _Model, initial: Mapping[str, list[
     return cost
 
 
-def _read_routes(routing, manager, model: _Model, initial: Mapping[str, list[str]], search):
+def _read_routes(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    model: _Model,
+    initial: Mapping[str, list[str]],
+    search: RoutingSearchParameters,
+) -> pywrapcp.Assignment | None:
     """The initial routes as an OR-Tools assignment, or None when they break a rule."""
     index_of = {stop.id: k for k, stop in enumerate(model.stops)}
     routes = []
@@ -465,7 +483,13 @@ def _read_routes(routing, manager, model: _Model, initial: Mapping[str, list[str
     return routing.ReadAssignmentFromRoutes(routes, True)
 
 
-def _span_ride_time(routing, manager, model: _Model, time, limit: int) -> None:
+def _span_ride_time(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    model: _Model,
+    time: pywrapcp.RoutingDimension,
+    limit: int,
+) -> None:
     """The ride-time limit, exactly, as span bounds (all riders share end, shift end, mode).
 
     The time dimension's arcs into a depot take no time here, so a route's end cumul is the
@@ -500,7 +524,15 @@ def _span_ride_time(routing, manager, model: _Model, time, limit: int) -> None:
             time.SetSpanUpperBoundForVehicle(max(0, limit - spent), v)
 
 
-def _add_ride_time(routing, manager, model: _Model, time, time_cb, limit: int, horizon: int):
+def _add_ride_time(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    model: _Model,
+    time: pywrapcp.RoutingDimension,
+    time_cb: Mapping[Mode, int],
+    limit: int,
+    horizon: int,
+) -> None:
     """Ride time of stop i = start of service at i - departure from the kitchen, <= limit.
 
     Exact part: a zero-transit "departure" dimension carries the route's departure time to every
@@ -532,7 +564,11 @@ def _add_ride_time(routing, manager, model: _Model, time, time_cb, limit: int, h
 
 
 def _add_drops_and_pins(
-    routing, manager, model: _Model, priority_weight: int, allow_drops: bool
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    model: _Model,
+    priority_weight: int,
+    allow_drops: bool,
 ) -> None:
     riders, dc = model.riders, model.depot_count
     # A drop must cost more than any detour serving the stop could: a few longest arcs.

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 from core.diet import door_warnings, special_texture
 from core.errors import NotFound
 from core.i18n import N_
-from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site
+from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site, saved
 from core.signing import sign
 from core.types import Category, OrderStatus
 from routing.records import DeliveryRoute, RouteStop
@@ -79,21 +79,21 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
     route = session.get(DeliveryRoute, route_id)
     if route is None:
         raise RouteNotFound(route_id=route_id)
-    rider = session.get(Rider, route.rider_id)
-    kitchen = session.get(Site, route.kitchen_id)
+    rider = session.get_one(Rider, route.rider_id)
+    kitchen = session.get_one(Site, route.kitchen_id)
     rows = session.exec(
         select(RouteStop, Order, Elder)
-        .join(Order, Order.id == RouteStop.order_id)
-        .join(Elder, Elder.id == Order.elder_id)
+        .join(Order, col(Order.id) == col(RouteStop.order_id))
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(RouteStop.route_id == route_id)
-        .order_by(RouteStop.position)
+        .order_by(col(RouteStop.position))
     ).all()
     contacts = {
         contact.elder_id: contact
         for contact in session.exec(
             select(EmergencyContact)
-            .where(EmergencyContact.elder_id.in_([elder.id for _, _, elder in rows]))  # type: ignore[union-attr]
-            .order_by(EmergencyContact.priority.desc())  # type: ignore[attr-defined]
+            .where(col(EmergencyContact.elder_id).in_([elder.id for _, _, elder in rows]))
+            .order_by(col(EmergencyContact.priority).desc())
         )
     }
     welfare = {
@@ -104,18 +104,18 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
                 col(ElderCategory.category).in_(WELFARE),
                 ElderCategory.valid_from <= route.service_date,
                 col(ElderCategory.valid_to).is_(None)
-                | (ElderCategory.valid_to >= route.service_date),
+                | (col(ElderCategory.valid_to) >= route.service_date),
             )
         )
     }
     stops = tuple(
         StopView(
             stop.position,
-            order.id,
+            saved(order.id),
             stop.eta,
             elder.name,
             elder.address,
-            elder.lat,  # type: ignore[arg-type]
+            elder.lat,
             elder.lon,
             elder.phone,
             contacts[elder.id].name if elder.id in contacts else None,
@@ -133,11 +133,11 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
         for stop, order, elder in rows
     )
     return RouteView(
-        route.id,
+        saved(route.id),
         route.number,
         route.rider_id,
         rider.name,
-        kitchen.name,  # type: ignore[arg-type, union-attr]
+        kitchen.name,
         kitchen.lat,
         kitchen.lon,
         route.departure_at,
@@ -145,22 +145,23 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
         stops,
         route.service_date,
         route.slot,
-    )  # type: ignore[union-attr]
+    )
 
 
 def routes_of(*, session: Session, kitchen_id: int, service_date: date, slot: str) -> list[int]:
     """The ids of a kitchen's routes for a day and meal, by route number."""
-    return list(
-        session.exec(
+    return [
+        saved(route_id)
+        for route_id in session.exec(
             select(DeliveryRoute.id)
             .where(
                 DeliveryRoute.kitchen_id == kitchen_id,
                 DeliveryRoute.service_date == service_date,
                 DeliveryRoute.slot == slot,
             )
-            .order_by(DeliveryRoute.number)
+            .order_by(col(DeliveryRoute.number))
         ).all()
-    )
+    ]
 
 
 def route_url(base_url: str, route_id: int) -> str:
@@ -196,19 +197,19 @@ def routes_on(
 ) -> list[RouteSummary]:
     """A day's planned routes (one rider's, when given), by meal, kitchen and number."""
     query = (
-        select(DeliveryRoute, Site.name, Rider.name, func.count(RouteStop.id))
-        .join(Site, Site.id == DeliveryRoute.kitchen_id)
-        .join(Rider, Rider.id == DeliveryRoute.rider_id)
-        .join(RouteStop, RouteStop.route_id == DeliveryRoute.id, isouter=True)
+        select(DeliveryRoute, Site.name, Rider.name, func.count(col(RouteStop.id)))
+        .join(Site, col(Site.id) == col(DeliveryRoute.kitchen_id))
+        .join(Rider, col(Rider.id) == col(DeliveryRoute.rider_id))
+        .join(RouteStop, col(RouteStop.route_id) == col(DeliveryRoute.id), isouter=True)
         .where(DeliveryRoute.service_date == service_date)
-        .group_by(DeliveryRoute.id, Site.name, Rider.name)
-        .order_by(DeliveryRoute.departure_at, Site.name, DeliveryRoute.number)
+        .group_by(col(DeliveryRoute.id), col(Site.name), col(Rider.name))
+        .order_by(col(DeliveryRoute.departure_at), col(Site.name), col(DeliveryRoute.number))
     )
     if rider_id is not None:
         query = query.where(DeliveryRoute.rider_id == rider_id)
     return [
         RouteSummary(
-            route.id,
+            saved(route.id),
             route.number,
             route.slot,
             kitchen,
