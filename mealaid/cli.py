@@ -992,6 +992,15 @@ def _settle(database, clock, month: str, out: Path | None, locale: str, bill_pdf
     )
 
 
+def _holds_data(database: Database) -> bool:
+    """Anything in the database besides an empty programme's schema (`mealaid migrate`)."""
+    tables = sa.inspect(database.engine).get_table_names()
+    if "site" not in tables:
+        return bool(tables)
+    with database.reading() as session:
+        return session.execute(sa.select(sa.func.count()).select_from(Site)).scalar_one() > 0
+
+
 @app.command()
 def demo(
     day: Annotated[
@@ -1005,11 +1014,18 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve", help="Then start the web app.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+    plan_seconds: Annotated[
+        float | None,
+        typer.Option(help="Seconds of route search per kitchen and meal (default 3)."),
+    ] = None,
 ) -> None:
     """Build the demo city afresh and run one whole day of the programme."""
-    from mealaid.demo import build_city, create_staff_accounts, run_day
+    from mealaid.demo import PLAN_SECONDS, build_city, create_staff_accounts, run_day
 
     locale = _locale(lang)
+    if plan_seconds is not None and not plan_seconds > 0:
+        console.print(i18n.gettext(N_("--plan-seconds must be more than 0."), locale))
+        raise typer.Exit(2)
     settings = get_settings()
     service_date = _parse_day(day, locale)
     say = lambda message, **params: console.print(i18n.render(message, locale, params))  # noqa: E731
@@ -1019,7 +1035,7 @@ def demo(
         url=_shown_url(settings.database_url),
     )
     database = _database(migrate=False)
-    if sa.inspect(database.engine).get_table_names():
+    if _holds_data(database):
         say(N_("Earlier data found in this database: starting the demo afresh."))
         drop_everything(database.engine)
     database.migrate()
@@ -1050,7 +1066,9 @@ def demo(
 
         with database.transaction() as session:
             city = build_city(session, clock, rng, service_date, progress)
-        summary = run_day(database, clock, city, service_date, rng, progress)
+        summary = run_day(
+            database, clock, city, service_date, rng, progress, plan_seconds or PLAN_SECONDS
+        )
 
     _print_city(city, locale)
     _print_day(summary, city, locale)

@@ -603,6 +603,7 @@ def run_day(
     day: date,
     rng: random.Random,
     progress: Progress = _no_progress,
+    plan_seconds: float = PLAN_SECONDS,
 ) -> DaySummary:
     """Elders and families order through the morning (some change, cancel or are refused),
     then each site's slot closes at its cutoff: standing orders materialise and orders lock."""
@@ -717,7 +718,7 @@ def run_day(
                         service_date=day,
                         slot=slot,
                         actor="demo",
-                        params=SolveParams(time_limit=PLAN_SECONDS),
+                        params=SolveParams(time_limit=plan_seconds),
                     )
                 )
             tick()

@@ -2,13 +2,18 @@
 MEALAID_TEST_DATABASE_URL is set, on PostgreSQL too. The schema is built by the migrations."""
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 import api.accounts.models  # noqa: F401  (staff tables)
@@ -26,28 +31,79 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def fresh_database(backend: str, folder) -> tuple[Database, callable]:
+class Templates:
+    """One migrated database per backend, made the first time a test asks (once per test
+    process), copied for every test that needs a database of its own: migrating costs about
+    0.1 s on SQLite and 0.8 s on PostgreSQL, a copy a few milliseconds on SQLite (a file) and
+    about 0.1 s on PostgreSQL (CREATE DATABASE ... TEMPLATE)."""
+
+    def __init__(self) -> None:
+        self._folder = Path(tempfile.mkdtemp(prefix="mealaid-templates-"))
+        self._made: dict[str, str] = {}
+
+    def _template(self, backend: str) -> str:
+        if backend not in self._made:
+            if backend == "sqlite":
+                path = self._folder / "template.db"
+                database = Database.from_url(f"sqlite:///{path}")
+                self._made[backend] = str(path)
+            else:
+                name = f"mealaid_template_{uuid.uuid4().hex[:12]}"
+                _on_server(f'CREATE DATABASE "{name}"')
+                database = Database.from_url(_url_of(name))
+                self._made[backend] = name
+            database.migrate()
+            database.dispose()  # a template with a connection open cannot be copied
+        return self._made[backend]
+
+    def copy(self, backend: str, folder: Path) -> tuple[str, Callable[[], None]]:
+        """The URL of a new migrated database of this backend, and how to throw it away."""
+        template = self._template(backend)
+        if backend == "sqlite":
+            path = Path(folder) / f"{uuid.uuid4().hex}.db"
+            shutil.copyfile(template, path)
+            return f"sqlite:///{path}", lambda: None
+        name = f"mealaid_test_{uuid.uuid4().hex[:12]}"
+        _on_server(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        return _url_of(name), lambda: _on_server(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def drop(self) -> None:
+        if "postgresql" in self._made:
+            _on_server(f'DROP DATABASE "{self._made["postgresql"]}" WITH (FORCE)')
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _url_of(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _on_server(statement: str) -> None:
+    """CREATE and DROP DATABASE, which run outside a transaction."""
+    server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as connection:
+        connection.exec_driver_sql(statement)
+    server.dispose()
+
+
+TEMPLATES = Templates()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_templates() -> Iterator[None]:
+    yield
+    TEMPLATES.drop()
+
+
+def fresh_database(backend: str, folder) -> tuple[Database, Callable[[], None]]:
     """A new, empty, migrated database of this backend, and how to throw it away."""
-    if backend == "sqlite":
-        database = Database.from_url(f"sqlite:///{folder}/{uuid.uuid4().hex}.db")
-        database.migrate()
-        return database, database.dispose
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    database = Database.from_url(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=5
-    )
-    database.migrate()
+    url, drop = TEMPLATES.copy(backend, folder)
+    database = Database.from_url(url, pool_size=5)
 
-    def drop() -> None:
+    def dispose_and_drop() -> None:
         database.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+        drop()
 
-    return database, drop
+    return database, dispose_and_drop
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -126,12 +126,8 @@ def test_the_openapi_schema_describes_the_api(client):
 
 def _one_connection(database: Database) -> Database:
     """The same database behind a pool of one connection that gives up waiting at once."""
-    kwargs: dict = dict(pool_size=1, max_overflow=0, pool_timeout=0.2)
-    if database.dialect == "postgresql":
-        with database.engine.connect() as connection:
-            path = connection.exec_driver_sql("SHOW search_path").scalar_one()
-        kwargs["connect_args"] = {"options": f"-csearch_path={path}"}
-    return Database.from_url(database.engine.url.render_as_string(hide_password=False), **kwargs)
+    url = database.engine.url.render_as_string(hide_password=False)
+    return Database.from_url(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
 
 
 def test_a_database_too_busy_to_answer_is_a_translated_503_not_a_500(empty_database, clock):

@@ -10,7 +10,6 @@ from datetime import datetime
 import anyio.to_thread
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlmodel import func, select
 
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
@@ -21,7 +20,7 @@ from core.clock import FixedClock
 from core.db import Database
 from core.models import Menu, MenuItem, Order
 from core.types import Slot
-from tests.conftest import POSTGRES_URL, SHANGHAI
+from tests.conftest import SHANGHAI
 from tests.e2e.browser import serving
 from tests.factories import Factory, make_staff
 
@@ -128,13 +127,8 @@ def test_a_crowd_of_staff_is_served_with_few_worker_threads(crowd):
 
 def _same_database_with_a_small_pool(database: Database) -> Database:
     """Two connections, none beyond, and a 5 s wait for one: where the crowd would fail."""
-    pool = {"pool_size": 2, "max_overflow": 0, "pool_timeout": 5}
-    if database.dialect == "sqlite":
-        return Database.from_url(database.engine.url.render_as_string(False), **pool)
-    with database.reading() as session:
-        schema = session.execute(sa.text("SELECT current_schema()")).scalar_one()
-    options = {"options": f"-csearch_path={schema}"}
-    return Database.from_url(POSTGRES_URL, connect_args=options, **pool)
+    url = database.engine.url.render_as_string(hide_password=False)
+    return Database.from_url(url, pool_size=2, max_overflow=0, pool_timeout=5)
 
 
 def test_more_staff_than_connections_wait_their_turn_rather_than_fail(crowd):
