@@ -3,7 +3,7 @@ codes and links, pauses; pages and their JSON twins. A community worker sees and
 the elders of their own communities. Every view of a record and every change goes to the audit
 log (names of fields, never their values)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,22 +18,8 @@ from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, Session
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
-from core import audit, i18n
+from core import i18n
 from core.clock import Clock, today
-from core.elders import (
-    CODE_HOURS,
-    ElderRecord,
-    approve_link,
-    create_elder,
-    elder_input,
-    elder_record,
-    end_pause,
-    get_elder,
-    issue_link_code,
-    revoke_link,
-    search_elders,
-    update_elder,
-)
 from core.errors import DomainError
 from core.i18n import N_
 from core.models import ChatUser, Elder, ElderLink
@@ -50,7 +36,9 @@ from core.types import (
     ServiceMode,
     Texture,
 )
-from usecases import ordering
+from usecases import elders
+from usecases.elders import ElderRecord, elder_input, elder_record, get_elder, search_elders
+from usecases.ordering import PausedMeals
 
 router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
@@ -97,27 +85,12 @@ def _check_community(staff: Staff, community_id: int) -> None:
         raise CommunityNotYours(community_id=community_id, field_code="community_id")
 
 
-def _record(
-    session: Session, clock: Clock, staff: Staff, action: str, elder_id: int, detail: str = ""
-) -> None:
-    audit.record(
-        session=session,
-        clock=clock,
-        actor=staff.actor,
-        action=action,
-        subject=f"elder:{elder_id}",
-        detail=detail,
-    )
-
-
-# -- use cases shared by the pages and the JSON API ------------------------------------------
+# -- use cases shared by the pages and the JSON API: who may, then usecases.elders ----------
 
 
 def register(session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate) -> Elder:
     _check_community(staff, elder_in.community_id)
-    elder = create_elder(session=session, clock=clock, elder_in=elder_in)
-    _record(session, clock, staff, "create_elder", elder.id)
-    return elder
+    return elders.register_elder(session=session, clock=clock, actor=staff.actor, elder_in=elder_in)
 
 
 def change(
@@ -125,54 +98,42 @@ def change(
 ) -> list[str]:
     elder_for(session, staff, elder_id)
     _check_community(staff, elder_in.community_id)
-    changed = update_elder(session=session, clock=clock, elder_id=elder_id, elder_in=elder_in)
-    if changed:
-        _record(session, clock, staff, "update_elder", elder_id, ",".join(changed))
-    return changed
+    return elders.change_elder(
+        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, elder_in=elder_in
+    )
 
 
 def new_code(session: Session, clock: Clock, staff: Staff, elder_id: int) -> tuple[str, datetime]:
     elder_for(session, staff, elder_id)
-    code = issue_link_code(
-        session=session, clock=clock, elder_id=elder_id, issued_by=staff.actor[:64]
+    return elders.issue_link_code(
+        session=session, clock=clock, actor=staff.actor, elder_id=elder_id
     )
-    _record(session, clock, staff, "issue_link_code", elder_id)
-    return code, clock.now() + timedelta(hours=CODE_HOURS)
 
 
 def link_action(
     session: Session, clock: Clock, staff: Staff, elder_id: int, link_id: int, act: str
 ) -> ElderLink:
     elder_for(session, staff, elder_id)
-    if act == "revoke":
-        link = revoke_link(session=session, clock=clock, elder_id=elder_id, link_id=link_id)
-    else:
-        link = approve_link(
-            session=session, clock=clock, elder_id=elder_id, link_id=link_id, by=staff.actor
-        )
-    _record(session, clock, staff, f"{act}_link", elder_id, f"link:{link_id}")
-    return link
+    change_link = elders.revoke_link if act == "revoke" else elders.approve_link
+    return change_link(
+        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, link_id=link_id
+    )
 
 
 def pause(
     session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate
-) -> ordering.PausedMeals:
+) -> PausedMeals:
     elder_for(session, staff, elder_id)
-    made = ordering.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
-    # The reason may be about health: dates only in the log.
-    detail = (
-        f"pause:{made.pause.id} {made.pause.start_date}..{made.pause.end_date}"
-        f" cancelled:{len(made.cancelled)} kept:{len(made.kept)}"
+    return elders.pause_meals(
+        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, pause_in=pause_in
     )
-    _record(session, clock, staff, "pause_meals", elder_id, detail)
-    return made
 
 
 def unpause(session: Session, clock: Clock, staff: Staff, elder_id: int, pause_id: int) -> str:
     elder_for(session, staff, elder_id)
-    how = end_pause(session=session, clock=clock, elder_id=elder_id, pause_id=pause_id)
-    _record(session, clock, staff, "end_pause", elder_id, f"pause:{pause_id} {how}")
-    return how
+    return elders.end_pause(
+        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, pause_id=pause_id
+    )
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from api.forms import field_errors, refusal_of
 from api.templating import page
 from core import audit
 from core.clock import Clock, today
-from core.elders import get_elder
 from core.errors import DomainError, DuplicateRequest, InvalidInput
 from core.models import Order
 from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import PROBLEMS, FieldName
 from usecases import ordering
+from usecases.elders import get_elder
 from usecases.menus import menu_item
 from usecases.ordering import (
     BoardOrder,

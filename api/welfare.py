@@ -15,14 +15,14 @@ from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, Session
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
 from api.templating import page
-from core import audit
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
 from core.schemas import Schema
 from core.schemas import text as text_field
 from core.types import AlertLevel, AlertStatus, RowId, Slot
-from core.welfare import AlertView, alert_board, alert_community, close_alert
+from usecases import welfare
+from usecases.welfare import AlertView, alert_board, alert_community
 
 router = APIRouter(tags=["welfare"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
@@ -83,21 +83,12 @@ def _public(alert: AlertView) -> AlertPublic:
 
 
 def close(session: Session, clock: Clock, staff: Staff, alert_id: int, outcome: str) -> AlertView:
-    """Close an alert of an elder this person looks after, and log who did."""
+    """Close an alert of an elder this person looks after."""
     if not may_see_elder(staff, alert_community(session=session, alert_id=alert_id)):
         raise AccessDenied()
-    alert = close_alert(
-        session=session, clock=clock, alert_id=alert_id, by=staff.actor, outcome=outcome
+    return welfare.close_alert(
+        session=session, clock=clock, actor=staff.actor, alert_id=alert_id, outcome=outcome
     )
-    audit.record(
-        session=session,
-        clock=clock,
-        actor=staff.actor,
-        action="close_alert",
-        subject=f"alert:{alert_id}",
-        detail=f"elder:{alert.elder_id}",
-    )
-    return alert_board(session=session, community_ids=None, alert_id=alert_id)[0]
 
 
 @router.get("/api/v1/welfare/alerts", response_model=list[AlertPublic])

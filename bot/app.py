@@ -39,10 +39,10 @@ from bot.models import ChatState, HandledUpdate
 from core import i18n
 from core.clock import Clock
 from core.db import Database, upsert_insert
-from core.elders import chat_user_for
 from core.errors import DomainError
 from core.models import ChatUser
 from core.settings import Settings
+from usecases.elders import chat_user_for
 
 log = logging.getLogger(__name__)
 Step = Callable[[Turn], list[Say]]

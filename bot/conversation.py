@@ -15,10 +15,9 @@ from sqlmodel import Session, col, select
 from billing.models import Share
 from bot import texts
 from bot.models import ChatState
-from core import i18n, ratings, welfare
+from core import i18n, ratings
 from core.clock import Clock
 from core.diet import profile_of_elder
-from core.elders import elder_by_phone, link_elder, linked_elders, redeem_link_code
 from core.errors import DomainError, DuplicateRequest, LinkCodeInvalid, NoMenu, OrderNotFound
 from core.models import (
     ChatUser,
@@ -40,11 +39,12 @@ from core.sites import (
     serves,
     site_for_elder,
 )
-from core.types import LinkRelation, OrderSource, OrderStatus, ServiceMode, Slot, code_name
+from core.types import OrderSource, OrderStatus, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
-from usecases import ordering
+from usecases import ordering, welfare
+from usecases.elders import link_own_chat, linked_elders, redeem_link_code
 from usecases.menus import MenuChoice, menu_choices, menu_item, suitable_choices
 from usecases.ordering import (
     create_standing_order,
@@ -166,17 +166,11 @@ def contact_shared(turn: Turn, phone: str, contact_user_id: int | None) -> list[
         return [Say(turn.t(texts.NOT_OWN_CONTACT), keyboard="contact")]
     turn.user.phone = phone[:32]
     turn.session.add(turn.user)
-    elder = elder_by_phone(session=turn.session, phone=phone)
+    elder = link_own_chat(
+        session=turn.session, clock=turn.clock, chat_user_id=turn.user.id, phone=phone
+    )
     if elder is None:
         return [Say(turn.t(texts.NOT_REGISTERED, phone=turn.phone()), keyboard="contact")]
-    link_elder(
-        session=turn.session,
-        chat_user_id=turn.user.id,
-        elder_id=elder.id,
-        relation=LinkRelation.self_,
-        verified_by="telegram-contact",
-        clock=turn.clock,
-    )
     turn.forget_elders()
     return [Say(turn.t(texts.WELCOME, name=elder.name), keyboard="main")]
 
@@ -1184,8 +1178,8 @@ def acknowledge_alert(turn: Turn, alert_id: int, how: str) -> list[Say]:
     welfare.acknowledge(
         session=turn.session,
         clock=turn.clock,
-        alert_id=alert_id,
         chat_user_id=turn.user.id,
+        alert_id=alert_id,
         how=how,
     )
     return [Say(turn.t(texts.ACK_THANKS, how=turn.t(welfare.ACKNOWLEDGEMENTS[how])), edit=True)]

@@ -10,13 +10,14 @@ from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.conversation import Buttons
-from core import i18n, welfare
+from core import i18n
 from core.clock import Clock
 from core.db import Database
 from core.models import ChatNotification, ChatUser, Elder, Order
 from core.settings import Settings
 from core.types import OrderStatus, Slot
 from kitchen.exports import variant_name
+from usecases import welfare
 
 MAX_ATTEMPTS = 5
 BATCH = 50

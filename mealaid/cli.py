@@ -541,16 +541,20 @@ def bot(
 def link_code(
     elder: Annotated[int, typer.Option(help="The elder's id.")],
     issued_by: Annotated[str, typer.Option(help="Who hands the code over.")] = "staff",
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Issue a one-time code that links a family member's chat to an elder (valid 72 hours)."""
-    from core.elders import issue_link_code
+    from usecases.elders import issue_link_code
 
     settings = get_settings()
-    locale = _locale(None)
+    locale = _locale(lang)
     try:
         with _database().transaction() as session:
-            code = issue_link_code(
-                session=session, clock=SystemClock(settings.tz), elder_id=elder, issued_by=issued_by
+            code, _ = issue_link_code(
+                session=session,
+                clock=SystemClock(settings.tz),
+                actor=f"cli:{issued_by}",
+                elder_id=elder,
             )
     except DomainError as error:
         console.print(error.render(locale))
@@ -1127,7 +1131,7 @@ def _print_accounts(accounts, port: int, locale: str) -> None:
 def _print_city(city, locale: str) -> None:
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     categories = Counter()
-    from core.elders import categories_on
+    from usecases.elders import categories_on
 
     table = Table(title=t(N_("The demo city")), show_header=False)
     table.add_row(t(N_("Central kitchens")), str(len(city.kitchens)))

@@ -14,7 +14,9 @@ from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
 from core.clock import FixedClock
 from core.db import Database
 from core.diet import profile_of_elder
-from core.elders import chat_user_for, create_elder, link_elder, pause_elder
+
+# A pause that began yesterday is the city's history: no use case makes one (they start today).
+from core.elders import pause_elder
 from core.errors import DomainError
 from core.models import Elder, Order, Rider, Site
 from core.schemas import (
@@ -44,6 +46,8 @@ from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
 from routing.records import RouteStop
+from usecases import elders
+from usecases.elders import chat_user_for
 from usecases.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from usecases.ordering import (
     cancel_order,
@@ -502,9 +506,10 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
         ]
         canteen, kitchen = canteen_of_street[street], kitchen_of_street[street]
         home = kitchen if profile["service_mode"] == ServiceMode.delivery else canteen
-        elder = create_elder(
+        elder = elders.register_elder(
             session=session,
             clock=clock,
+            actor=SETUP_ACTOR,
             elder_in=ElderCreate(
                 name=name,
                 phone=_phone(rng, phones) if rng.random() < 0.7 else None,
@@ -584,13 +589,13 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
                 language="zh_CN",
                 clock=clock,
             )
-            link_elder(
+            elders.link_chat(
                 session=session,
+                clock=clock,
+                actor=SETUP_ACTOR,
                 chat_user_id=person.id,
                 elder_id=elder.id,
                 relation=relation,
-                verified_by="demo",
-                clock=clock,
             )
             city.chat_users += 1
         tick()

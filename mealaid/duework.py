@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core import welfare
 from core.clock import Clock
 from core.db import Database, exclusive
 from core.models import Site
@@ -27,7 +26,7 @@ from core.reminders import queue_lunch_reminders
 from core.runs import claim_run
 from core.settings import Settings
 from core.types import Slot
-from usecases import ordering, settlement
+from usecases import ordering, settlement, welfare
 from usecases import routing as routing_runs
 
 log = logging.getLogger("mealaid.duework")

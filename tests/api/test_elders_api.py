@@ -15,13 +15,14 @@ from sqlmodel import select
 from api.app import create_app
 from core.audit import AuditEntry, verify_chain
 from core.clock import FixedClock
-from core.elders import chat_user_for, link_elder, redeem_link_code
+from core.elders import chat_user_for, link_elder
 from core.models import Elder, ElderCategory, ElderLink, ElderPause, WelfareAlert
 from core.orders import place_order
 from core.types import LinkRelation, Slot
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import Factory, csrf_from, log_in, make_staff
+from usecases.elders import redeem_link_code
 
 
 @pytest.fixture
@@ -289,6 +290,8 @@ def test_a_link_code_is_shown_once_and_links_the_family_chat(registry):
     assert [a for a in audit_actions(database) if a[0] == "issue_link_code"] == [
         ("issue_link_code", f"elder:{ids['li']}", "")
     ] * 2
+    # Who got a chat linked to the elder (and so may order for her and hears her alerts).
+    assert ("link_chat", f"elder:{ids['li']}", "code") in audit_actions(database)
     assert code not in str(audit_actions(database))
 
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from api.accounts.models import StaffAccount, StaffCommunity
-from core.audit import record
+from core.audit import AuditEntry, record
 from core.clock import FixedClock
 from core.db import Database
 from mealaid.cli import app
@@ -38,6 +38,25 @@ def test_user_add_creates_an_account_linked_as_its_role_needs(database_url):  # 
         linked = session.exec(select(StaffCommunity.community_id)).all()
     assert account.username == "wang.li" and account.password_hash.startswith("$argon2id$")
     assert linked == [community_id]
+    database.dispose()
+
+
+def test_link_code_gives_a_family_code_and_writes_who_issued_it(database_url):  # noqa: F811
+    database = Database.from_url(database_url)
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with database.transaction() as session:
+        make = Factory(session, clock)
+        elder = make.elder(make.site())
+    made = cli("link-code", "--elder", str(elder.id), "--issued-by", "wang.li")
+    assert made.exit_code == 0, made.output
+    assert "Family code:" in made.output
+    with database.reading() as session:
+        entries = session.exec(select(AuditEntry)).all()
+    assert [(e.actor, e.action, e.subject) for e in entries] == [
+        ("cli:wang.li", "issue_link_code", f"elder:{elder.id}")
+    ]
+    unknown = cli("link-code", "--elder", "987654")
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
     database.dispose()
 
 

@@ -355,6 +355,7 @@ def test_several_web_processes_need_postgres(tmp_path, monkeypatch):
     assert "Healthy." in one_line(mealaid("health", check_code=0))
 
 
+@needs_postgres
 def test_the_daily_tidy_forgets_failed_jobs_once_they_are_old(postgres_url):
     """A failed job stays for someone to look at, then goes; a job still to do never does."""
     Database.from_url(postgres_url).migrate()
