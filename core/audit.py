@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event, orm
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 import core.models  # noqa: F401  (sets the constraint naming convention first)
 from core.clock import Clock
@@ -100,7 +100,7 @@ def record(
     The chain's lock (PostgreSQL: an advisory lock; SQLite: the write lock every writing
     transaction holds from its start) is taken only at the commit, so a request that records
     an entry early does not keep every other auditing request waiting while it works."""
-    entry = AuditEntry(
+    entry = AuditEntry(  # type: ignore[call-arg]  # seq and hashes: set at the commit
         at=clock.now().astimezone(UTC),  # microseconds: what both databases keep
         actor=actor[:80],
         action=action[:48],
@@ -126,7 +126,9 @@ def _append_pending(session: orm.Session) -> None:
         return
     exclusive(session, _APPEND_LOCK)
     last = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        sa.select(col(AuditEntry.seq), col(AuditEntry.hash))
+        .order_by(col(AuditEntry.seq).desc())
+        .limit(1)
     ).first()
     seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
     for _transaction, entry in pending:
@@ -184,7 +186,7 @@ def verify_chain(*, session: Session) -> ChainReport:
     """Walk the log in order, recomputing every hash and link; stop at the first bad entry."""
     expected_seq, prev_hash, count = 1, GENESIS, 0
     rows = session.execute(
-        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)  # type: ignore[arg-type]
+        sa.select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=1000)
     ).scalars()
     for entry in rows:
         count += 1
@@ -199,9 +201,11 @@ def verify_chain(*, session: Session) -> ChainReport:
     return ChainReport(count, None)
 
 
-def recent_entries(*, session: Session, limit: int = 200, before: int | None = None):
+def recent_entries(
+    *, session: Session, limit: int = 200, before: int | None = None
+) -> list[AuditEntry]:
     """The newest entries first, for the admin page."""
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)  # type: ignore[attr-defined]
+    query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntry.seq < before)
     return list(session.exec(query))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.db import exclusive
@@ -74,13 +74,13 @@ def run_cutoff(
         session.execute(
             sa.update(Order)
             .where(
-                Order.site_id == site_id,
-                Order.service_date == service_date,
-                Order.slot == slot,
-                Order.status == OrderStatus.placed,
+                col(Order.site_id) == site_id,
+                col(Order.service_date) == service_date,
+                col(Order.slot) == slot,
+                col(Order.status) == OrderStatus.placed,
             )
             .values(status=OrderStatus.locked, locked_at=now, updated_at=now)
-            .returning(Order.id)
+            .returning(col(Order.id))
             .execution_options(synchronize_session=False)
         ).scalars()
     )
@@ -108,7 +108,9 @@ def due_cutoffs(*, session: Session, clock: Clock, service_date: date) -> list[t
         for row in session.exec(select(SlotCutoff).where(SlotCutoff.service_date == service_date))
     }
     due = []
-    for meal_slot in session.exec(select(MealSlot).order_by(MealSlot.site_id, MealSlot.id)):
+    for meal_slot in session.exec(
+        select(MealSlot).order_by(col(MealSlot.site_id), col(MealSlot.id))
+    ):
         key = (meal_slot.site_id, Slot(meal_slot.slot))
         if key not in locked and cutoff_at(meal_slot, service_date, clock.tz) <= now:
             due.append(key)

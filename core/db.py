@@ -156,7 +156,7 @@ def busy(error: BaseException) -> bool:
     return state in _PG_BUSY or state.startswith("08")  # class 08: connection exception
 
 
-def int_sum(expression: Any) -> sa.Cast:
+def int_sum(expression: Any) -> sa.Cast[int]:
     """SUM of integers as an integer on both databases (PostgreSQL's SUM of a bigint is
     numeric, which would turn fen into Decimals); an empty sum is 0."""
     return sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)

@@ -24,7 +24,9 @@ class MealProfile:
     allergens: frozenset[str]
 
 
-def profile_of_elder(name: str, texture: str, needs: Iterable[str], allergies: Iterable[str]):
+def profile_of_elder(
+    name: str, texture: str, needs: Iterable[str], allergies: Iterable[str]
+) -> DietProfile:
     return DietProfile(name, Texture(texture), frozenset(needs), frozenset(allergies))
 
 

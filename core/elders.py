@@ -40,6 +40,7 @@ from core.models import (
     FamilyLinkCode,
     LinkCodeAttempt,
     Site,
+    saved,
 )
 from core.schemas import (
     CategoryGrant,
@@ -87,9 +88,9 @@ def create_elder(*, session: Session, elder_in: ElderCreate, clock: Clock) -> El
     session.add(elder)
     session.flush()
     for grant in elder_in.categories:
-        session.add(ElderCategory(elder_id=elder.id, **grant.model_dump()))
+        session.add(ElderCategory(elder_id=saved(elder.id), **grant.model_dump()))
     for contact in elder_in.emergency_contacts:
-        session.add(EmergencyContact(elder_id=elder.id, **contact.model_dump()))
+        session.add(EmergencyContact(elder_id=saved(elder.id), **contact.model_dump()))
     session.flush()
     return elder
 
@@ -109,7 +110,7 @@ def categories_on(*, session: Session, elder_id: int, on: date) -> set[Category]
         select(ElderCategory.category).where(
             ElderCategory.elder_id == elder_id,
             ElderCategory.valid_from <= on,
-            (ElderCategory.valid_to.is_(None)) | (ElderCategory.valid_to >= on),  # type: ignore[union-attr]
+            (col(ElderCategory.valid_to).is_(None)) | (col(ElderCategory.valid_to) >= on),
         )
     )
     return {Category(value) for value in rows}
@@ -192,8 +193,8 @@ def linked_elders(*, session: Session, chat_user_id: int) -> list[Elder]:
     return list(
         session.exec(
             select(Elder)
-            .join(ElderLink, ElderLink.elder_id == Elder.id)
-            .where(ElderLink.chat_user_id == chat_user_id, ElderLink.revoked_at.is_(None))  # type: ignore[union-attr]
+            .join(ElderLink, col(ElderLink.elder_id) == Elder.id)
+            .where(ElderLink.chat_user_id == chat_user_id, col(ElderLink.revoked_at).is_(None))
             .order_by(Elder.name)
         )
     )
@@ -270,9 +271,9 @@ def redeem_link_code(
     now = clock.now()
     recent_failures = session.execute(
         sa.select(sa.func.count()).where(
-            LinkCodeAttempt.chat_user_id == chat_user_id,
+            col(LinkCodeAttempt.chat_user_id) == chat_user_id,
             col(LinkCodeAttempt.succeeded).is_(False),
-            LinkCodeAttempt.at > now - timedelta(hours=1),
+            col(LinkCodeAttempt.at) > now - timedelta(hours=1),
         )
     ).scalar_one()
     if recent_failures >= WRONG_CODES_PER_HOUR:
@@ -281,12 +282,16 @@ def redeem_link_code(
     claimed = session.execute(
         sa.update(FamilyLinkCode)
         .where(
-            FamilyLinkCode.code_hash == _code_hash(_normalised(code)),
+            col(FamilyLinkCode.code_hash) == _code_hash(_normalised(code)),
             col(FamilyLinkCode.used_at).is_(None),
-            FamilyLinkCode.expires_at > now,
+            col(FamilyLinkCode.expires_at) > now,
         )
         .values(used_at=now, used_by_chat_user_id=chat_user_id)
-        .returning(FamilyLinkCode.elder_id, FamilyLinkCode.relation, FamilyLinkCode.issued_by)
+        .returning(
+            col(FamilyLinkCode.elder_id),
+            col(FamilyLinkCode.relation),
+            col(FamilyLinkCode.issued_by),
+        )
     ).first()
     session.add(LinkCodeAttempt(chat_user_id=chat_user_id, at=now, succeeded=claimed is not None))
     session.flush()
@@ -360,9 +365,9 @@ def _phone_digits(query: str) -> str | None:
     return None
 
 
-def _held_on(on: date):  # type: ignore[no-untyped-def]
+def _held_on(on: date) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
     return (
-        ElderCategory.valid_from <= on,
+        col(ElderCategory.valid_from) <= on,
         col(ElderCategory.valid_to).is_(None) | (col(ElderCategory.valid_to) >= on),
     )
 
@@ -381,18 +386,18 @@ def search_elders(
 ) -> ElderPage:
     """Elders matching a search, by name: by name (part), phone (digits) or community name,
     and filters. `community_ids` limits the search to these communities (None: every one)."""
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if community_ids is not None:
         conditions.append(col(Elder.community_id).in_(list(community_ids) or [-1]))
     if community_id is not None:
-        conditions.append(Elder.community_id == community_id)
+        conditions.append(col(Elder.community_id) == community_id)
     if status is not None:
-        conditions.append(Elder.status == status)
+        conditions.append(col(Elder.status) == status)
     if category is not None:
         conditions.append(
             sa.exists().where(
-                ElderCategory.elder_id == Elder.id,
-                ElderCategory.category == category,
+                col(ElderCategory.elder_id) == Elder.id,
+                col(ElderCategory.category) == category,
                 *_held_on(on),
             )
         )
@@ -409,23 +414,25 @@ def search_elders(
                 | col(Community.name).icontains(text, autoescape=True)
             )
     base = (
-        sa.select(Elder.id).join(Community, Community.id == Elder.community_id).where(*conditions)
+        sa.select(col(Elder.id))
+        .join(Community, col(Community.id) == Elder.community_id)
+        .where(*conditions)
     )
     total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
     found = session.execute(
-        sa.select(Elder, Community.name)
-        .join(Community, Community.id == Elder.community_id)
+        sa.select(Elder, col(Community.name))
+        .join(Community, col(Community.id) == Elder.community_id)
         .where(*conditions)
-        .order_by(Elder.name, Elder.id)
+        .order_by(col(Elder.name), col(Elder.id))
         .offset(offset)
         .limit(limit)
     ).all()
     held: dict[int, list[Category]] = {}
     if found:
         for elder_id, value in session.execute(
-            sa.select(ElderCategory.elder_id, ElderCategory.category)
+            sa.select(col(ElderCategory.elder_id), col(ElderCategory.category))
             .where(col(ElderCategory.elder_id).in_([e.id for e, _ in found]), *_held_on(on))
-            .order_by(ElderCategory.elder_id, ElderCategory.category)
+            .order_by(col(ElderCategory.elder_id), col(ElderCategory.category))
         ):
             held.setdefault(elder_id, []).append(Category(value))
     rows = [
@@ -493,26 +500,26 @@ def elder_record(*, session: Session, elder_id: int) -> ElderRecord:
             link.revoked_at,
         )
         for link, name in session.execute(
-            sa.select(ElderLink, ChatUser.name)
-            .join(ChatUser, ChatUser.id == ElderLink.chat_user_id)
-            .where(ElderLink.elder_id == elder_id)
-            .order_by(ElderLink.id)
+            sa.select(ElderLink, col(ChatUser.name))
+            .join(ChatUser, col(ChatUser.id) == ElderLink.chat_user_id)
+            .where(col(ElderLink.elder_id) == elder_id)
+            .order_by(col(ElderLink.id))
         ).all()
     ]
     used_by = sa.orm.aliased(ChatUser)
     codes = [
         CodeRow(code.issued_at, code.issued_by, code.expires_at, code.used_at, name)
         for code, name in session.execute(
-            sa.select(FamilyLinkCode, used_by.name)
-            .outerjoin(used_by, used_by.id == FamilyLinkCode.used_by_chat_user_id)
-            .where(FamilyLinkCode.elder_id == elder_id)
+            sa.select(FamilyLinkCode, col(used_by.name))
+            .outerjoin(used_by, col(used_by.id) == FamilyLinkCode.used_by_chat_user_id)
+            .where(col(FamilyLinkCode.elder_id) == elder_id)
             .order_by(col(FamilyLinkCode.issued_at).desc(), col(FamilyLinkCode.id).desc())
             .limit(10)
         ).all()
     ]
     return ElderRecord(
         elder=elder,
-        community=session.get(Community, elder.community_id),  # type: ignore[arg-type]
+        community=session.get_one(Community, elder.community_id),
         home_site=session.get(Site, elder.home_site_id) if elder.home_site_id else None,
         categories=list(
             session.exec(

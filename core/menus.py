@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -18,7 +19,7 @@ from core.errors import (
     VariantNotOfDish,
 )
 from core.i18n import Bilingual
-from core.models import Dish, MealSlot, Menu, MenuItem, Order
+from core.models import Dish, MealSlot, Menu, MenuItem, Order, saved, table_of
 from core.schemas import DishCreate, DishUpdate, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site, get_slot
 from core.types import DietTag, Slot, Texture
@@ -41,7 +42,7 @@ def price_fen_from_yuan(text: str, field_code: str = "price") -> int:
         yuan is None
         or not yuan.is_finite()
         or yuan < 0
-        or yuan.as_tuple().exponent < -2  # type: ignore[operator]
+        or yuan.as_tuple().exponent < -2  # type: ignore[operator]  # an int: yuan is finite
         or yuan * 100 > MAX_PRICE_FEN
     ):
         raise InvalidInput(
@@ -110,7 +111,7 @@ def publish_menu(
         ).first()
         if ordered is not None:
             item = next(o for o in olds if o.id == ordered)
-            dish = session.get(Dish, item.dish_id)
+            dish = session.get_one(Dish, item.dish_id)
             raise MenuItemHasOrders(
                 dish=Bilingual(dish.name_zh, dish.name_en), variant=item.variant
             )
@@ -118,7 +119,7 @@ def publish_menu(
             session.delete(old)
         session.flush()
     for item_in in items:
-        session.add(MenuItem(menu_id=menu.id, **item_in.model_dump()))
+        session.add(MenuItem(menu_id=saved(menu.id), **item_in.model_dump()))
     session.flush()
     return menu
 
@@ -177,7 +178,7 @@ def add_menu_item(
         )
     ).first():
         raise AlreadyExists(value=f"{dish.name_zh} · {item_in.variant}", field_code="variant")
-    item = MenuItem(menu_id=menu.id, **item_in.model_dump(mode="json"))
+    item = MenuItem(menu_id=saved(menu.id), **item_in.model_dump(mode="json"))
     session.add(item)
     session.flush()
     return item
@@ -204,7 +205,7 @@ def remove_menu_item(*, session: Session, item_id: int) -> None:
     if item is None:
         raise MenuItemNotFound(item_id=item_id)
     if session.exec(select(Order.id).where(Order.menu_item_id == item_id)).first() is not None:
-        dish = session.get(Dish, item.dish_id)
+        dish = session.get_one(Dish, item.dish_id)
         raise MenuItemHasOrders(dish=Bilingual(dish.name_zh, dish.name_en), variant=item.variant)
     menu_id = item.menu_id
     session.delete(item)
@@ -259,11 +260,11 @@ def copy_last_week(*, session: Session, site_id: int, week: date) -> CopiedWeek:
             session.add(menu)
             session.flush()
             for old in session.exec(
-                select(MenuItem).where(MenuItem.menu_id == source.id).order_by(MenuItem.id)
+                select(MenuItem).where(MenuItem.menu_id == source.id).order_by(col(MenuItem.id))
             ):
                 session.add(
                     MenuItem(
-                        menu_id=menu.id,
+                        menu_id=saved(menu.id),
                         dish_id=old.dish_id,
                         position=old.position,
                         variant=old.variant,
@@ -290,14 +291,15 @@ class MenuOfDay:
 
 def site_menus(*, session: Session, site_id: int, first: date, last: date) -> list[MenuOfDay]:
     """A site's menus from `first` to `last`, by day and meal, items in menu order."""
-    menus = {
-        menu.id: MenuOfDay(menu.id, menu.service_date, Slot(menu.slot))
+    days = [
+        MenuOfDay(saved(menu.id), menu.service_date, Slot(menu.slot))
         for menu in session.exec(
             select(Menu).where(
                 Menu.site_id == site_id, Menu.service_date >= first, Menu.service_date <= last
             )
         )
-    }
+    ]
+    menus = {day.menu_id: day for day in days}
     if not menus:
         return []
     rows = session.execute(
@@ -309,7 +311,7 @@ def site_menus(*, session: Session, site_id: int, first: date, last: date) -> li
     for row in rows:
         menus[row.menu_id].items.append(choice_from_row(row))
     ordered = session.execute(
-        sa.select(Order.menu_item_id)
+        sa.select(col(Order.menu_item_id))
         .where(col(Order.menu_item_id).in_([c.item_id for m in menus.values() for c in m.items]))
         .distinct()
     ).scalars()
@@ -338,7 +340,7 @@ class MenuChoice:
         return MealProfile(self.name, self.texture, self.diet_tags, self.allergens)
 
 
-_item, _dish, _menu = MenuItem.__table__, Dish.__table__, Menu.__table__  # type: ignore[attr-defined]
+_item, _dish, _menu = table_of(MenuItem), table_of(Dish), table_of(Menu)
 
 # Labelled, and read back by label (choice_from_row): a query may put them among its own
 # columns in any order.
@@ -369,7 +371,7 @@ ALL_CHOICES = (
 )
 
 
-def choice_from_row(row: sa.Row) -> MenuChoice:
+def choice_from_row(row: sa.Row[*tuple[Any, ...]]) -> MenuChoice:
     """The menu choice in a row that holds CHOICE_COLUMNS (among any others)."""
     return MenuChoice(
         row.item_id,

@@ -38,9 +38,15 @@ def saved(row_id: int | None) -> int:
     return row_id
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Table, for queries in SQLAlchemy Core."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's mapping, undeclared by SQLModel
+    return table
+
+
 def _enum(length: int = 24) -> type[sa.String]:
     # Enums are stored as plain strings: no PostgreSQL enum types to migrate when a value is added.
-    return sa.String(length)  # type: ignore[return-value]
+    return sa.String(length)  # type: ignore[return-value]  # sa_type is typed as a class; takes an instance
 
 
 def _json_list() -> sa.JSON:

@@ -65,8 +65,8 @@ def notify_locked_orders(session: Session, *, order_ids: list[int], at: datetime
     if not order_ids:
         return
     rows = session.execute(
-        sa.select(Order.id, Order.elder_id, ElderLink.chat_user_id)
-        .join(ElderLink, ElderLink.elder_id == Order.elder_id)
+        sa.select(col(Order.id), col(Order.elder_id), col(ElderLink.chat_user_id))
+        .join(ElderLink, col(ElderLink.elder_id) == Order.elder_id)
         .where(
             col(Order.id).in_(order_ids),
             col(ElderLink.relation).in_([LinkRelation.self_, LinkRelation.family]),

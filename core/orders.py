@@ -3,7 +3,7 @@ Every ordering rule is checked here, once, for the bot, the pages, the API and t
 
 from dataclasses import dataclass, fields, make_dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -43,13 +43,18 @@ from core.models import (
     Site,
     SiteServiceArea,
     SlotCutoff,
+    saved,
+    table_of,
 )
 from core.notifications import notify_elder_chats
 from core.settings import get_settings
-from core.sites import check_mode, cutoff_at
+from core.sites import SlotTimes, check_mode, cutoff_at
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import service
 from core.welfare import raise_alert
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
 Variant = Annotated[str, Field(min_length=1, max_length=24)]
@@ -58,9 +63,46 @@ LIVE = (OrderStatus.placed, OrderStatus.locked)
 
 # A placed order as stored: the columns of `Order`, read-only. Building an ORM object would cost
 # more than the insert itself, and a caller confirming an order needs only these values.
-PlacedOrder = make_dataclass(
-    "PlacedOrder", [column.name for column in Order.__table__.columns], frozen=True, slots=True
-)
+if TYPE_CHECKING:
+
+    @dataclass(frozen=True, slots=True)
+    class PlacedOrder:
+        """The class made below from Order's columns, as the type checker sees it: the values
+        `place_checked` stores (enums as their values). Keep it in step with `Order`."""
+
+        id: int
+        elder_id: int
+        site_id: int
+        service_date: date
+        slot: str
+        menu_item_id: int | None
+        dish_id: int
+        dish_name_zh: str
+        dish_name_en: str
+        variant: str
+        texture: str
+        diet_tags: list[str]
+        allergens: list[str]
+        unit_price_fen: int
+        quantity: int
+        total_fen: int
+        mode: str
+        status: str
+        source: str
+        idempotency_key: str
+        standing_order_id: int | None
+        placed_by_chat_user_id: int | None
+        ordered_at: datetime
+        updated_at: datetime
+        cancelled_at: datetime | None
+        locked_at: datetime | None
+        outcome_at: datetime | None
+        outcome_by: str | None
+
+else:
+    PlacedOrder = make_dataclass(
+        "PlacedOrder", [column.name for column in table_of(Order).columns], frozen=True, slots=True
+    )
 
 
 @service
@@ -143,7 +185,7 @@ def place_checked(
     _check_diet(elder, choice)
     if elder.live_order_id is not None:
         raise AlreadyOrdered(name=elder.name, slot=slot, date=service_date)
-    values = dict(
+    values: dict[str, Any] = dict(
         elder_id=elder_id,
         site_id=site_id,
         service_date=service_date,
@@ -330,16 +372,20 @@ def orderable_meals(
     }
     locked = set(
         session.execute(
-            sa.select(SlotCutoff.service_date, SlotCutoff.slot).where(
-                SlotCutoff.site_id == site_id,
-                SlotCutoff.service_date >= today,
-                SlotCutoff.service_date <= last,
+            sa.select(col(SlotCutoff.service_date), col(SlotCutoff.slot)).where(
+                col(SlotCutoff.site_id) == site_id,
+                col(SlotCutoff.service_date) >= today,
+                col(SlotCutoff.service_date) <= last,
             )
         ).all()
     )
     menus = session.execute(
-        sa.select(Menu.service_date, Menu.slot)
-        .where(Menu.site_id == site_id, Menu.service_date >= today, Menu.service_date <= last)
+        sa.select(col(Menu.service_date), col(Menu.slot))
+        .where(
+            col(Menu.site_id) == site_id,
+            col(Menu.service_date) >= today,
+            col(Menu.service_date) <= last,
+        )
         .distinct()
     ).all()
     now, meals = clock.now(), []
@@ -408,12 +454,14 @@ def record_outcome(
 # missing comes back as NULL and the rules below can say which), which is most of the cost of
 # an order on PostgreSQL.
 
-_order, _elder = Order.__table__, Elder.__table__  # type: ignore[attr-defined]
-_site, _slot = Site.__table__, MealSlot.__table__  # type: ignore[attr-defined]
-_pause, _area = ElderPause.__table__, SiteServiceArea.__table__  # type: ignore[attr-defined]
-_cutoff, _menu = SlotCutoff.__table__, Menu.__table__  # type: ignore[attr-defined]
-_item, _dish = MenuItem.__table__, Dish.__table__  # type: ignore[attr-defined]
-_day, _meal, _site_id = sa.bindparam("day"), sa.bindparam("slot"), sa.bindparam("site_id")
+_order, _elder = table_of(Order), table_of(Elder)
+_site, _slot = table_of(Site), table_of(MealSlot)
+_pause, _area = table_of(ElderPause), table_of(SiteServiceArea)
+_cutoff, _menu = table_of(SlotCutoff), table_of(Menu)
+_item, _dish = table_of(MenuItem), table_of(Dish)
+_day: sa.BindParameter[date] = sa.bindparam("day")
+_meal: sa.BindParameter[str] = sa.bindparam("slot")
+_site_id: sa.BindParameter[int] = sa.bindparam("site_id")
 
 # Each labelled with its ElderContext / SiteContext field, prefixed ("elder_", "site_"): the
 # row is read back by those names (_by_name), never by position.
@@ -558,10 +606,10 @@ def _context(
     )
 
 
-Context = TypeVar("Context")
+Context = TypeVar("Context", bound="DataclassInstance")
 
 
-def _by_name(row: sa.Row, prefix: str, kind: type[Context]) -> Context:
+def _by_name(row: sa.Row[*tuple[Any, ...]], prefix: str, kind: type[Context]) -> Context:
     """A context dataclass from the row's columns labelled with its fields' names."""
     return kind(**{field.name: row._mapping[prefix + field.name] for field in fields(kind)})
 
@@ -609,7 +657,8 @@ def _check_date(service_date: date, today: date) -> None:
 
 def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:
     """Orders close at the slot's cutoff time, or earlier if staff locked the slot."""
-    closes = cutoff_at(site, service_date, clock.tz)
+    # _check_site passed: the site has the slot, so its cutoff time is known.
+    closes = cutoff_at(cast(SlotTimes, site), service_date, clock.tz)
     if site.locked or clock.now() >= closes:
         raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=site.phone)
 
@@ -622,7 +671,7 @@ def _check_diet(elder: ElderContext | Elder, choice: MenuChoice) -> None:
         raise problem
 
 
-def _snapshot(choice: MenuChoice, quantity: int) -> dict:
+def _snapshot(choice: MenuChoice, quantity: int) -> dict[str, Any]:
     return {
         "menu_item_id": choice.item_id,
         "dish_id": choice.dish_id,
@@ -641,7 +690,7 @@ def _snapshot(choice: MenuChoice, quantity: int) -> dict:
 _INSERTS: dict[str, Any] = {}
 
 
-def _insert(session: Session, values: dict) -> int | None:
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
     """Insert an order, or nothing if a unique index says it exists: the database has the last
     word on duplicates, and a conflict leaves the transaction usable on both databases."""
     connection = session.connection()
@@ -717,22 +766,22 @@ def day_tallies(*, session: Session, service_date: date) -> list[SlotTally]:
     """Live (not cancelled) orders per site and slot for a service day, with cutoff state."""
     rows = session.execute(
         sa.select(
-            Order.site_id,
-            Order.slot,
-            Order.status,
-            Order.mode,
+            col(Order.site_id),
+            col(Order.slot),
+            col(Order.status),
+            col(Order.mode),
             sa.func.count(),
             int_sum(Order.quantity),
         )
-        .where(Order.service_date == service_date, Order.status != OrderStatus.cancelled)
-        .group_by(Order.site_id, Order.slot, Order.status, Order.mode)
+        .where(col(Order.service_date) == service_date, col(Order.status) != OrderStatus.cancelled)
+        .group_by(col(Order.site_id), col(Order.slot), col(Order.status), col(Order.mode))
     ).all()
     locked = {
         (row.site_id, row.slot)
         for row in session.exec(select(SlotCutoff).where(SlotCutoff.service_date == service_date))
     }
     sites = {site.id: site for site in session.exec(select(Site))}
-    tallies: dict[tuple[int, str], dict] = {}
+    tallies: dict[tuple[int, str], dict[str, Any]] = {}
     for site_id, slot, status, mode, count, portions in rows:
         tally = tallies.setdefault(
             (site_id, slot), {"orders": 0, "portions": 0, "by_status": {}, "by_mode": {}}
@@ -820,37 +869,37 @@ def orders_board(
     only of elders living in some communities (the caller's scope), one meal or one status.
     A city's day is thousands of orders: the database counts them and hands over one page,
     in a stable order (site, meal, elder, order)."""
-    conditions = [Order.service_date == service_date]
+    conditions: list[sa.ColumnElement[bool]] = [col(Order.service_date) == service_date]
     if site_ids is not None:
         conditions.append(col(Order.site_id).in_(site_ids or [-1]))
     if community_ids is not None:
         conditions.append(col(Elder.community_id).in_(community_ids or [-1]))
     if site_id is not None:
-        conditions.append(Order.site_id == site_id)
+        conditions.append(col(Order.site_id) == site_id)
     if slot is not None:
-        conditions.append(Order.slot == slot.value)
+        conditions.append(col(Order.slot) == slot.value)
     if status is not None:
-        conditions.append(Order.status == status.value)
+        conditions.append(col(Order.status) == status.value)
     slot_order = sa.case({s.value: n for n, s in enumerate(Slot)}, value=Order.slot)
 
-    def scoped(*columns: Any) -> Any:
+    def scoped(*columns: Any) -> sa.Select[*tuple[Any, ...]]:
         return (
             sa.select(*columns)
-            .join(Elder, Elder.id == Order.elder_id)
-            .join(Site, Site.id == Order.site_id)
+            .join(Elder, col(Elder.id) == Order.elder_id)
+            .join(Site, col(Site.id) == Order.site_id)
             .where(*conditions)
         )
 
     counted = session.execute(
         scoped(
-            Order.site_id.label("site_id"),
-            Site.name.label("site"),
-            Order.slot.label("slot"),
-            Order.status.label("status"),
+            col(Order.site_id).label("site_id"),
+            col(Site.name).label("site"),
+            col(Order.slot).label("slot"),
+            col(Order.status).label("status"),
             sa.func.count().label("orders"),
         )
-        .group_by(Order.site_id, Site.name, Order.slot, Order.status)
-        .order_by(Site.name, Order.site_id, slot_order)
+        .group_by(col(Order.site_id), col(Site.name), col(Order.slot), col(Order.status))
+        .order_by(col(Site.name), col(Order.site_id), slot_order)
     ).all()
     meals: dict[tuple[int, str], BoardMeal] = {}
     for row in counted:
@@ -859,24 +908,24 @@ def orders_board(
         )
         meal.by_status[row.status] = row.orders
     query = scoped(
-        Order.id.label("order_id"),
-        Order.elder_id.label("elder_id"),
-        Elder.name.label("elder"),
-        Elder.community_id.label("community_id"),
-        Order.site_id.label("site_id"),
-        Site.name.label("site"),
-        Order.slot.label("slot"),
-        Order.dish_name_zh.label("dish_zh"),
-        Order.dish_name_en.label("dish_en"),
-        Order.variant.label("variant"),
-        Order.quantity.label("quantity"),
-        Order.mode.label("mode"),
-        Order.status.label("status"),
-        Order.source.label("source"),
-        Order.total_fen.label("total_fen"),
-        Order.diet_tags.label("diet_tags"),
-        Order.allergens.label("allergens"),
-    ).order_by(Site.name, Order.site_id, slot_order, Elder.name, Order.id)
+        col(Order.id).label("order_id"),
+        col(Order.elder_id).label("elder_id"),
+        col(Elder.name).label("elder"),
+        col(Elder.community_id).label("community_id"),
+        col(Order.site_id).label("site_id"),
+        col(Site.name).label("site"),
+        col(Order.slot).label("slot"),
+        col(Order.dish_name_zh).label("dish_zh"),
+        col(Order.dish_name_en).label("dish_en"),
+        col(Order.variant).label("variant"),
+        col(Order.quantity).label("quantity"),
+        col(Order.mode).label("mode"),
+        col(Order.status).label("status"),
+        col(Order.source).label("source"),
+        col(Order.total_fen).label("total_fen"),
+        col(Order.diet_tags).label("diet_tags"),
+        col(Order.allergens).label("allergens"),
+    ).order_by(col(Site.name), col(Order.site_id), slot_order, col(Elder.name), col(Order.id))
     rows = session.execute(query.limit(limit).offset(offset)).mappings().all()
     orders = [
         BoardOrder(
@@ -897,11 +946,14 @@ def orders_board(
 
 def kitchen_site_ids(*, session: Session, kitchen_id: int) -> set[int]:
     """The sites a central kitchen cooks for (itself included)."""
-    return set(
-        session.exec(
-            select(Site.id).where(sa.or_(Site.kitchen_id == kitchen_id, Site.id == kitchen_id))
+    return {
+        saved(site_id)
+        for site_id in session.exec(
+            select(col(Site.id)).where(
+                sa.or_(col(Site.kitchen_id) == kitchen_id, col(Site.id) == kitchen_id)
+            )
         )
-    )
+    }
 
 
 @dataclass(frozen=True)
@@ -920,13 +972,17 @@ def orderable_elders(
     )
     if community_ids is not None:
         query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
-    return [OrderableElder(*row) for row in session.exec(query.order_by(Elder.name, Elder.id))]
+    return [
+        OrderableElder(*row) for row in session.exec(query.order_by(col(Elder.name), col(Elder.id)))
+    ]
 
 
-def day_menu_items(*, session: Session, service_date: date, site_ids: set[int] | None = None):
+def day_menu_items(
+    *, session: Session, service_date: date, site_ids: set[int] | None = None
+) -> list[tuple[int, str, Slot, MenuChoice]]:
     """Every menu item of a day across sites (for the phone-in form), by site, slot, position."""
     query = (
-        sa.select(Site.id, Site.name, _menu.c.slot, *CHOICE_COLUMNS)
+        sa.select(col(Site.id), col(Site.name), _menu.c.slot, *CHOICE_COLUMNS)
         .select_from(
             _item.join(_menu, _menu.c.id == _item.c.menu_id)
             .join(_dish, _dish.c.id == _item.c.dish_id)

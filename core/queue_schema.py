@@ -24,7 +24,7 @@ def create(connection: sa.Connection) -> None:
 
     # psycopg parses no placeholders in a statement sent without parameters, so the schema's
     # own `%` and `:` reach the server as written; several statements go as one simple query.
-    connection.connection.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
+    connection.connection.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]  # open: has a driver connection
 
 
 def drop(connection: sa.Connection) -> None:

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.errors import DomainError, OrderNotFound
 from core.i18n import N_
-from core.models import MealRating, Order
+from core.models import MealRating, Order, saved
 from core.notifications import elder_chats
 from core.orders import SERVED
 
@@ -45,7 +45,7 @@ def rate_meal(
     if reason is not None and reason not in REASONS:
         raise NotRateable()
     rating = session.get(MealRating, order_id) or MealRating(
-        order_id=order.id,
+        order_id=saved(order.id),
         elder_id=order.elder_id,
         site_id=order.site_id,
         service_date=order.service_date,
@@ -83,6 +83,6 @@ def site_ratings(
             MealRating.service_date > today - timedelta(days=days),
             MealRating.service_date <= today,
         )
-        .group_by(MealRating.site_id)
+        .group_by(col(MealRating.site_id))
     )
     return {site_id: SiteRating(int(good or 0), int(total)) for site_id, good, total in rows}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from core.models import Elder, ElderLink, ElderPause, Order, StandingOrder
+from core.models import Elder, ElderLink, ElderPause, Order, StandingOrder, saved
 from core.notifications import elder_chats, notify
 from core.orders import orderable_meals
 from core.runs import claim_run
@@ -47,7 +47,7 @@ def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = N
         session.exec(select(StandingOrder.elder_id).where(col(StandingOrder.active).is_(True)))
     )
     with_chat = sa.exists().where(
-        ElderLink.elder_id == Elder.id,
+        col(ElderLink.elder_id) == Elder.id,
         col(ElderLink.relation).in_([LinkRelation.self_, LinkRelation.family]),
         col(ElderLink.revoked_at).is_(None),
     )
@@ -62,14 +62,15 @@ def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = N
         site = site_for_elder(session=session, elder=elder)
         if site is None:
             continue
-        if site.id not in open_lunch:
-            open_lunch[site.id] = any(
+        site_id = saved(site.id)
+        if site_id not in open_lunch:
+            open_lunch[site_id] = any(
                 meal.service_date == today and meal.slot == Slot.lunch
-                for meal in orderable_meals(session=session, clock=clock, site_id=site.id, days=1)
+                for meal in orderable_meals(session=session, clock=clock, site_id=site_id, days=1)
             )
-        if not open_lunch[site.id]:
+        if not open_lunch[site_id]:
             continue
-        for chat in elder_chats(session, elder.id):
+        for chat in elder_chats(session, saved(elder.id)):
             queued += notify(
                 session,
                 chat_user_id=chat,

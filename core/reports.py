@@ -15,7 +15,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 FORMATS = ("csv", "xlsx", "pdf")
 # ReportLab's built-in CID font: Chinese renders (and extracts) without shipping a font file.
@@ -88,8 +96,8 @@ def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
     sheet = workbook.add_worksheet()
     bold = workbook.add_format({"bold": True})
     money = workbook.add_format({"num_format": "#,##0.00"})
-    for column, value in enumerate(document.header):
-        sheet.write(0, column, value, bold)
+    for column, heading in enumerate(document.header):
+        sheet.write(0, column, heading, bold)
     for row, values in enumerate(document.all_rows(), start=1):
         for column, value in enumerate(values):
             if isinstance(value, Money):
@@ -107,7 +115,7 @@ def _pdf(document: Document, folder: Path) -> Path:
     path = folder / f"{document.name}.pdf"
     title = ParagraphStyle("title", fontName=FONT, fontSize=15, leading=20, spaceAfter=4)
     body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13)
-    story: list = [Paragraph(document.title, title)]
+    story: list[Flowable] = [Paragraph(document.title, title)]
     story += [Paragraph(fact, body) for fact in document.facts]
     story.append(Spacer(1, 4 * mm))
     rows = list(document.rows)

@@ -1,9 +1,10 @@
 """Validated inputs for creating and changing core records (table models do not validate)."""
 
 from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from core.types import (
@@ -26,19 +27,27 @@ SOMETHING = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
 NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # newlines and tabs allowed
 
 
-def text(max_length: int, *, required: bool = True, pattern: str | None = None):  # type: ignore[no-untyped-def]
-    """A string field of at most `max_length` characters."""
+def _text(max_length: int, *, required: bool = True, pattern: str | None = None) -> FieldInfo:
+    field: FieldInfo  # pydantic types Field() as Any, for dataclass_transform
     if required:
-        return Annotated[str, Field(min_length=1, max_length=max_length, pattern=SOMETHING)]
-    return Annotated[str, Field(max_length=max_length, pattern=pattern or PRINTABLE)]
+        field = Field(min_length=1, max_length=max_length, pattern=SOMETHING)
+    else:
+        field = Field(max_length=max_length, pattern=pattern or PRINTABLE)
+    return field
 
 
-PersonName = text(64)
-Relation = text(32)
-Address = text(200)
-Gender = text(8, required=False)
-Notes = text(500, required=False, pattern=NOTE)
-Reason = text(200, required=False)
+def text(max_length: int, *, required: bool = True, pattern: str | None = None) -> Any:
+    """A string field of at most `max_length` characters (an `Annotated` type; the names below
+    spell theirs out so that a type checker sees a type)."""
+    return Annotated[str, _text(max_length, required=required, pattern=pattern)]
+
+
+PersonName = Annotated[str, _text(64)]
+Relation = Annotated[str, _text(32)]
+Address = Annotated[str, _text(200)]
+Gender = Annotated[str, _text(8, required=False)]
+Notes = Annotated[str, _text(500, required=False, pattern=NOTE)]
+Reason = Annotated[str, _text(200, required=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,18}[0-9]$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -167,7 +176,7 @@ class DishUpdate(Schema):
     variants: list[DishVariant] = []
 
     @model_validator(mode="after")
-    def _variants_differ(self):  # type: ignore[no-untyped-def]
+    def _variants_differ(self) -> "DishUpdate":
         codes = [variant.code for variant in self.variants]
         if len(codes) != len(set(codes)):
             raise ValueError("a variant is named twice")

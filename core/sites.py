@@ -15,7 +15,7 @@ from core.errors import (
     SlotNotOffered,
 )
 from core.geo import distance_m
-from core.models import Community, Elder, MealSlot, Site, SiteServiceArea
+from core.models import Community, Elder, MealSlot, Site, SiteServiceArea, saved
 from core.schemas import CommunityCreate, SiteCreate
 from core.types import ServiceMode, Slot
 from core.validation import service
@@ -45,9 +45,9 @@ def create_site(*, session: Session, site_in: SiteCreate) -> Site:
     session.add(site)
     session.flush()
     for community_id in site_in.serves_community_ids:
-        session.add(SiteServiceArea(site_id=site.id, community_id=community_id))
+        session.add(SiteServiceArea(site_id=saved(site.id), community_id=community_id))
     for slot_in in site_in.slots:
-        session.add(MealSlot(site_id=site.id, **slot_in.model_dump()))
+        session.add(MealSlot(site_id=saved(site.id), **slot_in.model_dump()))
     session.flush()
     return site
 
@@ -78,8 +78,10 @@ def get_slot(*, session: Session, site: Site, slot: Slot) -> MealSlot:
 class SlotTimes(Protocol):
     """What fixes a slot's cutoff: a meal slot row, or the order rules' prefetched context."""
 
-    cutoff_time: time
-    cutoff_days_before: int
+    @property
+    def cutoff_time(self) -> time: ...
+    @property
+    def cutoff_days_before(self) -> int | None: ...
 
 
 def cutoff_at(meal_slot: SlotTimes, service_date: date, tz: tzinfo) -> datetime:
@@ -90,10 +92,14 @@ def cutoff_at(meal_slot: SlotTimes, service_date: date, tz: tzinfo) -> datetime:
 
 
 class OffersModes(Protocol):
-    name: str
-    offers_delivery: bool
-    offers_pickup: bool
-    offers_dine_in: bool
+    @property
+    def name(self) -> str: ...
+    @property
+    def offers_delivery(self) -> bool: ...
+    @property
+    def offers_pickup(self) -> bool: ...
+    @property
+    def offers_dine_in(self) -> bool: ...
 
 
 def modes_offered(site: OffersModes, *, in_service_area: bool) -> list[ServiceMode]:
@@ -140,9 +146,9 @@ def site_for_elder(*, session: Session, elder: Elder) -> Site | None:
             return home
     return session.exec(
         select(Site)
-        .join(SiteServiceArea, SiteServiceArea.site_id == Site.id)
+        .join(SiteServiceArea, col(SiteServiceArea.site_id) == Site.id)
         .where(SiteServiceArea.community_id == elder.community_id, col(Site.active).is_(True))
-        .order_by(Site.id)
+        .order_by(col(Site.id))
     ).first()
 
 

@@ -19,7 +19,7 @@ from core.errors import (
     StandingOrderOverlap,
 )
 from core.menus import MenuChoice, menu_choices
-from core.models import Elder, Order, StandingOrder, StandingOrderPause
+from core.models import Elder, Order, StandingOrder, StandingOrderPause, saved
 from core.orders import PlacedOrder, check_quantity, place_checked
 from core.sites import check_mode, get_site, get_slot, serves
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
@@ -134,7 +134,7 @@ def standing_orders_due(
             StandingOrder.start_date <= service_date,
             (col(StandingOrder.end_date).is_(None)) | (col(StandingOrder.end_date) >= service_date),
         )
-        .order_by(StandingOrder.id)
+        .order_by(col(StandingOrder.id))
     ).all()
     paused = set(
         session.exec(
@@ -171,7 +171,7 @@ def materialise_standing_orders(
             session=session, site_id=site_id, service_date=service_date, slot=slot
         )
     except NoMenu as missing:
-        result.skipped.extend((standing.id, missing) for standing in due)  # type: ignore[misc]
+        result.skipped.extend((saved(standing.id), missing) for standing in due)
         return result
     existing = set(
         session.exec(
@@ -185,8 +185,8 @@ def materialise_standing_orders(
     for standing in due:
         if standing.elder_id in existing:
             continue
-        elder = session.get(Elder, standing.elder_id)
-        choice = choice_for(elder, standing, choices)  # type: ignore[arg-type]
+        elder = session.get_one(Elder, standing.elder_id)
+        choice = choice_for(elder, standing, choices)
         try:
             order = place_checked(
                 session=session,
@@ -206,7 +206,7 @@ def materialise_standing_orders(
                 at_cutoff=True,
             )
         except DomainError as refusal:
-            result.skipped.append((standing.id, refusal))  # type: ignore[arg-type]
+            result.skipped.append((saved(standing.id), refusal))
             continue
         existing.add(standing.elder_id)
         result.placed.append(order)

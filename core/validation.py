@@ -153,4 +153,4 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                 raise
             raise invalid_input_from(error.errors()) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -5,7 +5,7 @@ community worker, then to the programme's duty line. Every step is recorded with
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 import sqlalchemy as sa
 from pydantic import StringConstraints
@@ -25,6 +25,7 @@ from core.models import (
     Rider,
     WelfareAlert,
     WelfareAlertStep,
+    saved,
 )
 from core.notifications import notify
 from core.settings import get_settings
@@ -58,8 +59,17 @@ def _ack_window() -> timedelta:
     return timedelta(minutes=get_settings().welfare_ack_minutes)
 
 
-def _step(session: Session, alert: WelfareAlert, at: datetime, kind: str, actor: str, note=None):  # type: ignore[no-untyped-def]
-    session.add(WelfareAlertStep(alert_id=alert.id, at=at, kind=kind, actor=actor, note=note))
+def _step(
+    session: Session,
+    alert: WelfareAlert,
+    at: datetime,
+    kind: str,
+    actor: str,
+    note: str | None = None,
+) -> None:
+    session.add(
+        WelfareAlertStep(alert_id=saved(alert.id), at=at, kind=kind, actor=actor, note=note)
+    )
 
 
 def _family(session: Session, elder_id: int) -> list[int]:
@@ -83,7 +93,7 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
     family = _family(session, order.elder_id)
     alert = WelfareAlert(
         elder_id=order.elder_id,
-        order_id=order.id,
+        order_id=saved(order.id),
         raised_at=now,
         raised_by=by,
         level=AlertLevel.family,
@@ -128,12 +138,12 @@ def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
         query = query.with_for_update(skip_locked=True)
     due = list(session.exec(query))
     for alert in due:
-        elder = session.get(Elder, alert.elder_id)
+        elder = session.get_one(Elder, alert.elder_id)
         if alert.level == AlertLevel.family:
             alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
             workers = session.exec(
                 select(CommunityWorker).where(
-                    CommunityWorker.community_id == elder.community_id,  # type: ignore[union-attr]
+                    CommunityWorker.community_id == elder.community_id,
                     col(CommunityWorker.active).is_(True),
                 )
             ).all()
@@ -180,10 +190,10 @@ def may_answer(session: Session, alert: WelfareAlert, chat_user_id: int) -> bool
     """Family linked to the elder, or a community worker of the elder's community (or duty)."""
     if chat_user_id in _family(session, alert.elder_id):
         return True
-    elder = session.get(Elder, alert.elder_id)
+    elder = session.get_one(Elder, alert.elder_id)
     worker = session.exec(
         select(CommunityWorker.id).where(
-            CommunityWorker.community_id == elder.community_id,  # type: ignore[union-attr]
+            CommunityWorker.community_id == elder.community_id,
             CommunityWorker.chat_user_id == chat_user_id,
         )
     ).first()
@@ -268,19 +278,19 @@ def open_alerts(*, session: Session) -> list[OpenAlert]:
     """Alerts not closed yet, oldest first: what staff must look at."""
     rows = session.execute(
         sa.select(
-            WelfareAlert.id,
-            WelfareAlert.elder_id,
-            Elder.name,
-            Order.slot,
-            WelfareAlert.raised_at,
-            WelfareAlert.status,
-            WelfareAlert.level,
-            WelfareAlert.acknowledged_by,
+            col(WelfareAlert.id),
+            col(WelfareAlert.elder_id),
+            col(Elder.name),
+            col(Order.slot),
+            col(WelfareAlert.raised_at),
+            col(WelfareAlert.status),
+            col(WelfareAlert.level),
+            col(WelfareAlert.acknowledged_by),
         )
-        .join(Elder, Elder.id == WelfareAlert.elder_id)
-        .join(Order, Order.id == WelfareAlert.order_id)
-        .where(WelfareAlert.status != AlertStatus.closed)
-        .order_by(WelfareAlert.raised_at, WelfareAlert.id)
+        .join(Elder, col(Elder.id) == WelfareAlert.elder_id)
+        .join(Order, col(Order.id) == WelfareAlert.order_id)
+        .where(col(WelfareAlert.status) != AlertStatus.closed)
+        .order_by(col(WelfareAlert.raised_at), col(WelfareAlert.id))
     ).all()
     return [
         OpenAlert(i, e, name, Slot(slot), at, AlertStatus(status), AlertLevel(level), ack)
@@ -329,9 +339,15 @@ def actor_name(session: Session, actor: str | None) -> str | None:
     if actor is None:
         return None
     kind, _, key = actor.partition(":")
-    table = {"chat": ChatUser, "worker": CommunityWorker, "rider": Rider}.get(kind)
+    tables: dict[str, type[ChatUser | CommunityWorker | Rider]] = {
+        "chat": ChatUser,
+        "worker": CommunityWorker,
+        "rider": Rider,
+    }
+    table = tables.get(kind)
     if table is not None and key.isdigit():
-        row = session.get(table, int(key))
+        # Each of the three has a name; get() of a union of tables is typed as a bare SQLModel.
+        row = cast("ChatUser | CommunityWorker | Rider | None", session.get(table, int(key)))
         if row is not None:
             return row.name
     return key if kind == "staff" and key else actor
@@ -346,27 +362,29 @@ def alert_board(
 ) -> list[AlertView]:
     """Alerts not closed yet (and those closed since a moment, when asked), oldest first, with
     their steps; only of elders in `community_ids` (None: every community)."""
-    shown = WelfareAlert.status != AlertStatus.closed
+    shown = col(WelfareAlert.status) != AlertStatus.closed
     if include_closed_since is not None:
         shown = shown | (col(WelfareAlert.closed_at) >= include_closed_since)
     query = (
-        sa.select(WelfareAlert, Elder.name, Elder.community_id, Community.name, Order)
-        .join(Elder, Elder.id == WelfareAlert.elder_id)
-        .join(Community, Community.id == Elder.community_id)
-        .join(Order, Order.id == WelfareAlert.order_id)
-        .order_by(WelfareAlert.raised_at, WelfareAlert.id)
+        sa.select(
+            WelfareAlert, col(Elder.name), col(Elder.community_id), col(Community.name), Order
+        )
+        .join(Elder, col(Elder.id) == WelfareAlert.elder_id)
+        .join(Community, col(Community.id) == Elder.community_id)
+        .join(Order, col(Order.id) == WelfareAlert.order_id)
+        .order_by(col(WelfareAlert.raised_at), col(WelfareAlert.id))
     )
-    query = query.where(shown if alert_id is None else WelfareAlert.id == alert_id)
+    query = query.where(shown if alert_id is None else col(WelfareAlert.id) == alert_id)
     if community_ids is not None:
         query = query.where(col(Elder.community_id).in_(list(community_ids) or [-1]))
     found = session.execute(query).all()
     steps: dict[int, list[AlertStepView]] = {}
-    names: dict[str, str | None] = {}
+    names: dict[str | None, str | None] = {}
 
     def name(actor: str | None) -> str | None:
         if actor not in names:
-            names[actor] = actor_name(session, actor)  # type: ignore[index]
-        return names[actor]  # type: ignore[index]
+            names[actor] = actor_name(session, actor)
+        return names[actor]
 
     if found:
         for step in session.exec(
@@ -404,10 +422,10 @@ def alert_board(
 
 def alert_community(*, session: Session, alert_id: int) -> int:
     """The community of the elder an alert is about (for who may close it)."""
-    community_id = session.execute(
-        sa.select(Elder.community_id)
-        .join(WelfareAlert, WelfareAlert.elder_id == Elder.id)
-        .where(WelfareAlert.id == alert_id)
+    community_id: int | None = session.execute(
+        sa.select(col(Elder.community_id))
+        .join(WelfareAlert, col(WelfareAlert.elder_id) == Elder.id)
+        .where(col(WelfareAlert.id) == alert_id)
     ).scalar_one_or_none()
     if community_id is None:
         raise AlertNotFound(alert_id=alert_id)

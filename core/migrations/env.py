@@ -3,6 +3,7 @@ from settings. The schema is the whole application's, so this is the one module 
 that imports another package's tables."""
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import api.accounts.models  # noqa: F401
@@ -30,7 +31,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
