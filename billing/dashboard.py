@@ -12,7 +12,7 @@ from billing.models import Fund, Funder, LedgerEntry, Share
 from billing.settlement import _category_name, _category_sort, _primary_category
 from core.db import int_sum
 from core.i18n import Bilingual
-from core.models import Elder, MealRating, Order, Site
+from core.models import Elder, MealRating, Order, Site, saved
 from core.orders import SERVED
 from core.ratings import REASONS
 from core.types import AlertLevel, AlertStatus, ElderStatus, Slot
@@ -80,11 +80,11 @@ class Dashboard:
         return self.elders_served_this_week * 10_000 // self.active_elders
 
 
-def _served(first: date, last: date):
+def _served(first: date, last: date) -> tuple[sa.ColumnElement[bool], ...]:
     return (
         col(Order.status).in_([status.value for status in SERVED]),
-        Order.service_date >= first,
-        Order.service_date <= last,
+        col(Order.service_date) >= first,
+        col(Order.service_date) <= last,
     )
 
 
@@ -94,34 +94,37 @@ def funder_spending(
     """Per funder: what the ledger says it paid (all time and this month) and its funds'
     budgets and commitments."""
     month_start = today.replace(day=1)
-    spent = dict(
+    spent: dict[int | None, int] = dict(
         session.execute(
-            sa.select(LedgerEntry.funder_id, int_sum(LedgerEntry.amount_fen)).group_by(
-                LedgerEntry.funder_id
+            sa.select(col(LedgerEntry.funder_id), int_sum(LedgerEntry.amount_fen)).group_by(
+                col(LedgerEntry.funder_id)
             )
         ).all()
     )
-    month = dict(
+    month: dict[int | None, int] = dict(
         session.execute(
-            sa.select(LedgerEntry.funder_id, int_sum(LedgerEntry.amount_fen))
-            .where(LedgerEntry.service_date >= month_start, LedgerEntry.service_date <= today)
-            .group_by(LedgerEntry.funder_id)
+            sa.select(col(LedgerEntry.funder_id), int_sum(LedgerEntry.amount_fen))
+            .where(
+                col(LedgerEntry.service_date) >= month_start,
+                col(LedgerEntry.service_date) <= today,
+            )
+            .group_by(col(LedgerEntry.funder_id))
         ).all()
     )
     budgets = {
         funder_id: (budget, committed)
         for funder_id, budget, committed in session.execute(
             sa.select(
-                Fund.funder_id, int_sum(Fund.budget_fen), int_sum(Fund.committed_fen)
-            ).group_by(Fund.funder_id)
+                col(Fund.funder_id), int_sum(Fund.budget_fen), int_sum(Fund.committed_fen)
+            ).group_by(col(Fund.funder_id))
         ).all()
     }
-    query = select(Funder).order_by(Funder.id)
+    query = select(Funder).order_by(col(Funder.id))
     if funder_ids is not None:
         query = query.where(col(Funder.id).in_(funder_ids or [-1]))
     return [
         FunderSpend(
-            funder.id,
+            saved(funder.id),
             funder.code,
             Bilingual(funder.name_zh, funder.name_en),
             Share(funder.share),
@@ -140,11 +143,11 @@ def dashboard(*, session: Session, today: date) -> Dashboard:
     week_start = today - timedelta(days=today.weekday())
     board = Dashboard(today=today, first=first, week_start=week_start)
 
-    per_day = dict(
+    per_day: dict[date, int] = dict(
         session.execute(
-            sa.select(Order.service_date, sa.func.count())
+            sa.select(col(Order.service_date), sa.func.count())
             .where(*_served(first, today))
-            .group_by(Order.service_date)
+            .group_by(col(Order.service_date))
         ).all()
     )
     board.per_day = [
@@ -152,8 +155,8 @@ def dashboard(*, session: Session, today: date) -> Dashboard:
         for day in (first + timedelta(days=n) for n in range(DAYS))
     ]
 
-    rank = _primary_category(Order.elder_id, Order.service_date).label("rank")
-    ranked = sa.select(Order.id, rank).where(*_served(first, today)).subquery()
+    rank = _primary_category(col(Order.elder_id), col(Order.service_date)).label("rank")
+    ranked = sa.select(col(Order.id), rank).where(*_served(first, today)).subquery()
     categories = session.execute(
         sa.select(ranked.c.rank, sa.func.count()).group_by(ranked.c.rank)
     ).all()
@@ -169,23 +172,23 @@ def dashboard(*, session: Session, today: date) -> Dashboard:
     board.by_site = [
         Count(str(site_id), name, meals)
         for site_id, name, meals in session.execute(
-            sa.select(Site.id, Site.name, sa.func.count())
-            .join(Order, Order.site_id == Site.id)
+            sa.select(col(Site.id), col(Site.name), sa.func.count())
+            .join(Order, col(Order.site_id) == col(Site.id))
             .where(*_served(first, today))
-            .group_by(Site.id, Site.name)
-            .order_by(Site.name)
+            .group_by(col(Site.id), col(Site.name))
+            .order_by(col(Site.name))
         ).all()
     ]
 
     board.funders = funder_spending(session=session, today=today)
 
     board.active_elders = session.execute(
-        sa.select(sa.func.count()).select_from(Elder).where(Elder.status == ElderStatus.active)
+        sa.select(sa.func.count()).select_from(Elder).where(col(Elder.status) == ElderStatus.active)
     ).scalar_one()
     board.elders_served_this_week = session.execute(
-        sa.select(sa.func.count(sa.distinct(Order.elder_id)))
-        .join(Elder, Elder.id == Order.elder_id)
-        .where(*_served(week_start, today), Elder.status == ElderStatus.active)
+        sa.select(sa.func.count(sa.distinct(col(Order.elder_id))))
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
+        .where(*_served(week_start, today), col(Elder.status) == ElderStatus.active)
     ).scalar_one()
 
     board.open_alerts = [
@@ -193,17 +196,19 @@ def dashboard(*, session: Session, today: date) -> Dashboard:
         for a in open_alerts(session=session)
     ]
 
-    in_period = (MealRating.service_date >= first, MealRating.service_date <= today)
+    in_period = (col(MealRating.service_date) >= first, col(MealRating.service_date) <= today)
     for good, count in session.execute(
-        sa.select(MealRating.good, sa.func.count()).where(*in_period).group_by(MealRating.good)
+        sa.select(col(MealRating.good), sa.func.count())
+        .where(*in_period)
+        .group_by(col(MealRating.good))
     ).all():
         board.ratings_total += count
         board.ratings_good += count if good else 0
-    reasons = dict(
+    reasons: dict[str | None, int] = dict(
         session.execute(
-            sa.select(MealRating.reason, sa.func.count())
+            sa.select(col(MealRating.reason), sa.func.count())
             .where(*in_period, col(MealRating.good).is_(False))
-            .group_by(MealRating.reason)
+            .group_by(col(MealRating.reason))
         ).all()
     )
     board.rating_reasons = [

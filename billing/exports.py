@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from billing.errors import SettlementFileNotFound
 from billing.models import AnomalyReview, Fund, Funder, Share
@@ -51,7 +51,10 @@ def settle_files(
 ) -> Settlement:
     """Write every settlement document of the month into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale)
+
     period = _period(first, last, locale)
     files: list[Path] = []
     totals = []
@@ -244,7 +247,7 @@ def _period(first: date, last: date, locale: str) -> str:
     )
 
 
-def _category_header(locale: str) -> list[Cell]:
+def _category_header(locale: str) -> list[str]:
     return [
         i18n.gettext(N_("Elder category"), locale),
         i18n.gettext(N_("Site"), locale),
@@ -258,6 +261,13 @@ def statement_document(
 ) -> Document:
     """One funder's statement: meals and amounts by elder category and site, with the total."""
     name = statement.name.in_locale(locale)
+    rows: list[list[Cell]] = [
+        [category_name(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
+        for line in statement.lines
+    ]
+    rows.append(
+        [i18n.gettext(N_("Total"), locale), "", statement.meals, Money(statement.total_fen)]
+    )
     return Document(
         f"statement-{statement.code}",
         i18n.render(N_("{month} statement: {funder}"), locale, {"month": month, "funder": name}),
@@ -274,11 +284,7 @@ def statement_document(
             ),
         ],
         _category_header(locale),
-        [
-            [category_name(line.category, locale), line.site, line.meals, Money(line.amount_fen)]
-            for line in statement.lines
-        ]
-        + [[i18n.gettext(N_("Total"), locale), "", statement.meals, Money(statement.total_fen)]],
+        rows,
     )
 
 
@@ -306,9 +312,9 @@ def statement_file_names(code: str) -> list[str]:
 def settlement_file_names(*, session: Session) -> list[str]:
     """Every file `settle_files` writes for a month (with the elders' bills as PDF), in order."""
     names = []
-    for funder in session.exec(select(Funder).order_by(Funder.id)):
+    for funder in session.exec(select(Funder).order_by(col(Funder.id))):
         names += statement_file_names(funder.code)
-    for fund in session.exec(select(Fund).order_by(Fund.id)):
+    for fund in session.exec(select(Fund).order_by(col(Fund.id))):
         names += [f"fund-{fund.code}.{kind}" for kind in FORMATS]
     names += [f"claims.{kind}" for kind in FORMATS] + [f"anomalies.{kind}" for kind in FORMATS]
     return [*names, "bills.csv", "bills-summary.xlsx", "bills.pdf"]

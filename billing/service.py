@@ -2,7 +2,8 @@
 releasing it on cancellation, posting the ledger when a meal is served, and reversals."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,7 +29,7 @@ from core.db import int_sum, upsert_insert
 from core.elders import categories_on
 from core.errors import ElderNotFound, OrderNotFound, SiteNotFound
 from core.i18n import Bilingual
-from core.models import Community, Elder, Order, Site
+from core.models import Community, Elder, Order, Site, saved
 from core.types import OrderStatus
 
 # Under concurrency a reservation can lose a race for the last of a budget; it then recomputes
@@ -40,7 +41,7 @@ def rules_in_force(*, session: Session, on: date) -> list[Terms]:
     """Each rule's version in force on a service day, as the split reads it."""
     rows = session.exec(
         select(SubsidyRule, Funder)
-        .join(Funder, Funder.id == SubsidyRule.funder_id)
+        .join(Funder, col(Funder.id) == col(SubsidyRule.funder_id))
         .where(
             SubsidyRule.effective_from <= on,
             col(SubsidyRule.effective_to).is_(None) | (col(SubsidyRule.effective_to) >= on),
@@ -83,8 +84,8 @@ def meal_facts(
     site = session.get(Site, site_id)
     if site is None:
         raise SiteNotFound(site_id=site_id)
-    home = session.get(Community, elder.community_id)
-    where = session.get(Community, site.community_id)
+    home = session.get_one(Community, elder.community_id)
+    where = session.get_one(Community, site.community_id)
     born = elder.birth_date
     age = (
         service_date.year
@@ -98,12 +99,12 @@ def meal_facts(
         slot=slot,
         site_id=site_id,
         site_city=where.city,
-        site_district=where.district,  # type: ignore[union-attr]
+        site_district=where.district,
         site_street=where.street,
         elder_city=home.city,
-        elder_district=home.district,  # type: ignore[union-attr]
+        elder_district=home.district,
         elder_street=home.street,
-        elder_age=age,  # type: ignore[union-attr]
+        elder_age=age,
         categories=frozenset(categories_on(session=session, elder_id=elder_id, on=service_date)),
     )
 
@@ -119,14 +120,14 @@ def limits_for(
     fund_ids = {terms.fund_id for terms in rules if terms.fund_id is not None}
     funds = (
         session.execute(
-            sa.select(Fund.id, Fund.budget_fen - Fund.committed_fen).where(
+            sa.select(col(Fund.id), col(Fund.budget_fen) - col(Fund.committed_fen)).where(
                 col(Fund.id).in_(fund_ids)
             )
         ).all()
         if fund_ids
         else []
     )
-    caps = {}
+    caps: dict[int, int] = {}
     capped = session.exec(
         select(SubsidyRule).where(
             col(SubsidyRule.id).in_([terms.rule_id for terms in rules]),
@@ -135,7 +136,7 @@ def limits_for(
         )
     ).all()
     for rule in capped:
-        left = []
+        left: list[int] = []
         for cap, period in (
             (rule.cap_per_elder_day_fen, _day(service_date)),
             (rule.cap_per_elder_month_fen, _month(service_date)),
@@ -149,7 +150,7 @@ def limits_for(
                     )
                 ).first()
                 left.append(cap - (used or 0))
-        caps[rule.id] = max(0, min(left))
+        caps[saved(rule.id)] = max(0, min(left))
     return Limits(
         fund_remaining=dict(funds),
         cap_remaining=caps,
@@ -221,13 +222,13 @@ def _quote(session: Session, meal: Meal, elder_id: int) -> Quote:
     funder_ids = {a.funder_id for a in result.allocations if a.funder_id}
     names = (
         {
-            funder.id: Bilingual(funder.name_zh, funder.name_en)
+            saved(funder.id): Bilingual(funder.name_zh, funder.name_en)
             for funder in session.exec(select(Funder).where(col(Funder.id).in_(funder_ids)))
         }
         if funder_ids
         else {}
     )
-    return Quote(result, names)  # type: ignore[arg-type]
+    return Quote(result, names)
 
 
 def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
@@ -265,9 +266,9 @@ def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
             continue
         session.add(
             Reservation(
-                order_id=order.id,
-                rule_id=allocation.rule_id,
-                funder_id=allocation.funder_id,  # type: ignore[arg-type]
+                order_id=saved(order.id),
+                rule_id=saved(allocation.rule_id),
+                funder_id=saved(allocation.funder_id),
                 fund_id=allocation.fund_id,
                 share=allocation.share,
                 amount_fen=allocation.amount_fen,
@@ -277,7 +278,7 @@ def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
             )
         )
     charge = session.get(Charge, order.id) or Charge(
-        order_id=order.id,
+        order_id=saved(order.id),
         price_fen=0,
         government_fen=0,
         business_fen=0,
@@ -328,7 +329,7 @@ def post(*, session: Session, clock: Clock, order_id: int) -> list[LedgerEntry]:
     held = session.exec(
         select(Reservation)
         .where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.reserved)
-        .order_by(Reservation.id)
+        .order_by(col(Reservation.id))
     ).all()
     kind, note = EntryKind.meal, None
     if order.status == OrderStatus.no_answer:
@@ -377,7 +378,7 @@ def reverse(*, session: Session, clock: Clock, order_id: int, reason: str) -> li
     """Cancel an order's ledger entries with new, opposite entries (a refund or correction);
     the budgets they used are given back."""
     entries = session.exec(
-        select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id)
+        select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(col(LedgerEntry.id))
     ).all()
     if not entries:
         raise NothingToReverse(order_id=order_id)
@@ -428,33 +429,35 @@ def _take(session: Session, order: Order, result: Split) -> bool:
             continue
         amount = allocation.amount_fen
         if allocation.fund_id is not None:
-            taken = session.execute(
+            taken = session.exec(
                 sa.update(Fund)
                 .where(
-                    Fund.id == allocation.fund_id, Fund.committed_fen + amount <= Fund.budget_fen
+                    col(Fund.id) == allocation.fund_id,
+                    col(Fund.committed_fen) + amount <= col(Fund.budget_fen),
                 )
-                .values(committed_fen=Fund.committed_fen + amount)
+                .values(committed_fen=col(Fund.committed_fen) + amount)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if taken != 1:
                 return False
-        rule = session.get(SubsidyRule, allocation.rule_id)
+        rule_id = saved(allocation.rule_id)
+        rule = session.get_one(SubsidyRule, rule_id)
         for cap, period in (
-            (rule.cap_per_elder_day_fen, _day(order.service_date)),  # type: ignore[union-attr]
+            (rule.cap_per_elder_day_fen, _day(order.service_date)),
             (rule.cap_per_elder_month_fen, _month(order.service_date)),
-        ):  # type: ignore[union-attr]
+        ):
             if cap is None:
                 continue
-            _ensure_usage_row(session, allocation.rule_id, order.elder_id, period)  # type: ignore[arg-type]
-            taken = session.execute(
+            _ensure_usage_row(session, rule_id, order.elder_id, period)
+            taken = session.exec(
                 sa.update(CapUsage)
                 .where(
-                    CapUsage.rule_id == allocation.rule_id,
-                    CapUsage.elder_id == order.elder_id,
-                    CapUsage.period == period,
-                    CapUsage.used_fen + amount <= cap,
+                    col(CapUsage.rule_id) == rule_id,
+                    col(CapUsage.elder_id) == order.elder_id,
+                    col(CapUsage.period) == period,
+                    col(CapUsage.used_fen) + amount <= cap,
                 )
-                .values(used_fen=CapUsage.used_fen + amount)
+                .values(used_fen=col(CapUsage.used_fen) + amount)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if taken != 1:
@@ -472,20 +475,20 @@ def _give_back(
     amount: int,
 ) -> None:
     if fund_id is not None:
-        session.execute(
+        session.exec(
             sa.update(Fund)
-            .where(Fund.id == fund_id)
-            .values(committed_fen=Fund.committed_fen - amount)
+            .where(col(Fund.id) == fund_id)
+            .values(committed_fen=col(Fund.committed_fen) - amount)
             .execution_options(synchronize_session=False)
         )
-    session.execute(
+    session.exec(
         sa.update(CapUsage)
         .where(
-            CapUsage.rule_id == rule_id,
-            CapUsage.elder_id == elder_id,
+            col(CapUsage.rule_id) == rule_id,
+            col(CapUsage.elder_id) == elder_id,
             col(CapUsage.period).in_([day, month]),
         )
-        .values(used_fen=CapUsage.used_fen - amount)
+        .values(used_fen=col(CapUsage.used_fen) - amount)
         .execution_options(synchronize_session=False)
     )
 
@@ -505,11 +508,27 @@ def _is_capped(session: Session, rule_id: int) -> bool:
     )
 
 
-def _entry(order: Order, share: Share, amount: int, kind: EntryKind, now, **extra) -> LedgerEntry:
+class _EntryExtra(TypedDict, total=False):
+    """What only some ledger entries carry: the funder and rule paying, the entry reversed."""
+
+    funder_id: int | None
+    rule_id: int | None
+    reverses_id: int | None
+    note: str | None
+
+
+def _entry(
+    order: Order,
+    share: Share,
+    amount: int,
+    kind: EntryKind,
+    now: datetime,
+    **extra: Unpack[_EntryExtra],
+) -> LedgerEntry:
     return LedgerEntry(
-        order_id=order.id,
+        order_id=saved(order.id),
         elder_id=order.elder_id,
-        site_id=order.site_id,  # type: ignore[arg-type]
+        site_id=order.site_id,
         service_date=order.service_date,
         slot=order.slot,
         share=share,
@@ -533,9 +552,9 @@ def _elder_of(session: Session, order_id: int) -> int:
 
 def _terms(rule: SubsidyRule, funder: Funder) -> Terms:
     return Terms(
-        rule_id=rule.id,
-        funder_id=funder.id,
-        share=Share(funder.share),  # type: ignore[arg-type]
+        rule_id=saved(rule.id),
+        funder_id=saved(funder.id),
+        share=Share(funder.share),
         layer=funder.layer,
         city=funder.city,
         district=funder.district,
@@ -575,16 +594,21 @@ def ledger_totals(*, session: Session, first: date, last: date) -> list[LedgerTo
     """What each party paid for meals with service dates in [first, last], from the ledger."""
     rows = session.execute(
         sa.select(
-            LedgerEntry.share,
-            LedgerEntry.funder_id,
-            Funder.name_zh,
-            Funder.name_en,
-            sa.func.count(sa.distinct(LedgerEntry.order_id)),
+            col(LedgerEntry.share),
+            col(LedgerEntry.funder_id),
+            col(Funder.name_zh),
+            col(Funder.name_en),
+            sa.func.count(sa.distinct(col(LedgerEntry.order_id))),
             int_sum(LedgerEntry.amount_fen),
         )
-        .outerjoin(Funder, Funder.id == LedgerEntry.funder_id)
-        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
-        .group_by(LedgerEntry.share, LedgerEntry.funder_id, Funder.name_zh, Funder.name_en)
+        .outerjoin(Funder, col(Funder.id) == col(LedgerEntry.funder_id))
+        .where(col(LedgerEntry.service_date) >= first, col(LedgerEntry.service_date) <= last)
+        .group_by(
+            col(LedgerEntry.share),
+            col(LedgerEntry.funder_id),
+            col(Funder.name_zh),
+            col(Funder.name_en),
+        )
     ).all()
     order = list(Share)
     return sorted(
@@ -610,23 +634,23 @@ class ElderMonth:
 
 def elder_month(*, session: Session, elder_id: int, first: date, last: date) -> ElderMonth:
     in_month = (
-        LedgerEntry.elder_id == elder_id,
-        LedgerEntry.service_date >= first,
-        LedgerEntry.service_date <= last,
+        col(LedgerEntry.elder_id) == elder_id,
+        col(LedgerEntry.service_date) >= first,
+        col(LedgerEntry.service_date) <= last,
     )
     paid = {
         Share(share): amount
         for share, amount in session.execute(
-            sa.select(LedgerEntry.share, int_sum(LedgerEntry.amount_fen))
+            sa.select(col(LedgerEntry.share), int_sum(LedgerEntry.amount_fen))
             .where(*in_month)
-            .group_by(LedgerEntry.share)
+            .group_by(col(LedgerEntry.share))
         )
     }
     # A meal counts once its entries (net of any reversal) still add up to something.
     per_order = (
-        sa.select(LedgerEntry.order_id)
+        sa.select(col(LedgerEntry.order_id))
         .where(*in_month)
-        .group_by(LedgerEntry.order_id)
+        .group_by(col(LedgerEntry.order_id))
         .having(sa.func.sum(LedgerEntry.amount_fen) > 0)
         .subquery()
     )
@@ -634,11 +658,11 @@ def elder_month(*, session: Session, elder_id: int, first: date, last: date) -> 
     upcoming, upcoming_fen = session.execute(
         sa.select(sa.func.count(), int_sum(sa.func.coalesce(Charge.elder_fen, Order.total_fen)))
         .select_from(Order)
-        .outerjoin(Charge, Charge.order_id == Order.id)
+        .outerjoin(Charge, col(Charge.order_id) == col(Order.id))
         .where(
-            Order.elder_id == elder_id,
-            Order.service_date >= first,
-            Order.service_date <= last,
+            col(Order.elder_id) == elder_id,
+            col(Order.service_date) >= first,
+            col(Order.service_date) <= last,
             col(Order.status).in_([OrderStatus.placed, OrderStatus.locked]),
         )
     ).one()

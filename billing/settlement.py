@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, col, select
 
 from billing.errors import InvalidMonth, ReviewNotFound
@@ -26,7 +28,7 @@ from billing.models import (
 from core.clock import Clock
 from core.db import int_sum
 from core.i18n import Bilingual
-from core.models import Elder, ElderCategory, ElderPause, Order, Site
+from core.models import Elder, ElderCategory, ElderPause, Order, Site, saved
 from core.orders import SERVED
 from core.types import Category, ElderStatus
 
@@ -59,10 +61,12 @@ def month_range(month: str) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _primary_category(entry_elder: sa.ColumnElement, entry_date: sa.ColumnElement):
+def _primary_category(
+    entry_elder: sa.SQLColumnExpression[int], entry_date: sa.SQLColumnExpression[date]
+) -> sa.ScalarSelect[Any]:
     rank = sa.case(
         *[
-            (ElderCategory.category == category.value, index)
+            (col(ElderCategory.category) == category.value, index)
             for index, category in enumerate(CATEGORY_ORDER)
         ],
         else_=len(CATEGORY_ORDER),
@@ -70,9 +74,9 @@ def _primary_category(entry_elder: sa.ColumnElement, entry_date: sa.ColumnElemen
     return (
         sa.select(sa.func.min(rank))
         .where(
-            ElderCategory.elder_id == entry_elder,
-            ElderCategory.valid_from <= entry_date,
-            col(ElderCategory.valid_to).is_(None) | (ElderCategory.valid_to >= entry_date),
+            col(ElderCategory.elder_id) == entry_elder,
+            col(ElderCategory.valid_from) <= entry_date,
+            col(ElderCategory.valid_to).is_(None) | (col(ElderCategory.valid_to) >= entry_date),
         )
         .scalar_subquery()
     )
@@ -94,47 +98,47 @@ def flag_anomalies(
     adds only what is new; decisions already taken stay."""
     found: dict[tuple[int, AnomalyReason], str | None] = {}
     served = (
-        Order.service_date >= first,
-        Order.service_date <= last,
+        col(Order.service_date) >= first,
+        col(Order.service_date) <= last,
         col(Order.status).in_([s.value for s in SERVED]),
     )
     twice = (
-        sa.select(Order.elder_id, Order.service_date, Order.slot)
+        sa.select(col(Order.elder_id), col(Order.service_date), col(Order.slot))
         .where(*served)
-        .group_by(Order.elder_id, Order.service_date, Order.slot)
+        .group_by(col(Order.elder_id), col(Order.service_date), col(Order.slot))
         .having(sa.func.count() > 1)
         .subquery()
     )
     for (order_id,) in session.execute(
-        sa.select(Order.id)
+        sa.select(col(Order.id))
         .join(
             twice,
             sa.and_(
-                Order.elder_id == twice.c.elder_id,
-                Order.service_date == twice.c.service_date,
-                Order.slot == twice.c.slot,
+                col(Order.elder_id) == twice.c.elder_id,
+                col(Order.service_date) == twice.c.service_date,
+                col(Order.slot) == twice.c.slot,
             ),
         )
         .where(*served)
     ):
         found[(order_id, AnomalyReason.double_meal)] = None
     for (order_id,) in session.execute(
-        sa.select(Order.id).where(*served, col(Order.outcome_at).is_(None))
+        sa.select(col(Order.id)).where(*served, col(Order.outcome_at).is_(None))
     ):
         found[(order_id, AnomalyReason.no_service_record)] = None
     for (order_id,) in session.execute(
-        sa.select(Order.id)
-        .join(Elder, Elder.id == Order.elder_id)
-        .where(*served, Elder.status != ElderStatus.active.value)
+        sa.select(col(Order.id))
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
+        .where(*served, col(Elder.status) != ElderStatus.active.value)
     ):
         found[(order_id, AnomalyReason.elder_inactive)] = None
     for (order_id,) in session.execute(
-        sa.select(Order.id).where(
+        sa.select(col(Order.id)).where(
             *served,
             sa.exists().where(
-                ElderPause.elder_id == Order.elder_id,
-                ElderPause.start_date <= Order.service_date,
-                ElderPause.end_date >= Order.service_date,
+                col(ElderPause.elder_id) == col(Order.elder_id),
+                col(ElderPause.start_date) <= col(Order.service_date),
+                col(ElderPause.end_date) >= col(Order.service_date),
             ),
         )
     ):
@@ -144,29 +148,29 @@ def flag_anomalies(
         if not rule.categories:
             continue
         for order_id, code in session.execute(
-            sa.select(LedgerEntry.order_id, sa.literal(rule.code)).where(
-                LedgerEntry.rule_id == rule.id,
-                LedgerEntry.amount_fen > 0,
-                LedgerEntry.service_date >= first,
-                LedgerEntry.service_date <= last,
+            sa.select(col(LedgerEntry.order_id), sa.literal(rule.code)).where(
+                col(LedgerEntry.rule_id) == rule.id,
+                col(LedgerEntry.amount_fen) > 0,
+                col(LedgerEntry.service_date) >= first,
+                col(LedgerEntry.service_date) <= last,
                 ~sa.exists().where(
-                    ElderCategory.elder_id == LedgerEntry.elder_id,
+                    col(ElderCategory.elder_id) == col(LedgerEntry.elder_id),
                     col(ElderCategory.category).in_(rule.categories),
-                    ElderCategory.valid_from <= LedgerEntry.service_date,
+                    col(ElderCategory.valid_from) <= col(LedgerEntry.service_date),
                     col(ElderCategory.valid_to).is_(None)
-                    | (ElderCategory.valid_to >= LedgerEntry.service_date),
+                    | (col(ElderCategory.valid_to) >= col(LedgerEntry.service_date)),
                 ),
             )
         ):
             found[(order_id, AnomalyReason.category_lapsed)] = f"rule {code}"
-    for order_id, detail in _count_jumps(session, first, last):
-        found[(order_id, AnomalyReason.site_count_jump)] = detail
+    for order_id, jump in _count_jumps(session, first, last):
+        found[(order_id, AnomalyReason.site_count_jump)] = jump
 
     existing = {
         (review.order_id, AnomalyReason(review.reason)): review
         for review in session.exec(
             select(AnomalyReview)
-            .join(Order, Order.id == AnomalyReview.order_id)
+            .join(Order, col(Order.id) == col(AnomalyReview.order_id))
             .where(Order.service_date >= first, Order.service_date <= last)
         )
     }
@@ -185,13 +189,13 @@ def _count_jumps(session: Session, first: date, last: date) -> list[tuple[int, s
     """Meals of site-days that served far more than the site's usual day (the month before
     and the month itself)."""
     counts = session.execute(
-        sa.select(Order.site_id, Order.service_date, sa.func.count())
+        sa.select(col(Order.site_id), col(Order.service_date), sa.func.count())
         .where(
-            Order.service_date >= first - timedelta(days=28),
-            Order.service_date <= last,
+            col(Order.service_date) >= first - timedelta(days=28),
+            col(Order.service_date) <= last,
             col(Order.status).in_([s.value for s in SERVED]),
         )
-        .group_by(Order.site_id, Order.service_date)
+        .group_by(col(Order.site_id), col(Order.service_date))
     ).all()
     by_site: dict[int, dict[date, int]] = {}
     for site_id, day, count in counts:
@@ -208,14 +212,14 @@ def _count_jumps(session: Session, first: date, last: date) -> list[tuple[int, s
                 and count - usual >= JUMP_MINIMUM
             ):
                 flagged.append((site_id, day, f"{count} vs usual {usual:g}"))
-    meals = []
+    meals: list[tuple[int, str]] = []
     for site_id, day, detail in flagged:
         meals.extend(
             (order_id, detail)
             for (order_id,) in session.execute(
-                sa.select(Order.id).where(
-                    Order.site_id == site_id,
-                    Order.service_date == day,
+                sa.select(col(Order.id)).where(
+                    col(Order.site_id) == site_id,
+                    col(Order.service_date) == day,
                     col(Order.status).in_([s.value for s in SERVED]),
                 )
             )
@@ -241,10 +245,10 @@ def decide(
     return review
 
 
-def _held_orders():
+def _held_orders() -> sa.Select[int]:
     """Orders with any flag not approved: kept out of claims."""
-    return sa.select(AnomalyReview.order_id).where(
-        AnomalyReview.status != ReviewStatus.approved.value
+    return sa.select(col(AnomalyReview.order_id)).where(
+        col(AnomalyReview.status) != ReviewStatus.approved.value
     )
 
 
@@ -285,21 +289,21 @@ def funder_statements(*, session: Session, first: date, last: date) -> list[Fund
     # category.
     per_order = (
         sa.select(
-            LedgerEntry.funder_id,
-            LedgerEntry.site_id,
+            col(LedgerEntry.funder_id),
+            col(LedgerEntry.site_id),
             int_sum(LedgerEntry.amount_fen).label("amount"),
-            _primary_category(Order.elder_id, Order.service_date).label("rank"),
+            _primary_category(col(Order.elder_id), col(Order.service_date)).label("rank"),
         )
-        .join(Order, Order.id == LedgerEntry.order_id)
+        .join(Order, col(Order.id) == col(LedgerEntry.order_id))
         .where(
-            LedgerEntry.service_date >= first,
-            LedgerEntry.service_date <= last,
+            col(LedgerEntry.service_date) >= first,
+            col(LedgerEntry.service_date) <= last,
             col(LedgerEntry.funder_id).is_not(None),
-            Order.service_date >= first,
-            Order.service_date <= last,
+            col(Order.service_date) >= first,
+            col(Order.service_date) <= last,
         )
         # By the order's key, so that PostgreSQL lets the category read the order's columns.
-        .group_by(LedgerEntry.funder_id, LedgerEntry.site_id, Order.id)
+        .group_by(col(LedgerEntry.funder_id), col(LedgerEntry.site_id), col(Order.id))
         .subquery()
     )
     rows = session.execute(
@@ -313,13 +317,13 @@ def funder_statements(*, session: Session, first: date, last: date) -> list[Fund
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     statements = {
-        funder.id: FunderStatement(
-            funder.id,
+        saved(funder.id): FunderStatement(
+            saved(funder.id),
             funder.code,
-            Bilingual(funder.name_zh, funder.name_en),  # type: ignore[arg-type]
+            Bilingual(funder.name_zh, funder.name_en),
             Share(funder.share),
         )
-        for funder in session.exec(select(Funder).order_by(Funder.id))
+        for funder in session.exec(select(Funder).order_by(col(Funder.id)))
     }
     for funder_id, site_id, rank, meals, amount in rows:
         statements[funder_id].lines.append(
@@ -358,14 +362,16 @@ class ElderBill:
         return sum(line.shares[share] for line in self.lines)
 
 
-def _share_sums() -> list:
+def _share_sums() -> list[sa.Cast[int]]:
     return [
-        int_sum(sa.case((LedgerEntry.share == share.value, LedgerEntry.amount_fen), else_=0))
+        int_sum(
+            sa.case((col(LedgerEntry.share) == share.value, col(LedgerEntry.amount_fen)), else_=0)
+        )
         for share in Share
     ]
 
 
-class _IsoDate(sa.sql.functions.GenericFunction):
+class _IsoDate(sa.sql.functions.GenericFunction[str]):
     """A date column as ISO text ("2026-11-25") made by the database: SQLite already stores
     dates so, and PostgreSQL formats them. Parsing a million dates into `date` objects and
     formatting them back costs seconds in Python."""
@@ -376,30 +382,31 @@ class _IsoDate(sa.sql.functions.GenericFunction):
 
 
 @compiles(_IsoDate)
-def _iso_date_default(element, compiler, **kw) -> str:
-    return compiler.process(sa.cast(*element.clauses.clauses, sa.String), **kw)
+def _iso_date_default(element: _IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
+    (day,) = element.clauses.clauses
+    return compiler.process(sa.cast(day, sa.String), **kw)
 
 
 @compiles(_IsoDate, "sqlite")
-def _iso_date_sqlite(element, compiler, **kw) -> str:
+def _iso_date_sqlite(element: _IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
 
 
 @compiles(_IsoDate, "postgresql")
-def _iso_date_postgresql(element, compiler, **kw) -> str:
+def _iso_date_postgresql(element: _IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
 
-def _order_shares(first: date, last: date):
+def _order_shares(first: date, last: date) -> sa.Subquery:
     """Each order's four shares summed from its ledger entries of the period (the ledger's
     order index serves the grouping)."""
     return (
         sa.select(
-            LedgerEntry.order_id,
+            col(LedgerEntry.order_id),
             *[s.label(share.value) for s, share in zip(_share_sums(), Share, strict=True)],
         )
-        .where(LedgerEntry.service_date >= first, LedgerEntry.service_date <= last)
-        .group_by(LedgerEntry.order_id)
+        .where(col(LedgerEntry.service_date) >= first, col(LedgerEntry.service_date) <= last)
+        .group_by(col(LedgerEntry.order_id))
         .subquery()
     )
 
@@ -408,7 +415,7 @@ def _order_shares(first: date, last: date):
 STREAM_ROWS = 10_000
 
 
-def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
+def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[Any, ...]]:
     """Every served meal of the month with its four shares, elder by elder, streamed:
     (elder id, name, order id, ISO date text, slot, site, dish zh, dish en, government,
     business, charity, elder)."""
@@ -417,21 +424,21 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple]:
     # PostgreSQL) cursor: plain row tuples, no ORM loading, never the whole month in memory.
     result = session.connection().execute(
         sa.select(
-            Elder.id,
-            Elder.name,
-            Order.id,
-            _IsoDate(Order.service_date),
-            Order.slot,
-            Site.name,
-            Order.dish_name_zh,
-            Order.dish_name_en,
+            col(Elder.id),
+            col(Elder.name),
+            col(Order.id),
+            _IsoDate(col(Order.service_date)),
+            col(Order.slot),
+            col(Site.name),
+            col(Order.dish_name_zh),
+            col(Order.dish_name_en),
             *[shares.c[share.value] for share in Share],
         )
         .select_from(shares)
-        .join(Order, Order.id == shares.c.order_id)
-        .join(Elder, Elder.id == Order.elder_id)
-        .join(Site, Site.id == Order.site_id)
-        .order_by(Elder.id, Order.service_date, Order.slot, Order.id),
+        .join(Order, col(Order.id) == shares.c.order_id)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
+        .join(Site, col(Site.id) == col(Order.site_id))
+        .order_by(col(Elder.id), col(Order.service_date), col(Order.slot), col(Order.id)),
         execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
     )
     for rows in result.partitions():
@@ -449,7 +456,7 @@ class ElderTotal:
     shares: list[int] = field(default_factory=lambda: [0] * len(Share))
 
 
-def tally(rows: Iterator[tuple], totals: list[ElderTotal]) -> Iterator[tuple]:
+def tally(rows: Iterator[tuple[Any, ...]], totals: list[ElderTotal]) -> Iterator[tuple[Any, ...]]:
     """Pass `bill_rows` through while adding up each elder's totals into `totals`. The rows
     come elder by elder, so the running total is the last one: no lookup per meal."""
     current: ElderTotal | None = None
@@ -510,33 +517,35 @@ class FundReport:
 
 def fund_reports(*, session: Session, first: date, last: date) -> list[FundReport]:
     """Per fund: meals it paid for, by category and site, and the budget left."""
-    category = _primary_category(LedgerEntry.elder_id, LedgerEntry.service_date).label("rank")
+    category = _primary_category(col(LedgerEntry.elder_id), col(LedgerEntry.service_date)).label(
+        "rank"
+    )
     rows = session.execute(
         sa.select(
-            SubsidyRule.fund_id,
-            LedgerEntry.site_id,
+            col(SubsidyRule.fund_id),
+            col(LedgerEntry.site_id),
             category,
-            sa.func.count(sa.distinct(LedgerEntry.order_id)),
+            sa.func.count(sa.distinct(col(LedgerEntry.order_id))),
             int_sum(LedgerEntry.amount_fen),
         )
-        .join(SubsidyRule, SubsidyRule.id == LedgerEntry.rule_id)
+        .join(SubsidyRule, col(SubsidyRule.id) == col(LedgerEntry.rule_id))
         .where(
-            LedgerEntry.service_date >= first,
-            LedgerEntry.service_date <= last,
+            col(LedgerEntry.service_date) >= first,
+            col(LedgerEntry.service_date) <= last,
             col(SubsidyRule.fund_id).is_not(None),
         )
-        .group_by(SubsidyRule.fund_id, LedgerEntry.site_id, category)
+        .group_by(col(SubsidyRule.fund_id), col(LedgerEntry.site_id), category)
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     reports = {
-        fund.id: FundReport(
-            fund.id,
+        saved(fund.id): FundReport(
+            saved(fund.id),
             fund.code,
-            Bilingual(fund.name_zh, fund.name_en),  # type: ignore[arg-type]
+            Bilingual(fund.name_zh, fund.name_en),
             fund.budget_fen,
             fund.committed_fen,
         )
-        for fund in session.exec(select(Fund).order_by(Fund.id))
+        for fund in session.exec(select(Fund).order_by(col(Fund.id)))
     }
     for fund_id, site_id, rank, meals, amount in rows:
         reports[fund_id].lines.append(
@@ -566,27 +575,31 @@ def provider_claims(*, session: Session, first: date, last: date) -> list[Claim]
     held = col(LedgerEntry.order_id).in_(_held_orders())
     rows = session.execute(
         sa.select(
-            LedgerEntry.site_id,
-            Site.name,
-            LedgerEntry.funder_id,
-            Funder.name_zh,
-            Funder.name_en,
-            sa.func.count(sa.distinct(sa.case((~held, LedgerEntry.order_id)))),
-            int_sum(sa.case((~held, LedgerEntry.amount_fen))),
-            sa.func.count(sa.distinct(sa.case((held, LedgerEntry.order_id)))),
-            int_sum(sa.case((held, LedgerEntry.amount_fen))),
+            col(LedgerEntry.site_id),
+            col(Site.name),
+            col(LedgerEntry.funder_id),
+            col(Funder.name_zh),
+            col(Funder.name_en),
+            sa.func.count(sa.distinct(sa.case((~held, col(LedgerEntry.order_id))))),
+            int_sum(sa.case((~held, col(LedgerEntry.amount_fen)))),
+            sa.func.count(sa.distinct(sa.case((held, col(LedgerEntry.order_id))))),
+            int_sum(sa.case((held, col(LedgerEntry.amount_fen)))),
         )
-        .join(Site, Site.id == LedgerEntry.site_id)
-        .join(Funder, Funder.id == LedgerEntry.funder_id)
+        .join(Site, col(Site.id) == col(LedgerEntry.site_id))
+        .join(Funder, col(Funder.id) == col(LedgerEntry.funder_id))
         .where(
-            LedgerEntry.service_date >= first,
-            LedgerEntry.service_date <= last,
+            col(LedgerEntry.service_date) >= first,
+            col(LedgerEntry.service_date) <= last,
             col(Funder.share).in_([Share.government.value, Share.charity.value]),
         )
         .group_by(
-            LedgerEntry.site_id, Site.name, LedgerEntry.funder_id, Funder.name_zh, Funder.name_en
+            col(LedgerEntry.site_id),
+            col(Site.name),
+            col(LedgerEntry.funder_id),
+            col(Funder.name_zh),
+            col(Funder.name_en),
         )
-        .order_by(LedgerEntry.site_id, LedgerEntry.funder_id)
+        .order_by(col(LedgerEntry.site_id), col(LedgerEntry.funder_id))
     ).all()
     return [
         Claim(site_id, site, funder_id, Bilingual(zh, en), meals, amount, held_meals, held_fen)

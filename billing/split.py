@@ -166,7 +166,7 @@ def _ceiling(terms: Terms, meal: Meal, limits: Limits) -> Fraction:
     if terms.amount_fen is not None:
         amount = Fraction(terms.amount_fen * meal.portions)
     else:
-        amount = Fraction(meal.price_fen * terms.percent_bp, 10_000)  # type: ignore[operator]
+        amount = Fraction(meal.price_fen * terms.percent_bp, 10_000)  # type: ignore[operator]  # percent_bp is set when amount_fen is not (Terms.__post_init__)
     if terms.cap_per_meal_fen is not None:
         amount = min(amount, Fraction(terms.cap_per_meal_fen * meal.portions))
     if terms.rule_id in limits.cap_remaining:
