@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from bot import conversation, notices, texts
+from bot.callbacks import Callback
 from bot.conversation import Link, Say, Turn
 from bot.models import ChatState, HandledUpdate
 from core import i18n
@@ -244,10 +245,10 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) 
             log.info("callback query not answered: %s", error)
 
 
-def _inline_button(label: str, data: str | Link) -> InlineKeyboardButton:
+def _inline_button(label: str, data: Callback | Link) -> InlineKeyboardButton:
     if isinstance(data, Link):
         return InlineKeyboardButton(label, url=data.url)
-    return InlineKeyboardButton(label, callback_data=data)
+    return InlineKeyboardButton(label, callback_data=data.encode())
 
 
 def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]

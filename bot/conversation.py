@@ -3,7 +3,7 @@ database session inside the update's one transaction) and returns what to say. B
 their own state in their callback data, so an old message or a restart never depends on memory
 in the process; the one typed step (a family code) is kept in `ChatState`."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -13,7 +13,9 @@ from babel.numbers import format_decimal, format_percent
 from sqlmodel import Session, col, select
 
 from billing.models import Share
+from bot import callbacks as cb
 from bot import texts
+from bot.callbacks import Callback
 from bot.models import ChatState
 from core import i18n, ratings
 from core.clock import Clock
@@ -69,7 +71,7 @@ class Link:
     url: str
 
 
-Buttons = list[list[tuple[str, str | Link]]]
+Buttons = list[list[tuple[str, Callback | Link]]]
 MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
 MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
 
@@ -143,7 +145,8 @@ def start(turn: Turn) -> list[Say]:
 
 
 def choose_language_prompt(turn: Turn) -> Say:
-    return Say(turn.t(texts.CHOOSE_LANGUAGE), [[("中文", "L:zh_CN"), ("English", "L:en")]])
+    languages: Buttons = [[("中文", cb.Language("zh_CN")), ("English", cb.Language("en"))]]
+    return Say(turn.t(texts.CHOOSE_LANGUAGE), languages)
 
 
 def choose_language(turn: Turn, locale: str) -> list[Say]:
@@ -203,13 +206,16 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
     if action == "help":
         return [Say(turn.t(texts.HELP_TEXT, phone=turn.phone()), keyboard="main")]
     if action == "settings":
-        rows = [[("中文", "L:zh_CN"), ("English", "L:en")], [(turn.t(texts.ADD_ELDER), "AC")]]
+        rows: Buttons = [
+            [("中文", cb.Language("zh_CN")), ("English", cb.Language("en"))],
+            [(turn.t(texts.ADD_ELDER), cb.HaveCode())],
+        ]
         return [Say(turn.t(texts.SETTINGS_TEXT), rows)]
     elders = turn.elders()
     if not elders:
         return [choose_language_prompt(turn)]
     if len(elders) > 1:
-        rows = [[(elder.name, f"P:{action}:{elder.id}")] for elder in elders]
+        rows: Buttons = [[(elder.name, cb.ForElder(action, elder.id))] for elder in elders]
         return [Say(turn.t(texts.CHOOSE_ELDER), rows)]
     return for_elder(turn, action, elders[0].id, edit=False)
 
@@ -276,23 +282,18 @@ class NothingOpen(DomainError):
     message = texts.NOTHING_OPEN
 
 
-def _days(turn: Turn, elder: Elder, site: Site, command: str, away: str = "") -> Buttons:
+def _days(turn: Turn, site: Site, button: Callable[[date], Callback]) -> Buttons:
     meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
     days = sorted({meal.service_date for meal in meals})
     if not days:
         raise NothingOpen(phone=site.phone)
-    return [[(_day_label(turn, day), f"{command}:{elder.id}:{day:%Y%m%d}{away}")] for day in days]
-
-
-def _away(site_id: int | None) -> str:
-    """Callback data for a meal at a canteen other than the elder's own ends with its id."""
-    return "" if site_id is None else f":{site_id}"
+    return [[(_day_label(turn, day), button(day))] for day in days]
 
 
 def pick_day(turn: Turn, elder_id: int, edit: bool = True, site_id: int | None = None) -> list[Say]:
     elder = turn.elder(elder_id)
     site = _site(turn, elder, site_id)
-    rows = _days(turn, elder, site, "D", _away(site_id))
+    rows = _days(turn, site, lambda day: cb.PickSlot(elder.id, day, site_id))
     text = turn.t(texts.PICK_DAY, name=elder.name)
     if site_id is not None:
         text += "\n" + site.name
@@ -313,12 +314,12 @@ def pick_slot(turn: Turn, elder_id: int, day: date, site_id: int | None = None) 
         [
             (
                 turn.t(texts.SLOT_BUTTON, slot=meal.slot, time=meal.closes_at.time()),
-                f"S:{elder.id}:{day:%Y%m%d}:{meal.slot.value}{_away(site_id)}",
+                cb.PickSet(elder.id, day, meal.slot, site_id),
             )
         ]
         for meal in meals
     ]
-    back = f"O:{elder.id}" if site_id is None else f"NO:{elder.id}:{site_id}"
+    back = cb.PickDay(elder.id) if site_id is None else cb.OrderAt(elder.id, site_id)
     rows.append([(turn.t(texts.BACK), back)])
     return [Say(turn.t(texts.PICK_SLOT, date=_day_label(turn, day)), rows, edit=True)]
 
@@ -338,28 +339,30 @@ class Flow:
     change: int | None = None
     site_id: int | None = None
 
-    def dish(self, day: date, slot: Slot, dish_id: int) -> str:
+    def dish(self, day: date, slot: Slot, dish_id: int) -> Callback:
         if self.change:
-            return f"CM:{self.change}:{dish_id}"
-        return f"M:{self.elder_id}:{day:%Y%m%d}:{slot.value}:{dish_id}{_away(self.site_id)}"
+            return cb.ChangeVariant(self.change, dish_id)
+        return cb.PickVariant(self.elder_id, day, slot, dish_id, self.site_id)
 
-    def screen(self, item_id: int, quantity: int, mode: str) -> str:
-        prefix = f"CV:{self.change}" if self.change else f"V:{self.elder_id}"
-        return f"{prefix}:{item_id}:{quantity}:{mode}"
-
-    def confirm(self, item_id: int, quantity: int, mode: str) -> str:
-        prefix = f"CK:{self.change}" if self.change else f"K:{self.elder_id}"
-        return f"{prefix}:{item_id}:{quantity}:{mode}"
-
-    def sets(self, day: date, slot: Slot) -> str:
+    def screen(self, item_id: int, quantity: int, mode: str) -> Callback:
         if self.change:
-            return f"CH:{self.change}"
-        return f"S:{self.elder_id}:{day:%Y%m%d}:{slot.value}{_away(self.site_id)}"
+            return cb.ChangeReview(self.change, item_id, quantity, mode)
+        return cb.Review(self.elder_id, item_id, quantity, mode)
 
-    def before_sets(self, day: date) -> str:
+    def confirm(self, item_id: int, quantity: int, mode: str) -> Callback:
         if self.change:
-            return f"MO:{self.elder_id}"
-        return f"D:{self.elder_id}:{day:%Y%m%d}{_away(self.site_id)}"
+            return cb.Change(self.change, item_id, quantity, mode)
+        return cb.Place(self.elder_id, item_id, quantity, mode)
+
+    def sets(self, day: date, slot: Slot) -> Callback:
+        if self.change:
+            return cb.ChangeSets(self.change)
+        return cb.PickSet(self.elder_id, day, slot, self.site_id)
+
+    def before_sets(self, day: date) -> Callback:
+        if self.change:
+            return cb.MyOrders(self.elder_id)
+        return cb.PickSlot(self.elder_id, day, self.site_id)
 
 
 def pick_set(
@@ -577,7 +580,7 @@ def _done(turn: Turn, message: str, item: "ItemAt", quantity: int, elder_fen: in
 
 def pick_repeat_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     elder = turn.elder(elder_id)
-    rows = _days(turn, elder, _site(turn, elder), "RD")
+    rows = _days(turn, _site(turn, elder), lambda day: cb.RepeatOn(elder.id, day))
     return [Say(turn.t(texts.PICK_REPEAT_DAY, name=elder.name), rows, edit=edit)]
 
 
@@ -632,9 +635,9 @@ def my_orders(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                     date=i18n.weekday_and_day(o.service_date, turn.locale),
                     slot=Slot(o.slot),
                 ),
-                f"X:{o.id}",
+                cb.AskCancel(o.id),
             ),
-            (turn.t(texts.CHANGE_BUTTON), f"CH:{o.id}"),
+            (turn.t(texts.CHANGE_BUTTON), cb.ChangeSets(o.id)),
         ]
         for o in upcoming
         if o.status == OrderStatus.placed
@@ -658,7 +661,10 @@ def ask_cancel(turn: Turn, order_id: int) -> list[Say]:
         date=i18n.weekday_and_day(order.service_date, turn.locale),
         slot=Slot(order.slot),
     )
-    rows = [[(turn.t(texts.CANCEL_YES), f"XY:{order.id}")], [(turn.t(texts.CANCEL_NO), "XN")]]
+    rows: Buttons = [
+        [(turn.t(texts.CANCEL_YES), cb.Cancel(order.id))],
+        [(turn.t(texts.CANCEL_NO), cb.Keep())],
+    ]
     return [Say(text, rows, edit=True)]
 
 
@@ -809,17 +815,17 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                 [
                     (
                         turn.t(texts.PAUSE_BUTTON, slot=slot, weekdays=weekdays),
-                        f"SP:{standing_order.id}",
+                        cb.PauseFrom(standing_order.id),
                     )
                 ]
             )
             if pauses:
                 label = turn.t(texts.RESUME_BUTTON, slot=slot, weekdays=weekdays)
-                rows.append([(label, f"SR:{standing_order.id}")])
+                rows.append([(label, cb.Resume(standing_order.id))])
             label = turn.t(texts.STANDING_STOP, slot=slot, weekdays=weekdays)
-            rows.append([(label, f"SX:{standing_order.id}")])
+            rows.append([(label, cb.AskStop(standing_order.id))])
     lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone()))
-    rows.append([(turn.t(texts.STANDING_NEW), f"SN:{elder.id}")])
+    rows.append([(turn.t(texts.STANDING_NEW), cb.NewStanding(elder.id))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
 
@@ -834,8 +840,8 @@ def _own_standing(turn: Turn, standing_order_id: int) -> StandingOrder:
 def pause_from(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     today = turn.clock.now().date()
-    rows = [
-        [(_day_label(turn, day), f"SPS:{standing_order.id}:{day:%Y%m%d}")]
+    rows: Buttons = [
+        [(_day_label(turn, day), cb.PauseUntil(standing_order.id, day))]
         for day in (today + timedelta(days=n) for n in range(7))
     ]
     return [Say(turn.t(texts.PAUSE_FROM), rows, edit=True)]
@@ -843,8 +849,8 @@ def pause_from(turn: Turn, standing_order_id: int) -> list[Say]:
 
 def pause_until(turn: Turn, standing_order_id: int, start: date) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
-    rows = [
-        [(_day_label(turn, day), f"SPE:{standing_order.id}:{start:%Y%m%d}:{day:%Y%m%d}")]
+    rows: Buttons = [
+        [(_day_label(turn, day), cb.Pause(standing_order.id, start, day))]
         for day in (start + timedelta(days=n) for n in range(14))
     ]
     return [Say(turn.t(texts.PAUSE_UNTIL), rows, edit=True)]
@@ -873,9 +879,9 @@ def ask_stop(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
     text = turn.t(texts.STANDING_STOP_ASK, slot=slot, weekdays=weekdays)
-    rows = [
-        [(turn.t(texts.STANDING_STOP_YES), f"SXY:{standing_order.id}")],
-        [(turn.t(texts.CANCEL_NO), "XN")],
+    rows: Buttons = [
+        [(turn.t(texts.STANDING_STOP_YES), cb.Stop(standing_order.id))],
+        [(turn.t(texts.CANCEL_NO), cb.Keep())],
     ]
     return [Say(text, rows, edit=True)]
 
@@ -907,8 +913,11 @@ def new_standing(turn: Turn, elder_id: int) -> list[Say]:
             select(MealSlot).where(MealSlot.site_id == site.id).order_by(MealSlot.cutoff_time)
         )
     ]
-    rows = [[(_capital(turn.show(Slot(slot))), f"SNS:{elder.id}:{slot}:0")] for slot in slots]
-    rows.append([(turn.t(texts.BACK), f"T:{elder.id}")])
+    rows: Buttons = [
+        [(_capital(turn.show(Slot(slot))), cb.StandingDays(elder.id, Slot(slot), 0))]
+        for slot in slots
+    ]
+    rows.append([(turn.t(texts.BACK), cb.Standing(elder.id))])
     return [Say(turn.t(texts.STANDING_PICK_SLOT, name=elder.name), rows, edit=True)]
 
 
@@ -916,21 +925,20 @@ def standing_days(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[Say]
     elder = turn.elder(elder_id)
     mask &= EVERY_DAY
     names = get_day_names("wide", locale=i18n.babel_locale(turn.locale))
-    base = f"SNS:{elder.id}:{slot.value}"
     rows: Buttons = []
     for day in range(1, 8):
         bit = 1 << (day - 1)
         label = ("☑️ " if mask & bit else "⬜ ") + names[day - 1]
-        rows.append([(label, f"{base}:{mask ^ bit}")])
+        rows.append([(label, cb.StandingDays(elder.id, slot, mask ^ bit))])
     rows.append(
         [
-            (turn.t(texts.STANDING_WEEKDAYS), f"{base}:{MONDAY_TO_FRIDAY}"),
-            (turn.t(texts.STANDING_EVERY_DAY), f"{base}:{EVERY_DAY}"),
+            (turn.t(texts.STANDING_WEEKDAYS), cb.StandingDays(elder.id, slot, MONDAY_TO_FRIDAY)),
+            (turn.t(texts.STANDING_EVERY_DAY), cb.StandingDays(elder.id, slot, EVERY_DAY)),
         ]
     )
     if mask:
-        rows.append([(turn.t(texts.STANDING_NEXT), f"SNV:{elder.id}:{slot.value}:{mask}")])
-    rows.append([(turn.t(texts.BACK), f"SN:{elder.id}")])
+        rows.append([(turn.t(texts.STANDING_NEXT), cb.StandingVariant(elder.id, slot, mask))])
+    rows.append([(turn.t(texts.BACK), cb.NewStanding(elder.id))])
     return [Say(turn.t(texts.STANDING_PICK_DAYS, slot=slot), rows, edit=True)]
 
 
@@ -952,13 +960,20 @@ def standing_variant(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[S
         return standing_days(turn, elder_id, slot, mask)
     site = _site(turn, elder)
     variants = list(dict.fromkeys(c.variant for c in _coming_choices(turn, elder, site, slot)))
-    base = f"SNC:{elder.id}:{slot.value}:{mask & EVERY_DAY}"
-    rows = [
-        [(_capital(variant_name(variant, turn.locale)), f"{base}:{variant}:-")]
+    days = mask & EVERY_DAY
+    rows: Buttons = [
+        [
+            (
+                _capital(variant_name(variant, turn.locale)),
+                cb.StandingReview(elder.id, slot, days, variant, "-"),
+            )
+        ]
         for variant in variants
     ]
-    rows.append([(turn.t(texts.STANDING_ANY_VARIANT), f"{base}:-:-")])
-    rows.append([(turn.t(texts.BACK), f"SNS:{elder.id}:{slot.value}:{mask}")])
+    rows.append(
+        [(turn.t(texts.STANDING_ANY_VARIANT), cb.StandingReview(elder.id, slot, days, "-", "-"))]
+    )
+    rows.append([(turn.t(texts.BACK), cb.StandingDays(elder.id, slot, mask))])
     return [Say(turn.t(texts.STANDING_PICK_VARIANT), rows, edit=True)]
 
 
@@ -1020,7 +1035,6 @@ def standing_confirm(
                 amount=money(priced.elder_fen),
             )
         )
-    base = f"{elder.id}:{slot.value}:{mask}:{variant}"
     rows: Buttons = []
     modes = _modes(turn, site, elder)
     if len(modes) > 1:
@@ -1028,13 +1042,14 @@ def standing_confirm(
             [
                 (
                     ("• " if m == mode else "") + _capital(turn.show(m)),
-                    f"SNC:{base}:{MODE_LETTERS[m]}",
+                    cb.StandingReview(elder.id, slot, mask, variant, MODE_LETTERS[m]),
                 )
                 for m in modes
             ]
         )
-    rows.append([(turn.t(texts.CONFIRM), f"SNK:{base}:{MODE_LETTERS[mode]}")])
-    rows.append([(turn.t(texts.BACK), f"SNV:{elder.id}:{slot.value}:{mask}")])
+    make = cb.StandingMake(elder.id, slot, mask, variant, MODE_LETTERS[mode])
+    rows.append([(turn.t(texts.CONFIRM), make)])
+    rows.append([(turn.t(texts.BACK), cb.StandingVariant(elder.id, slot, mask))])
     return [Say("\n".join(lines), rows, edit=True)]
 
 
@@ -1139,7 +1154,8 @@ def _nearby_list(
         title = turn.t(texts.NEARBY_SITE, n=n, site=site.name, distance=distance, rating=opinion)
         lines += ["", title]
         lines += [site.address, _next_meal(turn, elder, site)]
-        rows.append([(turn.t(texts.NEARBY_ORDER_AT, site=site.name), f"NO:{elder.id}:{site.id}")])
+        order_here = turn.t(texts.NEARBY_ORDER_AT, site=site.name)
+        rows.append([(order_here, cb.OrderAt(elder.id, site.id))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
 
@@ -1198,7 +1214,9 @@ def rate(turn: Turn, order_id: int, good: bool) -> list[Say]:
     )
     if good:
         return [Say(turn.t(texts.RATE_THANKS), edit=True)]
-    rows = [[(turn.t(label), f"RR:{order_id}:{code}")] for code, label in ratings.REASONS.items()]
+    rows: Buttons = [
+        [(turn.t(label), cb.RateReason(order_id, code))] for code, label in ratings.REASONS.items()
+    ]
     return [Say(turn.t(texts.RATE_WHY), rows, edit=True)]
 
 
@@ -1279,12 +1297,11 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
         lines.append(turn.t(texts.RIDER_ALL_DONE))
         return [Say("\n".join(lines), edit=edit)]
     lines.append(turn.t(texts.RIDER_NEXT, position=following.position, name=following.elder))
-    base = f"{view.id}:{following.order_id}"
     navigate = turn.settings.navigation_url.format(lat=following.lat, lon=following.lon)
     rows: Buttons = [
         [
-            (turn.t(texts.RIDER_DELIVERED), f"RO:{base}:d"),
-            (turn.t(texts.RIDER_NO_ANSWER), f"RO:{base}:n"),
+            (turn.t(texts.RIDER_DELIVERED), cb.RiderOutcome(view.id, following.order_id, "d")),
+            (turn.t(texts.RIDER_NO_ANSWER), cb.RiderOutcome(view.id, following.order_id, "n")),
         ],
         [(turn.t(texts.RIDER_NAVIGATE), Link(navigate))],
     ]
@@ -1335,97 +1352,79 @@ def typed(turn: Turn, text: str) -> list[Say]:
     return not_understood(turn)
 
 
-def _site_arg(args: list[str], index: int) -> int | None:
-    return int(args[index]) if len(args) > index else None
-
-
-def _day(value: str) -> date:
-    return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-
-
 def button(turn: Turn, data: str, key: str) -> list[Say]:
     """A pressed inline button; `key` names the message it was on (the order's idempotency key:
     a double tap on Confirm is one order)."""
-    command, *args = data.split(":")
-    try:
-        match command:
-            case "L":
-                return choose_language(turn, args[0])
-            case "P":
-                return for_elder(turn, args[0], int(args[1]))
-            case "O":
-                return pick_day(turn, int(args[0]))
-            case "D":
-                return pick_slot(turn, int(args[0]), _day(args[1]), _site_arg(args, 2))
-            case "S":
-                flow = Flow(int(args[0]), site_id=_site_arg(args, 3))
-                return pick_set(turn, flow.elder_id, _day(args[1]), Slot(args[2]), flow)
-            case "M":
-                flow = Flow(int(args[0]), site_id=_site_arg(args, 4))
-                day, slot, dish = _day(args[1]), Slot(args[2]), int(args[3])
-                return pick_variant(turn, flow.elder_id, day, slot, dish, flow)
-            case "NO":
-                return pick_day(turn, int(args[0]), site_id=int(args[1]))
-            case "V":
-                return confirm_screen(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
-            case "K":
-                elder, item, quantity, mode = int(args[0]), int(args[1]), int(args[2]), args[3]
-                return place(turn, elder, item, quantity, mode, key)
-            case "RD":
-                slot = Slot(args[2]) if len(args) > 2 else None
-                return repeat_on(turn, int(args[0]), _day(args[1]), slot)
-            case "X":
-                return ask_cancel(turn, int(args[0]))
-            case "XY":
-                return cancel(turn, int(args[0]))
-            case "XN":
-                return keep(turn)
-            case "AC":
-                return ask_code(turn)
-            case "MO":
-                return my_orders(turn, int(args[0]))
-            case "CH":
-                return change_sets(turn, int(args[0]))
-            case "CM":
-                return change_variants(turn, int(args[0]), int(args[1]))
-            case "CV":
-                return change_screen(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
-            case "CK":
-                return change(turn, int(args[0]), int(args[1]), int(args[2]), args[3])
-            case "WA":
-                return acknowledge_alert(turn, int(args[0]), args[1])
-            case "SP":
-                return pause_from(turn, int(args[0]))
-            case "SPS":
-                return pause_until(turn, int(args[0]), _day(args[1]))
-            case "SPE":
-                return pause(turn, int(args[0]), _day(args[1]), _day(args[2]))
-            case "SR":
-                return resume(turn, int(args[0]))
-            case "SX":
-                return ask_stop(turn, int(args[0]))
-            case "SXY":
-                return stop(turn, int(args[0]))
-            case "T":
-                return standing(turn, int(args[0]))
-            case "SN":
-                return new_standing(turn, int(args[0]))
-            case "SNS":
-                return standing_days(turn, int(args[0]), Slot(args[1]), int(args[2]))
-            case "SNV":
-                return standing_variant(turn, int(args[0]), Slot(args[1]), int(args[2]))
-            case "SNC":
-                elder, slot, mask = int(args[0]), Slot(args[1]), int(args[2])
-                return standing_confirm(turn, elder, slot, mask, args[3], args[4])
-            case "SNK":
-                elder, slot, mask = int(args[0]), Slot(args[1]), int(args[2])
-                return standing_make(turn, elder, slot, mask, args[3], args[4])
-            case "RT":
-                return rate(turn, int(args[0]), args[1] == "g")
-            case "RR":
-                return rate_reason(turn, int(args[0]), args[1])
-            case "RO":
-                return rider_outcome(turn, int(args[0]), int(args[1]), args[2])
-    except (IndexError, KeyError, ValueError):
-        pass
+    match cb.decode(data):
+        case cb.Language(locale):
+            return choose_language(turn, locale)
+        case cb.HaveCode():
+            return ask_code(turn)
+        case cb.ForElder(action, elder_id):
+            return for_elder(turn, action, elder_id)
+        case cb.PickDay(elder_id):
+            return pick_day(turn, elder_id)
+        case cb.OrderAt(elder_id, site_id):
+            return pick_day(turn, elder_id, site_id=site_id)
+        case cb.PickSlot(elder_id, day, site_id):
+            return pick_slot(turn, elder_id, day, site_id)
+        case cb.PickSet(elder_id, day, slot, site_id):
+            return pick_set(turn, elder_id, day, slot, Flow(elder_id, site_id=site_id))
+        case cb.PickVariant(elder_id, day, slot, dish_id, site_id):
+            flow = Flow(elder_id, site_id=site_id)
+            return pick_variant(turn, elder_id, day, slot, dish_id, flow)
+        case cb.Review(elder_id, item_id, quantity, mode):
+            return confirm_screen(turn, elder_id, item_id, quantity, mode)
+        case cb.Place(elder_id, item_id, quantity, mode):
+            return place(turn, elder_id, item_id, quantity, mode, key)
+        case cb.RepeatOn(elder_id, day, slot):
+            return repeat_on(turn, elder_id, day, slot)
+        case cb.MyOrders(elder_id):
+            return my_orders(turn, elder_id)
+        case cb.AskCancel(order_id):
+            return ask_cancel(turn, order_id)
+        case cb.Cancel(order_id):
+            return cancel(turn, order_id)
+        case cb.Keep():
+            return keep(turn)
+        case cb.ChangeSets(order_id):
+            return change_sets(turn, order_id)
+        case cb.ChangeVariant(order_id, dish_id):
+            return change_variants(turn, order_id, dish_id)
+        case cb.ChangeReview(order_id, item_id, quantity, mode):
+            return change_screen(turn, order_id, item_id, quantity, mode)
+        case cb.Change(order_id, item_id, quantity, mode):
+            return change(turn, order_id, item_id, quantity, mode)
+        case cb.Standing(elder_id):
+            return standing(turn, elder_id)
+        case cb.PauseFrom(standing_order_id):
+            return pause_from(turn, standing_order_id)
+        case cb.PauseUntil(standing_order_id, start):
+            return pause_until(turn, standing_order_id, start)
+        case cb.Pause(standing_order_id, start, end):
+            return pause(turn, standing_order_id, start, end)
+        case cb.Resume(standing_order_id):
+            return resume(turn, standing_order_id)
+        case cb.AskStop(standing_order_id):
+            return ask_stop(turn, standing_order_id)
+        case cb.Stop(standing_order_id):
+            return stop(turn, standing_order_id)
+        case cb.NewStanding(elder_id):
+            return new_standing(turn, elder_id)
+        case cb.StandingDays(elder_id, slot, mask):
+            return standing_days(turn, elder_id, slot, mask)
+        case cb.StandingVariant(elder_id, slot, mask):
+            return standing_variant(turn, elder_id, slot, mask)
+        case cb.StandingReview(elder_id, slot, mask, variant, mode):
+            return standing_confirm(turn, elder_id, slot, mask, variant, mode)
+        case cb.StandingMake(elder_id, slot, mask, variant, mode):
+            return standing_make(turn, elder_id, slot, mask, variant, mode)
+        case cb.Acknowledge(alert_id, how):
+            return acknowledge_alert(turn, alert_id, how)
+        case cb.Rate(order_id, verdict):
+            return rate(turn, order_id, verdict == "g")
+        case cb.RateReason(order_id, reason):
+            return rate_reason(turn, order_id, reason)
+        case cb.RiderOutcome(route_id, order_id, outcome):
+            return rider_outcome(turn, route_id, order_id, outcome)
     return not_understood(turn)

@@ -4,10 +4,11 @@ rebuilt after a restart, and each notice is claimed in a transaction before it i
 never sent twice (a failed send is put back for a later try)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from bot import callbacks as cb
 from bot import texts
 from bot.conversation import Buttons
 from core import i18n
@@ -61,19 +62,20 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
         how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
     elif notice.kind == "lunch_reminder":
-        day = params["service_date"].replace("-", "")
+        service_date = date.fromisoformat(params["service_date"])
         last = session.exec(
             select(Order)
             .where(Order.elder_id == params["elder_id"], Order.status != OrderStatus.cancelled)
             .order_by(col(Order.service_date).desc(), col(Order.id).desc())
         ).first()
-        buttons = [[(t(texts.CHOOSE_MEAL), f"O:{params['elder_id']}")]]
+        buttons = [[(t(texts.CHOOSE_MEAL), cb.PickDay(params["elder_id"]))]]
         if last is None:
             text = t(texts.REMINDER_NEW, name=name)
         else:
             dish = i18n.Bilingual(last.dish_name_zh, last.dish_name_en)
             text = t(texts.REMINDER, name=name, dish=dish)
-            buttons.insert(0, [(t(texts.SAME_AS_USUAL), f"RD:{params['elder_id']}:{day}:lunch")])
+            again = cb.RepeatOn(params["elder_id"], service_date, Slot.lunch)
+            buttons.insert(0, [(t(texts.SAME_AS_USUAL), again)])
     else:  # about one order: confirmed at cutoff, on its way, served
         order = session.get(Order, params["order_id"])
         slot = Slot(order.slot)  # type: ignore[union-attr]
@@ -95,15 +97,15 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             )
             buttons = [
                 [
-                    (t(texts.RATE_GOOD), f"RT:{order.id}:g"),  # type: ignore[union-attr]
-                    (t(texts.RATE_BAD), f"RT:{order.id}:b"),  # type: ignore[union-attr]
+                    (t(texts.RATE_GOOD), cb.Rate(order.id, "g")),  # type: ignore[union-attr]
+                    (t(texts.RATE_BAD), cb.Rate(order.id, "b")),  # type: ignore[union-attr]
                 ]
             ]
     if notice.kind in ("welfare_alert", "welfare_escalated"):
         alert = params["alert_id"]
         buttons = [
-            [(t(texts.ACK_REACHED), f"WA:{alert}:reached")],
-            [(t(texts.ACK_COMING), f"WA:{alert}:coming")],
+            [(t(texts.ACK_REACHED), cb.Acknowledge(alert, "reached"))],
+            [(t(texts.ACK_COMING), cb.Acknowledge(alert, "coming"))],
         ]
     user = session.get(ChatUser, notice.chat_user_id)
     return Outgoing(notice.id, user.telegram_user_id, text, buttons, locale)  # type: ignore[arg-type, union-attr]
