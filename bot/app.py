@@ -35,8 +35,9 @@ from telegram.ext import (
 
 from bot import conversation, notices, texts
 from bot.callbacks import Callback
-from bot.conversation import Link, Say, Turn
+from bot.flows import onboarding, rider
 from bot.models import ChatState, HandledUpdate
+from bot.turn import Link, Say, Turn
 from core import i18n
 from core.clock import Clock
 from core.db import Database, upsert_insert
@@ -299,7 +300,7 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, say: Say, loc
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: language first for newcomers, the menu for people we know."""
-    await _step(update, context, conversation.start)
+    await _step(update, context, onboarding.start)
 
 
 async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -313,7 +314,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/route: a rider's stops for today in order, with buttons for the next one."""
-    await _step(update, context, conversation.rider_route)
+    await _step(update, context, rider.rider_route)
 
 
 async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -344,7 +345,7 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _step(
         update,
         context,
-        lambda turn: conversation.contact_shared(turn, contact.phone_number, contact.user_id),
+        lambda turn: onboarding.contact_shared(turn, contact.phone_number, contact.user_id),
     )
 
 
@@ -373,7 +374,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_user is None:
         return
-    await _step(update, context, conversation.not_understood)
+    await _step(update, context, onboarding.not_understood)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot import callbacks as cb
 from bot import texts
-from bot.conversation import Buttons
+from bot.turn import Buttons
 from core import i18n
 from core.clock import Clock
 from core.db import Database

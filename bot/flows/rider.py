@@ -1,0 +1,108 @@
+"""The rider's route in the chat: today's stops in order, the next stop's buttons
+(delivered, nobody at the door, navigate)."""
+
+from sqlmodel import col, select
+
+from bot import callbacks as cb
+from bot import texts
+from bot.turn import Buttons, Link, NotYours, Say, Turn
+from core import i18n
+from core.errors import DomainError
+from core.models import (
+    Rider,
+)
+from core.types import OrderStatus, Slot, code_name
+from kitchen.exports import variant_name
+from routing.records import DeliveryRoute
+from routing.service import route_of_order, route_view
+from usecases import ordering
+
+
+def _rider(turn: Turn) -> Rider:
+    rider = turn.session.exec(select(Rider).where(Rider.chat_user_id == turn.user.id)).first()
+    if rider is None:
+        raise NotARider()
+    return rider
+
+
+class NotARider(DomainError):
+    code = "not_a_rider"
+    message = texts.NOT_A_RIDER
+
+
+def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
+    """Today's route in stop order; buttons for the next stop still to do."""
+    rider = _rider(turn)
+    today = turn.clock.now().date()
+    routes = turn.session.exec(
+        select(DeliveryRoute)
+        .where(DeliveryRoute.rider_id == rider.id, DeliveryRoute.service_date == today)
+        .order_by(col(DeliveryRoute.departure_at))
+    ).all()
+    views = [route_view(session=turn.session, route_id=route.id) for route in routes]
+    pending = [v for v in views if any(s.status == OrderStatus.locked for s in v.stops)]
+    if not views:
+        return [Say(turn.t(texts.RIDER_NO_ROUTE))]
+    view = pending[0] if pending else views[-1]
+    route = next(r for r in routes if r.id == view.id)
+    lines = [
+        turn.t(
+            texts.RIDER_ROUTE,
+            number=view.number,
+            slot=Slot(route.slot),
+            stops=len(view.stops),
+            departure=view.departure_at.astimezone(turn.clock.tz).time(),
+        )
+    ]
+    marks = {OrderStatus.delivered: "✅", OrderStatus.no_answer: "🚪"}
+    for stop in view.stops:
+        line = (
+            marks.get(stop.status, "▫️")
+            + " "
+            + turn.t(
+                texts.RIDER_STOP,
+                position=stop.position,
+                eta=stop.eta.astimezone(turn.clock.tz).time(),
+                name=stop.elder,
+                address=stop.address,
+                phone=stop.phone or stop.contact_phone or "-",
+                dish=i18n.Bilingual(stop.dish_zh, stop.dish_en),
+                variant=variant_name(stop.variant, turn.locale),
+                quantity=stop.portions,
+            )
+        )
+        warnings = [code_name(code, turn.locale) for code in stop.warnings]
+        if warnings:
+            line += "\n   " + turn.t(texts.RIDER_WARN, warnings=turn.join(warnings))
+        lines.append(line)
+    following = next((s for s in view.stops if s.status == OrderStatus.locked), None)
+    if following is None:
+        lines.append(turn.t(texts.RIDER_ALL_DONE))
+        return [Say("\n".join(lines), edit=edit)]
+    lines.append(turn.t(texts.RIDER_NEXT, position=following.position, name=following.elder))
+    navigate = turn.settings.navigation_url.format(lat=following.lat, lon=following.lon)
+    rows: Buttons = [
+        [
+            (turn.t(texts.RIDER_DELIVERED), cb.RiderOutcome(view.id, following.order_id, "d")),
+            (turn.t(texts.RIDER_NO_ANSWER), cb.RiderOutcome(view.id, following.order_id, "n")),
+        ],
+        [(turn.t(texts.RIDER_NAVIGATE), Link(navigate))],
+    ]
+    return [Say("\n".join(lines), rows, edit=edit)]
+
+
+def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list[Say]:
+    rider = _rider(turn)
+    route = turn.session.get(DeliveryRoute, route_id)
+    on_route = route_of_order(session=turn.session, order_id=order_id)
+    if route is None or route.rider_id != rider.id or on_route is None or on_route[0] != route_id:
+        raise NotYours()
+    outcome = {"d": OrderStatus.delivered, "n": OrderStatus.no_answer}[letter]
+    ordering.record_outcome(
+        session=turn.session,
+        clock=turn.clock,
+        order_id=order_id,
+        outcome=outcome,
+        by=f"rider:{rider.id}",
+    )
+    return rider_route(turn, edit=True)
