@@ -66,7 +66,10 @@ def _staff_for(request: Request, token: str) -> Staff | None:
             rider_id=account.rider_id,
             funder_id=account.funder_id,
             kitchen_id=account.kitchen_id,
-            community_ids=frozenset(community_ids_of(session=session, account_id=account.id)),
+            # Only a community worker's communities decide what they see (access.elder_scope).
+            community_ids=frozenset(community_ids_of(session=session, account_id=account.id))
+            if account.role == Role.community_worker
+            else frozenset(),
         )
 
 

@@ -183,11 +183,16 @@ def start_session(*, session: Session, clock: Clock, account: StaffAccount) -> s
 
 def account_for_session(*, session: Session, clock: Clock, token: str) -> StaffAccount | None:
     """The active account a session token belongs to, if the session has not expired."""
-    row = session.get(StaffSession, _token_hash(token))
-    if row is None or row.expires_at <= clock.now():
+    # One statement: it runs before every staff request.
+    found = session.exec(
+        select(StaffAccount, StaffSession.expires_at)
+        .join(StaffSession, col(StaffSession.account_id) == col(StaffAccount.id))
+        .where(StaffSession.token_hash == _token_hash(token))
+    ).first()
+    if found is None:
         return None
-    account = session.get(StaffAccount, row.account_id)
-    return account if account is not None and account.active else None
+    account, expires_at = found
+    return account if expires_at > clock.now() and account.active else None
 
 
 def end_session(*, session: Session, token: str) -> None:
