@@ -82,9 +82,20 @@ def pause_standing_order(
     end_date: date,
     reason: Annotated[str, Field(max_length=200)] | None = None,
 ) -> StandingOrderPause:
+    """Stop a standing order's meals over a period (inclusive). The same period twice (a
+    double tap, a form sent again) is the one pause already there."""
     _get(session, standing_order_id)
     if end_date < start_date:
         raise InvalidPeriod()
+    same = session.exec(
+        select(StandingOrderPause).where(
+            StandingOrderPause.standing_order_id == standing_order_id,
+            StandingOrderPause.start_date == start_date,
+            StandingOrderPause.end_date == end_date,
+        )
+    ).first()
+    if same is not None:
+        return same
     pause = StandingOrderPause(
         standing_order_id=standing_order_id, start_date=start_date, end_date=end_date, reason=reason
     )

@@ -8,14 +8,14 @@ from sqlmodel import col, select
 from bot import callbacks as cb
 from bot import texts
 from bot.flows.ordering import Flow, confirm_screen, done, item_at, mode_for, pick_set, pick_variant
-from bot.turn import Buttons, NotYours, Say, Turn
+from bot.turn import MODE_LETTERS, Buttons, NotYours, Say, Turn
 from core import i18n
 from core.errors import OrderNotFound
 from core.models import (
     Order,
     Site,
 )
-from core.types import OrderStatus, Slot
+from core.types import OrderStatus, ServiceMode, Slot
 from kitchen.exports import variant_name
 from usecases import ordering
 
@@ -108,18 +108,24 @@ def keep(turn: Turn) -> list[Say]:
     return [Say(turn.t(texts.KEPT), edit=True)]
 
 
+def _change_of(order: Order) -> Flow:
+    """The change screens for an order: they start from its portions and the way it comes."""
+    mode = MODE_LETTERS[ServiceMode(order.mode)]
+    return Flow(order.elder_id, change=order.id, quantity=order.quantity, mode=mode)
+
+
 def change_sets(turn: Turn, order_id: int) -> list[Say]:
     """Change an order before its cutoff: the same meal's menu, at the order's own site."""
     order = _own_order(turn, order_id)
     site = turn.session.get(Site, order.site_id)
-    flow = Flow(order.elder_id, change=order.id)
+    flow = _change_of(order)
     return pick_set(turn, order.elder_id, order.service_date, Slot(order.slot), flow, site)
 
 
 def change_variants(turn: Turn, order_id: int, dish_id: int) -> list[Say]:
     order = _own_order(turn, order_id)
     site = turn.session.get(Site, order.site_id)
-    flow = Flow(order.elder_id, change=order.id)
+    flow = _change_of(order)
     slot = Slot(order.slot)
     return pick_variant(turn, order.elder_id, order.service_date, slot, dish_id, flow, site)
 
@@ -128,7 +134,7 @@ def change_screen(
     turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str
 ) -> list[Say]:
     order = _own_order(turn, order_id)
-    flow = Flow(order.elder_id, change=order.id)
+    flow = _change_of(order)
     return confirm_screen(turn, order.elder_id, item_id, quantity, mode_letter, flow)
 
 

@@ -110,6 +110,10 @@ class Flow:
     elder_id: int
     change: int | None = None
     site_id: int | None = None
+    # Where the portions and the way it comes start: a new order's 1 and the elder's usual
+    # ("-"); a change's, the order's own (changing the dish keeps them).
+    quantity: int = 1
+    mode: str = "-"
 
     def dish(self, day: date, slot: Slot, dish_id: int) -> Callback:
         if self.change:
@@ -185,13 +189,14 @@ def pick_variant(
     if not variants:
         return pick_set(turn, elder_id, day, slot, flow, site)
     if len(variants) == 1:
-        return confirm_screen(turn, elder_id, variants[0].item_id, 1, None, flow)
+        mode = None if flow.mode == "-" else flow.mode
+        return confirm_screen(turn, elder_id, variants[0].item_id, flow.quantity, mode, flow)
     rows = [
         [
             (
                 capital(f"{variant_name(c.variant, turn.locale)} · ")
                 + i18n.money(c.price_fen, turn.locale),
-                flow.screen(c.item_id, 1, "-"),
+                flow.screen(c.item_id, flow.quantity, flow.mode),
             )
         ]
         for c in variants

@@ -387,7 +387,8 @@ def test_an_order_is_changed_to_another_dish_variant_portions_and_way(make, sess
     assert of_kind(sets, cb.MyOrders) == [cb.MyOrders(elder.id)]  # back to the list
     [variants] = press(turn, cb.ChangeVariant(order.id, dishes[1].id))
     soft = item_id(session, site.id, day, Slot.lunch, dishes[1].id, "soft")
-    assert cb.ChangeReview(order.id, soft, 1, "-") in of_kind(variants, cb.ChangeReview)
+    # The change starts from the order's own portions and way (1, delivered).
+    assert cb.ChangeReview(order.id, soft, 1, "d") in of_kind(variants, cb.ChangeReview)
     [screen] = press(turn, cb.ChangeReview(order.id, soft, 3, "i"))
     assert "Please check the change" in screen.text and "¥45.00" in screen.text
     assert of_kind(screen, cb.Change) == [cb.Change(order.id, soft, 3, "i")]
@@ -819,15 +820,9 @@ def test_data_no_button_of_ours_makes_is_not_understood(make, session):
     assert row_counts(session) == before
 
 
-# -- known bugs, reproduced (strict: each fails until it is fixed) ---------------------------
+# -- found by these tests, and fixed ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a change starts from 1 portion and the elder's usual way, not the order's own "
-    "(Flow.screen(item, 1, '-') in pick_variant): changing only the dish of 2 portions picked "
-    "up and pressing Confirm changes it to 1 portion delivered",
-)
 def test_changing_only_the_dish_keeps_the_orders_portions_and_way(make, session):
     site, dishes, elder = make.world()
     day = make.today + timedelta(1)
@@ -840,11 +835,6 @@ def test_changing_only_the_dish_keeps_the_orders_portions_and_way(make, session)
     assert of_kind(screen, cb.Change) == [cb.Change(order.id, regular, 2, "p")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Pause has no idempotency: a double tap on the same end day records the pause "
-    "twice, and the standing order is listed as paused twice",
-)
 def test_a_double_tap_on_a_pause_day_is_one_pause(make, session):
     site, _, elder = make.world()
     standing = ordering.create_standing_order(
