@@ -95,26 +95,29 @@ async def _looks(base: str, token: str, elder_id: int) -> list[int]:
     return answers
 
 
+async def _everyone(base: str, tokens: list[str], elders: list[int], lunch: int) -> list:
+    """Half the staff take a phone-in order, the other half keep looking, all at once."""
+    half = len(tokens) // 2
+    return await asyncio.gather(
+        *(
+            _orders(base, token, elder, lunch)
+            for token, elder in zip(tokens[:half], elders[:half], strict=True)
+        ),
+        *(
+            _looks(base, token, elder)
+            for token, elder in zip(tokens[half:], elders[half:], strict=True)
+        ),
+    )
+
+
 def test_a_crowd_of_staff_is_served_with_few_worker_threads(crowd):
     """Half the staff take orders while the other half keep looking (reads that record who
     looked), all at once on three worker threads."""
     app, database, tokens, elders, lunch = crowd
     half = STAFF // 2
 
-    async def everyone(base: str):
-        return await asyncio.gather(
-            *(
-                _orders(base, token, elder, lunch)
-                for token, elder in zip(tokens[:half], elders[:half], strict=True)
-            ),
-            *(
-                _looks(base, token, elder)
-                for token, elder in zip(tokens[half:], elders[half:], strict=True)
-            ),
-        )
-
     with serving(_with_threads(app, THREADS)) as base:
-        answers = asyncio.run(everyone(base))
+        answers = asyncio.run(_everyone(base, tokens, elders, lunch))
 
     assert answers == [[201, 200]] * half + [[200, 200] * VIEWS] * half
     with database.reading() as session:
@@ -134,28 +137,16 @@ def _same_database_with_a_small_pool(database: Database) -> Database:
 def test_more_staff_than_connections_wait_their_turn_rather_than_fail(crowd):
     """More requests at once than worker threads, and more threads than connections: a
     request must never hold a connection while it waits for a thread (to commit, say) when
-    the threads are all waiting for connections. Today's answer to that was a 503 after the
-    pool's timeout for some, and connections "idle in transaction" meanwhile."""
+    the threads are all waiting for connections. Without api.deps.Admission some were
+    answered 503 after the pool's timeout, their connections "idle in transaction" meanwhile."""
     app, database, tokens, elders, lunch = crowd
     small = _same_database_with_a_small_pool(database)
     app = create_app(database=small, clock=app.state.clock)
     half = STAFF // 2
 
-    async def everyone(base: str):
-        return await asyncio.gather(
-            *(
-                _orders(base, token, elder, lunch)
-                for token, elder in zip(tokens[:half], elders[:half], strict=True)
-            ),
-            *(
-                _looks(base, token, elder)
-                for token, elder in zip(tokens[half:], elders[half:], strict=True)
-            ),
-        )
-
     try:
         with serving(_with_threads(app, 4)) as base:
-            answers = asyncio.run(everyone(base))
+            answers = asyncio.run(_everyone(base, tokens, elders, lunch))
     finally:
         small.dispose()
     assert answers == [[201, 200]] * half + [[200, 200] * VIEWS] * half
