@@ -11,6 +11,7 @@ from telegram.ext import Application
 from api import account_pages as accounts
 from api import (
     audit_log,
+    counter,
     dashboard,
     elders,
     health,
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(settlement.router)
     app.include_router(menus.router)
     app.include_router(orders.router)
+    app.include_router(counter.router)
     app.include_router(dashboard.router)
     app.include_router(elders.router)
     app.include_router(welfare.router)

@@ -151,3 +151,7 @@ DashboardStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.funder_a
 # The elders registry and the welfare alerts: the admin, and community workers (each only the
 # elders of their own communities: api.accounts.access.may_see_elder).
 RegistryStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.community_worker))]
+
+# The canteen counter: the admin, and canteen staff (each only their own sites:
+# api.accounts.access.counter_sites).
+CounterStaff = Annotated[Staff, Depends(require_role(Role.admin, Role.canteen))]

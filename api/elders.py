@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
@@ -16,7 +16,7 @@ from api.accounts.errors import AccessDenied, CommunityNotYours
 from api.audit_log import record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
-from api.forms import FormDep, FormInvalid, refusal, rows, text, validated
+from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
 from core import i18n
 from core.clock import Clock, today
@@ -562,11 +562,6 @@ def _form_page(
     )
 
 
-def _blank_is_none(value: Any) -> Any:
-    """A search form's "All" sends an empty value."""
-    return None if value == "" else value
-
-
 @router.get("/elders", response_class=HTMLResponse, include_in_schema=False)
 def elders_page(
     request: Request,
@@ -575,10 +570,10 @@ def elders_page(
     clock: ClockDep,
     q: Annotated[str | None, Query(max_length=64)] = None,
     community_id: Annotated[
-        Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_is_none), Query()
+        Annotated[int, Field(ge=1, le=MAX_ID)] | None, BlankIsNone, Query()
     ] = None,
-    category: Annotated[Category | None, BeforeValidator(_blank_is_none), Query()] = None,
-    status: Annotated[ElderStatus | None, BeforeValidator(_blank_is_none), Query()] = None,
+    category: Annotated[Category | None, BlankIsNone, Query()] = None,
+    status: Annotated[ElderStatus | None, BlankIsNone, Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ):
     scope = elder_scope(staff)

@@ -5,7 +5,7 @@ import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from starlette.datastructures import FormData
 
 from api.errors import field_of
@@ -24,6 +24,15 @@ async def read_form(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def _blank_is_none(value: object) -> object:
+    """A search form's "All" sends an empty value."""
+    return None if value == "" else value
+
+
+# On an optional field of a search form: "All" (an empty value) is no filter.
+BlankIsNone = BeforeValidator(_blank_is_none)
 
 
 class FormInvalid(Exception):

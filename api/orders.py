@@ -19,7 +19,7 @@ from api.accounts.models import Role
 from api.audit_log import record_view
 from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
-from api.forms import field_errors, refusal_of
+from api.forms import BlankIsNone, field_errors, refusal_of
 from api.templating import page
 from core import audit
 from core.clock import Clock, today
@@ -90,9 +90,9 @@ class BoardQuery(BaseModel):
     time in a stable order: site, meal, elder."""
 
     service_date: date | None = Field(None, alias="date")
-    site_id: RowId | None = None
-    slot: Slot | None = None
-    status: OrderStatus | None = None
+    site_id: Annotated[RowId | None, BlankIsNone] = None
+    slot: Annotated[Slot | None, BlankIsNone] = None
+    status: Annotated[OrderStatus | None, BlankIsNone] = None
     limit: Annotated[int, Field(ge=1, le=500)] = BOARD_PAGE
     offset: Annotated[int, Field(ge=0)] = 0
 

@@ -174,10 +174,13 @@ def user_add(
     community_id: Annotated[
         list[int] | None, typer.Option(help="For a community worker: a community (repeatable).")
     ] = None,
+    site_id: Annotated[
+        list[int] | None, typer.Option(help="For canteen staff: a site they serve at (repeatable).")
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
-    """Create a staff account with its role and the rider, funder, kitchen or communities it
-    is linked to."""
+    """Create a staff account with its role and the rider, funder, kitchen, communities or
+    sites it is linked to."""
     from api.accounts.service import create_account
 
     locale = _locale(lang)
@@ -200,6 +203,7 @@ def user_add(
                     "funder_id": funder_id,
                     "kitchen_id": kitchen_id,
                     "community_ids": community_id or [],
+                    "site_ids": site_id or [],
                 },
             )
     except DomainError as refusal:

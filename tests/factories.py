@@ -340,6 +340,8 @@ def make_staff(make: Factory, role: str, password: str = PASSWORD, **links):
         links["kitchen_id"] = make.site(kind=SiteKind.central_kitchen).id
     if role == "community_worker" and "community_ids" not in links:
         links["community_ids"] = [make.community().id]
+    if role == "canteen" and "site_ids" not in links:
+        links["site_ids"] = [make.site(kind=SiteKind.canteen).id]
     return create_account(
         session=make.session,
         clock=make.clock,

@@ -18,6 +18,7 @@ class Staff:
     funder_id: int | None = None
     kitchen_id: int | None = None
     community_ids: frozenset[int] = frozenset()
+    site_ids: frozenset[int] = frozenset()
 
     @property
     def actor(self) -> str:
@@ -31,7 +32,19 @@ class Staff:
             return "/rider"
         if self.role == Role.kitchen:
             return f"/kitchens/{self.kitchen_id}/production"
+        if self.role == Role.canteen:
+            return "/counter"
         return "/"
+
+
+def counter_sites(staff: Staff) -> frozenset[int] | None:
+    """The sites whose counter this person keeps: None for every site (the admin), canteen
+    staff their own, nothing for any other role."""
+    if staff.role == Role.admin:
+        return None
+    if staff.role == Role.canteen:
+        return staff.site_ids
+    return frozenset()
 
 
 def may_see_kitchen(staff: Staff, kitchen_id: int) -> bool:

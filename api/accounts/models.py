@@ -22,6 +22,7 @@ class Role(Labelled):
     kitchen = "kitchen"
     rider = "rider"
     funder_auditor = "funder_auditor"
+    canteen = "canteen"
 
 
 LABELS.update(
@@ -31,6 +32,7 @@ LABELS.update(
         Role.kitchen: N_("kitchen staff"),
         Role.rider: N_("rider"),
         Role.funder_auditor: N_("funder auditor"),
+        Role.canteen: N_("canteen staff"),
     }
 )
 
@@ -59,6 +61,14 @@ class StaffCommunity(SQLModel, table=True):
     __tablename__ = "staff_community"
     account_id: int = Column(foreign_key="staff_account.id", primary_key=True)
     community_id: int = Column(foreign_key="community.id", primary_key=True)
+
+
+class StaffSite(SQLModel, table=True):
+    """The sites (canteens, pick-up points) whose counter a member of canteen staff keeps."""
+
+    __tablename__ = "staff_site"
+    account_id: int = Column(foreign_key="staff_account.id", primary_key=True)
+    site_id: int = Column(foreign_key="site.id", primary_key=True)
 
 
 class StaffSession(SQLModel, table=True):
@@ -99,6 +109,7 @@ class StaffAccountCreate(BaseModel):
     funder_id: int | None = None
     kitchen_id: int | None = None
     community_ids: list[int] = []
+    site_ids: list[int] = []
 
     @field_validator("username", "display_name", mode="before")
     @classmethod

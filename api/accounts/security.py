@@ -18,7 +18,7 @@ from starlette.responses import Response
 from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
 from api.accounts.models import Role
-from api.accounts.service import account_for_session, community_ids_of
+from api.accounts.service import account_for_session, community_ids_of, site_ids_of
 from core.settings import get_settings
 
 SESSION_COOKIE = "mealaid_session"
@@ -69,6 +69,9 @@ def _staff_for(request: Request, token: str) -> Staff | None:
             # Only a community worker's communities decide what they see (access.elder_scope).
             community_ids=frozenset(community_ids_of(session=session, account_id=account.id))
             if account.role == Role.community_worker
+            else frozenset(),
+            site_ids=frozenset(site_ids_of(session=session, account_id=account.id))
+            if account.role == Role.canteen
             else frozenset(),
         )
 

@@ -30,6 +30,7 @@ from api.accounts.models import (
     StaffCommunity,
     StaffPublic,
     StaffSession,
+    StaffSite,
 )
 from billing.models import Funder
 from core.clock import Clock
@@ -49,12 +50,14 @@ LINKS = {
     Role.funder_auditor: "funder_id",
     Role.kitchen: "kitchen_id",
     Role.community_worker: "community_ids",
+    Role.canteen: "site_ids",
 }
 LINK_NAMES = {
     "rider_id": FieldName("rider"),
     "funder_id": FieldName("funder"),
     "kitchen_id": FieldName("kitchen"),
     "community_ids": FieldName("communities"),
+    "site_ids": FieldName("sites"),
 }
 
 
@@ -83,6 +86,8 @@ def _check_links(session: Session, account_in: StaffAccountCreate) -> None:
         get_site(session=session, site_id=account_in.kitchen_id)
     for community_id in account_in.community_ids:
         get_community(session=session, community_id=community_id)
+    for site_id in account_in.site_ids:
+        get_site(session=session, site_id=site_id)
 
 
 @service
@@ -110,6 +115,8 @@ def create_account(
     session.flush()
     for community_id in sorted(set(account_in.community_ids)):
         session.add(StaffCommunity(account_id=account.id, community_id=community_id))
+    for site_id in sorted(set(account_in.site_ids)):
+        session.add(StaffSite(account_id=account.id, site_id=site_id))
     session.flush()
     return account
 
@@ -224,6 +231,16 @@ def change_password(
         others = others.where(StaffSession.token_hash != _token_hash(keep_token))
     session.exec(others)
     session.flush()
+
+
+def site_ids_of(*, session: Session, account_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(StaffSite.site_id)
+            .where(StaffSite.account_id == account_id)
+            .order_by(col(StaffSite.site_id))
+        )
+    )
 
 
 def community_ids_of(*, session: Session, account_id: int) -> list[int]:

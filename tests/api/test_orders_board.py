@@ -319,5 +319,8 @@ def test_the_board_comes_in_pages_with_the_whole_days_counts(busy_day):
         assert "1–4 of 10" in first and "offset=4" in first
         last = admin.get("/orders?date=2026-11-25&limit=4&offset=8&lang=zh_CN").text
         assert "第 9–10 条，共 10 条" in last and "offset=4" in last and "offset=12" not in last
+        # The filter form's "All" sends empty values: no filter.
+        everything = admin.get("/orders?date=2026-11-25&slot=&status=&lang=en")
+        assert everything.status_code == 200 and "1–10 of 10" in everything.text
         only_dinner = admin.get("/orders?date=2026-11-25&slot=dinner&lang=en").text
         assert "长者7" in only_dinner and "长者1<" not in only_dinner

@@ -53,6 +53,7 @@ REGISTRY = (Role.admin, Role.community_worker)  # a worker: only their communiti
 STATEMENTS = (Role.admin, Role.funder_auditor)  # an auditor: only its own funder's
 BOARD = (Role.admin, Role.kitchen, Role.community_worker)
 PHONE_IN = (Role.admin, Role.community_worker)
+COUNTER = (Role.admin, Role.canteen)
 
 # (method, path) -> role -> outcome. Every route of the app must be here.
 MATRIX = {
@@ -144,6 +145,13 @@ MATRIX = {
     ("POST", "/welfare/alerts/{alert_id}/close"): only(*REGISTRY),
     ("GET", "/api/v1/welfare/alerts"): only(*REGISTRY),
     ("POST", "/api/v1/welfare/alerts/{alert_id}/close"): only(*REGISTRY),
+    # The canteen counter: canteen staff (their own sites' meals), and the admin.
+    ("GET", "/counter"): only(*COUNTER),
+    ("POST", "/counter/orders/{order_id}/serve"): only(*COUNTER),
+    ("POST", "/counter/not-collected"): only(*COUNTER),
+    ("GET", "/api/v1/counter"): only(*COUNTER),
+    ("POST", "/api/v1/counter/orders/{order_id}/serve"): only(*COUNTER),
+    ("POST", "/api/v1/counter/not-collected"): only(*COUNTER),
 }
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
@@ -178,6 +186,9 @@ def world(empty_database):
                 make, "community_worker", community_ids=[elder.community_id]
             ),
             Role.funder_auditor: make_staff(make, "funder_auditor"),
+            Role.canteen: make_staff(
+                make, "canteen", site_ids=[session.get(Order, orders[0]).site_id]
+            ),
         }
         others = {
             "other_rider": make_staff(make, "rider"),

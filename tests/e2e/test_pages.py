@@ -149,6 +149,7 @@ def staff_server(empty_database):
             "rider": make_staff(make, "rider", rider_id=route.rider_id).username,
             "community_worker": make_staff(make, "community_worker").username,
             "funder_auditor": make_staff(make, "funder_auditor").username,
+            "canteen": make_staff(make, "canteen").username,
         }
     clock.set(datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI))
     with serving(create_app(database=empty_database, clock=clock)) as base:
@@ -165,6 +166,7 @@ WALKS = {
     "rider": ("/rider", ["/rider", "/rider/routes/{route}"], "/"),
     "community_worker": ("/", ["/", "/elders", "/welfare"], "/kitchens/{kitchen}/production"),
     "funder_auditor": ("/", ["/"], "/admin/audit"),
+    "canteen": ("/counter", ["/counter"], "/"),
 }  # fmt: skip
 
 
@@ -174,6 +176,7 @@ ROLE_NAMES = {
     "rider": "配送员",
     "community_worker": "社区工作者",
     "funder_auditor": "出资方审计员",
+    "canteen": "食堂工作人员",
 }
 
 
@@ -190,7 +193,7 @@ def test_each_role_logs_in_and_walks_the_pages_it_may_see(
     log_in(page, accounts[role])
     assert page.url == base + fill(home)
     nav = page.locator("nav.main-nav").inner_text()
-    assert ("今天" in nav) == (role != "rider")  # riders have no day overview
+    assert ("今天" in nav) == (role not in ("rider", "canteen"))  # they have their own pages
     who = page.locator(".account .who").inner_text()
     assert accounts[role] in who and ROLE_NAMES[role] in who
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,0 +1,225 @@
+"""The canteen counter, a phone- or tablet-sized page for canteen staff: today's dine-in and
+pick-up meals at their site, found by name or phone digits, one tap to mark a meal served, and
+"not collected" for the rest when the meal is over; with its JSON twin. Canteen staff keep only
+their own sites' counters (the admin any). Each mark goes through usecases.counter."""
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from api.accounts.access import Staff, counter_sites
+from api.accounts.errors import AccessDenied
+from api.audit_log import record_view
+from api.deps import ClockDep, CounterStaff, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES
+from api.forms import BlankIsNone
+from api.templating import page
+from core.clock import Clock, today
+from core.sites import list_sites
+from core.types import OrderStatus, RowId, ServiceMode, Slot
+from usecases import counter
+from usecases.counter import CounterMeal
+
+router = APIRouter(tags=["counter"], responses=STAFF_RESPONSES)
+
+
+class CounterMealPublic(BaseModel):
+    order_id: RowId
+    elder_id: RowId
+    elder: str
+    phone_tail: str
+    site_id: RowId
+    site: str
+    slot: Slot
+    dish_zh: str
+    dish_en: str
+    variant: str
+    quantity: int
+    mode: ServiceMode
+    status: OrderStatus
+    allergens: list[str]
+
+
+class CounterPublic(BaseModel):
+    service_date: date
+    meals: list[CounterMealPublic]
+
+
+class ServedPublic(BaseModel):
+    order_id: RowId
+    status: OrderStatus
+
+
+class NotCollected(BaseModel):
+    site_id: RowId
+    slot: Slot
+
+
+class NotCollectedPublic(BaseModel):
+    marked: int
+
+
+class CounterQuery(BaseModel):
+    site_id: Annotated[RowId | None, BlankIsNone] = None
+    slot: Annotated[Slot | None, BlankIsNone] = None
+    q: Annotated[str, Field(max_length=40)] = ""
+
+
+CounterQueryDep = Annotated[CounterQuery, Query()]
+
+
+def _sites(staff: Staff, site_id: int | None) -> frozenset[int] | None:
+    """The sites to show: one asked for (if it is this person's), else all of theirs."""
+    mine = counter_sites(staff)
+    if site_id is None:
+        return mine
+    if mine is not None and site_id not in mine:
+        raise AccessDenied()
+    return frozenset({site_id})
+
+
+def _check_order(session, staff: Staff, order_id: int) -> None:  # type: ignore[no-untyped-def]
+    mine = counter_sites(staff)
+    if mine is not None and counter.counter_site_of(session=session, order_id=order_id) not in mine:
+        raise AccessDenied()
+
+
+def _meals(session, clock: Clock, staff: Staff, wanted: CounterQuery) -> list[CounterMeal]:  # type: ignore[no-untyped-def]
+    return counter.counter_meals(
+        session=session,
+        service_date=today(clock),
+        site_ids=_sites(staff, wanted.site_id),
+        slot=wanted.slot,
+        query=wanted.q,
+    )
+
+
+def _record(request: Request, staff: Staff, meals: list[CounterMeal]) -> None:
+    sites = ",".join(sorted({str(m.site_id) for m in meals}))
+    record_view(request, actor=staff.actor, action="view_counter", subject="counter", detail=sites)
+
+
+@router.get("/api/v1/counter", response_model=CounterPublic)
+def counter_json(
+    request: Request,
+    staff: CounterStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    wanted: CounterQueryDep,
+) -> CounterPublic:
+    """Today's dine-in and pick-up meals at this person's sites (or one of them, one meal),
+    found by name or phone digits (`q`)."""
+    meals = _meals(session, clock, staff, wanted)
+    _record(request, staff, meals)
+    return CounterPublic(
+        service_date=today(clock), meals=[CounterMealPublic(**vars(m)) for m in meals]
+    )
+
+
+@router.post("/api/v1/counter/orders/{order_id}/serve", response_model=ServedPublic)
+def serve_json(
+    order_id: RowId, staff: CounterStaff, session: SessionDep, clock: ClockDep
+) -> ServedPublic:
+    """The elder ate here or collected her meal. Sent twice, it counts once."""
+    _check_order(session, staff, order_id)
+    order = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    return ServedPublic(order_id=order_id, status=OrderStatus(order.status))
+
+
+@router.post("/api/v1/counter/not-collected", response_model=NotCollectedPublic)
+def not_collected_json(
+    body: NotCollected, staff: CounterStaff, session: SessionDep, clock: ClockDep
+) -> NotCollectedPublic:
+    """The meal is over: the site's meals still waiting are marked not collected."""
+    _sites(staff, body.site_id)
+    marked = counter.not_collected(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        site_id=body.site_id,
+        service_date=today(clock),
+        slot=body.slot,
+    )
+    return NotCollectedPublic(marked=marked)
+
+
+@router.get("/counter", response_class=HTMLResponse, include_in_schema=False)
+def counter_page(
+    request: Request,
+    staff: CounterStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    wanted: CounterQueryDep,
+    served: int | None = None,
+    marked: int | None = None,
+):
+    meals = _meals(session, clock, staff, wanted)
+    _record(request, staff, meals)
+    mine = counter_sites(staff)
+    sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
+    waiting = [m for m in meals if m.status == OrderStatus.locked]
+    return page(
+        request,
+        "counter.html",
+        {
+            "service_date": today(clock),
+            "meals": meals,
+            "waiting": len(waiting),
+            "sites": sites,
+            "wanted": wanted,
+            "slots": list(Slot),
+            "served": served,
+            "marked": marked,
+            "back": _back(wanted),
+        },
+    )
+
+
+def _back(wanted: CounterQuery) -> str:
+    """This page again, as it was asked for."""
+    kept = wanted.model_dump(exclude_none=True, exclude_defaults=True)
+    return "/counter" + (f"?{urlencode(kept)}" if kept else "")
+
+
+@router.post("/counter/orders/{order_id}/serve", include_in_schema=False)
+def serve_page(
+    order_id: RowId,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    back: Annotated[str, Form(max_length=200)] = "/counter",
+):
+    _check_order(session, staff, order_id)
+    counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    return RedirectResponse(_same_page(back, served=order_id), status_code=303)
+
+
+@router.post("/counter/not-collected", include_in_schema=False)
+def not_collected_page(
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    site_id: Annotated[RowId, Form()],
+    slot: Annotated[Slot, Form()],
+    back: Annotated[str, Form(max_length=200)] = "/counter",
+):
+    _sites(staff, site_id)
+    marked = counter.not_collected(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        site_id=site_id,
+        service_date=today(clock),
+        slot=slot,
+    )
+    return RedirectResponse(_same_page(back, marked=marked), status_code=303)
+
+
+def _same_page(back: str, **shown: int) -> str:
+    """Back to the counter as it was (only ever this page: no redirect elsewhere)."""
+    path = back if back.startswith("/counter") and "//" not in back else "/counter"
+    return path + ("&" if "?" in path else "?") + urlencode(shown)

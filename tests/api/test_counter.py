@@ -1,0 +1,177 @@
+"""The canteen counter over HTTP: canteen staff see today's dine-in and pick-up meals at their
+own site, find an elder by name or phone digits, mark a meal served once (a second tap, or the
+same mark sent again, counts once), and mark the rest not collected when the meal is over;
+every mark goes through the outcome use case, so the ledger has the meal like any delivery."""
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from api.app import create_app
+from billing.models import LedgerEntry
+from core.audit import AuditEntry
+from core.clock import FixedClock
+from core.models import Order, WelfareAlert
+from core.types import OrderStatus, ServiceMode, Slot
+from tests.conftest import SHANGHAI, row_counts
+from tests.factories import Factory, csrf_from, log_in, make_staff
+from usecases import ordering
+
+
+@pytest.fixture
+def counter(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, _ = make.world()
+        other_site, other_dishes, _ = make.world()
+
+        def order(site, dish, mode, **elder):
+            elder = make.elder(site, **elder)
+            placed = ordering.place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=site.id,
+                service_date=make.today,
+                slot=Slot.lunch,
+                dish_id=dish.id,
+                variant="regular",
+                mode=mode,
+                idempotency_key=f"counter-{elder.id}",
+            )
+            return placed.order.id
+
+        ids = {
+            "dine_in": order(
+                site, dishes[0], ServiceMode.dine_in, name="陈桂英", phone="13800001234"
+            ),
+            "pickup": order(
+                site, dishes[0], ServiceMode.pickup, name="黄志强", phone="13900005678"
+            ),
+            "delivery": order(site, dishes[0], ServiceMode.delivery, name="林美华"),
+            "elsewhere": order(other_site, other_dishes[0], ServiceMode.dine_in, name="周国平"),
+            "site": site.id,
+            "canteen": make_staff(make, "canteen", site_ids=[site.id]).username,
+        }
+        for closing in (site, other_site):
+            ordering.run_cutoff(
+                session=session,
+                clock=clock,
+                site_id=closing.id,
+                service_date=make.today,
+                slot=Slot.lunch,
+                early=True,
+            )
+    clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
+    app = create_app(database=empty_database, clock=clock)
+    client = TestClient(app)
+    assert log_in(client, ids["canteen"]).status_code == 303
+    with client:
+        yield client, empty_database, ids
+
+
+def _json(client: TestClient) -> dict:
+    return {"x-csrf-token": csrf_from(client.get("/counter").text)}
+
+
+def test_the_counter_lists_its_own_sites_dine_in_and_pick_up_meals(counter):
+    client, _, ids = counter
+    meals = client.get("/api/v1/counter").json()["meals"]
+    assert {m["order_id"] for m in meals} == {ids["dine_in"], ids["pickup"]}
+    assert {m["status"] for m in meals} == {"locked"}
+    by_digits = client.get("/api/v1/counter", params={"q": "1234"}).json()["meals"]
+    assert [(m["elder"], m["phone_tail"]) for m in by_digits] == [("陈桂英", "1234")]
+    by_name = client.get("/api/v1/counter", params={"q": "志强"}).json()["meals"]
+    assert [m["order_id"] for m in by_name] == [ids["pickup"]]
+    page = client.get("/counter?lang=zh_CN").text
+    assert "陈桂英" in page and "确认就餐" in page and "确认领取" in page
+    assert "13800001234" not in page  # the last four digits only
+    # Another site's counter is not this person's.
+    assert client.get("/api/v1/counter", params={"site_id": 999}).status_code == 403
+
+
+def test_a_meal_is_marked_served_once_and_posted_like_a_delivery(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    first = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    assert first.status_code == 200 and first.json()["status"] == "dined_in"
+    with database.reading() as session:
+        posted = session.exec(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.order_id == ids["dine_in"])
+        ).one()
+    assert posted > 0  # the four contributions are in the ledger, as for a delivered meal
+    again = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    assert again.status_code == 200 and again.json()["status"] == "dined_in"
+    collected = client.post(f"/api/v1/counter/orders/{ids['pickup']}/serve", headers=headers)
+    assert collected.json()["status"] == "picked_up"
+    with database.reading() as session:
+        assert (
+            session.exec(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(LedgerEntry.order_id == ids["dine_in"])
+            ).one()
+            == posted
+        )
+        served = session.exec(
+            select(AuditEntry.detail).where(AuditEntry.action == "counter_served")
+        ).all()
+    assert served == [f"order:{ids['dine_in']} dined_in", f"order:{ids['pickup']} picked_up"]
+    page = client.get("/counter?lang=zh_CN").text
+    assert "确认就餐" not in page and "已堂食" in page  # served: no button, its state
+
+
+def test_other_sites_and_delivered_meals_are_refused_and_change_nothing(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    with database.reading() as session:
+        before = row_counts(session)
+    elsewhere = client.post(f"/api/v1/counter/orders/{ids['elsewhere']}/serve", headers=headers)
+    assert elsewhere.status_code == 403
+    delivery = client.post(
+        f"/api/v1/counter/orders/{ids['delivery']}/serve",
+        headers={**headers, "accept-language": "zh-CN"},
+    )
+    assert delivery.status_code == 409 and "Traceback" not in delivery.text
+    assert client.post("/api/v1/counter/orders/987654/serve", headers=headers).status_code == 404
+    bad = client.post(
+        "/api/v1/counter/not-collected?lang=zh_CN",
+        json={"site_id": ids["site"], "slot": "brunch"},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and bad.json()["message"]
+    with database.reading() as session:
+        after = row_counts(session)
+    # Only the audit log grew (who looked at the counter).
+    assert {k: v for k, v in after.items() if v != before[k]}.keys() <= {"audit_entry"}
+
+
+def test_the_rest_are_marked_not_collected_when_the_meal_is_over(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    over = client.post(
+        "/api/v1/counter/not-collected",
+        json={"site_id": ids["site"], "slot": "lunch"},
+        headers=headers,
+    )
+    assert over.status_code == 200 and over.json() == {"marked": 1}
+    with database.reading() as session:
+        statuses = {o.id: o.status for o in session.exec(select(Order))}
+        alerts = session.exec(select(func.count()).select_from(WelfareAlert)).one()
+    assert statuses[ids["dine_in"]] == OrderStatus.dined_in
+    assert statuses[ids["pickup"]] == OrderStatus.no_answer
+    assert statuses[ids["delivery"]] == OrderStatus.locked  # the rider's, not the counter's
+    assert statuses[ids["elsewhere"]] == OrderStatus.locked
+    assert alerts == 0  # a meal not collected is not a door nobody answered
+    page = client.post(
+        "/counter/not-collected",
+        data={"site_id": ids["site"], "slot": "lunch", "csrf_token": headers["x-csrf-token"]},
+        follow_redirects=False,
+    )
+    assert page.status_code == 303 and page.headers["location"] == "/counter?marked=0"

@@ -1,0 +1,92 @@
+"""The canteen counter on a phone: canteen staff log in, land on today's counter, find an
+elder by the last digits of her phone, tap once to mark her meal served, and at the end mark
+the rest not collected (two taps: open, confirm)."""
+
+from datetime import datetime
+
+import pytest
+
+from api.app import create_app
+from core.clock import FixedClock
+from core.types import ServiceMode, Slot
+from tests.conftest import SHANGHAI
+from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
+from tests.factories import Factory, make_staff
+from usecases import ordering
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture
+def counter_server(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, _ = make.world()
+        for n, (name, phone, mode) in enumerate(
+            [
+                ("陈桂英", "13800001234", ServiceMode.dine_in),
+                ("黄志强", "13900005678", ServiceMode.pickup),
+                ("何丽珍", "13700002468", ServiceMode.dine_in),
+            ]
+        ):
+            elder = make.elder(site, name=name, phone=phone)
+            ordering.place_order(
+                session=session,
+                clock=clock,
+                elder_id=elder.id,
+                site_id=site.id,
+                service_date=make.today,
+                slot=Slot.lunch,
+                dish_id=dishes[0].id,
+                variant="regular",
+                mode=mode,
+                idempotency_key=f"page-{n}",
+            )
+        ordering.run_cutoff(
+            session=session,
+            clock=clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            early=True,
+        )
+        canteen = make_staff(make, "canteen", site_ids=[site.id]).username
+    clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
+    with serving(create_app(database=empty_database, clock=clock)) as base:
+        yield base, canteen
+
+
+def test_canteen_staff_find_an_elder_by_phone_digits_and_serve_her_meal(
+    counter_server, browser, empty_database
+):
+    base, canteen = counter_server
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    log_in(page, canteen)
+    assert page.url == f"{base}/counter"
+    assert page.locator("li.counter-meal").count() == 3
+    assert "还有 3 份餐待发放" in page.locator("main").inner_text()
+    page.locator("input[name=q]").fill("1234")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查找").click()
+    meals = page.locator("li.counter-meal")
+    assert meals.count() == 1 and "陈桂英" in meals.inner_text() and "…1234" in meals.inner_text()
+    with page.expect_navigation():
+        meals.get_by_role("button", name="确认就餐").click()
+    assert "已记为已发放" in page.locator("main").inner_text()
+    assert "已堂食" in page.locator("li.counter-meal").inner_text()
+    assert page.locator("input[name=q]").input_value() == "1234"  # back where she was
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"counter-{empty_database.dialect}.png", full_page=True)
+
+    page.goto(f"{base}/counter")
+    page.locator("details.not-collected summary").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="将 2 份餐记为未领取").click()
+    text = page.locator("main").inner_text()
+    assert "已将 2 份餐记为未领取" in text and "还有 0 份餐待发放" in text
+    assert page.locator("li.counter-meal form").count() == 0
+    page.screenshot(path=ARTIFACTS / f"counter-after-{empty_database.dialect}.png", full_page=True)
+    context.close()

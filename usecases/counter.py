@@ -1,0 +1,167 @@
+"""The canteen counter: the day's dine-in and pick-up meals at a site, found by name or phone
+digits, marked served (eaten or collected) one tap at a time, and the rest marked not collected
+when the meal is over. Each mark goes through the same outcome use case as a delivery
+(`usecases.ordering.record_outcome`: the ledger entries, the dashboard, the month's checks see
+canteen meals like any other) and leaves an audit entry."""
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from core import audit
+from core.clock import Clock
+from core.errors import OrderNotFound, OutcomeNotAllowed
+from core.models import Elder, Order, Site
+from core.types import OrderStatus, ServiceMode, Slot
+from usecases import ordering
+
+# How a counter meal is served, by the way it was ordered.
+SERVED_AS = {ServiceMode.dine_in: OrderStatus.dined_in, ServiceMode.pickup: OrderStatus.picked_up}
+
+
+@dataclass(frozen=True)
+class CounterMeal:
+    """One order at the counter: who, what, and how far it has got. The phone shows only its
+    last four digits (enough to tell two 陆伟雄 apart, and to be found by)."""
+
+    order_id: int
+    elder_id: int
+    elder: str
+    phone_tail: str
+    site_id: int
+    site: str
+    slot: Slot
+    dish_zh: str
+    dish_en: str
+    variant: str
+    quantity: int
+    mode: ServiceMode
+    status: OrderStatus
+    allergens: list[str]
+
+
+def counter_meals(
+    *,
+    session: Session,
+    service_date: date,
+    site_ids: Collection[int] | None,
+    slot: Slot | None = None,
+    query: str = "",
+) -> list[CounterMeal]:
+    """The day's dine-in and pick-up orders (not the cancelled ones) at these sites (None:
+    every site), optionally of one meal, and of elders whose name has `query` in it, or whose
+    phone number has its digits (at least 3)."""
+    conditions = [
+        Order.service_date == service_date,
+        col(Order.mode).in_([m.value for m in SERVED_AS]),
+        Order.status != OrderStatus.cancelled.value,
+    ]
+    if site_ids is not None:
+        conditions.append(col(Order.site_id).in_(list(site_ids) or [-1]))
+    if slot is not None:
+        conditions.append(Order.slot == slot.value)
+    query = query.strip()
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 3 and len(digits) == len(query.replace(" ", "").replace("-", "")):
+        conditions.append(col(Elder.phone).contains(digits))
+    elif query:
+        conditions.append(col(Elder.name).contains(query))
+    rows = session.execute(
+        sa.select(Order, Elder.name, Elder.phone, Site.name)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
+        .join(Site, col(Site.id) == col(Order.site_id))
+        .where(*conditions)
+        .order_by(col(Site.name), col(Order.slot), col(Elder.name), col(Order.id))
+    ).all()
+    return [
+        CounterMeal(
+            order_id=order.id,
+            elder_id=order.elder_id,
+            elder=name,
+            phone_tail=re.sub(r"\D", "", phone or "")[-4:],
+            site_id=order.site_id,
+            site=site,
+            slot=Slot(order.slot),
+            dish_zh=order.dish_name_zh,
+            dish_en=order.dish_name_en,
+            variant=order.variant,
+            quantity=order.quantity,
+            mode=ServiceMode(order.mode),
+            status=OrderStatus(order.status),
+            allergens=list(order.allergens or []),
+        )
+        for order, name, phone, site in rows
+    ]
+
+
+def counter_site_of(*, session: Session, order_id: int) -> int:
+    """The site an order is served at (for the surface's check of whose counter it is)."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    return order.site_id
+
+
+def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Order:
+    """The elder ate her meal here, or collected it: recorded once (a second tap, or the same
+    mark sent again, finds it recorded and changes nothing)."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    mode = ServiceMode(order.mode)
+    if mode not in SERVED_AS:
+        raise OutcomeNotAllowed(status=OrderStatus(order.status), outcome=OrderStatus.dined_in)
+    outcome = SERVED_AS[mode]
+    if order.status == outcome:
+        return order
+    served = ordering.record_outcome(
+        session=session, clock=clock, order_id=order_id, outcome=outcome, by=actor
+    )
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="counter_served",
+        subject=f"elder:{order.elder_id}",
+        detail=f"order:{order_id} {outcome.value}",
+    )
+    return served
+
+
+def not_collected(
+    *, session: Session, clock: Clock, actor: str, site_id: int, service_date: date, slot: Slot
+) -> int:
+    """The meal is over: every counter meal at the site still waiting is marked not collected
+    (billing applies the programme's rule for unserved meals). How many were."""
+    waiting = session.execute(
+        sa.select(Order.id).where(
+            Order.site_id == site_id,
+            Order.service_date == service_date,
+            Order.slot == slot.value,
+            Order.status == OrderStatus.locked.value,
+            col(Order.mode).in_([m.value for m in SERVED_AS]),
+        )
+    ).scalars()
+    count = 0
+    for order_id in list(waiting):
+        ordering.record_outcome(
+            session=session,
+            clock=clock,
+            order_id=order_id,
+            outcome=OrderStatus.no_answer,
+            by=actor,
+        )
+        count += 1
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="counter_not_collected",
+        subject=f"site:{site_id}",
+        detail=f"{service_date.isoformat()} {slot.value} {count}",
+    )
+    return count
