@@ -55,15 +55,15 @@ def counter_meals(
     """The day's dine-in and pick-up orders (not the cancelled ones) at these sites (None:
     every site), optionally of one meal, and of elders whose name has `query` in it, or whose
     phone number has its digits (at least 3)."""
-    conditions = [
-        Order.service_date == service_date,
+    conditions: list[sa.ColumnElement[bool]] = [
+        col(Order.service_date) == service_date,
         col(Order.mode).in_([m.value for m in SERVED_AS]),
-        Order.status != OrderStatus.cancelled.value,
+        col(Order.status) != OrderStatus.cancelled.value,
     ]
     if site_ids is not None:
         conditions.append(col(Order.site_id).in_(list(site_ids) or [-1]))
     if slot is not None:
-        conditions.append(Order.slot == slot.value)
+        conditions.append(col(Order.slot) == slot.value)
     query = query.strip()
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 3 and len(digits) == len(query.replace(" ", "").replace("-", "")):
@@ -71,7 +71,7 @@ def counter_meals(
     elif query:
         conditions.append(col(Elder.name).contains(query))
     rows = session.execute(
-        sa.select(Order, Elder.name, Elder.phone, Site.name)
+        sa.select(Order, col(Elder.name), col(Elder.phone), col(Site.name))
         .join(Elder, col(Elder.id) == col(Order.elder_id))
         .join(Site, col(Site.id) == col(Order.site_id))
         .where(*conditions)
@@ -138,11 +138,11 @@ def not_collected(
     """The meal is over: every counter meal at the site still waiting is marked not collected
     (billing applies the programme's rule for unserved meals). How many were."""
     waiting = session.execute(
-        sa.select(Order.id).where(
-            Order.site_id == site_id,
-            Order.service_date == service_date,
-            Order.slot == slot.value,
-            Order.status == OrderStatus.locked.value,
+        sa.select(col(Order.id)).where(
+            col(Order.site_id) == site_id,
+            col(Order.service_date) == service_date,
+            col(Order.slot) == slot.value,
+            col(Order.status) == OrderStatus.locked.value,
             col(Order.mode).in_([m.value for m in SERVED_AS]),
         )
     ).scalars()
