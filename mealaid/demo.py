@@ -46,7 +46,7 @@ from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
 from routing.records import RouteStop
-from usecases import elders
+from usecases import counter, elders
 from usecases.elders import chat_user_for
 from usecases.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from usecases.ordering import (
@@ -129,6 +129,7 @@ def _age(rng: random.Random) -> int:
 
 # Who the audit log names for the demo city's set-up (its dishes and menus).
 SETUP_ACTOR = "demo-setup"
+CANTEEN_ACTOR = "demo-canteen"  # the canteens' counter staff
 
 
 def build_city(
@@ -728,34 +729,47 @@ def run_day(
                 )
             tick()
 
-    # Riders deliver in route order, at the planned time; canteens hand over and serve. A few
-    # doors stay shut.
+    # Riders deliver in route order, at the planned time; canteens serve at the counter
+    # (usecases.counter, as canteen staff do). A few doors stay shut, and a few pick-ups are
+    # never collected: the counter marks those when the meal is over.
     with database.reading() as session:
         locked = session.exec(
-            select(Order.id, Order.mode, Order.slot, RouteStop.eta)
+            select(Order.id, Order.mode, Order.slot, Order.site_id, RouteStop.eta)
             .outerjoin(RouteStop, RouteStop.order_id == Order.id)
             .where(Order.service_date == day, Order.status == OrderStatus.locked)
             .order_by(Order.slot, RouteStop.eta, Order.id)
         ).all()
     tick = progress("outcomes", len(locked))
-    served = {
-        ServiceMode.delivery: OrderStatus.delivered,
-        ServiceMode.pickup: OrderStatus.picked_up,
-        ServiceMode.dine_in: OrderStatus.dined_in,
-    }
-    for order_id, mode, slot, eta in locked:
+    counters: set[tuple[int, Slot]] = set()
+    for order_id, mode, slot, site_id, eta in locked:
         at = time(12, 10) if slot == Slot.lunch else time(17, 50)
         clock.set(eta or datetime.combine(day, at, tz))
         missed = mode != ServiceMode.dine_in and rng.random() < 0.03
         with database.transaction() as session:
-            record_outcome(
+            if mode == ServiceMode.delivery:
+                record_outcome(
+                    session=session,
+                    clock=clock,
+                    order_id=order_id,
+                    outcome=OrderStatus.no_answer if missed else OrderStatus.delivered,
+                    by="demo-rider",
+                )
+            elif not missed:
+                counter.serve(session=session, clock=clock, actor=CANTEEN_ACTOR, order_id=order_id)
+        if mode != ServiceMode.delivery:
+            counters.add((site_id, Slot(slot)))
+        tick()
+    for site_id, slot in sorted(counters):
+        clock.set(datetime.combine(day, time(13, 30) if slot == Slot.lunch else time(19, 0), tz))
+        with database.transaction() as session:
+            counter.not_collected(
                 session=session,
                 clock=clock,
-                order_id=order_id,
-                outcome=OrderStatus.no_answer if missed else served[ServiceMode(mode)],
-                by="demo-rider" if mode == ServiceMode.delivery else "demo-canteen",
+                actor=CANTEEN_ACTOR,
+                site_id=site_id,
+                service_date=day,
+                slot=slot,
             )
-        tick()
     with database.reading() as session:
         summary.final = list(
             session.exec(
@@ -777,8 +791,8 @@ class DemoAccount:
 
 def create_staff_accounts(session: Session, clock: FixedClock) -> list[DemoAccount]:
     """One staff account per role, with a fresh random password each: the rider of the first
-    planned route, that route's kitchen, the first funder and the community of the route's
-    first elder."""
+    planned route, that route's kitchen, the first funder, the first canteen and the community
+    of the route's first elder."""
     import secrets
 
     from api.accounts.service import create_account
@@ -803,12 +817,16 @@ def create_staff_accounts(session: Session, clock: FixedClock) -> list[DemoAccou
         first_stop = None
     community_id = first_stop or session.exec(select(Community.id).order_by(Community.id)).first()
     funder_id = session.exec(select(Funder.id).order_by(Funder.id)).first()
+    canteen_id = session.exec(
+        select(Site.id).where(Site.kind == SiteKind.canteen).order_by(Site.id)
+    ).first()
     plan = [
         ("admin", "admin", {}, "/"),
         ("kitchen", "kitchen", {"kitchen_id": kitchen_id}, f"/kitchens/{kitchen_id}/production"),
         ("rider", "rider", {"rider_id": rider_id}, "/rider"),
         ("community", "community_worker", {"community_ids": [community_id]}, "/"),
         ("auditor", "funder_auditor", {"funder_id": funder_id}, "/"),
+        ("canteen", "canteen", {"site_ids": [canteen_id]}, "/counter"),
     ]
     accounts = []
     for username, role, links, home in plan:

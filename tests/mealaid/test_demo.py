@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 from api.accounts.models import Role
 from api.accounts.service import authenticate
 from billing.models import Fund, LedgerEntry, Share
+from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.db import Database
 from core.elders import categories_on
 from core.models import Elder, Menu, Order, Site, SlotCutoff
 from core.orders import SERVED
 from core.settings import get_settings
-from core.types import Category, OrderStatus, SiteKind
+from core.types import Category, OrderStatus, ServiceMode, SiteKind
 from mealaid.cli import app
 from tests.conftest import BACKENDS, TEMPLATES
 
@@ -60,11 +61,12 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     logins = dict(
         # A row: user name | password | role | where they start (a path).
         re.findall(
-            r"[│|] (admin|kitchen|rider|community|auditor)\s+[│|] (\S+)\s+[│|][^│|\n]+[│|] /",
+            r"[│|] (admin|kitchen|rider|community|auditor|canteen)\s+[│|] (\S+)\s+"
+            r"[│|][^│|\n]+[│|] /",
             first,
         )
     )
-    assert set(logins) == {"admin", "kitchen", "rider", "community", "auditor"}, first
+    assert set(logins) == {"admin", "kitchen", "rider", "community", "auditor", "canteen"}, first
     with database.transaction() as session:
         clock = FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=get_settings().tz))
         roles = {
@@ -102,6 +104,14 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     assert {e.share for e in entries} == set(Share)
     assert all(f.committed_fen <= f.budget_fen for f in funds)
     assert any(o.standing_order_id for o in orders) and any(not o.standing_order_id for o in orders)
+    # Canteen meals are served at the counter (usecases.counter), as canteen staff do.
+    with database.reading() as session:
+        counter = Counter(
+            e.action for e in session.exec(select(AuditEntry)) if e.action.startswith("counter_")
+        )
+    at_counter = [o for o in served if o.mode != ServiceMode.delivery]
+    assert counter["counter_served"] == len(at_counter) > 0
+    assert counter["counter_not_collected"] > 0
     database.dispose()
 
     second = run_demo()
