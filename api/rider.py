@@ -31,7 +31,7 @@ from routing.service import (
     route_view,
     routes_on,
 )
-from usecases.ordering import record_outcome
+from usecases import routing as routing_runs
 
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
@@ -183,19 +183,19 @@ def record_stop(
     route_actor(session, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
-    stop = route_of_order(session=session, order_id=order_id)
-    if stop is None or stop[0] != route_id:
-        raise HTTPException(status_code=404)
-    route = route_view(session=session, route_id=route_id)
-    record_outcome(
+    rider_id = rider_of_route(session=session, route_id=route_id)
+    routing_runs.record_stop(
         session=session,
         clock=clock,
+        route_id=route_id,
         order_id=order_id,
         outcome=outcome,
-        by=f"rider:{route.rider_id}",
+        by=f"rider:{rider_id}",
     )
+    stop = route_of_order(session=session, order_id=order_id)
+    position = stop[1] if stop else 1
     query = f"?key={quote(key)}" if key else ""
-    return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{stop[1]}", status_code=303)
+    return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
 
 
 @router.get("/rider/orders/{order_id}", include_in_schema=False)

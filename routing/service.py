@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, func, select
 
 from core.diet import door_warnings, special_texture
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.i18n import N_
 from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site, saved
 from core.signing import sign
@@ -22,6 +22,16 @@ WELFARE = {Category.living_alone.value, Category.disabled_care.value, Category.d
 class RouteNotFound(NotFound):
     code = "route_not_found"
     message = N_("We could not find this route.")
+
+
+class RouteNotToday(Conflict):
+    code = "route_not_today"
+    message = N_("This route is for {day}, not today: nothing was recorded.")
+
+
+class StopNotOnRoute(NotFound):
+    code = "stop_not_on_route"
+    message = N_("This meal is not on this route.")
 
 
 @dataclass(frozen=True)

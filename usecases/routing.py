@@ -10,13 +10,15 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import Clock
 from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
-from core.models import MealSlot, Site, SlotCutoff, saved
+from core.models import MealSlot, Order, Site, SlotCutoff, saved
 from core.sites import cutoff_at
-from core.types import SiteKind, Slot
+from core.types import OrderStatus, SiteKind, Slot
 from routing import planning
 from routing.planning import PlanSummary
-from routing.records import PlannedSlot
+from routing.records import DeliveryRoute, PlannedSlot
 from routing.search import SolveParams
+from routing.service import RouteNotFound, RouteNotToday, StopNotOnRoute, route_of_order
+from usecases import ordering
 
 __all__ = [
     "OpenSite",
@@ -25,6 +27,7 @@ __all__ = [
     "kitchens_due",
     "open_sites",
     "plan_kitchen",
+    "record_stop",
     "replan_after_dropout",
 ]
 
@@ -188,3 +191,22 @@ def replan_after_dropout(
         subject=f"route:{route_id}",
     )
     return summary
+
+
+def record_stop(
+    *, session: Session, clock: Clock, route_id: int, order_id: int, outcome: OrderStatus, by: str
+) -> Order:
+    """A rider's mark at a door (delivered, or nobody answered): only on a route of today and
+    only for a meal on that route, then the outcome use case (ledger entries, a welfare alert
+    when nobody answered)."""
+    route = session.get(DeliveryRoute, route_id)
+    if route is None:
+        raise RouteNotFound()
+    if route.service_date != clock.now().date():
+        raise RouteNotToday(day=route.service_date)
+    stop = route_of_order(session=session, order_id=order_id)
+    if stop is None or stop[0] != route_id:
+        raise StopNotOnRoute()
+    return ordering.record_outcome(
+        session=session, clock=clock, order_id=order_id, outcome=outcome, by=by
+    )

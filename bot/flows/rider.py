@@ -15,7 +15,7 @@ from core.types import OrderStatus, Slot, code_name
 from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
-from usecases import ordering
+from usecases import routing as routing_runs
 
 
 def _rider(turn: Turn) -> Rider:
@@ -98,9 +98,10 @@ def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list
     if route is None or route.rider_id != rider.id or on_route is None or on_route[0] != route_id:
         raise NotYours()
     outcome = {"d": OrderStatus.delivered, "n": OrderStatus.no_answer}[letter]
-    ordering.record_outcome(
+    routing_runs.record_stop(
         session=turn.session,
         clock=turn.clock,
+        route_id=route_id,
         order_id=order_id,
         outcome=outcome,
         by=f"rider:{rider.id}",

@@ -89,3 +89,39 @@ def test_the_qr_code_on_a_box_opens_its_stop(route):
         f"/rider/routes/{route_id}?key={sign('route', route_id)}#stop-"
     )
     assert client.get(f"/rider/orders/{order_id}?key=nope").status_code == 403
+
+
+def test_a_route_that_is_not_todays_takes_no_marks_and_says_why(empty_database):
+    """A sheet kept from yesterday, or a link opened tomorrow, records nothing."""
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=2)
+    clock.set(datetime(2026, 11, 26, 11, 20, tzinfo=SHANGHAI))  # the next day
+    key = sign("route", route_id)
+    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
+        refused = client.post(
+            f"/rider/routes/{route_id}/stops/{orders[0]}?lang=zh_CN",
+            data={"key": key, "outcome": "delivered", "csrf_token": csrf},
+        )
+    assert refused.status_code == 409
+    assert "不是今天的" in refused.text and "Traceback" not in refused.text
+    with empty_database.reading() as session:
+        assert {o.status for o in session.exec(select(Order))} == {OrderStatus.locked}
+        assert session.exec(select(LedgerEntry)).first() is None
+
+
+def test_a_stop_without_the_elders_own_phone_offers_the_familys(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=2)
+        elder = session.get(Order, orders[0]).elder_id
+        from core.models import Elder
+
+        session.get(Elder, elder).phone = None
+    clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
+    key = sign("route", route_id)
+    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        page = client.get(f"/rider/routes/{route_id}?key={key}&lang=en").text
+    # Before any outcome: the family's number where the elder has none of her own.
+    assert page.count("Call family") == 1 and "tel:13800009999" in page

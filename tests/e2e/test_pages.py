@@ -126,9 +126,17 @@ def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser,
     page.wait_for_url("**#stop-1")
     page.wait_for_load_state()
     assert "已送达" in page.locator("li.stop").nth(0).locator(".done").inner_text()
-    assert page.locator("li.stop").nth(1).get_by_role("button", name="无人应答").is_visible()
+    # Nobody at the door alerts the family: it takes a second tap to confirm.
+    second = page.locator("li.stop").nth(1)
+    confirm = second.get_by_role("button", name="确认无人应答，通知家属")
+    assert not confirm.is_visible()
+    second.locator("details.no-answer summary").click()
+    assert confirm.is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"rider-{empty_database.dialect}.png", full_page=True)
+    with page.expect_navigation():
+        confirm.click()
+    assert "无人应答" in page.locator("li.stop").nth(1).locator(".done").inner_text()
 
 
 @pytest.fixture
