@@ -466,3 +466,35 @@ def kitchen_with_standing_orders(
         "canteen_code": make.site(serves=[community]).code if canteen else None,
         "elders": elder_ids,
     }
+
+
+def closed_lunch(make: Factory, site, dish, elders: list[tuple[str, str | None, ServiceMode]]):
+    """Today's lunch at a site ordered by new elders (name, phone, how it is served), its
+    cutoff run: the orders are locked, ready for the counter or the door. Their ids."""
+    from usecases import ordering
+
+    ids = []
+    for name, phone, mode in elders:
+        elder = make.elder(site, name=name, phone=phone)
+        placed = ordering.place_order(
+            session=make.session,
+            clock=make.clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            dish_id=dish.id,
+            variant="regular",
+            mode=mode,
+            idempotency_key=f"closed-lunch-{elder.id}",
+        )
+        ids.append(placed.order.id)
+    ordering.run_cutoff(
+        session=make.session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        early=True,
+    )
+    return ids

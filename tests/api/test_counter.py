@@ -14,10 +14,9 @@ from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Order, WelfareAlert
-from core.types import OrderStatus, ServiceMode, Slot
+from core.types import OrderStatus, ServiceMode
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import Factory, csrf_from, log_in, make_staff
-from usecases import ordering
+from tests.factories import Factory, closed_lunch, csrf_from, log_in, make_staff
 
 
 @pytest.fixture
@@ -28,43 +27,27 @@ def counter(empty_database):
         site, dishes, _ = make.world()
         other_site, other_dishes, _ = make.world()
 
-        def order(site, dish, mode, **elder):
-            elder = make.elder(site, **elder)
-            placed = ordering.place_order(
-                session=session,
-                clock=clock,
-                elder_id=elder.id,
-                site_id=site.id,
-                service_date=make.today,
-                slot=Slot.lunch,
-                dish_id=dish.id,
-                variant="regular",
-                mode=mode,
-                idempotency_key=f"counter-{elder.id}",
-            )
-            return placed.order.id
-
+        dine_in, pickup, delivery = closed_lunch(
+            make,
+            site,
+            dishes[0],
+            [
+                ("陈桂英", "13800001234", ServiceMode.dine_in),
+                ("黄志强", "13900005678", ServiceMode.pickup),
+                ("林美华", None, ServiceMode.delivery),
+            ],
+        )
+        (elsewhere,) = closed_lunch(
+            make, other_site, other_dishes[0], [("周国平", None, ServiceMode.dine_in)]
+        )
         ids = {
-            "dine_in": order(
-                site, dishes[0], ServiceMode.dine_in, name="陈桂英", phone="13800001234"
-            ),
-            "pickup": order(
-                site, dishes[0], ServiceMode.pickup, name="黄志强", phone="13900005678"
-            ),
-            "delivery": order(site, dishes[0], ServiceMode.delivery, name="林美华"),
-            "elsewhere": order(other_site, other_dishes[0], ServiceMode.dine_in, name="周国平"),
+            "dine_in": dine_in,
+            "pickup": pickup,
+            "delivery": delivery,
+            "elsewhere": elsewhere,
             "site": site.id,
             "canteen": make_staff(make, "canteen", site_ids=[site.id]).username,
         }
-        for closing in (site, other_site):
-            ordering.run_cutoff(
-                session=session,
-                clock=clock,
-                site_id=closing.id,
-                service_date=make.today,
-                slot=Slot.lunch,
-                early=True,
-            )
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
     app = create_app(database=empty_database, clock=clock)
     client = TestClient(app)

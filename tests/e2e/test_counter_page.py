@@ -8,11 +8,10 @@ import pytest
 
 from api.app import create_app
 from core.clock import FixedClock
-from core.types import ServiceMode, Slot
+from core.types import ServiceMode
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
-from tests.factories import Factory, make_staff
-from usecases import ordering
+from tests.factories import Factory, closed_lunch, make_staff
 
 pytestmark = needs_chromium
 
@@ -23,33 +22,15 @@ def counter_server(empty_database):
     with empty_database.transaction() as session:
         make = Factory(session, clock)
         site, dishes, _ = make.world()
-        for n, (name, phone, mode) in enumerate(
+        closed_lunch(
+            make,
+            site,
+            dishes[0],
             [
                 ("陈桂英", "13800001234", ServiceMode.dine_in),
                 ("黄志强", "13900005678", ServiceMode.pickup),
                 ("何丽珍", "13700002468", ServiceMode.dine_in),
-            ]
-        ):
-            elder = make.elder(site, name=name, phone=phone)
-            ordering.place_order(
-                session=session,
-                clock=clock,
-                elder_id=elder.id,
-                site_id=site.id,
-                service_date=make.today,
-                slot=Slot.lunch,
-                dish_id=dishes[0].id,
-                variant="regular",
-                mode=mode,
-                idempotency_key=f"page-{n}",
-            )
-        ordering.run_cutoff(
-            session=session,
-            clock=clock,
-            site_id=site.id,
-            service_date=make.today,
-            slot=Slot.lunch,
-            early=True,
+            ],
         )
         canteen = make_staff(make, "canteen", site_ids=[site.id]).username
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
