@@ -31,6 +31,7 @@ STEP_LABELS = {
     "raised": N_("Rider found nobody at the door"),
     "sent_to_family": N_("Family told in the chat"),
     "escalated_to_worker": N_("Passed to the community worker"),
+    "worker_unreachable": N_("No community worker in the chat: passed on at once"),
     "escalated_to_duty": N_("Passed to the duty line"),
     "acknowledged_reached": N_("Answered: reached her or him"),
     "acknowledged_coming": N_("Answered: on the way"),

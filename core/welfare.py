@@ -97,12 +97,13 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
         raised_at=now,
         raised_by=by,
         level=AlertLevel.family,
-        # Nobody in the family uses the chat: straight to the community worker.
-        escalate_at=now + _ack_window() if family else now,
+        escalate_at=now + _ack_window(),
     )
     session.add(alert)
     session.flush()
     _step(session, alert, now, "raised", by)
+    if not family:
+        _escalate(session, alert, now)
     for chat_user_id in family:
         notify(
             session,
@@ -138,30 +139,38 @@ def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
         query = query.with_for_update(skip_locked=True)
     due = list(session.exec(query))
     for alert in due:
-        elder = session.get_one(Elder, alert.elder_id)
-        if alert.level == AlertLevel.family:
-            alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
-            workers = session.exec(
-                select(CommunityWorker).where(
-                    CommunityWorker.community_id == elder.community_id,
-                    col(CommunityWorker.active).is_(True),
-                )
-            ).all()
-            for worker in workers:
-                _step(session, alert, now, "escalated_to_worker", f"worker:{worker.id}")
-                if worker.chat_user_id is not None:
-                    _escalation_notice(session, alert, worker.chat_user_id, "worker", now)
-            if not workers:
-                _step(session, alert, now, "escalated_to_worker", "none", "no worker on record")
-        else:
-            alert.level, alert.escalate_at = AlertLevel.duty, None
-            _step(session, alert, now, "escalated_to_duty", "duty", get_settings().duty_phone)
-            duty = _duty_chat(session)
-            if duty is not None:
-                _escalation_notice(session, alert, duty, "duty", now)
-        session.add(alert)
+        _escalate(session, alert, now)
     session.flush()
     return due
+
+
+def _escalate(session: Session, alert: WelfareAlert, now: datetime) -> None:
+    """One level up: from the family to the community workers of the elder's community who
+    use the chat, from them to the duty line. A level that can reach nobody (no family in the
+    chat, no worker in it) is passed at once, and the alert's record says so."""
+    if alert.level == AlertLevel.family:
+        elder = session.get_one(Elder, alert.elder_id)
+        alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
+        reachable = session.exec(
+            select(CommunityWorker).where(
+                CommunityWorker.community_id == elder.community_id,
+                col(CommunityWorker.active).is_(True),
+                col(CommunityWorker.chat_user_id).is_not(None),
+            )
+        ).all()
+        for worker in reachable:
+            _step(session, alert, now, "escalated_to_worker", f"worker:{worker.id}")
+            _escalation_notice(session, alert, saved(worker.chat_user_id), "worker", now)
+        if reachable:
+            session.add(alert)
+            return
+        _step(session, alert, now, "worker_unreachable", "none")
+    alert.level, alert.escalate_at = AlertLevel.duty, None
+    _step(session, alert, now, "escalated_to_duty", "duty", get_settings().duty_phone)
+    duty = _duty_chat(session)
+    if duty is not None:
+        _escalation_notice(session, alert, duty, "duty", now)
+    session.add(alert)
 
 
 def _duty_chat(session: Session) -> int | None:

@@ -397,7 +397,7 @@ def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(ma
         clock=make.clock,
     )
     make.clock.advance(timedelta(minutes=1))
-    escalate_due(session=session, clock=make.clock)  # nobody in the chat: to the worker
+    escalate_due(session=session, clock=make.clock)  # passed on at once already: nothing due
     make.clock.advance(timedelta(minutes=2))
     acknowledge(
         session=session,
@@ -410,7 +410,14 @@ def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(ma
     assert (shown.id, shown.elder, shown.community) == (alert.id, elder.name, "东山")
     assert shown.status == AlertStatus.acknowledged
     assert (shown.acknowledged_by, shown.acknowledged_at) == ("李嘉欣", make.clock.now())
-    assert [s.kind for s in shown.steps] == ["raised", "escalated_to_worker", "acknowledged_coming"]
+    # Nobody in the family used the chat, and the community has no worker in it: the alert
+    # went to the duty line at once, and its record says why.
+    assert [s.kind for s in shown.steps] == [
+        "raised",
+        "worker_unreachable",
+        "escalated_to_duty",
+        "acknowledged_coming",
+    ]
     assert {a.id for a in alert_board(session=session, community_ids=None)} == {alert.id, other.id}
     assert alert_board(session=session, community_ids=set()) == []
 

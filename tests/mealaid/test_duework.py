@@ -12,14 +12,21 @@ from sqlmodel import select
 from api.app import create_app
 from billing.models import AnomalyReview, Charge, ReviewStatus
 from core.clock import FixedClock
-from core.models import Order, SlotCutoff, WelfareAlert
+from core.models import CommunityWorker, Elder, Order, SlotCutoff, WelfareAlert, WelfareAlertStep
 from core.settings import Settings
-from core.types import AlertLevel, OrderStatus
+from core.types import AlertLevel, OrderStatus, ServiceMode
 from core.welfare import raise_alert
 from mealaid import duework
 from routing.records import DeliveryRoute, PlannedSlot, RouteStop
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_standing_orders, log_in, make_staff
+from tests.factories import (
+    Factory,
+    closed_lunch,
+    kitchen_with_standing_orders,
+    log_in,
+    make_staff,
+)
+from usecases.elders import chat_user_for
 
 # Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
 DAY = date(2026, 11, 25)
@@ -122,16 +129,53 @@ def test_welfare_alerts_escalate_on_time_with_only_the_scheduler_running(empty_d
     clock.set(at(11, 20))
     with empty_database.transaction() as session:
         order = session.exec(select(Order)).one()
+        community_id = session.get_one(Elder, order.elder_id).community_id
+        worker_chat = chat_user_for(
+            session=session,
+            telegram_user_id=5_550_001,
+            name="王社工",
+            language="zh_CN",
+            clock=clock,
+        )
+        session.add(
+            CommunityWorker(
+                community_id=community_id,
+                name="王社工",
+                phone="13600000001",
+                chat_user_id=worker_chat.id,
+            )
+        )
+        session.flush()
         alert_id = raise_alert(session=session, clock=clock, order=order, by="rider:1").id
-    # Nobody in the family uses the chat: the community worker is told at the next look,
-    # the duty line when the worker's 15 minutes are up, and nothing is sent twice.
-    expected = [((11, 21), 1), ((11, 30), 0), ((11, 37), 1), ((11, 38), 0)]
+    # Nobody in the family uses the chat: the community worker is told at once, the duty
+    # line when the worker's 15 minutes are up, and nothing is sent twice.
+    expected = [((11, 21), 0), ((11, 34), 0), ((11, 36), 1), ((11, 37), 0)]
     for (hour, minute), escalated in expected:
         clock.set(at(hour, minute))
         report = duework.run_due_work(empty_database, clock, settings(tmp_path))
         assert report.escalated == escalated, (hour, minute)
     with empty_database.reading() as session:
         assert session.get(WelfareAlert, alert_id).level == AlertLevel.duty
+        steps = session.exec(
+            select(WelfareAlertStep.kind).where(WelfareAlertStep.alert_id == alert_id)
+        ).all()
+    assert steps == ["raised", "escalated_to_worker", "escalated_to_duty"]
+
+
+def test_an_alert_nobody_in_the_chat_can_take_goes_to_the_duty_line_at_once(empty_database):
+    """No family in the chat, no community worker in it: waiting would reach nobody."""
+    clock = FixedClock(at(8, 0))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, _ = make.world()
+        (order_id,) = closed_lunch(make, site, dishes[0], [("张秀兰", None, ServiceMode.delivery)])
+        order = session.get_one(Order, order_id)
+        alert = raise_alert(session=session, clock=clock, order=order, by="rider:1")
+        assert alert.level == AlertLevel.duty and alert.escalate_at is None
+        steps = session.exec(
+            select(WelfareAlertStep.kind).where(WelfareAlertStep.alert_id == alert.id)
+        ).all()
+    assert steps == ["raised", "worker_unreachable", "escalated_to_duty"]
 
 
 def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
