@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.accounts.access import Staff, counter_sites
 from api.accounts.errors import AccessDenied
@@ -82,13 +83,13 @@ def _sites(staff: Staff, site_id: int | None) -> frozenset[int] | None:
     return frozenset({site_id})
 
 
-def _check_order(session, staff: Staff, order_id: int) -> None:  # type: ignore[no-untyped-def]
+def _check_order(session: Session, staff: Staff, order_id: int) -> None:
     mine = counter_sites(staff)
     if mine is not None and counter.counter_site_of(session=session, order_id=order_id) not in mine:
         raise AccessDenied()
 
 
-def _meals(session, clock: Clock, staff: Staff, wanted: CounterQuery) -> list[CounterMeal]:  # type: ignore[no-untyped-def]
+def _meals(session: Session, clock: Clock, staff: Staff, wanted: CounterQuery) -> list[CounterMeal]:
     return counter.counter_meals(
         session=session,
         service_date=today(clock),
