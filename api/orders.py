@@ -25,7 +25,7 @@ from core import audit
 from core.clock import Clock, today
 from core.errors import DomainError, DuplicateRequest, InvalidInput
 from core.models import Order
-from core.types import OrderSource, OrderStatus, RowId, ServiceMode, Slot
+from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import PROBLEMS, FieldName
 from usecases import ordering
 from usecases.elders import get_elder
@@ -94,7 +94,7 @@ class BoardQuery(BaseModel):
     slot: Annotated[Slot | None, BlankIsNone] = None
     status: Annotated[OrderStatus | None, BlankIsNone] = None
     limit: Annotated[int, Field(ge=1, le=500)] = BOARD_PAGE
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
 
 
 BoardQueryDep = Annotated[BoardQuery, Query()]

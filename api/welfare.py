@@ -47,6 +47,14 @@ class AlertStepPublic(BaseModel):
     note: str | None
 
 
+class AlertCallPublic(BaseModel):
+    """A number to call: the elder, a family contact, a community worker, the duty line."""
+
+    who: str
+    name: str
+    phone: str
+
+
 class AlertPublic(BaseModel):
     id: int
     elder_id: int
@@ -66,7 +74,16 @@ class AlertPublic(BaseModel):
     closed_by: str | None
     outcome: str | None
     steps: list[AlertStepPublic]
+    calls: list[AlertCallPublic]
 
+
+# Whom a number on an alert reaches, for its call button.
+CALLERS = {
+    "elder": N_("Call her or him"),
+    "family": N_("Call family"),
+    "worker": N_("Call the community worker"),
+    "duty": N_("Call the duty line"),
+}
 
 Outcome = text_field(300)
 
@@ -79,7 +96,11 @@ class AlertClose(Schema):
 
 def _public(alert: AlertView) -> AlertPublic:
     return AlertPublic(
-        **{**vars(alert), "steps": [AlertStepPublic(**vars(step)) for step in alert.steps]}
+        **{
+            **vars(alert),
+            "steps": [AlertStepPublic(**vars(step)) for step in alert.steps],
+            "calls": [AlertCallPublic(**vars(call)) for call in alert.calls],
+        }
     )
 
 
@@ -129,6 +150,7 @@ def _board(
             "open": [a for a in alerts if a.status != AlertStatus.closed],
             "closed": [a for a in alerts if a.status == AlertStatus.closed],
             "steps": STEP_LABELS,
+            "callers": CALLERS,
             "errors": errors or {},
             "typed": typed or {},
             "done": request.query_params.get("done") == "closed",

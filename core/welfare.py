@@ -21,6 +21,7 @@ from core.models import (
     CommunityWorker,
     Elder,
     ElderLink,
+    EmergencyContact,
     Order,
     Rider,
     WelfareAlert,
@@ -319,6 +320,16 @@ class AlertStepView:
 
 
 @dataclass(frozen=True)
+class AlertCall:
+    """A number to call about an alert: the elder, a family contact, a community worker of
+    her community, or the duty line."""
+
+    who: str  # "elder", "family", "worker" or "duty"
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
 class AlertView:
     """An alert as the board shows it: the elder, the meal, every step and who answered."""
 
@@ -340,6 +351,7 @@ class AlertView:
     closed_by: str | None
     outcome: str | None
     steps: tuple[AlertStepView, ...]
+    calls: tuple[AlertCall, ...]
 
 
 def actor_name(session: Session, actor: str | None) -> str | None:
@@ -376,7 +388,12 @@ def alert_board(
         shown = shown | (col(WelfareAlert.closed_at) >= include_closed_since)
     query = (
         sa.select(
-            WelfareAlert, col(Elder.name), col(Elder.community_id), col(Community.name), Order
+            WelfareAlert,
+            col(Elder.name),
+            col(Elder.community_id),
+            col(Community.name),
+            Order,
+            col(Elder.phone),
         )
         .join(Elder, col(Elder.id) == WelfareAlert.elder_id)
         .join(Community, col(Community.id) == Elder.community_id)
@@ -395,7 +412,29 @@ def alert_board(
             names[actor] = actor_name(session, actor)
         return names[actor]
 
+    family: dict[int, list[AlertCall]] = {}
+    workers: dict[int, list[AlertCall]] = {}
+    duty = [AlertCall("duty", "", get_settings().duty_phone)]
     if found:
+        for contact in session.exec(
+            select(EmergencyContact)
+            .where(col(EmergencyContact.elder_id).in_({a.elder_id for a, *_ in found}))
+            .order_by(col(EmergencyContact.priority), col(EmergencyContact.id))
+        ):
+            family.setdefault(contact.elder_id, []).append(
+                AlertCall("family", f"{contact.name} ({contact.relation})", contact.phone)
+            )
+        for worker in session.exec(
+            select(CommunityWorker)
+            .where(
+                col(CommunityWorker.community_id).in_({c for _, _, c, *_ in found}),
+                col(CommunityWorker.active).is_(True),
+            )
+            .order_by(col(CommunityWorker.id))
+        ):
+            workers.setdefault(worker.community_id, []).append(
+                AlertCall("worker", worker.name, worker.phone)
+            )
         for step in session.exec(
             select(WelfareAlertStep)
             .where(col(WelfareAlertStep.alert_id).in_([a.id for a, *_ in found]))
@@ -424,8 +463,14 @@ def alert_board(
             closed_by=name(alert.closed_by),
             outcome=alert.outcome,
             steps=tuple(steps.get(alert.id, ())),
+            calls=tuple(
+                ([AlertCall("elder", elder, phone)] if phone else [])
+                + family.get(alert.elder_id, [])
+                + workers.get(community_id, [])
+                + duty
+            ),
         )
-        for alert, elder, community_id, community, order in found
+        for alert, elder, community_id, community, order, phone in found
     ]
 
 

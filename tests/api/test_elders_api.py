@@ -16,7 +16,15 @@ from api.app import create_app
 from core.audit import AuditEntry, verify_chain
 from core.clock import FixedClock
 from core.elders import chat_user_for, link_elder
-from core.models import Elder, ElderCategory, ElderLink, ElderPause, WelfareAlert
+from core.models import (
+    CommunityWorker,
+    Elder,
+    ElderCategory,
+    ElderLink,
+    ElderPause,
+    EmergencyContact,
+    WelfareAlert,
+)
 from core.orders import place_order
 from core.types import LinkRelation, Slot
 from core.welfare import raise_alert
@@ -475,3 +483,30 @@ def test_the_welfare_board_shows_the_steps_and_closes_an_alert_with_its_outcome(
         assert (alert.status, alert.outcome) == ("closed", "在社区医院，平安")
         assert alert.closed_by == f"staff:{ids['worker']}"
     assert ("close_alert", f"alert:{ids['alert']}", f"elder:{ids['li']}") in audit_actions(database)
+
+
+def test_the_welfare_board_gives_the_numbers_to_call(registry):
+    """Whoever handles an alert calls: the elder, her family, the community's worker, the
+    duty line, each a tap away."""
+    app, database, _, ids = registry
+    with database.transaction() as session:
+        elder = session.get(Elder, ids["li"])
+        session.add(
+            CommunityWorker(community_id=elder.community_id, name="王社工", phone="13600000001")
+        )
+        session.add(
+            EmergencyContact(elder_id=elder.id, name="李明", relation="儿子", phone="13700000002")
+        )
+    with browser(app, ids["worker"]) as worker:
+        (alert,) = worker.get("/api/v1/welfare/alerts").json()
+        calls = [(c["who"], c["phone"]) for c in alert["calls"]]
+        assert calls[:3] == [
+            ("elder", "13912345678"),
+            ("family", "13700000002"),
+            ("worker", "13600000001"),
+        ]
+        assert calls[-1][0] == "duty"
+        board = worker.get("/welfare?lang=zh_CN").text
+    for number in ("13912345678", "13700000002", "13600000001"):
+        assert f'href="tel:{number}"' in board
+    assert "打给社区工作者: 王社工" in board

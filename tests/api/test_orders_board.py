@@ -310,7 +310,14 @@ def test_the_board_comes_in_pages_with_the_whole_days_counts(busy_day):
         assert cancelled["total"] == 1
         assert [o["elder"] for s in cancelled["slots"] for o in s["orders"]] == ["长者0"]
 
-        for bad in ("limit=0", "limit=501", "offset=-1", "slot=brunch", "status=eaten"):
+        for bad in (
+            "limit=0",
+            "limit=501",
+            "offset=-1",
+            f"offset={2**63}",
+            "slot=brunch",
+            "status=eaten",
+        ):
             refused = admin.get(f"/api/v1/orders/board?{bad}&lang=zh_CN")
             assert refused.status_code == 422, bad
             assert "Traceback" not in refused.text
