@@ -1,7 +1,7 @@
 """Placing, changing, cancelling and repeating orders, and locking a slot at its cutoff.
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
-from dataclasses import dataclass, fields, make_dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
@@ -61,48 +61,41 @@ Variant = Annotated[str, Field(min_length=1, max_length=24)]
 
 LIVE = (OrderStatus.placed, OrderStatus.locked)
 
-# A placed order as stored: the columns of `Order`, read-only. Building an ORM object would cost
-# more than the insert itself, and a caller confirming an order needs only these values.
-if TYPE_CHECKING:
 
-    @dataclass(frozen=True, slots=True)
-    class PlacedOrder:
-        """The class made below from Order's columns, as the type checker sees it: the values
-        `place_checked` stores (enums as their values). Keep it in step with `Order`."""
-
-        id: int
-        elder_id: int
-        site_id: int
-        service_date: date
-        slot: str
-        menu_item_id: int | None
-        dish_id: int
-        dish_name_zh: str
-        dish_name_en: str
-        variant: str
-        texture: str
-        diet_tags: list[str]
-        allergens: list[str]
-        unit_price_fen: int
-        quantity: int
-        total_fen: int
-        mode: str
-        status: str
-        source: str
-        idempotency_key: str
-        standing_order_id: int | None
-        placed_by_chat_user_id: int | None
-        ordered_at: datetime
-        updated_at: datetime
-        cancelled_at: datetime | None
-        locked_at: datetime | None
-        outcome_at: datetime | None
-        outcome_by: str | None
-
-else:
-    PlacedOrder = make_dataclass(
-        "PlacedOrder", [column.name for column in table_of(Order).columns], frozen=True, slots=True
-    )
+# A placed order as stored: the columns of `Order`, read-only, with enums as the values
+# `place_checked` stores. Building an ORM object would cost more than the insert itself, and a
+# caller confirming an order needs only these values. tests/core/test_orders.py checks that its
+# fields are Order's columns.
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: int
+    elder_id: int
+    site_id: int
+    service_date: date
+    slot: str
+    menu_item_id: int | None
+    dish_id: int
+    dish_name_zh: str
+    dish_name_en: str
+    variant: str
+    texture: str
+    diet_tags: list[str]
+    allergens: list[str]
+    unit_price_fen: int
+    quantity: int
+    total_fen: int
+    mode: str
+    status: str
+    source: str
+    idempotency_key: str
+    standing_order_id: int | None
+    placed_by_chat_user_id: int | None
+    ordered_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    locked_at: datetime | None
+    outcome_at: datetime | None
+    outcome_by: str | None
 
 
 @service

@@ -1,5 +1,6 @@
 """The ordering rules, each refused with a typed, translated error that writes nothing."""
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -10,8 +11,8 @@ from core import errors
 from core.cutoff import run_cutoff
 from core.elders import pause_elder
 from core.i18n import gettext
-from core.models import MealSlot, MenuItem, Order
-from core.orders import cancel_order, change_order, place_order, repeat_last_order
+from core.models import MealSlot, MenuItem, Order, table_of
+from core.orders import PlacedOrder, cancel_order, change_order, place_order, repeat_last_order
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot, Texture
 from tests.conftest import SHANGHAI, row_counts
 
@@ -60,6 +61,18 @@ def test_order_keeps_a_snapshot_of_dish_variant_price_site_and_day(make):
     assert placed.site_id == site.id and placed.service_date == make.today
     assert placed.diet_tags == ["low_salt"]
     assert placed.ordered_at == make.clock.now()
+
+
+def test_a_placed_order_carries_every_column_of_the_order_and_nothing_else(make, session):
+    """`PlacedOrder` is written out for the type checker: it must stay Order's columns."""
+    site, dishes, elder = make.world()
+    placed = order(make, elder, site, dishes[0])
+    columns = [column.name for column in table_of(Order).columns]
+    assert [field.name for field in dataclasses.fields(PlacedOrder)] == columns
+    stored = session.get(Order, placed.id)
+    assert {name: getattr(placed, name) for name in columns} == {
+        name: getattr(stored, name) for name in columns
+    }
 
 
 def test_a_later_price_change_does_not_change_the_order(make, session):
