@@ -183,17 +183,9 @@ def record_stop(
     route_actor(session, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
-    rider_id = rider_of_route(session=session, route_id=route_id)
-    routing_runs.record_stop(
-        session=session,
-        clock=clock,
-        route_id=route_id,
-        order_id=order_id,
-        outcome=outcome,
-        by=f"rider:{rider_id}",
+    position = routing_runs.record_stop(
+        session=session, clock=clock, route_id=route_id, order_id=order_id, outcome=outcome
     )
-    stop = route_of_order(session=session, order_id=order_id)
-    position = stop[1] if stop else 1
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
 

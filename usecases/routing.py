@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import Clock
 from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
-from core.models import MealSlot, Order, Site, SlotCutoff, saved
+from core.models import MealSlot, Site, SlotCutoff, saved
 from core.sites import cutoff_at
 from core.types import OrderStatus, SiteKind, Slot
 from routing import planning
@@ -194,11 +194,12 @@ def replan_after_dropout(
 
 
 def record_stop(
-    *, session: Session, clock: Clock, route_id: int, order_id: int, outcome: OrderStatus, by: str
-) -> Order:
-    """A rider's mark at a door (delivered, or nobody answered): only on a route of today and
-    only for a meal on that route, then the outcome use case (ledger entries, a welfare alert
-    when nobody answered)."""
+    *, session: Session, clock: Clock, route_id: int, order_id: int, outcome: OrderStatus
+) -> int:
+    """A rider's mark at a door (delivered, or nobody answered), recorded as the route's
+    rider's: only on a route of today and only for a meal on that route, then the outcome use
+    case (ledger entries, a welfare alert when nobody answered). The stop's position on the
+    route (where the rider's page goes back to)."""
     route = session.get(DeliveryRoute, route_id)
     if route is None:
         raise RouteNotFound()
@@ -207,6 +208,11 @@ def record_stop(
     stop = route_of_order(session=session, order_id=order_id)
     if stop is None or stop[0] != route_id:
         raise StopNotOnRoute()
-    return ordering.record_outcome(
-        session=session, clock=clock, order_id=order_id, outcome=outcome, by=by
+    ordering.record_outcome(
+        session=session,
+        clock=clock,
+        order_id=order_id,
+        outcome=outcome,
+        by=f"rider:{route.rider_id}",
     )
+    return stop[1]

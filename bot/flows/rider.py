@@ -104,6 +104,5 @@ def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list
         route_id=route_id,
         order_id=order_id,
         outcome=outcome,
-        by=f"rider:{rider.id}",
     )
     return rider_route(turn, edit=True)
