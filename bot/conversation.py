@@ -18,6 +18,7 @@ from bot.flows.my_orders import (
 )
 from bot.flows.nearby import nearby, nearby_list
 from bot.flows.onboarding import (
+    LANGUAGES,
     ask_code,
     ask_phone,
     choose_language,
@@ -64,10 +65,7 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
     if action == "help":
         return [Say(turn.t(texts.HELP_TEXT, phone=turn.phone()), keyboard="main")]
     if action == "settings":
-        rows: Buttons = [
-            [("中文", cb.Language("zh_CN")), ("English", cb.Language("en"))],
-            [(turn.t(texts.ADD_ELDER), cb.HaveCode())],
-        ]
+        rows: Buttons = [list(LANGUAGES), [(turn.t(texts.ADD_ELDER), cb.HaveCode())]]
         return [Say(turn.t(texts.SETTINGS_TEXT), rows)]
     elders = turn.elders()
     if not elders:

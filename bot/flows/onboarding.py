@@ -3,7 +3,7 @@ or by a family code staff gave."""
 
 from bot import callbacks as cb
 from bot import texts
-from bot.turn import Buttons, Say, Turn, main_menu
+from bot.turn import Say, Turn, main_menu
 from core import i18n
 from core.errors import LinkCodeInvalid
 from usecases.elders import link_own_chat, redeem_link_code
@@ -16,9 +16,15 @@ def start(turn: Turn) -> list[Say]:
     return [choose_language_prompt(turn)]
 
 
+# Each language named in itself, whatever the chat's language is now.
+LANGUAGES: list[tuple[str, cb.Callback]] = [
+    ("中文", cb.Language("zh_CN")),
+    ("English", cb.Language("en")),
+]
+
+
 def choose_language_prompt(turn: Turn) -> Say:
-    languages: Buttons = [[("中文", cb.Language("zh_CN")), ("English", cb.Language("en"))]]
-    return Say(turn.t(texts.CHOOSE_LANGUAGE), languages)
+    return Say(turn.t(texts.CHOOSE_LANGUAGE), [list(LANGUAGES)])
 
 
 def choose_language(turn: Turn, locale: str) -> list[Say]:
