@@ -211,7 +211,10 @@ def test_settle_writes_the_months_files_with_the_city_paying_its_share(
     tmp_path,
 ):
     now = now_in_shanghai()
-    kitchen_with_standing_order(database_url, now - timedelta(hours=1), cutoff=time(0, 0))
+    # Set up on today's date (its meal closed at midnight), whatever the hour: an hour back
+    # from just after midnight was yesterday, and today's meal had no standing order.
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    kitchen_with_standing_order(database_url, midnight, cutoff=time(0, 0))
     mealaid("cutoff", "--date", now.date().isoformat(), "--lang", "en", check_code=0)
     database = Database.from_url(database_url)
     with database.transaction() as session:
