@@ -22,6 +22,8 @@ class DeliveryRoute(SQLModel, table=True):
     return_at: datetime = Field(sa_type=UTCDateTime)
     distance_m: int
     planned_at: datetime = Field(sa_type=UTCDateTime)
+    # Raised to revoke every link to the route and its stops (a rider drops out, a sheet is lost).
+    link_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RouteStop(SQLModel, table=True):
