@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from telegram.ext import Application
 
 from api import account_pages as accounts
@@ -29,6 +30,7 @@ from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
 from api.deps import Admission
 from api.errors import BUSY_RESPONSE, install_busy_answer, install_error_handlers
+from api.security_headers import SecurityHeaders
 from api.templating import make_templates
 from core import i18n
 from core.clock import Clock, SystemClock
@@ -36,6 +38,18 @@ from core.db import Database
 from core.settings import Settings, get_settings
 
 LANG_COOKIE = "mealaid_lang"
+
+
+class MealAidAPI(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's handler of unexpected
+    errors included (middleware added with `add_middleware` runs inside it): a 500 carries
+    them as well."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeaders(
+            super().build_middleware_stack(), production=settings.environment == "production"
+        )
 
 
 def create_app(
@@ -63,7 +77,7 @@ def create_app(
             yield
             await telegram.stop()
 
-    app = FastAPI(
+    app = MealAidAPI(
         lifespan=lifespan,
         title="MealAid",
         summary="Community meal assistance for older people: orders, kitchens, routes, subsidies.",
