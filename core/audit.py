@@ -1,14 +1,21 @@
 """The audit log: who viewed or changed personal data or a policy, and when. Append-only (the
 database refuses UPDATE and DELETE) and tamper-evident: each entry carries the hash of the one
-before it, so an edit made behind the database's back breaks the chain at that entry.
+before it, keyed with a key the database does not hold (HMAC-SHA-256 with the audit key), so an
+edit made behind the database's back breaks the chain at that entry and cannot be covered by
+recomputing the hashes. Signed checkpoints of the chain's head (count and hash), kept outside
+the database, show entries deleted at the end, which no chain can show by itself.
 
 It lives in `core` rather than `api` because every surface records to it (pages, the bot, the
 CLI) and imports only point downward."""
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event, orm
@@ -17,12 +24,18 @@ from sqlmodel import Field, Session, SQLModel, col, select
 import core.models  # noqa: F401  (sets the constraint naming convention first)
 from core.clock import Clock
 from core.db import exclusive
+from core.settings import get_settings
 from core.types import UTCDateTime
 
 GENESIS = "0" * 64
 # Held while appending (core.db.exclusive), so two requests never both extend the chain from
 # the same entry.
 _APPEND_LOCK = "audit-chain"
+# How an entry's hash was made: plain SHA-256 for entries written before the log was keyed
+# (migration 0015 marks them), HMAC-SHA-256 with the audit key since. The old kind never
+# follows the keyed kind, and the first keyed entry's hash covers every old one before it.
+CHAIN_UNKEYED, CHAIN_KEYED = 1, 2
+CHECKPOINT_FILE = "audit-checkpoints.jsonl"
 
 
 class AuditEntry(SQLModel, table=True):
@@ -38,6 +51,7 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", max_length=200)
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+    chain_version: int = Field(default=CHAIN_KEYED)
 
 
 def _moment(at: datetime) -> str:
@@ -53,8 +67,10 @@ def entry_hash(
     subject: str,
     detail: str,
     prev_hash: str,
+    key: bytes | None,
 ) -> str:
-    """SHA-256 over a canonical serialisation (sorted keys, no spaces, UTC to the microsecond)."""
+    """HMAC-SHA-256 with `key` (plain SHA-256 when None: entries written before the log was
+    keyed) over a canonical serialisation (sorted keys, no spaces, UTC to the microsecond)."""
     canonical = json.dumps(
         {
             "seq": seq,
@@ -68,11 +84,13 @@ def entry_hash(
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    ).encode()
+    if key is None:
+        return hashlib.sha256(canonical).hexdigest()
+    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
 
 
-def _hash_of(entry: AuditEntry) -> str:
+def _hash_of(entry: AuditEntry, key: bytes) -> str:
     return entry_hash(
         seq=entry.seq,
         at=entry.at,
@@ -81,6 +99,7 @@ def _hash_of(entry: AuditEntry) -> str:
         subject=entry.subject,
         detail=entry.detail,
         prev_hash=entry.prev_hash,
+        key=key if entry.chain_version == CHAIN_KEYED else None,
     )
 
 
@@ -131,10 +150,11 @@ def _append_pending(session: orm.Session) -> None:
         .limit(1)
     ).first()
     seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    key = get_settings().audit_chain_key
     for _transaction, entry in pending:
         seq += 1
-        entry.seq, entry.prev_hash = seq, prev_hash
-        entry.hash = prev_hash = _hash_of(entry)
+        entry.seq, entry.prev_hash, entry.chain_version = seq, prev_hash, CHAIN_KEYED
+        entry.hash = prev_hash = _hash_of(entry, key)
         session.add(entry)
     session.flush()
 
@@ -164,41 +184,220 @@ def _forget(session: orm.Session, transaction: orm.SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-@dataclass(frozen=True)
-class BrokenLink:
-    """The first entry at which the chain does not hold, and why."""
+def key_id(key: bytes) -> str:
+    """Names a key without giving it away: checkpoints carry it, so a check run with another
+    key says so instead of calling every entry rewritten."""
+    return hmac.new(key, b"mealaid audit key id", hashlib.sha256).hexdigest()[:16]
 
-    seq: int
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at a moment: how many entries it had and the last one's hash."""
+
+    at: datetime
+    entries: int
+    head: str
+    key_id: str
+
+
+def take_checkpoint(*, session: Session, clock: Clock) -> Checkpoint:
+    last = session.execute(
+        sa.select(col(AuditEntry.seq), col(AuditEntry.hash))
+        .order_by(col(AuditEntry.seq).desc())
+        .limit(1)
+    ).first()
+    entries, head = (last.seq, last.hash) if last else (0, GENESIS)
+    key = get_settings().audit_chain_key
+    return Checkpoint(clock.now().astimezone(UTC), entries, head, key_id(key))
+
+
+def _signature(fields: dict[str, object], key: bytes) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, b"mealaid audit checkpoint:" + canonical, hashlib.sha256).hexdigest()
+
+
+def _fields(checkpoint: Checkpoint) -> dict[str, object]:
+    return {
+        "at": _moment(checkpoint.at),
+        "entries": checkpoint.entries,
+        "head": checkpoint.head,
+        "key_id": checkpoint.key_id,
+    }
+
+
+def write_checkpoint(checkpoint: Checkpoint, folder: Path) -> Path:
+    """Append the checkpoint to the folder's file as one signed JSON line, on disk before this
+    returns (a line is written whole, in one append, so readers never see half of one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CHECKPOINT_FILE
+    fields = _fields(checkpoint)
+    line = json.dumps(fields | {"signature": _signature(fields, get_settings().audit_chain_key)})
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(descriptor, (line + "\n").encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return path
+
+
+def forget_checkpoints(folder: Path) -> None:
+    """For a log started afresh (the demo): the old log's checkpoints would call it cut back."""
+    (folder / CHECKPOINT_FILE).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class RefusedCheckpoint:
+    """A checkpoint line that cannot be trusted: where it is, and whether it was signed with
+    another key or edited."""
+
+    where: str
+    reason: str  # "forged_checkpoint" or "other_key"
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    trusted: list[Checkpoint] = field(default_factory=list)
+    refused: list[RefusedCheckpoint] = field(default_factory=list)
+
+
+def read_checkpoints(folder: Path) -> Checkpoints:
+    """The folder's checkpoints whose signature holds, and the lines that do not."""
+    path = folder / CHECKPOINT_FILE
+    if not path.is_file():
+        return Checkpoints()
+    key = get_settings().audit_chain_key
+    ours = key_id(key)
+    trusted, refused = [], []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            data = json.loads(line)
+            fields = {name: data[name] for name in ("at", "entries", "head", "key_id")}
+            signature = str(data["signature"])
+            checkpoint = Checkpoint(
+                at=datetime.strptime(str(fields["at"]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                    tzinfo=UTC
+                ),
+                entries=int(fields["entries"]),
+                head=str(fields["head"]),
+                key_id=str(fields["key_id"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            refused.append(RefusedCheckpoint(where, "forged_checkpoint"))
+            continue
+        if checkpoint.key_id != ours:
+            refused.append(RefusedCheckpoint(where, "other_key"))
+        elif not hmac.compare_digest(signature.encode(), _signature(fields, key).encode()):
+            refused.append(RefusedCheckpoint(where, "forged_checkpoint"))
+        else:
+            trusted.append(checkpoint)
+    return Checkpoints(trusted, refused)
+
+
+@dataclass(frozen=True)
+class Tampering:
+    """One thing wrong with the log. `seq` is the entry it shows at; `missing` how many
+    entries are gone (before `seq`, or at the end since the checkpoint counting `seq`);
+    `checkpoint_at` the checkpoint it was found against; `where` a refused checkpoint line."""
+
     reason: str
+    seq: int = 0
+    missing: int = 0
+    checkpoint_at: datetime | None = None
+    where: str = ""
+
+
+# Reasons found by walking the chain itself; the others come from the checkpoints.
+CHAIN_REASONS = frozenset({"altered", "wrong_link", "missing_entry", "downgraded"})
 
 
 @dataclass(frozen=True)
 class ChainReport:
     entries: int
-    broken: BrokenLink | None
+    problems: list[Tampering] = field(default_factory=list)
+    latest_checkpoint: Checkpoint | None = None
+    unkeyed: int = 0  # entries written before the log was keyed
 
     @property
     def intact(self) -> bool:
-        return self.broken is None
+        return not self.problems
+
+    @property
+    def broken(self) -> Tampering | None:
+        """The first entry at which the chain itself does not hold."""
+        return next((p for p in self.problems if p.reason in CHAIN_REASONS), None)
 
 
-def verify_chain(*, session: Session) -> ChainReport:
-    """Walk the log in order, recomputing every hash and link; stop at the first bad entry."""
-    expected_seq, prev_hash, count = 1, GENESIS, 0
+def verify_chain(
+    *, session: Session, checkpoints: Checkpoints | Iterable[Checkpoint] = ()
+) -> ChainReport:
+    """Walk the log in order, recomputing every hash and link, up to the first bad entry;
+    then hold the log against the trusted checkpoints: each checkpointed entry must still
+    carry the hash it had, and the log must reach the latest checkpoint's count."""
+    if not isinstance(checkpoints, Checkpoints):
+        checkpoints = Checkpoints(trusted=list(checkpoints))
+    problems: list[Tampering] = [
+        Tampering(refused.reason, where=refused.where) for refused in checkpoints.refused
+    ]
+    wanted = {checkpoint.entries for checkpoint in checkpoints.trusted}
+    found: dict[int, str] = {}
+    key = get_settings().audit_chain_key
+    expected_seq, prev_hash, count, unkeyed, keyed_seen = 1, GENESIS, 0, 0, False
+    chain_problem: Tampering | None = None
+    last_seq = 0
     rows = session.execute(
         sa.select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=1000)
     ).scalars()
     for entry in rows:
         count += 1
+        last_seq = entry.seq
+        if entry.seq in wanted:
+            found[entry.seq] = entry.hash
+        if chain_problem is not None:
+            continue  # past the first break only the checkpointed hashes are of use
         if entry.seq != expected_seq:
-            return ChainReport(count, BrokenLink(entry.seq, "missing_entry"))
-        if entry.prev_hash != prev_hash:
-            return ChainReport(count, BrokenLink(entry.seq, "wrong_link"))
-        recomputed = _hash_of(entry)
-        if recomputed != entry.hash:
-            return ChainReport(count, BrokenLink(entry.seq, "altered"))
-        expected_seq, prev_hash = entry.seq + 1, entry.hash
-    return ChainReport(count, None)
+            chain_problem = Tampering(
+                "missing_entry", entry.seq, missing=max(entry.seq - expected_seq, 0)
+            )
+        elif entry.prev_hash != prev_hash:
+            chain_problem = Tampering("wrong_link", entry.seq)
+        elif entry.chain_version == CHAIN_UNKEYED and keyed_seen:
+            chain_problem = Tampering("downgraded", entry.seq)
+        elif (
+            entry.chain_version not in (CHAIN_UNKEYED, CHAIN_KEYED)
+            or _hash_of(entry, key) != entry.hash
+        ):
+            chain_problem = Tampering("altered", entry.seq)
+        else:
+            keyed_seen = keyed_seen or entry.chain_version == CHAIN_KEYED
+            unkeyed += entry.chain_version == CHAIN_UNKEYED
+            expected_seq, prev_hash = entry.seq + 1, entry.hash
+    if chain_problem is not None:
+        problems.append(chain_problem)
+    latest = max(checkpoints.trusted, key=lambda c: (c.entries, c.at), default=None)
+    for checkpoint in sorted(checkpoints.trusted, key=lambda c: (c.entries, c.at)):
+        if checkpoint.entries == 0 or checkpoint.entries > last_seq:
+            continue
+        if checkpoint.entries in found and found[checkpoint.entries] != checkpoint.head:
+            problems.append(
+                Tampering(
+                    "differs_from_checkpoint", checkpoint.entries, checkpoint_at=checkpoint.at
+                )
+            )
+            break  # the first rewritten stretch; later checkpoints only repeat it
+    if latest is not None and latest.entries > last_seq:
+        problems.append(
+            Tampering(
+                "missing_at_end",
+                latest.entries,
+                missing=latest.entries - last_seq,
+                checkpoint_at=latest.at,
+            )
+        )
+    return ChainReport(count, problems, latest, unkeyed)
 
 
 def recent_entries(

@@ -1,5 +1,7 @@
 """Configuration for every MealAid process, read once from `MEALAID_*` environment variables."""
 
+import hashlib
+import hmac
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +64,13 @@ class Settings(BaseSettings):
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # The audit log's chain is an HMAC with this key, which the database does not hold: without
+    # it nobody can rewrite an entry and its successors. Unset, it is derived from the secret
+    # key; set it of its own in production so the secret key can be changed (links revoked)
+    # without the log failing its check. Checkpoints of the log's head (count and hash, signed
+    # with the same key) go to this folder, daily and with `mealaid audit checkpoint`.
+    audit_key: str | None = None
+    audit_checkpoint_dir: Path = Path("audit-checkpoints")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
@@ -78,6 +87,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def audit_chain_key(self) -> bytes:
+        if self.audit_key:
+            return self.audit_key.encode()
+        return hmac.new(self.secret_key.encode(), b"mealaid audit chain", hashlib.sha256).digest()
 
 
 @lru_cache

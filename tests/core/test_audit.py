@@ -1,14 +1,22 @@
-"""The audit log: a chain of SHA-256 hashes the database will not let anyone edit, and a check
-that names the first entry changed behind its back."""
+"""The audit log: a chain of keyed hashes (HMAC-SHA-256 with a key the database does not hold)
+the database will not let anyone edit, signed checkpoints of its head kept outside the database,
+and a check that says what was changed behind its back: an entry rewritten, a broken link,
+entries missing in the middle or at the end."""
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
+import core.audit as audit
 from core.audit import GENESIS, AuditEntry, record, verify_chain
+from core.db import alembic_config
+from core.settings import get_settings
+from core.types import UTCDateTime
 
 
 def _three(session, clock):
@@ -35,7 +43,18 @@ def test_each_entry_carries_the_hash_of_the_one_before(session, clock):
     assert report.intact and report.entries == 3
 
 
-def test_the_hash_is_sha256_over_the_documented_canonical_form(session, clock):
+def _canonical(**fields) -> bytes:
+    """The documented canonical form an entry's hash is taken over."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _moment(at) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_the_hash_is_an_hmac_with_the_audit_key_over_the_documented_canonical_form(session, clock):
+    """Without the audit key (which the database does not hold) nobody can compute an entry's
+    hash, so nobody with only the database can rewrite an entry and its successors."""
     entry = record(session=session, clock=clock, actor="staff:a", action="login", subject="staff:a")
     session.commit()
     canonical = json.dumps(
@@ -50,7 +69,10 @@ def test_the_hash_is_sha256_over_the_documented_canonical_form(session, clock):
         },
         separators=(",", ":"),
     )
-    assert entry.hash == hashlib.sha256(canonical.encode()).hexdigest()
+    key = get_settings().audit_chain_key
+    assert entry.hash == hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    assert entry.hash != hashlib.sha256(canonical.encode()).hexdigest()
+    assert entry.chain_version == audit.CHAIN_KEYED
 
 
 def test_an_entry_recorded_in_a_transaction_that_rolls_back_never_happened(session, clock):
@@ -140,8 +162,8 @@ def _without_the_guard(session) -> None:
     """What someone with the database owner's rights could do: switch the triggers off."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
-        connection.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_entry_no_update")
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_entry_no_delete")
     else:
         connection.exec_driver_sql("ALTER TABLE audit_entry DISABLE TRIGGER USER")
 
@@ -166,23 +188,190 @@ def test_a_deleted_entry_is_named(session, clock):
     assert (report.broken.seq, report.broken.reason) == (3, "missing_entry")
 
 
-def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(session, clock):
-    first, second, _ = _three(session, clock)
+def _rewrite_with_unkeyed_hashes(
+    session, seq: int, actor: str, *, as_old_entries=False, through: int | None = None
+):
+    """What someone with the database and the old, documented recipe could do: change an
+    entry's actor and recompute every hash from there on with plain SHA-256 (optionally also
+    marking the rewritten entries as written before the log was keyed)."""
     _without_the_guard(session)
-    from core.audit import entry_hash
+    session.expire_all()
+    rows = session.execute(sa.select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    names = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+    values = [{name: getattr(e, name) for name in names} for e in rows]
+    prev_hash = GENESIS
+    for row in values:
+        if seq <= row["seq"] <= (through or row["seq"]):
+            if row["seq"] == seq:
+                row["actor"] = actor
+            fields = {k: v for k, v in row.items() if k != "hash"}
+            fields.update(at=_moment(row["at"]), prev_hash=prev_hash)
+            row["prev_hash"] = prev_hash
+            row["hash"] = hashlib.sha256(_canonical(**fields)).hexdigest()
+            extra = {"chain_version": audit.CHAIN_UNKEYED} if as_old_entries else {}
+            session.execute(
+                sa.update(AuditEntry)
+                .where(AuditEntry.seq == row["seq"])
+                .values(actor=row["actor"], prev_hash=row["prev_hash"], hash=row["hash"], **extra)
+            )
+        prev_hash = row["hash"]
+    session.expire_all()
 
-    forged = entry_hash(
-        seq=2,
-        at=second.at,
-        actor="staff:nobody",
-        action=second.action,
-        subject=second.subject,
-        detail="",
-        prev_hash=first.hash,
-    )
-    session.execute(
-        sa.update(AuditEntry).where(AuditEntry.seq == 2).values(actor="staff:nobody", hash=forged)
-    )
+
+def test_a_rewritten_entry_with_recomputed_unkeyed_hashes_is_named(session, clock):
+    _three(session, clock)
+    _rewrite_with_unkeyed_hashes(session, 2, "staff:nobody")
+    report = verify_chain(session=session)
+    assert not report.intact
+    assert (report.broken.seq, report.broken.reason) == (2, "altered")
+
+
+def test_rewritten_entries_passed_off_as_written_before_the_key_are_named(session, clock):
+    """Entries written before the log was keyed are checked the old way; a keyed entry
+    turned into such an old one is caught: the old kind never follows the keyed kind, and the
+    checkpoint of the head no longer matches."""
+    _three(session, clock)
+    cut = audit.take_checkpoint(session=session, clock=clock)
+    _rewrite_with_unkeyed_hashes(session, 2, "staff:nobody", as_old_entries=True)
+    report = verify_chain(session=session)
+    assert (report.broken.seq, report.broken.reason) == (2, "downgraded")
+    _rewrite_with_unkeyed_hashes(session, 1, "staff:nobody", as_old_entries=True)
+    report = verify_chain(session=session, checkpoints=[cut])
+    assert [(p.reason, p.seq) for p in report.problems] == [("differs_from_checkpoint", 3)]
+
+
+def _entries(session, clock, n: int) -> None:
+    for i in range(n):
+        record(session=session, clock=clock, actor=f"staff:{i}", action="login", subject="x")
+        clock.advance(timedelta(seconds=1))
+    session.commit()
+
+
+def test_entries_deleted_at_the_end_are_counted_since_the_checkpoint(session, clock, tmp_path):
+    _entries(session, clock, 12)
+    audit.write_checkpoint(audit.take_checkpoint(session=session, clock=clock), tmp_path)
+    checkpoints = audit.read_checkpoints(tmp_path)
+    assert verify_chain(session=session, checkpoints=checkpoints).intact
+    _without_the_guard(session)
+    session.connection().exec_driver_sql("DELETE FROM audit_entry WHERE seq > 7")
+    session.expire_all()
+    report = verify_chain(session=session, checkpoints=checkpoints)
+    assert not report.intact and report.entries == 7
+    [problem] = report.problems
+    assert (problem.reason, problem.seq, problem.missing) == ("missing_at_end", 12, 5)
+    assert problem.checkpoint_at == clock.now()
+
+
+def test_a_log_cut_back_and_written_again_differs_from_the_checkpoint(session, clock, tmp_path):
+    _entries(session, clock, 6)
+    cut = audit.take_checkpoint(session=session, clock=clock)
+    _without_the_guard(session)
+    session.connection().exec_driver_sql("DELETE FROM audit_entry WHERE seq > 3")
+    session.expire_all()
+    _entries(session, clock, 4)
+    report = verify_chain(session=session, checkpoints=[cut])
+    assert [(p.reason, p.seq) for p in report.problems] == [("differs_from_checkpoint", 6)]
+
+
+def test_an_entry_deleted_in_the_middle_is_named_with_how_many(session, clock):
+    _entries(session, clock, 8)
+    _without_the_guard(session)
+    session.connection().exec_driver_sql("DELETE FROM audit_entry WHERE seq IN (4, 5)")
     session.expire_all()
     report = verify_chain(session=session)
-    assert (report.broken.seq, report.broken.reason) == (3, "wrong_link")
+    assert (report.broken.reason, report.broken.seq, report.broken.missing) == (
+        "missing_entry",
+        6,
+        2,
+    )
+
+
+def test_checkpoints_are_signed_lines_and_an_edited_one_is_refused(session, clock, tmp_path):
+    _entries(session, clock, 3)
+    path = audit.write_checkpoint(audit.take_checkpoint(session=session, clock=clock), tmp_path)
+    _entries(session, clock, 2)
+    audit.write_checkpoint(audit.take_checkpoint(session=session, clock=clock), tmp_path)
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["entries"] for line in lines] == [3, 5]
+    assert verify_chain(session=session, checkpoints=audit.read_checkpoints(tmp_path)).intact
+    forged = json.loads(lines[1]) | {"entries": 4}  # hiding the last entry's deletion
+    path.write_text(lines[0] + "\n" + json.dumps(forged) + "\n")
+    report = verify_chain(session=session, checkpoints=audit.read_checkpoints(tmp_path))
+    assert [(p.reason, p.where) for p in report.problems] == [
+        ("forged_checkpoint", f"{path.name}:2")
+    ]
+
+
+def test_a_check_with_another_key_says_so(session, clock, tmp_path, monkeypatch):
+    _entries(session, clock, 2)
+    audit.write_checkpoint(audit.take_checkpoint(session=session, clock=clock), tmp_path)
+    monkeypatch.setenv("MEALAID_AUDIT_KEY", "another key altogether, long enough")
+    get_settings.cache_clear()
+    try:
+        report = verify_chain(session=session, checkpoints=audit.read_checkpoints(tmp_path))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert [p.reason for p in report.problems] == ["other_key", "altered"]
+
+
+def test_an_intact_log_matches_its_checkpoints(session, clock, tmp_path):
+    _entries(session, clock, 0)
+    empty = audit.take_checkpoint(session=session, clock=clock)
+    assert (empty.entries, empty.head) == (0, GENESIS)
+    _entries(session, clock, 4)
+    audit.write_checkpoint(empty, tmp_path)
+    audit.write_checkpoint(audit.take_checkpoint(session=session, clock=clock), tmp_path)
+    _entries(session, clock, 3)  # written since the last checkpoint: fine
+    report = verify_chain(session=session, checkpoints=audit.read_checkpoints(tmp_path))
+    assert report.intact and report.entries == 7 and report.problems == []
+    assert report.latest_checkpoint.entries == 4
+
+
+def test_a_log_written_before_the_key_stays_checkable_and_is_anchored_by_the_keyed_entries(
+    empty_database, clock
+):
+    """A database whose log was written with plain SHA-256 (before migration 0015): its old
+    entries are checked the old way, new ones are keyed, and the first keyed entry holds the
+    old ones in place: rewriting them breaks its link, which nobody can forge without the key."""
+    database = empty_database
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0014")
+    old_table = sa.table(
+        "audit_entry",
+        *(sa.column(name) for name in ("seq", "actor", "action", "subject", "detail")),
+        *(sa.column(name) for name in ("prev_hash", "hash")),
+        sa.column("at", UTCDateTime()),
+    )
+    prev_hash = GENESIS
+    with database.engine.begin() as connection:
+        for seq in (1, 2, 3):
+            at = clock.now().astimezone(UTC)
+            fields = {
+                "seq": seq,
+                "at": _moment(at),
+                "actor": f"staff:{seq}",
+                "action": "login",
+                "subject": "x",
+                "detail": "",
+                "prev_hash": prev_hash,
+            }
+            digest = hashlib.sha256(_canonical(**fields)).hexdigest()
+            connection.execute(sa.insert(old_table).values(fields | {"at": at, "hash": digest}))
+            prev_hash = digest
+    database.migrate()
+    with database.reading() as session:
+        report = verify_chain(session=session)
+        assert report.intact and report.entries == 3 and report.unkeyed == 3
+    with database.transaction() as session:
+        record(session=session, clock=clock, actor="staff:4", action="login", subject="x")
+    with database.transaction() as session:
+        versions = session.execute(
+            sa.select(AuditEntry.chain_version).order_by(AuditEntry.seq)
+        ).scalars()
+        assert list(versions) == [1, 1, 1, 2]
+        assert verify_chain(session=session).intact
+        _rewrite_with_unkeyed_hashes(session, 2, "staff:nobody", as_old_entries=True, through=3)
+        report = verify_chain(session=session)
+        assert (report.broken.seq, report.broken.reason) == (4, "wrong_link")
+        session.rollback()
