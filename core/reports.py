@@ -2,11 +2,13 @@
 same bytes every time for the same content. Used by settlement and the kitchen."""
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import xlsxwriter
 from reportlab.lib import colors
@@ -76,13 +78,42 @@ def write(
     return [writers[kind](document, folder) for kind in formats]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends
+# the sheet's data away, =cmd|... ran programs in old Excel); a line feed is included because
+# some programs drop leading line breaks before looking.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# An amount or a count written as text ("-12.34", "+3"): a spreadsheet reads it as that
+# number, which can run nothing, so it is kept as it is.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: Cell) -> Cell:
+    """A cell as CSV must hold it: text a spreadsheet would run as a formula gets a leading
+    single quote (OWASP's advice: the quote makes it text, and shows what was typed); numbers,
+    and text that is a plain number, are left alone so that amounts stay numbers."""
+    if not isinstance(value, str):
+        return value
+    if "\r" in value:
+        # The writer quotes a cell with a line feed but not one with a lone carriage return,
+        # which spreadsheets read as the end of the row: "x\r=1+1" would start a new row with
+        # a formula in its first cell.
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_row(values: Iterable[Cell]) -> list[Cell]:
+    return [csv_cell(value) for value in values]
+
+
 def _csv(document: Document, folder: Path) -> Path:
     path = folder / f"{document.name}.csv"
     # UTF-8 with a byte-order mark, so that spreadsheet programs read the Chinese right.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(document.header)
-        writer.writerows(document.all_rows())
+        writer.writerow(csv_row(document.header))
+        writer.writerows(map(csv_row, document.all_rows()))
     return path
 
 
@@ -115,8 +146,10 @@ def _pdf(document: Document, folder: Path) -> Path:
     path = folder / f"{document.name}.pdf"
     title = ParagraphStyle("title", fontName=FONT, fontSize=15, leading=20, spaceAfter=4)
     body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13)
-    story: list[Flowable] = [Paragraph(document.title, title)]
-    story += [Paragraph(fact, body) for fact in document.facts]
+    # Paragraphs read ReportLab's markup: names and other typed text in them are escaped, or
+    # a name like <img src="..."/> would fetch a file and "<b" would stop the whole document.
+    story: list[Flowable] = [Paragraph(escape(document.title), title)]
+    story += [Paragraph(escape(fact), body) for fact in document.facts]
     story.append(Spacer(1, 4 * mm))
     rows = list(document.rows)
     if rows or not document.sections:
@@ -124,7 +157,7 @@ def _pdf(document: Document, folder: Path) -> Path:
     for index, (heading, rows) in enumerate(document.sections):
         if index:
             story.append(PageBreak())
-        story += [Paragraph(heading, title), _table(document.header, rows)]
+        story += [Paragraph(escape(heading), title), _table(document.header, rows)]
     # invariant=1: no creation time or random id in the file, so it is reproducible.
     pdf = SimpleDocTemplate(
         str(path),
