@@ -62,6 +62,10 @@ def create_app(
     """The app; with `telegram` (a bot Application built for webhooks) it also receives the bot's
     updates at /telegram/webhook and runs the bot for as long as it runs."""
     settings = settings or get_settings()
+    refusal = settings.secret_refusal()
+    if refusal is not None:
+        # Started some other way than `mealaid serve` (which says so in the reader's language).
+        raise RuntimeError(refusal[0].format(**refusal[1]))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,8 +1,10 @@
 """The rider's phone pages: today's routes, and a route's stops in order with ETA, address,
 warnings, a call button, a navigation link and Delivered / No answer buttons, and a map drawn as
-SVG. A logged-in rider opens only their own routes (the admin any); a signed key (on the route
-sheet and the QR code on each box) opens that one route or order without a login."""
+SVG. A logged-in rider opens only their own routes (the admin any); a signed link
+(`routing.links`) opens without a login what it was made for: the route sheet's link that one
+route, a box label's code that one delivery, for their service day, until withdrawn."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
@@ -17,15 +19,23 @@ from api.accounts.access import Staff, may_see_route
 from api.accounts.errors import AccessDenied, LoginRequired
 from api.accounts.models import Role
 from api.audit_log import record_view
-from api.deps import ClockDep, OptionalStaff, ReadSessionDep, RiderStaff, SessionDep
+from api.deps import (
+    AdminStaff,
+    ClockDep,
+    OptionalStaff,
+    ReadSessionDep,
+    RiderStaff,
+    SessionDep,
+)
 from api.errors import STAFF_RESPONSES
 from api.templating import page
-from core.clock import today
-from core.signing import sign, verify
+from core.clock import Clock, today
 from core.types import OrderStatus, RowId
+from routing import links
 from routing.service import (
     RouteNotFound,
     RouteView,
+    StopView,
     rider_of_route,
     route_of_order,
     route_view,
@@ -36,11 +46,14 @@ from usecases import routing as routing_runs
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
 
-def route_actor(session: Session, staff: Staff | None, route_id: RowId, key: str | None) -> str:
-    """Who is opening this route, for the audit log, or a refusal. The signed key is a
-    capability for this one route; otherwise the route must be the logged-in rider's own."""
-    if verify("route", route_id, key):
-        return staff.actor if staff is not None else f"link:route:{route_id}"
+def route_actor(
+    session: Session, clock: Clock, staff: Staff | None, route_id: RowId, key: str | None
+) -> str:
+    """Who is opening this route, for the audit log, or a refusal. A route link opens this one
+    route; otherwise the route must be the logged-in rider's own (the admin's any)."""
+    grant = links.route_grant(session=session, clock=clock, route_id=route_id, key=key)
+    if grant is not None:
+        return staff.actor if staff is not None else grant.actor
     if staff is None:
         if key:
             raise AccessDenied()
@@ -86,11 +99,12 @@ def route_json(
     route_id: RowId,
     session: ReadSessionDep,
     staff: OptionalStaff,
+    clock: ClockDep,
     key: str | None = None,
 ) -> RoutePublic:
     """A rider's route: stops in order with ETA and addresses (the rider's own route, or any
     route with the key from its link)."""
-    actor = route_actor(session, staff, route_id, key)
+    actor = route_actor(session, clock, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
     return RoutePublic(
@@ -99,24 +113,25 @@ def route_json(
         rider=route.rider,
         kitchen=route.kitchen,
         distance_m=route.distance_m,
-        stops=[
-            StopPublic(
-                position=s.position,
-                order_id=s.order_id,
-                eta=s.eta.isoformat(),
-                elder=s.elder,
-                address=s.address,
-                lat=s.lat,
-                lon=s.lon,
-                dish_zh=s.dish_zh,
-                variant=s.variant,
-                portions=s.portions,
-                allergies=list(s.allergies),
-                texture=s.texture,
-                status=OrderStatus(s.status),
-            )
-            for s in route.stops
-        ],
+        stops=[_stop_public(stop) for stop in route.stops],
+    )
+
+
+def _stop_public(stop: StopView) -> StopPublic:
+    return StopPublic(
+        position=stop.position,
+        order_id=stop.order_id,
+        eta=stop.eta.isoformat(),
+        elder=stop.elder,
+        address=stop.address,
+        lat=stop.lat,
+        lon=stop.lon,
+        dish_zh=stop.dish_zh,
+        variant=stop.variant,
+        portions=stop.portions,
+        allergies=list(stop.allergies),
+        texture=stop.texture,
+        status=OrderStatus(stop.status),
     )
 
 
@@ -150,9 +165,10 @@ def route_page(
     route_id: RowId,
     session: ReadSessionDep,
     staff: OptionalStaff,
+    clock: ClockDep,
     key: str | None = None,
 ):
-    actor = route_actor(session, staff, route_id, key)
+    actor = route_actor(session, clock, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     # The page shows elders' addresses and phone numbers.
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
@@ -180,7 +196,7 @@ def record_stop(
     key: Annotated[str | None, Form()] = None,
 ):
     """Delivered or no answer, from the rider's phone; back to the route page."""
-    route_actor(session, staff, route_id, key)
+    route_actor(session, clock, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     position = routing_runs.record_stop(
@@ -190,32 +206,122 @@ def record_stop(
     return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
 
 
+@dataclass(frozen=True)
+class StopAccess:
+    route_id: int
+    position: int
+    actor: str
+    whole_route: bool  # the route's own rider or the admin, not a box's link
+
+
+def stop_access(
+    session: Session, clock: Clock, staff: Staff | None, order_id: RowId, key: str | None
+) -> StopAccess:
+    """Who may open this order's delivery, or a refusal: the rider of its route and the admin
+    see the whole route; a box label's link opens that one delivery, for anyone holding it."""
+    stop = route_of_order(session=session, order_id=order_id)
+    if staff is not None and stop is not None:
+        rider_id = rider_of_route(session=session, route_id=stop[0])
+        if rider_id is not None and may_see_route(staff, rider_id):
+            return StopAccess(stop[0], stop[1], staff.actor, whole_route=True)
+    grant = links.stop_grant(session=session, clock=clock, order_id=order_id, key=key)
+    if grant is not None and stop is not None:
+        actor = staff.actor if staff is not None else grant.actor
+        return StopAccess(grant.route_id, stop[1], actor, whole_route=False)
+    if staff is None:
+        raise AccessDenied() if key else LoginRequired()
+    if stop is None and staff.role in (Role.admin, Role.rider):
+        raise RouteNotFound()
+    raise AccessDenied()
+
+
+def _one_stop(session: Session, access: StopAccess) -> tuple[RouteView, StopView]:
+    route = route_view(session=session, route_id=access.route_id)
+    return route, next(stop for stop in route.stops if stop.position == access.position)
+
+
 @router.get("/rider/orders/{order_id}", include_in_schema=False)
 def order_stop(
-    order_id: RowId, session: ReadSessionDep, staff: OptionalStaff, key: str | None = Query(None)
+    request: Request,
+    order_id: RowId,
+    session: ReadSessionDep,
+    staff: OptionalStaff,
+    clock: ClockDep,
+    key: str | None = Query(None),
 ):
-    """Where the QR code on a box leads: that stop on its route's page."""
-    if verify("order", order_id, key):
-        stop = route_of_order(session=session, order_id=order_id)
-        if stop is None:
-            raise HTTPException(status_code=404)
-        route_id, position = stop
+    """Where the code on a box leads: the rider (or admin) who may see its route goes to the
+    stop on the route page; anyone else with the box's link sees that one delivery only."""
+    access = stop_access(session, clock, staff, order_id, key)
+    if access.whole_route:
         return RedirectResponse(
-            f"/rider/routes/{route_id}?key={sign('route', route_id)}#stop-{position}",
-            status_code=303,
+            f"/rider/routes/{access.route_id}#stop-{access.position}", status_code=303
         )
-    if staff is None:
-        if key:
-            raise AccessDenied()
-        raise LoginRequired()
-    if staff.role not in (Role.admin, Role.rider):
-        raise AccessDenied()
-    stop = route_of_order(session=session, order_id=order_id)
-    if stop is None:
-        raise HTTPException(status_code=404)
-    route_id, position = stop
-    route_actor(session, staff, route_id, None)
-    return RedirectResponse(f"/rider/routes/{route_id}#stop-{position}", status_code=303)
+    route, stop = _one_stop(session, access)
+    record_view(request, actor=access.actor, action="view_stop", subject=f"order:{order_id}")
+    return page(
+        request,
+        "rider_stop.html",
+        {"route": route, "stop": stop, "key": key, "quote": quote, "tz": clock.tz},
+    )
+
+
+@router.get("/api/v1/stops/{order_id}", response_model=StopPublic)
+def stop_json(
+    request: Request,
+    order_id: RowId,
+    session: ReadSessionDep,
+    staff: OptionalStaff,
+    clock: ClockDep,
+    key: str | None = None,
+) -> StopPublic:
+    """One delivery, as a box label's link opens it (or its rider, or the admin)."""
+    access = stop_access(session, clock, staff, order_id, key)
+    _, stop = _one_stop(session, access)
+    record_view(request, actor=access.actor, action="view_stop", subject=f"order:{order_id}")
+    return _stop_public(stop)
+
+
+@router.post("/rider/orders/{order_id}", include_in_schema=False)
+def record_stop_by_link(
+    order_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    staff: OptionalStaff,
+    outcome: Annotated[OrderStatus, Form()],
+    key: Annotated[str | None, Form()] = None,
+):
+    """Delivered or no answer for one delivery (a box label's link); back to its page."""
+    access = stop_access(session, clock, staff, order_id, key)
+    if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
+        raise HTTPException(status_code=400)
+    routing_runs.record_stop(
+        session=session, clock=clock, route_id=access.route_id, order_id=order_id, outcome=outcome
+    )
+    query = f"?key={quote(key)}" if key else ""
+    return RedirectResponse(f"/rider/orders/{order_id}{query}", status_code=303)
+
+
+class LinksWithdrawn(BaseModel):
+    route_id: int
+    generation: int
+
+
+@router.post("/api/v1/routes/{route_id}/links/withdraw", response_model=LinksWithdrawn)
+def withdraw_links_json(
+    route_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff
+) -> LinksWithdrawn:
+    """Withdraw every link to a route and its stops (sheet, labels, chat): for a rider who
+    dropped out or a sheet that was lost. Print the sheet again for new links."""
+    generation = routing_runs.withdraw_links(
+        session=session, clock=clock, route_id=route_id, actor=staff.actor
+    )
+    return LinksWithdrawn(route_id=route_id, generation=generation)
+
+
+@router.post("/rider/routes/{route_id}/links/withdraw", include_in_schema=False)
+def withdraw_links_page(route_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff):
+    routing_runs.withdraw_links(session=session, clock=clock, route_id=route_id, actor=staff.actor)
+    return RedirectResponse(f"/rider/routes/{route_id}?withdrawn=1", status_code=303)
 
 
 @router.get("/rider", response_class=HTMLResponse, include_in_schema=False)

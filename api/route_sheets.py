@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.audit_log import record_view
-from api.deps import LocaleDep, OptionalStaff, ReadSessionDep
+from api.deps import ClockDep, LocaleDep, OptionalStaff, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.rider import route_actor
 from core.types import RowId
@@ -25,10 +25,11 @@ def route_sheet(
     session: ReadSessionDep,
     locale: LocaleDep,
     staff: OptionalStaff,
+    clock: ClockDep,
     key: str | None = None,
 ) -> Response:
     """A route's printable sheet: stops in order, tick boxes, a QR code per stop (A4 PDF)."""
-    actor = route_actor(session, staff, route_id, key)
+    actor = route_actor(session, clock, staff, route_id, key)
     routes = sheet_routes(
         session=session,
         route_ids=[route_id],

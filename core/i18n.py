@@ -11,6 +11,7 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
+from core.marks import N_ as N_  # re-exported: every module marks its messages from here
 from core.settings import get_settings
 
 LOCALES = ("zh_CN", "en")
@@ -22,11 +23,6 @@ def babel_locale(code: str) -> Locale:
     """Parsed once: Babel's formatters parse a locale string on every call otherwise, which
     costs more than the formatting itself."""
     return Locale.parse(code)
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated later, in the reader's language."""
-    return message
 
 
 @lru_cache

@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.marks import N_
+
 DEFAULT_SECRET = "change-me-in-production"
+# A production secret signs staff sessions, rider links and link codes: long and random.
+MIN_SECRET_LENGTH, MIN_SECRET_DISTINCT = 32, 12
+NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Settings(BaseSettings):
@@ -31,6 +37,10 @@ class Settings(BaseSettings):
     programme_phone: str = "12345"
     # Where staff and riders reach the web app; QR codes on labels point here.
     public_base_url: str = "http://127.0.0.1:8000"
+    # A route's signed links (sheet, labels, chat) work through their service day and this many
+    # hours after its midnight: long enough for a late round, short enough that a lost sheet
+    # or a photo of a label is worthless by the next morning.
+    link_margin_hours: int = Field(default=6, ge=0, le=48)
     locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
     # Welfare alerts: minutes each level has to acknowledge before the next is told, and the
     # programme's duty line (a phone, and optionally a Telegram chat id that gets the alert).
@@ -72,12 +82,40 @@ class Settings(BaseSettings):
     audit_key: str | None = None
     audit_checkpoint_dir: Path = Path("audit-checkpoints")
 
-    @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
-        # A forgotten default secret would let anyone forge staff sessions.
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
-            raise ValueError("MEALAID_SECRET_KEY must be set in production")
-        return self
+    def secret_refusal(self, host: str | None = None) -> tuple[str, dict[str, str]] | None:
+        """Why this secret must not be used (a message to translate and its values), or None.
+        With the built-in secret anyone can forge a staff session or a rider's link, so it is
+        refused in production and for serving anywhere but this machine (`host`); production
+        also refuses a short or repetitive one."""
+        values = {"command": NEW_SECRET, "host": host or ""}
+        if self.secret_key == DEFAULT_SECRET:
+            if self.environment == "production":
+                return N_(
+                    "MEALAID_SECRET_KEY must be set in production. Make one with: {command}"
+                ), values
+            if host is not None and not _loopback(host):
+                return (
+                    N_(
+                        "MealAid will not serve on {host} with the built-in development secret: "
+                        "anyone could forge staff sessions and riders' links. Set "
+                        "MEALAID_SECRET_KEY to a long random value, made with: {command}"
+                    ),
+                    values,
+                )
+            return None
+        weak = (
+            len(self.secret_key) < MIN_SECRET_LENGTH
+            or len(set(self.secret_key)) < MIN_SECRET_DISTINCT
+        )
+        if self.environment == "production" and weak:
+            return (
+                N_(
+                    "MEALAID_SECRET_KEY is too weak for production: use at least 32 random "
+                    "characters, made with: {command}"
+                ),
+                values,
+            )
+        return None
 
     @property
     def secure_cookies(self) -> bool:
@@ -93,6 +131,10 @@ class Settings(BaseSettings):
         if self.audit_key:
             return self.audit_key.encode()
         return hmac.new(self.secret_key.encode(), b"mealaid audit chain", hashlib.sha256).digest()
+
+
+def _loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
 
 
 @lru_cache

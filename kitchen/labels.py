@@ -20,7 +20,7 @@ from core.models import Elder, Order
 from core.reports import FONT
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
-from routing.service import stop_url
+from routing import links
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,12 @@ def labels_for(
     ).all()
     when = f"{i18n.weekday_and_day(service_date, locale)} {i18n.display(slot, locale)}"
     stops = route_stops(session, [order.id for order, _, _ in rows])
+    urls = links.stop_urls(
+        session=session,
+        base_url=base_url,
+        order_ids=list(stops),
+        channel=links.Channel.label,
+    )
     # Labels come off the printer in packing order: route by route, last stop first.
     rows = sorted(
         rows,
@@ -98,7 +104,8 @@ def labels_for(
                 else "",
                 when,
                 order.quantity,
-                stop_url(base_url, order.id),
+                # Only a delivered box has a door to open; a canteen box has no code.
+                urls.get(order.id, ""),
             )
         )
     return labels
@@ -120,7 +127,8 @@ def _draw(
     """One label with its bottom-left corner at (x, y)."""
     pad = 2.5 * mm
     qr_size = min(height - 2 * pad, 24 * mm)
-    draw_qr(pdf, label.url, x + width - pad - qr_size, y + pad, qr_size)
+    if label.url:
+        draw_qr(pdf, label.url, x + width - pad - qr_size, y + pad, qr_size)
     text_width = width - 3 * pad - qr_size
     lines = [
         (label.elder + (f" ×{label.portions}" if label.portions > 1 else ""), 10.5),

@@ -33,7 +33,9 @@ from core.settings import get_settings
 from core.types import Slot, code_name
 from kitchen.labels import VARIANT_NAMES, draw_qr
 from kitchen.service import kitchen_sites
-from routing.service import RouteView, route_url, route_view, routes_of, stop_url
+from routing import links
+from routing.records import DeliveryRoute
+from routing.service import RouteView, route_view, routes_of
 
 MARGIN = 10 * mm
 QR_SIZE = 17 * mm
@@ -59,11 +61,15 @@ def sheet_routes(*, session: Session, route_ids: Sequence[int], base_url: str) -
     routes = []
     for route_id in route_ids:
         view = route_view(session=session, route_id=route_id)
+        route = session.get_one(DeliveryRoute, route_id)
         routes.append(
             SheetRoute(
                 view,
-                route_url(base_url, view.id),
-                tuple(stop_url(base_url, stop.order_id) for stop in view.stops),
+                links.route_url(base_url, route, links.Channel.sheet),
+                tuple(
+                    links.stop_url(base_url, route, stop.order_id, links.Channel.sheet)
+                    for stop in view.stops
+                ),
             )
         )
     return routes

@@ -47,6 +47,20 @@ def _locale(lang: str | None) -> str:
     return i18n.negotiate(lang, get_settings().default_locale)
 
 
+@app.callback()
+def _settings_fit_to_run() -> None:
+    """Before any command: a production programme with no secret or a weak one stops here."""
+    _refuse_unsafe_secret(None)
+
+
+def _refuse_unsafe_secret(host: str | None) -> None:
+    refusal = get_settings().secret_refusal(host)
+    if refusal is not None:
+        message, values = refusal
+        console.print(i18n.render(message, _locale(None), values), markup=False)
+        raise typer.Exit(2)
+
+
 def _database(migrate: bool = True) -> Database:
     """The configured database, its schema brought up to date (a no-op when it is)."""
     database = Database.from_url(get_settings().database_url)
@@ -302,6 +316,7 @@ def serve(
 
     settings = get_settings()
     locale = _locale(None)
+    _refuse_unsafe_secret(host)
     clock = _serve_clock(clock_start, speed, locale)
     database = _database()
     on_postgres = database.dialect == "postgresql"
@@ -1350,13 +1365,13 @@ def _print_chat(database, locale: str) -> None:
 
 def _print_rider_link(database, locale: str) -> None:
     """A rider's page for the first route, as the route sheet or a chat message would give it."""
+    from routing import links
     from routing.records import DeliveryRoute
-    from routing.service import route_url
 
     with database.reading() as session:
         first = session.exec(sa.select(DeliveryRoute).order_by(DeliveryRoute.id)).scalars().first()
+        url = first and links.route_url(get_settings().public_base_url, first, links.Channel.chat)
     if first is not None:
-        url = route_url(get_settings().public_base_url, first.id)
         console.print(
             i18n.render(
                 N_("A rider's page (route {number}): {url}"),

@@ -1,5 +1,5 @@
 """Reading planned routes for riders: a route's stops in order with what the rider needs at
-each door, and the signed links that open a route or a stop on the rider's page."""
+each door (the signed links that open them are in `routing.links`)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,7 +10,6 @@ from core.diet import door_warnings, special_texture
 from core.errors import Conflict, NotFound
 from core.i18n import N_
 from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site, saved
-from core.signing import sign
 from core.types import Category, OrderStatus
 from routing.records import DeliveryRoute, RouteStop
 
@@ -172,16 +171,6 @@ def routes_of(*, session: Session, kitchen_id: int, service_date: date, slot: st
             .order_by(col(DeliveryRoute.number))
         ).all()
     ]
-
-
-def route_url(base_url: str, route_id: int) -> str:
-    """The rider's page for a whole route, signed (no login needed, no other route reachable)."""
-    return f"{base_url.rstrip('/')}/rider/routes/{route_id}?key={sign('route', route_id)}"
-
-
-def stop_url(base_url: str, order_id: int) -> str:
-    """Where a box's or a route sheet's QR code leads: that order's stop on its route page."""
-    return f"{base_url.rstrip('/')}/rider/orders/{order_id}?key={sign('order', order_id)}"
 
 
 def route_of_order(*, session: Session, order_id: int) -> tuple[int, int] | None:

@@ -3,7 +3,7 @@
 import itertools
 from datetime import date, time, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.clock import FixedClock
 from core.elders import create_elder
@@ -246,6 +246,27 @@ def lunch_kitchen(make: Factory, community: Community, *, cutoff: time, rider: s
         )
     )
     return kitchen
+
+
+def route_key(database, route_id: int, channel=None) -> str:
+    """The key a route sheet's (or chat's) link to this route carries today."""
+    from routing import links
+    from routing.records import DeliveryRoute
+
+    with database.reading() as session:
+        route = session.get_one(DeliveryRoute, route_id)
+        return links.route_key(route, channel or links.Channel.sheet)
+
+
+def stop_key(database, order_id: int, channel=None) -> str:
+    """The key a box label's link to this order's delivery carries today."""
+    from routing import links
+    from routing.records import DeliveryRoute, RouteStop
+
+    with database.reading() as session:
+        stop = session.exec(select(RouteStop).where(RouteStop.order_id == order_id)).one()
+        route = session.get_one(DeliveryRoute, stop.route_id)
+        return links.stop_key(route, order_id, channel or links.Channel.label)
 
 
 def kitchen_with_route(

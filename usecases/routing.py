@@ -13,7 +13,7 @@ from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
 from core.models import MealSlot, Site, SlotCutoff, saved
 from core.sites import cutoff_at
 from core.types import OrderStatus, SiteKind, Slot
-from routing import planning
+from routing import links, planning
 from routing.planning import PlanSummary
 from routing.records import DeliveryRoute, PlannedSlot
 from routing.search import SolveParams
@@ -29,6 +29,7 @@ __all__ = [
     "plan_kitchen",
     "record_stop",
     "replan_after_dropout",
+    "withdraw_links",
 ]
 
 
@@ -216,3 +217,19 @@ def record_stop(
         by=f"rider:{route.rider_id}",
     )
     return stop[1]
+
+
+def withdraw_links(*, session: Session, clock: Clock, route_id: int, actor: str) -> int:
+    """Withdraw every signed link to a route and its stops (a rider dropped out, a sheet or a
+    box went astray): the sheet, the labels and any link sent to a chat stop working at once,
+    and a sheet printed from now on carries new ones. The route's new link generation."""
+    generation = links.withdraw(session=session, route_id=route_id)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="route_links_withdrawn",
+        subject=f"route:{route_id}",
+        detail=f"generation {generation}",
+    )
+    return generation

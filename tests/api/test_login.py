@@ -167,16 +167,17 @@ def test_logins_and_views_of_addresses_are_in_the_audit_log_without_the_addresse
     client, database, admin, route_id, _ = site
     log_in(client, admin)
     assert client.get(f"/rider/routes/{route_id}").status_code == 200
-    from core.signing import sign
+    from tests.factories import route_key
 
     with TestClient(client.app) as anonymous:
-        anonymous.get(f"/api/v1/routes/{route_id}?key={sign('route', route_id)}")
+        anonymous.get(f"/api/v1/routes/{route_id}?key={route_key(database, route_id)}")
     planned, *entries = rows(database, AuditEntry)
     assert (planned.actor, planned.action) == ("test", "routes_planned")  # the set-up's route
     assert [(e.actor, e.action, e.subject) for e in entries] == [
         (f"staff:{admin}", "login", f"staff:{admin}"),
         (f"staff:{admin}", "view_route", f"route:{route_id}"),
-        (f"link:route:{route_id}", "view_route", f"route:{route_id}"),
+        # Which link was followed: the route's sheet of that day, generation 0.
+        (f"link:route:{route_id}:20261125:g0:sheet", "view_route", f"route:{route_id}"),
     ]
     with database.reading() as session:
         assert verify_chain(session=session).intact

@@ -9,12 +9,20 @@ from sqlmodel import select
 
 from api.app import create_app
 from billing.models import LedgerEntry
+from core.audit import AuditEntry
 from core.clock import FixedClock
-from core.models import Order
-from core.signing import sign
+from core.models import Elder, Order
 from core.types import OrderStatus
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, csrf_from, kitchen_with_route
+from tests.factories import (
+    Factory,
+    csrf_from,
+    kitchen_with_route,
+    log_in,
+    make_staff,
+    route_key,
+    stop_key,
+)
 
 DAY = date(2026, 11, 25)
 
@@ -30,16 +38,15 @@ def route(empty_database):
 
 
 def test_a_wrong_key_is_refused_and_the_right_one_shows_the_stops_in_order(route):
-    client, route_id, orders, _ = route
+    client, route_id, orders, database = route
+    key = route_key(database, route_id)
     assert client.get(f"/rider/routes/{route_id}?key=guess").status_code == 403
-    assert (
-        client.get(f"/rider/routes/{route_id + 1}?key={sign('route', route_id)}").status_code == 403
-    )
-    body = client.get(f"/api/v1/routes/{route_id}?key={sign('route', route_id)}").json()
+    assert client.get(f"/rider/routes/{route_id + 1}?key={key}").status_code == 403
+    body = client.get(f"/api/v1/routes/{route_id}?key={key}").json()
     assert [stop["position"] for stop in body["stops"]] == [1, 2, 3]
     assert {stop["order_id"] for stop in body["stops"]} == set(orders)
     page = client.get(
-        f"/rider/routes/{route_id}?key={sign('route', route_id)}&lang=zh_CN",
+        f"/rider/routes/{route_id}?key={key}&lang=zh_CN",
         headers={"accept": "text/html"},
     )
     assert page.status_code == 200 and "骑手乙" in page.text and "<svg" in page.text
@@ -48,7 +55,7 @@ def test_a_wrong_key_is_refused_and_the_right_one_shows_the_stops_in_order(route
 
 def test_delivered_and_no_answer_go_through_the_order_and_billing_services(route):
     client, route_id, _, database = route
-    key = sign("route", route_id)
+    key = route_key(database, route_id)
     body = client.get(f"/api/v1/routes/{route_id}?key={key}").json()
     first, second = body["stops"][0]["order_id"], body["stops"][1]["order_id"]
     csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
@@ -78,17 +85,115 @@ def test_delivered_and_no_answer_go_through_the_order_and_billing_services(route
     assert refused.status_code == 403
 
 
-def test_the_qr_code_on_a_box_opens_its_stop(route):
-    client, route_id, orders, _ = route
-    order_id = orders[0]
-    response = client.get(
-        f"/rider/orders/{order_id}?key={sign('order', order_id)}", follow_redirects=False
+def test_the_code_on_a_box_opens_its_own_delivery_and_nothing_else(route):
+    client, route_id, orders, database = route
+    first, *others = orders
+    key = stop_key(database, first)
+    with database.reading() as session:
+        names = {o.id: session.get(Elder, o.elder_id).name for o in session.exec(select(Order))}
+    response = client.get(f"/rider/orders/{first}?key={key}&lang=en", follow_redirects=False)
+    assert response.status_code == 200
+    assert names[first] in response.text
+    assert not any(names[other] in response.text for other in others)
+    assert "sheet.pdf" not in response.text and f"/rider/routes/{route_id}" not in response.text
+    # The box's key is not the route's key, nor another box's.
+    assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 403
+    assert client.get(f"/api/v1/routes/{route_id}?key={key}").status_code == 403
+    assert client.get(f"/api/v1/routes/{route_id}/sheet.pdf?key={key}").status_code == 403
+    assert client.get(f"/rider/orders/{others[0]}?key={key}").status_code == 403
+    assert client.get(f"/rider/orders/{first}?key=nope").status_code == 403
+    stop = client.get(f"/api/v1/stops/{first}?key={key}").json()
+    assert stop["order_id"] == first and stop["elder"] == names[first]
+    assert client.get(f"/api/v1/stops/{others[0]}?key={key}").status_code == 403
+
+
+def test_a_box_key_records_its_own_delivery_only_and_the_log_names_the_link(route):
+    client, route_id, orders, database = route
+    first, second, _ = orders
+    key = stop_key(database, first)
+    csrf = csrf_from(client.get(f"/rider/orders/{first}?key={key}").text)
+    # With no login at all, the box's key reaches no other stop of the route.
+    for url, data in (
+        (f"/rider/routes/{route_id}/stops/{second}", {"key": key}),
+        (f"/rider/routes/{route_id}/stops/{first}", {"key": key}),
+        (f"/rider/orders/{second}", {"key": key}),
+    ):
+        refused = client.post(url, data={**data, "outcome": "delivered", "csrf_token": csrf})
+        assert refused.status_code == 403, url
+    done = client.post(
+        f"/rider/orders/{first}",
+        data={"key": key, "outcome": "delivered", "csrf_token": csrf},
+        follow_redirects=False,
     )
-    assert response.status_code == 303
-    assert response.headers["location"].startswith(
-        f"/rider/routes/{route_id}?key={sign('route', route_id)}#stop-"
+    assert done.status_code == 303
+    with database.reading() as session:
+        statuses = {o.id: o.status for o in session.exec(select(Order))}
+        views = session.exec(select(AuditEntry).where(AuditEntry.action == "view_stop")).all()
+    assert statuses[first] == OrderStatus.delivered
+    assert statuses[second] == OrderStatus.locked
+    assert [entry.actor for entry in views] == [f"link:stop:{first}:20261125:g0:label"]
+    assert key.split(".")[-1] not in views[0].actor  # never the signature itself
+
+
+def test_links_work_through_their_day_and_the_margin_then_say_they_have_expired(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=2)
+    route, box = route_key(empty_database, route_id), stop_key(empty_database, orders[0])
+    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        clock.set(datetime(2026, 11, 26, 5, 59, tzinfo=SHANGHAI))  # the default margin: 6 h
+        assert client.get(f"/rider/routes/{route_id}?key={route}").status_code == 200
+        assert client.get(f"/rider/orders/{orders[0]}?key={box}").status_code == 200
+        clock.set(datetime(2026, 11, 26, 6, 0, tzinfo=SHANGHAI))
+        for url in (
+            f"/rider/routes/{route_id}?key={route}",
+            f"/rider/orders/{orders[0]}?key={box}",
+        ):
+            late = client.get(url + "&lang=zh_CN")
+            assert late.status_code == 403
+            assert "不再有效" in late.text and "Traceback" not in late.text
+        english = client.get(f"/api/v1/routes/{route_id}?key={route}&lang=en").json()
+        assert english["error"] == "link_expired"
+        assert "no longer works" in english["message"]
+
+
+def test_the_admin_withdraws_a_routes_links_and_a_new_sheet_carries_new_ones(route):
+    client, route_id, orders, database = route
+    old_route, old_box = route_key(database, route_id), stop_key(database, orders[0])
+    with database.transaction() as session:
+        make = Factory(session, FixedClock(datetime(2026, 11, 25, 8, tzinfo=SHANGHAI)))
+        rider, admin = make_staff(make, "rider"), make_staff(make, "admin")
+    log_in(client, rider.username)
+    refused = client.post(
+        f"/api/v1/routes/{route_id}/links/withdraw",
+        headers={"X-CSRF-Token": csrf_from(client.get("/rider").text)},
     )
-    assert client.get(f"/rider/orders/{order_id}?key=nope").status_code == 403
+    assert refused.status_code == 403
+    client.cookies.clear()
+    log_in(client, admin.username)
+    page = client.get(f"/rider/routes/{route_id}?lang=en", headers={"accept": "text/html"})
+    assert "Withdraw this route" in page.text
+    withdrawn = client.post(
+        f"/rider/routes/{route_id}/links/withdraw",
+        data={"csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert withdrawn.status_code == 303
+    client.cookies.clear()
+    for url in (
+        f"/rider/routes/{route_id}?key={old_route}",
+        f"/rider/orders/{orders[0]}?key={old_box}",
+    ):
+        gone = client.get(url + "&lang=en")
+        assert gone.status_code == 403 and "withdrawn" in gone.text
+    new_route = route_key(database, route_id)
+    assert new_route != old_route
+    assert client.get(f"/rider/routes/{route_id}?key={new_route}").status_code == 200
+    with database.reading() as session:
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "route_links_withdrawn")
+        ).one()
+    assert (entry.actor, entry.subject) == (f"staff:{admin.username}", f"route:{route_id}")
 
 
 def test_a_route_that_is_not_todays_takes_no_marks_and_says_why(empty_database):
@@ -96,8 +201,9 @@ def test_a_route_that_is_not_todays_takes_no_marks_and_says_why(empty_database):
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         route_id, orders = kitchen_with_route(Factory(session, clock), elders=2)
-    clock.set(datetime(2026, 11, 26, 11, 20, tzinfo=SHANGHAI))  # the next day
-    key = sign("route", route_id)
+    key = route_key(empty_database, route_id)
+    # Past midnight, in the link's margin: the page still opens, a mark is refused.
+    clock.set(datetime(2026, 11, 26, 1, 20, tzinfo=SHANGHAI))
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
         csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
         refused = client.post(
@@ -120,7 +226,7 @@ def test_a_stop_without_the_elders_own_phone_offers_the_familys(empty_database):
 
         session.get(Elder, elder).phone = None
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    key = sign("route", route_id)
+    key = route_key(empty_database, route_id)
     with TestClient(create_app(database=empty_database, clock=clock)) as client:
         page = client.get(f"/rider/routes/{route_id}?key={key}&lang=en").text
     # Before any outcome: the family's number where the elder has none of her own.

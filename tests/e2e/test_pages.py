@@ -112,12 +112,12 @@ def rider_server(empty_database):
 
 
 def test_a_rider_marks_a_stop_delivered_on_the_phone_page(rider_server, browser, empty_database):
-    from core.signing import sign
+    from tests.factories import route_key
 
     base, route_id = rider_server
     phone = browser.new_context(locale="zh-CN", viewport={"width": 400, "height": 860})
     page = phone.new_page()
-    page.goto(f"{base}/rider/routes/{route_id}?key={sign('route', route_id)}")
+    page.goto(f"{base}/rider/routes/{route_id}?key={route_key(empty_database, route_id)}")
     stops = page.locator("li.stop")
     assert stops.count() == 2
     with page.expect_response(lambda r: r.request.method == "POST") as posted:

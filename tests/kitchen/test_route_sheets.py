@@ -11,13 +11,15 @@ import pytest
 import zxingcpp
 from sqlmodel import select
 
+from core.clock import FixedClock
 from core.models import Elder, ElderCategory, Order
-from core.signing import verify
 from core.types import Category, OrderStatus, Slot
 from kitchen.exports import kitchen_files
 from kitchen.route_sheets import SheetRoute, kitchen_route_sheets, route_sheets_pdf, sheet_routes
+from routing import links
 from routing.records import DeliveryRoute, RouteStop
-from routing.service import RouteView, StopView, route_url, route_view, stop_url
+from routing.service import RouteView, StopView, route_view
+from tests.conftest import SHANGHAI
 from tests.factories import kitchen_with_route
 
 BASE = "https://meals.example.org"
@@ -84,13 +86,23 @@ def test_each_stop_qr_code_decodes_to_its_own_signed_stop_link(route, session):
     sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
     codes = decoded_qr_codes(route_sheets_pdf([sheet], "zh_CN"))
     # The route's own code at the top, then one per stop, in stop order.
-    assert codes == [route_url(BASE, route)] + [
-        stop_url(BASE, stop.order_id) for stop in sheet.route.stops
+    stored = session.get(DeliveryRoute, route)
+    assert codes == [links.route_url(BASE, stored, links.Channel.sheet)] + [
+        links.stop_url(BASE, stored, stop.order_id, links.Channel.sheet)
+        for stop in sheet.route.stops
     ]
+    clock = FixedClock(datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI))
+    orders = [stop.order_id for stop in sheet.route.stops]
     for code, stop in zip(codes[1:], sheet.route.stops, strict=True):
-        match = re.fullmatch(rf"{BASE}/rider/orders/(\d+)\?key=(\w+)", code)
+        match = re.fullmatch(rf"{BASE}/rider/orders/(\d+)\?key=([\w.-]+)", code)
         assert match and int(match.group(1)) == stop.order_id
-        assert verify("order", stop.order_id, match.group(2))
+        key = match.group(2)
+        grant = links.stop_grant(session=session, clock=clock, order_id=stop.order_id, key=key)
+        assert grant and grant.kind == "stop" and grant.subject == stop.order_id
+        # It opens that one delivery: not another stop, not the route.
+        for other in set(orders) - {stop.order_id}:
+            assert links.stop_grant(session=session, clock=clock, order_id=other, key=key) is None
+        assert links.route_grant(session=session, clock=clock, route_id=route, key=key) is None
 
 
 def test_the_english_sheet_is_in_english(route, session):
@@ -146,7 +158,7 @@ def synthetic_route(stops: int) -> RouteView:
 def test_forty_stops_run_over_pages_without_splitting_a_stop(tmp_path):
     view = synthetic_route(40)
     sheet = SheetRoute(
-        view, route_url(BASE, view.id), tuple(stop_url(BASE, 1000 + n) for n in range(1, 41))
+        view, f"{BASE}/rider/routes/{view.id}", tuple(f"{BASE}/{1000 + n}" for n in range(1, 41))
     )
     pages = [flat(page) for page in pages_text(route_sheets_pdf([sheet], "zh_CN"))]
     assert len(pages) >= 3
@@ -206,7 +218,7 @@ def test_each_route_starts_a_page_of_its_own_and_counts_its_own_pages():
     long, short = synthetic_route(20), synthetic_route(2)
     short = RouteView(**{**short.__dict__, "id": 8, "number": 3, "rider": "骑手戊"})
     sheets = [
-        SheetRoute(r, route_url(BASE, r.id), tuple(stop_url(BASE, s.order_id) for s in r.stops))
+        SheetRoute(r, f"{BASE}/rider/routes/{r.id}", tuple(f"{BASE}/{s.order_id}" for s in r.stops))
         for r in (long, short)
     ]
     pages = [flat(page) for page in pages_text(route_sheets_pdf(sheets, "zh_CN"))]
