@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
-from api.accounts.errors import AccessDenied, CommunityNotYours
+from api.accounts.errors import CommunityNotYours
 from api.audit_log import record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
@@ -20,7 +20,7 @@ from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, va
 from api.templating import page
 from core import i18n
 from core.clock import Clock, today
-from core.errors import DomainError
+from core.errors import DomainError, ElderNotFound
 from core.i18n import N_
 from core.models import ChatUser, Elder, ElderLink
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
@@ -73,10 +73,11 @@ NOTICES = {
 
 
 def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
-    """The elder, if this person may see them; 404 when there is none, 403 when not theirs."""
+    """The elder, if this person may see them. One of another community is answered as one
+    that does not exist (404 both), so the answer does not tell which ids are elders."""
     elder = get_elder(session=session, elder_id=elder_id)
     if not may_see_elder(staff, elder.community_id):
-        raise AccessDenied()
+        raise ElderNotFound(elder_id=elder_id)
     return elder
 
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from api.accounts.access import Staff, may_see_elder
-from api.accounts.errors import AccessDenied
 from api.accounts.models import Role
 from api.audit_log import record_view
 from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionDep, SessionDep
@@ -23,7 +22,7 @@ from api.forms import BlankIsNone, field_errors, refusal_of
 from api.templating import page
 from core import audit
 from core.clock import Clock, today
-from core.errors import DomainError, DuplicateRequest, InvalidInput
+from core.errors import DomainError, DuplicateRequest, ElderNotFound, InvalidInput, OrderNotFound
 from core.models import Order
 from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import PROBLEMS, FieldName
@@ -268,7 +267,8 @@ def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder)
     request (same key) answers with the order it already made."""
     elder = get_elder(session=session, elder_id=order_in.elder_id)
     if not may_see_elder(staff, elder.community_id):
-        raise AccessDenied()
+        # As an elder that does not exist: no telling which ids are elders elsewhere.
+        raise ElderNotFound(elder_id=elder.id)
     item = menu_item(session=session, item_id=order_in.item_id)
     try:
         with session.begin_nested():
@@ -366,8 +366,6 @@ def phone_in(
             idempotency_key=idempotency_key,
         )
         order, _ = _place(session, clock, staff, order_in)
-    except AccessDenied:
-        raise
     except (DomainError, ValidationError) as error:
         # Shown on the form, next to its field; the savepoint undid anything written.
         refusal = refusal_of(error) if isinstance(error, ValidationError) else error
@@ -387,13 +385,10 @@ def phone_in(
 
 def _cancel(session: Session, clock: Clock, staff: Staff, order_id: RowId) -> Order:
     order = session.get(Order, order_id)
-    if order is None:
-        from core.errors import OrderNotFound
-
+    elder = get_elder(session=session, elder_id=order.elder_id) if order is not None else None
+    if elder is None or not may_see_elder(staff, elder.community_id):
+        # Another community's order is answered as one that does not exist.
         raise OrderNotFound(order_id=order_id)
-    elder = get_elder(session=session, elder_id=order.elder_id)
-    if not may_see_elder(staff, elder.community_id):
-        raise AccessDenied()
     with session.begin_nested():
         cancelled = ordering.cancel_order(session=session, clock=clock, order_id=order_id)
     audit.record(
@@ -427,8 +422,6 @@ def cancel_page(
 ):
     try:
         order = _cancel(session, clock, staff, order_id)
-    except AccessDenied:
-        raise
     except DomainError as refusal:
         existing = session.get(Order, order_id)
         return _board_page(

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
-from api.accounts.errors import AccessDenied
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
@@ -22,7 +21,7 @@ from core.schemas import Schema
 from core.schemas import text as text_field
 from core.types import AlertLevel, AlertStatus, RowId, Slot
 from usecases import welfare
-from usecases.welfare import AlertView, alert_board, alert_community
+from usecases.welfare import AlertNotFound, AlertView, alert_board, alert_community
 
 router = APIRouter(tags=["welfare"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
@@ -107,7 +106,8 @@ def _public(alert: AlertView) -> AlertPublic:
 def close(session: Session, clock: Clock, staff: Staff, alert_id: int, outcome: str) -> AlertView:
     """Close an alert of an elder this person looks after."""
     if not may_see_elder(staff, alert_community(session=session, alert_id=alert_id)):
-        raise AccessDenied()
+        # Answered as an alert that does not exist: no telling which ids are alerts elsewhere.
+        raise AlertNotFound(alert_id=alert_id)
     return welfare.close_alert(
         session=session, clock=clock, actor=staff.actor, alert_id=alert_id, outcome=outcome
     )

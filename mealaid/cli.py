@@ -233,14 +233,23 @@ def user_add(
 
 
 @audit_app.command("check")
-def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None) -> None:
-    """Verify the audit log's chain of hashes; exit 1 and name the first bad entry if it was
-    tampered with."""
-    from core.audit import verify_chain
+def audit_check(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="The folder of the log's checkpoints (default: MEALAID_AUDIT_CHECKPOINT_DIR)."
+        ),
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Verify the audit log: its chain of keyed hashes, and its checkpoints (kept outside the
+    database); exit 1 and say what is wrong if it was tampered with."""
+    from core import audit
 
     locale = _locale(lang)
+    folder = checkpoints if checkpoints is not None else get_settings().audit_checkpoint_dir
     with _database().reading() as session:
-        report = verify_chain(session=session)
+        report = audit.verify_chain(session=session, checkpoints=audit.read_checkpoints(folder))
     if report.intact:
         console.print(
             i18n.render(
@@ -249,23 +258,149 @@ def audit_check(lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] =
                 {"entries": report.entries},
             )
         )
+        _print_audit_anchors(report, folder, locale)
         return
+    for problem in report.problems:
+        console.print(_audit_problem(problem, report, locale))
+    raise typer.Exit(1)
+
+
+def _print_audit_anchors(report, folder: Path, locale: str) -> None:
+    latest = report.latest_checkpoint
+    if latest is None:
+        console.print(
+            i18n.render(
+                N_(
+                    "No checkpoint in {folder}: entries deleted at the end of the log would go "
+                    "unnoticed. Write one with “mealaid audit checkpoint”."
+                ),
+                locale,
+                {"folder": str(folder)},
+            )
+        )
+    else:
+        console.print(
+            i18n.render(
+                N_("It agrees with the latest checkpoint, of {at} ({entries} entries)."),
+                locale,
+                {"at": _audit_moment(latest.at), "entries": latest.entries},
+            )
+        )
+    if report.unkeyed:
+        console.print(
+            i18n.render(
+                N_(
+                    "Entries 1 to {last} were written before the log was keyed: each is held in "
+                    "place by the keyed entries after it and by the checkpoints."
+                ),
+                locale,
+                {"last": report.unkeyed},
+            )
+        )
+
+
+def _audit_moment(at: datetime) -> str:
+    return at.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _audit_problem(problem, report, locale: str) -> str:
+    """One thing wrong with the audit log, as the reader reads it."""
     reasons = {
         "altered": N_("its contents do not match its hash"),
         "wrong_link": N_("it does not carry the hash of the entry before it"),
-        "missing_entry": N_("the entry before it is missing"),
+        "downgraded": N_(
+            "it passes for an entry written before the log was keyed, after keyed entries"
+        ),
     }
-    console.print(
-        i18n.render(
+    if problem.reason in reasons:
+        return i18n.render(
             N_("The audit log has been tampered with at entry {seq}: {reason}."),
             locale,
-            {
-                "seq": report.broken.seq,
-                "reason": i18n.gettext(reasons[report.broken.reason], locale),
-            },
+            {"seq": problem.seq, "reason": i18n.gettext(reasons[problem.reason], locale)},
+        )
+    if problem.reason == "missing_entry":
+        return i18n.ngettext(
+            "The audit log has been tampered with at entry {seq}: {missing} entry before it is "
+            "missing.",
+            "The audit log has been tampered with at entry {seq}: {missing} entries before it "
+            "are missing.",
+            problem.missing,
+            locale,
+        ).format(seq=problem.seq, missing=problem.missing)
+    if problem.reason == "missing_at_end":
+        return i18n.ngettext(
+            "{missing} entry is missing at the end of the audit log: the checkpoint of {at} "
+            "counted {expected}, the log now ends at entry {last}.",
+            "{missing} entries are missing at the end of the audit log: the checkpoint of {at} "
+            "counted {expected}, the log now ends at entry {last}.",
+            problem.missing,
+            locale,
+        ).format(
+            missing=problem.missing,
+            at=_audit_moment(problem.checkpoint_at),
+            expected=problem.seq,
+            last=problem.seq - problem.missing,
+        )
+    if problem.reason == "differs_from_checkpoint":
+        return i18n.render(
+            N_(
+                "Entry {seq} of the audit log is not the one the checkpoint of {at} recorded: "
+                "the log was rewritten up to there, or cut back and written again."
+            ),
+            locale,
+            {"seq": problem.seq, "at": _audit_moment(problem.checkpoint_at)},
+        )
+    if problem.reason == "other_key":
+        return i18n.render(
+            N_(
+                "The checkpoint at {where} was signed with another audit key: check "
+                "MEALAID_AUDIT_KEY (and MEALAID_SECRET_KEY, from which it is derived when unset)."
+            ),
+            locale,
+            {"where": problem.where},
+        )
+    return i18n.render(
+        N_("The checkpoint at {where} has been edited: its signature does not match."),
+        locale,
+        {"where": problem.where},
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The folder (default: MEALAID_AUDIT_CHECKPOINT_DIR)."),
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Write a signed checkpoint of the audit log (how many entries, the last one's hash) to a
+    file outside the database, so entries deleted later at the end are found by the check."""
+    from core import audit
+
+    locale = _locale(lang)
+    folder = out if out is not None else get_settings().audit_checkpoint_dir
+    clock = SystemClock(get_settings().tz)
+    with _database().reading() as session:
+        checkpoint = audit.take_checkpoint(session=session, clock=clock)
+    try:
+        path = audit.write_checkpoint(checkpoint, folder)
+    except OSError as error:
+        console.print(
+            i18n.render(
+                N_("The checkpoint could not be written to {folder}: {error}"),
+                locale,
+                {"folder": str(folder), "error": error.strerror or str(error)},
+            )
+        )
+        raise typer.Exit(1) from None
+    console.print(
+        i18n.render(
+            N_("Checkpoint of the audit log written to {path}: {entries} entries."),
+            locale,
+            {"path": str(path), "entries": checkpoint.entries},
         )
     )
-    raise typer.Exit(1)
 
 
 # `serve` and `worker` can run the programme's clock from a chosen moment, faster (a demo).
@@ -1061,6 +1196,9 @@ def demo(
     if _holds_data(database):
         say(N_("Earlier data found in this database: starting the demo afresh."))
         drop_everything(database.engine)
+        from core.audit import forget_checkpoints
+
+        forget_checkpoints(settings.audit_checkpoint_dir)  # the dropped log's, not this one's
     database.migrate()
 
     rng = random.Random(seed)

@@ -1,9 +1,9 @@
 """The programme's day by the clock: every piece of work that falls due at a time (cutoffs,
 planning each kitchen after its cutoff, welfare escalation, the morning reminder, the month's
-checks on the 1st, the nightly backup) as a function that looks at what is due *now* and does
-it. Each is safe to run again and at once from several processes, so a run after downtime
-catches up: a cutoff missed while everything was down is run at the next look, escalations
-that fell due are sent at once.
+checks on the 1st, the nightly backup, the audit log's daily checkpoint) as a function that
+looks at what is due *now* and does it. Each is safe to run again and at once from several
+processes, so a run after downtime catches up: a cutoff missed while everything was down is
+run at the next look, escalations that fell due are sent at once.
 
 Each piece runs in its own transaction and fails alone: a kitchen whose planning fails does not
 stop the next kitchen's, nor the escalations."""
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.clock import Clock
 from core.db import Database, exclusive
 from core.models import Site
@@ -61,6 +62,7 @@ class DueWorkReport:
     reminders: int = 0
     month_checked: str | None = None
     backup: Path | None = None
+    audit_checkpoint: Path | None = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -183,6 +185,19 @@ def back_up(database: Database, clock: Clock, settings: Settings) -> Path | None
     return path
 
 
+def checkpoint_audit_log(database: Database, clock: Clock, settings: Settings) -> Path | None:
+    """Once a day: a signed checkpoint of the audit log's head appended to the file in
+    `audit_checkpoint_dir`, outside the database. Written inside the transaction that claims
+    the day, so a file that cannot be written leaves the day unclaimed and it is tried again
+    at the next look."""
+    now = clock.now()
+    with database.transaction() as session:
+        if not claim_run(session, job="audit_checkpoint", day=now.date(), at=now):
+            return None
+        checkpoint = audit.take_checkpoint(session=session, clock=clock)
+        return audit.write_checkpoint(checkpoint, settings.audit_checkpoint_dir)
+
+
 def backup_sqlite(database: Database, folder: Path, day: date) -> Path:
     """Copy a SQLite database, consistently while it is in use, to `folder/mealaid-DAY.db`."""
     source_path = database.engine.url.database
@@ -260,6 +275,9 @@ def run_due_work(
     report.reminders = attempt("reminders", lambda: queue_reminders(database, clock, settings)) or 0
     report.month_checked = attempt("month end", lambda: check_past_month(database, clock))
     report.backup = attempt("backup", lambda: back_up(database, clock, settings))
+    report.audit_checkpoint = attempt(
+        "audit checkpoint", lambda: checkpoint_audit_log(database, clock, settings)
+    )
     return report
 
 

@@ -24,6 +24,7 @@ import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
 from core.clock import FixedClock
 from core.db import Database
+from core.settings import get_settings
 from tests.factories import Factory
 
 POSTGRES_URL = os.environ.get("MEALAID_TEST_DATABASE_URL")
@@ -104,6 +105,22 @@ def fresh_database(backend: str, folder) -> tuple[Database, Callable[[], None]]:
         drop()
 
     return database, dispose_and_drop
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_checkpoints_kept_out_of_the_tree() -> Iterator[None]:
+    """The due work writes a checkpoint of the audit log every day, to a folder relative to
+    where it runs (the servers, workers and bots the tests start): not into the project."""
+    folder = tempfile.mkdtemp(prefix="mealaid-audit-checkpoints-")
+    previous = os.environ.get("MEALAID_AUDIT_CHECKPOINT_DIR")
+    os.environ["MEALAID_AUDIT_CHECKPOINT_DIR"] = folder
+    get_settings.cache_clear()
+    yield
+    if previous is None:
+        os.environ.pop("MEALAID_AUDIT_CHECKPOINT_DIR", None)
+    else:
+        os.environ["MEALAID_AUDIT_CHECKPOINT_DIR"] = previous
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -442,7 +442,7 @@ def test_the_json_api_registers_and_changes_an_elder_and_names_a_bad_field(regis
         )
         assert changed.status_code == 200
         assert changed.json()["status"] == "inactive" and changed.json()["consent_at"]
-        assert worker.get(f"/api/v1/elders/{ids['wang']}").status_code == 403
+        assert worker.get(f"/api/v1/elders/{ids['wang']}").status_code == 404  # as if none
         assert worker.get("/api/v1/elders/987654").status_code == 404
     with browser(app, ids["admin"]) as admin:
         assert admin.get("/api/v1/elders").json()["total"] == 3
@@ -510,3 +510,71 @@ def test_the_welfare_board_gives_the_numbers_to_call(registry):
     for number in ("13912345678", "13700000002", "13600000001"):
         assert f'href="tel:{number}"' in board
     assert "打给社区工作者: 王社工" in board
+
+
+def test_an_elder_elsewhere_is_answered_as_one_that_does_not_exist(registry):
+    """A worker of the west community asks for the east's elder, alert and order, and for ids
+    that were never used: the same status, code and message for both, on pages and in JSON,
+    reading and writing, so the answer does not tell which ids are elders elsewhere."""
+    app, database, clock, ids = registry
+    with database.transaction() as session:
+        west_worker = make_staff(
+            Factory(session, clock), "community_worker", community_ids=[ids["west"]]
+        ).username
+        li_order = session.exec(select(WelfareAlert.order_id)).one()
+    none = 987_654
+    with browser(app, west_worker) as worker:
+        token = csrf_from(worker.get("/elders").text)
+        json_headers = {"x-csrf-token": token, "accept-language": "en"}
+        html = {"accept": "text/html"}
+        changed = {
+            "name": "改名",
+            "address": "中山路8号",
+            "lat": 23.13,
+            "lon": 113.26,
+            "community_id": ids["west"],
+            "birth_date": "1938-01-02",
+            "categories": [],
+        }
+
+        def answers(elder: int, alert: int, order: int) -> list[tuple]:
+            reads = [
+                f"/api/v1/elders/{elder}",
+                f"/api/v1/elders/{elder}/links",
+                f"/api/v1/elders/{elder}/pauses",
+            ]
+            writes = [
+                ("PUT", f"/api/v1/elders/{elder}", changed),
+                ("POST", f"/api/v1/elders/{elder}/link-codes", {}),
+                ("POST", f"/api/v1/elders/{elder}/links/{ids['link']}/revoke", {}),
+                (
+                    "POST",
+                    f"/api/v1/elders/{elder}/pauses",
+                    {"start_date": "2026-12-20", "end_date": "2026-12-21"},
+                ),
+                ("POST", f"/api/v1/welfare/alerts/{alert}/close", {"outcome": "平安"}),
+                ("POST", f"/api/v1/orders/{order}/cancel", {}),
+            ]
+            pages = [f"/elders/{elder}", f"/elders/{elder}/edit"]
+            found = []
+            for url in reads:
+                response = worker.get(url, headers={"accept-language": "en"})
+                found.append((len(found), response.status_code, response.json()))
+            for method, url, body in writes:
+                response = worker.request(method, url, json=body, headers=json_headers)
+                found.append((len(found), response.status_code, response.json()))
+            for url in pages:
+                response = worker.get(url + "?lang=en", headers=html)
+                message = re.search(r'class="error-message"[^>]*>([^<]+)<', response.text)
+                found.append((len(found), response.status_code, message[1]))
+            return found
+
+        with database.reading() as session:
+            before = {t: n for t, n in row_counts(session).items() if t != "audit_entry"}
+        elsewhere = answers(ids["li"], ids["alert"], li_order)
+        missing = answers(none, none, none)
+        with database.reading() as session:
+            after = {t: n for t, n in row_counts(session).items() if t != "audit_entry"}
+    assert elsewhere == missing
+    assert [status for _, status, _ in elsewhere] == [404] * len(elsewhere), elsewhere
+    assert after == before

@@ -31,6 +31,8 @@ DAY = date(2026, 11, 25)
 def database_url(request, tmp_path, monkeypatch):
     url, drop = TEMPLATES.copy(request.param, tmp_path)
     monkeypatch.setenv("MEALAID_DATABASE_URL", url)
+    # This database's own checkpoints of its audit log, not another test's.
+    monkeypatch.setenv("MEALAID_AUDIT_CHECKPOINT_DIR", str(tmp_path / "audit-checkpoints"))
     monkeypatch.chdir(tmp_path)  # the demo writes its settlement files here
     get_settings.cache_clear()
     yield url

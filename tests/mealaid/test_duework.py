@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from api.app import create_app
 from billing.models import AnomalyReview, Charge, ReviewStatus
+from core import audit
 from core.clock import FixedClock
 from core.models import CommunityWorker, Elder, Order, SlotCutoff, WelfareAlert, WelfareAlertStep
 from core.settings import Settings
@@ -38,7 +39,10 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 def settings(tmp_path) -> Settings:
     return Settings(
-        plan_time_limit_seconds=1.0, backup_dir=tmp_path / "backups", backup_keep_days=3
+        plan_time_limit_seconds=1.0,
+        backup_dir=tmp_path / "backups",
+        backup_keep_days=3,
+        audit_checkpoint_dir=tmp_path / "audit",
     )
 
 
@@ -213,3 +217,26 @@ def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
     with TestClient(create_app(database=empty_database, clock=clock)) as browser:
         log_in(browser, cook.username)
         assert "data-held-month" not in browser.get("/").text
+
+
+def test_the_audit_log_is_checkpointed_once_a_day(empty_database, tmp_path):
+    """Outside the database, where the admin keeps it: a signed line with the log's count and
+    head, so entries deleted at the end later are found by `mealaid audit check`."""
+    clock = FixedClock(at(0, 10))
+    with empty_database.transaction() as session:
+        audit.record(session=session, clock=clock, actor="staff:a", action="login", subject="x")
+    first = duework.run_due_work(empty_database, clock, settings(tmp_path))
+    assert first.audit_checkpoint == tmp_path / "audit" / audit.CHECKPOINT_FILE
+    first_count = count(empty_database, audit.AuditEntry)
+    with empty_database.transaction() as session:
+        audit.record(session=session, clock=clock, actor="staff:b", action="login", subject="x")
+    clock.set(at(23, 50))
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).audit_checkpoint is None
+    clock.set(at(0, 10, day=DAY + timedelta(days=1)))
+    duework.run_due_work(empty_database, clock, settings(tmp_path))
+    written = audit.read_checkpoints(tmp_path / "audit")
+    last_count = count(empty_database, audit.AuditEntry)
+    assert [c.entries for c in written.trusted] == [first_count, last_count]
+    assert last_count > first_count and written.refused == []
+    with empty_database.reading() as session:
+        assert audit.verify_chain(session=session, checkpoints=written).intact
