@@ -131,8 +131,10 @@ def password_change(
             current_password=current_password,
             new_password=new_password,
             keep_token=request.state.session_token,
+            ip=request.client.host if request.client else "unknown",
         )
     except DomainError as refusal:
+        # Returned, not raised: a wrong current password just counted must be committed.
         return page(request, "password.html", {"error": refusal.render(locale)}, refusal.status)
     audit.record(
         session=session,

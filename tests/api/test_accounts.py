@@ -260,7 +260,8 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(mak
             new_password="short",
         )
     assert short.value.params["field_code"] == "new_password"
-    assert row_counts(session) == before
+    # Nothing changed but the wrong current password, counted like a wrong login.
+    assert row_counts(session) == {**before, "login_failure": before["login_failure"] + 1}
     change_password(
         session=session,
         clock=clock,

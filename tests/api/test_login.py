@@ -4,10 +4,11 @@ passwords, cookie flags, CSRF on every form, and the audit trail of logins and v
 from datetime import datetime
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.accounts.models import LoginFailure, StaffSession
+from api.accounts.models import LoginFailure, StaffAccount, StaffSession
 from api.accounts.security import SESSION_COOKIE
 from api.app import create_app
 from core.audit import AuditEntry, verify_chain
@@ -222,3 +223,38 @@ def test_changing_the_password_on_the_page(site):
     )
     assert done.status_code == 200 and "Your password has been changed." in done.text
     assert client.get("/api/v1/me").status_code == 200  # this browser stays logged in
+
+
+def _change_password(client, current: str, new: str = "a new password here"):
+    csrf = csrf_from(client.get("/account/password?lang=en").text)
+    return client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": current,
+            "new_password": new,
+            "new_password_again": new,
+        },
+    )
+
+
+def test_wrong_current_passwords_are_limited_like_wrong_logins(site):
+    """Someone at an unattended browser cannot guess the password on the change form: the
+    sixth wrong try in the window is refused even with the right password, and the password
+    stays as it was."""
+    client, database, admin, _, _ = site
+    log_in(client, admin)
+    for _ in range(5):
+        wrong = _change_password(client, "guessing")
+        assert wrong.status_code == 422 and "Your current password is not right." in wrong.text
+    locked = _change_password(client, PASSWORD)
+    assert locked.status_code == 429
+    assert "Please wait 15 minutes" in locked.text
+    assert len(rows(database, LoginFailure)) == 5
+    with database.reading() as session:  # the password did not change
+        account = session.exec(select(StaffAccount).where(StaffAccount.username == admin)).one()
+        assert PasswordHasher().verify(account.password_hash, PASSWORD)
+        assert "change_password" not in [e.action for e in session.exec(select(AuditEntry))]
+    # The same wrong passwords count at the login form: from here, it waits too.
+    with TestClient(client.app) as other:
+        assert log_in(other, admin).status_code == 429
