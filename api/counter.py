@@ -22,6 +22,7 @@ from api.templating import page
 from core.clock import Clock, today
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
+from core.validation import LINE
 from usecases import counter
 from usecases.counter import CounterMeal
 
@@ -67,7 +68,7 @@ class NotCollectedPublic(BaseModel):
 class CounterQuery(BaseModel):
     site_id: Annotated[RowId | None, BlankIsNone] = None
     slot: Annotated[Slot | None, BlankIsNone] = None
-    q: Annotated[str, Field(max_length=40)] = ""
+    q: Annotated[str, Field(max_length=40), LINE] = ""
 
 
 CounterQueryDep = Annotated[CounterQuery, Query()]

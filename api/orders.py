@@ -25,7 +25,7 @@ from core.clock import Clock, today
 from core.errors import DomainError, DuplicateRequest, ElderNotFound, InvalidInput, OrderNotFound
 from core.models import Order
 from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
-from core.validation import PROBLEMS, FieldName
+from core.validation import LINE, PROBLEMS, FieldName
 from usecases import ordering
 from usecases.elders import get_elder
 from usecases.menus import menu_item
@@ -108,7 +108,7 @@ class PhoneInOrder(BaseModel):
     item_id: RowId
     quantity: Annotated[int, Field(ge=1, le=99)] = 1
     mode: ServiceMode | None = None
-    idempotency_key: Annotated[str, Field(min_length=8, max_length=100)]
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=100), LINE]
 
 
 class PlacedPublic(BaseModel):

@@ -4,15 +4,18 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from pydantic import Field
 from sqlmodel import Session, col, select
 
-from core.clock import Clock
+from core.clock import Clock, today
 from core.db import upsert_insert
 from core.errors import (
     AlreadyExists,
@@ -51,15 +54,20 @@ from core.schemas import (
 )
 from core.settings import get_settings
 from core.types import Category, ElderStatus, LinkRelation
-from core.validation import service
+from core.validation import LINE, invalid_text, plausible_birth_date, service, without_hidden
 
 # Fields of the record kept in other tables, or not a column.
 _NOT_COLUMNS = {"categories", "emergency_contacts", "consent"}
 
 
-def _check_references(session: Session, elder_in: ElderCreate, elder_id: int | None) -> None:
-    """Categories end after they start, the community and home site exist and the phone number
-    is nobody else's; each refusal names the field it is about, so a form can show it there."""
+def _check_references(
+    session: Session, elder_in: ElderCreate, elder_id: int | None, on: date
+) -> None:
+    """A birth date someone can have, categories end after they start, the community and home
+    site exist and the phone number is nobody else's; each refusal names the field it is about,
+    so a form can show it there."""
+    if not plausible_birth_date(elder_in.birth_date, on):
+        raise invalid_text("birth_date", "implausible_birth_date")
     for row, grant in enumerate(elder_in.categories):
         if grant.valid_to is not None and grant.valid_to < grant.valid_from:
             raise PeriodReversed(field_path=f"categories.{row}.valid_to", field_code="valid_to")
@@ -79,7 +87,7 @@ def _check_references(session: Session, elder_in: ElderCreate, elder_id: int | N
 
 @service
 def create_elder(*, session: Session, elder_in: ElderCreate, clock: Clock) -> Elder:
-    _check_references(session, elder_in, None)
+    _check_references(session, elder_in, None, today(clock))
     elder = Elder(
         **elder_in.model_dump(exclude=_NOT_COLUMNS),
         consent_at=clock.now() if elder_in.consent else None,
@@ -144,7 +152,8 @@ def chat_user_for(
             upsert_insert(session)(ChatUser)
             .values(
                 telegram_user_id=telegram_user_id,
-                name=name,
+                # The name as Telegram gives it, which may hide or turn text on staff pages.
+                name=without_hidden(name),
                 language=language,
                 created_at=clock.now(),
             )
@@ -230,7 +239,9 @@ def _code_hash(code: str) -> str:
 
 
 def _normalised(code: str) -> str:
-    return re.sub(r"[\s-]", "", code).upper()
+    # As typed or pasted: full-width letters and digits from a Chinese keyboard are the same
+    # code, and spaces, dashes and invisible characters picked up on the way are not part of it.
+    return re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", code).upper())
 
 
 @service
@@ -239,7 +250,7 @@ def issue_link_code(
     session: Session,
     clock: Clock,
     elder_id: int,
-    issued_by: str,
+    issued_by: Annotated[str, Field(min_length=1, max_length=64), LINE],
     relation: LinkRelation = LinkRelation.family,
     hours: int = CODE_HOURS,
 ) -> str:
@@ -579,7 +590,7 @@ def update_elder(
     """Change an elder's record to what the form says; returns the names of the fields that
     changed (for the audit log: names only, never the values)."""
     elder = get_elder(session=session, elder_id=elder_id)
-    _check_references(session, elder_in, elder_id)
+    _check_references(session, elder_in, elder_id, today(clock))
     changed = []
     for name, value in elder_in.model_dump(exclude=_NOT_COLUMNS).items():
         if getattr(elder, name) != value:

@@ -50,13 +50,13 @@ from core.notifications import notify_elder_chats
 from core.settings import get_settings
 from core.sites import SlotTimes, check_mode, cutoff_at
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
-from core.validation import service
+from core.validation import LINE, service
 from core.welfare import raise_alert
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128), LINE]
 Variant = Annotated[str, Field(min_length=1, max_length=24)]
 
 LIVE = (OrderStatus.placed, OrderStatus.locked)

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
 
 from core.types import (
     Allergen,
@@ -19,36 +18,35 @@ from core.types import (
     Slot,
     Texture,
 )
+from core.validation import LINE, LINES, checked_lines
 
-# Text as the schema promises it: no control characters (PostgreSQL cannot store NUL), and,
-# where required, something besides spaces (spaces around are stripped).
-PRINTABLE = r"^[^\x00-\x1f]*$"
-SOMETHING = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"
-NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # newlines and tabs allowed
+# Text as the schema promises it: at most so long, where required not empty (spaces around are
+# stripped), and fit to store and show (core.validation.text_problem: no control or invisible
+# characters, something visible; line breaks only in notes).
 
 
 def _text(max_length: int, *, required: bool = True, pattern: str | None = None) -> FieldInfo:
     field: FieldInfo  # pydantic types Field() as Any, for dataclass_transform
     if required:
-        field = Field(min_length=1, max_length=max_length, pattern=SOMETHING)
+        field = Field(min_length=1, max_length=max_length, pattern=pattern)
     else:
-        field = Field(max_length=max_length, pattern=pattern or PRINTABLE)
+        field = Field(max_length=max_length, pattern=pattern)
     return field
 
 
 def text(max_length: int, *, required: bool = True, pattern: str | None = None) -> Any:
-    """A string field of at most `max_length` characters (an `Annotated` type; the names below
-    spell theirs out so that a type checker sees a type)."""
-    return Annotated[str, _text(max_length, required=required, pattern=pattern)]
+    """A one-line string field of at most `max_length` characters (an `Annotated` type; the
+    names below spell theirs out so that a type checker sees a type)."""
+    return Annotated[str, _text(max_length, required=required, pattern=pattern), LINE]
 
 
-PersonName = Annotated[str, _text(64)]
-Relation = Annotated[str, _text(32)]
-Address = Annotated[str, _text(200)]
-Gender = Annotated[str, _text(8, required=False)]
-Notes = Annotated[str, _text(500, required=False, pattern=NOTE)]
-Reason = Annotated[str, _text(200, required=False)]
-Name = Annotated[str, Field(min_length=1, max_length=64)]
+PersonName = Annotated[str, _text(64), LINE]
+Relation = Annotated[str, _text(32), LINE]
+Address = Annotated[str, _text(200), LINE]
+Gender = Annotated[str, _text(8, required=False), LINE]
+Notes = Annotated[str, _text(500, required=False), LINES]
+Reason = Annotated[str, _text(200, required=False), LINE]
+Name = Annotated[str, Field(min_length=1, max_length=64), LINE]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,18}[0-9]$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -61,14 +59,16 @@ class Schema(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text; other control characters are never meant.
-        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-            raise PydanticCustomError("control_characters", "control characters")
+        # Every text field, whatever its type says: nothing that cannot be stored or that
+        # hides or turns text (core.validation.text_problem). Line breaks are refused by the
+        # patterns of the fields that hold one line.
+        if isinstance(value, str):
+            checked_lines(value)
         return value
 
 
 class CommunityCreate(Schema):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: Annotated[str, Field(min_length=1, max_length=32), LINE]
     name: Name
     street: Name
     district: Name
@@ -92,10 +92,10 @@ class MealSlotCreate(Schema):
 
 
 class SiteCreate(Schema):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: Annotated[str, Field(min_length=1, max_length=32), LINE]
     name: Name
     kind: SiteKind
-    address: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Annotated[str, Field(min_length=1, max_length=200), LINE]
     lat: Latitude
     lon: Longitude
     community_id: RowId
@@ -169,7 +169,7 @@ class DishVariant(Schema):
 
 class DishUpdate(Schema):
     name_zh: Name
-    name_en: Annotated[str, Field(min_length=1, max_length=96)]
+    name_en: Annotated[str, Field(min_length=1, max_length=96), LINE]
     allergens: list[Allergen] = []
     diet_tags: list[DietTag] = []
     description: Annotated[str, Field(max_length=300)] | None = None
@@ -184,12 +184,12 @@ class DishUpdate(Schema):
 
 
 class DishCreate(DishUpdate):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: Annotated[str, Field(min_length=1, max_length=32), LINE]
 
 
 class MenuItemCreate(Schema):
     dish_id: RowId
-    variant: Annotated[str, Field(min_length=1, max_length=24)]
+    variant: Annotated[str, Field(min_length=1, max_length=24), LINE]
     texture: Texture = Texture.regular
     diet_tags: list[DietTag] = []
     price_fen: Fen

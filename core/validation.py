@@ -1,10 +1,13 @@
 """Input checking at every service entry point: bad values become a translated InvalidInput."""
 
 import functools
+import unicodedata
 from collections.abc import Callable
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
-from pydantic import ConfigDict, ValidationError, validate_call
+from pydantic import AfterValidator, ConfigDict, ValidationError, validate_call
+from pydantic_core import PydanticCustomError
 
 from core.errors import InvalidInput
 from core.i18n import N_
@@ -81,6 +84,8 @@ FIELD_LABELS = {
     "priority": N_("priority"),
     "reason": N_("reason"),
     "outcome": N_("outcome"),
+    "q": N_("search"),
+    "issued_by": N_("issued by"),
 }
 
 PROBLEMS = {
@@ -103,12 +108,113 @@ PROBLEMS = {
     "less_than_equal": N_("this number is too large."),
     "less_than": N_("this number is too large."),
     "control_characters": N_("this contains characters that cannot be stored."),
+    "invisible_characters": N_(
+        "this contains invisible characters (a zero-width space or a mark that turns the "
+        "direction of the text); please type it again without them."
+    ),
+    "nothing_visible": N_("this has nothing in it that can be seen."),
+    "implausible_birth_date": N_(
+        "a date of birth is needed that is not in the future nor more than 120 years ago."
+    ),
     "too_long": N_("there are too many of these."),
     "bool_parsing": N_("please answer yes or no."),
     "list_type": N_("a list is needed."),
 }
 UNKNOWN_PROBLEM = N_("this value is not valid.")
 NOT_A_PRICE = N_("a price in yuan like 12.50 is needed.")
+
+
+# -- text people type ---------------------------------------------------------------------------
+# Refused anywhere: control characters (Cc: PostgreSQL cannot store NUL, and none is typed on
+# purpose; DEL and the C1 controls too), lone surrogates (Cs: not text, and not storable as
+# UTF-8), the line and paragraph separators, and the invisible format characters (Cf): zero-width
+# spaces, the byte-order mark, and the bidirectional embeddings, overrides and isolates that make
+# "abc\u202egnp.exe" read as "abcexe.png" (the "Trojan Source" trick) or turn a name around on
+# a page, a list or a label. Kept: every letter, mark, digit, punctuation and symbol of every
+# script (Chinese names, the middle dot in 阿依古丽·买买提), private-use characters (some rare
+# characters of Chinese names exist only there), and the zero-width joiner and non-joiner, which
+# some scripts and emoji need and which cannot reorder text. Tab and line breaks only where the
+# field holds lines (notes); elsewhere the field's own pattern refuses them.
+LINE_BREAKS = frozenset("\t\n\r")
+KEPT_FORMAT = frozenset("\u200c\u200d")
+# Letters that show nothing: Hangul fillers and the blank Braille pattern.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def text_problem(value: str, *, lines: bool = False) -> str | None:
+    """What is wrong with a piece of typed text (a key of PROBLEMS), or None."""
+    if value.isascii() and value.isprintable():
+        return None  # most text: nothing to look at character by character
+    visible = False
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp"):
+            if lines and char in LINE_BREAKS:
+                continue
+            return "control_characters"
+        if category == "Cf" and char not in KEPT_FORMAT:
+            return "invisible_characters"
+        if (category[0] in "LNPS" or category == "Co") and char not in BLANK_LETTERS:
+            visible = True
+    if value and not visible and not value.isspace():
+        return "nothing_visible"
+    return None
+
+
+def _hidden(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in KEPT_FORMAT)
+
+
+def without_hidden(value: str) -> str:
+    """`value` without the characters `text_problem` refuses: for text that comes from
+    elsewhere and cannot be sent back (a person's name as Telegram gives it)."""
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(char for char in value if not _hidden(char))
+
+
+def _checked(value: str, lines: bool) -> str:
+    problem = text_problem(value, lines=lines)
+    if problem is not None:
+        raise PydanticCustomError(problem, PROBLEMS[problem])
+    return value
+
+
+def checked_line(value: str) -> str:
+    """`value`, if it is text fit to store and show on one line (a pydantic validator)."""
+    return _checked(value, lines=False)
+
+
+def checked_lines(value: str) -> str:
+    """`value`, if it is text fit to store and show, on one line or several."""
+    return _checked(value, lines=True)
+
+
+# For an `Annotated[str, ...]`: the text rules above, on one line or on several.
+LINE = AfterValidator(checked_line)
+LINES = AfterValidator(checked_lines)
+
+OLDEST_AGE_YEARS = 120
+
+
+def plausible_birth_date(born: date, today: date) -> bool:
+    """Not in the future, and not more than 120 years ago (no one registered is older)."""
+    try:
+        oldest = today.replace(year=today.year - OLDEST_AGE_YEARS)
+    except ValueError:  # 29 February
+        oldest = date(today.year - OLDEST_AGE_YEARS, 3, 1)
+    return oldest <= born <= today
+
+
+def invalid_text(field: str, problem: str) -> InvalidInput:
+    """The refusal of a field's text, for a surface that checks it outside a schema."""
+    return InvalidInput(
+        field=FieldName(FIELD_LABELS.get(field, field)),
+        problem=FieldName(PROBLEMS[problem]),
+        field_code=field,
+        field_path=field,
+    )
 
 
 def invalid_input_from(problems: list[Any]) -> InvalidInput:

@@ -31,7 +31,7 @@ from core.models import (
 from core.notifications import notify
 from core.settings import get_settings
 from core.types import AlertLevel, AlertStatus, LinkRelation, Slot
-from core.validation import service
+from core.validation import LINES, service
 
 
 class AlertNotFound(NotFound):
@@ -250,7 +250,9 @@ def acknowledge(
     return alert
 
 
-Outcome = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Outcome = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), LINES
+]
 
 
 @service

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import core.models  # noqa: F401  (sets the constraint naming convention first)
 from core.i18n import N_
 from core.types import LABELS, Labelled, UTCDateTime
+from core.validation import LINE
 
 
 class Role(Labelled):
@@ -104,7 +105,7 @@ class StaffAccountCreate(BaseModel):
     username: Username
     password: Password
     role: Role
-    display_name: Annotated[str, Field(max_length=64)] = ""
+    display_name: Annotated[str, Field(max_length=64), LINE] = ""
     rider_id: int | None = None
     funder_id: int | None = None
     kitchen_id: int | None = None

@@ -6,6 +6,7 @@ from bot import texts
 from bot.turn import Say, Turn, main_menu
 from core import i18n
 from core.errors import LinkCodeInvalid
+from core.validation import invalid_text, text_problem
 from usecases.elders import link_own_chat, redeem_link_code
 
 
@@ -45,6 +46,9 @@ def contact_shared(turn: Turn, phone: str, contact_user_id: int | None) -> list[
     """Telegram vouches for a number only when people share their own contact."""
     if contact_user_id != turn.user.telegram_user_id:
         return [Say(turn.t(texts.NOT_OWN_CONTACT), keyboard="contact")]
+    problem = text_problem(phone)
+    if problem is not None:
+        return [Say(invalid_text("phone", problem).render(turn.locale), keyboard="contact")]
     turn.user.phone = phone[:32]
     turn.session.add(turn.user)
     elder = link_own_chat(
