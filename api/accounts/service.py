@@ -221,12 +221,30 @@ def change_password(
     current_password: str,
     new_password: Annotated[str, Field(min_length=10, max_length=200)],
     keep_token: str | None = None,
+    ip: str = "unknown",
 ) -> None:
-    """A new password after the current one is given; every other session is logged out."""
+    """A new password after the current one is given; every other session is logged out.
+    A wrong current password is a guess like a wrong login and counts with them (the same
+    limit and window), for the account from any address: whoever holds the session may move.
+    A refused attempt is flushed before raising: the caller commits it regardless."""
     account = session.get(StaffAccount, account_id)
     if account is None:
         raise AccountNotFound(account_id=account_id)
+    settings = get_settings()
+    now = clock.now()
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(
+            LoginFailure.username == account.username,
+            LoginFailure.at > now - timedelta(minutes=settings.login_window_minutes),
+        )
+    ).one()
+    if failures >= settings.login_max_failures:
+        raise TooManyAttempts(minutes=settings.login_window_minutes)
     if not _password_matches(account.password_hash, current_password):
+        session.add(LoginFailure(username=account.username, ip=ip[:64], at=now))
+        session.flush()
         raise WrongPassword()
     account.password_hash = HASHER.hash(new_password)
     account.password_changed_at = clock.now()
