@@ -663,6 +663,19 @@ def bot(
 
     settings = get_settings()
     locale = _locale(None)
+    if sandbox and settings.environment == "production":
+        # On the sandbox's chat page anyone may say they are any phone number, and be welcomed
+        # as that elder: never beside a programme's real data.
+        console.print(
+            i18n.gettext(
+                N_(
+                    "The sandbox is for trying the bot offline: it does not run when "
+                    "MEALAID_ENVIRONMENT=production."
+                ),
+                locale,
+            )
+        )
+        raise typer.Exit(2)
     services = Services(_database(), SystemClock(settings.tz), settings)
     if sandbox:
         runner = Sandbox(services, host=host, port=port)
