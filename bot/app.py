@@ -4,13 +4,17 @@ sent. The update id is recorded in the same transaction as what the step changed
 re-delivered update does nothing again."""
 
 import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
+import sqlalchemy as sa
 from sqlalchemy import event, exists
 from sqlmodel import Session, col, select
 from telegram import (
@@ -22,7 +26,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -36,7 +40,7 @@ from telegram.ext import (
 from bot import conversation, notices, texts
 from bot.callbacks import Callback
 from bot.flows import onboarding, rider
-from bot.models import ChatState, HandledUpdate
+from bot.models import HANDLED_UPDATES_KEPT, ChatState, HandledUpdate
 from bot.turn import Link, Say, Turn
 from core import i18n
 from core.clock import Clock
@@ -140,14 +144,65 @@ def _writes(session) -> int:  # type: ignore[no-untyped-def]
     return session.connection().info.get("writes", 0)
 
 
-def _first_time(session, update_id: int, now) -> bool:  # type: ignore[no-untyped-def]
-    statement = (
-        upsert_insert(session)(HandledUpdate)
-        .values(update_id=update_id, received_at=now)
-        .on_conflict_do_nothing()
-        .returning(HandledUpdate.update_id)
+@dataclass(frozen=True)
+class Received:
+    """An update as the record of handled updates knows it: the bot that received it, its id
+    and a digest of what it says (see `HandledUpdate`)."""
+
+    bot_id: int
+    update_id: int
+    digest: str
+
+    @classmethod
+    def of(cls, bot_id: int, update: Update) -> "Received":
+        content = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+        return cls(bot_id, update.update_id, digest)
+
+    def handled(self):  # type: ignore[no-untyped-def]
+        """Whether this very update was handled (an older one under its id does not count)."""
+        return exists().where(
+            HandledUpdate.bot_id == self.bot_id,
+            HandledUpdate.update_id == self.update_id,
+            HandledUpdate.digest == self.digest,
+        )
+
+
+def _first_time(session, received: Received, now) -> bool:  # type: ignore[no-untyped-def]
+    """Record the update as handled; False if another worker recorded it meanwhile. A record
+    of an older update under the same id is replaced."""
+    insert = upsert_insert(session)(HandledUpdate).values(
+        bot_id=received.bot_id,
+        update_id=received.update_id,
+        digest=received.digest,
+        received_at=now,
     )
+    statement = insert.on_conflict_do_update(
+        index_elements=[HandledUpdate.bot_id, HandledUpdate.update_id],
+        set_={"digest": insert.excluded.digest, "received_at": insert.excluded.received_at},
+        where=col(HandledUpdate.digest) != insert.excluded.digest,
+    ).returning(HandledUpdate.update_id)
     return session.execute(statement).first() is not None
+
+
+FORGET_UPDATES_EVERY = timedelta(hours=1)
+FORGET_AT_ONCE = 5000
+
+
+def forget_old_updates(database: Database, now: datetime) -> int:
+    """Forget up to `FORGET_AT_ONCE` handled updates too old for Telegram to deliver again
+    (one short transaction: a long backlog goes in several). How many were forgotten."""
+    table = HandledUpdate.__table__  # type: ignore[attr-defined]
+    old = (
+        sa.select(table.c.bot_id, table.c.update_id)
+        .where(table.c.received_at < now - HANDLED_UPDATES_KEPT)
+        .limit(FORGET_AT_ONCE)
+    )
+    with database.transaction() as session:
+        result = session.execute(
+            sa.delete(table).where(sa.tuple_(table.c.bot_id, table.c.update_id).in_(old))
+        )
+        return result.rowcount  # type: ignore[attr-defined, no-any-return]
 
 
 def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
@@ -162,13 +217,13 @@ def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
 
 
 def _who(
-    services: Services, session: Session, update: Update, now: datetime
+    services: Services, session: Session, update: Update, received: Received, now: datetime
 ) -> tuple[ChatUser, ChatState] | None:
     """The person's chat user and chat state, made on first contact; None when this update was
     handled already. For someone the bot knows, all three come from one read: every step starts
     here."""
     person = update.effective_user
-    handled = exists().where(HandledUpdate.update_id == update.update_id)
+    handled = received.handled()
     row = session.execute(
         select(ChatUser, ChatState, handled)
         .outerjoin(ChatState, col(ChatState.chat_user_id) == ChatUser.id)
@@ -192,12 +247,15 @@ class _SeenAlready(Exception):
     """Another worker handled this update while this one worked on it: undo, say nothing."""
 
 
-def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list[Say]] | None:
+def _run_step(
+    services: Services, bot_id: int, update: Update, step: Step
+) -> tuple[str, list[Say]] | None:
+    received = Received.of(bot_id, update)
     try:
         with services.database.transaction() as session:
             now = services.clock.now()
             before = _writes(session)
-            known = _who(services, session, update, now)
+            known = _who(services, session, update, received, now)
             if known is None:
                 return None
             user, state = known
@@ -216,7 +274,7 @@ def _run_step(services: Services, update: Update, step: Step) -> tuple[str, list
             # else is recorded in the same transaction as what it did.
             pressed = update.callback_query is not None
             if (not pressed or _writes(session) > before) and not _first_time(
-                session, update.update_id, now
+                session, received, now
             ):
                 raise _SeenAlready()
             return turn.locale, says
@@ -232,7 +290,9 @@ def _refusal(turn: Turn, error: DomainError) -> list[Say]:
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
     services: Services = context.bot_data["services"]
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(services.workers, _run_step, services, update, step)
+    result = await loop.run_in_executor(
+        services.workers, _run_step, services, context.bot.id, update, step
+    )
     query = update.callback_query
     if result is not None:
         locale, says = result
@@ -318,25 +378,54 @@ async def on_route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: send the outbox."""
+    """The repeating job: send the outbox, each notice marked sent once Telegram has answered
+    (see bot/notices.py); and now and then forget updates too old to be re-delivered."""
     services: Services = context.bot_data["services"]
     loop = asyncio.get_running_loop()
-    outgoing = await loop.run_in_executor(
-        services.workers,
-        notices.claim_due,
-        services.database,
-        services.clock,
-        services.settings,
+
+    def run(function: Callable[..., object], *args: object, **kwargs: object) -> Awaitable[object]:
+        return loop.run_in_executor(services.workers, partial(function, *args, **kwargs))
+
+    database, clock = services.database, services.clock
+    now = clock.now()
+    if now - context.bot_data.get("forgot_updates_at", datetime.min.replace(tzinfo=UTC)) >= (
+        FORGET_UPDATES_EVERY
+    ):
+        while await run(forget_old_updates, database, now) == FORGET_AT_ONCE:
+            pass  # a long backlog, in pieces: steps queued meanwhile run in between
+        context.bot_data["forgot_updates_at"] = now
+    outgoing: list[notices.Outgoing] = await run(  # type: ignore[assignment]
+        notices.claim_due, database, clock, services.settings
     )
-    for notice in outgoing:
+    # Sends start within half the claim: each has its answer, or its timeout, long before the
+    # claim runs out and another process could take the notice up.
+    deadline = loop.time() + services.settings.notice_lease_seconds / 2
+    sent: tuple[int, int] | None = None
+    for index, notice in enumerate(outgoing):
+        if loop.time() > deadline:
+            if sent is not None:
+                await run(notices.record_progress, database, clock, sent=sent)
+            await run(notices.release, database, [n.notice_id for n in outgoing[index:]])
+            return
+        await run(notices.record_progress, database, clock, sent=sent, sending=notice.notice_id)
+        sent = None
         markup = _markup(Say(notice.text, notice.buttons), notice.locale)
         try:
-            await context.bot.send_message(notice.chat_id, notice.text, reply_markup=markup)
+            message = await context.bot.send_message(
+                notice.chat_id, notice.text, reply_markup=markup
+            )
         except TelegramError as error:
             log.warning("notice %s not sent: %s", notice.notice_id, error)
-            await loop.run_in_executor(
-                services.workers, notices.put_back, services.database, notice.notice_id
+            # A refusal (BadRequest, Forbidden, RetryAfter) means it did not go; a network
+            # failure or a timeout may have come after Telegram took it.
+            unknown = isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+            await run(
+                notices.put_back, database, notice.notice_id, perhaps_sent=unknown or notice.again
             )
+        else:
+            sent = (notice.notice_id, message.message_id)
+    if sent is not None:
+        await run(notices.record_progress, database, clock, sent=sent)
 
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,12 +1,16 @@
-"""Sending what the bot owes people (the `ChatNotification` outbox) and moving welfare alerts up
-their ladder. A repeating job does both; the database is the only state, so nothing needs to be
-rebuilt after a restart, and each notice is claimed in a transaction before it is sent: it is
-never sent twice (a failed send is put back for a later try)."""
+"""Sending what the bot owes people (the `ChatNotification` outbox). The database is the only
+state, so nothing needs to be rebuilt after a restart. A bot process claims a batch of notices
+for a while (`notice_lease_seconds`), marks each sent once Telegram has answered, and puts
+back what failed; a process that dies mid-batch loses nothing: its claim runs out and another
+process sends the rest. A notice whose send had begun when its process died may have reached
+the chat: it goes out once more, saying it is sent again. What falls due by the clock
+(escalations, the morning reminder) is queued by the due work, not here."""
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
 
 from bot import callbacks as cb
 from bot import texts
@@ -31,6 +35,7 @@ class Outgoing:
     text: str
     buttons: Buttons | None
     locale: str
+    again: bool = False  # a send of it may have reached the chat already
 
 
 def _time(value: str, clock: Clock, locale: str) -> str:
@@ -112,34 +117,91 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
 
 
 def claim_due(database: Database, clock: Clock, settings: Settings) -> list[Outgoing]:
-    """Take the next unsent notices (marked sent as they are taken). What falls due by the
-    clock (escalations, the morning reminder) is queued by the due work, not here: one owner,
-    whichever of `mealaid serve` and `mealaid worker` runs it."""
+    """Claim the next unsent notices for `notice_lease_seconds`: those nobody holds, and those
+    whose claim ran out (their process died, or stopped hearing from Telegram). On PostgreSQL
+    rows another process is claiming are skipped, so any number of bot processes share the
+    outbox; SQLite's writers take turns."""
     with database.transaction() as session:
+        now = clock.now()
         query = (
             select(ChatNotification)
             .where(
                 col(ChatNotification.sent_at).is_(None),
                 ChatNotification.attempts < MAX_ATTEMPTS,
+                or_(
+                    col(ChatNotification.claimed_until).is_(None),
+                    col(ChatNotification.claimed_until) <= now,
+                ),
             )
             .order_by(col(ChatNotification.id))
             .limit(BATCH)
         )
         if database.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        now, outgoing = clock.now(), []
+        until, outgoing = now + timedelta(seconds=settings.notice_lease_seconds), []
         for notice in session.exec(query).all():
             user = session.get(ChatUser, notice.chat_user_id)
-            outgoing.append(render(session, notice, user.language if user else "zh_CN", clock))
-            notice.sent_at, notice.attempts = now, notice.attempts + 1
+            locale = user.language if user else "zh_CN"
+            message = render(session, notice, locale, clock)
+            if notice.send_started_at is not None:
+                again = i18n.gettext(texts.SENT_AGAIN, locale)
+                message = replace(message, text=f"{again}\n\n{message.text}", again=True)
+            outgoing.append(message)
+            notice.claimed_until, notice.attempts = until, notice.attempts + 1
             session.add(notice)
         return outgoing
 
 
-def put_back(database: Database, notice_id: int) -> None:
-    """Sending failed (network, a blocked bot): try again on a later run."""
+def _table() -> sa.Table:
+    return ChatNotification.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def record_progress(
+    database: Database,
+    clock: Clock,
+    *,
+    sent: tuple[int, int] | None = None,
+    sending: int | None = None,
+) -> None:
+    """One commit per message: `sent` (a notice's id and the id of Telegram's message) is
+    marked sent now that Telegram has answered, and `sending` is marked as about to go, so
+    that if this process dies before the answer the notice is known to have perhaps arrived."""
+    notices, now = _table(), clock.now()
     with database.transaction() as session:
-        notice = session.get(ChatNotification, notice_id)
-        if notice is not None:
-            notice.sent_at = None
-            session.add(notice)
+        if sent is not None:
+            notice_id, message_id = sent
+            session.execute(
+                sa.update(notices)
+                .where(notices.c.id == notice_id, notices.c.sent_at.is_(None))
+                .values(sent_at=now, message_id=message_id, claimed_until=None)
+            )
+        if sending is not None:
+            session.execute(
+                sa.update(notices).where(notices.c.id == sending).values(send_started_at=now)
+            )
+
+
+def put_back(database: Database, notice_id: int, *, perhaps_sent: bool) -> None:
+    """Sending failed: the notice is free for the next run. `perhaps_sent` when it may have
+    reached the chat all the same (the network failed before Telegram's answer came, or an
+    earlier send's outcome is unknown): the next send then says it is sent again."""
+    notices = _table()
+    changes: dict[str, object] = {"claimed_until": None}
+    if not perhaps_sent:
+        changes["send_started_at"] = None
+    with database.transaction() as session:
+        session.execute(sa.update(notices).where(notices.c.id == notice_id).values(**changes))
+
+
+def release(database: Database, notice_ids: list[int]) -> None:
+    """Claimed but never tried (the batch ran out of time): free again, the claim not
+    counted as an attempt."""
+    if not notice_ids:
+        return
+    notices = _table()
+    with database.transaction() as session:
+        session.execute(
+            sa.update(notices)
+            .where(notices.c.id.in_(notice_ids))
+            .values(claimed_until=None, attempts=notices.c.attempts - 1)
+        )

@@ -124,6 +124,12 @@ class StandIn:
         # their timeout; a test need not wait for that).
         self.releasing = False
         self.webhook: dict | None = None
+        # A network or bot process failing with a message in flight (tests of a bot killed
+        # mid-batch): after `sends_before_stall` more messages, each sendMessage is held
+        # unanswered (having reached the chat first when `stall_delivers`) until released.
+        self.sends_before_stall: int | None = None
+        self.stall_delivers = False
+        self.stalled = 0
 
     @property
     def changed(self) -> asyncio.Condition:
@@ -134,6 +140,28 @@ class StandIn:
     async def _notify(self) -> None:
         async with self.changed:
             self.changed.notify_all()
+
+    async def stall_sends(self, after: int | None, delivered: bool = False) -> None:
+        """Hold every sendMessage after the next `after` ones; None releases those held (they
+        fail: whoever sent them is gone) and lets messages through again."""
+        self.sends_before_stall, self.stall_delivers, self.stalled = after, delivered, 0
+        await self._notify()
+
+    def _stalls(self) -> bool:
+        """Whether this sendMessage is to be held."""
+        if self.sends_before_stall is None:
+            return False
+        if self.sends_before_stall > 0:
+            self.sends_before_stall -= 1
+            return False
+        return True
+
+    async def _held(self) -> None:
+        """Until `stall_sends(None)`."""
+        self.stalled += 1
+        await self._notify()
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.sends_before_stall is None)
 
     async def release_pollers(self, releasing: bool = True) -> None:
         """Answer the bot's waiting long polls now, and any new one at once until called
@@ -385,6 +413,11 @@ class StandIn:
     async def api_sendmessage(self, params: dict) -> dict:
         user = self._user(params["chat_id"])
         check_limits(params.get("text", ""), params.get("reply_markup"))
+        if self._stalls():
+            if self.stall_delivers:
+                await self._bot_says(user, params.get("text", ""), params.get("reply_markup"))
+            await self._held()
+            raise ApiError(502, "Bad Gateway")
         message = await self._bot_says(user, params.get("text", ""), params.get("reply_markup"))
         return self._as_telegram(user, message)
 
@@ -589,6 +622,17 @@ def create_stand_in_app(stand_in: StandIn) -> Starlette:
         await stand_in.redeliver(update_id)
         return JSONResponse({"update_id": update_id})
 
+    async def stall(request: Request) -> JSONResponse:
+        """POST {"after": N, "delivered": bool} holds the bot's messages after the next N,
+        {"after": null} lets them go; GET says how many are held."""
+        if request.method == "POST":
+            body = await request.json()
+            after = body.get("after")
+            await stand_in.stall_sends(
+                None if after is None else int(after), bool(body.get("delivered"))
+            )
+        return JSONResponse({"stalled": stand_in.stalled})
+
     async def page(request: Request) -> HTMLResponse:
         locale = i18n.negotiate(
             request.query_params.get("lang")
@@ -604,6 +648,7 @@ def create_stand_in_app(stand_in: StandIn) -> Starlette:
             Route("/sandbox/users/{user_id:int}/press", press, methods=["POST"]),
             Route("/sandbox/users/{user_id:int}/messages", messages, methods=["GET"]),
             Route("/sandbox/updates/{update_id:int}/redeliver", redeliver, methods=["POST"]),
+            Route("/sandbox/stall", stall, methods=["GET", "POST"]),
             Route("/sandbox/", page, methods=["GET"]),
         ]
     )

@@ -157,6 +157,9 @@ WELFARE_HANDLED = N_("{by} has responded about {name}: {how}.")
 ACK_REACHED = N_("✅ I've reached them, all well")
 ACK_COMING = N_("🚶 I'm on my way")
 ACK_THANKS = N_("Thank you. Recorded: {how}. Staff can see it.")
+# Above a notice sent again after a send whose outcome the bot never heard (its process
+# stopped, the network failed): the first may have arrived.
+SENT_AGAIN = N_("(Sent again: you may have had this message already.)")
 
 RIDER_NO_ROUTE = N_("You have no route today.")
 RIDER_ROUTE = N_("Route {number}, {slot}: {stops} stops, leave at {departure}.")

@@ -423,7 +423,11 @@ class WelfareAlertStep(SQLModel, table=True):
 
 class ChatNotification(SQLModel, table=True):
     """A message the bot owes someone (an outbox): written in the transaction that caused it,
-    sent by the bot process, marked sent once. `key` makes the same notice impossible twice."""
+    sent by a bot process, marked sent once Telegram has answered. `key` makes the same notice
+    impossible twice. A bot process claims a notice until `claimed_until` (a process that dies
+    holding it lets the claim run out, and another takes it up). `send_started_at` is set just
+    before each send and cleared only when Telegram refused it: a notice claimed again with it
+    set may have reached the chat already, and goes out once more marked as sent again."""
 
     __tablename__ = "chat_notification"
     __table_args__ = (sa.Index("ix_chat_notification_unsent", "sent_at", "id"),)
@@ -435,6 +439,10 @@ class ChatNotification(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    send_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Telegram's id of the message that went out (in the recipient's chat).
+    message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class MealRating(SQLModel, table=True):

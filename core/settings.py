@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     reminder_time: time = time(7, 30)
     # How often the bot sends what it owes people and escalates welfare alerts.
     notice_interval_seconds: float = 2.0
+    # A bot process takes a batch of notices for this long: one that dies holding them lets the
+    # claim run out, and another process sends them. A batch is sent within half of it.
+    notice_lease_seconds: float = Field(default=60.0, gt=0)
     # The scheduler (cutoffs, planning, escalation, reminders, month end, backups): how often
     # it looks for due work, the search time each kitchen's planning gets, and where the nightly
     # SQLite backups go and for how many days they are kept.
