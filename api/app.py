@@ -28,7 +28,7 @@ from api import (
 from api import telegram as webhook
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
-from api.deps import Admission
+from api.deps import LANG_COOKIE, Admission
 from api.errors import BUSY_RESPONSE, install_busy_answer, install_error_handlers
 from api.security_headers import SecurityHeaders
 from api.templating import make_templates
@@ -36,8 +36,6 @@ from core import i18n
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings, get_settings
-
-LANG_COOKIE = "mealaid_lang"
 
 
 class MealAidAPI(FastAPI):

@@ -3,19 +3,27 @@ which roles a route lets in."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from html import escape
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool
 from sqlmodel import Session
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.accounts.access import Staff
-from api.accounts.errors import AccessDenied, LoginRequired
+from api.accounts.errors import AccessDenied, LoginRequired, SessionIdle
 from api.accounts.models import Role
+from api.errors import BUSY
+from core import i18n
 from core.clock import Clock
 from core.db import Database
+from core.settings import get_settings
+
+# The cookie that keeps the language a reader chose.
+LANG_COOKIE = "mealaid_lang"
 
 
 def get_database(request: Request) -> Database:
@@ -47,7 +55,10 @@ class Admission:
     turn here, in the event loop, first come first served. Without it a crowd deadlocks: a
     request holds a connection while it waits for a worker thread (to commit, say), while
     every thread is taken by requests waiting for a connection, until the pool's timeout
-    fails them. Static files need no turn."""
+    fails them. A turn ends when the answer starts going out (the database work is done by
+    then), not when a slow client has read it all. Beyond `max_waiting_requests` waiting, or
+    after `max_wait_seconds`, a request is answered at once: busy, try again (503,
+    Retry-After), never a hang. Static files need no turn."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,9 +69,71 @@ class Admission:
             return
         state = scope["app"].state
         if getattr(state, "admission", None) is None:
-            state.admission = anyio.Semaphore(connection_permits(state.database))
-        async with state.admission:
-            await self.app(scope, receive, send)
+            state.admission = _Turns(connection_permits(state.database))
+        turns: _Turns = state.admission
+        settings = state.settings
+        if not await turns.admit(settings.max_waiting_requests, settings.max_wait_seconds):
+            await _busy(scope, receive, send)
+            return
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                turns.permits.release()
+
+        async def send_then_release(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_then_release)
+        finally:
+            release()
+
+
+class _Turns:
+    def __init__(self, permits: int) -> None:
+        self.permits = anyio.Semaphore(permits)
+        self.waiting = 0
+
+    async def admit(self, max_waiting: int, max_wait: float) -> bool:
+        """A permit now, or after waiting in line (if the line has room) at most `max_wait`."""
+        try:
+            self.permits.acquire_nowait()
+            return True
+        except anyio.WouldBlock:
+            pass
+        if self.waiting >= max_waiting:
+            return False
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(max_wait):
+                await self.permits.acquire()
+                return True
+            return False
+        finally:
+            self.waiting -= 1
+
+
+async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer to a request that found no turn: in the asker's language, JSON or a page."""
+    request = Request(scope)
+    locale = i18n.negotiate(
+        request.query_params.get("lang")
+        or request.cookies.get(LANG_COOKIE)
+        or request.headers.get("accept-language")
+    )
+    message = i18n.gettext(BUSY, locale)
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+    response: Response
+    if "text/html" in request.headers.get("accept", "") and not scope["path"].startswith("/api/"):
+        response = HTMLResponse(f"<!doctype html><p>{escape(message)}</p>", 503, headers)
+    else:
+        response = JSONResponse({"error": "busy", "message": message}, 503, headers)
+    await response(scope, receive, send)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -105,9 +178,12 @@ def get_optional_staff(request: Request) -> Staff | None:
 
 
 def get_staff(request: Request) -> Staff:
-    """The logged-in member of staff; anyone else is sent to log in (401 for the API)."""
+    """The logged-in member of staff; anyone else is sent to log in (401 for the API), told
+    why when their session ended by the idle timeout."""
     staff = get_optional_staff(request)
     if staff is None:
+        if getattr(request.state, "session_idle", False):
+            raise SessionIdle(minutes=get_settings().session_idle_minutes)
         raise LoginRequired()
     return staff
 

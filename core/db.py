@@ -33,6 +33,15 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine, "handle_error")
+    def _storage_failed(context: sa.engine.ExceptionContext) -> None:
+        # A connection that met a read-only or failing file stays read-only, so after the
+        # storage is fixed every pooled connection would go on failing: count it as lost,
+        # and the pool opens fresh ones.
+        cause = context.original_exception
+        if isinstance(cause, sqlite3.Error) and _sqlite_code(cause) in _SQLITE_STORAGE:
+            context.is_disconnect = True
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         # Take the write lock up front: a deferred transaction that later writes can fail with
@@ -136,12 +145,25 @@ def drop_everything(engine: sa.Engine) -> None:
 # SQLSTATEs of a PostgreSQL that is busy rather than wrong: serialization failure, deadlock,
 # lock not available (lock_timeout), statement timeout, too many connections.
 _PG_BUSY = {"40001", "40P01", "55P03", "57014", "53300"}
+# Class 08 (connection exception), 53 (insufficient resources: disk full, out of memory, too
+# many connections), 57P0x (the server shutting down or starting up), 25006 (a read-only
+# transaction: a standby promoted away from under us).
+_PG_UNAVAILABLE = ("08", "53", "57P01", "57P02", "57P03", "25006")
 _SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# The file cannot be written or read for now: a full disk, a read-only file or file system,
+# an I/O error, a file that cannot be opened. Someone fixes the storage; the app recovers.
+_SQLITE_STORAGE = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CANTOPEN,
+}
 
 
 def busy(error: BaseException) -> bool:
-    """The database could not answer in time (no free connection, a lock not granted, a
-    connection lost), as opposed to a statement that is wrong: asking again later may work."""
+    """The database could not answer now (no free connection, a lock not granted, a server
+    that cannot be reached or went away, storage full or read-only), as opposed to a statement
+    that is wrong: nothing was changed, and asking again later may work."""
     if isinstance(error, sa.exc.TimeoutError):  # no free connection in the pool
         return True
     if not isinstance(error, sa.exc.DBAPIError):
@@ -150,10 +172,19 @@ def busy(error: BaseException) -> bool:
         return True
     cause = error.orig
     if isinstance(cause, sqlite3.Error):
-        code = getattr(cause, "sqlite_errorcode", None)
-        return code is not None and code & 0xFF in _SQLITE_BUSY  # extended codes keep the base
-    state = getattr(cause, "sqlstate", None) or ""
-    return state in _PG_BUSY or state.startswith("08")  # class 08: connection exception
+        code = _sqlite_code(cause)
+        return code in _SQLITE_BUSY or code in _SQLITE_STORAGE
+    state = getattr(cause, "sqlstate", None)
+    if state is None:
+        # psycopg gives a refused or cut connection no SQL state: an OperationalError then is
+        # the server out of reach, not a wrong statement (those always carry one).
+        return isinstance(error, sa.exc.OperationalError)
+    return state in _PG_BUSY or state.startswith(_PG_UNAVAILABLE)
+
+
+def _sqlite_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF  # extended codes keep the base code
 
 
 def int_sum(expression: Any) -> sa.Cast[int]:

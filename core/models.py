@@ -468,3 +468,12 @@ class DailyRun(SQLModel, table=True):
     job: str = Field(max_length=32, primary_key=True)
     service_date: date = Field(primary_key=True)
     ran_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HealthProbe(SQLModel, table=True):
+    """The one row `/healthz` writes: reading says the database answers, only a committed
+    write says it can take orders (a full disk, a read-only file or standby)."""
+
+    __tablename__ = "health_probe"
+    id: int = Field(primary_key=True)
+    written_at: datetime = Field(sa_type=UTCDateTime)

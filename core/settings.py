@@ -73,10 +73,22 @@ class Settings(BaseSettings):
     navigation_url: str = "https://uri.amap.com/marker?position={lon},{lat}"
     max_order_quantity: int = 5
     order_horizon_days: int = 14
+    # A crowd of requests waits its turn for a database connection (api.deps.Admission): at
+    # most this many wait, each at most this long; the rest are told at once to try again
+    # (503 with Retry-After) rather than left hanging.
+    max_waiting_requests: int = Field(default=200, ge=0)
+    max_wait_seconds: float = Field(default=10.0, gt=0)
     # Staff sessions and logins.
     session_hours: int = 12
+    # A staff session with no request for this long ends (a browser left open in an office):
+    # the pages show elders' personal data.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Searches by phone digits each member of staff may make (usecases.phone_search): the
+    # lists mask phone numbers, and each search says whether some digits are in one.
+    phone_searches_per_hour: int = Field(default=30, ge=1)
+    phone_searches_per_day: int = Field(default=100, ge=1)
     # The audit log's chain is an HMAC with this key, which the database does not hold: without
     # it nobody can rewrite an entry and its successors. Unset, it is derived from the secret
     # key; set it of its own in production so the secret key can be changed (links revoked)
