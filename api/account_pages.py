@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.accounts.access import Staff
+from api.accounts.errors import SessionIdle
 from api.accounts.models import Role, StaffAccount, StaffPublic
 from api.accounts.security import SESSION_COOKIE, set_cookie
 from api.accounts.service import (
@@ -44,8 +45,13 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str | None = None):
-    return page(request, "login.html", {"next": _safe_next(next) or "", "username": ""})
+def login_page(request: Request, locale: LocaleDep, next: str | None = None):
+    context = {"next": _safe_next(next) or "", "username": ""}
+    if request.state.session_idle:
+        # This browser's session ended by the idle timeout: say so, not just "log in".
+        idle = SessionIdle(minutes=get_settings().session_idle_minutes)
+        context["notice"] = idle.render(locale)
+    return page(request, "login.html", context)
 
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)

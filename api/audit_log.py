@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from api.accounts.service import touch_session
 from api.deps import AdminStaff, ReadSessionDep, writers_turn
 from api.errors import STAFF_RESPONSES
 from api.templating import page
@@ -35,10 +36,13 @@ def install_view_recording(app: FastAPI) -> None:
         turn like any writer's (api.deps.writers_turn), after the reading session is closed:
         a request never holds one connection while it waits for another, nor waits for the
         write lock in a worker thread. No record, no answer: a failure here is the reply
-        (a busy database: api.errors.install_busy_answer)."""
+        (a busy database: api.errors.install_busy_answer). The same transaction writes down
+        this request as its staff session's last, when the session middleware asks
+        (api.accounts.service.find_session: about once a minute), for the idle timeout."""
         response = await call_next(request)
-        views = getattr(request.state, "views", None)
-        if views:
+        views = getattr(request.state, "views", None) or []
+        touch = getattr(request.state, "touch_session", None)
+        if views or touch:
             request.state.views = []
             database, clock = request.app.state.database, request.app.state.clock
 
@@ -46,6 +50,8 @@ def install_view_recording(app: FastAPI) -> None:
                 with database.transaction() as session:
                     for entry in views:
                         audit.record(session=session, clock=clock, **entry)
+                    if touch:
+                        touch_session(session=session, clock=clock, token=touch)
 
             async with writers_turn(request):
                 await run_in_threadpool(write)

@@ -10,6 +10,13 @@ class LoginRequired(DomainError):
     status = 401
 
 
+class SessionIdle(LoginRequired):
+    code = "session_idle"
+    message = N_(
+        "You were signed out after {minutes} minutes without activity. Please log in again."
+    )
+
+
 class AccessDenied(DomainError):
     code = "access_denied"
     message = N_("Your account may not open this page.")

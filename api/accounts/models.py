@@ -74,13 +74,16 @@ class StaffSite(SQLModel, table=True):
 
 class StaffSession(SQLModel, table=True):
     """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
-    copy of the database cannot be used to log in, and logout deletes the row."""
+    copy of the database cannot be used to log in, and logout deletes the row. It ends at
+    `expires_at`, or earlier when no request came for the idle timeout after `last_seen_at`
+    (written down about once a minute: api.accounts.service.find_session)."""
 
     __tablename__ = "staff_session"
     token_hash: str = Column(max_length=64, primary_key=True)
     account_id: int = Column(foreign_key="staff_account.id", index=True)
     created_at: datetime = Column(sa_type=UTCDateTime)
     expires_at: datetime = Column(sa_type=UTCDateTime)
+    last_seen_at: datetime = Column(sa_type=UTCDateTime)
 
 
 class LoginFailure(SQLModel, table=True):

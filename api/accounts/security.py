@@ -18,7 +18,7 @@ from starlette.responses import Response
 from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
 from api.accounts.models import Role
-from api.accounts.service import account_for_session, community_ids_of, site_ids_of
+from api.accounts.service import community_ids_of, find_session, site_ids_of
 from core.settings import get_settings
 
 SESSION_COOKIE = "mealaid_session"
@@ -52,13 +52,16 @@ def set_cookie(response: Response, name: str, value: str, max_age: int | None) -
     )
 
 
-def _staff_for(request: Request, token: str) -> Staff | None:
+def _staff_for(request: Request, token: str) -> tuple[Staff | None, bool, bool]:
+    """Who this session is (None: nobody), whether it ended by the idle timeout, and whether
+    this request is to be written down as its last."""
     database = request.app.state.database
     with database.reading() as session:
-        account = account_for_session(session=session, clock=request.app.state.clock, token=token)
+        found = find_session(session=session, clock=request.app.state.clock, token=token)
+        account = found.account
         if account is None:
-            return None
-        return Staff(
+            return None, found.idle, False
+        staff = Staff(
             id=account.id,
             username=account.username,
             display_name=account.display_name or account.username,
@@ -74,6 +77,7 @@ def _staff_for(request: Request, token: str) -> Staff | None:
             if account.role == Role.canteen
             else frozenset(),
         )
+        return staff, False, found.touch
 
 
 def install_session_middleware(app: FastAPI) -> None:
@@ -84,7 +88,12 @@ def install_session_middleware(app: FastAPI) -> None:
         visitor = request.cookies.get(VISITOR_COOKIE)
         new_visitor = None
         request.state.session_token = token
-        request.state.staff = await run_in_threadpool(_staff_for, request, token) if token else None
+        staff, idle, touch = (
+            await run_in_threadpool(_staff_for, request, token) if token else (None, False, False)
+        )
+        request.state.staff, request.state.session_idle = staff, idle
+        # Written with the views this request records (api.audit_log.install_view_recording).
+        request.state.touch_session = token if touch else None
         if token:
             request.state.csrf_binding = token
         else:

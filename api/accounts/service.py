@@ -3,13 +3,14 @@ password. Services flush; the request or the command commits."""
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import Field
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from api.accounts.errors import (
     AccountNotFound,
@@ -187,24 +188,63 @@ def start_session(*, session: Session, clock: Clock, account: StaffAccount) -> s
             account_id=account.id,
             created_at=now,
             expires_at=now + timedelta(hours=get_settings().session_hours),
+            last_seen_at=now,
         )
     )
     session.flush()
     return token
 
 
-def account_for_session(*, session: Session, clock: Clock, token: str) -> StaffAccount | None:
-    """The active account a session token belongs to, if the session has not expired."""
+@dataclass(frozen=True)
+class FoundSession:
+    """What a session token opens: the account, or None and whether the session ended by
+    the idle timeout; and whether this request should be written down as its last."""
+
+    account: StaffAccount | None
+    idle: bool = False
+    touch: bool = False
+
+
+def _touch_every(idle: timedelta) -> timedelta:
+    """How stale `last_seen_at` may get: written at most about once a minute, so reading
+    pages seldom means writing; the idle timeout is then exact to within that."""
+    return min(timedelta(minutes=1), idle / 10)
+
+
+def find_session(*, session: Session, clock: Clock, token: str) -> FoundSession:
+    """The active account a session token belongs to, unless the session has expired or has
+    seen no request for the idle timeout (MEALAID_SESSION_IDLE_MINUTES)."""
     # One statement: it runs before every staff request.
     found = session.exec(
-        select(StaffAccount, StaffSession.expires_at)
+        select(StaffAccount, StaffSession.expires_at, StaffSession.last_seen_at)
         .join(StaffSession, col(StaffSession.account_id) == col(StaffAccount.id))
         .where(StaffSession.token_hash == _token_hash(token))
     ).first()
     if found is None:
-        return None
-    account, expires_at = found
-    return account if expires_at > clock.now() and account.active else None
+        return FoundSession(None)
+    account, expires_at, last_seen_at = found
+    now = clock.now()
+    if expires_at <= now or not account.active:
+        return FoundSession(None)
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if now - last_seen_at > idle:
+        return FoundSession(None, idle=True)
+    return FoundSession(account, touch=now - last_seen_at >= _touch_every(idle))
+
+
+def account_for_session(*, session: Session, clock: Clock, token: str) -> StaffAccount | None:
+    """The active account a session token belongs to (`find_session`)."""
+    return find_session(session=session, clock=clock, token=token).account
+
+
+def touch_session(*, session: Session, clock: Clock, token: str) -> None:
+    """A request came in this session now: the idle timeout counts from here."""
+    session.exec(
+        update(StaffSession)
+        .where(col(StaffSession.token_hash) == _token_hash(token))
+        .values(last_seen_at=clock.now())
+    )
+    session.flush()
 
 
 def end_session(*, session: Session, token: str) -> None:

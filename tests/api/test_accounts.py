@@ -24,7 +24,9 @@ from api.accounts.service import (
     change_password,
     create_account,
     end_session,
+    find_session,
     start_session,
+    touch_session,
 )
 from core.errors import InvalidInput
 from tests.conftest import row_counts
@@ -219,13 +221,26 @@ def test_a_session_lasts_twelve_hours_and_ends_at_logout(make, session):
     token = start_session(session=session, clock=make.clock, account=account)
     assert account_for_session(session=session, clock=make.clock, token=token).id == account.id
     assert account_for_session(session=session, clock=make.clock, token=token + "x") is None
-    make.clock.advance(timedelta(hours=11, minutes=59))
-    assert account_for_session(session=session, clock=make.clock, token=token) is not None
+    for _ in range(24):  # in use every half hour: 11 h 59 min in all, then the 12 hours end it
+        make.clock.advance(timedelta(minutes=29, seconds=57.5))
+        assert account_for_session(session=session, clock=make.clock, token=token) is not None
+        touch_session(session=session, clock=make.clock, token=token)
     make.clock.advance(timedelta(minutes=1))
     assert account_for_session(session=session, clock=make.clock, token=token) is None
     second = start_session(session=session, clock=make.clock, account=account)
     end_session(session=session, token=second)
     assert account_for_session(session=session, clock=make.clock, token=second) is None
+
+
+def test_a_session_unused_for_thirty_minutes_ends_and_says_so(make, session):
+    account = make_staff(make, "admin")
+    token = start_session(session=session, clock=make.clock, account=account)
+    make.clock.advance(timedelta(minutes=30))
+    assert find_session(session=session, clock=make.clock, token=token).account is not None
+    make.clock.advance(timedelta(seconds=1))
+    found = find_session(session=session, clock=make.clock, token=token)
+    assert (found.account, found.idle) == (None, True)
+    assert find_session(session=session, clock=make.clock, token="other").idle is False
 
 
 def test_a_deactivated_account_loses_its_sessions_at_once(make, session):

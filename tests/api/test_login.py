@@ -1,7 +1,7 @@
 """Logging in and out over HTTP: where people are sent, translated refusals, the limit on wrong
 passwords, cookie flags, CSRF on every form, and the audit trail of logins and views."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -258,3 +258,42 @@ def test_wrong_current_passwords_are_limited_like_wrong_logins(site):
     # The same wrong passwords count at the login form: from here, it waits too.
     with TestClient(client.app) as other:
         assert log_in(other, admin).status_code == 429
+
+
+def test_a_session_left_idle_is_signed_out_with_a_translated_message(site, monkeypatch):
+    """Staff sessions end after MEALAID_SESSION_IDLE_MINUTES without a request (a browser left
+    open in an office), however long the login itself would last; every request keeps the
+    session alive, a page then goes to the login form saying why, and the API answers 401."""
+    client, database, admin, _, _ = site
+    clock = client.app.state.clock
+    monkeypatch.setenv("MEALAID_SESSION_IDLE_MINUTES", "20")
+    get_settings.cache_clear()
+    try:
+        log_in(client, admin)
+        for _ in range(4):  # 76 minutes in all, never 20 without a request
+            clock.advance(timedelta(minutes=19))
+            assert client.get("/api/v1/me").status_code == 200
+        clock.advance(timedelta(minutes=21))
+        page = client.get("/?lang=en", headers={"accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+        login = client.get(page.headers["location"])
+        assert "You were signed out after 20 minutes without activity." in login.text
+        assert "20 分钟没有操作，已自动退出" in client.get("/login?lang=zh_CN").text
+        answer = client.get("/api/v1/me?lang=en")
+        assert answer.status_code == 401 and answer.json()["error"] == "session_idle"
+        assert log_in(client, admin).status_code == 303  # logging in again works
+        assert client.get("/api/v1/me").status_code == 200
+        assert "signed out" not in client.get("/login?lang=en").text
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_the_idle_timeout_is_thirty_minutes_unless_set(site):
+    client, _, admin, _, _ = site
+    clock = client.app.state.clock
+    log_in(client, admin)
+    clock.advance(timedelta(minutes=29))
+    assert client.get("/api/v1/me").status_code == 200
+    clock.advance(timedelta(minutes=31))
+    assert client.get("/api/v1/me").json()["error"] == "session_idle"
