@@ -15,8 +15,8 @@ from sqlmodel import Session
 from api.accounts.access import Staff, counter_sites
 from api.accounts.errors import AccessDenied
 from api.audit_log import record_view
-from api.deps import ClockDep, CounterStaff, ReadSessionDep, SessionDep
-from api.errors import STAFF_RESPONSES
+from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep
+from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
 from api.templating import page
 from core.clock import Clock, today
@@ -25,6 +25,13 @@ from core.types import OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE
 from usecases import counter
 from usecases.counter import CounterMeal
+from usecases.phone_search import (
+    PhoneDigitsTooFew,
+    TooManyPhoneSearches,
+    check_phone_search,
+    phone_digits,
+    search_record,
+)
 
 router = APIRouter(tags=["counter"], responses=STAFF_RESPONSES)
 
@@ -90,14 +97,30 @@ def _check_order(session: Session, staff: Staff, order_id: int) -> None:
         raise AccessDenied()
 
 
-def _meals(session: Session, clock: Clock, staff: Staff, wanted: CounterQuery) -> list[CounterMeal]:
-    return counter.counter_meals(
+def _meals(
+    request: Request, session: Session, clock: Clock, staff: Staff, wanted: CounterQuery
+) -> list[CounterMeal]:
+    """The meals asked for; a search by phone digits is checked against this person's budget
+    first and recorded with the answer (usecases.phone_search)."""
+    digits = phone_digits(wanted.q)
+    if digits is not None:
+        check_phone_search(session=session, clock=clock, actor=staff.actor, digits=digits)
+    meals = counter.counter_meals(
         session=session,
         service_date=today(clock),
         site_ids=_sites(staff, wanted.site_id),
         slot=wanted.slot,
         query=wanted.q,
     )
+    if digits is not None:
+        entry = search_record(
+            where="counter",
+            digits=digits,
+            total=len({m.elder_id for m in meals}),
+            elder_ids=[m.elder_id for m in meals],
+        )
+        record_view(request, actor=staff.actor, **vars(entry))
+    return meals
 
 
 def _record(request: Request, staff: Staff, meals: list[CounterMeal]) -> None:
@@ -105,7 +128,11 @@ def _record(request: Request, staff: Staff, meals: list[CounterMeal]) -> None:
     record_view(request, actor=staff.actor, action="view_counter", subject="counter", detail=sites)
 
 
-@router.get("/api/v1/counter", response_model=CounterPublic)
+@router.get(
+    "/api/v1/counter",
+    response_model=CounterPublic,
+    responses={429: {"model": ErrorPublic, "description": "Too many searches by phone digits"}},
+)
 def counter_json(
     request: Request,
     staff: CounterStaff,
@@ -115,7 +142,7 @@ def counter_json(
 ) -> CounterPublic:
     """Today's dine-in and pick-up meals at this person's sites (or one of them, one meal),
     found by name or phone digits (`q`)."""
-    meals = _meals(session, clock, staff, wanted)
+    meals = _meals(request, session, clock, staff, wanted)
     _record(request, staff, meals)
     return CounterPublic(
         service_date=today(clock), meals=[CounterMealPublic(**vars(m)) for m in meals]
@@ -158,9 +185,16 @@ def counter_page(
     wanted: CounterQueryDep,
     served: int | None = None,
     marked: int | None = None,
+    locale: LocaleDep = "zh_CN",
 ):
-    meals = _meals(session, clock, staff, wanted)
-    _record(request, staff, meals)
+    error, status_code = None, 200
+    try:
+        meals = _meals(request, session, clock, staff, wanted)
+    except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
+        # Said above the list, the search box keeping what was typed; nothing is listed.
+        meals, error, status_code = [], refused.render(locale), refused.status
+    else:
+        _record(request, staff, meals)
     mine = counter_sites(staff)
     sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
     waiting = [m for m in meals if m.status == OrderStatus.locked]
@@ -177,7 +211,9 @@ def counter_page(
             "served": served,
             "marked": marked,
             "back": _back(wanted),
+            "error": error,
         },
+        status_code,
     )
 
 

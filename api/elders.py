@@ -4,6 +4,7 @@ the elders of their own communities. Every view of a record and every change goe
 log (names of fields, never their values)."""
 
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +16,7 @@ from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import CommunityNotYours
 from api.audit_log import record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
-from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
+from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
 from core import i18n
@@ -39,6 +40,13 @@ from core.types import (
 from usecases import elders
 from usecases.elders import ElderRecord, elder_input, elder_record, get_elder, search_elders
 from usecases.ordering import PausedMeals
+from usecases.phone_search import (
+    PhoneDigitsTooFew,
+    TooManyPhoneSearches,
+    check_phone_search,
+    phone_digits,
+    search_record,
+)
 
 router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
 
@@ -79,6 +87,23 @@ def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
     if not may_see_elder(staff, elder.community_id):
         raise ElderNotFound(elder_id=elder_id)
     return elder
+
+
+def _search(request: Request, session: Session, clock: Clock, staff: Staff, **wanted: Any):  # type: ignore[no-untyped-def]
+    """Search the elders this person looks after (`search_elders`); a search by phone digits
+    is checked against this person's budget first and recorded with the answer."""
+    digits = phone_digits(wanted.get("query"))
+    if digits is not None:
+        check_phone_search(session=session, clock=clock, actor=staff.actor, digits=digits)
+    found = search_elders(
+        session=session, on=today(clock), community_ids=elder_scope(staff), **wanted
+    )
+    if digits is not None:
+        entry = search_record(
+            where="elders", digits=digits, total=found.total, elder_ids=[e.id for e in found.rows]
+        )
+        record_view(request, actor=staff.actor, **vars(entry))
+    return found
 
 
 def _check_community(staff: Staff, community_id: int) -> None:
@@ -271,8 +296,13 @@ def _elder_public(record: ElderRecord) -> ElderPublic:
     )
 
 
-@router.get("/api/v1/elders", response_model=ElderListPublic)
+@router.get(
+    "/api/v1/elders",
+    response_model=ElderListPublic,
+    responses={429: {"model": ErrorPublic, "description": "Too many searches by phone digits"}},
+)
 def elders_json(
+    request: Request,
     staff: RegistryStaff,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -283,12 +313,14 @@ def elders_json(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
 ) -> ElderListPublic:
-    """Search the elders this account looks after, by name, phone digits or community name.
-    Phone numbers and addresses are masked."""
-    found = search_elders(
-        session=session,
-        on=today(clock),
-        community_ids=elder_scope(staff),
+    """Search the elders this account looks after, by name, phone digits (at least 4; each
+    such search is recorded, and limited an hour and a day) or community name. Phone numbers
+    and addresses are masked."""
+    found = _search(
+        request,
+        session,
+        clock,
+        staff,
         query=q,
         community_id=community_id,
         category=category,
@@ -576,23 +608,32 @@ def elders_page(
     category: Annotated[Category | None, BlankIsNone, Query()] = None,
     status: Annotated[ElderStatus | None, BlankIsNone, Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    locale: LocaleDep = "zh_CN",
 ):
     scope = elder_scope(staff)
-    found = search_elders(
-        session=session,
-        on=today(clock),
-        community_ids=scope,
-        query=q,
-        community_id=community_id,
-        category=category,
-        status=status,
-        offset=(page_number - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
+    error, status_code = None, 200
+    try:
+        found = _search(
+            request,
+            session,
+            clock,
+            staff,
+            query=q,
+            community_id=community_id,
+            category=category,
+            status=status,
+            offset=(page_number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+    except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
+        # Said above the search box, which keeps what was typed; nothing is listed.
+        found = SimpleNamespace(rows=[], total=0)
+        error, status_code = refused.render(locale), refused.status
     return page(
         request,
         "elders.html",
         {
+            "error": error,
             "found": found,
             "q": q or "",
             "community_id": community_id,
@@ -604,6 +645,7 @@ def elders_page(
             "categories": list(Category),
             "statuses": list(ElderStatus),
         },
+        status_code,
     )
 
 

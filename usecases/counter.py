@@ -18,6 +18,7 @@ from core.errors import OrderNotFound, OutcomeNotAllowed
 from core.models import Elder, Order, Site
 from core.types import OrderStatus, ServiceMode, Slot
 from usecases import ordering
+from usecases.phone_search import phone_digits
 
 # How a counter meal is served, by the way it was ordered.
 SERVED_AS = {ServiceMode.dine_in: OrderStatus.dined_in, ServiceMode.pickup: OrderStatus.picked_up}
@@ -54,7 +55,8 @@ def counter_meals(
 ) -> list[CounterMeal]:
     """The day's dine-in and pick-up orders (not the cancelled ones) at these sites (None:
     every site), optionally of one meal, and of elders whose name has `query` in it, or whose
-    phone number has its digits (at least 3)."""
+    phone number ends with its digits (the surface checks the search first:
+    usecases.phone_search)."""
     conditions: list[sa.ColumnElement[bool]] = [
         col(Order.service_date) == service_date,
         col(Order.mode).in_([m.value for m in SERVED_AS]),
@@ -65,9 +67,13 @@ def counter_meals(
     if slot is not None:
         conditions.append(col(Order.slot) == slot.value)
     query = query.strip()
-    digits = re.sub(r"\D", "", query)
-    if len(digits) >= 3 and len(digits) == len(query.replace(" ", "").replace("-", "")):
-        conditions.append(col(Elder.phone).contains(digits))
+    digits = phone_digits(query)
+    if digits is not None:
+        # The end of the number only: the counter shows a phone's last four digits, and a
+        # search matching anywhere could be walked along the hidden middle ones. Phones are
+        # stored as typed ("139 1234 5678"): compare digits only.
+        stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
+        conditions.append(stored.endswith(digits, autoescape=True))
     elif query:
         conditions.append(col(Elder.name).contains(query))
     rows = session.execute(

@@ -158,3 +158,33 @@ def test_the_rest_are_marked_not_collected_when_the_meal_is_over(counter):
         follow_redirects=False,
     )
     assert page.status_code == 303 and page.headers["location"] == "/counter?marked=0"
+
+
+def test_phone_digits_find_the_end_of_a_number_and_each_search_is_recorded(counter):
+    """The counter shows a phone's last four digits; it finds by the end of the number only,
+    so a search cannot be walked along the hidden middle digits, and each search is in the
+    audit log without its digits."""
+    client, database, ids = counter
+    by_end = client.get("/api/v1/counter", params={"q": "5678"}).json()["meals"]
+    assert [m["order_id"] for m in by_end] == [ids["pickup"]]
+    whole = client.get("/api/v1/counter", params={"q": "139 0000 5678"}).json()["meals"]
+    assert [m["order_id"] for m in whole] == [ids["pickup"]]
+    middle = client.get("/api/v1/counter", params={"q": "0000"}).json()["meals"]
+    assert middle == []  # 0000 is in both numbers, but ends neither
+    few = client.get("/api/v1/counter", params={"q": "678", "lang": "en"})
+    assert few.status_code == 422 and "at least 4 digits" in few.json()["message"]
+    page = client.get("/counter?q=67&lang=en", headers={"accept": "text/html"})
+    assert page.status_code == 422 and "at least 4 digits" in page.text
+    with database.reading() as session:
+        searches = session.exec(
+            select(AuditEntry.actor, AuditEntry.subject, AuditEntry.detail)
+            .where(AuditEntry.action == "phone_search")
+            .order_by(AuditEntry.seq)
+        ).all()
+        elder = session.get(Order, ids["pickup"]).elder_id
+    actor = f"staff:{ids['canteen']}"
+    assert [tuple(s) for s in searches] == [
+        (actor, "counter", f"4 digits, 1 found: elder:{elder}"),
+        (actor, "counter", f"11 digits, 1 found: elder:{elder}"),
+        (actor, "counter", "4 digits, 0 found"),
+    ]

@@ -578,3 +578,88 @@ def test_an_elder_elsewhere_is_answered_as_one_that_does_not_exist(registry):
     assert elsewhere == missing
     assert [status for _, status, _ in elsewhere] == [404] * len(elsewhere), elsewhere
     assert after == before
+
+
+def _phone_searches(database) -> list[tuple[str, str, str]]:
+    with database.reading() as session:
+        return [
+            (e.actor, e.subject, e.detail)
+            for e in session.exec(
+                select(AuditEntry)
+                .where(AuditEntry.action == "phone_search")
+                .order_by(AuditEntry.seq)
+            )
+        ]
+
+
+@pytest.fixture
+def phone_search_budget(monkeypatch):
+    from core.settings import get_settings
+
+    monkeypatch.setenv("MEALAID_PHONE_SEARCHES_PER_HOUR", "3")
+    monkeypatch.setenv("MEALAID_PHONE_SEARCHES_PER_DAY", "5")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_searches_by_phone_digits_are_recorded_without_the_digits_and_limited(
+    registry, phone_search_budget
+):
+    """24 digit searches recovered a masked number, unrecorded. Now each search by phone
+    digits is in the audit log (who, how many digits, whom it found; never the digits), and
+    each member of staff has a budget of them an hour and a day; names are not limited."""
+    app, database, clock, ids = registry
+    with browser(app, ids["worker"]) as worker:
+        found = worker.get("/api/v1/elders", params={"q": "5678"}).json()
+        assert [e["id"] for e in found["elders"]] == [ids["li"]]
+        assert found["elders"][0]["phone_masked"] == "139****5678"
+        assert worker.get("/api/v1/elders", params={"q": "139 1234"}).json()["total"] == 1
+        assert worker.get("/elders?q=0000", headers={"accept": "text/html"}).status_code == 200
+        actor = f"staff:{ids['worker']}"
+        assert _phone_searches(database) == [
+            (actor, "elders", f"4 digits, 1 found: elder:{ids['li']}"),
+            (actor, "elders", f"7 digits, 1 found: elder:{ids['li']}"),
+            (actor, "elders", "4 digits, 0 found"),
+        ]
+        # The fourth in the hour is refused, in the reader's language, on the page too.
+        over = worker.get("/api/v1/elders", params={"q": "1234", "lang": "en"})
+        assert over.status_code == 429
+        assert over.json()["error"] == "too_many_phone_searches"
+        assert "3 an hour, 5 a day" in over.json()["message"]
+        page = worker.get("/elders?q=1234&lang=zh_CN", headers={"accept": "text/html"})
+        assert page.status_code == 429 and "按电话号码查找的次数已达上限" in page.text
+        assert "李秀英" not in page.text
+        assert worker.get("/api/v1/elders", params={"q": "李秀"}).json()["total"] == 1  # names
+        assert len(_phone_searches(database)) == 3  # refusals found nothing: not counted
+
+        def an_hour_later() -> None:  # searching by name on the way: not limited
+            for _ in range(3):
+                clock.advance(timedelta(minutes=20, seconds=20))
+                assert worker.get("/api/v1/elders", params={"q": "李"}).status_code == 200
+
+        an_hour_later()
+        for _ in range(2):
+            assert worker.get("/api/v1/elders", params={"q": "5678"}).status_code == 200
+        # Five in the day: the next waits for tomorrow, whatever the hour.
+        an_hour_later()
+        assert worker.get("/api/v1/elders", params={"q": "5678"}).status_code == 429
+    with browser(app, ids["admin"]) as admin:  # a budget per person
+        assert admin.get("/api/v1/elders", params={"q": "5678"}).status_code == 200
+
+
+def test_a_phone_search_needs_four_digits(registry):
+    app, database, _, ids = registry
+    with browser(app, ids["worker"]) as worker:
+        for few in ("678", "5-6-7", "+86"):
+            refused = worker.get("/api/v1/elders", params={"q": few, "lang": "en"})
+            assert refused.status_code == 422, few
+            assert refused.json()["message"] == (
+                "Type at least 4 digits of the phone number, or search by name."
+            )
+            assert refused.json()["field"] == "q"
+        page = worker.get("/elders?q=678&lang=zh_CN", headers={"accept": "text/html"})
+        assert page.status_code == 422 and "请至少输入电话号码的 4 位数字" in page.text
+        assert 'value="678"' in page.text  # the search box keeps what was typed
+    assert _phone_searches(database) == []

@@ -264,7 +264,7 @@ def test_a_session_left_idle_is_signed_out_with_a_translated_message(site, monke
     """Staff sessions end after MEALAID_SESSION_IDLE_MINUTES without a request (a browser left
     open in an office), however long the login itself would last; every request keeps the
     session alive, a page then goes to the login form saying why, and the API answers 401."""
-    client, database, admin, _, _ = site
+    client, _, admin, _, _ = site
     clock = client.app.state.clock
     monkeypatch.setenv("MEALAID_SESSION_IDLE_MINUTES", "20")
     get_settings.cache_clear()
