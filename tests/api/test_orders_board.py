@@ -163,6 +163,7 @@ def test_after_the_cutoff_a_paused_elder_or_a_second_order_is_refused(world):
         paused, _ = _phone_in(admin, ids, item_id=str(ids["dinner"]))
         assert paused.status_code == 400 and "暂停" in paused.text
         clock.set(datetime(2026, 11, 25, 9, 45, tzinfo=SHANGHAI))
+        assert log_in(admin, ids["admin"]).status_code == 303  # idle since: logged in again
         late, _ = _phone_in(admin, ids, elder_id=str(ids["fish_averse"]))
         assert late.status_code == 409 and "截" in late.text
 
@@ -180,6 +181,8 @@ def test_cancel_before_the_cutoff_and_not_after(world):
         again, _ = _phone_in(admin, ids, item_id=str(ids["lunch"]))
         order_id = int(again.headers["location"].rsplit("-", 1)[1])
         clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
+        assert log_in(admin, ids["admin"]).status_code == 303  # idle since: logged in again
+        token = csrf_from(admin.get("/orders").text)
         late = admin.post(f"/orders/{order_id}/cancel?lang=en", data={"csrf_token": token})
         assert late.status_code == 409 and "closed at" in late.text
         headers = {"x-csrf-token": token}
