@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # (503 with Retry-After) rather than left hanging.
     max_waiting_requests: int = Field(default=200, ge=0)
     max_wait_seconds: float = Field(default=10.0, gt=0)
+    # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses
+    # or networks, e.g. "127.0.0.1" for nginx on this machine). None by default: a header
+    # anyone can send must not choose the address logins are limited by.
+    trusted_proxies: str = ""
     # Staff sessions and logins.
     session_hours: int = 12
     # A staff session with no request for this long ends (a browser left open in an office):
@@ -85,6 +89,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Wrong passwords from one address, whatever the user names, in the same window.
+    login_max_failures_per_address: int = Field(default=20, ge=1)
     # Searches by phone digits each member of staff may make (usecases.phone_search): the
     # lists mask phone numbers, and each search says whether some digits are in one.
     phone_searches_per_hour: int = Field(default=30, ge=1)

@@ -488,6 +488,11 @@ def serve(
         )
     _settle_heap()
     log_config = server_log_config()
+    # Only the configured proxies may say who the client is (the login limit counts by it).
+    proxies = {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+    }
     try:
         if workers > 1:
             uvicorn.run(
@@ -498,6 +503,7 @@ def serve(
                 port=port,
                 log_level="info",
                 log_config=log_config,
+                **proxies,
             )
         else:
             uvicorn.run(
@@ -506,6 +512,7 @@ def serve(
                 port=port,
                 log_level="info",
                 log_config=log_config,
+                **proxies,
             )
     finally:
         if loop is not None:

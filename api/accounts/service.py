@@ -35,6 +35,7 @@ from api.accounts.models import (
 )
 from billing.models import Funder
 from core.clock import Clock
+from core.db import exclusive
 from core.models import Rider
 from core.settings import get_settings
 from core.sites import get_community, get_site
@@ -129,12 +130,29 @@ def _password_matches(stored_hash: str, password: str) -> bool:
         return False
 
 
-def authenticate(
-    *, session: Session, clock: Clock, username: str, password: str, ip: str
-) -> StaffAccount:
-    """The account whose password this is, or a refusal. Failures are counted per user name
-    and address; past the limit the password is not even checked until the window passes.
-    A refused attempt is flushed before raising: the caller commits it regardless."""
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login let in by the limits and counted as a failure until its password proves right:
+    what the password check needs, without a database."""
+
+    username: str
+    ip: str
+    account_id: int | None
+    stored_hash: str | None  # None: no account by that name
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    matched: bool
+    new_hash: str | None  # the same password hashed with today's parameters, when they changed
+
+
+def begin_login(*, session: Session, clock: Clock, username: str, ip: str) -> LoginAttempt:
+    """The first of a login's three steps, a short writing transaction: refuse a name or an
+    address past its limit; otherwise count this attempt as a failure now, before the
+    password is checked, so that guesses sent at once cannot all slip under the limit (on
+    PostgreSQL the name and the address are locked for the count, on SQLite the write lock
+    does it). The caller commits, then checks the password holding nothing."""
     settings = get_settings()
     username = username.strip().lower()[:32]
     # A name with characters no account's name has (a NUL cannot even be looked up in
@@ -143,35 +161,69 @@ def authenticate(
     if problem is not None:
         raise invalid_text("username", problem)
     ip = ip[:64]
+    exclusive(session, f"login-name:{username}")
+    exclusive(session, f"login-address:{ip}")
     now = clock.now()
-    window = timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(
-            LoginFailure.username == username,
-            LoginFailure.ip == ip,
-            LoginFailure.at > now - window,
-        )
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
+    by_name = session.exec(
+        recent.where(LoginFailure.username == username, LoginFailure.ip == ip)
     ).one()
-    if failures >= settings.login_max_failures:
+    by_address = session.exec(recent.where(LoginFailure.ip == ip)).one()
+    if (
+        by_name >= settings.login_max_failures
+        or by_address >= settings.login_max_failures_per_address
+    ):
         raise TooManyAttempts(minutes=settings.login_window_minutes)
+    # Old failures are no longer counted; drop them as new ones come.
+    session.exec(delete(LoginFailure).where(col(LoginFailure.at) <= since))
+    session.add(LoginFailure(username=username, ip=ip, at=now))
     account = session.exec(select(StaffAccount).where(StaffAccount.username == username)).first()
-    stored = account.password_hash if account is not None else _dummy_hash()
-    if not _password_matches(stored, password) or account is None or not account.active:
-        # Old failures are no longer counted; drop them as new ones come.
-        session.exec(delete(LoginFailure).where(col(LoginFailure.at) <= now - window))
-        session.add(LoginFailure(username=username, ip=ip, at=now))
-        session.flush()
+    session.flush()
+    if account is None:
+        return LoginAttempt(username, ip, None, None)
+    return LoginAttempt(username, ip, account.id, account.password_hash)
+
+
+def check_password(attempt: LoginAttempt, password: str) -> PasswordCheck:
+    """The second step, with no database at all: Argon2 takes about a tenth of a second, which
+    no lock or transaction may wait on. An unknown name is checked against a made-up hash, so
+    its answer takes as long as a wrong password's."""
+    if attempt.stored_hash is None:
+        _password_matches(_dummy_hash(), password)
+        return PasswordCheck(False, None)
+    if not _password_matches(attempt.stored_hash, password):
+        return PasswordCheck(False, None)
+    rehash = HASHER.check_needs_rehash(attempt.stored_hash)
+    return PasswordCheck(True, HASHER.hash(password) if rehash else None)
+
+
+def finish_login(*, session: Session, attempt: LoginAttempt, check: PasswordCheck) -> StaffAccount:
+    """The last step, a short writing transaction: the account, or a refusal (the attempt
+    stays counted as a failure). A success clears the name's failures from that address."""
+    account = session.get(StaffAccount, attempt.account_id) if check.matched else None
+    if account is None or not account.active:
         raise LoginRefused()
     session.exec(
-        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip)
+        delete(LoginFailure).where(
+            LoginFailure.username == attempt.username, LoginFailure.ip == attempt.ip
+        )
     )
-    if HASHER.check_needs_rehash(account.password_hash):
-        account.password_hash = HASHER.hash(password)
+    if check.new_hash is not None:
+        account.password_hash = check.new_hash
         session.add(account)
     session.flush()
     return account
+
+
+def authenticate(
+    *, session: Session, clock: Clock, username: str, password: str, ip: str
+) -> StaffAccount:
+    """A login's three steps in the caller's one transaction, for commands and tests; the
+    login page commits between them (api.account_pages.login), so nothing is held while the
+    password is checked. A refused attempt is flushed before raising: commit it regardless."""
+    attempt = begin_login(session=session, clock=clock, username=username, ip=ip)
+    return finish_login(session=session, attempt=attempt, check=check_password(attempt, password))
 
 
 def _token_hash(token: str) -> str:
