@@ -13,13 +13,17 @@ from api.accounts.models import Role, StaffAccount, StaffPublic
 from api.accounts.security import SESSION_COOKIE, set_cookie
 from api.accounts.service import (
     LoginAttempt,
+    NewPassword,
+    PasswordChange,
     PasswordCheck,
     begin_login,
-    change_password,
+    begin_password_change,
+    check_new_password,
     check_password,
     community_ids_of,
     end_session,
     finish_login,
+    finish_password_change,
     public,
     start_session,
 )
@@ -142,40 +146,60 @@ def password_page(request: Request, staff: CurrentStaff):
 
 
 @router.post("/account/password", response_class=HTMLResponse, include_in_schema=False)
-def password_change(
+async def password_change(
     request: Request,
     staff: CurrentStaff,
-    session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
     current_password: Annotated[str, Form(max_length=200)] = "",
     new_password: Annotated[str, Form(max_length=500)] = "",
     new_password_again: Annotated[str, Form(max_length=500)] = "",
 ):
+    """Like a login: the attempt counted in one short transaction, the passwords checked and
+    hashed holding nothing, the change made in another."""
     if new_password != new_password_again:
         return page(
             request, "password.html", {"error": i18n.gettext(PASSWORDS_DIFFER, locale)}, 422
         )
+    database = get_database(request)
+
+    def begin() -> PasswordChange:
+        with database.transaction() as session:
+            return begin_password_change(
+                session=session,
+                clock=clock,
+                account_id=staff.id,
+                new_password=new_password,
+                ip=request.client.host if request.client else "unknown",
+            )
+
+    def finish(change: PasswordChange, checked: NewPassword) -> None:
+        with database.transaction() as session:
+            finish_password_change(
+                session=session,
+                clock=clock,
+                change=change,
+                checked=checked,
+                keep_token=request.state.session_token,
+            )
+            audit.record(
+                session=session,
+                clock=clock,
+                actor=staff.actor,
+                action="change_password",
+                subject=staff.actor,
+            )
+
     try:
-        change_password(
-            session=session,
-            clock=clock,
-            account_id=staff.id,
-            current_password=current_password,
-            new_password=new_password,
-            keep_token=request.state.session_token,
-            ip=request.client.host if request.client else "unknown",
+        async with writers_turn(request):
+            change = await run_in_threadpool(begin)
+        checked = await run_in_threadpool(
+            check_new_password, change, current_password, new_password
         )
+        async with writers_turn(request):
+            await run_in_threadpool(finish, change, checked)
     except DomainError as refusal:
-        # Returned, not raised: a wrong current password just counted must be committed.
         return page(request, "password.html", {"error": refusal.render(locale)}, refusal.status)
-    audit.record(
-        session=session,
-        clock=clock,
-        actor=staff.actor,
-        action="change_password",
-        subject=staff.actor,
-    )
     return page(request, "password.html", {"done": i18n.gettext(PASSWORD_CHANGED, locale)})
 
 

@@ -304,24 +304,40 @@ def end_session(*, session: Session, token: str) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class PasswordChange:
+    """A password change let in by the limit, counted as a wrong password until the current
+    one proves right: what the checks need, without a database."""
+
+    account_id: int
+    failure_id: int
+    stored_hash: str
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    current_matches: bool
+    new_hash: str | None
+
+
 @service
-def change_password(
+def begin_password_change(
     *,
     session: Session,
     clock: Clock,
     account_id: int,
-    current_password: str,
     new_password: Annotated[str, Field(min_length=10, max_length=200)],
-    keep_token: str | None = None,
     ip: str = "unknown",
-) -> None:
-    """A new password after the current one is given; every other session is logged out.
-    A wrong current password is a guess like a wrong login and counts with them (the same
-    limit and window), for the account from any address: whoever holds the session may move.
-    A refused attempt is flushed before raising: the caller commits it regardless."""
+) -> PasswordChange:
+    """The first of a password change's three steps (like a login's): a new password that
+    will not do is refused before anything is counted; past the limit the change is refused;
+    otherwise the attempt counts as a wrong password until the current one proves right. A
+    wrong current password is a guess like a wrong login and counts with them (the same limit
+    and window), for the account from any address: whoever holds the session may move."""
     account = session.get(StaffAccount, account_id)
     if account is None:
         raise AccountNotFound(account_id=account_id)
+    exclusive(session, f"login-name:{account.username}")
     settings = get_settings()
     now = clock.now()
     failures = session.exec(
@@ -334,18 +350,64 @@ def change_password(
     ).one()
     if failures >= settings.login_max_failures:
         raise TooManyAttempts(minutes=settings.login_window_minutes)
-    if not _password_matches(account.password_hash, current_password):
-        session.add(LoginFailure(username=account.username, ip=ip[:64], at=now))
-        session.flush()
+    failure = LoginFailure(username=account.username, ip=ip[:64], at=now)
+    session.add(failure)
+    session.flush()
+    assert failure.id is not None and account.id is not None
+    return PasswordChange(account.id, failure.id, account.password_hash)
+
+
+def check_new_password(change: PasswordChange, current: str, new: str) -> NewPassword:
+    """The second step, with no database: check the current password, hash the new one."""
+    if not _password_matches(change.stored_hash, current):
+        return NewPassword(False, None)
+    return NewPassword(True, HASHER.hash(new))
+
+
+def finish_password_change(
+    *,
+    session: Session,
+    clock: Clock,
+    change: PasswordChange,
+    checked: NewPassword,
+    keep_token: str | None = None,
+) -> None:
+    """The last step: the new password, and every other session logged out; or a refusal
+    (the wrong current password stays counted)."""
+    if not checked.current_matches or checked.new_hash is None:
         raise WrongPassword()
-    account.password_hash = HASHER.hash(new_password)
+    account = session.get_one(StaffAccount, change.account_id)
+    session.exec(delete(LoginFailure).where(col(LoginFailure.id) == change.failure_id))
+    account.password_hash = checked.new_hash
     account.password_changed_at = clock.now()
     session.add(account)
-    others = delete(StaffSession).where(StaffSession.account_id == account_id)
+    others = delete(StaffSession).where(StaffSession.account_id == change.account_id)
     if keep_token is not None:
         others = others.where(StaffSession.token_hash != _token_hash(keep_token))
     session.exec(others)
     session.flush()
+
+
+def change_password(
+    *,
+    session: Session,
+    clock: Clock,
+    account_id: int,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None = None,
+    ip: str = "unknown",
+) -> None:
+    """A password change's three steps in the caller's one transaction, for commands and
+    tests (the password page commits between them). A refused attempt is flushed before
+    raising: commit it regardless."""
+    change = begin_password_change(
+        session=session, clock=clock, account_id=account_id, new_password=new_password, ip=ip
+    )
+    checked = check_new_password(change, current_password, new_password)
+    finish_password_change(
+        session=session, clock=clock, change=change, checked=checked, keep_token=keep_token
+    )
 
 
 def site_ids_of(*, session: Session, account_id: int) -> list[int]:
