@@ -24,7 +24,7 @@ from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE
 from usecases import counter
-from usecases.counter import CounterMeal
+from usecases.counter import SHOWN_DIGITS, CounterMeal
 from usecases.phone_search import (
     PhoneDigitsTooFew,
     TooManyPhoneSearches,
@@ -104,7 +104,9 @@ def _meals(
     first and recorded with the answer (usecases.phone_search)."""
     digits = phone_digits(wanted.q)
     if digits is not None:
-        check_phone_search(session=session, clock=clock, actor=staff.actor, digits=digits)
+        check_phone_search(
+            session=session, clock=clock, actor=staff.actor, digits=digits, shown=SHOWN_DIGITS
+        )
     meals = counter.counter_meals(
         session=session,
         service_date=today(clock),
@@ -118,6 +120,7 @@ def _meals(
             digits=digits,
             total=len({m.elder_id for m in meals}),
             elder_ids=[m.elder_id for m in meals],
+            shown=SHOWN_DIGITS,
         )
         record_view(request, actor=staff.actor, **vars(entry))
     return meals

@@ -21,6 +21,8 @@ from usecases import ordering
 from usecases.phone_search import phone_digits
 
 # How a counter meal is served, by the way it was ordered.
+# A phone number's last digits the counter shows (and finds an elder by).
+SHOWN_DIGITS = 4
 SERVED_AS = {ServiceMode.dine_in: OrderStatus.dined_in, ServiceMode.pickup: OrderStatus.picked_up}
 
 
@@ -88,7 +90,7 @@ def counter_meals(
             order_id=order.id,
             elder_id=order.elder_id,
             elder=name,
-            phone_tail=re.sub(r"\D", "", phone or "")[-4:],
+            phone_tail=re.sub(r"\D", "", phone or "")[-SHOWN_DIGITS:],
             site_id=order.site_id,
             site=site,
             slot=Slot(order.slot),

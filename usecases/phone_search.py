@@ -19,6 +19,9 @@ from core.settings import get_settings
 
 MIN_DIGITS = 4
 ACTION = "phone_search"
+# A search of no more digits than the answer shows anyway (check_phone_search's `shown`):
+# recorded, not counted against the budget.
+SHOWN_ACTION = "phone_search_shown"
 # Elders named in an entry's detail, at most (the detail holds 200 characters).
 NAMED = 10
 
@@ -48,13 +51,20 @@ def phone_digits(query: str | None) -> str | None:
     return re.sub(r"\D", "", text)
 
 
-def check_phone_search(*, session: Session, clock: Clock, actor: str, digits: str) -> None:
+def check_phone_search(
+    *, session: Session, clock: Clock, actor: str, digits: str, shown: int = 0
+) -> None:
     """Refuse a search by phone digits that has too few of them, or that is over this
     person's budget (the searches already in the audit log). Searches made at the same moment
     are recorded once answered, so a burst may pass the budget by the requests let in at
-    once (api.deps.Admission), never more."""
+    once (api.deps.Admission), never more. `shown`: where the answer lists the last digits of
+    each number anyway and the search matches only the end of it (the counter), a search of
+    that many digits tells nothing the list does not, and spends no budget: the counter
+    finds most diners by the four digits they say."""
     if len(digits) < MIN_DIGITS:
         raise PhoneDigitsTooFew(min_digits=MIN_DIGITS, field_code="q")
+    if len(digits) <= shown:
+        return
     settings = get_settings()
     now = clock.now()
     hour_ago = now - timedelta(hours=1)
@@ -84,10 +94,14 @@ class SearchRecord:
     detail: str
 
 
-def search_record(*, where: str, digits: str, total: int, elder_ids: list[int]) -> SearchRecord:
-    """`where`: the registry ("elders") or the counter ("counter")."""
+def search_record(
+    *, where: str, digits: str, total: int, elder_ids: list[int], shown: int = 0
+) -> SearchRecord:
+    """`where`: the registry ("elders") or the counter ("counter"); `shown` as for
+    check_phone_search."""
     detail = f"{len(digits)} digits, {total} found"
     if elder_ids:
         named = [f"elder:{elder_id}" for elder_id in sorted(set(elder_ids))]
         detail += ": " + ",".join(named[:NAMED]) + (",…" if len(named) > NAMED else "")
-    return SearchRecord(action=ACTION, subject=where, detail=detail)
+    action = SHOWN_ACTION if len(digits) <= shown else ACTION
+    return SearchRecord(action=action, subject=where, detail=detail)

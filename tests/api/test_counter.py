@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from api.app import create_app
 from billing.models import LedgerEntry
@@ -160,6 +160,24 @@ def test_the_rest_are_marked_not_collected_when_the_meal_is_over(counter):
     assert page.status_code == 303 and page.headers["location"] == "/counter?marked=0"
 
 
+def test_the_four_digits_the_counter_shows_spend_no_search_budget(counter, monkeypatch):
+    """A diner says the last four digits of her phone; the list shows them anyway. Longer
+    searches (which could walk along the hidden digits) spend the budget."""
+    from core.settings import get_settings
+
+    client, _, _ = counter
+    monkeypatch.setenv("MEALAID_PHONE_SEARCHES_PER_HOUR", "2")
+    get_settings.cache_clear()
+    try:
+        for _ in range(5):
+            found = client.get("/api/v1/counter", params={"q": "5678"})
+            assert found.status_code == 200 and len(found.json()["meals"]) == 1
+        longer = [client.get("/api/v1/counter", params={"q": "05678"}) for _ in range(3)]
+        assert [r.status_code for r in longer] == [200, 200, 429]
+    finally:
+        get_settings.cache_clear()
+
+
 def test_phone_digits_find_the_end_of_a_number_and_each_search_is_recorded(counter):
     """The counter shows a phone's last four digits; it finds by the end of the number only,
     so a search cannot be walked along the hidden middle digits, and each search is in the
@@ -177,14 +195,15 @@ def test_phone_digits_find_the_end_of_a_number_and_each_search_is_recorded(count
     assert page.status_code == 422 and "at least 4 digits" in page.text
     with database.reading() as session:
         searches = session.exec(
-            select(AuditEntry.actor, AuditEntry.subject, AuditEntry.detail)
-            .where(AuditEntry.action == "phone_search")
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
+            .where(col(AuditEntry.action).in_(["phone_search", "phone_search_shown"]))
             .order_by(AuditEntry.seq)
         ).all()
         elder = session.get(Order, ids["pickup"]).elder_id
     actor = f"staff:{ids['canteen']}"
+    # Four digits are what the list shows: recorded apart, spending no search budget.
     assert [tuple(s) for s in searches] == [
-        (actor, "counter", f"4 digits, 1 found: elder:{elder}"),
-        (actor, "counter", f"11 digits, 1 found: elder:{elder}"),
-        (actor, "counter", "4 digits, 0 found"),
+        (actor, "phone_search_shown", f"4 digits, 1 found: elder:{elder}"),
+        (actor, "phone_search", f"11 digits, 1 found: elder:{elder}"),
+        (actor, "phone_search_shown", "4 digits, 0 found"),
     ]
