@@ -3,10 +3,7 @@ killed with SIGKILL in the middle of sending a batch of welfare escalations lose
 them; the next bot process sends what was not sent, and the one whose answer never came goes
 out once more, saying that it is sent again."""
 
-import os
 import signal
-import subprocess
-import threading
 import time as timer
 from datetime import datetime, time
 
@@ -26,7 +23,8 @@ from core.settings import get_settings
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, kitchen_with_route
-from tests.mealaid.test_commands import MEALAID, now_in_shanghai
+from tests.mealaid.processes import Command
+from tests.mealaid.test_commands import now_in_shanghai
 from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
 from tests.mealaid.test_worker import wait_until
 
@@ -71,49 +69,18 @@ def alerts_nobody_answered(url: str, elders: int) -> list[str]:
     return names
 
 
-class BotProcess:
+class BotProcess(Command):
     """`mealaid bot` talking to the stand-in at `api`, its output collected as it runs."""
 
     def __init__(self, url: str, api: str) -> None:
         environment = {
-            **os.environ,
             "MEALAID_DATABASE_URL": url,
             "MEALAID_BOT_TOKEN": TOKEN,
             "MEALAID_BOT_API_BASE_URL": f"{api}/bot",
             "MEALAID_NOTICE_INTERVAL_SECONDS": "0.2",
             "MEALAID_NOTICE_LEASE_SECONDS": "2",
         }
-        self.process = subprocess.Popen(
-            [MEALAID, "bot"],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def kill(self) -> None:
-        self.process.kill()  # SIGKILL: no clean-up of any kind
-        self.process.wait(timeout=10)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise
-        self._reader.join(timeout=10)
-        return "".join(self.lines)
+        super().__init__("bot", environment=environment, stop_signal=signal.SIGINT)
 
 
 @pytest.fixture

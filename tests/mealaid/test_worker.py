@@ -28,6 +28,7 @@ from mealaid import queue
 from routing.records import PlannedSlot
 from tests.conftest import POSTGRES_URL, SHANGHAI
 from tests.factories import Factory, kitchen_with_standing_orders
+from tests.mealaid.processes import Command
 from tests.mealaid.test_commands import MEALAID, free_port, mealaid, now_in_shanghai, one_line
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="workers run on PostgreSQL")
@@ -64,54 +65,29 @@ def city(url: str, moment: datetime, kitchens: int, elders: int, policy: bool = 
     return ids
 
 
-class Worker:
+class Worker(Command):
     """A `mealaid worker` process with its output collected as it runs."""
 
     def __init__(self, url: str, clock: datetime, **settings: str) -> None:
         environment = {
-            **os.environ,
             "MEALAID_DATABASE_URL": url,
             "MEALAID_DEFAULT_LOCALE": "en",
             "MEALAID_WORKER_HEARTBEAT_SECONDS": "0.5",
             "MEALAID_WORKER_STALLED_SECONDS": "2",
             **{f"MEALAID_{key.upper()}": value for key, value in settings.items()},
         }
-        self.process = subprocess.Popen(
-            [MEALAID, "worker", "--clock", clock.strftime("%Y-%m-%dT%H:%M")],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
+        super().__init__(
+            "worker",
+            "--clock",
+            clock.strftime("%Y-%m-%dT%H:%M"),
+            environment=environment,
+            stop_signal=signal.SIGTERM,
         )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.kill()  # never left behind holding locks for the next test
-            raise
-        self._reader.join(timeout=10)
-        assert "Traceback" not in self.output, self.output
-        return self.output
-
-    def kill(self) -> None:
-        self.process.kill()  # SIGKILL: no clean-up of any kind
-        self.process.wait(timeout=10)
+    def stop(self, timeout: float = 60) -> str:
+        output = super().stop(timeout)
+        assert "Traceback" not in output, output
+        return output
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
