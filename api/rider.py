@@ -49,23 +49,20 @@ router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 def route_actor(
     session: Session, clock: Clock, staff: Staff | None, route_id: RowId, key: str | None
 ) -> str:
-    """Who is opening this route, for the audit log, or a refusal. A route link opens this one
-    route; otherwise the route must be the logged-in rider's own (the admin's any)."""
+    """Who is opening this route, for the audit log, or a refusal: the route's own rider or
+    the admin, logged in (whatever link they followed); else anyone with a route link that
+    still works."""
+    rider_id = rider_of_route(session=session, route_id=route_id)
+    if staff is not None and rider_id is not None and may_see_route(staff, rider_id):
+        return staff.actor
     grant = links.route_grant(session=session, clock=clock, route_id=route_id, key=key)
     if grant is not None:
         return staff.actor if staff is not None else grant.actor
     if staff is None:
-        if key:
-            raise AccessDenied()
-        raise LoginRequired()
-    rider_id = rider_of_route(session=session, route_id=route_id)
-    if rider_id is None:
-        if staff.role in (Role.admin, Role.rider):
-            raise RouteNotFound(route_id=route_id)
-        raise AccessDenied()
-    if not may_see_route(staff, rider_id):
-        raise AccessDenied()
-    return staff.actor
+        raise AccessDenied() if key else LoginRequired()
+    if rider_id is None and staff.role in (Role.admin, Role.rider):
+        raise RouteNotFound(route_id=route_id)
+    raise AccessDenied()
 
 
 class StopPublic(BaseModel):

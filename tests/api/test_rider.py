@@ -13,6 +13,7 @@ from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Elder, Order
 from core.types import OrderStatus
+from routing.records import DeliveryRoute
 from tests.conftest import SHANGHAI
 from tests.factories import (
     Factory,
@@ -231,3 +232,18 @@ def test_a_stop_without_the_elders_own_phone_offers_the_familys(empty_database):
         page = client.get(f"/rider/routes/{route_id}?key={key}&lang=en").text
     # Before any outcome: the family's number where the elder has none of her own.
     assert page.count("Call family") == 1 and "tel:13800009999" in page
+
+
+def test_the_routes_own_rider_logged_in_opens_it_whatever_link_they_followed(empty_database):
+    """An old sheet's link, expired for a stranger, still opens the route for its rider."""
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        route_id, _ = kitchen_with_route(make, elders=2)
+        rider = make_staff(make, "rider", rider_id=session.get(DeliveryRoute, route_id).rider_id)
+    key = route_key(empty_database, route_id)
+    clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI))
+    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+        assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 403
+        log_in(client, rider.username)
+        assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 200
