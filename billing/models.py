@@ -65,7 +65,8 @@ class ReviewStatus(Labelled):
     rejected = "rejected"
 
 
-LABELS.update(
+LABELS.add(
+    AnomalyReason,
     {
         AnomalyReason.double_meal: N_("served twice in one meal"),
         AnomalyReason.no_service_record: N_("no delivery, pick-up or dine-in record"),
@@ -73,26 +74,56 @@ LABELS.update(
         AnomalyReason.elder_paused: N_("elder's meals paused that day"),
         AnomalyReason.category_lapsed: N_("category not valid that day"),
         AnomalyReason.site_count_jump: N_("site's count far above its usual"),
+    },
+)
+LABELS.add(
+    ReviewStatus,
+    {
         ReviewStatus.held: N_("held for review"),
         ReviewStatus.approved: N_("approved"),
         ReviewStatus.rejected: N_("rejected"),
+    },
+)
+LABELS.add(
+    Share,
+    {
         Share.government: N_("government subsidy"),
         Share.business: N_("provider concession"),
         Share.charity: N_("charity fund"),
         Share.elder: N_("elder pays"),
+    },
+)
+LABELS.add(
+    Layer,
+    {
         Layer.city: N_("city"),
         Layer.district: N_("district"),
         Layer.street: N_("street"),
+    },
+)
+LABELS.add(
+    UnservedRule,
+    {
         UnservedRule.subsidised: N_("paid as if served"),
         UnservedRule.elder_pays: N_("the elder pays in full"),
         UnservedRule.waived: N_("waived"),
+    },
+)
+LABELS.add(
+    ReservationStatus,
+    {
         ReservationStatus.reserved: N_("reserved"),
         ReservationStatus.released: N_("released"),
         ReservationStatus.posted: N_("posted"),
+    },
+)
+LABELS.add(
+    EntryKind,
+    {
         EntryKind.meal: N_("meal"),
         EntryKind.unserved: N_("meal not served"),
         EntryKind.reversal: N_("reversal"),
-    }
+    },
 )
 
 

@@ -15,12 +15,13 @@ class UnitKind(Labelled):
     count = "count"
 
 
-LABELS.update(
+LABELS.add(
+    UnitKind,
     {
         UnitKind.mass: N_("by weight"),
         UnitKind.volume: N_("by volume"),
         UnitKind.count: N_("by the piece"),
-    }
+    },
 )
 
 

@@ -26,7 +26,8 @@ class Role(Labelled):
     canteen = "canteen"
 
 
-LABELS.update(
+LABELS.add(
+    Role,
     {
         Role.admin: N_("programme admin"),
         Role.community_worker: N_("community worker"),
@@ -34,7 +35,7 @@ LABELS.update(
         Role.rider: N_("rider"),
         Role.funder_auditor: N_("funder auditor"),
         Role.canteen: N_("canteen staff"),
-    }
+    },
 )
 
 
