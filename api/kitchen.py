@@ -114,25 +114,20 @@ def _production(
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
     )
-    totals: dict[tuple[int, str], DishTotalPublic] = {}
-    for line in production.lines:
-        total = totals.setdefault(
-            (line.dish_id, line.variant),
-            DishTotalPublic(
-                dish_id=line.dish_id,
-                dish_zh=line.dish.zh,
-                dish_en=line.dish.en,
-                variant=line.variant,
-                portions=0,
-                forecast=0,
-            ),
-        )
-        total.portions += line.portions
-        total.forecast += line.forecast
     return ProductionPublic(
         kitchen_id=kitchen_id,
         kitchen=production.kitchen,
-        totals=list(totals.values()),
+        totals=[
+            DishTotalPublic(
+                dish_id=total.dish_id,
+                dish_zh=total.dish.zh,
+                dish_en=total.dish.en,
+                variant=total.variant,
+                portions=total.portions,
+                forecast=total.forecast,
+            )
+            for total in production.totals()
+        ],
         service_date=service_date,
         slot=slot,
         final=production.final,

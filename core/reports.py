@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -16,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     PageBreak,
@@ -28,9 +29,13 @@ from reportlab.platypus import (
 )
 
 FORMATS = ("csv", "xlsx", "pdf")
-# ReportLab's built-in CID font: Chinese renders (and extracts) without shipping a font file.
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+# Every PDF carries (the glyphs it uses of) this TrueType font, so that it prints the same in
+# any viewer and on any printer. A font only named in the file, such as ReportLab's built-in
+# STSong-Light, is left to the viewer, which substitutes what it has: "·" came out as a box.
+# The font comes with the project (pyproject.toml says from where).
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
+pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
 
 
 class Money(int):
@@ -52,6 +57,15 @@ def yuan(fen: int) -> str:
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
+@dataclass(frozen=True)
+class Summary:
+    """A small table printed in the PDF above a document's main table."""
+
+    heading: str
+    header: list[str]
+    rows: list[list[Cell]]
+
+
 @dataclass
 class Document:
     """One report: a title, some facts above the table, a header row and rows (a list, or a
@@ -64,6 +78,11 @@ class Document:
     rows: Iterable[list[Cell]] = field(default_factory=list)
     # Several tables in one PDF (one per elder in the bills): break pages between sections.
     sections: list[tuple[str, list[list[Cell]]]] = field(default_factory=list)
+    # In the PDF only, above the main table (under `heading`): the production list's totals
+    # per dish above its rows per destination. CSV and XLSX keep the main table alone, the
+    # one table a spreadsheet reads.
+    summaries: list[Summary] = field(default_factory=list)
+    heading: str = ""
 
     def all_rows(self) -> Iterable[list[Cell]]:
         yield from self.rows
@@ -151,6 +170,15 @@ def _pdf(document: Document, folder: Path) -> Path:
     story: list[Flowable] = [Paragraph(escape(document.title), title)]
     story += [Paragraph(escape(fact), body) for fact in document.facts]
     story.append(Spacer(1, 4 * mm))
+    heading = ParagraphStyle("heading", fontName=FONT, fontSize=12, leading=16, spaceAfter=3)
+    for summary in document.summaries:
+        story += [
+            Paragraph(escape(summary.heading), heading),
+            _table(summary.header, summary.rows),
+            Spacer(1, 5 * mm),
+        ]
+    if document.heading:
+        story.append(Paragraph(escape(document.heading), heading))
     rows = list(document.rows)
     if rows or not document.sections:
         story.append(_table(document.header, rows))
@@ -163,6 +191,8 @@ def _pdf(document: Document, folder: Path) -> Path:
         str(path),
         pagesize=A4,
         invariant=1,
+        # Not ReportLab's default Helvetica, which every page would then name without using.
+        initialFontName=FONT,
         title=document.title,
         leftMargin=14 * mm,
         rightMargin=14 * mm,
@@ -174,7 +204,9 @@ def _pdf(document: Document, folder: Path) -> Path:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
-    table = Table([list(header), *[[str(v) for v in row] for row in rows]], repeatRows=1)
+    table = Table(
+        [list(header), *[[str(v) for v in row] for row in rows]], repeatRows=1, hAlign="LEFT"
+    )
     table.setStyle(
         TableStyle(
             [

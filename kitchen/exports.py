@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from core import i18n
 from core.i18n import N_
-from core.reports import Document, write
+from core.reports import Document, Summary, write
 from core.types import Allergen, DietTag, Slot, code_name
 from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
 from kitchen.route_sheets import kitchen_route_sheets
@@ -83,6 +83,22 @@ def kitchen_files(
                 ]
                 for line in production.lines
             ],
+            summaries=[
+                Summary(
+                    t(N_("Totals by dish and variant")),
+                    [t(N_("Dish")), t(N_("Variant")), t(N_("Portions")), t(N_("Forecast"))],
+                    [
+                        [
+                            total.dish.in_locale(locale),
+                            variant_name(total.variant, locale),
+                            total.portions,
+                            total.forecast,
+                        ]
+                        for total in production.totals()
+                    ],
+                )
+            ],
+            heading=t(N_("By destination")),
         ),
         folder,
         service_date,
@@ -134,7 +150,7 @@ def kitchen_files(
                 {"kitchen": production.kitchen, "when": when},
             ),
             [state],
-            [t(N_("Ingredient")), t(N_("Amount"))],
+            [t(N_("Ingredient")), t(N_("Quantity"))],
             [
                 [line.ingredient.in_locale(locale), line.amount(locale)]
                 for line in purchase_list(production, session=session)

@@ -185,7 +185,7 @@ def _fit(text: str, size: float, width: float) -> str:
 
 def sheet_pdf(labels: list[Label], path: Path, locale: str) -> Path:
     """A4 sheets of 3 x 8 labels of 70 x 37 mm."""
-    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1, initialFontName=FONT)
     columns, rows, width, height = 3, 8, 70 * mm, 37 * mm
     for index, label in enumerate(labels):
         if index and index % (columns * rows) == 0:
@@ -202,7 +202,7 @@ def sheet_pdf(labels: list[Label], path: Path, locale: str) -> Path:
 def thermal_pdf(labels: list[Label], path: Path, locale: str) -> Path:
     """One 60 x 40 mm label per page, for a thermal label printer."""
     size = (60 * mm, 40 * mm)
-    pdf = canvas.Canvas(str(path), pagesize=size, invariant=1)
+    pdf = canvas.Canvas(str(path), pagesize=size, invariant=1, initialFontName=FONT)
     for index, label in enumerate(labels):
         if index:
             pdf.showPage()

@@ -40,8 +40,7 @@ from routing.service import RouteView, route_view, routes_of
 MARGIN = 10 * mm
 QR_SIZE = 17 * mm
 # Column widths (mm) of: stop, ETA, elder and phones, address, meal, warnings, the two tick
-# boxes and the QR code; they add up to the A4 width inside the margins (190 mm). The font has
-# no middle dot (it prints as a box): separators are commas.
+# boxes and the QR code; they add up to the A4 width inside the margins (190 mm).
 COLUMNS = [7, 11, 32, 39, 27, 26, 14, 14, 20]
 DELIVERED, NO_ANSWER = N_("Delivered"), N_("No answer")
 NO_STOPS = N_("No stops on this route: nothing to deliver.")
@@ -161,6 +160,7 @@ class _Sheets(BaseDocTemplate):
             topMargin=MARGIN,
             bottomMargin=MARGIN + 5 * mm,
             title=i18n.gettext(N_("Route sheet"), locale),
+            initialFontName=FONT,  # not Helvetica, which every page would name without using
         )
         self.routes, self.locale, self.page_totals = routes, locale, page_totals
         self.current, self.page_in_route = -1, 1
@@ -306,6 +306,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
     heading.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -364,6 +365,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT),  # a table sets its cells' font, text or not
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
                 ("ALIGN", (6, 1), (7, -1), "CENTER"),

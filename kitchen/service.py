@@ -47,6 +47,17 @@ class ProductionLine:
 
 
 @dataclass
+class DishTotal:
+    """What to cook of one dish in one variant, wherever the portions go."""
+
+    dish_id: int
+    dish: Bilingual
+    variant: str
+    portions: int
+    forecast: int
+
+
+@dataclass
 class ProductionList:
     kitchen_id: int
     kitchen: str
@@ -54,6 +65,18 @@ class ProductionList:
     slot: Slot
     final: bool  # every site's slot locked: these are the numbers to cook
     lines: list[ProductionLine] = field(default_factory=list)
+
+    def totals(self) -> list[DishTotal]:
+        """Portions per dish and variant, in the order of the lines (by dish, then variant)."""
+        totals: dict[tuple[int, str], DishTotal] = {}
+        for line in self.lines:
+            total = totals.setdefault(
+                (line.dish_id, line.variant),
+                DishTotal(line.dish_id, line.dish, line.variant, 0, 0),
+            )
+            total.portions += line.portions
+            total.forecast += line.forecast
+        return list(totals.values())
 
     def by_dish(self) -> dict[tuple[int, str], int]:
         totals: dict[tuple[int, str], int] = defaultdict(int)

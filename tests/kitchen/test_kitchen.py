@@ -227,3 +227,82 @@ def test_a_site_that_is_not_a_kitchen_is_refused(make, kitchen, session):
     assert isinstance(session.get(Site, canteen.id), Site)
     with pytest.raises(SiteNotFound):
         production_list(session=session, kitchen_id=canteen.id, service_date=DAY, slot=Slot.lunch)
+
+
+def pdf_lines(path) -> list[str]:
+    """The PDF's text, one table cell or line of text per item."""
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def test_the_production_pdf_totals_each_dish_and_variant_above_the_rows_per_destination(
+    make, kitchen, session, tmp_path
+):
+    """The cooks cook to the totals; the rows per destination are for dividing the pans."""
+    kitchen_site, canteen, community, fish, tofu = kitchen
+    elders = [make.elder(community) for _ in range(5)]
+    order(make, elders[0], kitchen_site, fish, quantity=2)
+    order(make, elders[1], kitchen_site, fish, variant="soft")
+    order(make, elders[2], canteen, fish, mode=ServiceMode.dine_in)
+    order(make, elders[3], canteen, fish, mode=ServiceMode.pickup, quantity=3)
+    order(make, elders[4], canteen, tofu, mode=ServiceMode.pickup)
+    lock(make, kitchen_site, canteen)
+    files = kitchen_files(
+        session=session,
+        kitchen_id=kitchen_site.id,
+        service_date=DAY,
+        slot=Slot.lunch,
+        folder=tmp_path,
+        locale="zh_CN",
+        base_url="https://meals.example.org",
+    )
+    lines = pdf_lines(
+        next(p for p in files if p.name.startswith("production-") and p.suffix == ".pdf")
+    )
+    totals, by_destination = lines.index("按菜品和做法合计"), lines.index("按去向")
+    assert totals < by_destination
+    # Header, then dish, variant, portions, forecast per row.
+    assert lines[totals + 1 : by_destination] == [
+        "菜品", "做法", "份数", "预计",
+        fish.name_zh, "普通", "6", "0",
+        fish.name_zh, "软食", "1", "0",
+        tofu.name_zh, "普通", "1", "0",
+    ]  # fmt: skip
+    # The rows per destination are still there, each with its own count.
+    rows = lines[by_destination:]
+    assert rows.count(fish.name_zh) == 4 and rows.count(tofu.name_zh) == 1
+    # The CSV stays one table, a row per destination, for spreadsheets.
+    csv = next(p for p in files if p.name.startswith("production-") and p.suffix == ".csv")
+    assert len(csv.read_text(encoding="utf-8-sig").splitlines()) == 1 + 5
+
+
+@pytest.mark.parametrize(("locale", "heading"), [("zh_CN", "数量"), ("en", "Quantity")])
+def test_the_purchase_lists_quantity_column_is_headed_quantity_not_money(
+    make, kitchen, session, tmp_path, locale, heading
+):
+    kitchen_site, _, community, fish, _ = kitchen
+    rice = Ingredient(code="rice", name_zh="大米", name_en="rice", kind=UnitKind.mass)
+    session.add(rice)
+    session.flush()
+    session.add(
+        RecipeLine(
+            dish_id=fish.id,
+            ingredient_id=rice.id,
+            milli_per_portion=to_milli("150", "g", rice.kind),
+        )
+    )
+    order(make, make.elder(community), kitchen_site, fish)
+    files = kitchen_files(
+        session=session,
+        kitchen_id=kitchen_site.id,
+        service_date=DAY,
+        slot=Slot.lunch,
+        folder=tmp_path,
+        locale=locale,
+        base_url="https://meals.example.org",
+    )
+    csv = next(p for p in files if p.name.startswith("purchase-") and p.suffix == ".csv")
+    header = csv.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header == ["食材" if locale == "zh_CN" else "Ingredient", heading]
+    pdf = pdf_lines(next(p for p in files if p.name.startswith("purchase-") and p.suffix == ".pdf"))
+    assert heading in pdf and "金额" not in pdf and "Amount" not in pdf
