@@ -17,6 +17,7 @@ from api import (
     elders,
     health,
     kitchen,
+    meal_cards,
     menus,
     orders,
     overview,
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(counter.router)
     app.include_router(dashboard.router)
     app.include_router(elders.router)
+    app.include_router(meal_cards.router)
     app.include_router(welfare.router)
     app.state.telegram = telegram
     if telegram is not None:

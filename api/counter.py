@@ -1,13 +1,15 @@
 """The canteen counter, a phone- or tablet-sized page for canteen staff: today's dine-in and
 pick-up meals at their site, found by name or phone digits, one tap to mark a meal served, and
-"not collected" for the rest when the meal is over; with its JSON twin. Canteen staff keep only
-their own sites' counters (the admin any). Each mark goes through usecases.counter."""
+"not collected" for the rest when the meal is over; with its JSON twin. An elder's meal card is
+read from a photo taken on the page (a file input that opens the phone's camera; the code is
+decoded here, on the server, so the page runs no script and nothing is installed). Canteen staff
+keep only their own sites' counters (the admin any). Each mark goes through usecases.counter."""
 
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -20,10 +22,12 @@ from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
 from api.templating import page
 from core.clock import Clock, today
+from core.errors import DomainError
+from core.i18n import N_
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE
-from usecases import counter
+from usecases import counter, meal_cards
 from usecases.counter import SHOWN_DIGITS, CounterMeal
 from usecases.phone_search import (
     PhoneDigitsTooFew,
@@ -61,6 +65,16 @@ class CounterPublic(BaseModel):
 class ServedPublic(BaseModel):
     order_id: RowId
     status: OrderStatus
+    already_served: bool = False  # it had been served before: this mark changed nothing
+
+
+class ScannedPublic(BaseModel):
+    """The elder whose meal card was read, and her meals today at this person's sites."""
+
+    elder_id: RowId
+    elder: str
+    meals: list[CounterMealPublic]
+    all_served: bool  # every one of them is served already (the same card again)
 
 
 class NotCollected(BaseModel):
@@ -76,6 +90,8 @@ class CounterQuery(BaseModel):
     site_id: Annotated[RowId | None, BlankIsNone] = None
     slot: Annotated[Slot | None, BlankIsNone] = None
     q: Annotated[str, Field(max_length=40), LINE] = ""
+    # One elder's meals: where a scanned card leads (only meals at this person's sites show).
+    elder_id: Annotated[RowId | None, BlankIsNone] = None
 
 
 CounterQueryDep = Annotated[CounterQuery, Query()]
@@ -113,6 +129,7 @@ def _meals(
         site_ids=_sites(staff, wanted.site_id),
         slot=wanted.slot,
         query=wanted.q,
+        elder_id=wanted.elder_id,
     )
     if digits is not None:
         entry = search_record(
@@ -158,8 +175,60 @@ def serve_json(
 ) -> ServedPublic:
     """The elder ate here or collected her meal. Sent twice, it counts once."""
     _check_order(session, staff, order_id)
-    order = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
-    return ServedPublic(order_id=order_id, status=OrderStatus(order.status))
+    served = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    return ServedPublic(order_id=order_id, status=served.status, already_served=served.already)
+
+
+# A phone's photo is a few megabytes; more than this is not a photo of a card.
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+
+
+class PhotoTooLarge(DomainError):
+    code = "photo_too_large"
+    message = N_("This photo is too large. Please take a photo of the card alone.")
+    status = 413
+
+
+def _scan(session: Session, clock: Clock, staff: Staff, photo: UploadFile) -> counter.ScannedCard:
+    """The card in the photo, read, and its elder's meals today at this person's sites."""
+    data = photo.file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise PhotoTooLarge()
+    return counter.scan_card(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        code=meal_cards.code_in_image(data),
+        service_date=today(clock),
+        site_ids=counter_sites(staff),
+    )
+
+
+@router.post(
+    "/api/v1/counter/scan",
+    response_model=ScannedPublic,
+    responses={
+        409: {"model": ErrorPublic, "description": "The card was replaced by a new one"},
+        413: {"model": ErrorPublic, "description": "The photo is too large"},
+        422: {"model": ErrorPublic, "description": "No meal card could be read in the photo"},
+    },
+)
+def scan_json(
+    photo: Annotated[UploadFile, File(description="A photo of the elder's meal card")],
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ScannedPublic:
+    """Read an elder's meal card from a photo of it: her meals today at this person's sites,
+    to serve with `orders/{id}/serve`. A card of no elder (404), a replaced card (409), or an
+    elder with no meal here today (404) is refused and nothing is recorded."""
+    scanned = _scan(session, clock, staff, photo)
+    return ScannedPublic(
+        elder_id=scanned.elder_id,
+        elder=scanned.elder,
+        meals=[CounterMealPublic(**vars(m)) for m in scanned.meals],
+        all_served=all(m.status != OrderStatus.locked for m in scanned.meals),
+    )
 
 
 @router.post("/api/v1/counter/not-collected", response_model=NotCollectedPublic)
@@ -187,7 +256,9 @@ def counter_page(
     clock: ClockDep,
     wanted: CounterQueryDep,
     served: int | None = None,
+    already: int | None = None,
     marked: int | None = None,
+    scanned: bool = False,
     locale: LocaleDep = "zh_CN",
 ):
     error, status_code = None, 200
@@ -198,6 +269,38 @@ def counter_page(
         meals, error, status_code = [], refused.render(locale), refused.status
     else:
         _record(request, staff, meals)
+    return _counter_page(
+        request,
+        session,
+        clock,
+        staff,
+        wanted,
+        meals,
+        served=served,
+        already=already,
+        marked=marked,
+        # A card read again after its meal was served says so (the meal counts once).
+        card_served=scanned and bool(meals) and all(m.status != OrderStatus.locked for m in meals),
+        error=error,
+        status_code=status_code,
+    )
+
+
+def _counter_page(  # type: ignore[no-untyped-def]
+    request: Request,
+    session: Session,
+    clock: Clock,
+    staff: Staff,
+    wanted: CounterQuery,
+    meals: list[CounterMeal],
+    *,
+    served: int | None = None,
+    already: int | None = None,
+    marked: int | None = None,
+    card_served: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+):
     mine = counter_sites(staff)
     sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
     waiting = [m for m in meals if m.status == OrderStatus.locked]
@@ -212,6 +315,8 @@ def counter_page(
             "wanted": wanted,
             "slots": list(Slot),
             "served": served,
+            "already": already,
+            "card_served": card_served,
             "marked": marked,
             "back": _back(wanted),
             "error": error,
@@ -235,8 +340,43 @@ def serve_page(
     back: Annotated[str, Form(max_length=200)] = "/counter",
 ):
     _check_order(session, staff, order_id)
-    counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
-    return RedirectResponse(_same_page(back, served=order_id), status_code=303)
+    done = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    shown = {"already": order_id} if done.already else {"served": order_id}
+    return RedirectResponse(_same_page(back, **shown), status_code=303)
+
+
+@router.post("/counter/scan", include_in_schema=False)
+def scan_page(
+    request: Request,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    photo: Annotated[UploadFile, File()],
+    locale: LocaleDep = "zh_CN",
+):
+    """The card read: on to her meals. A card that will not do is said above the counter's
+    list, and nothing is recorded."""
+    try:
+        scanned = _scan(session, clock, staff, photo)
+    except DomainError as refused:
+        # Refused before anything was written; the page shows the whole counter again.
+        wanted = CounterQuery()
+        meals = counter.counter_meals(
+            session=session, service_date=today(clock), site_ids=counter_sites(staff)
+        )
+        _record(request, staff, meals)
+        return _counter_page(
+            request,
+            session,
+            clock,
+            staff,
+            wanted,
+            meals,
+            error=refused.render(locale),
+            status_code=refused.status,
+        )
+    kept = urlencode({"elder_id": scanned.elder_id, "scanned": 1})
+    return RedirectResponse(f"/counter?{kept}", status_code=303)
 
 
 @router.post("/counter/not-collected", include_in_schema=False)

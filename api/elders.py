@@ -58,6 +58,9 @@ PAUSE_ENDED = N_("The pause has ended: meals can be ordered again from today.")
 PAUSE_CANCELLED = N_("The pause was cancelled before it began.")
 LINK_REVOKED = N_("The link was revoked: this chat can no longer order for the elder.")
 LINK_APPROVED = N_("The link was approved.")
+CARD_REISSUED = N_(
+    "A new meal card was issued: the old one no longer works at the counter. Print the new card."
+)
 CODE_INSTRUCTIONS = N_(
     "Give this code to the family member, on paper or by phone. In the MealAid chat they press "
     "“I have a family code” (or “Order for another elder” in the settings) and type the code. "
@@ -74,6 +77,7 @@ NOTICES = {
     "pause-cancelled": PAUSE_CANCELLED,
     "link-revoked": LINK_REVOKED,
     "link-approved": LINK_APPROVED,
+    "card-reissued": CARD_REISSUED,
 }
 
 

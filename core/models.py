@@ -132,6 +132,9 @@ class Elder(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=500)
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The elder's meal card now in use: a reissued card gets the next number, and the code of
+    # every earlier card stops working (core.meal_cards).
+    card_number: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class ElderCategory(SQLModel, table=True):

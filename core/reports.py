@@ -1,5 +1,6 @@
 """Reports as files: a document (title, facts, a table) written as CSV, XLSX and PDF, the
-same bytes every time for the same content. Used by settlement and the kitchen."""
+same bytes every time for the same content; and QR codes drawn on a PDF page. Used by
+settlement, the kitchen and meal cards."""
 
 import csv
 import re
@@ -11,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import segno
 import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -18,6 +20,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 from reportlab.platypus import (
     Flowable,
     PageBreak,
@@ -218,3 +221,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
         )
     )
     return table
+
+
+@lru_cache(maxsize=4096)
+def _qr_runs(text: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """The QR code's dark modules as horizontal runs (row, first column, length). A fixed
+    mask skips segno's mask search: every mask gives a valid code, and labels print fast."""
+    matrix = segno.make(text, error="m", micro=False, mask=0, boost_error=False).matrix
+    runs: list[tuple[int, int, int]] = []
+    for row, modules in enumerate(matrix):
+        column = 0
+        while column < len(modules):
+            if modules[column]:
+                start = column
+                while column < len(modules) and modules[column]:
+                    column += 1
+                runs.append((row, start, column - start))
+            else:
+                column += 1
+    return len(matrix), tuple(runs)
+
+
+def draw_qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
+    """A QR code of `text` (a link on labels and route sheets, a card's code on meal cards),
+    `size` wide (quiet zone not included), bottom-left at (x, y)."""
+    count, runs = _qr_runs(text)
+    cell = size / count
+    path = pdf.beginPath()
+    for row, column, length in runs:
+        path.rect(x + column * cell, y + (count - 1 - row) * cell, length * cell, cell)
+    pdf.drawPath(path, stroke=0, fill=1)

@@ -4,10 +4,8 @@ and meal, and carries a QR code that opens the stop on a rider's phone."""
 
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
-import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -17,7 +15,7 @@ from sqlmodel import Session, col, select
 from core import i18n
 from core.i18n import N_
 from core.models import Elder, Order
-from core.reports import FONT
+from core.reports import FONT, draw_qr
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
 from routing import links
@@ -146,35 +144,6 @@ def _draw(
         cursor -= size + 1.5
         pdf.setFont(FONT, size)
         pdf.drawString(x + pad, cursor, _fit(text, size, text_width))
-
-
-@lru_cache(maxsize=4096)
-def _qr_runs(url: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
-    """The QR code's dark modules as horizontal runs (row, first column, length). A fixed
-    mask skips segno's mask search: every mask gives a valid code, and labels print fast."""
-    matrix = segno.make(url, error="m", micro=False, mask=0, boost_error=False).matrix
-    runs = []
-    for row, modules in enumerate(matrix):
-        column = 0
-        while column < len(modules):
-            if modules[column]:
-                start = column
-                while column < len(modules) and modules[column]:
-                    column += 1
-                runs.append((row, start, column - start))
-            else:
-                column += 1
-    return len(matrix), tuple(runs)
-
-
-def draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
-    """A QR code of `url`, `size` wide (quiet zone not included), bottom-left at (x, y)."""
-    count, runs = _qr_runs(url)
-    cell = size / count
-    path = pdf.beginPath()
-    for row, column, length in runs:
-        path.rect(x + column * cell, y + (count - 1 - row) * cell, length * cell, cell)
-    pdf.drawPath(path, stroke=0, fill=1)
 
 
 def _fit(text: str, size: float, width: float) -> str:

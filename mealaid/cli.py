@@ -1260,6 +1260,7 @@ def demo(
     with database.transaction() as session:
         accounts = create_staff_accounts(session, clock)
     _print_accounts(accounts, port, locale)
+    _meal_card_sheet(database, port, locale)
     with database.reading() as session:
         _print_payers(session, service_date, service_date, locale)
     _kitchen_lists(database, service_date, locale)
@@ -1303,6 +1304,46 @@ def _print_accounts(accounts, port: int, locale: str) -> None:
             account.sees,
         )
     console.print(table)
+
+
+def _meal_card_sheet(database, port: int, locale: str) -> None:
+    """The meal cards of the demo community worker's community: written as a file, and where
+    that worker prints them from the web app."""
+    from api.accounts.models import StaffAccount, StaffCommunity
+    from core.models import Community
+    from usecases import meal_cards
+
+    with database.reading() as session:
+        workers_community = (
+            sa.select(Community)
+            .join(StaffCommunity, StaffCommunity.community_id == Community.id)
+            .join(StaffAccount, StaffAccount.id == StaffCommunity.account_id)
+            .where(StaffAccount.username == "community")
+        )
+        community = session.exec(workers_community).scalars().first()
+        if community is None:
+            return
+        cards = meal_cards.cards_for(session=session, community_id=community.id)
+    folder = Path("out") / "meal-cards"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"meal-cards-{community.code}.pdf"
+    path.write_bytes(meal_cards.cards_pdf(cards, locale))
+    console.print(
+        i18n.render(
+            N_(
+                "Meal cards of {community} ({num} elders): {path}; from the web app, logged "
+                "in as community: http://127.0.0.1:{port}/api/v1/communities/{id}/meal-cards.pdf"
+            ),
+            locale,
+            {
+                "community": community.name,
+                "num": len(cards),
+                "path": path,
+                "port": port,
+                "id": community.id,
+            },
+        )
+    )
 
 
 def _print_city(city, locale: str) -> None:

@@ -2,7 +2,8 @@
 digits, marked served (eaten or collected) one tap at a time, and the rest marked not collected
 when the meal is over. Each mark goes through the same outcome use case as a delivery
 (`usecases.ordering.record_outcome`: the ledger entries, the dashboard, the month's checks see
-canteen meals like any other) and leaves an audit entry."""
+canteen meals like any other) and leaves an audit entry. An elder's meal card, read from a photo
+of it, finds her meals (core.meal_cards)."""
 
 import re
 from collections.abc import Collection
@@ -12,17 +13,18 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from core import audit
+from core import audit, meal_cards
 from core.clock import Clock
-from core.errors import OrderNotFound, OutcomeNotAllowed
-from core.models import Elder, Order, Site
+from core.errors import DomainError, OrderNotFound, OutcomeNotAllowed
+from core.i18n import N_
+from core.models import Elder, Order, Site, saved
 from core.types import OrderStatus, ServiceMode, Slot
 from usecases import ordering
 from usecases.phone_search import phone_digits
 
-# How a counter meal is served, by the way it was ordered.
 # A phone number's last digits the counter shows (and finds an elder by).
 SHOWN_DIGITS = 4
+# How a counter meal is served, by the way it was ordered.
 SERVED_AS = {ServiceMode.dine_in: OrderStatus.dined_in, ServiceMode.pickup: OrderStatus.picked_up}
 
 
@@ -54,10 +56,11 @@ def counter_meals(
     site_ids: Collection[int] | None,
     slot: Slot | None = None,
     query: str = "",
+    elder_id: int | None = None,
 ) -> list[CounterMeal]:
     """The day's dine-in and pick-up orders (not the cancelled ones) at these sites (None:
-    every site), optionally of one meal, and of elders whose name has `query` in it, or whose
-    phone number ends with its digits (the surface checks the search first:
+    every site), optionally of one meal, of one elder, and of elders whose name has `query` in
+    it, or whose phone number ends with its digits (the surface checks the search first:
     usecases.phone_search)."""
     conditions: list[sa.ColumnElement[bool]] = [
         col(Order.service_date) == service_date,
@@ -68,6 +71,8 @@ def counter_meals(
         conditions.append(col(Order.site_id).in_(list(site_ids) or [-1]))
     if slot is not None:
         conditions.append(col(Order.slot) == slot.value)
+    if elder_id is not None:
+        conditions.append(col(Order.elder_id) == elder_id)
     query = query.strip()
     digits = phone_digits(query)
     if digits is not None:
@@ -114,7 +119,14 @@ def counter_site_of(*, session: Session, order_id: int) -> int:
     return order.site_id
 
 
-def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Order:
+@dataclass(frozen=True)
+class Served:
+    order_id: int
+    status: OrderStatus
+    already: bool  # it had been served before this mark (a second tap, the same card again)
+
+
+def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Served:
     """The elder ate her meal here, or collected it: recorded once (a second tap, or the same
     mark sent again, finds it recorded and changes nothing)."""
     order = session.get(Order, order_id)
@@ -125,7 +137,7 @@ def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Order
         raise OutcomeNotAllowed(status=OrderStatus(order.status), outcome=OrderStatus.dined_in)
     outcome = SERVED_AS[mode]
     if order.status == outcome:
-        return order
+        return Served(order_id=order_id, status=outcome, already=True)
     served = ordering.record_outcome(
         session=session, clock=clock, order_id=order_id, outcome=outcome, by=actor
     )
@@ -137,7 +149,50 @@ def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Order
         subject=f"elder:{order.elder_id}",
         detail=f"order:{order_id} {outcome.value}",
     )
-    return served
+    return Served(order_id=order_id, status=OrderStatus(served.status), already=False)
+
+
+class NoMealHereToday(DomainError):
+    code = "no_meal_here_today"
+    message = N_("The elder of this card has no meal at this counter today.")
+    status = 404
+
+
+@dataclass(frozen=True)
+class ScannedCard:
+    elder_id: int
+    elder: str
+    meals: list[CounterMeal]
+
+
+def scan_card(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    code: str,
+    service_date: date,
+    site_ids: Collection[int] | None,
+) -> ScannedCard:
+    """The meal card read at the counter: its elder and her meals today at these sites. A code
+    of no elder, a replaced card, or an elder with no meal here today is refused with nothing
+    recorded; a card that finds her meals is recorded (who scanned, which elder)."""
+    elder = meal_cards.elder_of_card(session=session, code=code)
+    elder_id = saved(elder.id)
+    meals = counter_meals(
+        session=session, service_date=service_date, site_ids=site_ids, elder_id=elder_id
+    )
+    if not meals:
+        raise NoMealHereToday()
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="counter_scan",
+        subject=f"elder:{elder_id}",
+        detail=f"card:{elder.card_number} " + ",".join(f"order:{m.order_id}" for m in meals),
+    )
+    return ScannedCard(elder_id=elder_id, elder=elder.name, meals=meals)
 
 
 def not_collected(

@@ -3,9 +3,11 @@ own site, find an elder by name or phone digits, mark a meal served once (a seco
 same mark sent again, counts once), and mark the rest not collected when the meal is over;
 every mark goes through the outcome use case, so the ledger has the meal like any delivery."""
 
+import io
 from datetime import datetime
 
 import pytest
+import segno
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
@@ -15,8 +17,10 @@ from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Order, WelfareAlert
 from core.types import OrderStatus, ServiceMode
+from tests.cards import blank_photo, card_photo
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import Factory, closed_lunch, csrf_from, log_in, make_staff
+from usecases.meal_cards import reissue_card
 
 
 @pytest.fixture
@@ -207,3 +211,144 @@ def test_phone_digits_find_the_end_of_a_number_and_each_search_is_recorded(count
         (actor, "phone_search", f"11 digits, 1 found: elder:{elder}"),
         (actor, "phone_search_shown", "4 digits, 0 found"),
     ]
+
+
+# -- meal cards at the counter ------------------------------------------------------------------
+
+
+def _elder_of(database, order_id: int) -> int:
+    with database.reading() as session:
+        return session.get(Order, order_id).elder_id
+
+
+def _scan(client: TestClient, headers: dict, photo: bytes, **extra):
+    files = {"photo": ("card.jpg", photo, "image/jpeg")}
+    return client.post("/api/v1/counter/scan", files=files, headers={**headers, **extra})
+
+
+def test_a_card_photo_finds_her_meal_and_the_same_card_again_counts_once(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    elder = _elder_of(database, ids["dine_in"])
+    photo = card_photo(database, elder)
+    scanned = _scan(client, headers, photo)
+    assert scanned.status_code == 200, scanned.text
+    body = scanned.json()
+    assert body["elder_id"] == elder and body["elder"] == "陈桂英"
+    assert [m["order_id"] for m in body["meals"]] == [ids["dine_in"]]
+    assert body["all_served"] is False
+    served = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    assert served.json() == {
+        "order_id": ids["dine_in"],
+        "status": "dined_in",
+        "already_served": False,
+    }
+    with database.reading() as session:
+        posted = session.exec(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.order_id == ids["dine_in"])
+        ).one()
+    # The same card again in the same meal: her meal shows served, and a second tap counts once.
+    again = _scan(client, headers, photo).json()
+    assert again["all_served"] is True and again["meals"][0]["status"] == "dined_in"
+    twice = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    assert twice.json()["already_served"] is True
+    with database.reading() as session:
+        assert (
+            session.exec(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(LedgerEntry.order_id == ids["dine_in"])
+            ).one()
+            == posted
+        )
+        scans = session.exec(
+            select(AuditEntry.actor, AuditEntry.subject, AuditEntry.detail)
+            .where(AuditEntry.action == "counter_scan")
+            .order_by(AuditEntry.seq)
+        ).all()
+    actor = f"staff:{ids['canteen']}"
+    assert [tuple(s) for s in scans] == [
+        (actor, f"elder:{elder}", f"card:1 order:{ids['dine_in']}"),
+        (actor, f"elder:{elder}", f"card:1 order:{ids['dine_in']}"),
+    ]
+
+
+def test_cards_that_will_not_do_are_refused_in_her_language_and_record_nothing(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    elsewhere = card_photo(database, _elder_of(database, ids["elsewhere"]))
+    delivered = card_photo(database, _elder_of(database, ids["delivery"]))
+    replaced_elder = _elder_of(database, ids["pickup"])
+    replaced = card_photo(database, replaced_elder)
+    with database.transaction() as session:
+        reissue_card(
+            session=session,
+            clock=FixedClock(datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI)),
+            actor="staff:test",
+            elder_id=replaced_elder,
+        )
+    forged = io.BytesIO()
+    segno.make(f"MC1.{replaced_elder}.2.{'A' * 20}", error="m").save(forged, kind="png", scale=8)
+    label = io.BytesIO()
+    segno.make("https://meals.example.org/r/1", error="m").save(label, kind="png", scale=8)
+    with database.reading() as session:
+        before = row_counts(session)
+    cases = [
+        (elsewhere, 404, "no_meal_here_today", "今天在本柜台没有订餐"),
+        (delivered, 404, "no_meal_here_today", "今天在本柜台没有订餐"),  # a rider's meal
+        (replaced, 409, "card_replaced", "已停用"),
+        (forged.getvalue(), 404, "card_unknown", "不是本项目的助餐卡"),
+        (label.getvalue(), 404, "card_unknown", "不是本项目的助餐卡"),
+        (blank_photo(), 422, "card_unreadable", "读不出助餐卡"),
+        (b"GIF89a not really", 422, "card_unreadable", "读不出助餐卡"),
+    ]
+    for photo, status, code, words in cases:
+        refused = _scan(client, headers, photo, **{"accept-language": "zh-CN"})
+        assert refused.status_code == status, (code, refused.text)
+        assert refused.json()["error"] == code and words in refused.json()["message"]
+    english = _scan(client, headers, replaced, **{"accept-language": "en"})
+    assert "replaced by a new one" in english.json()["message"]
+    with database.reading() as session:
+        after = row_counts(session)
+    assert after == before  # no scan, no meal, nothing
+
+
+def test_the_counter_page_reads_a_card_and_shows_her_meal(counter):
+    client, database, ids = counter
+    token = _json(client)["x-csrf-token"]
+    elder = _elder_of(database, ids["pickup"])
+    read = client.post(
+        "/counter/scan",
+        data={"csrf_token": token},
+        files={"photo": ("card.jpg", card_photo(database, elder), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert read.status_code == 303 and read.headers["location"] == (
+        f"/counter?elder_id={elder}&scanned=1"
+    )
+    page = client.get(read.headers["location"] + "&lang=zh_CN").text
+    assert "黄志强" in page and "陈桂英" not in page and "确认领取" in page
+    served = client.post(
+        f"/counter/orders/{ids['pickup']}/serve",
+        data={"csrf_token": token, "back": f"/counter?elder_id={elder}"},
+        follow_redirects=False,
+    )
+    assert served.headers["location"] == f"/counter?elder_id={elder}&served={ids['pickup']}"
+    again = client.post(
+        f"/counter/orders/{ids['pickup']}/serve",
+        data={"csrf_token": token, "back": f"/counter?elder_id={elder}"},
+        follow_redirects=False,
+    )
+    assert again.headers["location"] == f"/counter?elder_id={elder}&already={ids['pickup']}"
+    assert "已发放过" in client.get(again.headers["location"] + "&lang=zh_CN").text
+    assert "已发放过" in client.get(read.headers["location"] + "&lang=zh_CN").text
+    # A card that will not do: said above the whole counter, nothing recorded.
+    refused = client.post(
+        "/counter/scan?lang=zh_CN",
+        data={"csrf_token": token},
+        files={"photo": ("card.jpg", blank_photo(), "image/jpeg")},
+    )
+    assert refused.status_code == 422 and "读不出助餐卡" in refused.text
+    assert "陈桂英" in refused.text

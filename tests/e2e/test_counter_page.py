@@ -1,14 +1,17 @@
 """The canteen counter on a phone: canteen staff log in, land on today's counter, find an
-elder by the last digits of her phone, tap once to mark her meal served, and at the end mark
-the rest not collected (two taps: open, confirm)."""
+elder by the last digits of her phone or by a photo of her meal card, tap once to mark her meal
+served, and at the end mark the rest not collected (two taps: open, confirm)."""
 
 from datetime import datetime
 
 import pytest
+from sqlmodel import select
 
 from api.app import create_app
 from core.clock import FixedClock
+from core.models import Elder
 from core.types import ServiceMode
+from tests.cards import card_photo
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, closed_lunch, make_staff
@@ -70,4 +73,44 @@ def test_canteen_staff_find_an_elder_by_phone_digits_and_serve_her_meal(
     assert "已将 2 份餐记为未领取" in text and "还有 0 份餐待发放" in text
     assert page.locator("li.counter-meal form").count() == 0
     page.screenshot(path=ARTIFACTS / f"counter-after-{empty_database.dialect}.png", full_page=True)
+    context.close()
+
+
+def test_canteen_staff_scan_an_elders_meal_card_and_serve_her_meal(
+    counter_server, browser, empty_database, tmp_path
+):
+    """The phone's camera is the file input's (capture="environment"); here the photo it
+    would take is given to the input, as Playwright gives files."""
+    base, canteen = counter_server
+    with empty_database.reading() as session:
+        elder = session.exec(select(Elder).where(Elder.name == "何丽珍")).one()
+    photo = tmp_path / "card.jpg"
+    photo.write_bytes(card_photo(empty_database, elder.id))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    log_in(page, canteen)
+    camera = page.locator("form.counter-scan input[type=file]")
+    assert camera.get_attribute("accept") == "image/*"
+    assert camera.get_attribute("capture") == "environment"
+    camera.set_input_files(photo)
+    with page.expect_navigation():
+        page.get_by_role("button", name="读取卡片").click()
+    meals = page.locator("li.counter-meal")
+    assert meals.count() == 1 and "何丽珍" in meals.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"counter-scan-{empty_database.dialect}.png", full_page=True)
+    with page.expect_navigation():
+        meals.get_by_role("button", name="确认就餐").click()
+    assert "已记为已发放" in page.locator("main").inner_text()
+    assert "已堂食" in page.locator("li.counter-meal").inner_text()
+    # The same card again in the same meal: the page says she was served already.
+    page.locator("form.counter-scan input[type=file]").set_input_files(photo)
+    with page.expect_navigation():
+        page.get_by_role("button", name="读取卡片").click()
+    assert "已发放过" in page.locator("main").inner_text()
+    assert page.locator("li.counter-meal form").count() == 0
+    page.screenshot(
+        path=ARTIFACTS / f"counter-scan-again-{empty_database.dialect}.png", full_page=True
+    )
     context.close()
