@@ -3,7 +3,7 @@ kitchen wall, print-friendly), the special-diet and purchase lists, and CSV down
 
 import shutil
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +22,13 @@ from core.clock import today
 from core.settings import get_settings
 from core.types import RowId, ServiceMode, Slot
 from kitchen.exports import kitchen_files
-from kitchen.service import packing_lists, production_list, purchase_list, special_diets
+from kitchen.service import (
+    kitchen_slots,
+    packing_lists,
+    production_list,
+    purchase_list,
+    special_diets,
+)
 from routing.records import DeliveryRoute
 from routing.service import RouteNotFound
 from usecases.routing import SolveParams, replan_after_dropout
@@ -297,9 +303,20 @@ def production_page(
     slot: Slot = Slot.lunch,
 ):
     _own_kitchen(staff, kitchen_id)
-    production = _production(session, kitchen_id, service_date or today(clock), slot, locale)
+    day = service_date or today(clock)
+    production = _production(session, kitchen_id, day, slot, locale)
     _record(request, staff, production)
-    return page(request, "production.html", {"production": production})
+    # The switcher offers the kitchen's own meals, and the one asked for even if it has none.
+    slots = kitchen_slots(session, kitchen_id)
+    return page(
+        request,
+        "production.html",
+        {
+            "production": production,
+            "slots": slots if slot in slots else sorted([*slots, slot], key=list(Slot).index),
+            "days": (day - timedelta(days=1), day + timedelta(days=1)),
+        },
+    )
 
 
 class ReplanPublic(BaseModel):

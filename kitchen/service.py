@@ -15,7 +15,7 @@ from core.diet import door_warnings
 from core.errors import NoMenu, SiteNotFound
 from core.i18n import N_, Bilingual, gettext
 from core.menus import menu_choices
-from core.models import Elder, Order, Site, SlotCutoff
+from core.models import Elder, MealSlot, Order, Site, SlotCutoff
 from core.orders import SERVED
 from core.standing import choice_for, standing_orders_due
 from core.types import OrderStatus, ServiceMode, SiteKind, Slot
@@ -101,6 +101,14 @@ def kitchen_sites(session: Session, kitchen_id: int) -> tuple[Site, dict[int, Si
         select(Site).where((Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id))
     ).all()
     return kitchen, {site.id: site for site in sites}
+
+
+def kitchen_slots(session: Session, kitchen_id: int) -> list[Slot]:
+    """The meals the kitchen cooks: those it or any site it cooks for serves, in the day's
+    order."""
+    _, sites = kitchen_sites(session, kitchen_id)
+    served = set(session.exec(select(MealSlot.slot).where(col(MealSlot.site_id).in_(sites))).all())
+    return [slot for slot in Slot if slot.value in served]
 
 
 def production_list(
