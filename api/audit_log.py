@@ -95,5 +95,10 @@ def audit_page(
     return page(
         request,
         "audit.html",
-        {"entries": entries, "older": older, "tz": request.app.state.settings.tz},
+        {
+            "entries": entries,
+            "older": older,
+            "tz": request.app.state.settings.tz,
+            "actions": audit.ACTIONS,
+        },
     )

@@ -22,6 +22,7 @@ from core.models import Dish, MealSlot, Site
 from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site
 from core.types import Allergen, DietTag, RowId, Slot, Texture
+from kitchen.labels import VARIANT_NAMES
 from usecases.menus import (
     MenuChoice,
     add_menu_item,
@@ -198,6 +199,7 @@ def _dish_page(
             "allergens": list(Allergen),
             "diet_tags": list(DietTag),
             "textures": list(Texture),
+            "variant_styles": list(VARIANT_NAMES),
             "variant_rows": VARIANT_ROWS,
         },
         status,
@@ -432,10 +434,9 @@ def _menus_page(
             "slots": slots,
             "menus": menus,
             "dishes": dishes,
-            "variant_codes": sorted({v["code"] for d in dishes for v in d.variants} | {"regular"}),
             "textures": list(Texture),
             "diet_tags": list(DietTag),
-            "form": form or {"service_date": today(clock).isoformat(), "variant": "regular"},
+            "form": form or {"service_date": today(clock).isoformat()},
             "errors": errors or {},
             "copied": copied,
         },
@@ -472,6 +473,7 @@ def menu_item_add(
     site_id: Annotated[int, Form()],
     service_date: Annotated[str, Form(max_length=20)] = "",
     slot: Annotated[str, Form(max_length=20)] = "",
+    dish_variant: Annotated[str, Form(max_length=140)] = "",
     dish_id: Annotated[str, Form(max_length=20)] = "",
     variant: Annotated[str, Form(max_length=100)] = "",
     texture: Annotated[str, Form(max_length=20)] = "",
@@ -479,9 +481,14 @@ def menu_item_add(
     price: Annotated[str, Form(max_length=40)] = "",
     position: Annotated[str, Form(max_length=10)] = "0",
 ):
+    # The page offers each dish in its own variants as one choice, "dish id:variant", so a
+    # variant the dish is not cooked in cannot be chosen; dish_id and variant apart still do.
+    if dish_variant:
+        dish_id, _, variant = dish_variant.partition(":")
     form = dict(
         service_date=service_date,
         slot=slot,
+        dish_variant=dish_variant,
         dish_id=dish_id,
         variant=variant,
         texture=texture,

@@ -25,7 +25,7 @@ from core.clock import Clock, today
 from core.errors import DomainError, DuplicateRequest, ElderNotFound, InvalidInput, OrderNotFound
 from core.models import Order
 from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
-from core.validation import LINE, PROBLEMS, FieldName
+from core.validation import LINE, PROBLEMS, UNCHOSEN, FieldName, unchosen
 from usecases import ordering
 from usecases.elders import get_elder
 from usecases.menus import menu_item
@@ -326,6 +326,8 @@ def _elder_share(session: Session, order_id: RowId) -> int:
 
 
 def _int_field(value: str, field: str, label: str) -> int:
+    if not value and field in UNCHOSEN:
+        raise unchosen(field)
     try:
         return int(value)
     except ValueError:

@@ -24,6 +24,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 import core.models  # noqa: F401  (sets the constraint naming convention first)
 from core.clock import Clock
 from core.db import exclusive
+from core.i18n import N_
 from core.settings import get_settings
 from core.types import UTCDateTime
 
@@ -36,6 +37,54 @@ _APPEND_LOCK = "audit-chain"
 # follows the keyed kind, and the first keyed entry's hash covers every old one before it.
 CHAIN_UNKEYED, CHAIN_KEYED = 1, 2
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+
+# What each action in the log means, for people reading it (the audit page); the log keeps the
+# code, which the JSON and `mealaid audit check` show as it is.
+ACTIONS = {
+    "login": N_("logged in"),
+    "change_password": N_("changed their password"),
+    "view_elder": N_("opened an elder's record"),
+    "create_elder": N_("registered an elder"),
+    "update_elder": N_("changed an elder's record"),
+    "issue_link_code": N_("issued a family-link code"),
+    "link_chat": N_("linked a chat to an elder"),
+    "revoke_link": N_("revoked a family link"),
+    "approve_link": N_("approved a family link again"),
+    "pause_meals": N_("paused an elder's meals"),
+    "end_pause": N_("ended a meal pause"),
+    "phone_search": N_("searched by phone digits"),
+    "phone_search_shown": N_("searched by the last four phone digits"),
+    "view_orders_board": N_("opened the orders board"),
+    "phone_in_order": N_("took a phone-in order"),
+    "cancel_order": N_("cancelled an order"),
+    "view_counter": N_("opened the counter"),
+    "counter_served": N_("marked a meal served at the counter"),
+    "counter_not_collected": N_("marked meals not collected"),
+    "counter_scan": N_("read a meal card at the counter"),
+    "print_meal_cards": N_("printed meal cards"),
+    "reissue_meal_card": N_("reissued a meal card"),
+    "view_kitchen_lists": N_("opened a kitchen's lists"),
+    "download_kitchen_file": N_("downloaded a kitchen file"),
+    "view_route": N_("opened a route"),
+    "view_stop": N_("opened a delivery"),
+    "print_route_sheet": N_("printed a route sheet"),
+    "routes_planned": N_("planned the routes"),
+    "rider_dropped_out": N_("re-planned a route whose rider dropped out"),
+    "route_links_withdrawn": N_("withdrew a route's links"),
+    "close_alert": N_("closed a welfare alert"),
+    "create_dish": N_("created a dish"),
+    "update_dish": N_("changed a dish"),
+    "publish_menu": N_("published a menu"),
+    "add_menu_item": N_("put a dish on a menu"),
+    "update_menu_item": N_("changed a dish on a menu"),
+    "remove_menu_item": N_("took a dish off a menu"),
+    "copy_last_week": N_("copied last week's menus"),
+    "month_checked": N_("checked the month for anomalies"),
+    "view_settlement": N_("opened the month's settlement"),
+    "download_settlement_file": N_("downloaded a settlement file"),
+    "view_statement": N_("opened a funder's statement"),
+    "download_statement": N_("downloaded a funder's statement"),
+}
 
 
 class AuditEntry(SQLModel, table=True):

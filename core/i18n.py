@@ -108,8 +108,8 @@ class Bilingual:
 
 def display(value: Any, locale: str) -> str:
     """One value as a person reads it: dates, times and labelled enums in their language."""
-    if isinstance(value, Bilingual):
-        return value.in_locale(locale)
+    if isinstance(value, Bilingual) or hasattr(value, "in_locale"):
+        return str(value.in_locale(locale))
     if hasattr(value, "label"):
         return gettext(value.label, locale)
     if isinstance(value, datetime):

@@ -22,7 +22,7 @@ from core.i18n import Bilingual
 from core.models import Dish, MealSlot, Menu, MenuItem, Order, saved, table_of
 from core.schemas import DishCreate, DishUpdate, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site, get_slot
-from core.types import DietTag, Slot, Texture
+from core.types import DietTag, Slot, Texture, code_name
 from core.validation import NOT_A_PRICE, FieldName, service
 
 # The most a meal may cost (as MenuItemCreate allows): ¥100,000.00.
@@ -132,6 +132,19 @@ def _menu_for(session: Session, site_id: int, service_date: date, slot: Slot) ->
     ).first()
 
 
+@dataclass(frozen=True)
+class VariantNames:
+    """Variant codes as the reader says them ("low_salt" -> 少盐): the usual variants are a
+    texture or a diet, and their codes are those of the texture or diet."""
+
+    codes: tuple[str, ...]
+
+    def in_locale(self, locale: str) -> str:
+        return ("、" if locale == "zh_CN" else ", ").join(
+            code_name(code, locale) for code in self.codes
+        )
+
+
 def _check_variant(dish: Dish, item_in: MenuItemCreate) -> MenuItemCreate:
     """A dish with variants defined is offered only in those; texture and diets given with the
     item win, else the variant's own are used."""
@@ -142,8 +155,8 @@ def _check_variant(dish: Dish, item_in: MenuItemCreate) -> MenuItemCreate:
     if variant is None:
         raise VariantNotOfDish(
             dish=Bilingual(dish.name_zh, dish.name_en),
-            variant=item_in.variant,
-            variants=", ".join(variants),
+            variant=VariantNames((item_in.variant,)),
+            variants=VariantNames(tuple(variants)),
             field_code="variant",
         )
     given = item_in.model_fields_set

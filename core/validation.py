@@ -121,6 +121,25 @@ PROBLEMS = {
     "list_type": N_("a list is needed."),
 }
 UNKNOWN_PROBLEM = N_("this value is not valid.")
+# Fields the staff forms offer as a list to choose from. Left unchosen, a list sends an empty
+# value, and "a whole number is needed" would blame the person for a number they never saw.
+UNCHOSEN = {
+    "community_id": N_("please choose a community."),
+    "home_site_id": N_("please choose a meal site."),
+    "site_id": N_("please choose a meal site."),
+    "elder_id": N_("please choose an elder."),
+    "item_id": N_("please choose a meal."),
+    "dish_id": N_("please choose a dish."),
+    "slot": N_("please choose a meal."),
+    "variant": N_("please choose a dish and how it is cooked."),
+    "category": N_("please choose a category."),
+    "texture": N_("please choose a food texture."),
+    "service_mode": N_("please choose how meals are served."),
+    "mode": N_("please choose how the meal is served."),
+    "language": N_("please choose a language."),
+    "status": N_("please choose a status."),
+    "role": N_("please choose a role."),
+}
 NOT_A_PRICE = N_("a price in yuan like 12.50 is needed.")
 
 
@@ -217,13 +236,23 @@ def invalid_text(field: str, problem: str) -> InvalidInput:
     )
 
 
+def unchosen(field: str) -> InvalidInput:
+    """The refusal of a list left unchosen, for a surface that reads it outside a schema."""
+    return InvalidInput(
+        field=FieldName(FIELD_LABELS.get(field, field)),
+        problem=FieldName(UNCHOSEN[field]),
+        field_code=field,
+        field_path=field,
+    )
+
+
 def invalid_input_from(problems: list[Any]) -> InvalidInput:
     """The first problem of a pydantic (or FastAPI) validation error, as a translatable error."""
     first = problems[0]
     location = [part for part in first["loc"] if isinstance(part, str)]
     field = location[-1] if location else "value"
     label = FIELD_LABELS.get(field, field)
-    problem = FieldName(PROBLEMS.get(first["type"], UNKNOWN_PROBLEM))
+    problem = FieldName(problem_message(first))
     return InvalidInput(
         field=FieldName(label), problem=problem, field_code=field, field_path=field_path(first)
     )
@@ -242,6 +271,9 @@ def field_path(problem: Any) -> str:
 
 def problem_message(problem: Any) -> str:
     """The translatable text for one pydantic problem (without the field's name)."""
+    location = [part for part in problem["loc"] if isinstance(part, str)]
+    if location and location[-1] in UNCHOSEN and problem.get("input") == "":
+        return UNCHOSEN[location[-1]]
     return PROBLEMS.get(problem["type"], UNKNOWN_PROBLEM)
 
 

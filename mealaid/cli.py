@@ -176,7 +176,8 @@ app.add_typer(audit_app, name="audit")
 def user_add(
     username: Annotated[str, typer.Option(help="Login name: lower-case letters, digits, . _ -")],
     role: Annotated[
-        str, typer.Option(help="admin, community_worker, kitchen, rider or funder_auditor.")
+        str,
+        typer.Option(help="admin, community_worker, kitchen, rider, funder_auditor or canteen."),
     ],
     password: Annotated[
         str | None, typer.Option(help="The password (asked for when not given).")
@@ -222,6 +223,8 @@ def user_add(
             )
     except DomainError as refusal:
         console.print(refusal.render(locale))
+        if refusal.params.get("field_code") == "role":
+            console.print(_role_choices(locale))
         raise typer.Exit(2) from None
     console.print(
         i18n.render(
@@ -230,6 +233,14 @@ def user_add(
             {"username": account.username, "role": account.role},
         )
     )
+
+
+def _role_choices(locale: str) -> str:
+    """The roles as they are typed, each with what it means: "admin (programme admin), ..."."""
+    opening, closing = ("（", "）") if locale == "zh_CN" else (" (", ")")
+    roles = [f"{role.value}{opening}{i18n.display(role, locale)}{closing}" for role in Role]
+    separator = "、" if locale == "zh_CN" else ", "
+    return i18n.render(N_("The roles: {roles}."), locale, {"roles": separator.join(roles)})
 
 
 @audit_app.command("check")

@@ -528,6 +528,10 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
                 home_site_id=home.id,
                 categories=_categories(rng, age, birth, day, profile["care"]),
                 emergency_contacts=contacts,
+                # Registered with written consent, as the registry's form asks; one in forty
+                # has yet to sign (the registry flags them). Not drawn from `rng`, which would
+                # change the rest of the demo city.
+                consent=len(city.elders) % 40 != 17,
             ),
         )
         city.elders.append(elder)

@@ -53,7 +53,7 @@ def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dash
     form.locator("input[name=name_zh]").fill("蒸水蛋")
     form.locator("input[name=name_en]").fill("Steamed egg custard")
     form.locator("input[name=allergens][value=egg]").check()
-    form.locator("input[name=variant_code]").nth(1).fill("soft")
+    form.locator("select[name=variant_code]").nth(1).select_option(label="软食")
     form.locator("select[name=variant_texture]").nth(1).select_option("soft")
     form.locator("input[name=variant_diet][value='1:low_salt']").check()
     with page.expect_navigation():
@@ -66,8 +66,8 @@ def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dash
     item = page.locator("#menu-item-form")
     item.locator("input[name=service_date]").fill("2026-11-27")
     item.locator("select[name=slot]").select_option("lunch")
-    item.locator("select[name=dish_id]").select_option(label="STEAMEGG · 蒸水蛋")
-    item.locator("input[name=variant]").fill("soft")
+    # The dish in the variants it has, by name: nothing to type.
+    item.locator("select[name=dish_variant]").select_option(label="蒸水蛋 · 软食")
     item.locator("input[name=price]").fill("8.505")
     with page.expect_navigation():
         item.locator("button[type=submit]").click()
