@@ -10,7 +10,7 @@ from core.diet import door_warnings, special_texture
 from core.errors import Conflict, NotFound
 from core.i18n import N_
 from core.models import Elder, ElderCategory, EmergencyContact, Order, Rider, Site, saved
-from core.types import Category, OrderStatus
+from core.types import Category, OrderStatus, Slot
 from routing.records import DeliveryRoute, RouteStop
 
 # Elders the rider checks on at the door (the programme's daily welfare visit); the planner
@@ -183,7 +183,7 @@ def route_of_order(*, session: Session, order_id: int) -> tuple[int, int] | None
 class RouteSummary:
     id: int
     number: int
-    slot: str
+    slot: Slot  # a meal, shown to people by its label: never the bare code
     kitchen: str
     rider_id: int
     rider: str
@@ -210,7 +210,7 @@ def routes_on(
         RouteSummary(
             saved(route.id),
             route.number,
-            route.slot,
+            Slot(route.slot),
             kitchen,
             route.rider_id,
             rider,
