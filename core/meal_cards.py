@@ -275,7 +275,7 @@ def cards_pdf(cards: Sequence[MealCard], locale: str) -> bytes:
     """A4 sheets of ten cards (two across, five down) with cut lines; a single card is a sheet
     of one, printed at its true size on any office printer."""
     out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=1)
+    pdf = canvas.Canvas(out, pagesize=A4, invariant=1, initialFontName=FONT)
     pdf.setTitle(i18n.gettext(TITLE, locale))
     per_page = COLUMNS * ROWS
     left = (A4[0] - COLUMNS * CARD_WIDTH) / 2

@@ -180,3 +180,15 @@ def _emoji(ch: str) -> bool:
         or 0x23E9 <= code <= 0x23FA
         or code in (0xFE0F, 0x200D, 0x2B50)
     )
+
+
+def test_meal_cards_embed_their_font(make, session, tmp_path):
+    from core import meal_cards
+
+    site, _, _ = make.world()
+    elders = [make.elder(site, name="阿依古丽·买买提"), make.elder(site, name="陆伟雄")]
+    cards = meal_cards.cards_for(session=session, elder_ids=[e.id for e in elders])
+    path = tmp_path / "cards.pdf"
+    path.write_bytes(meal_cards.cards_pdf(cards, "zh_CN"))
+    assert_embedded_and_drawable(path)
+    assert "阿依古丽·买买提" in text_of(path).replace("\n", "")
