@@ -41,14 +41,14 @@ from bot import conversation, notices, texts
 from bot.callbacks import Callback
 from bot.flows import onboarding, rider
 from bot.models import HANDLED_UPDATES_KEPT, ChatState, HandledUpdate
-from bot.turn import Link, Say, Turn
+from bot.turn import Link, Say, Turn, number_to_call
 from core import i18n
 from core.clock import Clock
 from core.db import Database, upsert_insert
 from core.errors import DomainError
 from core.models import ChatUser
 from core.settings import Settings
-from usecases.elders import chat_user_for
+from usecases.elders import chat_user_for, linked_elders
 
 log = logging.getLogger(__name__)
 Step = Callable[[Turn], list[Say]]
@@ -474,10 +474,35 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.bot_data["services"]
     person = update.effective_user
     locale = i18n.negotiate(person.language_code if person else None)
-    text = i18n.render(texts.SOMETHING_WRONG, locale, {"phone": services.settings.programme_phone})
+    loop = asyncio.get_running_loop()
+    phone = await loop.run_in_executor(
+        services.workers, _apology_phone, services, person.id if person else None
+    )
+    text = i18n.render(texts.SOMETHING_WRONG, locale, {"phone": phone})
     try:
         await context.bot.send_message(update.effective_chat.id, text)
         if update.callback_query is not None:
             await update.callback_query.answer()
     except Exception:  # the apology itself failed (network): logged above already
         log.exception("could not apologise")
+
+
+def _apology_phone(services: Services, telegram_user_id: int | None) -> str:
+    """The number the apology gives, by the chat's one rule (bot.turn.number_to_call): the
+    canteen of the elders this chat orders for, or the programme's when that cannot be read
+    (what failed the step may fail this too)."""
+    programme = services.settings.programme_phone
+    if telegram_user_id is None:
+        return programme
+    try:
+        with services.database.reading() as session:
+            user = session.exec(
+                select(ChatUser).where(ChatUser.telegram_user_id == telegram_user_id)
+            ).first()
+            if user is None or user.id is None:
+                return programme
+            elders = linked_elders(session=session, chat_user_id=user.id)
+            return number_to_call(session, services.settings, elders)
+    except Exception:
+        log.exception("could not look up the number to call")
+        return programme

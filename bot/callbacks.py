@@ -216,11 +216,30 @@ class Place(Callback):
     mode: str
 
 
+@kind("MS")
+class PickStyle(Callback):
+    """The other ways the dish on the confirmation screen is cooked that suit the elder; the
+    portions and the way it comes go along."""
+
+    choices: ClassVar[Choices] = {"mode": MODES}
+    elder_id: int
+    item_id: int
+    quantity: int
+    mode: str
+
+
 @kind("RD")
 class RepeatOn(Callback):
     elder_id: int
     day: date
     slot: Slot | None = None
+
+
+@kind("RP")
+class RepeatMeals(Callback):
+    """ "Same as last time" on another meal: the meals still open she has not ordered."""
+
+    elder_id: int
 
 
 # -- my orders ---------------------------------------------------------------------------------
@@ -255,6 +274,15 @@ class ChangeSets(Callback):
 class ChangeVariant(Callback):
     order_id: int
     dish_id: int
+
+
+@kind("CS")
+class ChangeStyle(Callback):
+    choices: ClassVar[Choices] = {"mode": MODES}
+    order_id: int
+    item_id: int
+    quantity: int
+    mode: str
 
 
 @kind("CV")

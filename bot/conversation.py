@@ -12,6 +12,7 @@ from bot.flows.my_orders import (
     change,
     change_screen,
     change_sets,
+    change_styles,
     change_variants,
     keep,
     my_orders,
@@ -30,11 +31,13 @@ from bot.flows.ordering import (
     Flow,
     confirm_screen,
     pick_day,
-    pick_repeat_day,
+    pick_repeat_meal,
     pick_set,
     pick_slot,
+    pick_style,
     pick_variant,
     place,
+    repeat,
     repeat_on,
 )
 from bot.flows.ratings import rate, rate_reason
@@ -79,7 +82,7 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
 def for_elder(turn: Turn, action: str, elder_id: int, edit: bool = True) -> list[Say]:
     step = {
         "O": pick_day,
-        "R": pick_repeat_day,
+        "R": repeat,
         "M": my_orders,
         "B": my_bill,
         "T": standing,
@@ -159,12 +162,16 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
         case cb.PickVariant(elder_id, day, slot, dish_id, site_id):
             flow = Flow(elder_id, site_id=site_id)
             return pick_variant(turn, elder_id, day, slot, dish_id, flow)
+        case cb.PickStyle(elder_id, item_id, quantity, mode):
+            return pick_style(turn, elder_id, item_id, quantity, mode)
         case cb.Review(elder_id, item_id, quantity, mode):
             return confirm_screen(turn, elder_id, item_id, quantity, mode)
         case cb.Place(elder_id, item_id, quantity, mode):
             return place(turn, elder_id, item_id, quantity, mode, key)
         case cb.RepeatOn(elder_id, day, slot):
             return repeat_on(turn, elder_id, day, slot)
+        case cb.RepeatMeals(elder_id):
+            return pick_repeat_meal(turn, elder_id)
         case cb.MyOrders(elder_id):
             return my_orders(turn, elder_id)
         case cb.AskCancel(order_id):
@@ -177,6 +184,8 @@ def button(turn: Turn, data: str, key: str) -> list[Say]:
             return change_sets(turn, order_id)
         case cb.ChangeVariant(order_id, dish_id):
             return change_variants(turn, order_id, dish_id)
+        case cb.ChangeStyle(order_id, item_id, quantity, mode):
+            return change_styles(turn, order_id, item_id, quantity, mode)
         case cb.ChangeReview(order_id, item_id, quantity, mode):
             return change_screen(turn, order_id, item_id, quantity, mode)
         case cb.Change(order_id, item_id, quantity, mode):

@@ -75,10 +75,16 @@ CONFIRM_OTHERS_PAY = N_("Paid for you: {payers}")
 CONFIRM = N_("✅ Confirm")
 BACK = N_("↩️ Back")
 PORTIONS = N_("{n} portion(s)")
+CONFIRM_ALLERGENS = N_("⚠️ Contains: {allergens}")
+OTHER_STYLES = N_("🍳 Another way of cooking it")
 ORDERED = N_("✅ Ordered: {dish} · {variant} × {quantity}, {date} {slot}. You pay {amount}.")
 ALREADY_PLACED = N_("This order has already been placed.")
 
-PICK_REPEAT_DAY = N_("Same as last time: which day? ({name})")
+PICK_REPEAT_MEAL = N_("Same as last time: which meal? ({name})")
+REPEAT_OTHER_MEAL = N_("📅 Another day")
+REPEAT_NOT_ON_MENU = N_(
+    "{dish} is not on the menu for {slot} on {date}. Choose from that day's sets:"
+)
 
 MY_ORDERS_TITLE = N_("Orders for {name}")
 NO_ORDERS = N_("{name} has no orders in the last 7 days or the days ahead.")

@@ -20,8 +20,10 @@ from core.errors import DomainError
 from core.models import (
     ChatUser,
     Elder,
+    Site,
 )
 from core.settings import Settings
+from core.sites import phone_to_call, site_for_elder
 from core.types import ServiceMode
 from usecases.elders import linked_elders
 
@@ -76,8 +78,11 @@ class Turn:
     def show(self, value: object) -> str:
         return i18n.display(value, self.locale)
 
-    def phone(self) -> str:
-        return self.settings.programme_phone
+    def phone(self, *elders: Elder, site: Site | None = None) -> str:
+        """The number to call, by the one rule (core.sites.phone_to_call): the canteen of the
+        meal in question, else that of the elders this is about (by default every elder this
+        chat orders for), else the programme's."""
+        return number_to_call(self.session, self.settings, elders or self.elders(), site)
 
     def join(self, items: Iterable[str]) -> str:
         """A list run together as the language writes it: 周一、周二 or Mon, Tue."""
@@ -98,6 +103,17 @@ class Turn:
             if elder.id == elder_id:
                 return elder
         raise NotYours()
+
+
+def number_to_call(
+    session: Session, settings: Settings, elders: Iterable[Elder], site: Site | None = None
+) -> str:
+    """core.sites.phone_to_call for a chat: the canteens of `elders` looked up."""
+    return phone_to_call(
+        programme_phone=settings.programme_phone,
+        site_phone=site.phone if site is not None else None,
+        elders_sites=[site_for_elder(session=session, elder=elder) for elder in elders],
+    )
 
 
 def main_menu(turn: Turn, message: str = texts.WELCOME_BACK) -> Say:

@@ -50,6 +50,13 @@ def suits(elder: DietProfile, meal: MealProfile) -> bool:
     return diet_problem(elder, meal) is None
 
 
+def style_distance(elder: DietProfile, meal: MealProfile) -> tuple[int, int]:
+    """How far a meal that suits the elder is from her own style: texture levels softer than
+    she needs, then diets she does not need. (0, 0) is her own style: a low-salt elder on
+    regular food is low-salt, not soft or pureed, though those are safe for her too."""
+    return elder.texture.level - meal.texture.level, len(meal.diet_tags - elder.diet_needs)
+
+
 def _label(kind: type, value: str) -> object:
     try:
         return kind(value)

@@ -53,6 +53,7 @@ from core.schemas import (
     PauseCreate,
 )
 from core.settings import get_settings
+from core.sites import phone_to_call
 from core.types import Category, ElderStatus, LinkRelation
 from core.validation import LINE, invalid_text, plausible_birth_date, service, without_hidden
 
@@ -288,7 +289,10 @@ def redeem_link_code(
         )
     ).scalar_one()
     if recent_failures >= WRONG_CODES_PER_HOUR:
-        raise TooManyCodeAttempts(phone=get_settings().programme_phone)
+        # Someone not yet linked to the elder whose code they type: no canteen to name.
+        raise TooManyCodeAttempts(
+            phone=phone_to_call(programme_phone=get_settings().programme_phone)
+        )
     # Claim the code with one conditional update, so two chats racing with it cannot both win.
     claimed = session.execute(
         sa.update(FamilyLinkCode)

@@ -143,6 +143,21 @@ class NothingToRepeat(NotFound):
     message = N_("{name} has no earlier order to repeat.")
 
 
+class RepeatNotOnMenu(NotFound):
+    """Repeating the last meal means its dish, never whatever stands in its place on a menu."""
+
+    code = "repeat_not_on_menu"
+    message = N_("{dish} is not on the menu for {slot} on {date}.")
+
+
+class AllMealsOrdered(Conflict):
+    code = "all_meals_ordered"
+    message = N_(
+        "{name} already has every meal ordered that is open for ordering. "
+        "See “My orders” to change one."
+    )
+
+
 class StandingOrderNotFound(NotFound):
     code = "standing_order_not_found"
     message = N_("We could not find this standing order.")

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.diet import DietProfile, MealProfile, suits
+from core.diet import DietProfile, MealProfile, style_distance, suits
 from core.errors import (
     AlreadyExists,
     DishNotFound,
@@ -414,6 +414,15 @@ def menu_choices(
 def suitable_choices(choices: list[MenuChoice], elder: DietProfile) -> list[MenuChoice]:
     """Only the variants this elder can safely eat: what the bot offers."""
     return [choice for choice in choices if suits(elder, choice.meal)]
+
+
+def own_style_first(choices: list[MenuChoice], elder: DietProfile) -> list[MenuChoice]:
+    """The variants this elder can safely eat, the nearest to her own style first (then the
+    cheaper, then in menu order): the first is the one to offer before asking."""
+    return sorted(
+        suitable_choices(choices, elder),
+        key=lambda choice: (style_distance(elder, choice.meal), choice.price_fen),
+    )
 
 
 @dataclass(frozen=True)

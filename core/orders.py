@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.db import int_sum, upsert_insert
-from core.diet import diet_problem, profile_of_elder, suits
+from core.diet import diet_problem, profile_of_elder
 from core.elders import get_elder
 from core.errors import (
+    AllMealsOrdered,
     AlreadyOrdered,
     CutoffPassed,
     DateInPast,
@@ -28,10 +29,18 @@ from core.errors import (
     OrderNotChangeable,
     OrderNotFound,
     OutcomeNotAllowed,
+    RepeatNotOnMenu,
     SiteNotFound,
     SlotNotOffered,
 )
-from core.menus import CHOICE_COLUMNS, MenuChoice, choice_from_row, menu_choices
+from core.i18n import Bilingual
+from core.menus import (
+    CHOICE_COLUMNS,
+    MenuChoice,
+    choice_from_row,
+    menu_choices,
+    own_style_first,
+)
 from core.models import (
     Dish,
     Elder,
@@ -48,7 +57,7 @@ from core.models import (
 )
 from core.notifications import notify_elder_chats
 from core.settings import get_settings
-from core.sites import SlotTimes, check_mode, cutoff_at
+from core.sites import SlotTimes, check_mode, cutoff_at, phone_to_call
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import LINE, service
 from core.welfare import raise_alert
@@ -281,33 +290,49 @@ class RepeatPlan:
     mode: ServiceMode
 
 
+def _last_order(session: Session, elder_id: int, slot: Slot | None = None) -> Order | None:
+    """The elder's latest order not cancelled: of `slot` if there is one, else of any slot."""
+    query = select(Order).where(Order.elder_id == elder_id, Order.status != OrderStatus.cancelled)
+    latest = (col(Order.service_date).desc(), col(Order.ordered_at).desc(), col(Order.id).desc())
+    if slot is not None:
+        found = session.exec(query.where(Order.slot == slot).order_by(*latest)).first()
+        if found is not None:
+            return found
+    return session.exec(query.order_by(*latest)).first()
+
+
 @service
 def plan_repeat(
     *, session: Session, elder_id: int, service_date: date, slot: Slot | None = None
 ) -> RepeatPlan:
-    """The elder's last order carried to another day: the same dish if it is on the menu,
-    otherwise the same set (menu position) in the same variant, at the same site and in the
-    same way; never a variant the elder cannot eat if the menu has one they can."""
+    """The elder's last order carried to another meal: the same dish in the same variant, at
+    the same site, the same portions and the same way. If that variant is not on the menu or
+    no longer suits her, the same dish in the variant nearest her own style; if the dish is not
+    on the menu (or in nothing she can eat), RepeatNotOnMenu: with a rotating menu another dish
+    in the same place on the menu is another meal, not "the same as last time"."""
     elder = get_elder(session=session, elder_id=elder_id)
-    query = select(Order).where(Order.elder_id == elder_id, Order.status != OrderStatus.cancelled)
-    latest = (col(Order.service_date).desc(), col(Order.ordered_at).desc())
-    # The last meal of the same slot if there is one, else the last meal of any slot.
-    last = (
-        session.exec(
-            query.where(Order.slot == slot).order_by(*latest) if slot else query.order_by(*latest)
-        ).first()
-        or session.exec(query.order_by(*latest)).first()
-    )
+    last = _last_order(session, elder_id, slot)
     if last is None:
         raise NothingToRepeat(name=elder.name)
     target_slot = Slot(slot or last.slot)
     choices = menu_choices(
         session=session, site_id=last.site_id, service_date=service_date, slot=target_slot
     )
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    same_dish = [choice for choice in choices if choice.dish_id == last.dish_id]
+    offered = own_style_first(same_dish, profile)
+    same_variant = [choice for choice in offered if choice.variant == last.variant]
+    if not offered:
+        raise RepeatNotOnMenu(
+            dish=Bilingual(last.dish_name_zh, last.dish_name_en),
+            slot=target_slot,
+            date=service_date,
+            site_id=last.site_id,
+        )
     return RepeatPlan(
         site_id=last.site_id,
         slot=target_slot,
-        choice=_closest_choice(session, last, choices, elder),
+        choice=(same_variant or offered)[0],
         quantity=last.quantity,
         mode=ServiceMode(last.mode),
     )
@@ -391,6 +416,54 @@ def orderable_meals(
             meals.append(OpenMeal(service_date, Slot(slot_code), closes))
     order = list(Slot)
     return sorted(meals, key=lambda meal: (meal.service_date, order.index(meal.slot)))
+
+
+def meals_to_repeat(*, session: Session, clock: Clock, elder_id: int) -> list[OpenMeal]:
+    """The meals "same as last time" can go to: those still open at the site of the elder's
+    last order that she has not ordered yet (at any site) and is not paused for, soonest first."""
+    elder = get_elder(session=session, elder_id=elder_id)
+    last = _last_order(session, elder_id)
+    if last is None:
+        raise NothingToRepeat(name=elder.name)
+    meals = orderable_meals(session=session, clock=clock, site_id=last.site_id)
+    if not meals:
+        return []
+    first, final = meals[0].service_date, meals[-1].service_date
+    ordered = set(
+        session.execute(
+            sa.select(col(Order.service_date), col(Order.slot)).where(
+                col(Order.elder_id) == elder_id,
+                col(Order.status).in_(LIVE),
+                col(Order.service_date) >= first,
+                col(Order.service_date) <= final,
+            )
+        ).all()
+    )
+    pauses = session.exec(
+        select(ElderPause).where(
+            ElderPause.elder_id == elder_id,
+            ElderPause.start_date <= final,
+            ElderPause.end_date >= first,
+        )
+    ).all()
+    return [
+        meal
+        for meal in meals
+        if (meal.service_date, meal.slot.value) not in ordered
+        and not any(p.start_date <= meal.service_date <= p.end_date for p in pauses)
+    ]
+
+
+def next_meal_to_repeat(*, session: Session, clock: Clock, elder_id: int) -> OpenMeal:
+    """Where "same as last time" goes when nobody says: the soonest meal she can still order
+    and has not, of the same slot as her last order if there is one (a lunch is repeated at
+    lunch), else of any slot. A meal she has ordered already would only be refused."""
+    meals = meals_to_repeat(session=session, clock=clock, elder_id=elder_id)
+    last = _last_order(session, elder_id)
+    same_slot = [meal for meal in meals if last is not None and meal.slot == last.slot]
+    if not meals:
+        raise AllMealsOrdered(name=get_elder(session=session, elder_id=elder_id).name)
+    return (same_slot or meals)[0]
 
 
 # Which outcomes fit which way of serving: a rider delivers or finds nobody home, the canteen
@@ -653,7 +726,8 @@ def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock)
     # _check_site passed: the site has the slot, so its cutoff time is known.
     closes = cutoff_at(cast(SlotTimes, site), service_date, clock.tz)
     if site.locked or clock.now() >= closes:
-        raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=site.phone)
+        phone = phone_to_call(programme_phone=get_settings().programme_phone, site_phone=site.phone)
+        raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=phone)
 
 
 def _check_diet(elder: ElderContext | Elder, choice: MenuChoice) -> None:
@@ -715,29 +789,6 @@ def _changeable_order(session: Session, clock: Clock, order_id: int) -> Order:
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(status=OrderStatus(order.status))
     return order
-
-
-def _closest_choice(
-    session: Session, last: Order, choices: list[MenuChoice], elder: Elder
-) -> MenuChoice:
-    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
-    position = None
-    if last.menu_item_id is not None:
-        previous = session.get(MenuItem, last.menu_item_id)
-        position = previous.position if previous is not None else None
-
-    def rank(choice: MenuChoice) -> tuple[bool, bool, bool, bool]:
-        same_dish = choice.dish_id == last.dish_id
-        same_variant = choice.variant == last.variant
-        same_position = choice.position == position
-        return (
-            not suits(profile, choice.meal),
-            not (same_dish and same_variant),
-            not (same_position and same_variant),
-            not same_variant,
-        )
-
-    return min(choices, key=rank)
 
 
 @dataclass(frozen=True)

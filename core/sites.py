@@ -1,6 +1,6 @@
 """Communities, sites (kitchens, canteens, pick-up points), their service areas and meal slots."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
@@ -150,6 +150,24 @@ def site_for_elder(*, session: Session, elder: Elder) -> Site | None:
         .where(SiteServiceArea.community_id == elder.community_id, col(Site.active).is_(True))
         .order_by(col(Site.id))
     ).first()
+
+
+def phone_to_call(
+    *,
+    programme_phone: str,
+    site_phone: str | None = None,
+    elders_sites: Iterable[Site | None] = (),
+) -> str:
+    """The one number an elder or their family is told to call, wherever the chat (or a
+    refusal) says "call": the canteen of the meal in question (`site_phone`); else the
+    canteen the elders' meals come from (`elders_sites`, from `site_for_elder`), which cooks
+    them, brings them and can still take an order by phone; else (no canteen yet, elders of
+    canteens with different numbers, or nobody known) the programme's number."""
+    if site_phone:
+        return site_phone
+    phones = {site.phone if site is not None and site.phone else None for site in elders_sites}
+    only = phones.pop() if len(phones) == 1 else None
+    return only or programme_phone
 
 
 def list_communities(*, session: Session, ids: Collection[int] | None = None) -> list[Community]:

@@ -7,7 +7,16 @@ from sqlmodel import col, select
 
 from bot import callbacks as cb
 from bot import texts
-from bot.flows.ordering import Flow, confirm_screen, done, item_at, mode_for, pick_set, pick_variant
+from bot.flows.ordering import (
+    Flow,
+    confirm_screen,
+    done,
+    item_at,
+    mode_for,
+    pick_set,
+    pick_style,
+    pick_variant,
+)
 from bot.turn import MODE_LETTERS, Buttons, NotYours, Say, Turn
 from core import i18n
 from core.errors import OrderNotFound
@@ -109,9 +118,12 @@ def keep(turn: Turn) -> list[Say]:
 
 
 def _change_of(order: Order) -> Flow:
-    """The change screens for an order: they start from its portions and the way it comes."""
+    """The change screens for an order: they start from its portions, the way it comes and
+    its style."""
     mode = MODE_LETTERS[ServiceMode(order.mode)]
-    return Flow(order.elder_id, change=order.id, quantity=order.quantity, mode=mode)
+    return Flow(
+        order.elder_id, change=order.id, quantity=order.quantity, mode=mode, variant=order.variant
+    )
 
 
 def change_sets(turn: Turn, order_id: int) -> list[Say]:
@@ -130,6 +142,25 @@ def change_variants(turn: Turn, order_id: int, dish_id: int) -> list[Say]:
     return pick_variant(turn, order.elder_id, order.service_date, slot, dish_id, flow, site)
 
 
+def change_styles(
+    turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str
+) -> list[Say]:
+    order = _own_order(turn, order_id)
+    _of_the_order(turn, order, item_id)
+    return pick_style(turn, order.elder_id, item_id, quantity, mode_letter, _change_of(order))
+
+
+def _of_the_order(turn: Turn, order: Order, item_id: int) -> None:
+    """An item of the order's own meal (site, day, slot): a change swaps nothing else in."""
+    item = item_at(turn, item_id)
+    if (item.site.id, item.service_date, item.slot) != (
+        order.site_id,
+        order.service_date,
+        Slot(order.slot),
+    ):
+        raise NotYours()
+
+
 def change_screen(
     turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str
 ) -> list[Say]:
@@ -141,13 +172,8 @@ def change_screen(
 def change(turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: str) -> list[Say]:
     order = _own_order(turn, order_id)
     elder = turn.elder(order.elder_id)
+    _of_the_order(turn, order, item_id)
     item = item_at(turn, item_id)
-    if (item.site.id, item.service_date, item.slot) != (
-        order.site_id,
-        order.service_date,
-        Slot(order.slot),
-    ):
-        raise NotYours()
     changed = ordering.change_order(
         session=turn.session,
         clock=turn.clock,

@@ -43,7 +43,7 @@ def nearby_list(
 ) -> list[Say]:
     found = nearby_sites(session=turn.session, lat=lat, lon=lon, limit=NEARBY_COUNT)
     if not found:
-        return [Say(turn.t(texts.NEARBY_NONE, phone=turn.phone()), edit=edit)]
+        return [Say(turn.t(texts.NEARBY_NONE, phone=turn.phone(elder)), edit=edit)]
     today = turn.clock.now().date()
     rated = ratings.site_ratings(
         session=turn.session, site_ids=[site.id for site, _ in found], today=today

@@ -12,7 +12,7 @@ from bot.callbacks import Callback
 from bot.turn import MODE_LETTERS, MODES, Buttons, Say, Turn, capital, day_label
 from core import i18n
 from core.diet import profile_of_elder
-from core.errors import DomainError, DuplicateRequest
+from core.errors import AllMealsOrdered, DomainError, DuplicateRequest, RepeatNotOnMenu
 from core.models import (
     Elder,
     Site,
@@ -26,8 +26,10 @@ from core.sites import (
 from core.types import OrderSource, ServiceMode, Slot, code_name
 from kitchen.exports import variant_name
 from usecases import ordering
-from usecases.menus import MenuChoice, menu_choices, menu_item, suitable_choices
+from usecases.menus import MenuChoice, menu_choices, menu_item, own_style_first, suitable_choices
 from usecases.ordering import (
+    meals_to_repeat,
+    next_meal_to_repeat,
     orderable_meals,
     plan_repeat,
     quote,
@@ -40,7 +42,7 @@ def home_site(turn: Turn, elder: Elder, site_id: int | None = None) -> Site:
         return get_site(session=turn.session, site_id=site_id)
     site = site_for_elder(session=turn.session, elder=elder)
     if site is None:
-        raise NoSite(name=elder.name, phone=turn.phone())
+        raise NoSite(name=elder.name, phone=turn.phone(elder))
     return site
 
 
@@ -58,7 +60,7 @@ def days_buttons(turn: Turn, site: Site, button: Callable[[date], Callback]) -> 
     meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
     days = sorted({meal.service_date for meal in meals})
     if not days:
-        raise NothingOpen(phone=site.phone)
+        raise NothingOpen(phone=turn.phone(site=site))
     return [[(day_label(turn, day), button(day))] for day in days]
 
 
@@ -81,7 +83,7 @@ def pick_slot(turn: Turn, elder_id: int, day: date, site_id: int | None = None) 
         if meal.service_date == day
     ]
     if not meals:
-        raise NothingOpen(phone=site.phone)
+        raise NothingOpen(phone=turn.phone(site=site))
     rows = [
         [
             (
@@ -114,6 +116,11 @@ class Flow:
     # ("-"); a change's, the order's own (changing the dish keeps them).
     quantity: int = 1
     mode: str = "-"
+    # The style a dish starts in when it offers it: a change's, the order's own; otherwise
+    # the elder's own style (core.menus.own_style_first).
+    variant: str | None = None
+    # "Same as last time": the confirmation offers the other meals it could go to.
+    repeat: bool = False
 
     def dish(self, day: date, slot: Slot, dish_id: int) -> Callback:
         if self.change:
@@ -124,6 +131,11 @@ class Flow:
         if self.change:
             return cb.ChangeReview(self.change, item_id, quantity, mode)
         return cb.Review(self.elder_id, item_id, quantity, mode)
+
+    def styles(self, item_id: int, quantity: int, mode: str) -> Callback:
+        if self.change:
+            return cb.ChangeStyle(self.change, item_id, quantity, mode)
+        return cb.PickStyle(self.elder_id, item_id, quantity, mode)
 
     def confirm(self, item_id: int, quantity: int, mode: str) -> Callback:
         if self.change:
@@ -155,7 +167,7 @@ def pick_set(
     suitable = suitable_for(turn, elder, site, day, slot)
     back = [(turn.t(texts.BACK), flow.before_sets(day))]
     if not suitable:
-        text = turn.t(texts.NOTHING_SUITABLE, name=elder.name, phone=site.phone)
+        text = turn.t(texts.NOTHING_SUITABLE, name=elder.name, phone=turn.phone(site=site))
         return [Say(text, [back], edit=True)]
     lines, rows, seen = [turn.t(texts.PICK_SET, date=day_label(turn, day), slot=slot)], [], set()
     for choice in suitable:
@@ -173,6 +185,15 @@ def pick_set(
     return [Say("\n".join(lines), rows, edit=True)]
 
 
+def dish_styles(
+    turn: Turn, elder: Elder, site: Site, day: date, slot: Slot, dish_id: int
+) -> list[MenuChoice]:
+    """The ways a dish on the menu is cooked that suit the elder, her own style first."""
+    choices = menu_choices(session=turn.session, site_id=site.id, service_date=day, slot=slot)
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    return own_style_first([c for c in choices if c.dish_id == dish_id], profile)
+
+
 def pick_variant(
     turn: Turn,
     elder_id: int,
@@ -182,28 +203,55 @@ def pick_variant(
     flow: Flow | None = None,
     site: Site | None = None,
 ) -> list[Say]:
+    """A dish pressed: its confirmation, in the style chosen for her (the order's own when
+    changing one, else her own style), the others one button away: the common path is
+    Confirm."""
     elder = turn.elder(elder_id)
     flow = flow or Flow(elder.id)
     site = site or home_site(turn, elder, flow.site_id)
-    variants = [c for c in suitable_for(turn, elder, site, day, slot) if c.dish_id == dish_id]
-    if not variants:
+    styles = dish_styles(turn, elder, site, day, slot, dish_id)
+    if not styles:
         return pick_set(turn, elder_id, day, slot, flow, site)
-    if len(variants) == 1:
-        mode = None if flow.mode == "-" else flow.mode
-        return confirm_screen(turn, elder_id, variants[0].item_id, flow.quantity, mode, flow)
-    rows = [
+    chosen = next((c for c in styles if c.variant == flow.variant), styles[0])
+    mode = None if flow.mode == "-" else flow.mode
+    return confirm_screen(turn, elder_id, chosen.item_id, flow.quantity, mode, flow)
+
+
+def pick_style(
+    turn: Turn,
+    elder_id: int,
+    item_id: int,
+    quantity: int,
+    mode_letter: str,
+    flow: Flow | None = None,
+) -> list[Say]:
+    """The other ways the dish is cooked that suit the elder (hers first), with their prices;
+    the one on the confirmation screen marked."""
+    elder = turn.elder(elder_id)
+    item = item_at(turn, item_id)
+    flow = flow or flow_for(turn, elder, item.site)
+    styles = dish_styles(turn, elder, item.site, item.service_date, item.slot, item.choice.dish_id)
+    rows: Buttons = [
         [
             (
-                capital(f"{variant_name(c.variant, turn.locale)} · ")
+                ("• " if c.item_id == item_id else "")
+                + capital(f"{variant_name(c.variant, turn.locale)} · ")
                 + i18n.money(c.price_fen, turn.locale),
-                flow.screen(c.item_id, flow.quantity, flow.mode),
+                flow.screen(c.item_id, quantity, mode_letter),
             )
         ]
-        for c in variants
+        for c in styles
     ]
-    rows.append([(turn.t(texts.BACK), flow.sets(day, slot))])
-    text = turn.t(texts.PICK_VARIANT, dish=variants[0].name)
+    rows.append([(turn.t(texts.BACK), flow.screen(item_id, quantity, mode_letter))])
+    text = turn.t(texts.PICK_VARIANT, dish=item.choice.name)
     return [Say(text, rows, edit=True)]
+
+
+def flow_for(turn: Turn, elder: Elder, site: Site, repeat: bool = False) -> Flow:
+    """A new order's screens at a site: the elder's own site, or a canteen she chose."""
+    home = site_for_elder(session=turn.session, elder=elder)
+    other = None if home is not None and home.id == site.id else site.id
+    return Flow(elder.id, site_id=other, repeat=repeat)
 
 
 @dataclass(frozen=True)
@@ -240,13 +288,12 @@ def confirm_screen(
     quantity: int,
     mode_letter: str | None,
     flow: Flow | None = None,
+    edit: bool = True,
 ) -> list[Say]:
     """The order as it would be placed, what the elder pays and who pays the rest."""
     elder = turn.elder(elder_id)
     item = item_at(turn, item_id)
-    if flow is None:
-        home = site_for_elder(session=turn.session, elder=elder)
-        flow = Flow(elder.id, site_id=None if home and home.id == item.site.id else item.site.id)
+    flow = flow or flow_for(turn, elder, item.site)
     mode = mode_for(turn, elder, item.site, mode_letter)
     quantity = max(1, min(quantity, turn.settings.max_order_quantity))
     priced = quote(
@@ -269,6 +316,11 @@ def confirm_screen(
             variant=variant_name(item.choice.variant, turn.locale),
             quantity=quantity,
         ),
+    ]
+    if item.choice.allergens:
+        allergens = (code_name(a, turn.locale) for a in sorted(item.choice.allergens))
+        lines.append(turn.t(texts.CONFIRM_ALLERGENS, allergens=turn.join(allergens)))
+    lines += [
         turn.t(texts.CONFIRM_MODE, mode=mode, site=item.site.name),
         turn.t(texts.CONFIRM_PRICE, price=money(item.choice.price_fen * quantity)),
         turn.t(texts.CONFIRM_ELDER_PAYS, amount=money(priced.elder_fen)),
@@ -281,15 +333,18 @@ def confirm_screen(
     if payers:
         lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers=turn.join(payers)))
     letter = MODE_LETTERS[mode]
-    rows: Buttons = [
-        [
-            (
-                ("• " if n == quantity else "") + turn.t(texts.PORTIONS, n=n),
-                flow.screen(item_id, n, letter),
-            )
-            for n in range(1, 4)
-        ]
+    portions = [
+        (
+            ("• " if n == quantity else "") + turn.t(texts.PORTIONS, n=n),
+            flow.screen(item_id, n, letter),
+        )
+        for n in range(1, turn.settings.max_order_quantity + 1)
     ]
+    # Three to a row: five "n portion(s)" buttons side by side would be cut short on a phone.
+    rows: Buttons = [portions[n : n + 3] for n in range(0, len(portions), 3)]
+    styles = dish_styles(turn, elder, item.site, item.service_date, item.slot, item.choice.dish_id)
+    if len(styles) > 1:
+        rows.append([(turn.t(texts.OTHER_STYLES), flow.styles(item_id, quantity, letter))])
     modes = modes_for(turn, item.site, elder)
     if len(modes) > 1:
         rows.append(
@@ -302,8 +357,10 @@ def confirm_screen(
             ]
         )
     rows.append([(turn.t(texts.CONFIRM), flow.confirm(item_id, quantity, letter))])
+    if flow.repeat:
+        rows.append([(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(elder.id))])
     rows.append([(turn.t(texts.BACK), flow.sets(item.service_date, item.slot))])
-    return [Say("\n".join(lines), rows, edit=True)]
+    return [Say("\n".join(lines), rows, edit=edit)]
 
 
 def place(
@@ -347,15 +404,56 @@ def done(turn: Turn, message: str, item: "ItemAt", quantity: int, elder_fen: int
     return Say(text, edit=True)
 
 
-def pick_repeat_day(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+def repeat(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
+    """ "Same as last time" pressed: the confirmation of her last meal on the next meal she
+    has not ordered yet, so a repeat is two taps (this one, then Confirm)."""
     elder = turn.elder(elder_id)
-    rows = days_buttons(turn, home_site(turn, elder), lambda day: cb.RepeatOn(elder.id, day))
-    return [Say(turn.t(texts.PICK_REPEAT_DAY, name=elder.name), rows, edit=edit)]
+    meal = next_meal_to_repeat(session=turn.session, clock=turn.clock, elder_id=elder.id)
+    return repeat_on(turn, elder.id, meal.service_date, meal.slot, edit=edit)
 
 
-def repeat_on(turn: Turn, elder_id: int, day: date, slot: Slot | None = None) -> list[Say]:
+def pick_repeat_meal(turn: Turn, elder_id: int) -> list[Say]:
+    """The other meals "same as last time" can go to: open, and not ordered yet."""
     elder = turn.elder(elder_id)
-    plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day, slot=slot)
+    meals = meals_to_repeat(session=turn.session, clock=turn.clock, elder_id=elder.id)
+    if not meals:
+        raise AllMealsOrdered(name=elder.name)
+    rows: Buttons = [
+        [
+            (
+                turn.t(texts.CONFIRM_MEAL, date=day_label(turn, meal.service_date), slot=meal.slot),
+                cb.RepeatOn(elder.id, meal.service_date, meal.slot),
+            )
+        ]
+        for meal in meals
+    ]
+    return [Say(turn.t(texts.PICK_REPEAT_MEAL, name=elder.name), rows, edit=True)]
+
+
+def repeat_on(
+    turn: Turn, elder_id: int, day: date, slot: Slot | None = None, edit: bool = True
+) -> list[Say]:
+    elder = turn.elder(elder_id)
+    try:
+        plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day, slot=slot)
+    except RepeatNotOnMenu as missing:
+        # Say so, and offer that meal's sets: never another dish in its place.
+        site = get_site(session=turn.session, site_id=missing.params["site_id"])
+        meal = missing.params["slot"]
+        [sets] = pick_set(turn, elder.id, day, meal, flow_for(turn, elder, site), site)
+        note = turn.t(
+            texts.REPEAT_NOT_ON_MENU,
+            dish=missing.params["dish"],
+            slot=meal,
+            date=i18n.weekday_and_day(day, turn.locale),
+        )
+        rows = list(sets.buttons or [])
+        # Her dish may be on another day's menu: "another day" before the sets' Back.
+        rows.insert(len(rows) - 1, [(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(elder.id))])
+        return [Say(f"{note}\n\n{sets.text}", rows, edit=edit)]
+    site = get_site(session=turn.session, site_id=plan.site_id)
+    flow = flow_for(turn, elder, site, repeat=True)
+    letter = MODE_LETTERS[plan.mode]
     return confirm_screen(
-        turn, elder.id, plan.choice.item_id, plan.quantity, MODE_LETTERS[plan.mode]
+        turn, elder.id, plan.choice.item_id, plan.quantity, letter, flow, edit=edit
     )

@@ -11,6 +11,7 @@ from bot import texts
 from bot.flows.ordering import home_site, mode_for, modes_for, suitable_for
 from bot.turn import MODE_LETTERS, Buttons, NotYours, Say, Turn, capital, day_label
 from core import i18n
+from core.diet import profile_of_elder
 from core.errors import NoMenu
 from core.models import (
     Elder,
@@ -25,7 +26,7 @@ from core.sites import (
 )
 from core.types import Slot
 from kitchen.exports import variant_name
-from usecases.menus import MenuChoice
+from usecases.menus import MenuChoice, own_style_first
 from usecases.ordering import (
     create_standing_order,
     pause_standing_order,
@@ -93,7 +94,7 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                 rows.append([(label, cb.Resume(standing_order.id))])
             label = turn.t(texts.STANDING_STOP, slot=slot, weekdays=weekdays)
             rows.append([(label, cb.AskStop(standing_order.id))])
-    lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone()))
+    lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone(elder)))
     rows.append([(turn.t(texts.STANDING_NEW), cb.NewStanding(elder.id))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
@@ -228,7 +229,10 @@ def standing_variant(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[S
     if not mask & EVERY_DAY:
         return standing_days(turn, elder_id, slot, mask)
     site = home_site(turn, elder)
-    variants = list(dict.fromkeys(c.variant for c in _coming_choices(turn, elder, site, slot)))
+    # Her own style first, as when ordering one meal.
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    coming = own_style_first(_coming_choices(turn, elder, site, slot), profile)
+    variants = list(dict.fromkeys(c.variant for c in coming))
     days = mask & EVERY_DAY
     rows: Buttons = [
         [

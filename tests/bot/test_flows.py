@@ -257,9 +257,13 @@ def test_an_order_by_buttons_places_the_chosen_dish_variant_portions_and_way(mak
     assert [b.dish_id for b in of_kind(sets, cb.PickVariant)] == [d.id for d in dishes]
     assert "(contains: fish)" in sets.text  # the second dish's allergen is shown
     tomorrow = today + timedelta(1)
-    [variants] = press(turn, cb.PickVariant(elder.id, tomorrow, Slot.lunch, dishes[1].id))
+    # The dish opens its confirmation in her own style (regular); the others are a tap away.
+    [first] = press(turn, cb.PickVariant(elder.id, tomorrow, Slot.lunch, dishes[1].id))
+    regular = item_id(session, site.id, tomorrow, Slot.lunch, dishes[1].id, "regular")
+    assert of_kind(first, cb.Place) == [cb.Place(elder.id, regular, 1, "d")]
+    [variants] = press(turn, cb.PickStyle(elder.id, regular, 1, "d"))
     low_salt = item_id(session, site.id, tomorrow, Slot.lunch, dishes[1].id, "low_salt")
-    assert cb.Review(elder.id, low_salt, 1, "-") in of_kind(variants, cb.Review)
+    assert cb.Review(elder.id, low_salt, 1, "d") in of_kind(variants, cb.Review)
 
     [screen] = press(turn, cb.Review(elder.id, low_salt, 2, "p"))
     assert "Please check your order" in screen.text
@@ -298,10 +302,12 @@ def test_an_allergy_and_a_soft_diet_narrow_what_is_offered(make, session):
     turn, today = chat_for(make, fussy), make.today
     [sets] = press(turn, cb.PickSet(fussy.id, today, Slot.lunch))
     assert [b.dish_id for b in of_kind(sets, cb.PickVariant)] == [dishes[0].id]
-    [variants] = press(turn, cb.PickVariant(fussy.id, today, Slot.lunch, dishes[0].id))
+    [screen] = press(turn, cb.PickVariant(fussy.id, today, Slot.lunch, dishes[0].id))
+    [style] = of_kind(screen, cb.PickStyle)
+    [variants] = press(turn, style)
     offered = {session.get(MenuItem, b.item_id).variant for b in of_kind(variants, cb.Review)}
     assert offered == {"soft", "minced"}
-    # A forged button for the fish dish shows the sets again instead of its variants.
+    # A forged button for the fish dish shows the sets again instead of its confirmation.
     [back] = press(turn, cb.PickVariant(fussy.id, today, Slot.lunch, dishes[1].id))
     assert of_kind(back, cb.Review) == [] and of_kind(back, cb.PickVariant)
     # A forged Confirm for the fish dish is refused by the order rules and orders nothing.
@@ -316,10 +322,10 @@ def test_same_as_last_time_orders_the_last_meal_again_on_another_day(make, sessi
     place(make, elder, site, dishes[1], today, variant="low_salt", quantity=2, mode="pickup")
     turn = chat_for(make, elder)
 
-    [days] = typed(turn, "🔁 Same as last time")
-    assert of_kind(days, cb.RepeatOn) == [
-        cb.RepeatOn(elder.id, today + timedelta(d)) for d in range(3)
-    ]
+    [tomorrow] = typed(turn, "🔁 Same as last time")
+    assert cb.RepeatMeals(elder.id) in of_kind(tomorrow, cb.RepeatMeals)
+    [meals] = press(turn, cb.RepeatMeals(elder.id))
+    assert cb.RepeatOn(elder.id, today + timedelta(2), Slot.lunch) in of_kind(meals, cb.RepeatOn)
     [screen] = press(turn, cb.RepeatOn(elder.id, today + timedelta(2)))
     tomorrow_but_one = item_id(
         session, site.id, today + timedelta(2), Slot.lunch, dishes[1].id, "low_salt"
@@ -338,6 +344,7 @@ def test_same_as_last_time_orders_the_last_meal_again_on_another_day(make, sessi
     newcomer = make.elder(site)
     turn = chat_for(make, newcomer)
     refused(session, lambda: press(turn, cb.RepeatOn(newcomer.id, today)))
+    refused(session, lambda: typed(turn, "🔁 Same as last time"))
 
 
 # -- my orders: cancel and change ------------------------------------------------------------
@@ -385,9 +392,12 @@ def test_an_order_is_changed_to_another_dish_variant_portions_and_way(make, sess
     [sets] = press(turn, cb.ChangeSets(order.id))
     assert of_kind(sets, cb.ChangeVariant) == [cb.ChangeVariant(order.id, d.id) for d in dishes]
     assert of_kind(sets, cb.MyOrders) == [cb.MyOrders(elder.id)]  # back to the list
-    [variants] = press(turn, cb.ChangeVariant(order.id, dishes[1].id))
+    [first] = press(turn, cb.ChangeVariant(order.id, dishes[1].id))
+    regular = item_id(session, site.id, day, Slot.lunch, dishes[1].id, "regular")
+    [variants] = press(turn, cb.ChangeStyle(order.id, regular, 1, "d"))
     soft = item_id(session, site.id, day, Slot.lunch, dishes[1].id, "soft")
-    # The change starts from the order's own portions and way (1, delivered).
+    # The change starts from the order's own style, portions and way (regular, 1, delivered).
+    assert of_kind(first, cb.Change) == [cb.Change(order.id, regular, 1, "d")]
     assert cb.ChangeReview(order.id, soft, 1, "d") in of_kind(variants, cb.ChangeReview)
     [screen] = press(turn, cb.ChangeReview(order.id, soft, 3, "i"))
     assert "Please check the change" in screen.text and "¥45.00" in screen.text
@@ -780,6 +790,9 @@ def test_buttons_for_another_elders_things_are_refused_and_write_nothing(make, s
         cb.Review(theirs.id, item, 1, "-"),
         cb.Place(theirs.id, item, 1, "-"),
         cb.RepeatOn(theirs.id, day),
+        cb.RepeatMeals(theirs.id),
+        cb.PickStyle(theirs.id, item, 1, "-"),
+        cb.ChangeStyle(their_order.id, item, 1, "-"),
         cb.MyOrders(theirs.id),
         cb.AskCancel(their_order.id),
         cb.Cancel(their_order.id),
@@ -828,10 +841,8 @@ def test_changing_only_the_dish_keeps_the_orders_portions_and_way(make, session)
     day = make.today + timedelta(1)
     order = place(make, elder, site, dishes[0], day, quantity=2, mode="pickup")
     turn = chat_for(make, elder)
-    [variants] = press(turn, cb.ChangeVariant(order.id, dishes[1].id))
+    [screen] = press(turn, cb.ChangeVariant(order.id, dishes[1].id))
     regular = item_id(session, site.id, day, Slot.lunch, dishes[1].id, "regular")
-    [review] = [r for r in of_kind(variants, cb.ChangeReview) if r.item_id == regular]
-    [screen] = press(turn, review)
     assert of_kind(screen, cb.Change) == [cb.Change(order.id, regular, 2, "p")]
 
 

@@ -357,20 +357,44 @@ def test_repeat_last_takes_the_same_dish_and_variant_when_it_is_on_the_menu(make
     )
 
 
-def test_repeat_last_takes_the_same_set_in_the_same_variant_when_the_dish_changed(make, session):
+def test_repeat_last_never_takes_another_dish_in_the_same_place_on_the_menu(make, session):
+    """With a rotating menu the set in the same place is another dish (shrimp and egg for
+    chicken): "same as last time" is refused, saying which dish is missing, and writes
+    nothing."""
     site, dishes, elder = make.world()
     order(make, elder, site, dishes[1], variant="low_salt")
     day_after = make.today + timedelta(days=2)
-    new_dishes = [make.dish(), make.dish()]
-    make.menu(site, new_dishes, day_after)
+    make.menu(site, [make.dish(), make.dish()], day_after)
+    error = assert_refused(
+        session,
+        errors.RepeatNotOnMenu,
+        lambda: repeat_last_order(
+            session=session,
+            clock=make.clock,
+            elder_id=elder.id,
+            service_date=day_after,
+            idempotency_key="repeat-2",
+        ),
+    )
+    assert (
+        error.render("en") == f"{dishes[1].name_en} is not on the menu for lunch on Nov 27, 2026."
+    )
+
+
+def test_repeat_last_takes_the_same_dish_in_her_own_style_when_its_variant_is_gone(make, session):
+    site, dishes, _ = make.world()
+    elder_low_salt = make.elder(site, diet_needs=["low_salt"])
+    order(make, elder_low_salt, site, dishes[0], variant="minced")
+    tomorrow = make.today + timedelta(days=1)
+    make.menu(site, dishes, tomorrow, variants=("regular", "low_salt", "soft"))
     again = repeat_last_order(
         session=session,
         clock=make.clock,
-        elder_id=elder.id,
-        service_date=day_after,
-        idempotency_key="repeat-2",
+        elder_id=elder_low_salt.id,
+        service_date=tomorrow,
+        idempotency_key="repeat-3",
     )
-    assert (again.dish_id, again.variant) == (new_dishes[1].id, "low_salt")
+    assert (again.dish_id, again.variant) == (dishes[0].id, "low_salt")
 
 
 def test_repeat_with_nothing_before_is_refused(make, session):

@@ -75,6 +75,9 @@ def test_an_elder_links_by_sharing_her_phone_and_orders_lunch_in_chinese(world):
     sets = person.messages()[-1]
     assert data["dishes"][0] in sets["buttons"] and "鱼" in sets["text"]  # allergens shown
     person.press(data["dishes"][0])
+    # The dish opens its confirmation in her own style (regular); the others are a tap away.
+    assert "请确认" in person.last_text and "普通" in person.last_text
+    person.press("🍳 换一种做法")
     variants = person.messages()[-1]["buttons"]
     assert any("少盐" in label for label in variants)
     person.press(next(label for label in variants if "少盐" in label))
@@ -100,8 +103,7 @@ def test_the_same_flow_in_english_with_two_portions_and_pick_up(world):
     person.press(person.buttons()[1])  # tomorrow
     person.press(person.buttons()[0])  # lunch
     sets = person.messages()[-1]["buttons"]
-    person.press(sets[0])
-    person.press(next(label for label in person.buttons() if label.startswith("Regular")))
+    person.press(sets[0])  # her own style, regular, is the one on the confirmation
     person.press("2 portion(s)")
     person.press("Pick-up")
     screen = person.messages()[-1]["text"]
@@ -121,11 +123,12 @@ def test_only_variants_the_elder_can_eat_are_offered(world):
     sets = person.messages()[-1]["buttons"]
     assert data["dishes"][1] not in sets  # the fish dish is not offered to a fish allergy
     person.press(data["dishes"][0])
+    assert "请确认" in person.last_text and "软食" in person.last_text  # her own style
     # A soft-food elder is offered soft and minced, never the regular textures.
-    offered = person.messages()[-1]["buttons"]
-    assert [label.split(" · ")[0] for label in offered[:-1]] == ["软食", "碎食"]
-    person.press(offered[0])
-    assert "请确认" in person.last_text and "软食" in person.last_text
+    offered = person.press("🍳 换一种做法")[-1]["buttons"]
+    assert [label.split(" · ")[0] for label in offered[:-1]] == ["• 软食", "碎食"]
+    person.press(offered[1])
+    assert "请确认" in person.last_text and "碎食" in person.last_text
 
 
 def test_a_double_tap_on_confirm_and_a_repeated_update_make_one_order(world):
@@ -190,10 +193,10 @@ def test_same_as_last_time_is_two_taps(world):
     person.press(person.buttons()[0])
     person.press(person.buttons()[0])
     person.press(data["dishes"][0])
+    person.press("🍳 换一种做法")
     person.press(next(b for b in person.buttons() if "少盐" in b))
     person.press("✅ 确认下单")
-    person.press("🔁 和上次一样")
-    person.press(person.buttons()[1])  # tomorrow
+    person.press("🔁 和上次一样")  # today's lunch is ordered: tomorrow's
     person.press("✅ 确认下单")
     orders = sorted(orders_of(chat.database, data["ids"]["elder"]), key=lambda o: o.service_date)
     assert [o.variant for o in orders] == ["low_salt", "low_salt"]
@@ -348,12 +351,12 @@ def test_an_order_is_changed_before_its_cutoff_and_billing_follows(world):
     person.press("🍱 订餐")
     person.press(person.buttons()[1])  # tomorrow
     person.press(person.buttons()[0])  # lunch
-    person.press(data["dishes"][0])
-    person.press(next(b for b in person.buttons() if b.startswith("普通")))
+    person.press(data["dishes"][0])  # regular, her own style
     person.press("✅ 确认下单")
     person.press("📋 我的订单")
     person.press("✏️ 修改")
     person.press(data["dishes"][1])
+    person.press("🍳 换一种做法")
     person.press(next(b for b in person.buttons() if b.startswith("少盐")))
     person.press("2 份")
     assert "请确认修改" in person.last_text and "¥30.00" in person.last_text
@@ -398,10 +401,10 @@ def test_repeat_my_orders_cancel_and_help_in_english(world):
     person.press(person.buttons()[0])  # today
     person.press(person.buttons()[0])  # lunch
     person.press(person.buttons()[0])  # the first set
+    person.press("🍳 Another way of cooking it")
     person.press(next(b for b in person.buttons() if b.startswith("Low salt")))
     assert "Ordered" in person.press("✅ Confirm")[-1]["text"]
-    person.press("🔁 Same as last time")
-    screen = person.press(person.buttons()[1])[-1]["text"]  # tomorrow
+    screen = person.press("🔁 Same as last time")[-1]["text"]  # tomorrow's lunch
     assert "Please check your order" in screen and "low salt" in screen
     person.press("✅ Confirm")
     listing = person.press("📋 My orders")[-1]

@@ -88,8 +88,8 @@ def test_the_nearest_canteens_from_home_and_a_meal_at_one_she_walks_to(town):
     assert "东山饭堂" in days[-1]["text"] and days[-1]["buttons"][0].startswith("今天")
     her.press(her.buttons()[0])  # today
     her.press(her.buttons()[0])  # lunch
-    her.press(names["dish"])
-    screen = her.press(next(b for b in her.buttons() if b.startswith("普通")))[-1]
+    screen = her.press(names["dish"])[-1]  # the dish pressed: its confirmation, her style
+    assert "普通" in screen["text"]
     # East Gate does not deliver to her community: eat in or pick up only.
     assert "自取" in screen["text"] and "东山饭堂" in screen["text"]
     assert not any("送餐" in b for b in screen["buttons"])
