@@ -23,6 +23,7 @@ from api.templating import page
 from billing.errors import FunderNotFound, SettlementFileNotFound
 from billing.exports import (
     MEDIA_TYPES,
+    meal_file_names,
     settlement_file,
     settlement_file_names,
     statement_file,
@@ -77,6 +78,9 @@ class FunderStatementPublic(StatementSummaryPublic):
     last: date
     lines: list[StatementLinePublic]
     files: list[str]
+    # The statement meal by meal (date, site, elder number, category, order, amount): the
+    # lines an auditor samples from.
+    meal_files: list[str]
 
 
 class FundBudgetPublic(BaseModel):
@@ -170,6 +174,7 @@ def _statement_public(statement: FunderStatement, month: str, first: date, last:
         last=last,
         lines=[StatementLinePublic(**vars(line)) for line in statement.lines],
         files=statement_file_names(statement.code),
+        meal_files=meal_file_names(statement.code),
     )
 
 
@@ -333,20 +338,22 @@ def statement_download(
     session: ReadSessionDep,
     locale: LocaleDep,
 ):
-    """The funder's statement as CSV, XLSX or PDF; only that funder's own files."""
+    """The funder's statement as CSV, XLSX or PDF, and meal by meal as CSV or XLSX; only that
+    funder's own files."""
     statement, first, last = _funder_statement(session, staff, funder_id, month)
-    if name not in statement_file_names(statement.code):
+    if name not in statement_file_names(statement.code) + meal_file_names(statement.code):
         raise SettlementFileNotFound(name=name)
     folder = Path(tempfile.mkdtemp(prefix="mealaid-statement-"))
     try:
         path = statement_file(
             statement,
+            session=session,
             month=month,
             first=first,
             last=last,
             folder=folder,
             locale=locale,
-            kind=name.rsplit(".", 1)[1],
+            name=name,
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

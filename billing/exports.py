@@ -1,7 +1,7 @@
 """Settlement files: CSV, XLSX and PDF for each statement, the elders' bills, fund reports and
 providers' claims. The same month gives byte-identical files every time it is generated."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +17,7 @@ from billing.settlement import (
     bill_rows,
     elder_bills,
     fund_reports,
+    funder_meal_rows,
     funder_statements,
     provider_claims,
     tally,
@@ -62,6 +63,8 @@ def settle_files(
     for statement in funder_statements(session=session, first=first, last=last):
         document = statement_document(statement, month, first, last, locale)
         files += write(document, folder, first)
+        meals = meals_document(statement, session, month, first, last, locale)
+        files += write(meals, folder, first, formats=MEAL_FORMATS)
         totals.append((statement.name.in_locale(locale), statement.total_fen))
 
     for report in fund_reports(session=session, first=first, last=last):
@@ -151,7 +154,7 @@ def settle_files(
     )
 
     bill_header = [
-        t(N_("Elder")),
+        *elder_columns(locale),
         t(N_("Date")),
         t(N_("Meal")),
         t(N_("Site")),
@@ -168,13 +171,14 @@ def settle_files(
     per_elder: list[ElderTotal] = []
 
     def every_meal() -> Iterator[list[Cell]]:
-        for _, name, _, day, slot, site, zh, en, *shares in tally(
+        for elder_id, name, _, day, slot, site, zh, en, *shares in tally(
             bill_rows(session=session, first=first, last=last), per_elder
         ):
             # Amounts as yuan text straight away: this file is CSV only, and `yuan` remembers
             # the few prices and shares a month repeats a million times.
             yield [
                 name,
+                elder_id,
                 day,
                 slots.get(slot, slot),
                 site,
@@ -193,13 +197,19 @@ def settle_files(
             title,
             facts,
             [
-                t(N_("Elder")),
+                *elder_columns(locale),
                 t(N_("Meals")),
                 t(N_("Price")),
                 *[i18n.display(share, locale) for share in Share],
             ],
             [
-                [total.name, total.meals, Money(total.price_fen), *map(Money, total.shares)]
+                [
+                    total.name,
+                    total.elder_id,
+                    total.meals,
+                    Money(total.price_fen),
+                    *map(Money, total.shares),
+                ]
                 for total in per_elder
             ],
         ),
@@ -214,6 +224,7 @@ def settle_files(
             rows: list[list[Cell]] = [
                 [
                     bill.name,
+                    bill.elder_id,
                     line.service_date.isoformat(),
                     slots.get(line.slot, line.slot),
                     line.site,
@@ -226,6 +237,7 @@ def settle_files(
             rows.append(
                 [
                     bill.name,
+                    bill.elder_id,
                     t(N_("Total")),
                     "",
                     "",
@@ -234,9 +246,26 @@ def settle_files(
                     *[Money(bill.total(share)) for share in Share],
                 ]
             )
-            bills.sections.append((f"{bill.name} (#{bill.elder_id})", rows))
+            bills.sections.append(
+                (
+                    i18n.render(
+                        N_("{name}, elder no. {number}"),
+                        locale,
+                        {"name": bill.name, "number": bill.elder_id},
+                    ),
+                    rows,
+                )
+            )
         files += write(bills, folder, first, formats=("pdf",))
     return Settlement(month, folder, files, totals, len(held_orders))
+
+
+def elder_columns(locale: str) -> list[str]:
+    """The columns that say who a bill's line is for: her name and her number in the registry
+    (as staff see it on her page), so that two elders of one name are never read as one. The
+    last digits of her ID card belong beside the number once the registry stores them (it
+    does not yet): here, and in the rows that fill these columns."""
+    return [i18n.gettext(N_("Elder"), locale), i18n.gettext(N_("Elder no."), locale)]
 
 
 def _period(first: date, last: date, locale: str) -> str:
@@ -288,6 +317,82 @@ def statement_document(
     )
 
 
+# The meal-by-meal detail of a statement: CSV, and a spreadsheet (on more than one worksheet
+# when a month's meals do not fit one). No PDF: a month of meals is not read on paper.
+MEAL_FORMATS = ("csv", "xlsx")
+
+
+def meals_document(
+    statement: FunderStatement,
+    session: Session,
+    month: str,
+    first: date,
+    last: date,
+    locale: str,
+) -> Document:
+    """A funder's statement meal by meal, the lines an auditor samples from: each meal's date,
+    site, elder (by number: the auditor asks the programme for the record behind it, and
+    needs no name for that), category, order and the funder's part. They add up to the
+    statement's total."""
+    slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
+    categories: dict[str, str] = {}
+
+    def rows() -> Iterator[list[Cell]]:
+        for day, slot, site, elder_id, category, order_id, amount in funder_meal_rows(
+            session=session, funder_id=statement.funder_id, first=first, last=last
+        ):
+            if category not in categories:
+                categories[category] = category_name(category, locale)
+            yield [
+                day,
+                slots.get(slot, slot),
+                site,
+                elder_id,
+                categories[category],
+                order_id,
+                Money(amount),
+            ]
+
+    name = statement.name.in_locale(locale)
+    return Document(
+        f"meals-{statement.code}",
+        i18n.render(
+            N_("{month} statement meal by meal: {funder}"),
+            locale,
+            {"month": month, "funder": name},
+        ),
+        [
+            _period(first, last, locale),
+            i18n.render(
+                N_("{meals} meals, {total} in all: the statement's total, one line per meal."),
+                locale,
+                {"meals": statement.meals, "total": i18n.money(statement.total_fen, locale)},
+            ),
+        ],
+        [
+            i18n.gettext(N_("Date"), locale),
+            i18n.gettext(N_("Meal"), locale),
+            i18n.gettext(N_("Site"), locale),
+            i18n.gettext(N_("Elder no."), locale),
+            i18n.gettext(N_("Elder category"), locale),
+            i18n.gettext(N_("Order"), locale),
+            i18n.render(N_("{funder} pays (yuan)"), locale, {"funder": name}),
+        ],
+        Rows(rows),
+    )
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A report's rows streamed from the database afresh each time a file is written of them
+    (the CSV, then the spreadsheet): a generator would be spent after the first."""
+
+    stream: Callable[[], Iterator[list[Cell]]]
+
+    def __iter__(self) -> Iterator[list[Cell]]:
+        return self.stream()
+
+
 def category_name(code: str, locale: str) -> str:
     """An elder category code (or \"none\") as a person reads it."""
     if code == NO_CATEGORY:
@@ -309,11 +414,16 @@ def statement_file_names(code: str) -> list[str]:
     return [f"statement-{code}.{kind}" for kind in FORMATS]
 
 
+def meal_file_names(code: str) -> list[str]:
+    """A funder's statement meal by meal, named as `settle_files` names it."""
+    return [f"meals-{code}.{kind}" for kind in MEAL_FORMATS]
+
+
 def settlement_file_names(*, session: Session) -> list[str]:
     """Every file `settle_files` writes for a month (with the elders' bills as PDF), in order."""
     names = []
     for funder in session.exec(select(Funder).order_by(col(Funder.id))):
-        names += statement_file_names(funder.code)
+        names += statement_file_names(funder.code) + meal_file_names(funder.code)
     for fund in session.exec(select(Fund).order_by(col(Fund.id))):
         names += [f"fund-{fund.code}.{kind}" for kind in FORMATS]
     names += [f"claims.{kind}" for kind in FORMATS] + [f"anomalies.{kind}" for kind in FORMATS]
@@ -323,16 +433,24 @@ def settlement_file_names(*, session: Session) -> list[str]:
 def statement_file(
     statement: FunderStatement,
     *,
+    session: Session,
     month: str,
     first: date,
     last: date,
     folder: Path,
     locale: str,
-    kind: str,
+    name: str,
 ) -> Path:
-    """One funder's statement as one file, byte for byte as `settle_files` writes it."""
+    """One of a funder's files (`statement_file_names`, `meal_file_names`) by its name, byte
+    for byte as `settle_files` writes it."""
+    stem, kind = name.rsplit(".", 1)
     folder.mkdir(parents=True, exist_ok=True)
-    document = statement_document(statement, month, first, last, locale)
+    if stem == f"meals-{statement.code}" and kind in MEAL_FORMATS:
+        document = meals_document(statement, session, month, first, last, locale)
+    elif stem == f"statement-{statement.code}" and kind in FORMATS:
+        document = statement_document(statement, month, first, last, locale)
+    else:
+        raise SettlementFileNotFound(name=name)
     return write(document, folder, first, formats=(kind,))[0]
 
 
@@ -351,17 +469,18 @@ def settlement_file(
     `folder`; a statement alone, anything else with the month's other documents."""
     if name not in settlement_file_names(session=session):
         raise SettlementFileNotFound(name=name)
-    stem, kind = name.rsplit(".", 1)
+    stem = name.rsplit(".", 1)[0]
     for statement in funder_statements(session=session, first=first, last=last):
-        if stem == f"statement-{statement.code}":
+        if stem in (f"statement-{statement.code}", f"meals-{statement.code}"):
             return statement_file(
                 statement,
+                session=session,
                 month=month,
                 first=first,
                 last=last,
                 folder=folder,
                 locale=locale,
-                kind=kind,
+                name=name,
             )
     settle_files(
         session=session,

@@ -445,6 +445,53 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[An
         yield from rows
 
 
+def funder_meal_rows(
+    *, session: Session, funder_id: int, first: date, last: date
+) -> Iterator[tuple[Any, ...]]:
+    """Every meal a funder paid part of in the period, one row each, for an auditor to sample
+    from, streamed: (ISO date text, slot, site, elder id, category code, order id, the funder's
+    part in fen). The rows are the funder's statement line by line: as many as its meals,
+    adding up to its total (a meal whose part came to nothing, say reversed, is in neither)."""
+    part = (
+        sa.select(
+            col(LedgerEntry.order_id),
+            col(LedgerEntry.site_id),
+            int_sum(LedgerEntry.amount_fen).label("amount"),
+        )
+        .where(
+            col(LedgerEntry.funder_id) == funder_id,
+            col(LedgerEntry.service_date) >= first,
+            col(LedgerEntry.service_date) <= last,
+        )
+        .group_by(col(LedgerEntry.order_id), col(LedgerEntry.site_id))
+        .subquery()
+    )
+    result = session.connection().execute(
+        sa.select(
+            _IsoDate(col(Order.service_date)),
+            col(Order.slot),
+            col(Site.name),
+            col(Order.elder_id),
+            _primary_category(col(Order.elder_id), col(Order.service_date)),
+            col(Order.id),
+            part.c.amount,
+        )
+        .select_from(part)
+        .join(Order, col(Order.id) == part.c.order_id)
+        .join(Site, col(Site.id) == part.c.site_id)
+        .where(
+            part.c.amount != 0,
+            col(Order.service_date) >= first,
+            col(Order.service_date) <= last,
+        )
+        .order_by(col(Order.service_date), col(Order.slot), part.c.site_id, col(Order.id)),
+        execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
+    )
+    for rows in result.partitions():
+        for day, slot, site, elder_id, rank, order_id, amount in rows:
+            yield day, slot, site, elder_id, _category_name(rank), order_id, amount
+
+
 @dataclass
 class ElderTotal:
     """One elder's month: meals, what they cost and each share's part."""

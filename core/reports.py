@@ -10,6 +10,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import segno
@@ -139,6 +140,10 @@ def _csv(document: Document, folder: Path) -> Path:
     return path
 
 
+# Rows of one worksheet, its header included (Excel's limit).
+XLSX_ROWS = 1_048_576
+
+
 def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
     path = folder / f"{document.name}.xlsx"
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
@@ -146,12 +151,22 @@ def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
     workbook.set_properties(
         {"title": document.title, "created": datetime.combine(month_start, datetime.min.time())}
     )
-    sheet = workbook.add_worksheet()
     bold = workbook.add_format({"bold": True})
     money = workbook.add_format({"num_format": "#,##0.00"})
-    for column, heading in enumerate(document.header):
-        sheet.write(0, column, heading, bold)
-    for row, values in enumerate(document.all_rows(), start=1):
+
+    def worksheet() -> Any:
+        sheet = workbook.add_worksheet()
+        for column, heading in enumerate(document.header):
+            sheet.write(0, column, heading, bold)
+        return sheet
+
+    sheet, row = worksheet(), 0
+    for values in document.all_rows():
+        row += 1
+        if row == XLSX_ROWS:
+            # A worksheet ends at XLSX_ROWS rows: a long report (a month's meals) goes on in
+            # the next one, under the same header, rather than losing its last rows.
+            sheet, row = worksheet(), 1
         for column, value in enumerate(values):
             if isinstance(value, Money):
                 # A spreadsheet cell holds a binary number; the exact fen stay in CSV and PDF.

@@ -86,9 +86,9 @@ def test_hostile_names_are_text_in_every_settlement_csv_over_the_web(hostile_mon
     elders = {row[0] for row in bills[1:]}
     # The formula is kept, whole, as text: the single quote tells a spreadsheet it is text.
     assert elders == {"'" + FORMULA, MARKUP, "<b"}
-    assert {row[3] for row in bills[1:]} == {"'" + HOSTILE_SITE}
+    assert {row[4] for row in bills[1:]} == {"'" + HOSTILE_SITE}
     # Amounts stay numbers, unquoted.
-    assert all(float(cell) >= 0 for row in bills[1:] for cell in row[5:])
+    assert all(float(cell) >= 0 for row in bills[1:] for cell in row[6:])
     claims = csv_rows(client.get("/api/v1/settlement/2026-11/files/claims.csv?lang=en").content)
     assert claims[1][0] == "'" + HOSTILE_SITE
 
@@ -99,7 +99,7 @@ def test_hostile_names_are_printed_as_typed_in_the_bills_pdf_over_the_web(hostil
     assert response.status_code == 200
     text = pdf_text(response.content)
     for name in HOSTILE_NAMES:
-        assert f"{name} (#" in text, name  # each elder's heading
+        assert f"{name}, elder no. " in text, name  # each elder's heading
     claims = client.get("/api/v1/settlement/2026-11/files/claims.pdf?lang=en")
     assert claims.status_code == 200 and HOSTILE_SITE in pdf_text(claims.content)
 
@@ -119,7 +119,7 @@ def test_mealaid_settle_writes_every_file_whatever_the_names(
     assert "Settled 2026-11" in one_line(settled)
     text = pdf_text((out / "bills.pdf").read_bytes())
     for name in HOSTILE_NAMES:
-        assert f"{name} (#" in text, name
+        assert f"{name}, elder no. " in text, name
     for path in out.glob("*.csv"):
         assert_no_formula(csv_rows(path.read_bytes()))
     bills = csv_rows((out / "bills.csv").read_bytes())
