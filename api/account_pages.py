@@ -34,6 +34,8 @@ from api.deps import (
     ReadSessionDep,
     SessionDep,
     get_database,
+    password_check,
+    password_check_room,
     writers_turn,
 )
 from api.errors import STAFF_RESPONSES
@@ -106,18 +108,22 @@ async def login(
             return account, token
 
     try:
+        password_check_room(request)
         async with writers_turn(request):
             attempt = await run_in_threadpool(begin)
-        check = await run_in_threadpool(check_password, attempt, password)
+        check = await password_check(request, check_password, attempt, password)
         async with writers_turn(request):
             account, token = await run_in_threadpool(finish, attempt, check)
     except DomainError as refusal:
-        return page(
+        refused = page(
             request,
             "login.html",
             {"error": refusal.render(locale), "username": username[:32], "next": next},
             refusal.status,
         )
+        if refusal.status == 503:
+            refused.headers["Retry-After"] = "5"
+        return refused
     home = Staff(
         id=account.id,
         username=account.username,
@@ -191,10 +197,11 @@ async def password_change(
             )
 
     try:
+        password_check_room(request)
         async with writers_turn(request):
             change = await run_in_threadpool(begin)
-        checked = await run_in_threadpool(
-            check_new_password, change, current_password, new_password
+        checked = await password_check(
+            request, check_new_password, change, current_password, new_password
         )
         async with writers_turn(request):
             await run_in_threadpool(finish, change, checked)

@@ -1,12 +1,14 @@
 """Request dependencies: the unit of work, the clock, the reader's language, who is asking and
 which roles a route lets in."""
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from html import escape
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool
 from sqlmodel import Session
@@ -14,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.accounts.access import Staff
-from api.accounts.errors import AccessDenied, LoginRequired, SessionIdle
+from api.accounts.errors import AccessDenied, LoginRequired, SessionIdle, TooManyLogins
 from api.accounts.models import Role
 from api.errors import BUSY
 from core import i18n
@@ -24,6 +26,7 @@ from core.settings import get_settings
 
 # The cookie that keeps the language a reader chose.
 LANG_COOKIE = "mealaid_lang"
+R = TypeVar("R")
 
 
 def get_database(request: Request) -> Database:
@@ -42,6 +45,30 @@ def writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
     if getattr(state, "writers_turn", None) is None:
         state.writers_turn = anyio.Lock()
     return state.writers_turn
+
+
+def _password_checks(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if getattr(state, "password_checks", None) is None:
+        state.password_checks = anyio.CapacityLimiter(state.settings.password_checks_at_once)
+    return state.password_checks
+
+
+def password_check_room(request: Request) -> None:
+    """TooManyLogins (503) at once when as many password checks wait as may run: asked before
+    a login counts its attempt, so a login turned away for the crowd is not a wrong password."""
+    limiter = _password_checks(request)
+    if limiter.statistics().tasks_waiting >= limiter.total_tokens:
+        raise TooManyLogins()
+
+
+async def password_check(request: Request, check: Callable[..., R], *args: object) -> R:
+    """Run a password check (Argon2: a core for a tenth of a second) in a worker thread, at
+    most `password_checks_at_once` at a time in this process (the rest wait in the event loop,
+    holding no thread): a crowd of logins, or guesses from many addresses, cannot take every
+    core and thread from the staff's pages (see password_check_room)."""
+    limiter = _password_checks(request)
+    return await anyio.to_thread.run_sync(functools.partial(check, *args), limiter=limiter)
 
 
 def connection_permits(database: Database) -> int:

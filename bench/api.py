@@ -4,12 +4,17 @@ orders (POST /api/v1/orders, each a new order through the same rules and billing
 Prints requests/second and p50/p95 latency per endpoint and writes JSON.
 
     .venv/bin/python bench/api.py [--clients 50,200] [--requests 20] [--processes 1,2]
-        [--think 0,5] [--databases sqlite,postgresql] [--json PATH]
+        [--think 0,5] [--bad-logins 0,20] [--databases sqlite,postgresql] [--json PATH]
 
 `--think 0` is staff working flat out, each asking again the moment an answer arrives: it
 measures what the server can carry. `--think 5` gives each member of staff a pause before each
 request, drawn at random around 5 s (exponential, seeded): still a busier desk than any real
 one, and how a programme's staff meet the pages.
+
+`--bad-logins 20` adds 20 clients that keep sending wrong passwords under made-up names while
+the staff work (each a real Argon2 check in the server): a password guesser, or a crowd whose
+passwords do not work. The limit per address is lifted for the run, so that every one of them
+costs a password check, which is what is measured.
 
 The app runs as `mealaid serve --no-scheduler` (with `--workers N` for N web processes, on
 PostgreSQL only) on a local port; the clients are asyncio tasks here, each with its own
@@ -142,6 +147,19 @@ async def client_run(
             failures["order"] += placed != 201
 
 
+async def guesser(base: str, n: int, done: asyncio.Event, tries: list[int]) -> None:
+    """Wrong passwords under made-up names, one after another, until the staff are done."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        page = await http.get("/login")
+        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        attempt = 0
+        while not done.is_set():
+            attempt += 1
+            form = {"username": f"guess{n}x{attempt}", "password": "wrong", "csrf_token": token}
+            if await _status(http.post("/login", data=form)) is not None:
+                tries[0] += 1
+
+
 async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
     """The response's status, or None when the connection failed (counted as a failure)."""
     try:
@@ -151,12 +169,19 @@ async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
 
 
 async def drive(
-    url: str, clients: int, requests: int, processes: int = 1, think: float = 0
+    url: str,
+    clients: int,
+    requests: int,
+    processes: int = 1,
+    think: float = 0,
+    bad_logins: int = 0,
 ) -> list[dict]:
     tokens, elders, items, board_day = prepare(url, clients, requests)
     board = f"/api/v1/orders/board?date={board_day}"
     port = free_port()
     environment = {**os.environ, "MEALAID_DATABASE_URL": url}
+    if bad_logins:
+        environment["MEALAID_LOGIN_MAX_FAILURES_PER_ADDRESS"] = str(10**9)
     log = open(os.environ.get("MEALAID_BENCH_API_LOG", os.devnull), "a")  # noqa: SIM115
     server = subprocess.Popen(
         [
@@ -185,6 +210,8 @@ async def drive(
                 await asyncio.sleep(0.1)
         timings: dict[str, list[float]] = {"board": [], "order": []}
         failures = {"board": 0, "order": 0}
+        done, tries = asyncio.Event(), [0]
+        guessers = [asyncio.create_task(guesser(base, n, done, tries)) for n in range(bad_logins)]
         started = time.monotonic()
         await asyncio.gather(
             *(
@@ -204,6 +231,8 @@ async def drive(
             )
         )
         seconds = time.monotonic() - started
+        done.set()
+        await asyncio.gather(*guessers)
     finally:
         server.terminate()
         try:
@@ -221,6 +250,8 @@ async def drive(
                 "processes": processes,
                 "clients": clients,
                 "think_s": think,
+                "bad_logins": bad_logins,
+                "bad_login_tries": tries[0],
                 "requests": len(values),
                 "failed": failures[endpoint],
                 "seconds": round(seconds, 2),
@@ -243,6 +274,9 @@ def main() -> None:
     parser.add_argument(
         "--think", default="0", help="mean pause before each request, seconds, comma-separated"
     )
+    parser.add_argument(
+        "--bad-logins", default="0", help="clients sending wrong passwords, comma-separated"
+    )
     parser.add_argument("--requests", type=int, default=20, help="board views and orders each")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", default="bench/results/api.json")
@@ -258,20 +292,23 @@ def main() -> None:
                 continue
             for think in [float(t) for t in args.think.split(",")]:
                 for clients in [int(c) for c in args.clients.split(",")]:
-                    with database_url(kind, postgres) as url:
-                        run = drive(url, clients, args.requests, processes, think)
-                        for row in asyncio.run(run):
-                            rows.append({"database": kind, **row})
-                            print(rows[-1], flush=True)
+                    for bad in [int(b) for b in args.bad_logins.split(",")]:
+                        with database_url(kind, postgres) as url:
+                            run = drive(url, clients, args.requests, processes, think, bad)
+                            for row in asyncio.run(run):
+                                rows.append({"database": kind, **row})
+                                print(rows[-1], flush=True)
     print(
-        f"{'database':<12}{'endpoint':<8}{'procs':>6}{'clients':>8}{'think':>6}{'requests':>9}"
+        f"{'database':<12}{'endpoint':<8}{'procs':>6}{'clients':>8}{'think':>6}{'guess':>6}"
+        f"{'tries':>6}{'requests':>9}"
         f"{'failed':>7}"
         f"{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
     )
     for row in rows:
         print(
             f"{row['database']:<12}{row['endpoint']:<8}{row['processes']:>6}{row['clients']:>8}"
-            f"{row['think_s']:>6}{row['requests']:>9}"
+            f"{row['think_s']:>6}{row['bad_logins']:>6}{row['bad_login_tries']:>6}"
+            f"{row['requests']:>9}"
             f"{row['failed']:>7}{row['requests_per_second']:>8}{row['p50_ms']:>8}"
             f"{row['p95_ms']:>8}{row['max_ms']:>8}"
         )

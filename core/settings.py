@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Passwords checked at once by one web process (Argon2 takes a core for a tenth of a
+    # second): as many more may wait; the rest are told to try again in a moment, so a crowd
+    # of logins (or guesses from many addresses) leaves the staff's pages a core to run on.
+    password_checks_at_once: int = Field(default=1, ge=1)
     # Wrong passwords from one address, whatever the user names, in the same window.
     login_max_failures_per_address: int = Field(default=20, ge=1)
     # Searches by phone digits each member of staff may make (usecases.phone_search): the

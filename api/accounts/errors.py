@@ -44,6 +44,12 @@ class TooManyAttempts(DomainError):
     status = 429
 
 
+class TooManyLogins(DomainError):
+    code = "too_many_logins"
+    message = N_("Many people are logging in at this moment. Please try again in a few seconds.")
+    status = 503
+
+
 class WrongPassword(DomainError):
     code = "wrong_password"
     message = N_("Your current password is not right.")

@@ -7,6 +7,7 @@ checks than the limit allows."""
 import asyncio
 import sqlite3
 import threading
+import time
 from datetime import datetime
 
 import httpx
@@ -14,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from sqlmodel import func, select
 
 import api.accounts.service as accounts
+from api.accounts.models import LoginFailure
 from api.app import create_app
 from core.clock import FixedClock
 from core.settings import get_settings
@@ -165,5 +168,57 @@ def test_a_crowd_of_guesses_at_once_gets_no_more_checks_than_the_limit(watched):
                 return await asyncio.gather(*(guess(http, n) for n in range(20)))
 
         codes = asyncio.run(crowd())
-    assert sorted(set(codes)) == [401, 429], codes
+    # Wrong, held by the limit, or (with one check at a time) told to try again in a moment.
+    assert set(codes) <= {401, 429, 503} and 401 in codes, codes
     assert len(hasher.checks) <= LIMIT, f"{len(hasher.checks)} passwords checked"
+
+
+class SlowHasher(WatchingHasher):
+    """Argon2 as slow as the real one (a tenth of a second and more) without the memory."""
+
+    def verify(self, stored: str, password: str) -> bool:
+        time.sleep(0.3)
+        return super().verify(stored, password)
+
+
+def test_a_crowd_of_logins_is_checked_one_at_a_time_and_the_rest_told_to_try_again(watched):
+    """One password check at a time and as many waiting (MEALAID_PASSWORD_CHECKS_AT_ONCE, 1):
+    the others get a quick 503 with Retry-After, not a wrong password counted against them,
+    so the staff's pages keep a core and their turns."""
+    app, database, hasher, admin = watched
+    slow = SlowHasher(hasher.hasher, database)
+    accounts.HASHER = slow  # the fixture's monkeypatch puts the real one back
+    with serving(app) as base:
+
+        async def one(http: httpx.AsyncClient, n: int) -> httpx.Response:
+            page = await http.get("/login")
+            return await http.post(
+                "/login",
+                data={
+                    "username": f"someone{n}",
+                    "password": "x" * 12,
+                    "csrf_token": csrf_from(page.text),
+                },
+            )
+
+        async def crowd() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                await http.get("/login")
+                return await asyncio.gather(*(one(http, n) for n in range(10)))
+
+        answers = asyncio.run(crowd())
+        told = [r for r in answers if r.status_code == 503]
+        assert told and all(r.headers["Retry-After"] for r in told)
+        assert {r.status_code for r in answers} <= {401, 503}
+        # Turned away for the crowd, not for a wrong password: nothing was counted.
+        with database.reading() as session:
+            counted = session.exec(select(func.count()).select_from(LoginFailure)).one()
+        assert counted == len(answers) - len(told)
+        with httpx.Client(base_url=base) as http:
+            page = http.get("/login")
+            ok = http.post(
+                "/login",
+                data={"username": admin, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+                follow_redirects=False,
+            )
+        assert ok.status_code == 303
