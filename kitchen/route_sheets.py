@@ -30,6 +30,7 @@ from core import i18n
 from core.i18n import N_
 from core.reports import FONT
 from core.settings import get_settings
+from core.sites import phone_to_call
 from core.types import Slot, code_name
 from kitchen.labels import VARIANT_NAMES, draw_qr
 from kitchen.service import kitchen_sites
@@ -287,11 +288,20 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
                 "km": f"{route.distance_m / 1000:.1f}",
             },
         ),
-        t(
+        i18n.render(
             N_(
-                "Tick one box at each door. No answer: call the family contact, then the "
-                "programme. Scan a stop's code to open it on a phone."
-            )
+                "Tick one box at each door. No answer: call the family contact, then {phone}. "
+                "Scan a stop's code to open it on a phone."
+            ),
+            locale,
+            # The rule for every number we give: the meal's site (the kitchen the route
+            # leaves from), else the programme's.
+            {
+                "phone": phone_to_call(
+                    programme_phone=get_settings().programme_phone,
+                    site_phone=route.kitchen_phone,
+                )
+            },
         ),
     ]
     heading = Table(

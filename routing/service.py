@@ -78,6 +78,7 @@ class RouteView:
     stops: tuple[StopView, ...]
     service_date: date | None = None
     slot: str = ""
+    kitchen_phone: str = ""
 
     @property
     def portions(self) -> int:
@@ -154,6 +155,7 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
         stops,
         route.service_date,
         route.slot,
+        kitchen.phone,
     )
 
 

@@ -227,3 +227,25 @@ def test_each_route_starts_a_page_of_its_own_and_counts_its_own_pages():
     assert "骑手戊" not in pages[0] + pages[1]
     assert pages[2].startswith("路线单：路线3，骑手戊")
     assert "路线3，骑手戊，第1页，共1页" in pages[2]
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_sheet_prints_the_number_to_call_when_nobody_answers(route, session, locale):
+    """A rider with a paper sheet and nobody at the door calls the family, then the kitchen
+    the meal comes from (the one rule, core.sites.phone_to_call: the meal's site, else the
+    programme); the sheet must say which number."""
+    from core.models import Site
+    from core.settings import get_settings
+
+    kitchen = session.get(Site, session.get(DeliveryRoute, route).kitchen_id)
+    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    text = flat("".join(pages_text(route_sheets_pdf([sheet], locale))))
+    assert flat(kitchen.phone) in text
+    assert ("再拨打" if locale == "zh_CN" else "then") + flat(kitchen.phone) in text
+    # A kitchen without a number of its own: the programme's.
+    kitchen.phone = ""
+    session.add(kitchen)
+    session.flush()
+    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    text = flat("".join(pages_text(route_sheets_pdf([sheet], locale))))
+    assert flat(get_settings().programme_phone) in text
