@@ -413,7 +413,8 @@ class RateReason(Callback):
 
 @kind("RO")
 class RiderOutcome(Callback):
-    choices: ClassVar[Choices] = {"outcome": ("d", "n")}
+    choices: ClassVar[Choices] = {"outcome": ("d", "n", "c", "b")}
     route_id: int
     order_id: int
-    outcome: str  # "d" delivered, "n" no answer
+    # "d" delivered; "n" no answer, asked again; "c" no answer, confirmed; "b" back (a slip)
+    outcome: str

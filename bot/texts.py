@@ -176,6 +176,11 @@ RIDER_ALL_DONE = N_("All stops done. Thank you!")
 RIDER_DELIVERED = N_("✅ Delivered")
 RIDER_NO_ANSWER = N_("🚪 No answer")
 RIDER_NAVIGATE = N_("🗺 Navigate")
+RIDER_SURE_NO_ANSWER = N_(
+    "Nobody answered at {name}'s door ({address})? The family and the community worker will be "
+    "told at once, to check all is well."
+)
+RIDER_CONFIRM_NO_ANSWER = N_("🚪 Yes, nobody answered")
 NOT_A_RIDER = N_("This is for riders. Please use the buttons below.")
 
 ORDER_LOCKED = N_("Confirmed for the kitchen: {date} {slot}, {dish} · {variant} × {quantity}.")

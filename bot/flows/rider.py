@@ -92,12 +92,30 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
 
 
 def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list[Say]:
+    """Delivered at once; "no answer" raises a welfare alert to the family, so it asks again
+    first (a slip of the thumb must not frighten a daughter); "back" records nothing."""
     rider = _rider(turn)
     route = turn.session.get(DeliveryRoute, route_id)
     on_route = route_of_order(session=turn.session, order_id=order_id)
     if route is None or route.rider_id != rider.id or on_route is None or on_route[0] != route_id:
         raise NotYours()
-    outcome = {"d": OrderStatus.delivered, "n": OrderStatus.no_answer}[letter]
+    if letter == "b":
+        return rider_route(turn, edit=True)
+    if letter == "n":
+        stop = next(
+            s
+            for s in route_view(session=turn.session, route_id=route_id).stops
+            if s.order_id == order_id
+        )
+        rows: Buttons = [
+            [
+                (turn.t(texts.RIDER_CONFIRM_NO_ANSWER), cb.RiderOutcome(route_id, order_id, "c")),
+                (turn.t(texts.BACK), cb.RiderOutcome(route_id, order_id, "b")),
+            ]
+        ]
+        text = turn.t(texts.RIDER_SURE_NO_ANSWER, name=stop.elder, address=stop.address)
+        return [Say(text, rows, edit=True)]
+    outcome = {"d": OrderStatus.delivered, "c": OrderStatus.no_answer}[letter]
     routing_runs.record_stop(
         session=turn.session,
         clock=turn.clock,

@@ -700,7 +700,22 @@ def test_the_rider_follows_the_route_and_records_each_stop(make, session, clock)
     )
     assert isinstance(navigate, Link) and navigate.url.startswith("https://uri.amap.com/marker")
 
-    [after] = press(turn, no_answer)
+    # Nobody at the door raises a welfare alert to the family: it takes a second tap.
+    [asked] = press(turn, no_answer)
+    assert asked.edit and "family" in asked.text
+    sure, back = buttons(asked)
+    assert (sure, back) == (
+        cb.RiderOutcome(route_id, first, "c"),
+        cb.RiderOutcome(route_id, first, "b"),
+    )
+    assert session.get(Order, first).status == OrderStatus.locked
+    assert session.exec(select(WelfareAlert)).all() == []
+    [again] = press(turn, back)  # a slip: back to the route, nothing recorded
+    assert "Next: stop 1" in again.text and buttons(again)[:2] == [delivered, no_answer]
+    assert session.get(Order, first).status == OrderStatus.locked
+
+    press(turn, no_answer)
+    [after] = press(turn, sure)
     assert after.edit and "Next: stop 2" in after.text and "🚪" in after.text
     assert session.get(Order, first).status == OrderStatus.no_answer
     [alert] = session.exec(select(WelfareAlert)).all()  # nobody at the door: a welfare check

@@ -98,7 +98,9 @@ def test_the_rider_follows_the_route_in_chat_and_no_answer_alerts_the_family(del
     route = rider.send("/route")[-1]
     assert "路线" in route["text"] and route["text"].index(name) < route["text"].index("2. ")
     assert route["buttons"] == ["✅ 送达", "🚪 无人应答", "🗺 导航"]
-    after = rider.press("🚪 无人应答")[-1]
+    asked = rider.press("🚪 无人应答")[-1]  # a second tap: the family will be told
+    assert "家属" in asked["text"] and asked["buttons"] == ["🚪 确认无人应答", "↩️ 返回"]
+    after = rider.press("🚪 确认无人应答")[-1]
     assert "🚪" in after["text"] and "下一站：第 2 站" in after["text"]
     alert = people["daughter"].wait_for_message("无人应答")
     assert name in alert["text"] and "✅ 已联系上，一切平安" in alert["buttons"]
@@ -121,6 +123,7 @@ def test_nobody_answers_so_the_alert_goes_to_the_community_worker(delivery):
     chat, people, _, _, name = delivery
     people["rider"].send("/route")
     people["rider"].press("🚪 无人应答")
+    people["rider"].press("🚪 确认无人应答")
     people["daughter"].wait_for_message("无人应答")
     chat.clock.advance(timedelta(minutes=16))
     escalated = people["worker"].wait_for_message("关怀提醒")
@@ -146,6 +149,7 @@ def test_forged_route_and_alert_buttons_are_refused_and_change_nothing(delivery)
     assert "骑手" in refused[-1]["text"]
     people["rider"].send("/route")
     people["rider"].press("🚪 无人应答")
+    people["rider"].press("🚪 确认无人应答")
     people["daughter"].wait_for_message("无人应答")
     alert_id = alert_of(chat.database).id
     assert "只有" in stranger.press_data(f"WA:{alert_id}:reached")[-1]["text"]
@@ -189,7 +193,8 @@ def test_rider_alert_and_rating_in_english(delivery):
     assert route["buttons"] == ["✅ Delivered", "🚪 No answer", "🗺 Navigate"]
     # Navigate opens the map: a URL button, not callback data (Telegram caps that at 64 bytes).
     assert route["links"]["🗺 Navigate"].startswith("https://uri.amap.com/marker?position=113.")
-    assert "Next: stop 2" in rider.press("🚪 No answer")[-1]["text"]
+    rider.press("🚪 No answer")
+    assert "Next: stop 2" in rider.press("🚪 Yes, nobody answered")[-1]["text"]
     alert = daughter.wait_for_message("could not reach")
     assert name in alert["text"] and "🚶 I'm on my way" in alert["buttons"]
     daughter.press("🚶 I'm on my way")
