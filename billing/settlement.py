@@ -30,7 +30,7 @@ from core.db import int_sum
 from core.i18n import Bilingual
 from core.models import Elder, ElderCategory, ElderPause, Order, Site, saved
 from core.orders import SERVED
-from core.types import Category, ElderStatus
+from core.types import Category, ElderStatus, Slot
 
 # A meal is listed under the elder's first category in this order (the one that most explains
 # why the programme pays for it); elders with none are listed as "none".
@@ -466,6 +466,8 @@ def funder_meal_rows(
         .group_by(col(LedgerEntry.order_id), col(LedgerEntry.site_id))
         .subquery()
     )
+    # Breakfast, lunch, dinner: the day's meals as they come, not in the alphabet's order.
+    meal_order = sa.case(*[(col(Order.slot) == slot.value, n) for n, slot in enumerate(Slot)])
     result = session.connection().execute(
         sa.select(
             _IsoDate(col(Order.service_date)),
@@ -484,7 +486,7 @@ def funder_meal_rows(
             col(Order.service_date) >= first,
             col(Order.service_date) <= last,
         )
-        .order_by(col(Order.service_date), col(Order.slot), part.c.site_id, col(Order.id)),
+        .order_by(col(Order.service_date), meal_order, part.c.site_id, col(Order.id)),
         execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
     )
     for rows in result.partitions():

@@ -22,6 +22,8 @@ def test_a_family_link_is_shown_as_family_not_as_an_alert_with_the_family(regist
         relation = re.search(r"<td>李明</td><td>([^<]+)</td>", links)
         assert relation and relation.group(1) == "家属"
         assert "已通知家属" not in links
+        # A link in effect, not "在册" (an elder's status, which shares the English "active").
+        assert '<span class="badge locked">有效</span>' in links and "在册" not in links
 
 
 def test_the_elder_page_shows_her_number(registry):  # noqa: F811

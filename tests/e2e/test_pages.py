@@ -1,6 +1,7 @@
 """The staff pages in a real headless browser (Debian's chromium, driven by Playwright)."""
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -283,7 +284,13 @@ def test_a_funder_auditor_logs_in_and_reads_their_statement(
     assert rows.nth(0).inner_text().split("\t")[0] == "低保"
     assert page.locator("table.statement-lines tfoot .total").inner_text() == "¥14.00"
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("link", name="CSV").first.click()
     assert download.value.suggested_filename.endswith(".csv")
+    # The statement meal by meal, beside it: the lines an auditor samples from.
+    with page.expect_download() as meals:
+        page.locator(".meal-files").get_by_role("link", name="CSV").click()
+    assert meals.value.suggested_filename.startswith("meals-")
+    lines = Path(meals.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].split(",")[3] == "长者编号" and len(lines) == 1 + 3
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"statement-zh-{empty_database.dialect}.png", full_page=True)
