@@ -225,13 +225,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
     table = Table(
         [list(header), *[[str(v) for v in row] for row in rows]], repeatRows=1, hAlign="LEFT"
     )
+    # Counts and amounts line up on the right, text on the left: a column is a number
+    # column when every cell in it that is not blank is a number.
+    numbers = [
+        ("ALIGN", (column, 0), (column, -1), "RIGHT")
+        for column in range(len(header))
+        if rows
+        and all(isinstance(row[column], int) for row in rows if row[column] != "")
+        and any(row[column] != "" for row in rows)
+    ]
     table.setStyle(
         TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), FONT, 8.5),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecef")),
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa5ad")),
-                ("ALIGN", (-2, 1), (-1, -1), "RIGHT"),
+                *numbers,
             ]
         )
     )

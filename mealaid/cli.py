@@ -1080,7 +1080,7 @@ def kitchen(
         kitchens = _sites(session, site, locale, kitchens=True)
         for kitchen_site in kitchens:
             production = production_list(
-                session=session, kitchen_id=kitchen_site.id, service_date=service_date, slot=slot
+                session=session, kitchen_id=kitchen_site.id, service_date=service_date, slot=meal
             )
             table = Table(
                 title=f"{production.kitchen} · {service_date.isoformat()} · "
