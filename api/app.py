@@ -24,6 +24,7 @@ from api import (
     rider,
     route_sheets,
     settlement,
+    staff_chats,
     welfare,
 )
 from api import telegram as webhook
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(menus.router)
     app.include_router(orders.router)
     app.include_router(counter.router)
+    app.include_router(staff_chats.router)
     app.include_router(dashboard.router)
     app.include_router(elders.router)
     app.include_router(meal_cards.router)

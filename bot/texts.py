@@ -14,12 +14,12 @@ SETTINGS = N_("⚙️ Settings")
 MAIN_MENU = (ORDER, REPEAT, MY_ORDERS, MY_BILL, STANDING, NEARBY, HELP, SETTINGS)
 
 SHARE_PHONE = N_("📱 Share my phone number")
-HAVE_CODE = N_("👪 I have a family code")
+HAVE_CODE = N_("🔑 I have a code")
 
 CHOOSE_LANGUAGE = N_("Welcome to MealAid meal assistance. Please choose your language.")
 ASK_PHONE = N_(
     "Please press “Share my phone number” below, so we can find you in the register. "
-    "Family members: press “I have a family code”."
+    "Family members, riders and community workers with a code from staff: press “I have a code”."
 )
 NOT_OWN_CONTACT = N_("Please share your own number with the button below.")
 NOT_REGISTERED = N_(
@@ -29,8 +29,14 @@ NOT_REGISTERED = N_(
 )
 WELCOME = N_("Welcome, {name}! Choose what you need with the buttons below.")
 WELCOME_FAMILY = N_("You can now order meals for {name}. Choose with the buttons below.")
+WELCOME_RIDER = N_(
+    "Hello {name}: this chat is now your rider's chat. Send /route for today's route."
+)
+WELCOME_WORKER = N_(
+    "Hello {name}: welfare alerts for the elders of your community will come to this chat."
+)
 WELCOME_BACK = N_("Hello again! Choose what you need with the buttons below.")
-ASK_CODE = N_("Please type the code the community worker gave you, for example ABCD-2345.")
+ASK_CODE = N_("Please type the code staff gave you, for example ABCD-2345.")
 LANGUAGE_SET = N_("Language changed to English.")
 NOT_UNDERSTOOD = N_("Sorry, I did not understand. Please use the buttons below.")
 CANCELLED_FLOW = N_("Stopped. Choose what you need with the buttons below.")

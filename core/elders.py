@@ -245,6 +245,34 @@ def _normalised(code: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", code).upper())
 
 
+def code_hash(code: str) -> str:
+    """A one-time code as stored: keyed, so a database leak hands out no codes."""
+    return _code_hash(_normalised(code))
+
+
+def new_code() -> tuple[str, str]:
+    """A fresh one-time code: (as shown, e.g. 4KX7-M2QP; as stored, its keyed hash)."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{code[:4]}-{code[4:]}", _code_hash(code)
+
+
+def check_code_attempts(*, session: Session, clock: Clock, chat_user_id: int) -> None:
+    """TooManyCodeAttempts once this chat has typed too many wrong codes (of any kind) in the
+    last hour: after that nothing is even looked up."""
+    recent_failures = session.execute(
+        sa.select(sa.func.count()).where(
+            col(LinkCodeAttempt.chat_user_id) == chat_user_id,
+            col(LinkCodeAttempt.succeeded).is_(False),
+            col(LinkCodeAttempt.at) > clock.now() - timedelta(hours=1),
+        )
+    ).scalar_one()
+    if recent_failures >= WRONG_CODES_PER_HOUR:
+        # Someone not yet linked to the elder whose code they type: no canteen to name.
+        raise TooManyCodeAttempts(
+            phone=phone_to_call(programme_phone=get_settings().programme_phone)
+        )
+
+
 @service
 def issue_link_code(
     *,
@@ -281,18 +309,7 @@ def redeem_link_code(
     expired code alike; the failed attempt is recorded (the caller commits it) so that after
     too many in an hour nothing is even looked up (TooManyCodeAttempts)."""
     now = clock.now()
-    recent_failures = session.execute(
-        sa.select(sa.func.count()).where(
-            col(LinkCodeAttempt.chat_user_id) == chat_user_id,
-            col(LinkCodeAttempt.succeeded).is_(False),
-            col(LinkCodeAttempt.at) > now - timedelta(hours=1),
-        )
-    ).scalar_one()
-    if recent_failures >= WRONG_CODES_PER_HOUR:
-        # Someone not yet linked to the elder whose code they type: no canteen to name.
-        raise TooManyCodeAttempts(
-            phone=phone_to_call(programme_phone=get_settings().programme_phone)
-        )
+    check_code_attempts(session=session, clock=clock, chat_user_id=chat_user_id)
     # Claim the code with one conditional update, so two chats racing with it cannot both win.
     claimed = session.execute(
         sa.update(FamilyLinkCode)

@@ -378,6 +378,22 @@ class LinkCodeAttempt(SQLModel, table=True):
     succeeded: bool = False
 
 
+class StaffChatCode(SQLModel, table=True):
+    """A one-time code the admin gives a rider or a community worker, so that their own chat
+    gets their route or the welfare alerts. Only a keyed hash is stored."""
+
+    __tablename__ = "staff_chat_code"
+    id: int | None = Field(default=None, primary_key=True)
+    rider_id: int | None = Field(default=None, foreign_key="rider.id")
+    worker_id: int | None = Field(default=None, foreign_key="community_worker.id")
+    code_hash: str = Field(max_length=64, unique=True)
+    issued_by: str = Field(max_length=64)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_chat_user_id: int | None = Field(default=None, foreign_key="chat_user.id")
+
+
 class CommunityWorker(SQLModel, table=True):
     """The community worker a welfare alert escalates to when family do not answer."""
 

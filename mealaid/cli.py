@@ -724,33 +724,54 @@ def bot(
 
 @app.command("link-code")
 def link_code(
-    elder: Annotated[int, typer.Option(help="The elder's id.")],
+    elder: Annotated[
+        int | None, typer.Option(help="The elder's id: a family member's code.")
+    ] = None,
+    rider: Annotated[int | None, typer.Option(help="A rider's id: the rider's own chat.")] = None,
+    worker: Annotated[
+        int | None, typer.Option(help="A community worker's id: the worker's own chat.")
+    ] = None,
     issued_by: Annotated[str, typer.Option(help="Who hands the code over.")] = "staff",
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
-    """Issue a one-time code that links a family member's chat to an elder (valid 72 hours)."""
+    """Issue a one-time code (valid 72 hours) that links a chat: a family member's to an elder
+    (--elder), or a rider's or a community worker's own (--rider, --worker)."""
+    from usecases.chat_links import issue_staff_code
     from usecases.elders import issue_link_code
 
     settings = get_settings()
     locale = _locale(lang)
+    chosen = [
+        (kind, ident)
+        for kind, ident in (("elder", elder), ("rider", rider), ("worker", worker))
+        if ident is not None
+    ]
+    if len(chosen) != 1:
+        console.print(i18n.gettext(N_("Name one person: --elder, --rider or --worker."), locale))
+        raise typer.Exit(2)
+    [(kind, ident)] = chosen
+    clock, actor = SystemClock(settings.tz), f"cli:{issued_by}"
     try:
         with _database().transaction() as session:
-            code, _ = issue_link_code(
-                session=session,
-                clock=SystemClock(settings.tz),
-                actor=f"cli:{issued_by}",
-                elder_id=elder,
-            )
+            if kind == "elder":
+                code, _ = issue_link_code(session=session, clock=clock, actor=actor, elder_id=ident)
+            else:
+                code, _ = issue_staff_code(
+                    session=session,
+                    clock=clock,
+                    actor=actor,
+                    kind="rider" if kind == "rider" else "worker",
+                    person_id=ident,
+                )
     except DomainError as error:
         console.print(error.render(locale))
         raise typer.Exit(1) from None
-    console.print(
-        i18n.render(
-            N_("Family code: {code} (one use, valid for 72 hours; type it in the bot)."),
-            locale,
-            {"code": code},
-        )
+    message = (
+        N_("Family code: {code} (one use, valid for 72 hours; type it in the bot).")
+        if kind == "elder"
+        else N_("Chat code: {code} (one use, valid for 72 hours; type it in the bot).")
     )
+    console.print(i18n.render(message, locale, {"code": code}))
 
 
 def _slot(value: str | None, locale: str) -> Slot | None:

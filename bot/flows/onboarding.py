@@ -7,7 +7,8 @@ from bot.turn import Say, Turn, main_menu
 from core import i18n
 from core.errors import LinkCodeInvalid
 from core.validation import invalid_text, text_problem
-from usecases.elders import link_own_chat, redeem_link_code
+from usecases.chat_links import redeem_code
+from usecases.elders import link_own_chat
 
 
 def start(turn: Turn) -> list[Say]:
@@ -66,14 +67,20 @@ def ask_code(turn: Turn) -> list[Say]:
 
 
 def code_typed(turn: Turn, code: str) -> list[Say]:
-    elder = redeem_link_code(
+    """A code from staff: a family member's (to order for an elder), or a rider's or a
+    community worker's own (their route, or their community's welfare alerts)."""
+    linked = redeem_code(
         session=turn.session, clock=turn.clock, chat_user_id=turn.user.id, code=code
     )
-    if elder is None:
+    if linked is None:
         return [Say(LinkCodeInvalid().render(turn.locale), keyboard="contact")]
     turn.state.step = None
     turn.forget_elders()
-    return [Say(turn.t(texts.WELCOME_FAMILY, name=elder.name), keyboard="main")]
+    if linked.kind == "rider":
+        return [Say(turn.t(texts.WELCOME_RIDER, name=linked.name), keyboard="remove")]
+    if linked.kind == "worker":
+        return [Say(turn.t(texts.WELCOME_WORKER, name=linked.name), keyboard="remove")]
+    return [Say(turn.t(texts.WELCOME_FAMILY, name=linked.name), keyboard="main")]
 
 
 def not_understood(turn: Turn) -> list[Say]:

@@ -85,6 +85,10 @@ MATRIX = {
     ("GET", "/api/v1/stops/{order_id}"): only(Role.admin, Role.rider),
     ("POST", "/api/v1/routes/{route_id}/links/withdraw"): only(Role.admin),
     ("POST", "/rider/routes/{route_id}/links/withdraw"): only(Role.admin),
+    ("POST", "/api/v1/riders/{person_id}/chat-code"): only(Role.admin),
+    ("DELETE", "/api/v1/riders/{person_id}/chat"): only(Role.admin),
+    ("POST", "/api/v1/community-workers/{person_id}/chat-code"): only(Role.admin),
+    ("DELETE", "/api/v1/community-workers/{person_id}/chat"): only(Role.admin),
     ("GET", "/rider"): only(Role.admin, Role.rider),
     ("GET", "/settlement"): only(Role.admin),
     ("GET", "/api/v1/settlement"): only(Role.admin),
@@ -155,6 +159,13 @@ MATRIX = {
     ("GET", "/api/v1/counter"): only(*COUNTER),
     ("POST", "/api/v1/counter/orders/{order_id}/serve"): only(*COUNTER),
     ("POST", "/api/v1/counter/not-collected"): only(*COUNTER),
+    ("POST", "/api/v1/counter/scan"): only(*COUNTER),
+    ("POST", "/counter/scan"): only(*COUNTER),
+    # Meal cards: whoever looks after the elder (a worker: their own communities).
+    ("GET", "/api/v1/elders/{elder_id}/meal-card.pdf"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/{elder_id}/meal-card/reissue"): only(*REGISTRY),
+    ("POST", "/elders/{elder_id}/meal-card/reissue"): only(*REGISTRY),
+    ("GET", "/api/v1/communities/{community_id}/meal-cards.pdf"): only(*REGISTRY),
 }
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
@@ -208,6 +219,7 @@ def world(empty_database):
             "orders": orders,
             "funder": funder.id,
             "funder_code": funder.code,
+            "community": elder.community_id,
             **registry,
         }
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
@@ -296,6 +308,8 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
         .replace("{dish_id}", "1")
         .replace("{item_id}", "1")
         .replace("{site_id}", "1")
+        .replace("{person_id}", "1")
+        .replace("{community_id}", str(ids["community"]))
     )
     if url == "/static":
         url = "/static/style.css"

@@ -214,7 +214,7 @@ def test_a_family_member_types_the_code_staff_gave_her(make, session):
     _, _, elder = make.world()
     code, _ = issue_link_code(session=session, clock=make.clock, actor="worker", elder_id=elder.id)
     turn = chat_for(make)
-    [ask] = typed(turn, "👪 I have a family code")
+    [ask] = typed(turn, "🔑 I have a code")
     assert ask.keyboard == "remove" and turn.state.step == "code"
 
     [wrong] = typed(turn, "ABCD-0000")
@@ -232,7 +232,7 @@ def test_a_family_member_types_the_code_staff_gave_her(make, session):
     )
     # The code was used: typed again in another chat, it links nothing.
     other = chat_for(make)
-    typed(other, "👪 I have a family code")
+    typed(other, "🔑 I have a code")
     assert elder.name not in typed(other, code)[0].text
     assert len(session.exec(select(ElderLink)).all()) == 1
 

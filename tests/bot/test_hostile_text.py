@@ -34,7 +34,7 @@ def test_a_family_code_pasted_with_invisible_or_full_width_characters_links(make
     _, _, elder = make.world()
     code, _ = issue_link_code(session=session, clock=make.clock, actor="worker", elder_id=elder.id)
     turn = chat_for(make)
-    typed(turn, "👪 I have a family code")
+    typed(turn, "🔑 I have a code")
     # As copied out of another chat: zero-width spaces around it, and full-width letters.
     full_width = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in code)
     [welcome] = typed(turn, f"\u200b{full_width.lower()}\u200b")

@@ -169,10 +169,10 @@ def test_a_family_member_links_with_a_one_time_code(world):
     daughter.press("中文")
     unknown = daughter.share_contact()
     assert "12345" in unknown[-1]["text"]  # not registered: how to register, with the phone
-    daughter.press("👪 我有家属绑定码")
+    daughter.press("🔑 我有绑定码")
     wrong = daughter.send("ZZZZ-ZZZZ")
     assert "无效" in wrong[-1]["text"] or "不能使用" in wrong[-1]["text"]
-    daughter.press("👪 我有家属绑定码")
+    daughter.press("🔑 我有绑定码")
     linked = daughter.send(data["code"].lower())
     assert data["names"]["elder"] in linked[-1]["text"]
     with chat.database.reading() as session:
@@ -182,7 +182,7 @@ def test_a_family_member_links_with_a_one_time_code(world):
     other = chat.person()
     other.send("/start")
     other.press("中文")
-    other.press("👪 我有家属绑定码")
+    other.press("🔑 我有绑定码")
     assert "不能使用" in other.send(data["code"])[-1]["text"]
 
 
@@ -242,7 +242,7 @@ def test_anything_not_understood_gets_help_and_the_menu_and_state_survives_a_res
     daughter = chat.person()
     daughter.send("/start")
     daughter.press("中文")
-    daughter.press("👪 我有家属绑定码")
+    daughter.press("🔑 我有绑定码")
     chat.sandbox.restart_bot()
     assert data["names"]["elder"] in daughter.send(data["code"])[-1]["text"]
     # /cancel leaves a flow.
@@ -382,7 +382,7 @@ def test_a_family_member_of_two_elders_picks_by_name_first_in_english(world):
     son = chat.person(language_code="en")
     son.send("/start")
     son.press("English")
-    son.press("👪 I have a family code")
+    son.press("🔑 I have a code")
     assert "can now order" in son.send(data["code"])[-1]["text"]
     son.press("⚙️ Settings")
     son.press("👪 Order for another elder (family code)")
