@@ -285,12 +285,12 @@ def issue_link_code(
 ) -> str:
     """A new single-use code (shown once, stored hashed) that links one chat to this elder."""
     get_elder(session=session, elder_id=elder_id)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    shown, stored = new_code()
     now = clock.now()
     session.add(
         FamilyLinkCode(
             elder_id=elder_id,
-            code_hash=_code_hash(code),
+            code_hash=stored,
             relation=relation,
             issued_by=issued_by,
             issued_at=now,
@@ -298,7 +298,7 @@ def issue_link_code(
         )
     )
     session.flush()
-    return f"{code[:4]}-{code[4:]}"
+    return shown
 
 
 @service
@@ -314,7 +314,7 @@ def redeem_link_code(
     claimed = session.execute(
         sa.update(FamilyLinkCode)
         .where(
-            col(FamilyLinkCode.code_hash) == _code_hash(_normalised(code)),
+            col(FamilyLinkCode.code_hash) == code_hash(code),
             col(FamilyLinkCode.used_at).is_(None),
             col(FamilyLinkCode.expires_at) > now,
         )
