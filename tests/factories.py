@@ -395,8 +395,6 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
     """Three elders served lunch today under a city funder's 低保 rule (drawing on a fund of
     ¥1,000) and a universal one, with a charity funder that paid nothing. Returns the city
     funder and the charity."""
-    from core.types import OrderStatus
-    from usecases import ordering
 
     session = make.session
     site, dishes, _ = make.world()
@@ -411,22 +409,32 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
         make.elder(site, name="普通长者"),
         make.elder(site, name="另一位"),
     ]
+    lunch_delivered(make, site, dishes[0], elders)
+    return city, charity
+
+
+def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
+    """Today's lunch of `dish` ordered for these elders at the site, its cutoff run, and each
+    delivered: meals the ledger has posted. The orders' ids."""
+    from core.types import OrderStatus
+    from usecases import ordering
+
     orders = [
         ordering.place_order(
-            session=session,
+            session=make.session,
             clock=make.clock,
             elder_id=elder.id,
             site_id=site.id,
             service_date=make.today,
             slot=Slot.lunch,
-            dish_id=dishes[0].id,
+            dish_id=dish.id,
             variant="regular",
-            idempotency_key=f"served-{elder.id}",
+            idempotency_key=f"delivered-{elder.id}",
         ).order.id
         for elder in elders
     ]
     ordering.run_cutoff(
-        session=session,
+        session=make.session,
         clock=make.clock,
         site_id=site.id,
         service_date=make.today,
@@ -435,13 +443,13 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
     )
     for order_id in orders:
         ordering.record_outcome(
-            session=session,
+            session=make.session,
             clock=make.clock,
             order_id=order_id,
             outcome=OrderStatus.delivered,
             by="rider",
         )
-    return city, charity
+    return orders
 
 
 def kitchen_with_standing_orders(

@@ -26,7 +26,7 @@ from billing.settlement import (
 from core.elders import pause_elder
 from core.models import ElderCategory, Order
 from core.types import Category, OrderStatus, Slot
-from tests.factories import PolicyFactory
+from tests.factories import PolicyFactory, lunch_delivered
 from usecases import ordering
 
 NOVEMBER = month_range("2026-11")
@@ -45,36 +45,7 @@ def served(make, session):
         make.elder(site, name="普通长者"),
         make.elder(site, name="另一位"),
     ]
-    orders = []
-    for elder in elders:
-        billed = ordering.place_order(
-            session=session,
-            clock=make.clock,
-            elder_id=elder.id,
-            site_id=site.id,
-            service_date=make.today,
-            slot=Slot.lunch,
-            dish_id=dishes[0].id,
-            variant="regular",
-            idempotency_key=f"s-{elder.id}",
-        )
-        orders.append(billed.order.id)
-    ordering.run_cutoff(
-        session=session,
-        clock=make.clock,
-        site_id=site.id,
-        service_date=make.today,
-        slot=Slot.lunch,
-        early=True,
-    )
-    for order_id in orders:
-        ordering.record_outcome(
-            session=session,
-            clock=make.clock,
-            order_id=order_id,
-            outcome=OrderStatus.delivered,
-            by="rider",
-        )
+    orders = lunch_delivered(make, site, dishes[0], elders)
     return site, elders, orders, city
 
 

@@ -13,10 +13,9 @@ from billing.exports import settle_files
 from billing.settlement import month_range
 from core.models import Elder, Order
 from core.reports import FONT
-from core.types import Category, OrderStatus, Slot
+from core.types import Category, Slot
 from kitchen.exports import kitchen_files
-from tests.factories import PolicyFactory, kitchen_with_route
-from usecases import ordering
+from tests.factories import PolicyFactory, kitchen_with_route, lunch_delivered
 
 
 def fonts_of(path: Path) -> list[tuple[str, dict]]:
@@ -97,36 +96,7 @@ def test_statements_and_bills_embed_their_font(make, session, tmp_path):
         make.elder(site, name="阿依古丽·买买提", categories=[Category.minimum_living]),
         make.elder(site, name="陆伟雄"),
     ]
-    orders = [
-        ordering.place_order(
-            session=session,
-            clock=make.clock,
-            elder_id=elder.id,
-            site_id=site.id,
-            service_date=make.today,
-            slot=Slot.lunch,
-            dish_id=dishes[0].id,
-            variant="regular",
-            idempotency_key=f"font-{elder.id}",
-        ).order.id
-        for elder in elders
-    ]
-    ordering.run_cutoff(
-        session=session,
-        clock=make.clock,
-        site_id=site.id,
-        service_date=make.today,
-        slot=Slot.lunch,
-        early=True,
-    )
-    for order_id in orders:
-        ordering.record_outcome(
-            session=session,
-            clock=make.clock,
-            order_id=order_id,
-            outcome=OrderStatus.delivered,
-            by="rider",
-        )
+    lunch_delivered(make, site, dishes[0], elders)
     month = make.today.strftime("%Y-%m")
     first, last = month_range(month)
     settle_files(
