@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from core.dates import SpreadsheetDate
 from core.types import (
     Allergen,
     Category,
@@ -128,7 +129,7 @@ class ElderCreate(Schema):
     lat: Latitude
     lon: Longitude
     community_id: RowId
-    birth_date: date
+    birth_date: SpreadsheetDate
     gender: Gender | None = None
     texture: Texture = Texture.regular
     diet_needs: list[DietTag] = []

@@ -449,6 +449,43 @@ def test_the_json_api_registers_and_changes_an_elder_and_names_a_bad_field(regis
         assert admin.get(f"/api/v1/elders/{ids['wang']}").status_code == 200
 
 
+def test_birth_dates_are_taken_as_spreadsheets_and_people_write_them(registry):
+    """1941/7/25 and 1935年12月1日 (issue 22: only 1 of 3 elders went in before)."""
+    app, database, _, ids = registry
+    with browser(app, ids["worker"]) as worker:
+        token = csrf_from(worker.get("/elders").text)
+        headers = {"x-csrf-token": token, "accept-language": "en"}
+        values = {
+            "address": "中山路8号",
+            "lat": 23.13,
+            "lon": 113.26,
+            "community_id": ids["east"],
+        }
+        made = {}
+        for name, written in (("周伯", "1941/7/25"), ("吴婆婆", "1935年12月1日")):
+            answer = worker.post(
+                "/api/v1/elders",
+                json={**values, "name": name, "birth_date": written},
+                headers=headers,
+            )
+            assert answer.status_code == 201, answer.text
+            made[name] = answer.json()["birth_date"]
+        assert made == {"周伯": "1941-07-25", "吴婆婆": "1935-12-01"}
+        before = row_counts_of(database)
+        wrong = worker.post(
+            "/api/v1/elders",
+            json={**values, "name": "郑伯", "birth_date": "1941/2/30"},
+            headers=headers,
+        )
+        assert wrong.status_code == 422 and wrong.json()["field"] == "birth_date"
+        assert row_counts_of(database) == before
+
+
+def row_counts_of(database) -> dict:
+    with database.reading() as session:
+        return row_counts(session)
+
+
 def test_the_welfare_board_shows_the_steps_and_closes_an_alert_with_its_outcome(registry):
     app, database, _, ids = registry
     with browser(app, ids["worker"]) as worker:
