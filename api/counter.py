@@ -6,7 +6,7 @@ decoded here, on the server, so the page runs no script and nothing is installed
 keep only their own sites' counters (the admin any). Each mark goes through usecases.counter."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -22,7 +22,7 @@ from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
 from api.templating import page
 from core.clock import Clock, today
-from core.errors import DomainError
+from core.errors import AlreadyOrdered, DomainError, DuplicateRequest
 from core.i18n import N_
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
@@ -75,6 +75,17 @@ class ScannedPublic(BaseModel):
     elder: str
     meals: list[CounterMealPublic]
     all_served: bool  # every one of them is served already (the same card again)
+
+
+class WalkIn(BaseModel):
+    """A registered elder served here without an order: the dish she chose from today's menu."""
+
+    site_id: RowId
+    elder_id: RowId
+    dish_id: RowId
+    variant: Annotated[str, Field(min_length=1, max_length=24)]
+    slot: Slot
+    mode: Literal[ServiceMode.dine_in, ServiceMode.pickup] = ServiceMode.dine_in
 
 
 class NotCollected(BaseModel):
@@ -177,6 +188,38 @@ def serve_json(
     _check_order(session, staff, order_id)
     served = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
     return ServedPublic(order_id=order_id, status=served.status, already_served=served.already)
+
+
+@router.post(
+    "/api/v1/counter/walk-in",
+    response_model=ServedPublic,
+    responses={
+        409: {"model": ErrorPublic, "description": "She has this meal already, or it is over"}
+    },
+)
+def walk_in_json(
+    body: WalkIn, staff: CounterStaff, session: SessionDep, clock: ClockDep
+) -> ServedPublic:
+    """A registered elder who turned up without an order is served now: the order is placed
+    (the menu, her diet, one order per meal, paused days, the budget) and marked served. The
+    cutoff does not apply; the meal must still be being served (until its window ends)."""
+    _sites(staff, body.site_id)
+    served = _walk_in(session, clock, staff, body)
+    return ServedPublic(order_id=served.order_id, status=served.status)
+
+
+def _walk_in(session: Session, clock: Clock, staff: Staff, body: WalkIn) -> counter.Served:
+    return counter.serve_walk_in(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        site_id=body.site_id,
+        elder_id=body.elder_id,
+        dish_id=body.dish_id,
+        variant=body.variant,
+        slot=body.slot,
+        mode=body.mode,
+    )
 
 
 # A phone's photo is a few megabytes; more than this is not a photo of a card.
@@ -376,6 +419,133 @@ def scan_page(
             status_code=refused.status,
         )
     kept = urlencode({"elder_id": scanned.elder_id, "scanned": 1})
+    return RedirectResponse(f"/counter?{kept}", status_code=303)
+
+
+class WalkInQuery(BaseModel):
+    site_id: Annotated[RowId | None, BlankIsNone] = None
+    q: Annotated[str, Field(max_length=40), LINE] = ""
+    elder_id: Annotated[RowId | None, BlankIsNone] = None
+
+
+@router.get("/counter/walk-in", response_class=HTMLResponse, include_in_schema=False)
+def walk_in_page(
+    request: Request,
+    staff: CounterStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    wanted: Annotated[WalkInQuery, Query()],
+    locale: LocaleDep = "zh_CN",
+):
+    """Serve a walk-in: find the elder (by name or phone digits), then today's dishes at this
+    site, those she can eat, her own style first; one tap places and serves it."""
+    return _walk_in_page(request, session, clock, staff, wanted, locale)
+
+
+def _walk_in_page(  # type: ignore[no-untyped-def]
+    request: Request,
+    session: Session,
+    clock: Clock,
+    staff: Staff,
+    wanted: WalkInQuery,
+    locale: str,
+    *,
+    error: str | None = None,
+    has_order: bool = False,
+    status_code: int = 200,
+):
+    mine = counter_sites(staff)
+    sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
+    site_id = wanted.site_id or (sites[0].id if sites else None)
+    if site_id is not None:
+        _sites(staff, site_id)
+    found: list[counter.WalkInElder] = []
+    elder = None
+    choices: list[counter.WalkInChoice] = []
+    if wanted.elder_id is not None:
+        elder = counter.walk_in_elder(session=session, elder_id=wanted.elder_id)
+        if site_id is not None:
+            choices = counter.walk_in_choices(
+                session=session, clock=clock, site_id=site_id, elder_id=elder.elder_id
+            )
+    elif wanted.q:
+        digits = phone_digits(wanted.q)
+        try:
+            if digits is not None:
+                check_phone_search(
+                    session=session,
+                    clock=clock,
+                    actor=staff.actor,
+                    digits=digits,
+                    shown=SHOWN_DIGITS,
+                )
+            found = counter.walk_in_elders(session=session, query=wanted.q)
+        except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
+            error, status_code = refused.render(locale), refused.status
+        else:
+            if digits is not None:
+                entry = search_record(
+                    where="counter",
+                    digits=digits,
+                    total=len(found),
+                    elder_ids=[e.elder_id for e in found],
+                    shown=SHOWN_DIGITS,
+                )
+                record_view(request, actor=staff.actor, **vars(entry))
+    return page(
+        request,
+        "counter_walk_in.html",
+        {
+            "service_date": today(clock),
+            "sites": sites,
+            "site_id": site_id,
+            "wanted": wanted,
+            "found": found,
+            "elder": elder,
+            "choices": choices,
+            "error": error,
+            "has_order": has_order,
+        },
+        status_code,
+    )
+
+
+@router.post("/counter/walk-in", include_in_schema=False)
+def walk_in_serve_page(
+    request: Request,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    site_id: Annotated[RowId, Form()],
+    elder_id: Annotated[RowId, Form()],
+    dish_id: Annotated[RowId, Form()],
+    variant: Annotated[str, Form(min_length=1, max_length=24)],
+    slot: Annotated[Slot, Form()],
+    mode: Annotated[Literal[ServiceMode.dine_in, ServiceMode.pickup], Form()] = ServiceMode.dine_in,
+    locale: LocaleDep = "zh_CN",
+):
+    """Placed and served; a refusal is said on the same page, and nothing is written."""
+    _sites(staff, site_id)
+    body = WalkIn(
+        site_id=site_id, elder_id=elder_id, dish_id=dish_id, variant=variant, slot=slot, mode=mode
+    )
+    try:
+        served = _walk_in(session, clock, staff, body)
+    except DomainError as refused:
+        # Refused before anything was written.
+        return _walk_in_page(
+            request,
+            session,
+            clock,
+            staff,
+            WalkInQuery(site_id=site_id, elder_id=elder_id),
+            locale,
+            error=refused.render(locale),
+            # She has this meal already: the page offers to serve that one.
+            has_order=isinstance(refused, (AlreadyOrdered, DuplicateRequest)),
+            status_code=refused.status,
+        )
+    kept = urlencode({"elder_id": elder_id, "served": served.order_id})
     return RedirectResponse(f"/counter?{kept}", status_code=303)
 
 

@@ -87,6 +87,18 @@ class CutoffPassed(Conflict):
     )
 
 
+class MealOver(Conflict):
+    code = "meal_over"
+    message = N_("Serving {slot} on {date} ended at {end}.")
+
+
+class StillOrderable(Conflict):
+    code = "still_orderable"
+    message = N_(
+        "Orders for {slot} on {date} are open until {cutoff}: please place an order for it."
+    )
+
+
 class NotOnMenu(DomainError):
     code = "not_on_menu"
     message = N_("This meal is not on the menu for {slot} on {date}.")

@@ -24,6 +24,7 @@ from core.errors import (
     ElderNotFound,
     ElderPaused,
     InvalidQuantity,
+    MealOver,
     NothingToRepeat,
     NotOnMenu,
     OrderNotChangeable,
@@ -32,6 +33,7 @@ from core.errors import (
     RepeatNotOnMenu,
     SiteNotFound,
     SlotNotOffered,
+    StillOrderable,
 )
 from core.i18n import Bilingual
 from core.menus import (
@@ -123,8 +125,12 @@ def place_order(
     idempotency_key: IdempotencyKey,
     source: OrderSource = OrderSource.chat,
     placed_by_chat_user_id: int | None = None,
+    walk_in: bool = False,
 ) -> PlacedOrder:
-    """Place one order after checking every rule; refuse with a typed error and write nothing."""
+    """Place one order after checking every rule; refuse with a typed error and write nothing.
+    A walk-in (an elder served at the counter from what the kitchen made) is past the cutoff by
+    nature: for it the cutoff is not checked, the meal must still be being served (until the
+    end of its service window), and the order is locked at once, ready to be marked served."""
     return place_checked(
         session=session,
         clock=clock,
@@ -141,6 +147,7 @@ def place_order(
         placed_by_chat_user_id=placed_by_chat_user_id,
         standing_order_id=None,
         at_cutoff=False,
+        walk_in=walk_in,
     )
 
 
@@ -161,6 +168,7 @@ def place_checked(
     placed_by_chat_user_id: int | None,
     standing_order_id: int | None,
     at_cutoff: bool,
+    walk_in: bool = False,
 ) -> PlacedOrder:
     context = _context(
         session,
@@ -181,7 +189,9 @@ def place_checked(
     site = _check_site(context.site, site_id, slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
     check_mode(site, chosen_mode, in_service_area=elder.served_by_site, elder_name=elder.name)
-    if not at_cutoff:
+    if walk_in:
+        _check_still_served(site, service_date, slot, clock)
+    elif not at_cutoff:
         _check_open(site, service_date, slot, clock)
     choice = _check_on_menu(context.choice, service_date, slot)
     _check_diet(elder, choice)
@@ -193,7 +203,8 @@ def place_checked(
         service_date=service_date,
         slot=slot.value,
         mode=chosen_mode.value,
-        status=OrderStatus.placed.value,
+        # A walk-in's meal is already cooked: locked, as the cutoff leaves an order.
+        status=(OrderStatus.locked if walk_in else OrderStatus.placed).value,
         source=source.value,
         idempotency_key=idempotency_key,
         standing_order_id=standing_order_id,
@@ -201,7 +212,7 @@ def place_checked(
         ordered_at=now,
         updated_at=now,
         cancelled_at=None,
-        locked_at=None,
+        locked_at=now if walk_in else None,
         outcome_at=None,
         outcome_by=None,
         **_snapshot(choice, quantity),
@@ -566,6 +577,7 @@ SITE_COLUMNS = (
     _slot.c.id.label("site_slot_id"),
     _slot.c.cutoff_time.label("site_cutoff_time"),
     _slot.c.cutoff_days_before.label("site_cutoff_days_before"),
+    _slot.c.delivery_end.label("site_delivery_end"),
     sa.exists()
     .where(_cutoff.c.site_id == _site_id, _cutoff.c.service_date == _day, _cutoff.c.slot == _meal)
     .label("site_locked"),
@@ -626,6 +638,7 @@ class SiteContext:
     slot_id: int | None
     cutoff_time: time | None
     cutoff_days_before: int | None
+    delivery_end: time | None
     locked: bool
 
 
@@ -728,6 +741,19 @@ def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock)
     if site.locked or clock.now() >= closes:
         phone = phone_to_call(programme_phone=get_settings().programme_phone, site_phone=site.phone)
         raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=phone)
+
+
+def _check_still_served(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:
+    """A walk-in is served from what the kitchen made: after the meal's cutoff (or its early
+    lock), on its day, until the end of its service window. Before the cutoff she orders as
+    anyone does."""
+    now = clock.now()
+    closes = cutoff_at(cast(SlotTimes, site), service_date, clock.tz)
+    ends = datetime.combine(service_date, cast(time, site.delivery_end), tzinfo=clock.tz)
+    if now.date() != service_date or now >= ends:
+        raise MealOver(slot=slot, date=service_date, end=ends)
+    if not site.locked and now < closes:
+        raise StillOrderable(slot=slot, date=service_date, cutoff=closes)
 
 
 def _check_diet(elder: ElderContext | Elder, choice: MenuChoice) -> None:

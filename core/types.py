@@ -167,6 +167,7 @@ class OrderSource(Labelled):
     staff = "staff"
     standing = "standing"
     api = "api"
+    counter = "counter"  # a walk-in served at the canteen counter
 
 
 class RiderMode(Labelled):
@@ -296,6 +297,7 @@ LABELS.add(
         OrderSource.staff: N_("staff"),
         OrderSource.standing: N_("standing order"),
         OrderSource.api: N_("API"),
+        OrderSource.counter: N_("counter"),
     },
 )
 LABELS.add(

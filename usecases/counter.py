@@ -3,22 +3,27 @@ digits, marked served (eaten or collected) one tap at a time, and the rest marke
 when the meal is over. Each mark goes through the same outcome use case as a delivery
 (`usecases.ordering.record_outcome`: the ledger entries, the dashboard, the month's checks see
 canteen meals like any other) and leaves an audit entry. An elder's meal card, read from a photo
-of it, finds her meals (core.meal_cards)."""
+of it, finds her meals (core.meal_cards). A registered elder who turns up without an order is
+served on the spot from today's menu (serve_walk_in): placed and marked served through the same
+use cases as any order, only the cutoff relaxed."""
 
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from core import audit, meal_cards
-from core.clock import Clock
-from core.errors import DomainError, OrderNotFound, OutcomeNotAllowed
+from core.clock import Clock, today
+from core.diet import profile_of_elder
+from core.errors import DomainError, ElderNotFound, OrderNotFound, OutcomeNotAllowed
 from core.i18n import N_
-from core.models import Elder, Order, Site, saved
-from core.types import OrderStatus, ServiceMode, Slot
+from core.menus import MenuChoice, menu_choices, own_style_first
+from core.models import Elder, MealSlot, Order, Site, SlotCutoff, saved
+from core.sites import cutoff_at
+from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from usecases import ordering
 from usecases.phone_search import phone_digits
 
@@ -228,3 +233,151 @@ def not_collected(
         detail=f"{service_date.isoformat()} {slot.value} {count}",
     )
     return count
+
+
+# -- walk-ins ---------------------------------------------------------------------------------
+
+
+def serving_now(*, session: Session, clock: Clock, site_id: int) -> list[Slot]:
+    """The site's meals a walk-in can be served today: past their cutoff (the kitchen has
+    cooked them; a slot locked early counts) and not past the end of their service window."""
+    now = clock.now()
+    locked = set(
+        session.execute(
+            sa.select(col(SlotCutoff.slot)).where(
+                col(SlotCutoff.site_id) == site_id, col(SlotCutoff.service_date) == now.date()
+            )
+        ).scalars()
+    )
+    slots = session.execute(sa.select(MealSlot).where(col(MealSlot.site_id) == site_id)).scalars()
+    ordered = list(Slot)
+    return sorted(
+        (
+            Slot(s.slot)
+            for s in slots
+            if (s.slot in locked or now >= cutoff_at(s, now.date(), clock.tz))
+            and now < datetime.combine(now.date(), s.delivery_end, tzinfo=clock.tz)
+        ),
+        key=ordered.index,
+    )
+
+
+@dataclass(frozen=True)
+class WalkInElder:
+    elder_id: int
+    name: str
+    phone_tail: str
+
+
+# Elders a walk-in search lists, at most: the counter wants the one in front of it.
+WALK_IN_FOUND = 20
+
+
+def walk_in_elders(*, session: Session, query: str) -> list[WalkInElder]:
+    """Registered elders by name, or by the last digits of their phone (as the counter's own
+    search; the surface checks a search by digits first: usecases.phone_search)."""
+    query = query.strip()
+    if not query:
+        return []
+    digits = phone_digits(query)
+    if digits is not None:
+        stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
+        condition = stored.endswith(digits, autoescape=True)
+    else:
+        condition = col(Elder.name).contains(query)
+    rows = session.execute(
+        sa.select(col(Elder.id), col(Elder.name), col(Elder.phone))
+        .where(condition)
+        .order_by(col(Elder.name), col(Elder.id))
+        .limit(WALK_IN_FOUND)
+    ).all()
+    return [
+        WalkInElder(elder_id, name, re.sub(r"\D", "", phone or "")[-SHOWN_DIGITS:])
+        for elder_id, name, phone in rows
+    ]
+
+
+def walk_in_elder(*, session: Session, elder_id: int) -> WalkInElder:
+    elder = session.get(Elder, elder_id)
+    if elder is None:
+        raise ElderNotFound(elder_id=elder_id)
+    return WalkInElder(
+        saved(elder.id), elder.name, re.sub(r"\D", "", elder.phone or "")[-SHOWN_DIGITS:]
+    )
+
+
+@dataclass(frozen=True)
+class WalkInChoice:
+    slot: Slot
+    choice: MenuChoice
+
+
+def walk_in_choices(
+    *, session: Session, clock: Clock, site_id: int, elder_id: int
+) -> list[WalkInChoice]:
+    """What this elder can be served here now: the dishes on today's menus of the meals still
+    being served, only those she can safely eat, her own style first."""
+    elder = session.get(Elder, elder_id)
+    if elder is None:
+        return []
+    profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
+    found = []
+    for slot in serving_now(session=session, clock=clock, site_id=site_id):
+        try:
+            choices = menu_choices(
+                session=session, site_id=site_id, service_date=today(clock), slot=slot
+            )
+        except DomainError:  # no menu for this meal today
+            continue
+        found += [WalkInChoice(slot, c) for c in own_style_first(choices, profile)]
+    return found
+
+
+def serve_walk_in(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    site_id: int,
+    elder_id: int,
+    dish_id: int,
+    variant: str,
+    slot: Slot,
+    mode: ServiceMode = ServiceMode.dine_in,
+) -> Served:
+    """A registered elder turned up without an order: her meal is placed through the ordering
+    use case like any order (the menu, her diet, one order per meal, paused days, the budget
+    reserved and the split), with the counter as its source and the cutoff relaxed (she is
+    served from what the kitchen made), then marked served through the outcome use case. Every
+    refusal writes nothing. A meal whose service window has ended is over (core.orders)."""
+    if mode not in SERVED_AS:
+        raise OutcomeNotAllowed(status=OrderStatus.placed, outcome=OrderStatus.dined_in)
+    served_on = today(clock)
+    placed = ordering.place_order(
+        session=session,
+        clock=clock,
+        elder_id=elder_id,
+        site_id=site_id,
+        service_date=served_on,
+        slot=slot,
+        dish_id=dish_id,
+        variant=variant,
+        mode=mode,
+        source=OrderSource.counter,
+        idempotency_key=f"walk-in:{elder_id}:{served_on.isoformat()}:{slot.value}:{site_id}",
+        walk_in=True,
+    )
+    order_id = placed.order.id
+    outcome = SERVED_AS[mode]
+    ordering.record_outcome(
+        session=session, clock=clock, order_id=order_id, outcome=outcome, by=actor
+    )
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="counter_walk_in",
+        subject=f"elder:{elder_id}",
+        detail=f"order:{order_id} {outcome.value} {slot.value} dish:{dish_id} {variant}",
+    )
+    return Served(order_id=order_id, status=outcome, already=False)

@@ -161,6 +161,9 @@ MATRIX = {
     ("POST", "/api/v1/counter/not-collected"): only(*COUNTER),
     ("POST", "/api/v1/counter/scan"): only(*COUNTER),
     ("POST", "/counter/scan"): only(*COUNTER),
+    ("POST", "/api/v1/counter/walk-in"): only(*COUNTER),
+    ("GET", "/counter/walk-in"): only(*COUNTER),
+    ("POST", "/counter/walk-in"): only(*COUNTER),
     # Meal cards: whoever looks after the elder (a worker: their own communities).
     ("GET", "/api/v1/elders/{elder_id}/meal-card.pdf"): only(*REGISTRY),
     ("POST", "/api/v1/elders/{elder_id}/meal-card/reissue"): only(*REGISTRY),
