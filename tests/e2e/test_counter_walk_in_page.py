@@ -63,4 +63,23 @@ def test_canteen_staff_serve_a_walk_in_from_todays_menu(walk_in_server, browser,
     page.screenshot(
         path=ARTIFACTS / f"counter-walk-in-served-{empty_database.dialect}.png", full_page=True
     )
+
+    # 陈桂英 has her lunch ordered: the walk-in is refused, saying why, and offers her order.
+    page.goto(f"{base}/counter/walk-in?q=陈桂英")
+    with page.expect_navigation():
+        page.get_by_role("link", name="陈桂英 · …1234").click()
+    with page.expect_navigation():
+        page.locator("ul.walk-in-choices li").first.get_by_role("button", name="堂食").click()
+    assert "已经订了" in page.get_by_role("alert").inner_text()
+    assert page.locator("ul.walk-in-choices").count() == 0  # nothing else to serve her now
+    page.screenshot(
+        path=ARTIFACTS / f"counter-walk-in-refused-{empty_database.dialect}.png", full_page=True
+    )
+    with page.expect_navigation():
+        page.get_by_role("link", name="发放她已订的餐").click()
+    meals = page.locator("li.counter-meal")
+    assert meals.count() == 1 and "陈桂英" in meals.inner_text()
+    with page.expect_navigation():
+        meals.get_by_role("button", name="确认就餐").click()
+    assert "已堂食" in page.locator("li.counter-meal").inner_text()
     context.close()
