@@ -61,6 +61,7 @@ ACTIONS = {
     "cancel_order": N_("cancelled an order"),
     "view_counter": N_("opened the counter"),
     "counter_served": N_("marked a meal served at the counter"),
+    "counter_walk_in": N_("served a walk-in at the counter"),
     "counter_not_collected": N_("marked meals not collected"),
     "counter_scan": N_("read a meal card at the counter"),
     "print_meal_cards": N_("printed meal cards"),
