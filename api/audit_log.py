@@ -1,10 +1,12 @@
 """The audit log for admins (page and JSON), and recording that someone saw personal data."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts.service import touch_session
@@ -12,9 +14,54 @@ from api.deps import AdminStaff, ReadSessionDep, writers_turn
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core import audit
+from core.clock import Clock
 from core.types import MAX_ID
+from usecases.phone_search import check_phone_search, phone_digits, search_record
 
 router = APIRouter(tags=["audit"], responses=STAFF_RESPONSES)
+
+
+@dataclass(frozen=True)
+class PhoneSearch:
+    """A search that may be by phone digits (usecases.phone_search): checked against this
+    person's budget when it is made (`phone_search`), recorded with its answer (`record`).
+    A search by name is neither."""
+
+    request: Request
+    actor: str
+    digits: str | None
+    where: str
+    shown: int
+
+    def record(self, *, total: int, elder_ids: list[int]) -> None:
+        if self.digits is None:
+            return
+        entry = search_record(
+            where=self.where,
+            digits=self.digits,
+            total=total,
+            elder_ids=elder_ids,
+            shown=self.shown,
+        )
+        record_view(self.request, actor=self.actor, **vars(entry))
+
+
+def phone_search(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    query: str | None,
+    *,
+    where: str,
+    shown: int = 0,
+) -> PhoneSearch:
+    """Refuse a search by phone digits over this person's budget (or with too few digits)
+    before it runs; the search to record once it has its answer."""
+    digits = phone_digits(query)
+    if digits is not None:
+        check_phone_search(session=session, clock=clock, actor=actor, digits=digits, shown=shown)
+    return PhoneSearch(request, actor, digits, where, shown)
 
 
 def record_view(request: Request, *, actor: str, action: str, subject: str, detail: str = ""):

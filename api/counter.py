@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from api.accounts.access import Staff, counter_sites
 from api.accounts.errors import AccessDenied
-from api.audit_log import record_view
+from api.audit_log import phone_search, record_view
 from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
@@ -32,9 +32,6 @@ from usecases.counter import SHOWN_DIGITS, CounterMeal
 from usecases.phone_search import (
     PhoneDigitsTooFew,
     TooManyPhoneSearches,
-    check_phone_search,
-    phone_digits,
-    search_record,
 )
 
 router = APIRouter(tags=["counter"], responses=STAFF_RESPONSES)
@@ -129,11 +126,9 @@ def _meals(
 ) -> list[CounterMeal]:
     """The meals asked for; a search by phone digits is checked against this person's budget
     first and recorded with the answer (usecases.phone_search)."""
-    digits = phone_digits(wanted.q)
-    if digits is not None:
-        check_phone_search(
-            session=session, clock=clock, actor=staff.actor, digits=digits, shown=SHOWN_DIGITS
-        )
+    search = phone_search(
+        request, session, clock, staff.actor, wanted.q, where="counter", shown=SHOWN_DIGITS
+    )
     meals = counter.counter_meals(
         session=session,
         service_date=today(clock),
@@ -142,15 +137,7 @@ def _meals(
         query=wanted.q,
         elder_id=wanted.elder_id,
     )
-    if digits is not None:
-        entry = search_record(
-            where="counter",
-            digits=digits,
-            total=len({m.elder_id for m in meals}),
-            elder_ids=[m.elder_id for m in meals],
-            shown=SHOWN_DIGITS,
-        )
-        record_view(request, actor=staff.actor, **vars(entry))
+    search.record(total=len({m.elder_id for m in meals}), elder_ids=[m.elder_id for m in meals])
     return meals
 
 
@@ -469,29 +456,15 @@ def _walk_in_page(  # type: ignore[no-untyped-def]
                 session=session, clock=clock, site_id=site_id, elder_id=elder.elder_id
             )
     elif wanted.q:
-        digits = phone_digits(wanted.q)
         try:
-            if digits is not None:
-                check_phone_search(
-                    session=session,
-                    clock=clock,
-                    actor=staff.actor,
-                    digits=digits,
-                    shown=SHOWN_DIGITS,
-                )
-            found = counter.walk_in_elders(session=session, query=wanted.q)
+            search = phone_search(
+                request, session, clock, staff.actor, wanted.q, where="counter", shown=SHOWN_DIGITS
+            )
         except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
             error, status_code = refused.render(locale), refused.status
         else:
-            if digits is not None:
-                entry = search_record(
-                    where="counter",
-                    digits=digits,
-                    total=len(found),
-                    elder_ids=[e.elder_id for e in found],
-                    shown=SHOWN_DIGITS,
-                )
-                record_view(request, actor=staff.actor, **vars(entry))
+            found = counter.walk_in_elders(session=session, query=wanted.q)
+            search.record(total=len(found), elder_ids=[e.elder_id for e in found])
     return page(
         request,
         "counter_walk_in.html",

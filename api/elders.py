@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import CommunityNotYours
-from api.audit_log import record_view
+from api.audit_log import phone_search, record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, validated
@@ -43,9 +43,6 @@ from usecases.ordering import PausedMeals
 from usecases.phone_search import (
     PhoneDigitsTooFew,
     TooManyPhoneSearches,
-    check_phone_search,
-    phone_digits,
-    search_record,
 )
 
 router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
@@ -96,17 +93,11 @@ def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
 def _search(request: Request, session: Session, clock: Clock, staff: Staff, **wanted: Any):  # type: ignore[no-untyped-def]
     """Search the elders this person looks after (`search_elders`); a search by phone digits
     is checked against this person's budget first and recorded with the answer."""
-    digits = phone_digits(wanted.get("query"))
-    if digits is not None:
-        check_phone_search(session=session, clock=clock, actor=staff.actor, digits=digits)
+    search = phone_search(request, session, clock, staff.actor, wanted.get("query"), where="elders")
     found = search_elders(
         session=session, on=today(clock), community_ids=elder_scope(staff), **wanted
     )
-    if digits is not None:
-        entry = search_record(
-            where="elders", digits=digits, total=found.total, elder_ids=[e.id for e in found.rows]
-        )
-        record_view(request, actor=staff.actor, **vars(entry))
+    search.record(total=found.total, elder_ids=[e.id for e in found.rows])
     return found
 
 
