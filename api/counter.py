@@ -24,6 +24,7 @@ from api.templating import page
 from core.clock import Clock, today
 from core.errors import AlreadyOrdered, DomainError, DuplicateRequest
 from core.i18n import N_
+from core.models import Site
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE
@@ -113,6 +114,12 @@ def _sites(staff: Staff, site_id: int | None) -> frozenset[int] | None:
     if mine is not None and site_id not in mine:
         raise AccessDenied()
     return frozenset({site_id})
+
+
+def _site_list(session: Session, staff: Staff) -> list[Site]:
+    """This person's sites, for the pages' choice of site."""
+    mine = counter_sites(staff)
+    return [s for s in list_sites(session=session) if mine is None or s.id in mine]
 
 
 def _check_order(session: Session, staff: Staff, order_id: int) -> None:
@@ -331,8 +338,7 @@ def _counter_page(  # type: ignore[no-untyped-def]
     error: str | None = None,
     status_code: int = 200,
 ):
-    mine = counter_sites(staff)
-    sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
+    sites = _site_list(session, staff)
     waiting = [m for m in meals if m.status == OrderStatus.locked]
     return page(
         request,
@@ -441,8 +447,7 @@ def _walk_in_page(  # type: ignore[no-untyped-def]
     has_order: bool = False,
     status_code: int = 200,
 ):
-    mine = counter_sites(staff)
-    sites = [s for s in list_sites(session=session) if mine is None or s.id in mine]
+    sites = _site_list(session, staff)
     site_id = wanted.site_id or (sites[0].id if sites else None)
     if site_id is not None:
         _sites(staff, site_id)
