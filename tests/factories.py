@@ -413,13 +413,12 @@ def served_lunches(make: Factory, *, funder_name: tuple[str, str] = ("广州市�
     return city, charity
 
 
-def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
-    """Today's lunch of `dish` ordered for these elders at the site, its cutoff run, and each
-    delivered: meals the ledger has posted. The orders' ids."""
-    from core.types import OrderStatus
+def lunch_locked(make: Factory, site, dish, orders: list[tuple]) -> list[int]:
+    """Today's lunch of `dish` at the site ordered for these (elder, way it is served) and its
+    cutoff run: the orders locked, ready for the counter or the door. Their ids."""
     from usecases import ordering
 
-    orders = [
+    ids = [
         ordering.place_order(
             session=make.session,
             clock=make.clock,
@@ -429,9 +428,10 @@ def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
             slot=Slot.lunch,
             dish_id=dish.id,
             variant="regular",
-            idempotency_key=f"delivered-{elder.id}",
+            mode=mode,
+            idempotency_key=f"lunch-{elder.id}",
         ).order.id
-        for elder in elders
+        for elder, mode in orders
     ]
     ordering.run_cutoff(
         session=make.session,
@@ -441,6 +441,16 @@ def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
         slot=Slot.lunch,
         early=True,
     )
+    return ids
+
+
+def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
+    """Today's lunch of `dish` ordered for these elders at the site, its cutoff run, and each
+    delivered: meals the ledger has posted. The orders' ids."""
+    from core.types import OrderStatus
+    from usecases import ordering
+
+    orders = lunch_locked(make, site, dish, [(elder, None) for elder in elders])
     for order_id in orders:
         ordering.record_outcome(
             session=make.session,
@@ -500,30 +510,5 @@ def kitchen_with_standing_orders(
 def closed_lunch(make: Factory, site, dish, elders: list[tuple[str, str | None, ServiceMode]]):
     """Today's lunch at a site ordered by new elders (name, phone, how it is served), its
     cutoff run: the orders are locked, ready for the counter or the door. Their ids."""
-    from usecases import ordering
-
-    ids = []
-    for name, phone, mode in elders:
-        elder = make.elder(site, name=name, phone=phone)
-        placed = ordering.place_order(
-            session=make.session,
-            clock=make.clock,
-            elder_id=elder.id,
-            site_id=site.id,
-            service_date=make.today,
-            slot=Slot.lunch,
-            dish_id=dish.id,
-            variant="regular",
-            mode=mode,
-            idempotency_key=f"closed-lunch-{elder.id}",
-        )
-        ids.append(placed.order.id)
-    ordering.run_cutoff(
-        session=make.session,
-        clock=make.clock,
-        site_id=site.id,
-        service_date=make.today,
-        slot=Slot.lunch,
-        early=True,
-    )
-    return ids
+    made = [(make.elder(site, name=name, phone=phone), mode) for name, phone, mode in elders]
+    return lunch_locked(make, site, dish, made)
