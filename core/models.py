@@ -135,6 +135,16 @@ class Elder(SQLModel, table=True):
     # The elder's meal card now in use: a reissued card gets the next number, and the code of
     # every earlier card stops working (core.meal_cards).
     card_number: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The ID card number (身份证号) is never stored in clear: a keyed hash finds the same person
+    # again (a re-import) and the last four digits tell two elders of one name apart on pages
+    # (core.id_numbers; docs/security.md).
+    id_number_hash: str | None = Field(default=None, max_length=64, unique=True)
+    id_number_tail: str | None = Field(default=None, max_length=4)
+    # Placed at the community's centre for want of a geocoded address: pages, the planner's
+    # output and route sheets say so until someone corrects the location.
+    location_approximate: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class ElderCategory(SQLModel, table=True):
@@ -496,3 +506,17 @@ class HealthProbe(SQLModel, table=True):
     __tablename__ = "health_probe"
     id: int = Field(primary_key=True)
     written_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class GeocodeCache(SQLModel, table=True):
+    """What the geocoder answered for an address (found or not), so an import or a second
+    registration at the same address asks it once. Keyed by a hash of the address asked, so
+    the cache holds no address in clear."""
+
+    __tablename__ = "geocode_cache"
+    query_hash: str = Field(max_length=64, primary_key=True)
+    provider: str = Field(max_length=32)
+    found: bool
+    lat: float | None = None
+    lon: float | None = None
+    looked_up_at: datetime = Field(sa_type=UTCDateTime)
