@@ -53,8 +53,31 @@ def _json_list() -> sa.JSON:
     return sa.JSON()
 
 
+class District(SQLModel, table=True):
+    """A district (区) of a city: a jurisdiction a government funder's layer can name by id."""
+
+    __tablename__ = "district"
+    __table_args__ = (sa.UniqueConstraint("city", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    city: str = Field(max_length=64)
+    name: str = Field(max_length=64)
+
+
+class Street(SQLModel, table=True):
+    """A street (街道) of a district. Two districts may each have a street of one name (北京街):
+    they are two rows, told apart by id."""
+
+    __tablename__ = "street"
+    __table_args__ = (sa.UniqueConstraint("district_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    district_id: int = Field(foreign_key="district.id", index=True)
+    name: str = Field(max_length=64)
+
+
 class Community(SQLModel, table=True):
-    """A residents' community (社区) and its jurisdiction: street (街道), district, city."""
+    """A residents' community (社区) and its jurisdiction: street (街道), district, city.
+    `street_id` and `district_id` are the jurisdiction (rules match by them); the name columns
+    are copies of the street's and district's names, for reading and for reports."""
 
     __tablename__ = "community"
     id: int | None = Field(default=None, primary_key=True)
@@ -65,6 +88,8 @@ class Community(SQLModel, table=True):
     city: str = Field(max_length=64)
     lat: float
     lon: float
+    street_id: int = Field(foreign_key="street.id", index=True)
+    district_id: int = Field(foreign_key="district.id", index=True)
 
 
 class Site(SQLModel, table=True):

@@ -15,10 +15,52 @@ from core.errors import (
     SlotNotOffered,
 )
 from core.geo import distance_m
-from core.models import Community, Elder, MealSlot, Site, SiteServiceArea, saved
+from core.models import (
+    Community,
+    District,
+    Elder,
+    MealSlot,
+    Site,
+    SiteServiceArea,
+    Street,
+    saved,
+)
 from core.schemas import CommunityCreate, SiteCreate
 from core.types import ServiceMode, Slot
 from core.validation import service
+
+
+def district_of(*, session: Session, city: str, name: str) -> District:
+    """The district of this name in this city, created the first time it is named."""
+    found = session.exec(
+        select(District).where(District.city == city, District.name == name)
+    ).first()
+    if found is None:
+        found = District(city=city, name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def street_of(*, session: Session, district: District, name: str) -> Street:
+    """The street of this name in this district, created the first time it is named: a
+    street of the same name in another district is another street."""
+    found = session.exec(
+        select(Street).where(Street.district_id == district.id, Street.name == name)
+    ).first()
+    if found is None:
+        found = Street(district_id=saved(district.id), name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def place_in_jurisdiction(*, session: Session, community: Community) -> None:
+    """Point a community at the street and district its names say (made when new)."""
+    district = district_of(session=session, city=community.city, name=community.district)
+    street = street_of(session=session, district=district, name=community.street)
+    community.district_id = saved(district.id)
+    community.street_id = saved(street.id)
 
 
 @service
@@ -27,6 +69,7 @@ def create_community(*, session: Session, community_in: CommunityCreate) -> Comm
     if session.exec(taken).first() is not None:
         raise AlreadyExists(value=community_in.code)
     community = Community(**community_in.model_dump())
+    place_in_jurisdiction(session=session, community=community)
     session.add(community)
     session.flush()
     return community
