@@ -372,6 +372,20 @@ class Order(SQLModel, table=True):
     outcome_by: str | None = Field(default=None, max_length=64)
 
 
+class MarkRequest(SQLModel, table=True):
+    """A mark sent from the counter (served, not collected, undo) under the key its page gave
+    it. A page that lost its connection sends the mark again; the same key counts once, and
+    the answer is the one the first send got."""
+
+    __tablename__ = "mark_request"
+    key: str = Field(max_length=64, primary_key=True)
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=16)
+    order_id: int | None = Field(default=None, foreign_key="meal_order.id")
+    result: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 class SlotCutoff(SQLModel, table=True):
     """The record that a site's slot for a service day is locked: no more orders or changes."""
 
