@@ -32,6 +32,7 @@ from core.errors import (
     SiteNotFound,
     TooManyCodeAttempts,
 )
+from core.id_numbers import read_id_number
 from core.models import (
     ChatUser,
     Community,
@@ -58,7 +59,9 @@ from core.types import Category, ElderStatus, LinkRelation
 from core.validation import LINE, invalid_text, plausible_birth_date, service, without_hidden
 
 # Fields of the record kept in other tables, or not a column.
-_NOT_COLUMNS = {"categories", "emergency_contacts", "consent"}
+_NOT_COLUMNS = {"categories", "emergency_contacts", "consent", "id_number"}
+# Left out of a change (None), these keep what the record holds.
+_KEPT_WHEN_NONE = {"lat", "lon"}
 
 
 def _check_references(
@@ -69,6 +72,15 @@ def _check_references(
     so a form can show it there."""
     if not plausible_birth_date(elder_in.birth_date, on):
         raise invalid_text("birth_date", "implausible_birth_date")
+    if elder_in.id_number is not None:
+        number = read_id_number(elder_in.id_number)
+        if number.birth_date != elder_in.birth_date:
+            raise invalid_text("id_number", "id_number_birth_mismatch")
+        held = select(Elder.id).where(Elder.id_number_hash == number.keyed_hash())
+        if elder_id is not None:
+            held = held.where(Elder.id != elder_id)
+        if session.exec(held).first() is not None:
+            raise invalid_text("id_number", "id_number_taken")
     for row, grant in enumerate(elder_in.categories):
         if grant.valid_to is not None and grant.valid_to < grant.valid_from:
             raise PeriodReversed(field_path=f"categories.{row}.valid_to", field_code="valid_to")
@@ -87,12 +99,22 @@ def _check_references(
 
 
 @service
-def create_elder(*, session: Session, elder_in: ElderCreate, clock: Clock) -> Elder:
+def create_elder(
+    *, session: Session, elder_in: ElderCreate, clock: Clock, approximate: bool = False
+) -> Elder:
+    """A new elder; `elder_in` has her location (usecases.elders places her when the form
+    had none), `approximate` when it is her community's centre rather than her address."""
+    if elder_in.lat is None or elder_in.lon is None:
+        raise invalid_text("lat", "missing")
     _check_references(session, elder_in, None, today(clock))
+    number = read_id_number(elder_in.id_number) if elder_in.id_number else None
     elder = Elder(
         **elder_in.model_dump(exclude=_NOT_COLUMNS),
         consent_at=clock.now() if elder_in.consent else None,
         created_at=clock.now(),
+        id_number_hash=number.keyed_hash() if number else None,
+        id_number_tail=number.tail if number else None,
+        location_approximate=approximate,
     )
     session.add(elder)
     session.flush()
@@ -606,17 +628,35 @@ def elder_input(record: ElderRecord) -> ElderUpdate:
 
 @service
 def update_elder(
-    *, session: Session, clock: Clock, elder_id: int, elder_in: ElderUpdate
+    *,
+    session: Session,
+    clock: Clock,
+    elder_id: int,
+    elder_in: ElderUpdate,
+    approximate: bool | None = None,
 ) -> list[str]:
     """Change an elder's record to what the form says; returns the names of the fields that
-    changed (for the audit log: names only, never the values)."""
+    changed (for the audit log: names only, never the values). A location typed in corrects
+    an approximate one; `approximate` says what a location placed by the caller is."""
     elder = get_elder(session=session, elder_id=elder_id)
     _check_references(session, elder_in, elder_id, today(clock))
     changed = []
     for name, value in elder_in.model_dump(exclude=_NOT_COLUMNS).items():
+        if value is None and name in _KEPT_WHEN_NONE:
+            continue
         if getattr(elder, name) != value:
             setattr(elder, name, value)
             changed.append(name)
+    if approximate is None:
+        approximate = elder.location_approximate and not {"lat", "lon"} & set(changed)
+    if approximate != elder.location_approximate:
+        elder.location_approximate = approximate
+        changed.append("location_approximate")
+    if elder_in.id_number is not None:
+        number = read_id_number(elder_in.id_number)
+        if elder.id_number_hash != number.keyed_hash():
+            elder.id_number_hash, elder.id_number_tail = number.keyed_hash(), number.tail
+            changed.append("id_number")
     if elder_in.consent != (elder.consent_at is not None):
         elder.consent_at = clock.now() if elder_in.consent else None
         changed.append("consent")

@@ -3,10 +3,12 @@
 from datetime import date, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from core.dates import SpreadsheetDate
+from core.id_numbers import IdNumberProblem, read_id_number
 from core.types import (
     Allergen,
     Category,
@@ -49,6 +51,17 @@ Notes = Annotated[str, _text(500, required=False), LINES]
 Reason = Annotated[str, _text(200, required=False), LINE]
 Name = Annotated[str, Field(min_length=1, max_length=64), LINE]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,18}[0-9]$")]
+
+
+def _id_number(value: str) -> str:
+    try:
+        return read_id_number(value).value
+    except IdNumberProblem as problem:
+        raise PydanticCustomError(problem.code, problem.code) from None
+
+
+# A resident ID card number (身份证号), checked and brought to its 18-character form.
+IdNumberText = Annotated[str, Field(max_length=32), AfterValidator(_id_number)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Fen = Annotated[int, Field(ge=0, le=100_000_00)]
@@ -126,10 +139,15 @@ class ElderCreate(Schema):
     name: PersonName
     phone: Phone | None = None
     address: Address
-    lat: Latitude
-    lon: Longitude
+    # Left out, the elder is placed at her address by the geocoder, else at her community's
+    # centre and marked approximate (usecases.elders).
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     community_id: RowId
     birth_date: SpreadsheetDate
+    # Stored only as a keyed hash and its last four characters (core.id_numbers); None on a
+    # change keeps the number there is.
+    id_number: IdNumberText | None = None
     gender: Gender | None = None
     texture: Texture = Texture.regular
     diet_needs: list[DietTag] = []

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Welfare alerts: minutes each level has to acknowledge before the next is told, and the
     # programme's duty line (a phone, and optionally a Telegram chat id that gets the alert).
     welfare_ack_minutes: int = 15
+    # A meal's mark (served, collected, delivered, no answer, not collected) can be undone by
+    # whoever made it, or the admin, for this many minutes: long enough to catch a slip of the
+    # thumb, short enough that the day's records settle before anyone acts on them.
+    undo_minutes: int = Field(default=5, ge=0, le=60)
     # The morning "lunch today?" reminder to elders without a standing order (local time).
     reminder_time: time = time(7, 30)
     # How often the bot sends what it owes people and escalates welfare alerts.
@@ -106,6 +110,17 @@ class Settings(BaseSettings):
     # with the same key) go to this folder, daily and with `mealaid audit checkpoint`.
     audit_key: str | None = None
     audit_checkpoint_dir: Path = Path("audit-checkpoints")
+    # Elders' ID card numbers are stored as an HMAC with this key (core.id_numbers), so the
+    # database alone gives none away. Unset, it is derived from the secret key; set it of its
+    # own in production and never change it, or re-imports no longer find the elders
+    # already registered.
+    id_number_key: str | None = None
+    # A geocoder that answers like Amap's (restapi.amap.com/v3/geocode/geo): elders registered
+    # or imported without a location are placed at their address; without one, at their
+    # community's centre, marked approximate.
+    geocoder_url: str | None = None
+    geocoder_key: str | None = None
+    geocoder_timeout_seconds: float = Field(default=5.0, gt=0)
 
     def secret_refusal(self, host: str | None = None) -> tuple[str, dict[str, str]] | None:
         """Why this secret must not be used (a message to translate and its values), or None.

@@ -86,6 +86,7 @@ FIELD_LABELS = {
     "outcome": N_("outcome"),
     "q": N_("search"),
     "issued_by": N_("issued by"),
+    "id_number": N_("ID card number"),
 }
 
 PROBLEMS = {
@@ -117,6 +118,19 @@ PROBLEMS = {
         "a date of birth is needed that is not in the future nor more than 120 years ago."
     ),
     "too_long": N_("there are too many of these."),
+    "id_number_form": N_("an ID card number has 18 characters (or 15 digits for an old card)."),
+    "id_number_check_digit": N_(
+        "the last character does not match the others: a digit is mistyped."
+    ),
+    "id_number_birth_date": N_("the date of birth in this number does not exist."),
+    "id_number_digits_lost": N_(
+        "the spreadsheet stored this number as a number and lost its last digits: format "
+        "the column as text and type the numbers again."
+    ),
+    "id_number_birth_mismatch": N_(
+        "the date of birth in this number is not the date of birth given."
+    ),
+    "id_number_taken": N_("another elder is registered with this ID card number."),
     "bool_parsing": N_("please answer yes or no."),
     "list_type": N_("a list is needed."),
 }

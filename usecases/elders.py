@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from core import audit, elders
+from core import errors as elders_errors
 from core.clock import Clock
 from core.elders import (
     CODE_HOURS,
@@ -25,7 +26,8 @@ from core.elders import (
     mask_phone,
     search_elders,
 )
-from core.models import Elder, ElderLink, saved
+from core.geocoding import Locator, Placed, default_locator
+from core.models import Community, Elder, ElderLink, saved
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
 from core.types import LinkRelation
 from usecases import ordering
@@ -56,18 +58,48 @@ __all__ = [
 ]
 
 
-def register_elder(*, session: Session, clock: Clock, actor: str, elder_in: ElderCreate) -> Elder:
-    elder = elders.create_elder(session=session, clock=clock, elder_in=elder_in)
+def register_elder(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    elder_in: ElderCreate,
+    locator: Locator | None = None,
+) -> Elder:
+    """A new elder. Without a latitude and longitude she is placed at her address by the
+    geocoder, else at her community's centre, marked approximate until someone corrects it."""
+    approximate = False
+    if elder_in.lat is None or elder_in.lon is None:
+        placed = _place(session, clock, elder_in, locator)
+        elder_in = elder_in.model_copy(update={"lat": placed.lat, "lon": placed.lon})
+        approximate = placed.approximate
+    elder = elders.create_elder(
+        session=session, clock=clock, elder_in=elder_in, approximate=approximate
+    )
     _record(session, clock, actor, "create_elder", saved(elder.id))
     return elder
 
 
 def change_elder(
-    *, session: Session, clock: Clock, actor: str, elder_id: int, elder_in: ElderUpdate
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    elder_id: int,
+    elder_in: ElderUpdate,
+    locator: Locator | None = None,
 ) -> list[str]:
-    """The names of the fields that changed (none: nothing is logged)."""
+    """The names of the fields that changed (none: nothing is logged). Without a latitude and
+    longitude she keeps her location, unless her address changed: then she is placed anew."""
+    approximate = None
+    if elder_in.lat is None or elder_in.lon is None:
+        before = elders.get_elder(session=session, elder_id=elder_id)
+        if before.address != elder_in.address or before.community_id != elder_in.community_id:
+            placed = _place(session, clock, elder_in, locator)
+            elder_in = elder_in.model_copy(update={"lat": placed.lat, "lon": placed.lon})
+            approximate = placed.approximate
     changed = elders.update_elder(
-        session=session, clock=clock, elder_id=elder_id, elder_in=elder_in
+        session=session, clock=clock, elder_id=elder_id, elder_in=elder_in, approximate=approximate
     )
     if changed:
         _record(session, clock, actor, "update_elder", elder_id, ",".join(changed))
@@ -174,6 +206,20 @@ def redeem_link_code(
     if elder is not None:
         _record(session, clock, f"chat:{chat_user_id}", "link_chat", saved(elder.id), "code")
     return elder
+
+
+def _place(
+    session: Session, clock: Clock, elder_in: ElderCreate, locator: Locator | None
+) -> Placed:
+    community = session.get(Community, elder_in.community_id)
+    if community is None:
+        # The same refusal as registering her with a location would give.
+        raise elders_errors.CommunityNotFound(
+            community_id=elder_in.community_id, field_code="community_id"
+        )
+    return (locator or default_locator()).place(
+        session=session, clock=clock, address=elder_in.address, community=community
+    )
 
 
 def _record(
