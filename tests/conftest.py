@@ -129,7 +129,7 @@ def cheap_password_hashing():
     records its parameters; tests/api/test_accounts.py checks the real ones.)"""
     from argon2 import PasswordHasher, profiles
 
-    import api.accounts.service as accounts
+    import core.accounts as accounts
 
     real = accounts.HASHER
     accounts.HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)

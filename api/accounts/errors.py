@@ -1,6 +1,14 @@
 """Refusals about accounts and access, each with a translatable message."""
 
-from core.errors import Conflict, DomainError, NotFound
+from core.accounts import (
+    AccountNotFound,
+    FunderNotFound,
+    LinkMissing,
+    LinkNotForRole,
+    RiderNotFound,
+    UsernameTaken,
+)
+from core.errors import DomainError
 from core.i18n import N_
 
 
@@ -56,39 +64,26 @@ class WrongPassword(DomainError):
     status = 422
 
 
-class LinkMissing(DomainError):
-    code = "link_missing"
-    message = N_("A {role} account needs its {link}.")
-    status = 422
-
-
-class LinkNotForRole(DomainError):
-    code = "link_not_for_role"
-    message = N_("A {role} account cannot have a {link}.")
-    status = 422
-
-
-class AccountNotFound(NotFound):
-    code = "account_not_found"
-    message = N_("We could not find this account.")
-
-
-class RiderNotFound(NotFound):
-    code = "rider_not_found"
-    message = N_("We could not find this rider.")
-
-
-class FunderNotFound(NotFound):
-    code = "funder_not_found"
-    message = N_("We could not find this funder.")
-
-
-class UsernameTaken(Conflict):
-    code = "username_taken"
-    message = N_("The user name “{username}” is already taken.")
-
-
 class CommunityNotYours(DomainError):
     code = "community_not_yours"
     message = N_("You do not look after this community.")
     status = 403
+
+
+__all__ = [
+    "AccessDenied",
+    "AccountNotFound",
+    "CommunityNotYours",
+    "CsrfRefused",
+    "FunderNotFound",
+    "LinkMissing",
+    "LinkNotForRole",
+    "LoginRefused",
+    "LoginRequired",
+    "RiderNotFound",
+    "SessionIdle",
+    "TooManyAttempts",
+    "TooManyLogins",
+    "UsernameTaken",
+    "WrongPassword",
+]

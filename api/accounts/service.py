@@ -7,125 +7,43 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import Field
 from sqlmodel import Session, col, delete, func, select, update
 
-from api.accounts.errors import (
-    AccountNotFound,
-    FunderNotFound,
-    LinkMissing,
-    LinkNotForRole,
-    LoginRefused,
-    RiderNotFound,
-    TooManyAttempts,
-    UsernameTaken,
-    WrongPassword,
-)
-from api.accounts.models import (
+from api.accounts.errors import AccountNotFound, LoginRefused, TooManyAttempts, WrongPassword
+from core import accounts as records
+from core.accounts import (
     LoginFailure,
-    Role,
     StaffAccount,
-    StaffAccountCreate,
     StaffCommunity,
     StaffPublic,
     StaffSession,
     StaffSite,
 )
-from billing.models import Funder
 from core.clock import Clock
 from core.db import exclusive
-from core.models import Rider
 from core.settings import get_settings
-from core.sites import get_community, get_site
-from core.validation import FieldName, invalid_text, service, text_problem
+from core.validation import invalid_text, service, text_problem
+from usecases.accounts import new_account as create_account
 
-# Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile). Tests swap in a cheaper
-# hasher; every hash records its own parameters, so either verifies the other's hashes.
-HASHER = PasswordHasher()
+__all__ = ["create_account"]  # made by the use cases; named here for the set-up of tests
 
 _dummy: dict[int, str] = {}
-
-LINKS = {
-    Role.rider: "rider_id",
-    Role.funder_auditor: "funder_id",
-    Role.kitchen: "kitchen_id",
-    Role.community_worker: "community_ids",
-    Role.canteen: "site_ids",
-}
-LINK_NAMES = {
-    "rider_id": FieldName("rider"),
-    "funder_id": FieldName("funder"),
-    "kitchen_id": FieldName("kitchen"),
-    "community_ids": FieldName("communities"),
-    "site_ids": FieldName("sites"),
-}
 
 
 def _dummy_hash() -> str:
     """A hash to check against when the user name is unknown, so that answer takes as long
     as a wrong password does and does not reveal which user names exist."""
-    key = id(HASHER)
+    key = id(records.HASHER)
     if key not in _dummy:
-        _dummy[key] = HASHER.hash(secrets.token_urlsafe(16))
+        _dummy[key] = records.HASHER.hash(secrets.token_urlsafe(16))
     return _dummy[key]
-
-
-def _check_links(session: Session, account_in: StaffAccountCreate) -> None:
-    needed = LINKS.get(account_in.role)
-    for field, name in LINK_NAMES.items():
-        given = bool(getattr(account_in, field))
-        if field == needed and not given:
-            raise LinkMissing(role=account_in.role, link=name, field_code=field)
-        if field != needed and given:
-            raise LinkNotForRole(role=account_in.role, link=name, field_code=field)
-    if account_in.rider_id is not None and session.get(Rider, account_in.rider_id) is None:
-        raise RiderNotFound(rider_id=account_in.rider_id)
-    if account_in.funder_id is not None and session.get(Funder, account_in.funder_id) is None:
-        raise FunderNotFound(funder_id=account_in.funder_id)
-    if account_in.kitchen_id is not None:
-        get_site(session=session, site_id=account_in.kitchen_id)
-    for community_id in account_in.community_ids:
-        get_community(session=session, community_id=community_id)
-    for site_id in account_in.site_ids:
-        get_site(session=session, site_id=site_id)
-
-
-@service
-def create_account(
-    *, session: Session, clock: Clock, account_in: StaffAccountCreate
-) -> StaffAccount:
-    """A new account with its role's link; the password is stored only as an Argon2id hash."""
-    _check_links(session, account_in)
-    taken = select(StaffAccount.id).where(StaffAccount.username == account_in.username)
-    if session.exec(taken).first() is not None:
-        raise UsernameTaken(username=account_in.username)
-    now = clock.now()
-    account = StaffAccount(
-        username=account_in.username,
-        password_hash=HASHER.hash(account_in.password),
-        role=account_in.role,
-        display_name=account_in.display_name,
-        rider_id=account_in.rider_id,
-        funder_id=account_in.funder_id,
-        kitchen_id=account_in.kitchen_id,
-        created_at=now,
-        password_changed_at=now,
-    )
-    session.add(account)
-    session.flush()
-    for community_id in sorted(set(account_in.community_ids)):
-        session.add(StaffCommunity(account_id=account.id, community_id=community_id))
-    for site_id in sorted(set(account_in.site_ids)):
-        session.add(StaffSite(account_id=account.id, site_id=site_id))
-    session.flush()
-    return account
 
 
 def _password_matches(stored_hash: str, password: str) -> bool:
     try:
-        return HASHER.verify(stored_hash, password)
+        return records.HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -194,8 +112,8 @@ def check_password(attempt: LoginAttempt, password: str) -> PasswordCheck:
         return PasswordCheck(False, None)
     if not _password_matches(attempt.stored_hash, password):
         return PasswordCheck(False, None)
-    rehash = HASHER.check_needs_rehash(attempt.stored_hash)
-    return PasswordCheck(True, HASHER.hash(password) if rehash else None)
+    rehash = records.HASHER.check_needs_rehash(attempt.stored_hash)
+    return PasswordCheck(True, records.HASHER.hash(password) if rehash else None)
 
 
 def finish_login(*, session: Session, attempt: LoginAttempt, check: PasswordCheck) -> StaffAccount:
@@ -361,7 +279,7 @@ def check_new_password(change: PasswordChange, current: str, new: str) -> NewPas
     """The second step, with no database: check the current password, hash the new one."""
     if not _password_matches(change.stored_hash, current):
         return NewPassword(False, None)
-    return NewPassword(True, HASHER.hash(new))
+    return NewPassword(True, records.HASHER.hash(new))
 
 
 def finish_password_change(

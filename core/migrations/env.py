@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-import api.accounts.models  # noqa: F401
 import billing.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import bot.models  # noqa: F401
+import core.accounts
 import core.audit
 import core.models  # noqa: F401
 import kitchen.models  # noqa: F401

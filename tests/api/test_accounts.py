@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlmodel import select
 
-import api.accounts.service as accounts
+import core.accounts as accounts
 from api.accounts.errors import (
     LinkMissing,
     LinkNotForRole,

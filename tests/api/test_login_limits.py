@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
-import api.accounts.service as accounts
+import core.accounts as accounts
 from api.accounts.models import LoginFailure
 from api.app import create_app
 from core.clock import FixedClock
