@@ -88,6 +88,10 @@ class FundBudgetPublic(BaseModel):
     code: str
     name_zh: str
     name_en: str
+    # The budget of the period the month falls in: "2026-11", "2026", or "all" (no renewal).
+    period: str
+    meals: int
+    portions: int
     budget_fen: int
     spent_fen: int
     committed_fen: int
@@ -142,6 +146,9 @@ def _settlement(session: Session, clock: Clock, month: str) -> SettlementPublic:
                 code=report.code,
                 name_zh=report.name.zh,
                 name_en=report.name.en,
+                period=report.period,
+                meals=report.meals,
+                portions=report.portions,
                 budget_fen=report.budget_fen,
                 spent_fen=report.spent_fen,
                 committed_fen=report.committed_fen,

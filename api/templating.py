@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 
 from api.accounts.security import csrf_token_for
 from billing.exports import category_name
+from billing.periods import fund_name
 from core import i18n
 from core.types import code_name
 from kitchen.exports import variant_name
@@ -65,6 +66,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
     env.globals["category_name"] = category_name
+    env.globals["fund_name"] = fund_name
+    env.globals["Bilingual"] = i18n.Bilingual
     # Every form: <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
     env.globals["csrf_token"] = _csrf_token
     return Jinja2Templates(env=env)

@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from billing.models import Fund, Funder, LedgerEntry, Share
+from billing.models import Funder, LedgerEntry, Share
+from billing.service import fund_standings
 from billing.settlement import _category_name, _category_sort, _primary_category
 from core.db import int_sum
 from core.i18n import Bilingual
@@ -36,8 +37,8 @@ class FunderSpend:
     share: Share
     spent_fen: int  # ledger entries, all time
     month_fen: int  # ledger entries for meals of this month
-    budget_fen: int | None  # the budgets of its funds; None when it draws on no fund
-    committed_fen: int  # reserved or paid from its funds
+    budget_fen: int | None  # its funds' budgets of today's period; None: it draws on no fund
+    committed_fen: int  # reserved or paid from those budgets
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def funder_spending(
     *, session: Session, today: date, funder_ids: set[int] | None = None
 ) -> list[FunderSpend]:
     """Per funder: what the ledger says it paid (all time and this month) and its funds'
-    budgets and commitments."""
+    budgets and commitments for the period `today` falls in (a month's, a year's)."""
     month_start = today.replace(day=1)
     spent: dict[int | None, int] = dict(
         session.execute(
@@ -111,14 +112,13 @@ def funder_spending(
             .group_by(col(LedgerEntry.funder_id))
         ).all()
     )
-    budgets = {
-        funder_id: (budget, committed)
-        for funder_id, budget, committed in session.execute(
-            sa.select(
-                col(Fund.funder_id), int_sum(Fund.budget_fen), int_sum(Fund.committed_fen)
-            ).group_by(col(Fund.funder_id))
-        ).all()
-    }
+    budgets: dict[int, tuple[int, int]] = {}
+    for standing in fund_standings(session=session, on=today):
+        budget, committed = budgets.get(standing.funder_id, (0, 0))
+        budgets[standing.funder_id] = (
+            budget + standing.budget_fen,
+            committed + standing.committed_fen,
+        )
     query = select(Funder).order_by(col(Funder.id))
     if funder_ids is not None:
         query = query.where(col(Funder.id).in_(funder_ids or [-1]))

@@ -71,7 +71,9 @@ def settle_files(
         document = Document(
             f"fund-{report.code}",
             i18n.render(
-                N_("{month} fund report: {fund}"), locale, {"month": month, "fund": report.name}
+                N_("{month} fund report: {fund}"),
+                locale,
+                {"month": month, "fund": report.in_locale(locale)},
             ),
             [
                 period,
@@ -88,13 +90,23 @@ def settle_files(
                         "left": i18n.money(report.budget_fen - report.committed_fen, locale),
                     },
                 ),
+                i18n.render(
+                    N_("{meals} orders, {portions} portions."),
+                    locale,
+                    {"meals": report.meals, "portions": report.portions},
+                ),
             ],
-            category_header,
+            [
+                *category_header[:3],
+                t(N_("Portions")),
+                category_header[3],
+            ],
             [
                 [
                     category_name(line.category, locale),
                     line.site,
                     line.meals,
+                    line.portions,
                     Money(line.amount_fen),
                 ]
                 for line in report.lines

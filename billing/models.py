@@ -28,6 +28,15 @@ class Layer(Labelled):
     street = "street"
 
 
+class BudgetPeriod(Labelled):
+    """How often a fund's budget renews: each month, each year, or once for as long as the
+    fund lasts (a one-off donation)."""
+
+    month = "month"
+    year = "year"
+    whole = "whole"
+
+
 class UnservedRule(Labelled):
     """What happens to a meal that was cooked but not eaten (nobody answered the door)."""
 
@@ -102,6 +111,14 @@ LABELS.add(
     },
 )
 LABELS.add(
+    BudgetPeriod,
+    {
+        BudgetPeriod.month: N_("each month"),
+        BudgetPeriod.year: N_("each year"),
+        BudgetPeriod.whole: N_("once, until spent"),
+    },
+)
+LABELS.add(
     UnservedRule,
     {
         UnservedRule.subsidised: N_("paid as if served"),
@@ -144,18 +161,34 @@ class Funder(SQLModel, table=True):
 
 
 class Fund(SQLModel, table=True):
-    """A finite budget that rules draw on; `committed_fen` counts what is reserved or paid."""
+    """A budget that rules draw on, renewed each period (`period`) with `budget_fen` unless a
+    period's own budget says otherwise (FundBudget). Its name is the fund's, not a period's:
+    reports name the period beside it."""
 
     __tablename__ = "fund"
-    __table_args__ = (
-        sa.CheckConstraint("committed_fen >= 0", name="committed_not_negative"),
-        sa.CheckConstraint("committed_fen <= budget_fen", name="within_budget"),
-    )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     funder_id: int = Field(foreign_key="funder.id", index=True)
     name_zh: str = Field(max_length=64)
     name_en: str = Field(max_length=96)
+    period: BudgetPeriod = Field(default=BudgetPeriod.month, sa_type=sa.String(8))
+    budget_fen: int  # each new period's budget
+
+
+class FundBudget(SQLModel, table=True):
+    """One period's budget of a fund ("2026-11", "2026", or "all" for a fund that does not
+    renew) and what is reserved or paid from it. Made when the period's first meal draws on it,
+    or ahead of time when the admin sets that period's budget."""
+
+    __tablename__ = "fund_budget"
+    __table_args__ = (
+        sa.UniqueConstraint("fund_id", "period"),
+        sa.CheckConstraint("committed_fen >= 0", name="committed_not_negative"),
+        sa.CheckConstraint("committed_fen <= budget_fen", name="within_budget"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    fund_id: int = Field(foreign_key="fund.id", index=True)
+    period: str = Field(max_length=7)
     budget_fen: int
     committed_fen: int = 0
 
@@ -174,6 +207,8 @@ class SubsidyRule(SQLModel, table=True):
     effective_to: date | None = None
     # Conditions; an empty list means "any".
     categories: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    # Elders in any of these categories are left out ("every elder except 特困").
+    excluded_categories: list[str] = Field(default_factory=list, sa_type=sa.JSON())
     min_age: int | None = None
     site_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON())
     slots: list[str] = Field(default_factory=list, sa_type=sa.JSON())

@@ -12,10 +12,12 @@ from billing.errors import AlreadyReversed, NothingToReverse
 from billing.models import (
     BillingPolicy,
     CapUsage,
+    BudgetPeriod,
     Charge,
     EntryKind,
     Fund,
     Funder,
+    FundBudget,
     LedgerEntry,
     Reservation,
     ReservationStatus,
@@ -24,6 +26,7 @@ from billing.models import (
     UnservedRule,
 )
 from billing.split import Limits, Meal, Split, Terms, split
+from billing.periods import budget_period, fund_name
 from core.clock import Clock
 from core.db import int_sum, upsert_insert
 from core.elders import categories_on
@@ -38,24 +41,90 @@ RESERVE_ATTEMPTS = 5
 
 
 def rules_in_force(*, session: Session, on: date) -> list[Terms]:
-    """Each rule's version in force on a service day, as the split reads it."""
+    """Each rule's version in force on a service day, as the split reads it: of its versions
+    that have begun by then, the latest (the highest version of a day); none if that one has
+    ended (`effective_to`) by then, since an ended rule does not bring back what it replaced."""
     rows = session.exec(
         select(SubsidyRule, Funder)
         .join(Funder, col(Funder.id) == col(SubsidyRule.funder_id))
-        .where(
-            SubsidyRule.effective_from <= on,
-            col(SubsidyRule.effective_to).is_(None) | (col(SubsidyRule.effective_to) >= on),
-        )
+        .where(SubsidyRule.effective_from <= on)
         .order_by(
             SubsidyRule.code,
             col(SubsidyRule.effective_from).desc(),
             col(SubsidyRule.version).desc(),
         )
     ).all()
-    latest: dict[str, Terms] = {}
+    latest: dict[str, tuple[SubsidyRule, Funder]] = {}
     for rule, funder in rows:
-        latest.setdefault(rule.code, _terms(rule, funder))
-    return sorted(latest.values(), key=lambda terms: (terms.priority, terms.rule_id))
+        latest.setdefault(rule.code, (rule, funder))
+    return sorted(
+        (
+            _terms(rule, funder)
+            for rule, funder in latest.values()
+            if rule.effective_to is None or rule.effective_to >= on
+        ),
+        key=lambda terms: (terms.priority, terms.rule_id),
+    )
+
+
+@dataclass(frozen=True)
+class FundStanding:
+    """A fund's budget for one period: what it holds and what is committed (reserved or paid)
+    from it. A period no meal has drawn on yet holds the fund's standing budget."""
+
+    fund_id: int
+    code: str
+    name: Bilingual
+    funder_id: int
+    period_kind: BudgetPeriod
+    period: str
+    budget_fen: int
+    committed_fen: int
+
+    @property
+    def left_fen(self) -> int:
+        return self.budget_fen - self.committed_fen
+
+    def in_locale(self, locale: str) -> str:
+        """The fund's name with its period: 长者助餐爱心基金（2026年12月）."""
+        return fund_name(self.name, self.period, locale)
+
+
+def fund_standings(
+    *, session: Session, on: date, fund_ids: set[int] | None = None
+) -> list[FundStanding]:
+    """Every fund's (or these funds') budget for the period `on` falls in."""
+    query = select(Fund).order_by(col(Fund.id))
+    if fund_ids is not None:
+        query = query.where(col(Fund.id).in_(fund_ids or [-1]))
+    funds = list(session.exec(query))
+    periods = {saved(f.id): budget_period(f.period, on) for f in funds}
+    held = {
+        (b.fund_id, b.period): b
+        for b in session.exec(
+            select(FundBudget).where(
+                col(FundBudget.fund_id).in_(list(periods) or [-1]),
+                col(FundBudget.period).in_(set(periods.values()) or {""}),
+            )
+        )
+    }
+    standings = []
+    for fund in funds:
+        period = periods[saved(fund.id)]
+        row = held.get((saved(fund.id), period))
+        standings.append(
+            FundStanding(
+                saved(fund.id),
+                fund.code,
+                Bilingual(fund.name_zh, fund.name_en),
+                fund.funder_id,
+                BudgetPeriod(fund.period),
+                period,
+                row.budget_fen if row else fund.budget_fen,
+                row.committed_fen if row else 0,
+            )
+        )
+    return standings
 
 
 def policy_on(*, session: Session, on: date) -> BillingPolicy:
@@ -119,13 +188,12 @@ def limits_for(
 ) -> Limits:
     fund_ids = {terms.fund_id for terms in rules if terms.fund_id is not None}
     funds = (
-        session.execute(
-            sa.select(col(Fund.id), col(Fund.budget_fen) - col(Fund.committed_fen)).where(
-                col(Fund.id).in_(fund_ids)
-            )
-        ).all()
+        {
+            standing.fund_id: standing.left_fen
+            for standing in fund_standings(session=session, on=service_date, fund_ids=fund_ids)
+        }
         if fund_ids
-        else []
+        else {}
     )
     caps: dict[int, int] = {}
     capped = session.exec(
@@ -152,7 +220,7 @@ def limits_for(
                 left.append(cap - (used or 0))
         caps[saved(rule.id)] = max(0, min(left))
     return Limits(
-        fund_remaining=dict(funds),
+        fund_remaining=funds,
         cap_remaining=caps,
         elder_min_payment_fen=policy.elder_min_payment_fen,
     )
@@ -429,13 +497,15 @@ def _take(session: Session, order: Order, result: Split) -> bool:
             continue
         amount = allocation.amount_fen
         if allocation.fund_id is not None:
+            period = _ensure_budget_row(session, allocation.fund_id, order.service_date)
             taken = session.exec(
-                sa.update(Fund)
+                sa.update(FundBudget)
                 .where(
-                    col(Fund.id) == allocation.fund_id,
-                    col(Fund.committed_fen) + amount <= col(Fund.budget_fen),
+                    col(FundBudget.fund_id) == allocation.fund_id,
+                    col(FundBudget.period) == period,
+                    col(FundBudget.committed_fen) + amount <= col(FundBudget.budget_fen),
                 )
-                .values(committed_fen=col(Fund.committed_fen) + amount)
+                .values(committed_fen=col(FundBudget.committed_fen) + amount)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if taken != 1:
@@ -475,10 +545,15 @@ def _give_back(
     amount: int,
 ) -> None:
     if fund_id is not None:
+        kind = session.exec(select(Fund.period).where(Fund.id == fund_id)).one()
+        # The budget of the meal's period, which its reservation was taken from.
         session.exec(
-            sa.update(Fund)
-            .where(col(Fund.id) == fund_id)
-            .values(committed_fen=col(Fund.committed_fen) - amount)
+            sa.update(FundBudget)
+            .where(
+                col(FundBudget.fund_id) == fund_id,
+                col(FundBudget.period) == budget_period(kind, date.fromisoformat(day)),
+            )
+            .values(committed_fen=col(FundBudget.committed_fen) - amount)
             .execution_options(synchronize_session=False)
         )
     session.exec(
@@ -491,6 +566,19 @@ def _give_back(
         .values(used_fen=col(CapUsage.used_fen) - amount)
         .execution_options(synchronize_session=False)
     )
+
+
+def _ensure_budget_row(session: Session, fund_id: int, service_date: date) -> str:
+    """The period of the fund's budget a meal on this day draws on, its row made (with the
+    fund's standing budget) by the period's first meal."""
+    fund = session.get_one(Fund, fund_id)
+    period = budget_period(fund.period, service_date)
+    session.execute(
+        upsert_insert(session)(FundBudget)
+        .values(fund_id=fund_id, period=period, budget_fen=fund.budget_fen, committed_fen=0)
+        .on_conflict_do_nothing()
+    )
+    return period
 
 
 def _ensure_usage_row(session: Session, rule_id: int, elder_id: int, period: str) -> None:
@@ -560,6 +648,7 @@ def _terms(rule: SubsidyRule, funder: Funder) -> Terms:
         district=funder.district,
         street=funder.street,
         categories=frozenset(rule.categories),
+        excluded_categories=frozenset(rule.excluded_categories),
         min_age=rule.min_age,
         site_ids=frozenset(rule.site_ids),
         slots=frozenset(rule.slots),

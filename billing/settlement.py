@@ -18,13 +18,14 @@ from billing.errors import InvalidMonth, ReviewNotFound
 from billing.models import (
     AnomalyReason,
     AnomalyReview,
-    Fund,
     Funder,
     LedgerEntry,
     ReviewStatus,
     Share,
     SubsidyRule,
 )
+from billing.periods import fund_name
+from billing.service import fund_standings
 from core.clock import Clock
 from core.db import int_sum
 from core.i18n import Bilingual
@@ -260,8 +261,9 @@ class Line:
     category: str
     site_id: int
     site: str
-    meals: int
+    meals: int  # orders
     amount_fen: int
+    portions: int = 0  # portions of those orders (an order of two portions is two meals eaten)
 
 
 @dataclass
@@ -552,9 +554,13 @@ def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderB
 
 @dataclass
 class FundReport:
+    """A fund's month: what it paid for, by category and site, against the budget of the
+    period the month falls in (its month's, or its year's)."""
+
     fund_id: int
     code: str
     name: Bilingual
+    period: str
     budget_fen: int
     committed_fen: int
     lines: list[Line] = field(default_factory=list)
@@ -563,19 +569,28 @@ class FundReport:
     def spent_fen(self) -> int:
         return sum(line.amount_fen for line in self.lines)
 
+    @property
+    def meals(self) -> int:
+        return sum(line.meals for line in self.lines)
+
+    @property
+    def portions(self) -> int:
+        return sum(line.portions for line in self.lines)
+
+    def in_locale(self, locale: str) -> str:
+        return fund_name(self.name, self.period, locale)
+
 
 def fund_reports(*, session: Session, first: date, last: date) -> list[FundReport]:
-    """Per fund: meals it paid for, by category and site, and the budget left."""
-    category = _primary_category(col(LedgerEntry.elder_id), col(LedgerEntry.service_date)).label(
-        "rank"
-    )
-    rows = session.execute(
+    """Per fund: orders and portions it paid for, by category and site, and its budget."""
+    # Each fund's part of each order first (an order counts when its part is not zero, so a
+    # reversed meal is not one), then added up with the order's portions.
+    per_order = (
         sa.select(
             col(SubsidyRule.fund_id),
+            col(LedgerEntry.order_id),
             col(LedgerEntry.site_id),
-            category,
-            sa.func.count(sa.distinct(col(LedgerEntry.order_id))),
-            int_sum(LedgerEntry.amount_fen),
+            int_sum(LedgerEntry.amount_fen).label("amount"),
         )
         .join(SubsidyRule, col(SubsidyRule.id) == col(LedgerEntry.rule_id))
         .where(
@@ -583,23 +598,49 @@ def fund_reports(*, session: Session, first: date, last: date) -> list[FundRepor
             col(LedgerEntry.service_date) <= last,
             col(SubsidyRule.fund_id).is_not(None),
         )
-        .group_by(col(SubsidyRule.fund_id), col(LedgerEntry.site_id), category)
+        .group_by(col(SubsidyRule.fund_id), col(LedgerEntry.order_id), col(LedgerEntry.site_id))
+        .subquery()
+    )
+    paid = per_order.c.amount != 0
+    per_order_rank = (
+        sa.select(
+            per_order.c.fund_id,
+            per_order.c.site_id,
+            per_order.c.amount,
+            sa.case((paid, 1), else_=0).label("meal"),
+            sa.case((paid, col(Order.quantity)), else_=0).label("portions"),
+            _primary_category(col(Order.elder_id), col(Order.service_date)).label("rank"),
+        )
+        .join(Order, col(Order.id) == per_order.c.order_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(
+            per_order_rank.c.fund_id,
+            per_order_rank.c.site_id,
+            per_order_rank.c.rank,
+            int_sum(per_order_rank.c.meal),
+            int_sum(per_order_rank.c.amount),
+            int_sum(per_order_rank.c.portions),
+        ).group_by(per_order_rank.c.fund_id, per_order_rank.c.site_id, per_order_rank.c.rank)
     ).all()
     sites = {site.id: site.name for site in session.exec(select(Site))}
     reports = {
-        saved(fund.id): FundReport(
-            saved(fund.id),
-            fund.code,
-            Bilingual(fund.name_zh, fund.name_en),
-            fund.budget_fen,
-            fund.committed_fen,
+        standing.fund_id: FundReport(
+            standing.fund_id,
+            standing.code,
+            standing.name,
+            standing.period,
+            standing.budget_fen,
+            standing.committed_fen,
         )
-        for fund in session.exec(select(Fund).order_by(col(Fund.id)))
+        for standing in fund_standings(session=session, on=first)
     }
-    for fund_id, site_id, rank, meals, amount in rows:
-        reports[fund_id].lines.append(
-            Line(_category_name(rank), site_id, sites[site_id], meals, amount)
-        )
+    for fund_id, site_id, rank, meals, amount, portions in rows:
+        if meals or amount:
+            reports[fund_id].lines.append(
+                Line(_category_name(rank), site_id, sites[site_id], meals, amount, portions)
+            )
     for report in reports.values():
         report.lines.sort(key=lambda line: (_category_sort(line.category), line.site_id))
     return list(reports.values())

@@ -22,6 +22,7 @@ class Terms:
     district: str | None = None
     street: str | None = None
     categories: frozenset[str] = frozenset()
+    excluded_categories: frozenset[str] = frozenset()
     min_age: int | None = None
     site_ids: frozenset[int] = frozenset()
     slots: frozenset[str] = frozenset()
@@ -107,6 +108,8 @@ class Split:
 def applies(terms: Terms, meal: Meal) -> bool:
     """Whether a rule's conditions hold for this meal, jurisdiction included."""
     if terms.categories and not terms.categories & meal.categories:
+        return False
+    if terms.excluded_categories & meal.categories:
         return False
     if terms.min_age is not None and meal.elder_age < terms.min_age:
         return False

@@ -137,12 +137,13 @@ FUNDERS = {
     "YX-OPS": ("越秀区长者饭堂运营方", "Yuexiu elder canteen operator", "business", None, None),
     "GZ-CSH": ("广州市慈善会", "Guangzhou Charity Association", "charity", None, None),
 }
-# code: (funder, Chinese name, English name, budget in fen)
+# code: (funder, Chinese name, English name, budget period, budget in fen per period)
 FUNDS = {
-    "GZ-CSH-2611": (
+    "GZ-CSH-LOVE": (
         "GZ-CSH",
-        "长者助餐爱心基金（11月）",
-        "Elder meals love fund (November)",
+        "长者助餐爱心基金",
+        "Elder meals love fund",
+        "month",
         20_000,
     ),
 }
@@ -178,7 +179,7 @@ RULES = {
     "OPS-CONCEDE": ("YX-OPS", None, {}, 100, None, 50, True, None, None),
     "CHARITY-ALONE": (
         "GZ-CSH",
-        "GZ-CSH-2611",
+        "GZ-CSH-LOVE",
         {"categories": ["living_alone"]},
         None,
         5_000,

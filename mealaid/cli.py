@@ -1479,8 +1479,7 @@ def _print_day(summary, city, locale: str) -> None:
 
 def _print_payers(session, first: date, last: date, locale: str) -> None:
     """The four contributions for the period, per funder, from the ledger."""
-    from billing.models import Fund
-    from usecases.settlement import ledger_totals
+    from usecases.settlement import fund_standings, ledger_totals
 
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     totals = ledger_totals(session=session, first=first, last=last)
@@ -1502,14 +1501,15 @@ def _print_payers(session, first: date, last: date, locale: str) -> None:
         style="bold",
     )
     console.print(table)
-    for fund in session.exec(sa.select(Fund)).scalars():
+    # Each fund's budget of the period the meals fall in (its month's, its year's).
+    for fund in fund_standings(session=session, on=last):
         console.print(
             i18n.render(
                 N_("{fund}: {left} of {budget} left."),
                 locale,
                 {
-                    "fund": i18n.Bilingual(fund.name_zh, fund.name_en),
-                    "left": i18n.money(fund.budget_fen - fund.committed_fen, locale),
+                    "fund": fund,
+                    "left": i18n.money(fund.left_fen, locale),
                     "budget": i18n.money(fund.budget_fen, locale),
                 },
             )

@@ -359,8 +359,15 @@ def build_policy(session: Session, day: date) -> dict[str, int]:
         session.flush()
         funders[code] = funder.id
     funds = {}
-    for code, (funder, zh, en, budget) in citydata.FUNDS.items():
-        fund = Fund(code=code, funder_id=funders[funder], name_zh=zh, name_en=en, budget_fen=budget)
+    for code, (funder, zh, en, period, budget) in citydata.FUNDS.items():
+        fund = Fund(
+            code=code,
+            funder_id=funders[funder],
+            name_zh=zh,
+            name_en=en,
+            period=period,
+            budget_fen=budget,
+        )
         session.add(fund)
         session.flush()
         funds[code] = fund.id

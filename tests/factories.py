@@ -179,7 +179,9 @@ class PolicyFactory:
         self.session.flush()
         return funder
 
-    def fund(self, funder, budget_fen: int):
+    def fund(self, funder, budget_fen: int, period: str = "whole"):
+        """A fund with one budget for as long as it lasts, unless `period` renews it ("month",
+        "year")."""
         from billing.models import Fund
 
         n = next(_numbers)
@@ -188,6 +190,7 @@ class PolicyFactory:
             funder_id=funder.id,
             name_zh=f"基金{n}",
             name_en=f"Fund {n}",
+            period=period,
             budget_fen=budget_fen,
         )
         self.session.add(fund)

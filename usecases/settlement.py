@@ -7,13 +7,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from billing.models import AnomalyReview, ReviewStatus
-from billing.service import ledger_totals
+from billing.service import fund_standings, ledger_totals
 from billing.settlement import flag_anomalies, month_range
 from core import audit
 from core.clock import Clock
 from core.models import Order
 
-__all__ = ["check_month", "held_by_month", "ledger_totals", "month_range", "previous_month"]
+__all__ = [
+    "check_month",
+    "fund_standings",
+    "held_by_month",
+    "ledger_totals",
+    "month_range",
+    "previous_month",
+]
 
 
 def previous_month(day: date) -> str:

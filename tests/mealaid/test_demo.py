@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from api.accounts.models import Role
 from api.accounts.service import authenticate
-from billing.models import Fund, LedgerEntry, Share
+from billing.models import FundBudget, LedgerEntry, Share
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.db import Database
@@ -85,7 +85,7 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
         menu_days = {m.service_date for m in session.exec(select(Menu))}
         cutoffs = session.exec(select(SlotCutoff)).all()
         entries = session.exec(select(LedgerEntry)).all()
-        funds = session.exec(select(Fund)).all()
+        funds = session.exec(select(FundBudget)).all()
         categories = Counter(
             c for e in elders for c in categories_on(session=session, elder_id=e.id, on=DAY)
         )
