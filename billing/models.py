@@ -153,11 +153,14 @@ class Funder(SQLModel, table=True):
     name_zh: str = Field(max_length=64)
     name_en: str = Field(max_length=96)
     share: Share = Field(sa_type=sa.String(16))
-    # Government only: the layer and the jurisdiction it pays for.
+    # Government only: the layer and the jurisdiction it pays for. A district or street is
+    # matched by id (two districts may each have a 北京街); the names are copies to read.
     layer: Layer | None = Field(default=None, sa_type=sa.String(16))
     city: str | None = Field(default=None, max_length=64)
     district: str | None = Field(default=None, max_length=64)
     street: str | None = Field(default=None, max_length=64)
+    district_id: int | None = Field(default=None, foreign_key="district.id")
+    street_id: int | None = Field(default=None, foreign_key="street.id")
 
 
 class Fund(SQLModel, table=True):
