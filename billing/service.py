@@ -176,6 +176,10 @@ def meal_facts(
         elder_age=age,
         categories=frozenset(categories_on(session=session, elder_id=elder_id, on=service_date)),
     )
+        site_district_id=where.district_id,
+        site_street_id=where.street_id,
+        elder_district_id=home.district_id,
+        elder_street_id=home.street_id,
 
 
 def limits_for(
@@ -647,6 +651,8 @@ def _terms(rule: SubsidyRule, funder: Funder) -> Terms:
         city=funder.city,
         district=funder.district,
         street=funder.street,
+        district_id=funder.district_id,
+        street_id=funder.street_id,
         categories=frozenset(rule.categories),
         excluded_categories=frozenset(rule.excluded_categories),
         min_age=rule.min_age,

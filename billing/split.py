@@ -21,6 +21,8 @@ class Terms:
     city: str | None = None
     district: str | None = None
     street: str | None = None
+    district_id: int | None = None
+    street_id: int | None = None
     categories: frozenset[str] = frozenset()
     excluded_categories: frozenset[str] = frozenset()
     min_age: int | None = None
@@ -62,6 +64,11 @@ class Meal:
     elder_street: str
     elder_age: int
     categories: frozenset[str] = frozenset()
+    # The jurisdictions by id (the names above may repeat: a 北京街 in two districts).
+    site_district_id: int | None = None
+    site_street_id: int | None = None
+    elder_district_id: int | None = None
+    elder_street_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.price_fen < 0:
@@ -123,9 +130,15 @@ def applies(terms: Terms, meal: Meal) -> bool:
     # the city pays for its residents anywhere in the city.
     if terms.layer == Layer.city:
         return meal.site_city == terms.city == meal.elder_city
+    # A district or street by id; by name only for a funder whose street could not be told
+    # apart by name when ids came in (migration 0025), until someone chooses it.
     if terms.layer == Layer.district:
+        if terms.district_id is not None:
+            return meal.site_district_id == terms.district_id == meal.elder_district_id
         return meal.site_district == terms.district == meal.elder_district
     if terms.layer == Layer.street:
+        if terms.street_id is not None:
+            return meal.site_street_id == terms.street_id == meal.elder_street_id
         return meal.site_street == terms.street == meal.elder_street
     return True
 

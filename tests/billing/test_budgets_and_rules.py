@@ -153,3 +153,47 @@ def test_a_meal_on_the_day_a_budget_period_ends_draws_on_that_period(make, polic
     place(make, elder, site, dishes[0], key="k", day=last_of_november)
     assert budgets(session, fund.id) == {"2026-11": (1000, 300)}
     assert make.today + timedelta(days=5) == last_of_november
+
+
+def test_a_street_layer_pays_for_its_own_street_not_a_street_of_that_name_elsewhere(
+    make, policy, session
+):
+    yuexiu = make.community(street="北京街", district="越秀区")
+    haizhu = make.community(street="北京街", district="海珠区")
+    assert yuexiu.street_id != haizhu.street_id
+    street = policy.funder(
+        layer="street",
+        city="广州市",
+        district="越秀区",
+        street="北京街",
+        district_id=yuexiu.district_id,
+        street_id=yuexiu.street_id,
+    )
+    policy.rule(street, amount_fen=200)
+    shares = []
+    for n, community in enumerate((yuexiu, haizhu)):
+        site = make.site(serves=[community])
+        dish = make.dish()
+        make.menu(site, [dish], make.today)
+        elder = make.elder(community)
+        placed = place(make, elder, site, dish, key=f"street-{n}")
+        shares.append(placed.split.total(Share.government))
+    assert shares == [200, 0]
+
+
+def test_a_district_layer_matches_the_district_by_id(make, policy, session):
+    yuexiu = make.community(district="越秀区")
+    other_city = make.community(district="越秀区", city="别的市")
+    assert yuexiu.district_id != other_city.district_id
+    district = policy.funder(
+        layer="district", city="广州市", district="越秀区", district_id=yuexiu.district_id
+    )
+    policy.rule(district, amount_fen=300)
+    shares = []
+    for n, community in enumerate((yuexiu, other_city)):
+        site = make.site(serves=[community])
+        dish = make.dish()
+        make.menu(site, [dish], make.today)
+        placed = place(make, make.elder(community), site, dish, key=f"district-{n}")
+        shares.append(placed.split.total(Share.government))
+    assert shares == [300, 0]
