@@ -58,8 +58,9 @@ class StatementLinePublic(BaseModel):
     category: str
     site_id: RowId
     site: str
-    meals: int
+    meals: int  # orders
     amount_fen: int
+    portions: int  # portions of those orders: an order of two portions is two meals eaten
 
 
 class StatementSummaryPublic(BaseModel):
