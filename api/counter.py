@@ -5,17 +5,19 @@ read from a photo taken on the page (a file input that opens the phone's camera;
 decoded here, on the server, so the page runs no script and nothing is installed). Canteen staff
 keep only their own sites' counters (the admin any). Each mark goes through usecases.counter."""
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, counter_sites
 from api.accounts.errors import AccessDenied
+from api.accounts.models import Role
 from api.audit_log import phone_search, record_view
 from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES, ErrorPublic
@@ -53,6 +55,30 @@ class CounterMealPublic(BaseModel):
     mode: ServiceMode
     status: OrderStatus
     allergens: list[str]
+    # Until when the one asking may take back this meal's mark (their own mark, or any for
+    # the admin); None when there is none to take back.
+    undo_until: datetime | None = None
+
+
+def _public(meal: CounterMeal, staff: Staff) -> CounterMealPublic:
+    shown = {k: v for k, v in vars(meal).items() if k not in ("outcome_at", "outcome_by")}
+    return CounterMealPublic(**shown, undo_until=_undo_until(meal, staff))
+
+
+def _undo_until(meal: CounterMeal, staff: Staff) -> datetime | None:
+    return meal.undo_until(actor=staff.actor, admin=staff.role == Role.admin)
+
+
+# A key the page gives each mark (a UUID), so that a mark sent again counts once.
+MarkKey = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+KeyHeader = Annotated[
+    MarkKey | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string (a UUID) for this mark: sent again with the same key, "
+        "the mark counts once and the first answer comes back.",
+    ),
+]
 
 
 class CounterPublic(BaseModel):
@@ -64,6 +90,12 @@ class ServedPublic(BaseModel):
     order_id: RowId
     status: OrderStatus
     already_served: bool = False  # it had been served before: this mark changed nothing
+
+
+class UndonePublic(BaseModel):
+    order_id: RowId
+    status: OrderStatus  # waiting again
+    was: OrderStatus  # the mark taken back
 
 
 class ScannedPublic(BaseModel):
@@ -169,19 +201,58 @@ def counter_json(
     found by name or phone digits (`q`)."""
     meals = _meals(request, session, clock, staff, wanted)
     _record(request, staff, meals)
-    return CounterPublic(
-        service_date=today(clock), meals=[CounterMealPublic(**vars(m)) for m in meals]
-    )
+    return CounterPublic(service_date=today(clock), meals=[_public(m, staff) for m in meals])
 
 
 @router.post("/api/v1/counter/orders/{order_id}/serve", response_model=ServedPublic)
 def serve_json(
-    order_id: RowId, staff: CounterStaff, session: SessionDep, clock: ClockDep
+    order_id: RowId,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    key: KeyHeader = None,
 ) -> ServedPublic:
-    """The elder ate here or collected her meal. Sent twice, it counts once."""
+    """The elder ate here or collected her meal. Sent twice, it counts once (with the same
+    `Idempotency-Key`, even after the mark was taken back)."""
     _check_order(session, staff, order_id)
-    served = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    served = counter.serve(
+        session=session, clock=clock, actor=staff.actor, order_id=order_id, key=key
+    )
     return ServedPublic(order_id=order_id, status=served.status, already_served=served.already)
+
+
+@router.post(
+    "/api/v1/counter/orders/{order_id}/undo",
+    response_model=UndonePublic,
+    responses={
+        409: {"model": ErrorPublic, "description": "No mark to undo, or its minutes are over"}
+    },
+)
+def undo_json(
+    order_id: RowId,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    key: KeyHeader = None,
+) -> UndonePublic:
+    """Take back a mark (served, collected, not collected) within `MEALAID_UNDO_MINUTES` of
+    it: the one who made it, or the admin. The meal waits again; the ledger is reversed."""
+    _check_order(session, staff, order_id)
+    undone = _undo(session, clock, staff, order_id, key)
+    return UndonePublic(order_id=order_id, status=undone.status, was=undone.was)
+
+
+def _undo(
+    session: Session, clock: Clock, staff: Staff, order_id: int, key: str | None
+) -> counter.Undone:
+    return counter.undo(
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        order_id=order_id,
+        admin=staff.role == Role.admin,
+        key=key,
+    )
 
 
 @router.post(
@@ -263,14 +334,18 @@ def scan_json(
     return ScannedPublic(
         elder_id=scanned.elder_id,
         elder=scanned.elder,
-        meals=[CounterMealPublic(**vars(m)) for m in scanned.meals],
+        meals=[_public(m, staff) for m in scanned.meals],
         all_served=all(m.status != OrderStatus.locked for m in scanned.meals),
     )
 
 
 @router.post("/api/v1/counter/not-collected", response_model=NotCollectedPublic)
 def not_collected_json(
-    body: NotCollected, staff: CounterStaff, session: SessionDep, clock: ClockDep
+    body: NotCollected,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    key: KeyHeader = None,
 ) -> NotCollectedPublic:
     """The meal is over: the site's meals still waiting are marked not collected."""
     _sites(staff, body.site_id)
@@ -281,6 +356,7 @@ def not_collected_json(
         site_id=body.site_id,
         service_date=today(clock),
         slot=body.slot,
+        key=key,
     )
     return NotCollectedPublic(marked=marked)
 
@@ -295,6 +371,7 @@ def counter_page(
     served: int | None = None,
     already: int | None = None,
     marked: int | None = None,
+    undone: int | None = None,
     scanned: bool = False,
     locale: LocaleDep = "zh_CN",
 ):
@@ -316,6 +393,7 @@ def counter_page(
         served=served,
         already=already,
         marked=marked,
+        undone=undone,
         # A card read again after its meal was served says so (the meal counts once).
         card_served=scanned and bool(meals) and all(m.status != OrderStatus.locked for m in meals),
         error=error,
@@ -334,12 +412,19 @@ def _counter_page(  # type: ignore[no-untyped-def]
     served: int | None = None,
     already: int | None = None,
     marked: int | None = None,
+    undone: int | None = None,
     card_served: bool = False,
     error: str | None = None,
     status_code: int = 200,
 ):
     sites = _site_list(session, staff)
     waiting = [m for m in meals if m.status == OrderStatus.locked]
+    now = clock.now()
+    undo_until = {
+        m.order_id: until
+        for m in meals
+        if (until := _undo_until(m, staff)) is not None and until >= now
+    }
     return page(
         request,
         "counter.html",
@@ -354,6 +439,12 @@ def _counter_page(  # type: ignore[no-untyped-def]
             "already": already,
             "card_served": card_served,
             "marked": marked,
+            "undone": undone,
+            "undo_until": undo_until,
+            "tz": clock.tz,
+            # Each mark's form carries a key of its own (the page's script sends a mark again
+            # under it after the connection dropped; a form sent twice counts once too).
+            "mark_key": lambda: uuid.uuid4().hex,
             "back": _back(wanted),
             "error": error,
         },
@@ -374,11 +465,57 @@ def serve_page(
     session: SessionDep,
     clock: ClockDep,
     back: Annotated[str, Form(max_length=200)] = "/counter",
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     _check_order(session, staff, order_id)
-    done = counter.serve(session=session, clock=clock, actor=staff.actor, order_id=order_id)
+    done = counter.serve(
+        session=session, clock=clock, actor=staff.actor, order_id=order_id, key=mark_key
+    )
     shown = {"already": order_id} if done.already else {"served": order_id}
     return RedirectResponse(_same_page(back, **shown), status_code=303)
+
+
+@router.post("/counter/orders/{order_id}/undo", include_in_schema=False)
+def undo_page(
+    request: Request,
+    order_id: RowId,
+    staff: CounterStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    back: Annotated[str, Form(max_length=200)] = "/counter",
+    mark_key: Annotated[MarkKey | None, Form()] = None,
+    locale: LocaleDep = "zh_CN",
+):
+    """Take back a mark; too late (or not this person's) is said above the counter's list."""
+    _check_order(session, staff, order_id)
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind, not even the key
+            _undo(session, clock, staff, order_id, mark_key)
+    except DomainError as refused:
+        # The counter as it was, with the reason.
+        wanted = _wanted_from(back)
+        meals = _meals(request, session, clock, staff, wanted)
+        _record(request, staff, meals)
+        return _counter_page(
+            request,
+            session,
+            clock,
+            staff,
+            wanted,
+            meals,
+            error=refused.render(locale),
+            status_code=refused.status,
+        )
+    return RedirectResponse(_same_page(back, undone=order_id), status_code=303)
+
+
+def _wanted_from(back: str) -> CounterQuery:
+    """The counter's list as the page that sent a form showed it (its `back` address)."""
+    query = dict(parse_qsl(urlsplit(back).query))
+    try:
+        return CounterQuery.model_validate(query)
+    except ValueError:
+        return CounterQuery()
 
 
 @router.post("/counter/scan", include_in_schema=False)
@@ -535,6 +672,7 @@ def not_collected_page(
     site_id: Annotated[RowId, Form()],
     slot: Annotated[Slot, Form()],
     back: Annotated[str, Form(max_length=200)] = "/counter",
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     _sites(staff, site_id)
     marked = counter.not_collected(
@@ -544,6 +682,7 @@ def not_collected_page(
         site_id=site_id,
         service_date=today(clock),
         slot=slot,
+        key=mark_key,
     )
     return RedirectResponse(_same_page(back, marked=marked), status_code=303)
 

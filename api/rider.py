@@ -27,7 +27,7 @@ from api.deps import (
     RiderStaff,
     SessionDep,
 )
-from api.errors import STAFF_RESPONSES
+from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.templating import page
 from core.clock import Clock, today
 from core.types import OrderStatus, RowId
@@ -42,6 +42,7 @@ from routing.service import (
     routes_on,
 )
 from usecases import routing as routing_runs
+from usecases.ordering import undo_deadline
 
 router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
@@ -132,6 +133,19 @@ def _stop_public(stop: StopView) -> StopPublic:
     )
 
 
+def _undo_until(route: RouteView, clock: Clock) -> dict[int, str]:
+    """The stops whose mark can still be taken back, and until when (HH:MM)."""
+    now = clock.now()
+    return {
+        stop.order_id: undo_deadline(stop.outcome_at).astimezone(clock.tz).strftime("%H:%M")
+        for stop in route.stops
+        if stop.outcome_at is not None
+        and stop.status != OrderStatus.locked
+        and undo_deadline(stop.outcome_at) >= now
+        and route.service_date == today(clock)
+    }
+
+
 def _map_svg(route: RouteView, width: int = 340, height: int = 240) -> dict:
     """Points of the kitchen and stops scaled into an SVG box (no tile server needed)."""
     points = [(route.kitchen_lat, route.kitchen_lon)] + [(s.lat, s.lon) for s in route.stops]
@@ -178,6 +192,7 @@ def route_page(
             "map": _map_svg(route),
             "quote": quote,
             "tz": request.app.state.settings.tz,
+            "undo_until": _undo_until(route, clock),
         },
     )
 
@@ -201,6 +216,54 @@ def record_stop(
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
+
+
+@router.post("/rider/routes/{route_id}/stops/{order_id}/undo", include_in_schema=False)
+def undo_stop(
+    route_id: RowId,
+    order_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    staff: OptionalStaff,
+    key: Annotated[str | None, Form()] = None,
+):
+    """Take back Delivered / No answer within minutes; back to the route page. Too late is
+    said on an error page in the rider's language, and nothing changes."""
+    actor = route_actor(session, clock, staff, route_id, key)
+    position = routing_runs.undo_stop(
+        session=session, clock=clock, route_id=route_id, order_id=order_id, actor=actor
+    )
+    query = f"?key={quote(key)}" if key else ""
+    return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
+
+
+class StopUndonePublic(BaseModel):
+    order_id: RowId
+    position: int
+    status: OrderStatus
+
+
+@router.post(
+    "/api/v1/routes/{route_id}/stops/{order_id}/undo",
+    response_model=StopUndonePublic,
+    responses={409: {"model": ErrorPublic, "description": "Too late, or nothing to undo"}},
+)
+def undo_stop_json(
+    route_id: RowId,
+    order_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    staff: OptionalStaff,
+    key: str | None = None,
+) -> StopUndonePublic:
+    """Take back a door's mark (delivered, no answer) within `MEALAID_UNDO_MINUTES`, on a
+    route of today: the route's rider, the admin, or the route's link. A welfare alert the
+    no-answer raised is withdrawn and the family told."""
+    actor = route_actor(session, clock, staff, route_id, key)
+    position = routing_runs.undo_stop(
+        session=session, clock=clock, route_id=route_id, order_id=order_id, actor=actor
+    )
+    return StopUndonePublic(order_id=order_id, position=position, status=OrderStatus.locked)
 
 
 @dataclass(frozen=True)
@@ -258,7 +321,14 @@ def order_stop(
     return page(
         request,
         "rider_stop.html",
-        {"route": route, "stop": stop, "key": key, "quote": quote, "tz": clock.tz},
+        {
+            "route": route,
+            "stop": stop,
+            "key": key,
+            "quote": quote,
+            "tz": clock.tz,
+            "undo_until": _undo_until(route, clock),
+        },
     )
 
 
@@ -293,6 +363,27 @@ def record_stop_by_link(
         raise HTTPException(status_code=400)
     routing_runs.record_stop(
         session=session, clock=clock, route_id=access.route_id, order_id=order_id, outcome=outcome
+    )
+    query = f"?key={quote(key)}" if key else ""
+    return RedirectResponse(f"/rider/orders/{order_id}{query}", status_code=303)
+
+
+@router.post("/rider/orders/{order_id}/undo", include_in_schema=False)
+def undo_stop_by_link(
+    order_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    staff: OptionalStaff,
+    key: Annotated[str | None, Form()] = None,
+):
+    """Take back a mark on one delivery (a box label's link); back to its page."""
+    access = stop_access(session, clock, staff, order_id, key)
+    routing_runs.undo_stop(
+        session=session,
+        clock=clock,
+        route_id=access.route_id,
+        order_id=order_id,
+        actor=access.actor,
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/orders/{order_id}{query}", status_code=303)

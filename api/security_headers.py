@@ -9,12 +9,14 @@ import re
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The staff pages and the rider's page run no script and have no inline style: our own style
-# sheet, forms posted to ourselves and SVG drawn inline. Everything else is refused, so
-# markup slipped into a page (a name, a note) can neither run nor load nor send anything.
+# The staff pages and the rider's page have no inline script or style: our own style sheet,
+# our own script files (the counter keeps marks made without a connection and sends them
+# later: api/static/counter.js) that talk only to us, forms posted to ourselves and SVG drawn
+# inline. Everything else is refused, so markup slipped into a page (a name, a note) can
+# neither run nor load nor send anything.
 PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # FastAPI's API documentation loads Swagger UI and ReDoc from their CDN and starts them with an
 # inline script: that script is allowed by its hash (computed from the page as sent, so it

@@ -35,6 +35,7 @@ STEP_LABELS = {
     "acknowledged_reached": N_("Answered: reached her or him"),
     "acknowledged_coming": N_("Answered: on the way"),
     "closed": N_("Closed"),
+    "withdrawn": N_("The rider took back “No answer”: alert withdrawn"),
 }
 RECENTLY_CLOSED = timedelta(hours=24)
 
@@ -150,6 +151,7 @@ def _board(
             "open": [a for a in alerts if a.status != AlertStatus.closed],
             "closed": [a for a in alerts if a.status == AlertStatus.closed],
             "steps": STEP_LABELS,
+            "withdrawn": welfare.WITHDRAWN,
             "callers": CALLERS,
             "errors": errors or {},
             "typed": typed or {},

@@ -9,15 +9,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from billing.errors import AlreadyReversed, NothingToReverse
+from billing.ledger import live_entries
 from billing.models import (
     BillingPolicy,
-    CapUsage,
     BudgetPeriod,
+    CapUsage,
     Charge,
     EntryKind,
     Fund,
-    Funder,
     FundBudget,
+    Funder,
     LedgerEntry,
     Reservation,
     ReservationStatus,
@@ -25,8 +26,8 @@ from billing.models import (
     SubsidyRule,
     UnservedRule,
 )
-from billing.split import Limits, Meal, Split, Terms, split
 from billing.periods import budget_period, fund_name
+from billing.split import Limits, Meal, Split, Terms, split
 from core.clock import Clock
 from core.db import int_sum, upsert_insert
 from core.elders import categories_on
@@ -175,11 +176,11 @@ def meal_facts(
         elder_street=home.street,
         elder_age=age,
         categories=frozenset(categories_on(session=session, elder_id=elder_id, on=service_date)),
-    )
         site_district_id=where.district_id,
         site_street_id=where.street_id,
         elder_district_id=home.district_id,
         elder_street_id=home.street_id,
+    )
 
 
 def limits_for(
@@ -396,8 +397,8 @@ def post(*, session: Session, clock: Clock, order_id: int) -> list[LedgerEntry]:
     """Write a finished order into the ledger: for a served meal, each reserved share and the
     elder's; for a meal not served, what the programme's unserved rule says."""
     order = _order(session, order_id)
-    if session.exec(select(LedgerEntry.id).where(LedgerEntry.order_id == order_id)).first():
-        return []  # posted already: posting is idempotent
+    if live_entries(session, order_id):
+        return []  # posted already: posting is idempotent (after an undo it posts again)
     held = session.exec(
         select(Reservation)
         .where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.reserved)
@@ -449,13 +450,12 @@ def post(*, session: Session, clock: Clock, order_id: int) -> list[LedgerEntry]:
 def reverse(*, session: Session, clock: Clock, order_id: int, reason: str) -> list[LedgerEntry]:
     """Cancel an order's ledger entries with new, opposite entries (a refund or correction);
     the budgets they used are given back."""
-    entries = session.exec(
-        select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(col(LedgerEntry.id))
-    ).all()
+    entries = live_entries(session, order_id)
     if not entries:
+        # Entries all reversed already (a refund, or an undo not followed by a new mark).
+        if session.exec(select(LedgerEntry.id).where(LedgerEntry.order_id == order_id)).first():
+            raise AlreadyReversed(order_id=order_id)
         raise NothingToReverse(order_id=order_id)
-    if any(entry.kind == EntryKind.reversal for entry in entries):
-        raise AlreadyReversed(order_id=order_id)
     order = _order(session, order_id)
     now = clock.now()
     reversals = []

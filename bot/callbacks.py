@@ -15,6 +15,8 @@ import typing
 from datetime import date
 from typing import Any, ClassVar
 
+from typing_extensions import dataclass_transform
+
 from core.types import Slot
 
 LIMIT = 64  # bytes: Telegram's limit on callback data
@@ -52,6 +54,8 @@ class Callback:
 C = typing.TypeVar("C", bound=type[Callback])
 
 
+# Tells the type checker that `@kind(...)` makes a frozen dataclass, as `register` does.
+@dataclass_transform(frozen_default=True)
 def kind(code: str) -> typing.Callable[[C], C]:
     """Register a kind of button under its code."""
 
@@ -60,7 +64,8 @@ def kind(code: str) -> typing.Callable[[C], C]:
             raise ValueError(f"two kinds of button coded {code!r}")
         cls.code = code
         _KINDS[code] = cls
-        return dataclasses.dataclass(frozen=True)(cls)
+        dataclasses.dataclass(frozen=True)(cls)  # without slots: the same class, made over
+        return cls
 
     return register
 
@@ -413,8 +418,9 @@ class RateReason(Callback):
 
 @kind("RO")
 class RiderOutcome(Callback):
-    choices: ClassVar[Choices] = {"outcome": ("d", "n", "c", "b")}
+    choices: ClassVar[Choices] = {"outcome": ("d", "n", "c", "b", "u")}
     route_id: int
     order_id: int
-    # "d" delivered; "n" no answer, asked again; "c" no answer, confirmed; "b" back (a slip)
+    # "d" delivered; "n" no answer, asked again; "c" no answer, confirmed; "b" back (a slip);
+    # "u" take back the mark just made (within the undo minutes)
     outcome: str

@@ -66,6 +66,8 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
     elif notice.kind == "welfare_handled":
         how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
+    elif notice.kind == "welfare_withdrawn":
+        text = t(texts.WELFARE_WITHDRAWN, name=name)
     elif notice.kind == "lunch_reminder":
         service_date = date.fromisoformat(params["service_date"])
         last = session.exec(

@@ -157,6 +157,8 @@ KILOMETRES = N_("{km} km")
 TODAY = N_("Today")
 TOMORROW = N_("Tomorrow")
 
+RIDER_UNDO = N_("↩️ Undo stop {position} ({name})")
+RIDER_UNDONE = N_("Taken back: stop {position} ({name}) is waiting again.")
 WELFARE_ALERT = N_(
     "⚠️ The rider could not reach {name} at the door at {time} ({slot} delivery). "
     "Please contact them to make sure they are well."
@@ -166,6 +168,10 @@ WELFARE_ESCALATED = N_(
     "nobody has responded since. Please call or visit."
 )
 WELFARE_HANDLED = N_("{by} has responded about {name}: {how}.")
+WELFARE_WITHDRAWN = N_(
+    "✅ Please disregard the earlier alert about {name}: the rider took back “nobody answered” "
+    "(it was tapped by mistake, or the door opened a moment later)."
+)
 ACK_REACHED = N_("✅ I've reached them, all well")
 ACK_COMING = N_("🚶 I'm on my way")
 ACK_THANKS = N_("Thank you. Recorded: {how}. Staff can see it.")

@@ -226,6 +226,25 @@ class OutcomeNotAllowed(Conflict):
     message = N_("An order that is {status} cannot be marked {outcome}.")
 
 
+class NothingToUndo(Conflict):
+    code = "nothing_to_undo"
+    message = N_("This meal has no mark to undo: it is {status}.")
+
+
+class UndoTooLate(Conflict):
+    code = "undo_too_late"
+    message = N_(
+        "This mark was made at {at} and can be undone only within {minutes} minutes. "
+        "Please ask the programme's office to correct it."
+    )
+
+
+class MarkNotYours(DomainError):
+    code = "mark_not_yours"
+    status = 403
+    message = N_("Only the person who made this mark, or the admin, can undo it.")
+
+
 class LinkCodeInvalid(DomainError):
     # The same answer for a wrong, used or expired code: it must not tell whether an elder exists.
     code = "link_code_invalid"

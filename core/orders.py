@@ -24,8 +24,10 @@ from core.errors import (
     ElderNotFound,
     ElderPaused,
     InvalidQuantity,
+    MarkNotYours,
     MealOver,
     NothingToRepeat,
+    NothingToUndo,
     NotOnMenu,
     OrderNotChangeable,
     OrderNotFound,
@@ -34,6 +36,7 @@ from core.errors import (
     SiteNotFound,
     SlotNotOffered,
     StillOrderable,
+    UndoTooLate,
 )
 from core.i18n import Bilingual
 from core.menus import (
@@ -62,7 +65,7 @@ from core.settings import get_settings
 from core.sites import SlotTimes, check_mode, cutoff_at, phone_to_call
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import LINE, service
-from core.welfare import raise_alert
+from core.welfare import raise_alert, withdraw_alert
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -523,6 +526,55 @@ def record_outcome(
             order_id=order.id,
         )
     return order
+
+
+def undo_deadline(outcome_at: datetime) -> datetime:
+    """Until when a mark made at `outcome_at` can be taken back."""
+    return outcome_at + timedelta(minutes=get_settings().undo_minutes)
+
+
+@dataclass(frozen=True)
+class Undone:
+    order: Order
+    was: OrderStatus  # the mark taken back
+
+
+def undo_outcome(
+    *,
+    session: Session,
+    clock: Clock,
+    order_id: int,
+    by: Annotated[str, Field(min_length=1, max_length=64)],
+    admin: bool = False,
+) -> Undone:
+    """Take back a mark at the door or the counter: the order is locked again, waiting, as
+    before it. Only the one who made the mark (`by` as the mark recorded it) or the admin, and
+    only for `undo_minutes` after it; later the records stand and the office corrects them. A
+    welfare alert the mark raised is withdrawn and its family told. The caller reverses the
+    ledger (usecases.ordering.undo_outcome)."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    was = OrderStatus(order.status)
+    if was not in (*SERVED, OrderStatus.no_answer) or order.outcome_at is None:
+        raise NothingToUndo(status=was)
+    if not admin and order.outcome_by != by:
+        raise MarkNotYours()
+    minutes = get_settings().undo_minutes
+    now = clock.now()
+    if now > undo_deadline(order.outcome_at):
+        raise UndoTooLate(at=order.outcome_at.astimezone(clock.tz).time(), minutes=minutes)
+    order.status, order.outcome_at, order.outcome_by, order.updated_at = (
+        OrderStatus.locked,
+        None,
+        None,
+        now,
+    )
+    session.add(order)
+    session.flush()
+    if was == OrderStatus.no_answer:
+        withdraw_alert(session=session, clock=clock, order_id=order_id, by=by)
+    return Undone(order, was)
 
 
 # -- what the rules look at: one prebuilt query per request ---------------------------------

@@ -85,32 +85,53 @@ def _family(session: Session, elder_id: int) -> list[int]:
     )
 
 
+# The outcome an alert is closed with when the rider takes back "No answer" (the mark was a
+# slip, or she opened the door a moment later); stored as this msgid, shown translated.
+WITHDRAWN = N_("Withdrawn: the rider took back “No answer”")
+
+
+def _prefix(session: Session, alert: WelfareAlert) -> str:
+    """The start of this alert's notice keys. An alert raised again after a withdrawal tells
+    everyone afresh, so each raising has keys of its own."""
+    raised = session.exec(
+        select(sa.func.count())
+        .select_from(WelfareAlertStep)
+        .where(WelfareAlertStep.alert_id == alert.id, WelfareAlertStep.kind == "raised")
+    ).one()
+    return f"welfare:{alert.id}" if raised <= 1 else f"welfare:{alert.id}:{raised}"
+
+
 def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> WelfareAlert:
-    """A no-answer on this order: open the alert (once per order) and tell the family."""
-    existing = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == order.id)).first()
-    if existing is not None:
-        return existing
+    """A no-answer on this order: open the alert (once per order) and tell the family. An
+    alert withdrawn by an undo opens again when nobody answers after all."""
+    alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == order.id)).first()
+    if alert is not None and not (
+        alert.status == AlertStatus.closed and alert.outcome == WITHDRAWN
+    ):
+        return alert
     now = clock.now()
     family = _family(session, order.elder_id)
-    alert = WelfareAlert(
-        elder_id=order.elder_id,
-        order_id=saved(order.id),
-        raised_at=now,
-        raised_by=by,
-        level=AlertLevel.family,
-        escalate_at=now + _ack_window(),
-    )
+    if alert is None:
+        alert = WelfareAlert(
+            elder_id=order.elder_id, order_id=saved(order.id), raised_at=now, raised_by=by
+        )
+    alert.raised_at, alert.raised_by, alert.status = now, by, AlertStatus.open
+    alert.level, alert.escalate_at = AlertLevel.family, now + _ack_window()
+    alert.acknowledged_at = alert.acknowledged_by = None
+    alert.closed_at = alert.closed_by = alert.outcome = None
     session.add(alert)
     session.flush()
     _step(session, alert, now, "raised", by)
+    session.flush()
     if not family:
         _escalate(session, alert, now)
+    prefix = _prefix(session, alert)
     for chat_user_id in family:
         notify(
             session,
             chat_user_id=chat_user_id,
             kind="welfare_alert",
-            key=f"welfare:{alert.id}:family:{chat_user_id}",
+            key=f"{prefix}:family:{chat_user_id}",
             at=now,
             alert_id=alert.id,
             elder_id=order.elder_id,
@@ -118,6 +139,41 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
             at_time=now.isoformat(),
         )
         _step(session, alert, now, "sent_to_family", f"chat:{chat_user_id}")
+    session.flush()
+    return alert
+
+
+def withdraw_alert(
+    *, session: Session, clock: Clock, order_id: int, by: str
+) -> WelfareAlert | None:
+    """The rider took back "No answer" on this order: its alert is closed as withdrawn (with
+    a step saying so), escalation stops, and everyone it reached is told. An alert staff
+    closed already stays as they closed it."""
+    alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == order_id)).first()
+    if alert is None or alert.status == AlertStatus.closed:
+        return alert
+    now = clock.now()
+    prefix = _prefix(session, alert)
+    told = session.exec(
+        select(ChatNotification.chat_user_id).where(
+            col(ChatNotification.key).like(f"{prefix}:%"),
+            col(ChatNotification.kind).in_(["welfare_alert", "welfare_escalated"]),
+        )
+    ).all()
+    alert.status, alert.escalate_at = AlertStatus.closed, None
+    alert.closed_at, alert.closed_by, alert.outcome = now, by, WITHDRAWN
+    session.add(alert)
+    _step(session, alert, now, "withdrawn", by)
+    for chat_user_id in sorted(set(told)):
+        notify(
+            session,
+            chat_user_id=chat_user_id,
+            kind="welfare_withdrawn",
+            key=f"{prefix}:withdrawn:{chat_user_id}",
+            at=now,
+            alert_id=alert.id,
+            elder_id=alert.elder_id,
+        )
     session.flush()
     return alert
 
@@ -188,7 +244,7 @@ def _escalation_notice(
         session,
         chat_user_id=chat_user_id,
         kind="welfare_escalated",
-        key=f"welfare:{alert.id}:{level}:{chat_user_id}",
+        key=f"{_prefix(session, alert)}:{level}:{chat_user_id}",
         at=now,
         alert_id=alert.id,
         elder_id=alert.elder_id,
@@ -239,7 +295,7 @@ def acknowledge(
                 session,
                 chat_user_id=other,
                 kind="welfare_handled",
-                key=f"welfare:{alert.id}:handled:{other}",
+                key=f"{_prefix(session, alert)}:handled:{other}",
                 at=now,
                 alert_id=alert.id,
                 elder_id=alert.elder_id,

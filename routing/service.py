@@ -54,6 +54,7 @@ class StopView:
     status: OrderStatus
     diet_needs: tuple[str, ...] = ()
     welfare_check: bool = False  # the elder lives alone or needs care: look in on them
+    outcome_at: datetime | None = None  # when it was marked (delivered, no answer)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -139,6 +140,7 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
             OrderStatus(order.status),
             tuple(elder.diet_needs),
             elder.id in welfare,
+            order.outcome_at,
         )
         for stop, order, elder in rows
     )

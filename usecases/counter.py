@@ -10,18 +10,26 @@ use cases as any order, only the cutoff relaxed."""
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from core import audit, meal_cards
 from core.clock import Clock, today
+from core.db import upsert_insert
 from core.diet import profile_of_elder
-from core.errors import DomainError, ElderNotFound, OrderNotFound, OutcomeNotAllowed
+from core.errors import (
+    DomainError,
+    DuplicateRequest,
+    ElderNotFound,
+    OrderNotFound,
+    OutcomeNotAllowed,
+)
 from core.i18n import N_
 from core.menus import MenuChoice, menu_choices, own_style_first
-from core.models import Elder, MealSlot, Order, Site, SlotCutoff, saved
+from core.models import Elder, MarkRequest, MealSlot, Order, Site, SlotCutoff, saved
+from core.settings import get_settings
 from core.sites import cutoff_at
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from usecases import ordering
@@ -52,6 +60,15 @@ class CounterMeal:
     mode: ServiceMode
     status: OrderStatus
     allergens: list[str]
+    outcome_at: datetime | None = None
+    outcome_by: str | None = None
+
+    def undo_until(self, *, actor: str, admin: bool = False) -> datetime | None:
+        """Until when this person may take back the meal's mark (None: not theirs, or no mark).
+        The use case checks again when they do."""
+        if self.outcome_at is None or not (admin or self.outcome_by == actor):
+            return None
+        return self.outcome_at + timedelta(minutes=get_settings().undo_minutes)
 
 
 def counter_meals(
@@ -111,6 +128,8 @@ def counter_meals(
             mode=ServiceMode(order.mode),
             status=OrderStatus(order.status),
             allergens=list(order.allergens or []),
+            outcome_at=order.outcome_at,
+            outcome_by=order.outcome_by,
         )
         for order, name, phone, site in rows
     ]
@@ -131,9 +150,57 @@ class Served:
     already: bool  # it had been served before this mark (a second tap, the same card again)
 
 
-def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Served:
+def _sent_before(
+    session: Session,
+    clock: Clock,
+    *,
+    key: str | None,
+    actor: str,
+    action: str,
+    order_id: int | None,
+) -> MarkRequest | None:
+    """The earlier request a page sent under this key (its connection dropped before the
+    answer came, and it sent the mark again), or None: this is the first, and the key is
+    taken now (in the mark's own transaction: refused, it is given back). Two sends racing
+    each other: the second waits for the first's commit, then finds it."""
+    if key is None:
+        return None
+    taken = session.execute(
+        upsert_insert(session)(MarkRequest)
+        .values(key=key, actor=actor, action=action, order_id=order_id, result="", at=clock.now())
+        .on_conflict_do_nothing()
+        .returning(col(MarkRequest.key))
+    ).first()
+    if taken is not None:
+        return None
+    earlier = session.get_one(MarkRequest, key)
+    if (earlier.actor, earlier.action, earlier.order_id) != (actor, action, order_id):
+        raise DuplicateRequest()
+    return earlier
+
+
+def _answered(session: Session, key: str | None, result: str) -> None:
+    if key is not None:
+        session.execute(
+            sa.update(MarkRequest).where(col(MarkRequest.key) == key).values(result=result)
+        )
+
+
+def serve(
+    *, session: Session, clock: Clock, actor: str, order_id: int, key: str | None = None
+) -> Served:
     """The elder ate her meal here, or collected it: recorded once (a second tap, or the same
-    mark sent again, finds it recorded and changes nothing)."""
+    mark sent again, finds it recorded and changes nothing; sent again under its `key` after
+    an undo, it does not serve the meal a second time)."""
+    earlier = _sent_before(session, clock, key=key, actor=actor, action="serve", order_id=order_id)
+    if earlier is not None:
+        return Served(order_id=order_id, status=OrderStatus(earlier.result), already=True)
+    served = _serve(session=session, clock=clock, actor=actor, order_id=order_id)
+    _answered(session, key, served.status.value)
+    return served
+
+
+def _serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Served:
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
@@ -155,6 +222,36 @@ def serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Serve
         detail=f"order:{order_id} {outcome.value}",
     )
     return Served(order_id=order_id, status=OrderStatus(served.status), already=False)
+
+
+@dataclass(frozen=True)
+class Undone:
+    order_id: int
+    status: OrderStatus  # waiting again
+    was: OrderStatus  # the mark taken back
+
+
+def undo(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    order_id: int,
+    admin: bool = False,
+    key: str | None = None,
+) -> Undone:
+    """Take back a counter mark (served, collected, not collected) within `undo_minutes`: the
+    one who made it, or the admin (usecases.ordering.undo_outcome: the ledger reversed, the
+    budget held again, audited). Sent again under its `key`, it counts once."""
+    earlier = _sent_before(session, clock, key=key, actor=actor, action="undo", order_id=order_id)
+    if earlier is not None:
+        order = session.get_one(Order, order_id)
+        return Undone(order_id, OrderStatus(order.status), OrderStatus(earlier.result))
+    undone = ordering.undo_outcome(
+        session=session, clock=clock, actor=actor, order_id=order_id, by=actor, admin=admin
+    )
+    _answered(session, key, undone.was.value)
+    return Undone(order_id, OrderStatus(undone.order.status), undone.was)
 
 
 class NoMealHereToday(DomainError):
@@ -201,10 +298,23 @@ def scan_card(
 
 
 def not_collected(
-    *, session: Session, clock: Clock, actor: str, site_id: int, service_date: date, slot: Slot
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    site_id: int,
+    service_date: date,
+    slot: Slot,
+    key: str | None = None,
 ) -> int:
     """The meal is over: every counter meal at the site still waiting is marked not collected
-    (billing applies the programme's rule for unserved meals). How many were."""
+    (billing applies the programme's rule for unserved meals). How many were (sent again
+    under its `key`: how many the first send marked)."""
+    earlier = _sent_before(
+        session, clock, key=key, actor=actor, action="not_collected", order_id=None
+    )
+    if earlier is not None:
+        return int(earlier.result)
     waiting = session.execute(
         sa.select(col(Order.id)).where(
             col(Order.site_id) == site_id,
@@ -232,6 +342,7 @@ def not_collected(
         subject=f"site:{site_id}",
         detail=f"{service_date.isoformat()} {slot.value} {count}",
     )
+    _answered(session, key, str(count))
     return count
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from billing import service
+from billing import service, undo
 from billing.models import Charge
 from billing.service import elder_month, ledger_totals, quote
 from billing.split import Split
-from core import cutoff, elders, orders
+from core import audit, cutoff, elders, orders
 from core.clock import Clock
 from core.cutoff import CutoffResult, due_cutoffs
 from core.errors import CutoffPassed, OrderNotChangeable
@@ -35,6 +35,7 @@ from core.orders import (
     orderable_meals,
     orders_board,
     plan_repeat,
+    undo_deadline,
 )
 from core.standing import (
     create_standing_order,
@@ -78,6 +79,8 @@ __all__ = [
     "resume_standing_order",
     "run_cutoff",
     "stop_standing_order",
+    "undo_deadline",
+    "undo_outcome",
 ]
 
 
@@ -188,3 +191,31 @@ def record_outcome(
     )
     service.post(session=session, clock=clock, order_id=order_id)
     return order
+
+
+def undo_outcome(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    order_id: int,
+    by: str,
+    admin: bool = False,
+) -> orders.Undone:
+    """Take back a mark at the door or the counter within `undo_minutes` (the one who made it,
+    recorded as `by`, or the admin): the order waits again, the ledger gets reversal entries,
+    the budget is held again, a welfare alert it raised is withdrawn, and the audit log says
+    who (`actor`) took back what."""
+    undone = orders.undo_outcome(
+        session=session, clock=clock, order_id=order_id, by=by, admin=admin
+    )
+    undo.unpost(session=session, clock=clock, order_id=order_id, reason=f"undo:{undone.was.value}")
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="outcome_undone",
+        subject=f"elder:{undone.order.elder_id}",
+        detail=f"order:{order_id} {undone.was.value}",
+    )
+    return undone

@@ -29,6 +29,7 @@ __all__ = [
     "plan_kitchen",
     "record_stop",
     "replan_after_dropout",
+    "undo_stop",
     "withdraw_links",
 ]
 
@@ -215,6 +216,26 @@ def record_stop(
         order_id=order_id,
         outcome=outcome,
         by=f"rider:{route.rider_id}",
+    )
+    return stop[1]
+
+
+def undo_stop(*, session: Session, clock: Clock, route_id: int, order_id: int, actor: str) -> int:
+    """Take back a mark at a door within `undo_minutes` (it was tapped by mistake, or the door
+    opened a moment after "No answer"): whoever may mark the route's stops may take back the
+    mark made for its rider, on a route of today. The meal waits again, the ledger is
+    reversed, a welfare alert it raised is withdrawn (usecases.ordering.undo_outcome). The
+    stop's position on the route."""
+    route = session.get(DeliveryRoute, route_id)
+    if route is None:
+        raise RouteNotFound()
+    if route.service_date != clock.now().date():
+        raise RouteNotToday(day=route.service_date)
+    stop = route_of_order(session=session, order_id=order_id)
+    if stop is None or stop[0] != route_id:
+        raise StopNotOnRoute()
+    ordering.undo_outcome(
+        session=session, clock=clock, actor=actor, order_id=order_id, by=f"rider:{route.rider_id}"
     )
     return stop[1]
 

@@ -9,10 +9,18 @@ from sqlmodel import Session
 from core import audit, welfare
 from core.clock import Clock
 from core.models import WelfareAlert, saved
-from core.welfare import ACKNOWLEDGEMENTS, AlertNotFound, AlertView, alert_board, alert_community
+from core.welfare import (
+    ACKNOWLEDGEMENTS,
+    WITHDRAWN,
+    AlertNotFound,
+    AlertView,
+    alert_board,
+    alert_community,
+)
 
 __all__ = [
     "ACKNOWLEDGEMENTS",
+    "WITHDRAWN",
     "AlertNotFound",
     "AlertView",
     "acknowledge",

@@ -16,6 +16,7 @@ from kitchen.exports import variant_name
 from routing.records import DeliveryRoute
 from routing.service import route_of_order, route_view
 from usecases import routing as routing_runs
+from usecases.ordering import undo_deadline
 
 
 def _rider(turn: Turn) -> Rider:
@@ -76,9 +77,31 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
             line += "\n   " + turn.t(texts.RIDER_WARN, warnings=turn.join(warnings))
         lines.append(line)
     following = next((s for s in view.stops if s.status == OrderStatus.locked), None)
+    # The mark just made can be taken back for a few minutes (a slip of the thumb, or the
+    # door opened a moment after "No answer").
+    now = turn.clock.now()
+    marked = [
+        s
+        for s in view.stops
+        if s.outcome_at is not None
+        and s.status != OrderStatus.locked
+        and undo_deadline(s.outcome_at) >= now
+        and route.service_date == now.date()
+    ]
+    undo: Buttons = []
+    if marked:
+        last = max(marked, key=lambda s: (s.outcome_at or now, s.position))
+        undo = [
+            [
+                (
+                    turn.t(texts.RIDER_UNDO, position=last.position, name=last.elder),
+                    cb.RiderOutcome(view.id, last.order_id, "u"),
+                )
+            ]
+        ]
     if following is None:
         lines.append(turn.t(texts.RIDER_ALL_DONE))
-        return [Say("\n".join(lines), edit=edit)]
+        return [Say("\n".join(lines), undo or None, edit=edit)]
     lines.append(turn.t(texts.RIDER_NEXT, position=following.position, name=following.elder))
     navigate = turn.settings.navigation_url.format(lat=following.lat, lon=following.lon)
     rows: Buttons = [
@@ -87,6 +110,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
             (turn.t(texts.RIDER_NO_ANSWER), cb.RiderOutcome(view.id, following.order_id, "n")),
         ],
         [(turn.t(texts.RIDER_NAVIGATE), Link(navigate))],
+        *undo,
     ]
     return [Say("\n".join(lines), rows, edit=edit)]
 
@@ -101,6 +125,20 @@ def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list
         raise NotYours()
     if letter == "b":
         return rider_route(turn, edit=True)
+    if letter == "u":
+        position = routing_runs.undo_stop(
+            session=turn.session,
+            clock=turn.clock,
+            route_id=route_id,
+            order_id=order_id,
+            actor=f"chat:{turn.user.id}",
+        )
+        stops = route_view(session=turn.session, route_id=route_id).stops
+        name = next(s.elder for s in stops if s.position == position)
+        return [
+            *rider_route(turn, edit=True),
+            Say(turn.t(texts.RIDER_UNDONE, position=position, name=name)),
+        ]
     if letter == "n":
         stop = next(
             s

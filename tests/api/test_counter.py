@@ -352,3 +352,133 @@ def test_the_counter_page_reads_a_card_and_shows_her_meal(counter):
     )
     assert refused.status_code == 422 and "读不出助餐卡" in refused.text
     assert "陈桂英" in refused.text
+
+
+def _undo_entries(database) -> list[str]:
+    with database.reading() as session:
+        return list(
+            session.exec(select(AuditEntry.detail).where(AuditEntry.action == "outcome_undone"))
+        )
+
+
+def test_a_mark_is_taken_back_within_minutes_and_refused_after_in_her_language(counter):
+    """Served by mistake: the one who marked it takes it back for five minutes (the meal waits
+    again and its ledger entries are reversed); later it is refused, saying why, and nothing
+    changes."""
+    client, database, ids = counter
+    headers = _json(client)
+    client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    listed = client.get("/api/v1/counter").json()["meals"]
+    until = next(m["undo_until"] for m in listed if m["order_id"] == ids["dine_in"])
+    assert until is not None and datetime.fromisoformat(until) == datetime(
+        2026, 11, 25, 11, 45, tzinfo=SHANGHAI
+    )
+    page = client.get("/counter?lang=zh_CN").text
+    assert "撤销" in page and "11:45 前" in page
+    undone = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/undo", headers=headers)
+    assert undone.status_code == 200
+    assert undone.json() == {"order_id": ids["dine_in"], "status": "locked", "was": "dined_in"}
+    with database.reading() as session:
+        net = session.exec(
+            select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.order_id == ids["dine_in"])
+        ).one()
+    assert net == 0
+    assert _undo_entries(database) == [f"order:{ids['dine_in']} dined_in"]
+    # Nothing left to take back; served again, and too late to take back after five minutes.
+    nothing = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/undo", headers=headers)
+    assert nothing.status_code == 409 and nothing.json()["error"] == "nothing_to_undo"
+    client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    client.app.state.clock.set(datetime(2026, 11, 25, 11, 46, tzinfo=SHANGHAI))
+    with database.reading() as session:
+        before = row_counts(session)
+    late = client.post(
+        f"/api/v1/counter/orders/{ids['dine_in']}/undo",
+        headers={**headers, "accept-language": "zh-CN"},
+    )
+    assert late.status_code == 409 and late.json()["error"] == "undo_too_late"
+    assert "11:40" in late.json()["message"] and "5 分钟" in late.json()["message"]
+    page = client.post(
+        f"/counter/orders/{ids['dine_in']}/undo?lang=zh_CN",
+        data={"csrf_token": headers["x-csrf-token"], "back": "/counter?q=1234"},
+    )
+    assert page.status_code == 409 and "5 分钟" in page.text and "陈桂英" in page.text
+    with database.reading() as session:
+        after = row_counts(session)
+    assert {k for k, v in after.items() if v != before[k]} <= {"audit_entry"}
+    assert "撤销" not in client.get("/counter?lang=zh_CN").text
+
+
+def test_only_the_one_who_marked_it_or_the_admin_takes_a_mark_back(counter):
+    client, database, ids = counter
+    headers = _json(client)
+    client.post(f"/api/v1/counter/orders/{ids['pickup']}/serve", headers=headers)
+    with database.transaction() as session:
+        colleague = make_staff(
+            Factory(session, client.app.state.clock), "canteen", site_ids=[ids["site"]]
+        ).username
+        admin = make_staff(Factory(session, client.app.state.clock), "admin").username
+    other = TestClient(client.app)
+    log_in(other, colleague)
+    refused = other.post(
+        f"/api/v1/counter/orders/{ids['pickup']}/undo",
+        headers={"x-csrf-token": csrf_from(other.get("/counter").text)},
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "mark_not_yours"
+    assert "撤销" not in other.get("/counter?lang=zh_CN").text
+    boss = TestClient(client.app)
+    log_in(boss, admin)
+    taken = boss.post(
+        f"/api/v1/counter/orders/{ids['pickup']}/undo",
+        headers={"x-csrf-token": csrf_from(boss.get("/counter").text)},
+    )
+    assert taken.status_code == 200 and taken.json()["was"] == "picked_up"
+
+
+def test_a_mark_sent_again_under_its_key_counts_once(counter):
+    """The page lost its connection after sending: it sends the mark again under the same key.
+    Even after the mark was taken back in between, the meal is not served a second time; the
+    answer is the first one. Not collected sent twice marks the rest once."""
+    client, database, ids = counter
+    headers = _json(client)
+    serve = f"/api/v1/counter/orders/{ids['dine_in']}/serve"
+    first = client.post(serve, headers={**headers, "Idempotency-Key": "k-serve-0001"})
+    assert first.json() == {
+        "order_id": ids["dine_in"],
+        "status": "dined_in",
+        "already_served": False,
+    }
+    client.post(
+        f"/api/v1/counter/orders/{ids['dine_in']}/undo",
+        headers={**headers, "Idempotency-Key": "k-undo-0001"},
+    )
+    again = client.post(serve, headers={**headers, "Idempotency-Key": "k-serve-0001"})
+    assert again.status_code == 200 and again.json()["already_served"] is True
+    undo_again = client.post(
+        f"/api/v1/counter/orders/{ids['dine_in']}/undo",
+        headers={**headers, "Idempotency-Key": "k-undo-0001"},
+    )
+    assert undo_again.status_code == 200 and undo_again.json()["status"] == "locked"
+    with database.reading() as session:
+        assert session.get(Order, ids["dine_in"]).status == OrderStatus.locked
+    # The page's form carries its key the same way.
+    form = {"csrf_token": headers["x-csrf-token"], "back": "/counter", "mark_key": "k-form-0001"}
+    for _ in range(2):
+        client.post(f"/counter/orders/{ids['pickup']}/serve", data=form)
+    body = {"site_id": ids["site"], "slot": "lunch"}
+    over = [
+        client.post(
+            "/api/v1/counter/not-collected",
+            json=body,
+            headers={**headers, "Idempotency-Key": "k-over-0001"},
+        ).json()
+        for _ in range(2)
+    ]
+    assert over == [{"marked": 1}, {"marked": 1}]
+    with database.reading() as session:
+        served = session.exec(
+            select(AuditEntry.detail).where(AuditEntry.action == "counter_served")
+        ).all()
+    assert served == [f"order:{ids['dine_in']} dined_in", f"order:{ids['pickup']} picked_up"]
+    # A key is a UUID-like string: anything else is refused and changes nothing.
+    bad = client.post(serve, headers={**headers, "Idempotency-Key": "<script>"})
+    assert bad.status_code == 422

@@ -247,3 +247,63 @@ def test_the_routes_own_rider_logged_in_opens_it_whatever_link_they_followed(emp
         assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 403
         log_in(client, rider.username)
         assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 200
+
+
+def test_a_door_mark_is_taken_back_within_minutes_and_its_alert_withdrawn(route):
+    """No answer, then the door opens: the rider takes the mark back (the meal waits again,
+    the welfare alert is closed as withdrawn, the audit log says who), then marks it
+    delivered. After the minutes are over, Undo is gone and a late one is refused."""
+    from core.models import WelfareAlert
+    from core.types import AlertStatus
+    from core.welfare import WITHDRAWN
+
+    client, route_id, _, database = route
+    key = route_key(database, route_id)
+    stops = client.get(f"/api/v1/routes/{route_id}?key={key}").json()["stops"]
+    first, second = stops[0]["order_id"], stops[1]["order_id"]
+    csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
+    client.post(
+        f"/rider/routes/{route_id}/stops/{first}",
+        data={"key": key, "outcome": "no_answer", "csrf_token": csrf},
+    )
+    page = client.get(f"/rider/routes/{route_id}?key={key}&lang=zh_CN").text
+    assert page.count("撤销") == 1 and "11:25 前" in page
+    back = client.post(
+        f"/rider/routes/{route_id}/stops/{first}/undo",
+        data={"key": key, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"].endswith("#stop-1")
+    with database.reading() as session:
+        order = session.get(Order, first)
+        alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == first)).one()
+        undone = session.exec(
+            select(AuditEntry.detail).where(AuditEntry.action == "outcome_undone")
+        ).all()
+    assert order.status == OrderStatus.locked
+    assert alert.status == AlertStatus.closed and alert.outcome == WITHDRAWN
+    assert undone == [f"order:{first} no_answer"]
+    client.post(
+        f"/rider/routes/{route_id}/stops/{first}",
+        data={"key": key, "outcome": "delivered", "csrf_token": csrf},
+    )
+    # The JSON twin, for the second stop; then too late for the first.
+    client.post(
+        f"/rider/routes/{route_id}/stops/{second}",
+        data={"key": key, "outcome": "delivered", "csrf_token": csrf},
+    )
+    twin = client.post(
+        f"/api/v1/routes/{route_id}/stops/{second}/undo?key={key}",
+        headers={"x-csrf-token": csrf},
+    )
+    assert twin.status_code == 200 and twin.json()["status"] == "locked"
+    client.app.state.clock.set(datetime(2026, 11, 25, 11, 26, tzinfo=SHANGHAI))
+    assert "撤销" not in client.get(f"/rider/routes/{route_id}?key={key}&lang=zh_CN").text
+    late = client.post(
+        f"/rider/routes/{route_id}/stops/{first}/undo?lang=zh_CN",
+        data={"key": key, "csrf_token": csrf},
+        headers={"accept": "text/html"},
+    )
+    assert late.status_code == 409 and "5 分钟" in late.text
+    with database.reading() as session:
+        assert session.get(Order, first).status == OrderStatus.delivered

@@ -82,6 +82,9 @@ MATRIX = {
     ("POST", "/rider/routes/{route_id}/stops/{order_id}"): only(Role.admin, Role.rider),
     ("GET", "/rider/orders/{order_id}"): only(Role.admin, Role.rider),
     ("POST", "/rider/orders/{order_id}"): only(Role.admin, Role.rider),
+    ("POST", "/rider/routes/{route_id}/stops/{order_id}/undo"): only(Role.admin, Role.rider),
+    ("POST", "/rider/orders/{order_id}/undo"): only(Role.admin, Role.rider),
+    ("POST", "/api/v1/routes/{route_id}/stops/{order_id}/undo"): only(Role.admin, Role.rider),
     ("GET", "/api/v1/stops/{order_id}"): only(Role.admin, Role.rider),
     ("POST", "/api/v1/routes/{route_id}/links/withdraw"): only(Role.admin),
     ("POST", "/rider/routes/{route_id}/links/withdraw"): only(Role.admin),
@@ -105,6 +108,55 @@ MATRIX = {
     ("POST", "/api/v1/dishes"): only(Role.admin),
     ("GET", "/api/v1/dishes/{dish_id}"): only(Role.admin),
     ("PUT", "/api/v1/dishes/{dish_id}"): only(Role.admin),
+    # Set-up: the programme admin.
+    ("GET", "/admin/setup"): only(Role.admin),
+    ("GET", "/api/v1/setup/checklist"): only(Role.admin),
+    ("GET", "/admin/setup/export"): only(Role.admin),
+    ("POST", "/admin/setup/import"): only(Role.admin),
+    ("GET", "/api/v1/setup/export"): only(Role.admin),
+    ("POST", "/api/v1/setup/import"): only(Role.admin),
+    ("GET", "/admin/communities"): only(Role.admin),
+    ("POST", "/admin/communities"): only(Role.admin),
+    ("GET", "/admin/communities/{community_id}"): only(Role.admin),
+    ("POST", "/admin/communities/{community_id}"): only(Role.admin),
+    ("GET", "/api/v1/communities"): only(Role.admin),
+    ("POST", "/api/v1/communities"): only(Role.admin),
+    ("PUT", "/api/v1/communities/{community_id}"): only(Role.admin),
+    ("GET", "/api/v1/jurisdictions"): only(Role.admin),
+    ("GET", "/admin/sites"): only(Role.admin),
+    ("POST", "/admin/sites"): only(Role.admin),
+    ("GET", "/admin/sites/{site_id}"): only(Role.admin),
+    ("POST", "/admin/sites/{site_id}"): only(Role.admin),
+    ("POST", "/admin/sites/{site_id}/slots"): only(Role.admin),
+    ("POST", "/admin/sites/{site_id}/slots/{slot}/remove"): only(Role.admin),
+    ("GET", "/api/v1/sites"): only(Role.admin),
+    ("POST", "/api/v1/sites"): only(Role.admin),
+    ("GET", "/api/v1/sites/{site_id}"): only(Role.admin),
+    ("PUT", "/api/v1/sites/{site_id}"): only(Role.admin),
+    ("PUT", "/api/v1/sites/{site_id}/slots"): only(Role.admin),
+    ("DELETE", "/api/v1/sites/{site_id}/slots/{slot}"): only(Role.admin),
+    ("GET", "/admin/riders"): only(Role.admin),
+    ("POST", "/admin/riders"): only(Role.admin),
+    ("GET", "/admin/riders/{rider_id}"): only(Role.admin),
+    ("POST", "/admin/riders/{rider_id}"): only(Role.admin),
+    ("GET", "/api/v1/riders"): only(Role.admin),
+    ("POST", "/api/v1/riders"): only(Role.admin),
+    ("PUT", "/api/v1/riders/{rider_id}"): only(Role.admin),
+    ("GET", "/admin/workers"): only(Role.admin),
+    ("POST", "/admin/workers"): only(Role.admin),
+    ("GET", "/admin/workers/{worker_id}"): only(Role.admin),
+    ("POST", "/admin/workers/{worker_id}"): only(Role.admin),
+    ("GET", "/api/v1/community-workers"): only(Role.admin),
+    ("POST", "/api/v1/community-workers"): only(Role.admin),
+    ("PUT", "/api/v1/community-workers/{worker_id}"): only(Role.admin),
+    ("GET", "/admin/accounts"): only(Role.admin),
+    ("POST", "/admin/accounts"): only(Role.admin),
+    ("POST", "/admin/accounts/{account_id}/active"): only(Role.admin),
+    ("POST", "/admin/accounts/{account_id}/password"): only(Role.admin),
+    ("GET", "/api/v1/accounts"): only(Role.admin),
+    ("POST", "/api/v1/accounts"): only(Role.admin),
+    ("POST", "/api/v1/accounts/{account_id}/active"): only(Role.admin),
+    ("POST", "/api/v1/accounts/{account_id}/password"): only(Role.admin),
     ("GET", "/admin/menus"): only(Role.admin),
     ("POST", "/admin/menus/items"): only(Role.admin),
     ("POST", "/admin/menu-items/{item_id}"): only(Role.admin),
@@ -155,6 +207,8 @@ MATRIX = {
     # The canteen counter: canteen staff (their own sites' meals), and the admin.
     ("GET", "/counter"): only(*COUNTER),
     ("POST", "/counter/orders/{order_id}/serve"): only(*COUNTER),
+    ("POST", "/counter/orders/{order_id}/undo"): only(*COUNTER),
+    ("POST", "/api/v1/counter/orders/{order_id}/undo"): only(*COUNTER),
     ("POST", "/counter/not-collected"): only(*COUNTER),
     ("GET", "/api/v1/counter"): only(*COUNTER),
     ("POST", "/api/v1/counter/orders/{order_id}/serve"): only(*COUNTER),
@@ -223,6 +277,8 @@ def world(empty_database):
             "funder": funder.id,
             "funder_code": funder.code,
             "community": elder.community_id,
+            # An account the admin may disable and reset while the matrix is tried.
+            "probe_account": others["other_worker"].id,
             **registry,
         }
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
@@ -312,6 +368,10 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
         .replace("{item_id}", "1")
         .replace("{site_id}", "1")
         .replace("{person_id}", "1")
+        .replace("{rider_id}", "1")
+        .replace("{worker_id}", "1")
+        .replace("{slot}", "breakfast")
+        .replace("{account_id}", str(ids["probe_account"]))
         .replace("{community_id}", str(ids["community"]))
     )
     if url == "/static":

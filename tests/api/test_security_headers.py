@@ -92,7 +92,9 @@ def test_every_page_and_answer_carries_the_security_headers(empty_database, cloc
         assert policy["style-src"] == "'self'", name
         assert policy["form-action"] == "'self'", name
         assert policy["base-uri"] == "'none'", name
-        assert "script-src" not in policy, name  # no script at all: default-src 'none'
+        # Our own script files only (no inline script, nothing from elsewhere).
+        assert policy["script-src"] == "'self'", name
+        assert policy["connect-src"] == "'self'", name
         assert "unsafe-inline" not in headers["content-security-policy"], name
 
 

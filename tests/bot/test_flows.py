@@ -16,7 +16,7 @@ from bot.flows import onboarding, rider
 from bot.flows.rider import NotARider
 from bot.models import ChatState
 from bot.turn import Link, NotYours, Say, Turn
-from core.errors import DomainError
+from core.errors import DomainError, UndoTooLate
 from core.models import (
     ChatUser,
     Elder,
@@ -726,7 +726,22 @@ def test_the_rider_follows_the_route_and_records_each_stop(make, session, clock)
     ]
 
     [done] = press(turn, cb.RiderOutcome(route_id, second, "d"))
-    assert "All stops done" in done.text and done.buttons is None
+    assert "All stops done" in done.text
+    assert session.get(Order, second).status == OrderStatus.delivered
+    # The mark just made can be taken back for a few minutes: the stop waits again.
+    undo = cb.RiderOutcome(route_id, second, "u")
+    assert buttons(done) == [undo]
+    route_again, taken_back = press(turn, undo)
+    assert route_again.edit and "Next: stop 2" in route_again.text
+    assert "Taken back: stop 2" in taken_back.text
+    assert session.get(Order, second).status == OrderStatus.locked
+    [done] = press(turn, cb.RiderOutcome(route_id, second, "d"))
+    clock.set(clock.now() + timedelta(minutes=6))
+    [later] = press(turn, cb.RiderOutcome(route_id, second, "b"))
+    assert "All stops done" in later.text and later.buttons is None
+    # Too late: refused (bot.app says why, in the rider's language); the mark stands.
+    with pytest.raises(UndoTooLate):
+        press(turn, undo)
     assert session.get(Order, second).status == OrderStatus.delivered
 
 

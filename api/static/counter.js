@@ -1,0 +1,128 @@
+// The counter keeps a mark made without a connection. A mark's form (served, collected, undo,
+// not collected) is sent in the background; when the network is down the mark is kept on this
+// phone (localStorage), its meal shows it as not sent yet, and it is sent again when the
+// connection is back (or the page is next opened). Each form carries a key of its own
+// (mark_key), so a mark that reached the server before the connection dropped counts once.
+// Without this script the forms post as ordinary forms: the page works the same, online.
+(function () {
+  "use strict";
+  var STORE = "mealaid.counter.pending";
+  var RETRY_MS = 5000;
+  var sending = false;
+
+  function pending() {
+    try {
+      return JSON.parse(window.localStorage.getItem(STORE) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function keep(marks) {
+    window.localStorage.setItem(STORE, JSON.stringify(marks));
+  }
+
+  function send(mark) {
+    return window.fetch(mark.action, {
+      method: "POST",
+      body: new URLSearchParams(mark.body),
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+  }
+
+  function show() {
+    var marks = pending();
+    var note = document.getElementById("counter-offline");
+    if (note) {
+      note.hidden = marks.length === 0 && window.navigator.onLine;
+    }
+    var list = document.querySelector("ul.counter-meals");
+    var words = list ? list.getAttribute("data-pending") : "";
+    marks.forEach(function (mark) {
+      var row = mark.order && document.getElementById("order-" + mark.order);
+      if (!row || row.classList.contains("pending")) {
+        return;
+      }
+      row.classList.add("pending");
+      var line = document.createElement("div");
+      line.className = "pending-note";
+      line.setAttribute("role", "status");
+      line.textContent = words;
+      row.appendChild(line);
+      row.querySelectorAll("button").forEach(function (button) {
+        button.disabled = true;
+      });
+    });
+  }
+
+  // Send what is kept, oldest first; stop at the first that cannot go (still offline). When
+  // all went, the page is opened again to show what the server recorded.
+  function flush() {
+    if (sending) {
+      return;
+    }
+    var marks = pending();
+    if (marks.length === 0) {
+      return;
+    }
+    sending = true;
+    var next = function () {
+      var left = pending();
+      if (left.length === 0) {
+        sending = false;
+        window.location.reload();
+        return;
+      }
+      send(left[0]).then(
+        function () {
+          // Answered (recorded, or refused with a reason the page will show): done with it.
+          keep(pending().slice(1));
+          next();
+        },
+        function () {
+          sending = false; // still no connection: try again later
+          show();
+        }
+      );
+    };
+    next();
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("mark")) {
+      return;
+    }
+    event.preventDefault();
+    var mark = {
+      action: form.getAttribute("action"),
+      body: Array.from(new FormData(form).entries()),
+      order: form.getAttribute("data-order"),
+    };
+    form.querySelectorAll("button").forEach(function (button) {
+      button.disabled = true;
+    });
+    send(mark).then(
+      function (response) {
+        if (response.ok && response.redirected) {
+          window.location.assign(response.url);
+        } else {
+          // Refused (too late to undo, say): the form again, as without this script, so the
+          // page shows the reason. The same key: it counts once.
+          form.submit();
+        }
+      },
+      function () {
+        keep(pending().concat([mark]));
+        show();
+      }
+    );
+  });
+
+  window.addEventListener("online", flush);
+  window.addEventListener("offline", show);
+  window.setInterval(flush, RETRY_MS);
+  show();
+  flush();
+})();
