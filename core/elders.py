@@ -5,7 +5,7 @@ import hmac
 import re
 import secrets
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -21,6 +21,7 @@ from core.errors import (
     AlreadyExists,
     ChatUserNotFound,
     CommunityNotFound,
+    DomainError,
     ElderNotFound,
     InvalidPeriod,
     LinkNotFound,
@@ -67,35 +68,84 @@ _KEPT_WHEN_NONE = {"lat", "lon"}
 def _check_references(
     session: Session, elder_in: ElderCreate, elder_id: int | None, on: date
 ) -> None:
-    """A birth date someone can have, categories end after they start, the community and home
-    site exist and the phone number is nobody else's; each refusal names the field it is about,
-    so a form can show it there."""
-    if not plausible_birth_date(elder_in.birth_date, on):
-        raise invalid_text("birth_date", "implausible_birth_date")
-    if elder_in.id_number is not None:
-        number = read_id_number(elder_in.id_number)
-        if number.birth_date != elder_in.birth_date:
-            raise invalid_text("id_number", "id_number_birth_mismatch")
-        held = select(Elder.id).where(Elder.id_number_hash == number.keyed_hash())
-        if elder_id is not None:
-            held = held.where(Elder.id != elder_id)
-        if session.exec(held).first() is not None:
-            raise invalid_text("id_number", "id_number_taken")
-    for row, grant in enumerate(elder_in.categories):
-        if grant.valid_to is not None and grant.valid_to < grant.valid_from:
-            raise PeriodReversed(field_path=f"categories.{row}.valid_to", field_code="valid_to")
-    if session.get(Community, elder_in.community_id) is None:
-        raise CommunityNotFound(community_id=elder_in.community_id, field_code="community_id")
-    if elder_in.home_site_id is not None:
-        site = session.get(Site, elder_in.home_site_id)
-        if site is None or not site.active:
-            raise SiteNotFound(site_id=elder_in.home_site_id, field_code="home_site_id")
-    if elder_in.phone:
-        taken = select(Elder.id).where(col(Elder.phone).in_(phone_forms(elder_in.phone)))
-        if elder_id is not None:
-            taken = taken.where(Elder.id != elder_id)
-        if session.exec(taken).first() is not None:
-            raise AlreadyExists(value=elder_in.phone, field_code="phone")
+    """A birth date someone can have (the one in her ID number), categories end after they
+    start, the community and home site exist, and the phone and ID numbers are nobody
+    else's; each refusal names the field it is about, so a form can show it there."""
+    _check_many(session, [elder_in], elder_id, on)
+
+
+def _check_many(
+    session: Session, elders_in: Sequence[ElderCreate], elder_id: int | None, on: date
+) -> None:
+    """`_check_references` for many new elders at once (an import), with a query per kind
+    of reference rather than per elder. A refusal carries `item`, the index of the elder
+    it is about; the phone and ID numbers must differ between them too."""
+    others = [col(Elder.id) != elder_id] if elder_id is not None else []
+    community_ids = sorted({e.community_id for e in elders_in})
+    communities = set(
+        session.exec(select(Community.id).where(col(Community.id).in_(community_ids)))
+    )
+    site_ids = sorted({e.home_site_id for e in elders_in if e.home_site_id is not None})
+    sites = set(
+        session.exec(select(Site.id).where(col(Site.id).in_(site_ids), col(Site.active).is_(True)))
+        if site_ids
+        else []
+    )
+    numbers = [read_id_number(e.id_number) if e.id_number else None for e in elders_in]
+    hashes = sorted({n.keyed_hash() for n in numbers if n is not None})
+    phones = sorted({form for e in elders_in if e.phone for form in phone_forms(e.phone)})
+    taken_hashes: set[str] = set()
+    taken_phones: set[str] = set()
+    for start in range(0, max(len(hashes), len(phones)), 500):
+        if hashes[start : start + 500]:
+            taken_hashes.update(
+                h
+                for h in session.exec(
+                    select(Elder.id_number_hash).where(
+                        col(Elder.id_number_hash).in_(hashes[start : start + 500]), *others
+                    )
+                )
+                if h is not None
+            )
+        if phones[start : start + 500]:
+            taken_phones.update(
+                p
+                for p in session.exec(
+                    select(Elder.phone).where(
+                        col(Elder.phone).in_(phones[start : start + 500]), *others
+                    )
+                )
+                if p is not None
+            )
+    for index, (elder_in, number) in enumerate(zip(elders_in, numbers, strict=True)):
+        try:
+            if not plausible_birth_date(elder_in.birth_date, on):
+                raise invalid_text("birth_date", "implausible_birth_date")
+            if number is not None:
+                if number.birth_date != elder_in.birth_date:
+                    raise invalid_text("id_number", "id_number_birth_mismatch")
+                if number.keyed_hash() in taken_hashes:
+                    raise invalid_text("id_number", "id_number_taken")
+                taken_hashes.add(number.keyed_hash())
+            for row, grant in enumerate(elder_in.categories):
+                if grant.valid_to is not None and grant.valid_to < grant.valid_from:
+                    raise PeriodReversed(
+                        field_path=f"categories.{row}.valid_to", field_code="valid_to"
+                    )
+            if elder_in.community_id not in communities:
+                raise CommunityNotFound(
+                    community_id=elder_in.community_id, field_code="community_id"
+                )
+            if elder_in.home_site_id is not None and elder_in.home_site_id not in sites:
+                raise SiteNotFound(site_id=elder_in.home_site_id, field_code="home_site_id")
+            if elder_in.phone:
+                forms = phone_forms(elder_in.phone)
+                if forms & taken_phones:
+                    raise AlreadyExists(value=elder_in.phone, field_code="phone")
+                taken_phones |= forms
+        except DomainError as refusal:
+            refusal.params.setdefault("item", index)
+            raise
 
 
 @service
@@ -124,6 +174,57 @@ def create_elder(
         session.add(EmergencyContact(elder_id=saved(elder.id), **contact.model_dump()))
     session.flush()
     return elder
+
+
+def create_elders(
+    *, session: Session, clock: Clock, elders_in: Sequence[tuple[ElderCreate, bool]]
+) -> list[int]:
+    """Many new elders at once (an import), each with her location and whether it is
+    approximate: the same checks as `create_elder` (a refusal carries `item`, the index of
+    the elder it is about), written in a few statements. Their ids, in order."""
+    if not elders_in:
+        return []
+    for index, (elder_in, _approximate) in enumerate(elders_in):
+        if elder_in.lat is None or elder_in.lon is None:
+            refusal = invalid_text("lat", "missing")
+            refusal.params["item"] = index
+            raise refusal
+    _check_many(session, [elder_in for elder_in, _ in elders_in], None, today(clock))
+    now = clock.now()
+    rows = []
+    for elder_in, approximate in elders_in:
+        number = read_id_number(elder_in.id_number) if elder_in.id_number else None
+        rows.append(
+            {
+                **elder_in.model_dump(exclude=_NOT_COLUMNS),
+                "consent_at": now if elder_in.consent else None,
+                "created_at": now,
+                "id_number_hash": number.keyed_hash() if number else None,
+                "id_number_tail": number.tail if number else None,
+                "location_approximate": approximate,
+                "card_number": 1,
+            }
+        )
+    ids = list(
+        session.execute(
+            sa.insert(Elder).returning(col(Elder.id), sort_by_parameter_order=True), rows
+        ).scalars()
+    )
+    grants = [
+        {"elder_id": elder_id, **grant.model_dump()}
+        for elder_id, (elder_in, _) in zip(ids, elders_in, strict=True)
+        for grant in elder_in.categories
+    ]
+    contacts = [
+        {"elder_id": elder_id, **contact.model_dump()}
+        for elder_id, (elder_in, _) in zip(ids, elders_in, strict=True)
+        for contact in elder_in.emergency_contacts
+    ]
+    if grants:
+        session.execute(sa.insert(ElderCategory), grants)
+    if contacts:
+        session.execute(sa.insert(EmergencyContact), contacts)
+    return ids
 
 
 @service

@@ -35,10 +35,12 @@ from core.models import Community, Elder, ElderCategory, EmergencyContact, saved
 from core.schemas import ElderCreate, ElderUpdate
 from core.types import LABELS, Allergen, Category, DietTag, Labelled, Texture
 from core.validation import PROBLEMS, UNKNOWN_PROBLEM, plausible_birth_date
-from usecases.elders import change_elder, register_elder
+from usecases.elders import change_elder, register_elders
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
+# New elders are written this many at a time (a few statements for each batch).
+_BATCH = 1000
 _SEPARATORS = re.compile(r"[、,，;；/]+")
 _NONE_WORDS = {"无", "没有", "none", "no", "-", "—", "/"}
 _CONTACT_RELATION = "紧急联系人"
@@ -335,6 +337,8 @@ class _Row:
     fields: dict[str, Any] = field(default_factory=dict)
     elder_in: ElderCreate | None = None
     match: int | None = None
+    # Found again, and the file changes nothing of her.
+    same: bool = False
 
 
 def _text_of(value: Any) -> str:
@@ -374,7 +378,10 @@ def _known_words(kind: type[Labelled]) -> str:
 class _Communities:
     def __init__(self, session: Session) -> None:
         self.by_word: dict[str, set[int]] = {}
-        for community in session.exec(select(Community)):
+        # Held for the import's length: the session's identity map keeps rows only while
+        # something refers to them, and each elder written looks up her community.
+        self.kept = list(session.exec(select(Community)))
+        for community in self.kept:
             for word in {community.code, community.name, re.sub(r"社区$", "", community.name)}:
                 self.by_word.setdefault(_fold(word), set()).add(saved(community.id))
 
@@ -579,6 +586,29 @@ def _changed_elder(row: _Row, names: Mapping[str, str], held: _Held, on: date) -
         row.elder_in = ElderUpdate.model_validate(data)
     except ValidationError as error:
         _schema_problems(row, names, error)
+        return
+    row.same = _unchanged(held, row.elder_in)
+
+
+def _unchanged(held: _Held, elder_in: ElderUpdate) -> bool:
+    """The registry holds what the row says already (most rows of a file imported again):
+    no change to make, and none to record."""
+    elder = held.elder
+    columns = elder_in.model_dump(
+        exclude={"categories", "emergency_contacts", "consent", "id_number"}
+    )
+    if any(getattr(elder, name) != value for name, value in columns.items()):
+        return False
+    if (
+        elder_in.id_number is not None
+        and elder.id_number_hash != read_id_number(elder_in.id_number).keyed_hash()
+    ):
+        return False
+    grants = sorted((g.category, g.valid_from, g.valid_to) for g in held.categories)
+    wanted = sorted((g.category.value, g.valid_from, g.valid_to) for g in elder_in.categories)
+    contacts = sorted((c.name, c.relation, c.phone, c.priority) for c in held.contacts)
+    given = sorted((c.name, c.relation, c.phone, c.priority) for c in elder_in.emergency_contacts)
+    return grants == wanted and contacts == given
 
 
 # -- the whole file ------------------------------------------------------------------------
@@ -589,6 +619,7 @@ class _Plan:
     rows: list[_Row]
     problems: list[ImportProblem]
     digest: str
+    communities: list[Community] = field(default_factory=list)
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -657,7 +688,7 @@ def _plan(session: Session, clock: Clock, content: bytes, filename: str) -> _Pla
         else:
             _changed_elder(row, names, held[row.match], on)
     problems = [problem for row in rows for problem in row.problems]
-    return _Plan(rows, problems, digest)
+    return _Plan(rows, problems, digest, communities.kept)
 
 
 def _held(session: Session, elder_ids: list[int]) -> dict[int, _Held]:
@@ -712,33 +743,42 @@ def import_elders(
         return _result(plan, written=False)
     locator = locator or default_locator()
     created = updated = unchanged = 0
-    for row in clean:
-        assert row.elder_in is not None
+    new = [row for row in clean if row.match is None]
+    for start in range(0, len(new), _BATCH):
+        batch = new[start : start + _BATCH]
         try:
-            if row.match is None:
-                register_elder(
-                    session=session,
-                    clock=clock,
-                    actor=actor,
-                    elder_in=row.elder_in,
-                    locator=locator,
-                )
-                created += 1
-            else:
-                assert isinstance(row.elder_in, ElderUpdate)
-                changed = change_elder(
-                    session=session,
-                    clock=clock,
-                    actor=actor,
-                    elder_id=row.match,
-                    elder_in=row.elder_in,
-                    locator=locator,
-                )
-                updated, unchanged = updated + bool(changed), unchanged + (not changed)
+            register_elders(
+                session=session,
+                clock=clock,
+                actor=actor,
+                elders_in=[row.elder_in for row in batch if row.elder_in is not None],
+                locator=locator,
+            )
         except DomainError as refusal:
             # A rule the checks above share with the registry said no after all (another
             # import at the same moment): the caller rolls everything back.
+            item = refusal.params.get("item", 0)
+            raise RowRefused(row=batch[item].number, refusal=refusal) from refusal
+        created += len(batch)
+    for row in clean:
+        if row.match is None:
+            continue
+        if row.same:
+            unchanged += 1
+            continue
+        assert isinstance(row.elder_in, ElderUpdate)
+        try:
+            changed = change_elder(
+                session=session,
+                clock=clock,
+                actor=actor,
+                elder_id=row.match,
+                elder_in=row.elder_in,
+                locator=locator,
+            )
+        except DomainError as refusal:
             raise RowRefused(row=row.number, refusal=refusal) from refusal
+        updated, unchanged = updated + bool(changed), unchanged + (not changed)
     skipped = len(plan.rows) - len(clean)
     audit.record(
         session=session,

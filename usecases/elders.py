@@ -5,6 +5,7 @@ only their communities') is the surface's rule; what a change does and what it l
 is this module's. The surfaces may not import `core.elders` (an import contract says so): the
 reads they need are re-exported here."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -53,6 +54,7 @@ __all__ = [
     "pause_meals",
     "redeem_link_code",
     "register_elder",
+    "register_elders",
     "revoke_link",
     "search_elders",
 ]
@@ -78,6 +80,31 @@ def register_elder(
     )
     _record(session, clock, actor, "create_elder", saved(elder.id))
     return elder
+
+
+def register_elders(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str,
+    elders_in: Sequence[ElderCreate],
+    locator: Locator | None = None,
+) -> list[int]:
+    """Many new elders at once (an import): each placed and checked as `register_elder`
+    does, written together, each with her own audit entry. A refusal carries `item`, the
+    index of the elder it is about. Their ids, in order."""
+    placed: list[tuple[ElderCreate, bool]] = []
+    for elder_in in elders_in:
+        if elder_in.lat is None or elder_in.lon is None:
+            where = _place(session, clock, elder_in, locator)
+            elder_in = elder_in.model_copy(update={"lat": where.lat, "lon": where.lon})
+            placed.append((elder_in, where.approximate))
+        else:
+            placed.append((elder_in, False))
+    ids = elders.create_elders(session=session, clock=clock, elders_in=placed)
+    for elder_id in ids:
+        _record(session, clock, actor, "create_elder", elder_id)
+    return ids
 
 
 def change_elder(
