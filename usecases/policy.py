@@ -68,9 +68,7 @@ __all__ = [
 ]
 
 
-def create_funder(
-    *, session: Session, clock: Clock, actor: str, funder_in: FunderCreate
-) -> Funder:
+def create_funder(*, session: Session, clock: Clock, actor: str, funder_in: FunderCreate) -> Funder:
     funder = policy.create_funder(session=session, funder_in=funder_in)
     _record(session, clock, actor, "create_funder", f"funder:{funder.id}", funder.code)
     return funder
@@ -105,9 +103,7 @@ def update_fund(
 ) -> Fund:
     before = get_fund(session=session, fund_id=fund_id).budget_fen
     fund = policy.update_fund(session=session, fund_id=fund_id, fund_in=fund_in)
-    _record(
-        session, clock, actor, "update_fund", f"fund:{fund_id}", f"{before}->{fund.budget_fen}"
-    )
+    _record(session, clock, actor, "update_fund", f"fund:{fund_id}", f"{before}->{fund.budget_fen}")
     return fund
 
 
