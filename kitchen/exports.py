@@ -13,10 +13,16 @@ from core.reports import Document, Summary, write
 from core.types import Allergen, DietTag, Slot, code_name
 from kitchen.labels import VARIANT_NAMES, labels_for, sheet_pdf, thermal_pdf
 from kitchen.route_sheets import kitchen_route_sheets
-from kitchen.service import packing_lists, production_list, purchase_list, special_diets
+from kitchen.service import (
+    Destination,
+    packing_lists,
+    production_list,
+    purchase_list,
+    special_diets,
+)
 
 
-def destination_label(destination, locale: str) -> str:
+def destination_label(destination: Destination, locale: str) -> str:
     """Where portions go, as the kitchen reads it: site, way of serving, and route if any."""
     label = f"{destination.site} · {i18n.display(destination.mode, locale)}"
     if destination.route is not None:
@@ -39,7 +45,10 @@ def kitchen_files(
     base_url: str,
 ) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale)
+
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
     )
@@ -190,7 +199,7 @@ def kitchen_files(
                 ),
                 [
                     [
-                        route.route,
+                        "" if route.route is None else route.route,
                         box.stop,
                         box.elder,
                         box.dish.in_locale(locale),

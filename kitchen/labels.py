@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from core import i18n
 from core.i18n import N_
-from core.models import Elder, Order
+from core.models import Elder, Order, saved
 from core.reports import FONT, draw_qr
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
@@ -47,18 +47,18 @@ def labels_for(
     """One label per box (order), in the order boxes are packed: by site, then elder."""
     _, sites = kitchen_sites(session, kitchen_id)
     rows = session.exec(
-        select(Order, Elder.name, Elder.address)
-        .join(Elder, Elder.id == Order.elder_id)
+        select(Order, col(Elder.name), col(Elder.address))
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(
             col(Order.site_id).in_(sites),
-            Order.service_date == service_date,
-            Order.slot == slot.value,
+            col(Order.service_date) == service_date,
+            col(Order.slot) == slot.value,
             col(Order.status).in_(LIVE),
         )
-        .order_by(Order.site_id, Order.mode, Elder.name, Order.id)
+        .order_by(col(Order.site_id), col(Order.mode), col(Elder.name), col(Order.id))
     ).all()
     when = f"{i18n.weekday_and_day(service_date, locale)} {i18n.display(slot, locale)}"
-    stops = route_stops(session, [order.id for order, _, _ in rows])
+    stops = route_stops(session, [saved(order.id) for order, _, _ in rows])
     urls = links.stop_urls(
         session=session,
         base_url=base_url,
@@ -70,20 +70,21 @@ def labels_for(
         rows,
         key=lambda row: (
             row[0].id not in stops,
-            stops.get(row[0].id, (0, 0))[0],
-            -stops.get(row[0].id, (0, 0))[1],
+            stops.get(saved(row[0].id), (0, 0))[0],
+            -stops.get(saved(row[0].id), (0, 0))[1],
         ),
     )
     labels = []
     for order, name, address in rows:
+        order_id = saved(order.id)
         delivered = order.mode == ServiceMode.delivery
         dish = order.dish_name_zh if locale == "zh_CN" else order.dish_name_en
         variant = i18n.gettext(VARIANT_NAMES.get(order.variant, order.variant), locale)
         allergens = ", ".join(i18n.display(Allergen(a), locale) for a in order.allergens)
         labels.append(
             Label(
-                order.id,
-                name,  # type: ignore[arg-type]
+                order_id,
+                name,
                 address
                 if delivered
                 else f"{sites[order.site_id].name} {i18n.display(ServiceMode(order.mode), locale)}",
@@ -91,9 +92,9 @@ def labels_for(
                 i18n.render(
                     N_("Route {route}, stop {stop}"),
                     locale,
-                    dict(zip(("route", "stop"), stops[order.id], strict=True)),
+                    dict(zip(("route", "stop"), stops[order_id], strict=True)),
                 )
-                if order.id in stops
+                if order_id in stops
                 else "",
                 dish,
                 variant,
@@ -103,7 +104,7 @@ def labels_for(
                 when,
                 order.quantity,
                 # Only a delivered box has a door to open; a canteen box has no code.
-                urls.get(order.id, ""),
+                urls.get(order_id, ""),
             )
         )
     return labels

@@ -12,7 +12,7 @@ class UnitKind(Labelled):
 
     mass = "mass"
     volume = "volume"
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # the stored word; hides str.count, unused on it
 
 
 LABELS.add(

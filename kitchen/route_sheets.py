@@ -28,15 +28,15 @@ from sqlmodel import Session
 
 from core import i18n
 from core.i18n import N_
-from core.reports import FONT
+from core.reports import FONT, draw_qr
 from core.settings import get_settings
 from core.sites import phone_to_call
 from core.types import Slot, code_name
-from kitchen.labels import VARIANT_NAMES, draw_qr
+from kitchen.labels import VARIANT_NAMES
 from kitchen.service import kitchen_sites
 from routing import links
 from routing.records import DeliveryRoute
-from routing.service import RouteView, route_view, routes_of
+from routing.service import RouteView, StopView, route_view, routes_of
 
 MARGIN = 10 * mm
 QR_SIZE = 17 * mm
@@ -114,7 +114,7 @@ def route_sheets_pdf(
     return _render(routes, locale, title_if_empty, pages)[0]
 
 
-class _RouteStart(Flowable):
+class _RouteStart(Flowable):  # type: ignore[misc]  # reportlab has no type hints
     """An invisible marker: from here on, pages belong to route `index`."""
 
     def __init__(self, index: int) -> None:
@@ -126,7 +126,7 @@ class _RouteStart(Flowable):
         pass
 
 
-class _TickBox(Flowable):
+class _TickBox(Flowable):  # type: ignore[misc]  # reportlab has no type hints
     """An empty square to tick with a pen."""
 
     def __init__(self, size: float = 6 * mm) -> None:
@@ -138,7 +138,7 @@ class _TickBox(Flowable):
         self.canv.rect(0, 0, self.width, self.height, stroke=1, fill=0)
 
 
-class _QR(Flowable):
+class _QR(Flowable):  # type: ignore[misc]  # reportlab has no type hints
     def __init__(self, url: str, size: float) -> None:
         super().__init__()
         self.url = url
@@ -148,10 +148,16 @@ class _QR(Flowable):
         draw_qr(self.canv, self.url, 0, 0, self.width)
 
 
-class _Sheets(BaseDocTemplate):
+class _Sheets(BaseDocTemplate):  # type: ignore[misc]  # reportlab has no type hints
     """A4 pages with a footer naming the route and the page within the route."""
 
-    def __init__(self, target, routes, locale, page_totals) -> None:
+    def __init__(
+        self,
+        target: BytesIO,
+        routes: Sequence[SheetRoute],
+        locale: str,
+        page_totals: dict[int, int] | None,
+    ) -> None:
         super().__init__(
             target,
             pagesize=A4,
@@ -171,7 +177,7 @@ class _Sheets(BaseDocTemplate):
         )
         self.addPageTemplates([PageTemplate("sheet", [frame])])
 
-    def afterFlowable(self, flowable) -> None:
+    def afterFlowable(self, flowable: object) -> None:
         if isinstance(flowable, _RouteStart):
             self.current, self.page_in_route = flowable.index, 1
 
@@ -204,12 +210,15 @@ class _Sheets(BaseDocTemplate):
 
 
 def _render(
-    routes, locale: str, title_if_empty: str | None, page_totals: dict[int, int] | None
+    routes: Sequence[SheetRoute],
+    locale: str,
+    title_if_empty: str | None,
+    page_totals: dict[int, int] | None,
 ) -> tuple[bytes, dict[int, int]]:
     buffer = BytesIO()
     doc = _Sheets(buffer, routes, locale, page_totals)
     styles = _styles()
-    story: list = []
+    story: list[Flowable] = []
     if not routes:
         story += [
             Paragraph(
@@ -258,10 +267,15 @@ def _when(service_date: date | None, slot: str, locale: str) -> str:
     return f"{day} {meal}".strip()
 
 
-def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
+def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flowable]:
     route = sheet.route
-    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
-    p = lambda text, style=styles.cell: Paragraph(escape(text), style)  # noqa: E731
+
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale)
+
+    def p(text: str, style: ParagraphStyle = styles.cell) -> Paragraph:
+        return Paragraph(escape(text), style)
+
     title = i18n.render(
         N_("Route sheet: route {number}, {rider}"),
         locale,
@@ -324,7 +338,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
             ]
         )
     )
-    story: list = [heading, Spacer(1, 3 * mm)]
+    story: list[Flowable] = [heading, Spacer(1, 3 * mm)]
     if not route.stops:
         story.append(p(t(NO_STOPS), styles.body))
         return story
@@ -394,7 +408,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list:
     return story
 
 
-def _warnings(stop, locale: str) -> list[str]:
+def _warnings(stop: StopView, locale: str) -> list[str]:
     """What the rider must not get wrong at this door, in the reader's language."""
     lines = []
     if stop.welfare_check:

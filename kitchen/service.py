@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -15,11 +16,14 @@ from core.diet import door_warnings
 from core.errors import NoMenu, SiteNotFound
 from core.i18n import N_, Bilingual, gettext
 from core.menus import menu_choices
-from core.models import Elder, MealSlot, Order, Site, SlotCutoff
+from core.models import Elder, MealSlot, Order, Site, SlotCutoff, saved
 from core.orders import SERVED
 from core.standing import choice_for, standing_orders_due
 from core.types import OrderStatus, ServiceMode, SiteKind, Slot
 from kitchen.models import Ingredient, RecipeLine, UnitKind
+
+# (dish, variant, site, mode, route number) -> [dish name, texture, portions, forecast]
+Counts = dict[tuple[int, str, int, str, int | None], list[Any]]
 
 COOKED = [OrderStatus.locked.value, OrderStatus.no_answer.value, *[s.value for s in SERVED]]
 LIVE = [OrderStatus.placed.value, *COOKED]
@@ -98,16 +102,18 @@ def kitchen_sites(session: Session, kitchen_id: int) -> tuple[Site, dict[int, Si
     if kitchen is None or kitchen.kind != SiteKind.central_kitchen:
         raise SiteNotFound(site_id=kitchen_id)
     sites = session.exec(
-        select(Site).where((Site.kitchen_id == kitchen_id) | (Site.id == kitchen_id))
+        select(Site).where((col(Site.kitchen_id) == kitchen_id) | (col(Site.id) == kitchen_id))
     ).all()
-    return kitchen, {site.id: site for site in sites}
+    return kitchen, {saved(site.id): site for site in sites}
 
 
 def kitchen_slots(session: Session, kitchen_id: int) -> list[Slot]:
     """The meals the kitchen cooks: those it or any site it cooks for serves, in the day's
     order."""
     _, sites = kitchen_sites(session, kitchen_id)
-    served = set(session.exec(select(MealSlot.slot).where(col(MealSlot.site_id).in_(sites))).all())
+    served = set(
+        session.exec(select(col(MealSlot.slot)).where(col(MealSlot.site_id).in_(sites))).all()
+    )
     return [slot for slot in Slot if slot.value in served]
 
 
@@ -120,9 +126,9 @@ def production_list(
     kitchen, sites = kitchen_sites(session, kitchen_id)
     locked_sites = set(
         session.exec(
-            select(SlotCutoff.site_id).where(
-                SlotCutoff.service_date == service_date,
-                SlotCutoff.slot == slot,
+            select(col(SlotCutoff.site_id)).where(
+                col(SlotCutoff.service_date) == service_date,
+                col(SlotCutoff.slot) == slot,
                 col(SlotCutoff.site_id).in_(sites),
             )
         ).all()
@@ -131,7 +137,9 @@ def production_list(
 
     serving = set(
         session.exec(
-            select(MealSlot.site_id).where(MealSlot.slot == slot, col(MealSlot.site_id).in_(sites))
+            select(col(MealSlot.site_id)).where(
+                col(MealSlot.slot) == slot, col(MealSlot.site_id).in_(sites)
+            )
         ).all()
     )
     final = serving <= locked_sites
@@ -139,36 +147,36 @@ def production_list(
 
     rows = session.execute(
         sa.select(
-            Order.dish_id,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            Order.variant,
-            Order.texture,
-            Order.site_id,
-            Order.mode,
-            DeliveryRoute.number,
-            int_sum(Order.quantity),
+            col(Order.dish_id),
+            col(Order.dish_name_zh),
+            col(Order.dish_name_en),
+            col(Order.variant),
+            col(Order.texture),
+            col(Order.site_id),
+            col(Order.mode),
+            col(DeliveryRoute.number),
+            int_sum(col(Order.quantity)),
         )
-        .outerjoin(RouteStop, RouteStop.order_id == Order.id)
-        .outerjoin(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
+        .outerjoin(RouteStop, col(RouteStop.order_id) == col(Order.id))
+        .outerjoin(DeliveryRoute, col(DeliveryRoute.id) == col(RouteStop.route_id))
         .where(
             col(Order.site_id).in_(sites),
-            Order.service_date == service_date,
-            Order.slot == slot.value,
+            col(Order.service_date) == service_date,
+            col(Order.slot) == slot.value,
             col(Order.status).in_(COOKED if final else LIVE),
         )
         .group_by(
-            Order.dish_id,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            Order.variant,
-            Order.texture,
-            Order.site_id,
-            Order.mode,
-            DeliveryRoute.number,
+            col(Order.dish_id),
+            col(Order.dish_name_zh),
+            col(Order.dish_name_en),
+            col(Order.variant),
+            col(Order.texture),
+            col(Order.site_id),
+            col(Order.mode),
+            col(DeliveryRoute.number),
         )
     ).all()
-    counts: dict[tuple, list] = {}
+    counts: Counts = {}
     for dish_id, zh, en, variant, texture, site_id, mode, route, portions in rows:
         key = (dish_id, variant, site_id, mode, route)
         counts[key] = [Bilingual(zh, en), texture, portions, 0]
@@ -205,17 +213,17 @@ def production_list(
     return result
 
 
-def _add_forecast(session: Session, counts: dict, site_id: int, day: date, slot: Slot) -> None:
+def _add_forecast(session: Session, counts: Counts, site_id: int, day: date, slot: Slot) -> None:
     """Standing orders not yet turned into orders, counted as they will be at cutoff."""
     due = standing_orders_due(session=session, site_id=site_id, service_date=day, slot=slot)
     if not due:
         return
     ordered = set(
         session.exec(
-            select(Order.elder_id).where(
-                Order.service_date == day,
-                Order.slot == slot.value,
-                Order.status != OrderStatus.cancelled.value,
+            select(col(Order.elder_id)).where(
+                col(Order.service_date) == day,
+                col(Order.slot) == slot.value,
+                col(Order.status) != OrderStatus.cancelled.value,
             )
         ).all()
     )
@@ -226,7 +234,7 @@ def _add_forecast(session: Session, counts: dict, site_id: int, day: date, slot:
     for standing in due:
         if standing.elder_id in ordered:
             continue
-        choice = choice_for(session.get(Elder, standing.elder_id), standing, choices)
+        choice = choice_for(session.get_one(Elder, standing.elder_id), standing, choices)
         key = (choice.dish_id, choice.variant, site_id, standing.mode, None)
         entry = counts.setdefault(key, [choice.name, choice.texture.value, 0, 0])
         entry[3] += standing.quantity
@@ -261,27 +269,27 @@ def special_diets(
     _, sites = kitchen_sites(session, kitchen_id)
     rows = session.execute(
         sa.select(
-            Order.id,
-            Elder.name,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            Order.variant,
-            Order.texture,
-            Order.diet_tags,
-            Elder.allergies,
-            Order.site_id,
-            Order.quantity,
+            col(Order.id),
+            col(Elder.name),
+            col(Order.dish_name_zh),
+            col(Order.dish_name_en),
+            col(Order.variant),
+            col(Order.texture),
+            col(Order.diet_tags),
+            col(Elder.allergies),
+            col(Order.site_id),
+            col(Order.quantity),
         )
-        .join(Elder, Elder.id == Order.elder_id)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(
             col(Order.site_id).in_(sites),
-            Order.service_date == service_date,
-            Order.slot == slot.value,
+            col(Order.service_date) == service_date,
+            col(Order.slot) == slot.value,
             col(Order.status).in_(LIVE),
             # Chosen in the database: a kitchen day has tens of thousands of plain meals.
-            (Order.variant != "regular") | (sa.cast(Elder.allergies, sa.Text) != "[]"),
+            (col(Order.variant) != "regular") | (sa.cast(col(Elder.allergies), sa.Text) != "[]"),
         )
-        .order_by(Order.site_id, Order.variant, Elder.name)
+        .order_by(col(Order.site_id), col(Order.variant), col(Elder.name))
     ).all()
     return [
         SpecialPortion(
@@ -324,7 +332,7 @@ def _plain(value: Decimal) -> str:
 
 def purchase_list(production: ProductionList, *, session: Session) -> list[PurchaseLine]:
     """Ingredients for the list's portions (forecast included), summed per ingredient."""
-    portions = defaultdict(int)
+    portions: defaultdict[int, int] = defaultdict(int)
     for (dish_id, _variant), count in production.by_dish().items():
         portions[dish_id] += count
     if not portions:
@@ -399,29 +407,29 @@ def packing_lists(
     kitchen_sites(session, kitchen_id)
     rows = session.execute(
         sa.select(
-            DeliveryRoute.number,
-            Rider.name,
-            RouteStop.position,
-            Order.id,
-            Elder.name,
-            Order.dish_name_zh,
-            Order.dish_name_en,
-            Order.variant,
-            Order.quantity,
-            Elder.allergies,
-            Elder.texture,
+            col(DeliveryRoute.number),
+            col(Rider.name),
+            col(RouteStop.position),
+            col(Order.id),
+            col(Elder.name),
+            col(Order.dish_name_zh),
+            col(Order.dish_name_en),
+            col(Order.variant),
+            col(Order.quantity),
+            col(Elder.allergies),
+            col(Elder.texture),
         )
         .select_from(RouteStop)
-        .join(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
-        .join(Rider, Rider.id == DeliveryRoute.rider_id)
-        .join(Order, Order.id == RouteStop.order_id)
-        .join(Elder, Elder.id == Order.elder_id)
+        .join(DeliveryRoute, col(DeliveryRoute.id) == col(RouteStop.route_id))
+        .join(Rider, col(Rider.id) == col(DeliveryRoute.rider_id))
+        .join(Order, col(Order.id) == col(RouteStop.order_id))
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .where(
-            DeliveryRoute.kitchen_id == kitchen_id,
-            DeliveryRoute.service_date == service_date,
-            DeliveryRoute.slot == slot.value,
+            col(DeliveryRoute.kitchen_id) == kitchen_id,
+            col(DeliveryRoute.service_date) == service_date,
+            col(DeliveryRoute.slot) == slot.value,
         )
-        .order_by(DeliveryRoute.number, RouteStop.position.desc())
+        .order_by(col(DeliveryRoute.number), col(RouteStop.position).desc())
     ).all()
     lists: dict[int, PackingList] = {}
     for (
@@ -452,8 +460,8 @@ def route_stops(session: Session, order_ids: list[int]) -> dict[int, tuple[int, 
     if not order_ids:
         return {}
     rows = session.execute(
-        sa.select(RouteStop.order_id, DeliveryRoute.number, RouteStop.position)
-        .join(DeliveryRoute, DeliveryRoute.id == RouteStop.route_id)
+        sa.select(col(RouteStop.order_id), col(DeliveryRoute.number), col(RouteStop.position))
+        .join(DeliveryRoute, col(DeliveryRoute.id) == col(RouteStop.route_id))
         .where(col(RouteStop.order_id).in_(order_ids))
     ).all()
     return {order_id: (number, position) for order_id, number, position in rows}
