@@ -8,13 +8,15 @@ import pytest
 from sqlmodel import select
 
 from api.app import create_app
+from core.audit import AuditEntry
 from core.clock import FixedClock
-from core.models import Elder
-from core.types import ServiceMode
+from core.models import Elder, Order
+from core.types import OrderStatus, ServiceMode
 from tests.cards import card_photo
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, closed_lunch, make_staff
+from usecases import meal_cards
 
 pytestmark = needs_chromium
 
@@ -114,3 +116,87 @@ def test_canteen_staff_scan_an_elders_meal_card_and_serve_her_meal(
         path=ARTIFACTS / f"counter-scan-again-{empty_database.dialect}.png", full_page=True
     )
     context.close()
+
+
+def test_a_mark_is_undone_and_a_mark_made_offline_is_sent_when_the_connection_is_back(
+    counter_server, browser, empty_database, tmp_path
+):
+    """On a phone: found by phone digits, served, taken back (Undo, within minutes); then
+    the connection drops: the mark stays on the phone, shown as not sent yet, and
+    goes when the connection is back, counted once; at the end the rest not collected, and
+    one of them taken back. A sheet of the community's meal cards is written for a look."""
+    base, canteen = counter_server
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    log_in(page, canteen)
+    page.locator("input[name=q]").fill("1234")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查找").click()
+    meal = page.locator("li.counter-meal")
+    with page.expect_navigation():
+        meal.get_by_role("button", name="确认就餐").click()
+    assert "已堂食" in meal.inner_text() and "11:45 前" in meal.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"counter-undo-{empty_database.dialect}.png", full_page=True)
+    with page.expect_navigation():
+        meal.get_by_role("button", name="撤销").click()
+    assert "已撤销" in page.locator("main").inner_text()
+    assert meal.get_by_role("button", name="确认就餐").count() == 1
+
+    # The connection drops: the tap is kept and shown as not sent.
+    page.goto(f"{base}/counter")
+    context.set_offline(True)
+    row = page.locator("li.counter-meal", has_text="黄志强")
+    row.get_by_role("button", name="确认领取").click()
+    row.locator(".pending-note").wait_for()
+    assert "尚未发送" in row.inner_text()
+    assert page.locator("#counter-offline").is_visible()
+    page.screenshot(
+        path=ARTIFACTS / f"counter-offline-{empty_database.dialect}.png", full_page=True
+    )
+    with empty_database.reading() as session:
+        assert _status(session, "黄志强") == OrderStatus.locked
+    with page.expect_navigation():
+        context.set_offline(False)  # back: sent, and the page shows what was recorded
+    row = page.locator("li.counter-meal", has_text="黄志强")
+    assert "已取餐" in row.inner_text() and row.locator(".pending-note").count() == 0
+    with empty_database.reading() as session:
+        assert _status(session, "黄志强") == OrderStatus.picked_up
+        served = session.exec(
+            select(AuditEntry.detail).where(AuditEntry.action == "counter_served")
+        ).all()
+    assert len(served) == 2  # 陈桂英 (then taken back), and 黄志强 once
+    assert page.evaluate("localStorage.getItem('mealaid.counter.pending')") == "[]"
+
+    # The rest not collected; one of them taken back (she came after all) and served.
+    page.locator("details.not-collected summary").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="将 2 份餐记为未领取").click()
+    late = page.locator("li.counter-meal", has_text="何丽珍")
+    with page.expect_navigation():
+        late.get_by_role("button", name="撤销").click()
+    with page.expect_navigation():
+        page.locator("li.counter-meal", has_text="何丽珍").get_by_role(
+            "button", name="确认就餐"
+        ).click()
+    with empty_database.reading() as session:
+        assert _status(session, "何丽珍") == OrderStatus.dined_in
+        assert _status(session, "陈桂英") == OrderStatus.no_answer
+    page.screenshot(path=ARTIFACTS / f"counter-end-{empty_database.dialect}.png", full_page=True)
+    context.close()
+
+    with empty_database.reading() as session:
+        community = session.exec(select(Elder.community_id)).first()
+        sheet = meal_cards.cards_pdf(
+            meal_cards.cards_for(session=session, community_id=community), "zh_CN"
+        )
+    # For a look (docs: converted with pdftoppm where installed).
+    (ARTIFACTS / f"meal-cards-{empty_database.dialect}.pdf").write_bytes(sheet)
+    assert sheet.startswith(b"%PDF")
+
+
+def _status(session, name: str) -> OrderStatus:
+    return session.exec(
+        select(Order.status).join(Elder, Elder.id == Order.elder_id).where(Elder.name == name)
+    ).one()
