@@ -6,12 +6,19 @@ from kitchen to door, priorities for elders who must be served first. Our plan i
 routing.check with every rule; PyVRP and VROOM get the same day without the ride-time limit
 (they have no such constraint), so their distance is that of an easier problem.
 
-    python bench/routing_city.py --sizes 1000,2000 --time-limit 60
+    python bench/routing_city.py --sizes 100,200,300,400,600,800,1000 --seeds 1,2,3 \
+        --solvers ours,pyvrp-ride   # each day at `mealaid plan`'s default time and settings
+    python bench/routing_city.py --sizes 1000,2000 --time-limit 60 --workers 2
     python bench/routing_city.py --sizes 1000 --solvers ours --json bench/results/city.json
     python bench/routing_city.py --sizes 1000 --reference-time 300   # refresh best-known
     python bench/routing_city.py --sizes 1000 --solvers ours --update-best  # ours may set it
     python bench/routing_city.py --sizes 1000 --write-vrplib /tmp/city  # for routing_solomon.py
     python bench/routing_city.py --sizes 1000 --slices 100 --solvers ours,pyvrp-ride
+
+Without --time-limit every solver gets the time `mealaid plan` gives a kitchen's day of that
+size (routing.search.search_seconds), and ours runs as `mealaid plan` does (SolveParams.for_kitchen:
+one core, a cost per rider). With pyvrp-ride in the same run, `vs ride` is ours against it on the
+same day: km over it and riders more.
 
 With --slices N every solver plans the day's sweep slices of about N stops one by one (each
 with its share of the riders and of the time limit, on one core) instead of the whole day: what
@@ -54,6 +61,7 @@ from routing import (  # noqa: E402
     solve,
 )
 from routing.decompose import share_riders, stop_angles, subproblem, sweep_parts  # noqa: E402
+from routing.search import RIDER_COST_KM, search_seconds  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # Best distance (metres) found per generated day by a plan that keeps every rule, the ride-time
@@ -146,8 +154,14 @@ def great_circle_matrices(points: list[GeoPoint]) -> Matrices:
 # --- solvers: each returns (rider -> stop ids, departures or None, unassigned stop ids) --------
 
 
+# How ours is run: `mealaid plan`'s settings unless --workers or --rider-cost-km say otherwise.
+OURS = SolveParams.for_kitchen()
+
+
 def run_ours(problem: Problem, time_limit: float, workers: int, decompose: bool = True):
-    params = SolveParams(time_limit=time_limit, workers=workers)
+    params = replace(OURS, time_limit=time_limit, time_by_stops=False)
+    if workers:
+        params = replace(params, workers=workers)
     if not decompose:
         params = replace(params, decompose_above=0)
     plan = solve(problem, params)
@@ -377,10 +391,23 @@ def write_vrplib(problem: Problem, folder: Path, routes: dict[str, list[str]] | 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,2000", help="stops per day, comma-separated")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solver")
+    parser.add_argument("--seeds", default="1", help="generated days per size, comma-separated")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        help="seconds per solver (default: what `mealaid plan` gives a day of that size)",
+    )
     parser.add_argument("--solvers", default="ours,pyvrp,vroom")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="cores for ours (default: as `mealaid plan`)"
+    )
+    parser.add_argument(
+        "--rider-cost-km",
+        type=float,
+        default=None,
+        help=f"ours: cost of a rider in km (default: `mealaid plan`'s, {RIDER_COST_KM:g})",
+    )
     parser.add_argument(
         "--reference-time",
         type=float,
@@ -403,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=str(RESULTS / "routing_city.json"))
     parser.add_argument("-v", "--verbose", action="store_true", help="log each round of ours")
     args = parser.parse_args(argv)
+    global OURS
+    if args.rider_cost_km is not None:
+        OURS = SolveParams.for_kitchen(rider_cost_km=args.rider_cost_km)
     if args.verbose:
         logging.basicConfig(format="  %(message)s")
         logging.getLogger("routing.decompose").setLevel(logging.DEBUG)
@@ -411,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown solvers: {sorted(unknown)}")
     sizes = [int(s) for s in args.sizes.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
     if any(not 10 <= s <= 5000 for s in sizes):
         parser.error("sizes: each between 10 and 5000")
     if args.slices and not 10 <= args.slices <= min(sizes):
@@ -419,9 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     best = load_best()
     best_changed = False
     rows = []
-    for size in sizes:
+    for size, seed in [(size, seed) for size in sizes for seed in seeds]:
         started = time.monotonic()
-        problem = generate_day(size, args.seed)
+        problem = generate_day(size, seed)
+        time_limit = args.time_limit or search_seconds(size)
         meals = sum(s.demand for s in problem.stops)
         print(
             f"{problem.name}: {size} stops, {meals} meals, {len(problem.riders)} riders "
@@ -429,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         # (solver, seconds, whether its plan may refresh the best known)
-        runs = [(name, args.time_limit, args.update_best) for name in solvers]
+        runs = [(name, time_limit, args.update_best) for name in solvers]
         if args.reference_time > 0:
             runs.append(("pyvrp-ride", args.reference_time, True))
         day_rows = []
@@ -453,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             row = {
                 "day": problem.name,
                 "size": size,
-                "solver": (name if limit == args.time_limit else f"{name}@{limit:g}s")
+                "seed": seed,
+                "solver": (name if limit == time_limit else f"{name}@{limit:g}s")
                 + (f"/{args.slices}" if args.slices else ""),
                 "slices": args.slices or None,
                 "ride_limit": ride_limit,
@@ -463,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                 "km": round(checked.distance / 1000, 2),
                 "km_per_meal": round(checked.distance / 1000 / meals, 4),
                 "ride_late": ride_late,
+                "time_limit": limit,
                 "seconds": round(seconds, 1),
                 "load": round(load, 2),
             }
@@ -478,7 +512,11 @@ def main(argv: list[str] | None = None) -> int:
                     best_changed = True
             load = os.getloadavg()[0]
         reference = best.get(problem.name)
+        ride = next((r for r in day_rows if r["solver"] == "pyvrp-ride"), None)
         for row in day_rows:
+            if ride is not None and row["solver"].startswith("ours") and ride["feasible"]:
+                row["vs_ride_pct"] = round(100 * (row["km"] - ride["km"]) / ride["km"], 2)
+                row["vs_ride_riders"] = row["riders"] - ride["riders"]
             ok = row["feasible"] and not row["unassigned"]
             row["best_km"] = round(reference / 1000, 2) if reference else None
             row["gap_pct"] = (
@@ -494,8 +532,8 @@ def main(argv: list[str] | None = None) -> int:
         save_best(best)
     print()
     header = (
-        f"{'size':>5} {'solver':12} {'feasible':>8} {'riders':>6} {'km':>8} {'km/meal':>8} "
-        f"{'gap':>7} {'late':>5} {'seconds':>7} {'load':>5}"
+        f"{'size':>5} {'seed':>4} {'solver':12} {'feasible':>8} {'riders':>6} {'km':>8} "
+        f"{'km/meal':>8} {'gap':>7} {'vs ride':>12} {'late':>5} {'seconds':>7} {'load':>5}"
     )
     print(header)
     for row in rows:
@@ -503,13 +541,19 @@ def main(argv: list[str] | None = None) -> int:
         feasible = "yes" if row["feasible"] else "NO"
         if row["unassigned"]:
             feasible += f"-{row['unassigned']}"
+        versus = (
+            f"{row['vs_ride_pct']:+.1f}% {row['vs_ride_riders']:+d}r"
+            if "vs_ride_pct" in row
+            else "-"
+        )
         print(
-            f"{row['size']:>5} {row['solver']:12} {feasible:>8} {row['riders']:>6} "
-            f"{row['km']:>8.1f} {row['km_per_meal']:>8.3f} {gap:>7} {row['ride_late']:>5} "
-            f"{row['seconds']:>7.1f} {row['load']:>5.2f}"
+            f"{row['size']:>5} {row['seed']:>4} {row['solver']:12} {feasible:>8} "
+            f"{row['riders']:>6} {row['km']:>8.1f} {row['km_per_meal']:>8.3f} {gap:>7} "
+            f"{versus:>12} {row['ride_late']:>5} {row['seconds']:>7.1f} {row['load']:>5.2f}"
         )
     print("\n'late': meals over the 45-minute ride limit (PyVRP and VROOM are not given it);")
-    print("gap: against the stored best-known distance for the day (negative: shorter).")
+    print("gap: against the stored best-known distance for the day (negative: shorter);")
+    print("vs ride: ours against pyvrp-ride on the same day, km over it and riders more.")
     write_json(rows, args.json)
     return 0
 

@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     # it looks for due work, the search time each kitchen's planning gets, and where the nightly
     # SQLite backups go and for how many days they are kept.
     due_work_interval_seconds: float = 30.0
-    plan_time_limit_seconds: float = 10.0
+    # Unset: each kitchen's search time grows with its door deliveries, 10 to 60 s
+    # (routing.search.search_seconds).
+    plan_time_limit_seconds: float | None = Field(default=None, gt=0)
+    # Each rider a plan sends out costs this many kilometres' worth: a rider fewer is worth
+    # a few kilometres more (the reason for the default is at routing.search.RIDER_COST_KM).
+    plan_rider_cost_km: float = Field(default=5.0, ge=0)
     backup_dir: Path = Path("backups")
     backup_keep_days: int = 14
     backup_time: time = time(2, 0)

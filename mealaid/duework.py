@@ -116,7 +116,12 @@ def kitchens_to_plan(database: Database, clock: Clock) -> list[KitchenMeal]:
 
 
 def plan_kitchen(
-    database: Database, clock: Clock, kitchen_id: int, day: date, slot: Slot, time_limit: float
+    database: Database,
+    clock: Clock,
+    kitchen_id: int,
+    day: date,
+    slot: Slot,
+    settings: Settings,
 ) -> routing_runs.PlanSummary | None:
     """Plan one kitchen's meal unless it is planned already (by another worker, or before a
     restart): the check and the plan's record are in the planning's own transaction."""
@@ -132,7 +137,11 @@ def plan_kitchen(
             actor=ACTOR,
             # Apart: the search would otherwise hold Python's lock for its whole time limit,
             # and the web app beside it (serve) or the worker's heartbeat would stand still.
-            params=routing_runs.SolveParams(time_limit=time_limit, apart=True),
+            params=routing_runs.SolveParams.for_kitchen(
+                time_limit=settings.plan_time_limit_seconds,
+                rider_cost_km=settings.plan_rider_cost_km,
+                apart=True,
+            ),
         )
 
 
@@ -266,7 +275,7 @@ def run_due_work(
             summary = attempt(
                 f"planning kitchen {kitchen_id}",
                 lambda k=kitchen_id, d=day, s=slot: plan_kitchen(
-                    database, clock, k, d, s, settings.plan_time_limit_seconds
+                    database, clock, k, d, s, settings
                 ),
             )
             if summary is not None:

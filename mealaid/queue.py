@@ -144,7 +144,7 @@ def plan_kitchen(context: procrastinate.JobContext, kitchen_id: int, day: str, s
         kitchen_id,
         date.fromisoformat(day),
         Slot(slot),
-        runtime.settings.plan_time_limit_seconds,
+        runtime.settings,
     )
     if summary is not None:
         runtime.on_report(duework.DueWorkReport(planned=[summary]))

@@ -33,7 +33,7 @@ from routing.model import (
     Route,
     Unassigned,
 )
-from routing.search import SolveParams, solve_one
+from routing.search import SolveParams, drop_penalty, solve_one
 
 LOG = logging.getLogger(__name__)
 
@@ -326,8 +326,11 @@ def solve_decomposed(problem: Problem, params: SolveParams) -> Plan:
     stop_index = {s.id: k for k, s in enumerate(problem.stops)}
     kitchen = problem.depots[problem.depot_node(problem.riders[0].start)].location
     positions = {s.id: _xy(kitchen, s.location) for s in problem.stops}
-    longest = max(max(row) for row in matrices.distance)
-    weights = (20 * (longest + 1), params.priority_weight, params.vehicle_cost)
+    weights = (
+        drop_penalty(matrices.distance, params.vehicle_cost),
+        params.priority_weight,
+        params.vehicle_cost,
+    )
 
     workers = params.workers
     if workers > 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import time as clock
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,26 @@ OPTIONAL_BOOL = optional_boolean_pb2.OptionalBoolean
 INSERTION_ORDER = (
     routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.InsertionSortingProperty
 )
+
+
+# A rider used costs as much as this many kilometres ridden. A rider is paid for the meal's
+# round (about 60 yuan for a lunch round of three hours at a city's part-time hourly wage),
+# while a kilometre more costs the rider about four minutes on an e-bike (some 2 yuan of that
+# wage) and a few fen of power: one rider fewer pays for up to about 30 km more. The default
+# is lower than that: the time a longer route takes is already bounded by the ride limit and
+# the shift, and a plan that trades many kilometres for a rider makes every meal ride longer.
+RIDER_COST_KM = 5.0
+# A kitchen's search gets `SECONDS_PER_STOP` a stop, from `KITCHEN_MIN_SECONDS` to
+# `KITCHEN_MAX_SECONDS`: planning starts at the cutoff, an hour or more before the riders
+# leave, and OR-Tools' search over a larger day needs longer to settle.
+SECONDS_PER_STOP = 0.1
+KITCHEN_MIN_SECONDS = 10.0
+KITCHEN_MAX_SECONDS = 60.0
+
+
+def search_seconds(stops: int, cap: float = KITCHEN_MAX_SECONDS) -> float:
+    """The search time a kitchen's day of `stops` doors gets by default (at most `cap`)."""
+    return min(cap, KITCHEN_MAX_SECONDS, max(KITCHEN_MIN_SECONDS, SECONDS_PER_STOP * stops))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +131,18 @@ class SolveParams:
     ils_random_order: bool = True
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
-    # 0 never decomposes.
-    decompose_above: int = 400
+    # 0 never decomposes. Generated city days on one core at a tenth of a second per stop
+    # (2026-12-05, three seeds, a loaded machine): at 150 stops the decomposition came out
+    # shorter on two seeds of three (mean 79.7 km against 85.3), at 200 on all three (mean
+    # 109.0 km against 117.2; seed 1 16 riders against 19), at 300 and 400 (seed 1) 8% and
+    # 10% shorter with 2 and 5 riders fewer; at 100 stops (one part, then the rounds) the two
+    # were within noise (mean 71.1 km against 72.4), so a day of 100 stops or fewer stays one
+    # search.
+    decompose_above: int = 100
     part_size: int = 100
+    # `time_limit` is a cap: the search takes `search_seconds(stops)` up to it (what a
+    # kitchen's plan gets by default, see `for_kitchen`).
+    time_by_stops: bool = False
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0:
@@ -138,6 +167,25 @@ class SolveParams:
             raise ValueError(f"ils_temperature: must be positive, got {self.ils_temperature}")
         if self.part_size < 10:
             raise ValueError(f"part_size: must be >= 10, got {self.part_size}")
+
+    @classmethod
+    def for_kitchen(
+        cls,
+        *,
+        time_limit: float | None = None,
+        rider_cost_km: float = RIDER_COST_KM,
+        apart: bool = False,
+    ) -> SolveParams:
+        """How a kitchen's meal is planned: each rider used costs `rider_cost_km` kilometres'
+        worth, and without a `time_limit` the search time fits the day (`search_seconds`)."""
+        if rider_cost_km < 0:
+            raise ValueError(f"rider_cost_km: must be >= 0, got {rider_cost_km}")
+        return cls(
+            time_limit=KITCHEN_MAX_SECONDS if time_limit is None else time_limit,
+            time_by_stops=time_limit is None,
+            vehicle_cost=round(rider_cost_km * 1000),
+            apart=apart,
+        )
 
     @property
     def uses_ils(self) -> bool:
@@ -363,7 +411,7 @@ def solve_one(
     if limit is not None and not span_ride:
         _add_ride_time(routing, manager, model, time, time_cb, limit, horizon)
 
-    _add_drops_and_pins(routing, manager, model, params.priority_weight, params.allow_drops)
+    _add_drops_and_pins(routing, manager, model, params)
 
     if params.late_departure:
         # Finalizers fix variables in the order added: first every rider finishes as early as
@@ -567,13 +615,11 @@ def _add_drops_and_pins(
     routing: pywrapcp.RoutingModel,
     manager: pywrapcp.RoutingIndexManager,
     model: _Model,
-    priority_weight: int,
-    allow_drops: bool,
+    params: SolveParams,
 ) -> None:
     riders, dc = model.riders, model.depot_count
-    # A drop must cost more than any detour serving the stop could: a few longest arcs.
-    longest = max(max(row) for row in model.distance) if model.distance else 1
-    base = 20 * (longest + 1)
+    priority_weight, allow_drops = params.priority_weight, params.allow_drops
+    base = drop_penalty(model.distance, params.vehicle_cost)
     rider_index = {r.id: v for v, r in enumerate(riders)}
     at_kitchen = [v for v, r in enumerate(riders) if r.departed_at is None]
     any_departed = len(at_kitchen) < len(riders)
@@ -590,6 +636,14 @@ def _add_drops_and_pins(
                 routing.VehicleVar(index).SetValues([-1, *at_kitchen])
             else:
                 routing.ActiveVar(index).SetValue(0)
+
+
+def drop_penalty(distance: Sequence[Sequence[int]], vehicle_cost: int) -> int:
+    """What leaving a (priority 0) stop unserved costs: more than any detour serving it could,
+    a few longest arcs, and more than a rider of its own, so a rider's cost never leaves a
+    meal at the kitchen."""
+    longest = max(max(row) for row in distance) if distance else 1
+    return 20 * (longest + 1) + vehicle_cost
 
 
 def _route(model: _Model, rider: Rider, departure: int, sequence: list[int]) -> Route:

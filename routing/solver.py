@@ -21,6 +21,7 @@ from routing.search import (
     ILS_PORTFOLIO_VARIANTS,
     PORTFOLIO_VARIANTS,
     SolveParams,
+    search_seconds,
     solve_one,
 )
 
@@ -64,6 +65,9 @@ def _better(a: Plan, b: Plan) -> bool:
 def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     """Plan routes for every rider; stops that cannot be served come back with a reason."""
     params = params or SolveParams()
+    if params.time_by_stops:
+        limit = search_seconds(len(problem.stops), params.time_limit)
+        params = replace(params, time_limit=limit, time_by_stops=False)
     if params.apart:
         return _solve_apart(problem, replace(params, apart=False))
     started = clock.monotonic()

@@ -65,3 +65,15 @@ def test_replan_after_a_dropout_writes_new_sheets_and_refuses_an_unknown_route(
     assert "骑手丁" not in text
     unknown = CliRunner().invoke(app, ["replan", "--route", "999999", "--lang", "en"])
     assert unknown.exit_code == 1 and "route" in unknown.output.lower()
+
+
+def test_plan_help_tells_the_default_search_time_and_the_cost_of_a_rider():
+    result = CliRunner().invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "a tenth of a second per door delivery, at least 10 and at most 60" in text
+    assert "--rider-cost-km" in text and "a rider fewer" in text
+
+
+def test_plan_refuses_a_negative_rider_cost(database_url):  # noqa: F811
+    result = CliRunner().invoke(app, ["plan", "--rider-cost-km", "-1", "--lang", "en"])
+    assert result.exit_code == 2
