@@ -939,7 +939,24 @@ def plan(
     day: Annotated[str | None, typer.Option("--date", help="Service day, YYYY-MM-DD.")] = None,
     slot: Annotated[str, typer.Option(help=SLOT_HELP)] = Slot.lunch.value,
     site: Annotated[str | None, typer.Option(help="Only this kitchen (its code).")] = None,
-    time_limit: Annotated[float, typer.Option(help="Seconds of search per kitchen.")] = 10.0,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Seconds of search per kitchen. Default: a tenth of a second per door "
+            "delivery, at least 10 and at most 60 (100 doors 10 s, 400 doors 40 s, 600 or "
+            "more a minute), or MEALAID_PLAN_TIME_LIMIT_SECONDS.",
+        ),
+    ] = None,
+    rider_cost_km: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="What each rider sent out costs, in kilometres ridden: the plan takes a "
+            "rider fewer when that costs fewer extra kilometres. Default 5 "
+            "(MEALAID_PLAN_RIDER_COST_KM); 0 plans for the shortest kilometres alone.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for the riders' route sheets (default ./out/kitchen/DATE)."),
@@ -953,9 +970,12 @@ def plan(
     service_date = _parse_day(day, locale)
     meal = _slot(slot, locale) or Slot.lunch
     database = _database()
-    kitchens = _plan(
-        database, SystemClock(get_settings().tz), service_date, [meal], site, time_limit, locale
+    settings = get_settings()
+    params = routing_runs.SolveParams.for_kitchen(
+        time_limit=settings.plan_time_limit_seconds if time_limit is None else time_limit,
+        rider_cost_km=settings.plan_rider_cost_km if rider_cost_km is None else rider_cost_km,
     )
+    kitchens = _plan(database, SystemClock(settings.tz), service_date, [meal], site, params, locale)
     _route_sheets(database, kitchens, service_date, meal, out or _day_folder(service_date), locale)
 
 
@@ -1022,7 +1042,13 @@ def _route_sheets(
 
 
 def _plan(
-    database, clock, service_date: date, slots, site: str | None, time_limit: float, locale: str
+    database,
+    clock,
+    service_date: date,
+    slots,
+    site: str | None,
+    params: routing_runs.SolveParams,
+    locale: str,
 ) -> list[int]:
     """Plan each chosen kitchen's meals, one transaction each; a refusal (the meal is still
     open) is printed and ends the command with nothing of that kitchen's meal changed."""
@@ -1039,7 +1065,7 @@ def _plan(
                         service_date=service_date,
                         slot=slot,
                         actor=CLI_ACTOR,
-                        params=routing_runs.SolveParams(time_limit=time_limit),
+                        params=params,
                     )
             except SlotStillOpen as refusal:
                 console.print(refusal.render(locale))
