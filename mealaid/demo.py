@@ -18,7 +18,7 @@ from core.diet import profile_of_elder
 # A pause that began yesterday is the city's history: no use case makes one (they start today).
 from core.elders import pause_elder
 from core.errors import DomainError
-from core.models import Elder, Order, Rider, Site
+from core.models import Elder, Order, Rider, Site, saved
 from core.schemas import (
     CategoryGrant,
     CommunityCreate,
@@ -770,6 +770,47 @@ def run_day(
         if mode != ServiceMode.delivery:
             counters.add((site_id, Slot(slot)))
         tick()
+    # An elder who ordered nothing turns up at her canteen at lunch: served on the spot
+    # (usecases.counter.serve_walk_in: ordered and served through the same use cases).
+    clock.set(datetime.combine(day, time(12, 15), tz))
+    if city.canteens:
+        canteen = city.canteens[0]
+        with database.reading() as session:
+            ordered = set(
+                session.exec(
+                    select(Order.elder_id).where(
+                        Order.service_date == day, Order.status != OrderStatus.cancelled
+                    )
+                )
+            )
+        walk_in = next(
+            (
+                elder_id
+                for (elder_id, mode), site_id in sorted(city.site_for.items())
+                if mode == ServiceMode.dine_in and site_id == canteen.id and elder_id not in ordered
+            ),
+            None,
+        )
+        if walk_in is not None:
+            try:
+                with database.transaction() as session:
+                    choices = counter.walk_in_choices(
+                        session=session, clock=clock, site_id=saved(canteen.id), elder_id=walk_in
+                    )
+                    if choices:
+                        counter.serve_walk_in(
+                            session=session,
+                            clock=clock,
+                            actor=CANTEEN_ACTOR,
+                            site_id=saved(canteen.id),
+                            elder_id=walk_in,
+                            dish_id=choices[0].choice.dish_id,
+                            variant=choices[0].choice.variant,
+                            slot=choices[0].slot,
+                        )
+                        summary.placed["counter"] += 1
+            except DomainError as refusal:
+                summary.refuse(refusal)
     for site_id, slot in sorted(counters):
         clock.set(datetime.combine(day, time(13, 30) if slot == Slot.lunch else time(19, 0), tz))
         with database.transaction() as session:

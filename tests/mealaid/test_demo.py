@@ -20,7 +20,7 @@ from core.elders import categories_on
 from core.models import Elder, Menu, Order, Site, SlotCutoff
 from core.orders import SERVED
 from core.settings import get_settings
-from core.types import Category, OrderStatus, ServiceMode, SiteKind
+from core.types import Category, OrderSource, OrderStatus, ServiceMode, SiteKind
 from mealaid.cli import app
 from tests.conftest import BACKENDS, TEMPLATES
 
@@ -115,7 +115,10 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
             e.action for e in session.exec(select(AuditEntry)) if e.action.startswith("counter_")
         )
     at_counter = [o for o in served if o.mode != ServiceMode.delivery]
-    assert counter["counter_served"] == len(at_counter) > 0
+    # One elder turns up without an order and is served on the spot (a walk-in).
+    [walk_in] = [o for o in orders if o.source == OrderSource.counter]
+    assert walk_in.status == OrderStatus.dined_in and counter["counter_walk_in"] == 1
+    assert counter["counter_served"] == len(at_counter) - 1 > 0
     assert counter["counter_not_collected"] > 0
     database.dispose()
 
