@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, exists
@@ -33,6 +34,8 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -46,7 +49,7 @@ from core import i18n
 from core.clock import Clock
 from core.db import Database, upsert_insert
 from core.errors import DomainError
-from core.models import ChatUser
+from core.models import ChatUser, saved, table_of
 from core.settings import Settings
 from usecases.elders import chat_user_for, linked_elders
 
@@ -82,9 +85,21 @@ class Services:
                 opened.enter_context(self.database.engine.connect())
 
 
+Inline = InlineKeyboardMarkup | None
+# The Application as built here: PTB's default context, bot data, chat data and user data.
+App = Application[
+    ExtBot[None],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
+
+
 def build_application(
     *, services: Services, token: str, base_url: str, webhook: bool = False
-) -> Application:
+) -> App:
     """The bot, wired to a Bot API at `base_url` (Telegram's, or the local stand-in). With
     `webhook`, updates come from the web app's webhook endpoint instead of long polling."""
     builder = ApplicationBuilder()
@@ -112,13 +127,13 @@ def build_application(
     # Stickers, photos, voice, unknown commands: a short help line and the menu again.
     application.add_handler(MessageHandler(filters.ALL, on_anything_else))
     application.add_error_handler(on_error)
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
+    application.job_queue.run_repeating(  # type: ignore[union-attr]  # built with the job-queue extra: never None
         send_notices, interval=services.settings.notice_interval_seconds, first=1
     )
     return application
 
 
-async def _set_commands(application: Application) -> None:
+async def _set_commands(application: App) -> None:
     """The command list Telegram shows: Chinese by default, English for English clients."""
     for locale, language_code in (("zh_CN", None), ("en", "en")):
         await application.bot.set_my_commands(
@@ -133,15 +148,23 @@ async def _set_commands(application: Application) -> None:
 # -- one step, one transaction ---------------------------------------------------------------
 
 
-def _count_writes(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+def _count_writes(
+    conn: sa.Connection,
+    cursor: Any,
+    statement: str,
+    parameters: object,
+    context: Any,
+    executemany: bool,
+) -> None:
     """Count the statements that changed rows on each connection (see `_run_step`)."""
     changed = context is not None and (context.isinsert or context.isupdate or context.isdelete)
     if changed and cursor.rowcount != 0:
         conn.info["writes"] = conn.info.get("writes", 0) + 1
 
 
-def _writes(session) -> int:  # type: ignore[no-untyped-def]
-    return session.connection().info.get("writes", 0)
+def _writes(session: Session) -> int:
+    writes: int = session.connection().info.get("writes", 0)
+    return writes
 
 
 @dataclass(frozen=True)
@@ -159,16 +182,16 @@ class Received:
         digest = hashlib.sha256(content.encode()).hexdigest()[:32]
         return cls(bot_id, update.update_id, digest)
 
-    def handled(self):  # type: ignore[no-untyped-def]
+    def handled(self) -> sa.Exists:
         """Whether this very update was handled (an older one under its id does not count)."""
         return exists().where(
-            HandledUpdate.bot_id == self.bot_id,
-            HandledUpdate.update_id == self.update_id,
-            HandledUpdate.digest == self.digest,
+            col(HandledUpdate.bot_id) == self.bot_id,
+            col(HandledUpdate.update_id) == self.update_id,
+            col(HandledUpdate.digest) == self.digest,
         )
 
 
-def _first_time(session, received: Received, now) -> bool:  # type: ignore[no-untyped-def]
+def _first_time(session: Session, received: Received, now: datetime) -> bool:
     """Record the update as handled; False if another worker recorded it meanwhile. A record
     of an older update under the same id is replaced."""
     insert = upsert_insert(session)(HandledUpdate).values(
@@ -192,7 +215,7 @@ FORGET_AT_ONCE = 5000
 def forget_old_updates(database: Database, now: datetime) -> int:
     """Forget up to `FORGET_AT_ONCE` handled updates too old for Telegram to deliver again
     (one short transaction: a long backlog goes in several). How many were forgotten."""
-    table = HandledUpdate.__table__  # type: ignore[attr-defined]
+    table = table_of(HandledUpdate)
     old = (
         sa.select(table.c.bot_id, table.c.update_id)
         .where(table.c.received_at < now - HANDLED_UPDATES_KEPT)
@@ -202,7 +225,7 @@ def forget_old_updates(database: Database, now: datetime) -> int:
         result = session.execute(
             sa.delete(table).where(sa.tuple_(table.c.bot_id, table.c.update_id).in_(old))
         )
-        return result.rowcount  # type: ignore[attr-defined, no-any-return]
+        return result.rowcount  # type: ignore[attr-defined, no-any-return]  # a DELETE's CursorResult
 
 
 def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
@@ -213,7 +236,7 @@ def _state_of(session: Session, chat_user_id: int, now: datetime) -> ChatState:
         .values(chat_user_id=chat_user_id, data={}, updated_at=now)
         .on_conflict_do_nothing()
     )
-    return session.get(ChatState, chat_user_id)
+    return session.get_one(ChatState, chat_user_id)
 
 
 def _who(
@@ -223,11 +246,13 @@ def _who(
     handled already. For someone the bot knows, all three come from one read: every step starts
     here."""
     person = update.effective_user
+    if person is None:
+        return None  # a channel's post: nobody to answer
     handled = received.handled()
     row = session.execute(
         select(ChatUser, ChatState, handled)
         .outerjoin(ChatState, col(ChatState.chat_user_id) == ChatUser.id)
-        .where(ChatUser.telegram_user_id == person.id)
+        .where(col(ChatUser.telegram_user_id) == person.id)
     ).first()
     user, state, seen = row if row is not None else (None, None, session.scalar(select(handled)))
     if seen:
@@ -240,7 +265,7 @@ def _who(
             language=i18n.negotiate(person.language_code, services.settings.default_locale),
             clock=services.clock,
         )
-    return user, state or _state_of(session, user.id, now)
+    return user, state or _state_of(session, saved(user.id), now)
 
 
 class _SeenAlready(Exception):
@@ -312,12 +337,17 @@ def _inline_button(label: str, data: Callback | Link) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=data.encode())
 
 
-def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
+def _markup(
+    say: Say, locale: str
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     if say.buttons:
         return InlineKeyboardMarkup(
             [[_inline_button(label, data) for label, data in row] for row in say.buttons]
         )
-    t = lambda message: i18n.gettext(message, locale)  # noqa: E731
+
+    def t(message: str) -> str:
+        return i18n.gettext(message, locale)
+
     if say.keyboard in ("main", "location"):
         # The nearby list keeps the main menu under a button that shares where one is.
         labels = [t(label) for label in texts.MAIN_MENU]
@@ -344,15 +374,19 @@ def _markup(say: Say, locale: str):  # type: ignore[no-untyped-def]
 async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, say: Say, locale: str) -> None:
     markup = _markup(say, locale)
     query = update.callback_query
-    if say.edit and query is not None and query.message is not None:
+    # Only buttons under the message can be edited in; a keyboard comes with a new message.
+    editable = markup is None or isinstance(markup, InlineKeyboardMarkup)
+    if say.edit and editable and query is not None and query.message is not None:
         try:
-            await query.edit_message_text(say.text, reply_markup=markup)
+            await query.edit_message_text(say.text, reply_markup=cast(Inline, markup))
             return
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return
             log.warning("could not edit a message, sending a new one: %s", error)
-    await context.bot.send_message(update.effective_chat.id, say.text, reply_markup=markup)
+    chat = update.effective_chat
+    if chat is not None:  # every update a step answers comes from a chat
+        await context.bot.send_message(chat.id, say.text, reply_markup=markup)
 
 
 # -- handlers --------------------------------------------------------------------------------
@@ -394,8 +428,8 @@ async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
         while await run(forget_old_updates, database, now) == FORGET_AT_ONCE:
             pass  # a long backlog, in pieces: steps queued meanwhile run in between
         context.bot_data["forgot_updates_at"] = now
-    outgoing: list[notices.Outgoing] = await run(  # type: ignore[assignment]
-        notices.claim_due, database, clock, services.settings
+    outgoing = cast(
+        list[notices.Outgoing], await run(notices.claim_due, database, clock, services.settings)
     )
     # Sends start within half the claim: each has its answer, or its timeout, long before the
     # claim runs out and another process could take the notice up.
@@ -430,7 +464,10 @@ async def send_notices(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A shared contact: Telegram vouches for the number if it is the sender's own."""
-    contact = update.effective_message.contact
+    message = update.effective_message
+    contact = message.contact if message is not None else None
+    if contact is None:  # the handler's filter lets only contacts through
+        return
     await _step(
         update,
         context,
@@ -440,7 +477,10 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A shared location: the canteens nearest to it."""
-    where = update.effective_message.location
+    message = update.effective_message
+    where = message.location if message is not None else None
+    if where is None:  # the handler's filter lets only locations through
+        return
     await _step(
         update,
         context,
@@ -450,13 +490,16 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
+    if query is None:  # the handler takes only button presses
+        return
     message = query.message
     key = f"tg:{message.chat.id}:{message.message_id}" if message else f"tgq:{query.id}"
     await _step(update, context, lambda turn: conversation.button(turn, query.data or "", key))
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = update.effective_message.text or ""
+    message = update.effective_message
+    text = (message.text if message is not None else None) or ""
     await _step(update, context, lambda turn: conversation.typed(turn, text))
 
 

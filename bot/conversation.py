@@ -59,6 +59,7 @@ from bot.flows.standing import (
 from bot.flows.welfare import acknowledge_alert
 from bot.turn import Buttons, Say, Turn, main_menu
 from core import i18n
+from core.models import saved
 
 # -- the main menu ---------------------------------------------------------------------------
 
@@ -74,9 +75,9 @@ def menu_action(turn: Turn, action: str) -> list[Say]:
     if not elders:
         return [choose_language_prompt(turn)]
     if len(elders) > 1:
-        rows: Buttons = [[(elder.name, cb.ForElder(action, elder.id))] for elder in elders]
-        return [Say(turn.t(texts.CHOOSE_ELDER), rows)]
-    return for_elder(turn, action, elders[0].id, edit=False)
+        choose: Buttons = [[(elder.name, cb.ForElder(action, saved(elder.id)))] for elder in elders]
+        return [Say(turn.t(texts.CHOOSE_ELDER), choose)]
+    return for_elder(turn, action, saved(elders[0].id), edit=False)
 
 
 def for_elder(turn: Turn, action: str, elder_id: int, edit: bool = True) -> list[Say]:
@@ -109,7 +110,7 @@ def location_shared(turn: Turn, lat: float, lon: float) -> list[Say]:
     if elder_id is None:
         if len(elders) > 1:
             return menu_action(turn, "N")
-        elder_id = elders[0].id
+        elder_id = saved(elders[0].id)
     elder = turn.elder(elder_id)
     return nearby_list(turn, elder, lat, lon, texts.NEARBY_FROM_HERE, edit=False)
 

@@ -18,7 +18,7 @@ from bot.turn import Buttons
 from core import i18n
 from core.clock import Clock
 from core.db import Database
-from core.models import ChatNotification, ChatUser, Elder, Order
+from core.models import ChatNotification, ChatUser, Elder, Order, saved, table_of
 from core.settings import Settings
 from core.types import OrderStatus, Slot
 from kitchen.exports import variant_name
@@ -46,7 +46,10 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
     params = notice.params
     elder = session.get(Elder, params.get("elder_id"))
     name = elder.name if elder else ""
-    t = lambda message, **values: i18n.render(message, locale, values)  # noqa: E731
+
+    def t(message: str, **values: object) -> str:
+        return i18n.render(message, locale, values)
+
     buttons: Buttons | None = None
     if notice.kind == "welfare_alert":
         text = t(
@@ -64,7 +67,7 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             time=_time(params["raised_at"], clock, locale),
         )
     elif notice.kind == "welfare_handled":
-        how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how"), ""), locale)
+        how = i18n.gettext(welfare.ACKNOWLEDGEMENTS.get(params.get("how", ""), ""), locale)
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
     elif notice.kind == "welfare_withdrawn":
         text = t(texts.WELFARE_WITHDRAWN, name=name)
@@ -84,28 +87,28 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             again = cb.RepeatOn(params["elder_id"], service_date, Slot.lunch)
             buttons.insert(0, [(t(texts.SAME_AS_USUAL), again)])
     else:  # about one order: confirmed at cutoff, on its way, served
-        order = session.get(Order, params["order_id"])
-        slot = Slot(order.slot)  # type: ignore[union-attr]
+        order = session.get_one(Order, params["order_id"])
+        slot = Slot(order.slot)
         if notice.kind == "order_locked":
             text = t(
                 texts.ORDER_LOCKED,
-                date=i18n.weekday_and_day(order.service_date, locale),  # type: ignore[union-attr]
+                date=i18n.weekday_and_day(order.service_date, locale),
                 slot=slot,
-                dish=i18n.Bilingual(order.dish_name_zh, order.dish_name_en),  # type: ignore[union-attr]
-                variant=variant_name(order.variant, locale),  # type: ignore[union-attr]
-                quantity=order.quantity,  # type: ignore[union-attr]
+                dish=i18n.Bilingual(order.dish_name_zh, order.dish_name_en),
+                variant=variant_name(order.variant, locale),
+                quantity=order.quantity,
             )
         elif notice.kind == "eta":
             text = t(texts.ETA, name=name, slot=slot, time=_time(params["eta"], clock, locale))
         else:
-            served_at = order.outcome_at or notice.created_at  # type: ignore[union-attr]
+            served_at = order.outcome_at or notice.created_at
             text = t(
                 texts.SERVED, name=name, slot=slot, time=_time(served_at.isoformat(), clock, locale)
             )
             buttons = [
                 [
-                    (t(texts.RATE_GOOD), cb.Rate(order.id, "g")),  # type: ignore[union-attr]
-                    (t(texts.RATE_BAD), cb.Rate(order.id, "b")),  # type: ignore[union-attr]
+                    (t(texts.RATE_GOOD), cb.Rate(saved(order.id), "g")),
+                    (t(texts.RATE_BAD), cb.Rate(saved(order.id), "b")),
                 ]
             ]
     if notice.kind in ("welfare_alert", "welfare_escalated"):
@@ -114,8 +117,8 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
             [(t(texts.ACK_REACHED), cb.Acknowledge(alert, "reached"))],
             [(t(texts.ACK_COMING), cb.Acknowledge(alert, "coming"))],
         ]
-    user = session.get(ChatUser, notice.chat_user_id)
-    return Outgoing(notice.id, user.telegram_user_id, text, buttons, locale)  # type: ignore[arg-type, union-attr]
+    user = session.get_one(ChatUser, notice.chat_user_id)
+    return Outgoing(saved(notice.id), user.telegram_user_id, text, buttons, locale)
 
 
 def claim_due(database: Database, clock: Clock, settings: Settings) -> list[Outgoing]:
@@ -155,7 +158,7 @@ def claim_due(database: Database, clock: Clock, settings: Settings) -> list[Outg
 
 
 def _table() -> sa.Table:
-    return ChatNotification.__table__  # type: ignore[attr-defined, no-any-return]
+    return table_of(ChatNotification)
 
 
 def record_progress(

@@ -5,22 +5,25 @@ import asyncio
 import contextlib
 import socket
 import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 from sqlmodel import col, select
-from telegram.ext import Application
 
-from bot.app import Services, build_application
+from bot.app import App, Services, build_application
 from bot.stand_in import StandIn, create_stand_in_app
 from core.models import Site
 
 TOKEN = "sandbox"
+T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _city_centre(services: Services) -> tuple[float, float]:
@@ -40,7 +43,7 @@ class Sandbox:
         self.host, self.port = host, port or free_port()
         self.stand_in = StandIn(TOKEN)
         self.stand_in.default_location = _city_centre(services)
-        self.application: Application | None = None
+        self.application: App | None = None
         self._server: uvicorn.Server | None = None
 
     @property
@@ -65,8 +68,8 @@ class Sandbox:
             services=self.services, token=TOKEN, base_url=f"{self.url}/bot"
         )
         await self.application.initialize()
-        await self.application.post_init(self.application)  # type: ignore[misc]
-        await self.application.updater.start_polling(poll_interval=0, timeout=5)  # type: ignore[union-attr]
+        await self.application.post_init(self.application)  # type: ignore[misc]  # set by build_application
+        await self.application.updater.start_polling(poll_interval=0, timeout=5)  # type: ignore[union-attr]  # built for polling: has an updater
         await self.application.start()
 
     async def stop_bot(self) -> None:
@@ -74,7 +77,7 @@ class Sandbox:
         if self.application is None:
             return
         application, self.application = self.application, None
-        stopping = asyncio.create_task(application.updater.stop())  # type: ignore[union-attr]
+        stopping = asyncio.create_task(application.updater.stop())  # type: ignore[union-attr]  # built for polling: has an updater
         await asyncio.sleep(0)  # the updater has asked its polling loop to stop
         await self.stand_in.release_pollers()
         await stopping
@@ -106,7 +109,7 @@ class SandboxThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    def _run(self, coroutine, timeout: float = 30):  # type: ignore[no-untyped-def]
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def start(self, bot: bool = True) -> "SandboxThread":

@@ -47,7 +47,7 @@ class SimulatedUser:
     first_name: str
     language_code: str = "zh-hans"
     phone: str | None = None
-    reply_keyboard: dict | None = None
+    reply_keyboard: dict[str, Any] | None = None
 
     def as_telegram(self) -> dict[str, Any]:
         return {
@@ -64,7 +64,7 @@ class ChatMessage:
     from_bot: bool
     date: int
     text: str | None = None
-    reply_markup: dict | None = None
+    reply_markup: dict[str, Any] | None = None
     kind: str = "text"
     edited: bool = False
     at: float = field(default_factory=time.monotonic)
@@ -109,7 +109,7 @@ class StandIn:
         self.chats: dict[int, list[ChatMessage]] = {}
         self.pending: list[dict[str, Any]] = []
         self.delivered: dict[int, dict[str, Any]] = {}
-        self.commands: dict[str, list[dict]] = {}  # by language code, "" for all
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # by language code, "" for all
         self.documents: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -123,7 +123,7 @@ class StandIn:
         # While the bot is being stopped, long polls answer at once (Telegram's would run out
         # their timeout; a test need not wait for that).
         self.releasing = False
-        self.webhook: dict | None = None
+        self.webhook: dict[str, Any] | None = None
         # A network or bot process failing with a message in flight (tests of a bot killed
         # mid-batch): after `sends_before_stall` more messages, each sendMessage is held
         # unanswered (having reached the chat first when `stall_delivers`) until released.
@@ -337,7 +337,11 @@ class StandIn:
         raise ApiError(400, "Bad Request: message to edit not found")
 
     async def _bot_says(
-        self, user: SimulatedUser, text: str | None, markup: dict | None, kind: str = "text"
+        self,
+        user: SimulatedUser,
+        text: str | None,
+        markup: dict[str, Any] | None,
+        kind: str = "text",
     ) -> ChatMessage:
         message = ChatMessage(next(self._message_ids), True, int(time.time()), text, kind=kind)
         if markup is not None:
@@ -362,31 +366,31 @@ class StandIn:
             raise ApiError(404, "Not Found: method not found")
         return await handler(params)
 
-    async def api_getme(self, params: dict) -> dict:
+    async def api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER
 
-    async def api_deletewebhook(self, params: dict) -> bool:
+    async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None
         return True
 
-    async def api_setwebhook(self, params: dict) -> bool:
+    async def api_setwebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
         return True
 
-    async def api_setmycommands(self, params: dict) -> bool:
+    async def api_setmycommands(self, params: dict[str, Any]) -> bool:
         self.commands[params.get("language_code") or ""] = params.get("commands", [])
         return True
 
-    async def api_getmycommands(self, params: dict) -> list:
+    async def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self.commands.get(params.get("language_code") or "", [])
 
-    async def api_close(self, params: dict) -> bool:
+    async def api_close(self, params: dict[str, Any]) -> bool:
         return True
 
-    async def api_sendchataction(self, params: dict) -> bool:
+    async def api_sendchataction(self, params: dict[str, Any]) -> bool:
         return True
 
-    async def api_getupdates(self, params: dict) -> list[dict]:
+    async def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         self.polled = True
         offset = params.get("offset") or 0
         limit = params.get("limit") or 100
@@ -410,7 +414,7 @@ class StandIn:
             self.delivered[update["update_id"]] = update
         return batch
 
-    async def api_sendmessage(self, params: dict) -> dict:
+    async def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user(params["chat_id"])
         check_limits(params.get("text", ""), params.get("reply_markup"))
         if self._stalls():
@@ -421,7 +425,7 @@ class StandIn:
         message = await self._bot_says(user, params.get("text", ""), params.get("reply_markup"))
         return self._as_telegram(user, message)
 
-    async def api_editmessagetext(self, params: dict) -> dict:
+    async def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user(params["chat_id"])
         message = self._message(user.id, params["message_id"])
         check_limits(params.get("text", ""), params.get("reply_markup"))
@@ -434,7 +438,7 @@ class StandIn:
         await self._edited(user, message)
         return self._as_telegram(user, message)
 
-    async def api_editmessagereplymarkup(self, params: dict) -> dict:
+    async def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user(params["chat_id"])
         message = self._message(user.id, params["message_id"])
         check_limits(None, params.get("reply_markup"))
@@ -448,20 +452,22 @@ class StandIn:
         self._replied(user.id)
         await self._notify()
 
-    async def api_answercallbackquery(self, params: dict) -> bool:
+    async def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         return True
 
-    async def api_sendlocation(self, params: dict) -> dict:
+    async def api_sendlocation(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user(params["chat_id"])
         text = f"{params.get('latitude')},{params.get('longitude')}"
         message = await self._bot_says(user, text, params.get("reply_markup"), kind="location")
         return {**self._as_telegram(user, message), "location": {"latitude": 0, "longitude": 0}}
 
-    async def api_senddocument(self, params: dict) -> dict:
+    async def api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user(params["chat_id"])
         document = params.get("document")
         name = getattr(document, "filename", None) or "document"
-        content = await document.read() if hasattr(document, "read") else b""
+        content = (
+            await document.read() if document is not None and hasattr(document, "read") else b""
+        )
         self.documents.append({"chat_id": user.id, "filename": name, "content": content})
         message = await self._bot_says(
             user, params.get("caption") or name, params.get("reply_markup"), kind="document"
@@ -484,7 +490,7 @@ MAX_TEXT, MAX_CALLBACK_BYTES, MAX_INLINE_BUTTONS = 4096, 64, 100
 BUTTON_ACTIONS = {"callback_data", "url", "switch_inline_query", "web_app", "login_url", "pay"}
 
 
-def check_limits(text: str | None, markup: dict | None) -> None:
+def check_limits(text: str | None, markup: dict[str, Any] | None) -> None:
     """Refuse what Telegram would refuse, with its own error text, so a test fails here
     where the real Bot API would."""
     if text is not None and not 0 < len(text.encode("utf-16-le")) // 2 <= MAX_TEXT:

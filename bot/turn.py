@@ -4,7 +4,7 @@ buttons that are typed values, `bot.callbacks`, or web addresses, `Link`), and t
 writing things every flow shares. Nothing here knows python-telegram-bot: `bot.app` turns these
 into Telegram's messages."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -21,6 +21,7 @@ from core.models import (
     ChatUser,
     Elder,
     Site,
+    saved,
 )
 from core.settings import Settings
 from core.sites import phone_to_call, site_for_elder
@@ -39,7 +40,8 @@ class Link:
     url: str
 
 
-Buttons = list[list[tuple[str, Callback | Link]]]
+Button = tuple[str, Callback | Link]
+Buttons = list[list[Button]]  # rows of buttons, as a step builds them
 MODES = {"d": ServiceMode.delivery, "p": ServiceMode.pickup, "i": ServiceMode.dine_in}
 MODE_LETTERS = {mode: letter for letter, mode in MODES.items()}
 
@@ -49,7 +51,7 @@ class Say:
     """One thing the bot says: new text, or the pressed message replaced (`edit`)."""
 
     text: str
-    buttons: Buttons | None = None
+    buttons: Sequence[Sequence[Button]] | None = None
     keyboard: Keyboard | None = None
     edit: bool = False
 
@@ -75,6 +77,9 @@ class Turn:
     def t(self, message: str, **params: object) -> str:
         return i18n.render(message, self.locale, params)
 
+    def money(self, fen: int) -> str:
+        return i18n.money(fen, self.locale)
+
     def show(self, value: object) -> str:
         return i18n.display(value, self.locale)
 
@@ -91,7 +96,7 @@ class Turn:
     def elders(self) -> list[Elder]:
         """The elders this chat may act for (read once per step; a link step resets it)."""
         if self._elders is None:
-            self._elders = linked_elders(session=self.session, chat_user_id=self.user.id)
+            self._elders = linked_elders(session=self.session, chat_user_id=saved(self.user.id))
         return self._elders
 
     def forget_elders(self) -> None:

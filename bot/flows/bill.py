@@ -8,6 +8,7 @@ from billing.models import Share
 from bot import texts
 from bot.turn import Say, Turn
 from core import i18n
+from core.models import saved
 from usecases.ordering import (
     elder_month,
 )
@@ -18,8 +19,8 @@ def my_bill(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     today = turn.clock.now().date()
     first = today.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    month = elder_month(session=turn.session, elder_id=elder.id, first=first, last=last)
-    money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+    month = elder_month(session=turn.session, elder_id=saved(elder.id), first=first, last=last)
+    money = turn.money
     lines = [turn.t(texts.BILL_TITLE, name=elder.name, month=_month_name(turn, first))]
     if month.meals:
         lines.append(turn.t(texts.BILL_MEALS, meals=month.meals, price=money(month.price_fen)))

@@ -23,6 +23,7 @@ from core.errors import OrderNotFound
 from core.models import (
     Order,
     Site,
+    saved,
 )
 from core.types import OrderStatus, ServiceMode, Slot
 from kitchen.exports import variant_name
@@ -69,9 +70,9 @@ def my_orders(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                     date=i18n.weekday_and_day(o.service_date, turn.locale),
                     slot=Slot(o.slot),
                 ),
-                cb.AskCancel(o.id),
+                cb.AskCancel(saved(o.id)),
             ),
-            (turn.t(texts.CHANGE_BUTTON), cb.ChangeSets(o.id)),
+            (turn.t(texts.CHANGE_BUTTON), cb.ChangeSets(saved(o.id))),
         ]
         for o in upcoming
         if o.status == OrderStatus.placed
@@ -96,7 +97,7 @@ def ask_cancel(turn: Turn, order_id: int) -> list[Say]:
         slot=Slot(order.slot),
     )
     rows: Buttons = [
-        [(turn.t(texts.CANCEL_YES), cb.Cancel(order.id))],
+        [(turn.t(texts.CANCEL_YES), cb.Cancel(saved(order.id)))],
         [(turn.t(texts.CANCEL_NO), cb.Keep())],
     ]
     return [Say(text, rows, edit=True)]
@@ -104,7 +105,7 @@ def ask_cancel(turn: Turn, order_id: int) -> list[Say]:
 
 def cancel(turn: Turn, order_id: int) -> list[Say]:
     order = _own_order(turn, order_id)
-    ordering.cancel_order(session=turn.session, clock=turn.clock, order_id=order.id)
+    ordering.cancel_order(session=turn.session, clock=turn.clock, order_id=saved(order.id))
     text = turn.t(
         texts.CANCELLED,
         date=i18n.weekday_and_day(order.service_date, turn.locale),

@@ -11,6 +11,7 @@ from core import i18n, ratings
 from core.models import (
     Elder,
     Site,
+    saved,
 )
 from core.sites import (
     nearby_sites,
@@ -46,12 +47,12 @@ def nearby_list(
         return [Say(turn.t(texts.NEARBY_NONE, phone=turn.phone(elder)), edit=edit)]
     today = turn.clock.now().date()
     rated = ratings.site_ratings(
-        session=turn.session, site_ids=[site.id for site, _ in found], today=today
+        session=turn.session, site_ids=[saved(site.id) for site, _ in found], today=today
     )
     lines, rows = [turn.t(title, name=elder.name)], []
     babel = i18n.babel_locale(turn.locale)
     for n, (site, metres) in enumerate(found, start=1):
-        rating = rated.get(site.id)
+        rating = rated.get(saved(site.id))
         opinion = (
             turn.t(
                 texts.NEARBY_RATING,
@@ -66,21 +67,21 @@ def nearby_list(
         lines += ["", title]
         lines += [site.address, _next_meal(turn, elder, site)]
         order_here = turn.t(texts.NEARBY_ORDER_AT, site=site.name)
-        rows.append([(order_here, cb.OrderAt(elder.id, site.id))])
+        rows.append([(order_here, cb.OrderAt(saved(elder.id), saved(site.id)))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
 
 def _next_meal(turn: Turn, elder: Elder, site: Site) -> str:
     """The next meal one can still order at a site: what suits the elder and what they pay."""
-    for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id):
+    for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=saved(site.id)):
         suitable = suitable_for(turn, elder, site, meal.service_date, meal.slot)
         if not suitable:
             continue
         cheapest = min(suitable, key=lambda choice: choice.price_fen)
         priced = quote(
             session=turn.session,
-            elder_id=elder.id,
-            site_id=site.id,
+            elder_id=saved(elder.id),
+            site_id=saved(site.id),
             service_date=meal.service_date,
             slot=meal.slot.value,
             price_fen=cheapest.price_fen,

@@ -6,6 +6,7 @@ from bot import texts
 from bot.turn import Say, Turn, main_menu
 from core import i18n
 from core.errors import LinkCodeInvalid
+from core.models import saved
 from core.validation import invalid_text, text_problem
 from usecases.chat_links import redeem_code
 from usecases.elders import link_own_chat
@@ -53,7 +54,7 @@ def contact_shared(turn: Turn, phone: str, contact_user_id: int | None) -> list[
     turn.user.phone = phone[:32]
     turn.session.add(turn.user)
     elder = link_own_chat(
-        session=turn.session, clock=turn.clock, chat_user_id=turn.user.id, phone=phone
+        session=turn.session, clock=turn.clock, chat_user_id=saved(turn.user.id), phone=phone
     )
     if elder is None:
         return [Say(turn.t(texts.NOT_REGISTERED, phone=turn.phone()), keyboard="contact")]
@@ -70,7 +71,7 @@ def code_typed(turn: Turn, code: str) -> list[Say]:
     """A code from staff: a family member's (to order for an elder), or a rider's or a
     community worker's own (their route, or their community's welfare alerts)."""
     linked = redeem_code(
-        session=turn.session, clock=turn.clock, chat_user_id=turn.user.id, code=code
+        session=turn.session, clock=turn.clock, chat_user_id=saved(turn.user.id), code=code
     )
     if linked is None:
         return [Say(LinkCodeInvalid().render(turn.locale), keyboard="contact")]

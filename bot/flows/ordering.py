@@ -9,13 +9,14 @@ from datetime import date
 from bot import callbacks as cb
 from bot import texts
 from bot.callbacks import Callback
-from bot.turn import MODE_LETTERS, MODES, Buttons, Say, Turn, capital, day_label
+from bot.turn import MODE_LETTERS, MODES, Button, Buttons, Say, Turn, capital, day_label
 from core import i18n
 from core.diet import profile_of_elder
 from core.errors import AllMealsOrdered, DomainError, DuplicateRequest, RepeatNotOnMenu
 from core.models import (
     Elder,
     Site,
+    saved,
 )
 from core.sites import (
     get_site,
@@ -57,7 +58,7 @@ class NothingOpen(DomainError):
 
 
 def days_buttons(turn: Turn, site: Site, button: Callable[[date], Callback]) -> Buttons:
-    meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
+    meals = orderable_meals(session=turn.session, clock=turn.clock, site_id=saved(site.id))
     days = sorted({meal.service_date for meal in meals})
     if not days:
         raise NothingOpen(phone=turn.phone(site=site))
@@ -67,7 +68,7 @@ def days_buttons(turn: Turn, site: Site, button: Callable[[date], Callback]) -> 
 def pick_day(turn: Turn, elder_id: int, edit: bool = True, site_id: int | None = None) -> list[Say]:
     elder = turn.elder(elder_id)
     site = home_site(turn, elder, site_id)
-    rows = days_buttons(turn, site, lambda day: cb.PickSlot(elder.id, day, site_id))
+    rows = days_buttons(turn, site, lambda day: cb.PickSlot(saved(elder.id), day, site_id))
     text = turn.t(texts.PICK_DAY, name=elder.name)
     if site_id is not None:
         text += "\n" + site.name
@@ -79,27 +80,31 @@ def pick_slot(turn: Turn, elder_id: int, day: date, site_id: int | None = None) 
     site = home_site(turn, elder, site_id)
     meals = [
         meal
-        for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=site.id)
+        for meal in orderable_meals(session=turn.session, clock=turn.clock, site_id=saved(site.id))
         if meal.service_date == day
     ]
     if not meals:
         raise NothingOpen(phone=turn.phone(site=site))
-    rows = [
+    rows: Buttons = [
         [
             (
                 turn.t(texts.SLOT_BUTTON, slot=meal.slot, time=meal.closes_at.time()),
-                cb.PickSet(elder.id, day, meal.slot, site_id),
+                cb.PickSet(saved(elder.id), day, meal.slot, site_id),
             )
         ]
         for meal in meals
     ]
-    back = cb.PickDay(elder.id) if site_id is None else cb.OrderAt(elder.id, site_id)
+    back: Callback = (
+        cb.PickDay(saved(elder.id)) if site_id is None else cb.OrderAt(saved(elder.id), site_id)
+    )
     rows.append([(turn.t(texts.BACK), back)])
     return [Say(turn.t(texts.PICK_SLOT, date=day_label(turn, day)), rows, edit=True)]
 
 
 def suitable_for(turn: Turn, elder: Elder, site: Site, day: date, slot: Slot) -> list[MenuChoice]:
-    choices = menu_choices(session=turn.session, site_id=site.id, service_date=day, slot=slot)
+    choices = menu_choices(
+        session=turn.session, site_id=saved(site.id), service_date=day, slot=slot
+    )
     profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
     return suitable_choices(choices, profile)
 
@@ -162,7 +167,7 @@ def pick_set(
     site: Site | None = None,
 ) -> list[Say]:
     elder = turn.elder(elder_id)
-    flow = flow or Flow(elder.id)
+    flow = flow or Flow(saved(elder.id))
     site = site or home_site(turn, elder, flow.site_id)
     suitable = suitable_for(turn, elder, site, day, slot)
     back = [(turn.t(texts.BACK), flow.before_sets(day))]
@@ -189,7 +194,9 @@ def dish_styles(
     turn: Turn, elder: Elder, site: Site, day: date, slot: Slot, dish_id: int
 ) -> list[MenuChoice]:
     """The ways a dish on the menu is cooked that suit the elder, her own style first."""
-    choices = menu_choices(session=turn.session, site_id=site.id, service_date=day, slot=slot)
+    choices = menu_choices(
+        session=turn.session, site_id=saved(site.id), service_date=day, slot=slot
+    )
     profile = profile_of_elder(elder.name, elder.texture, elder.diet_needs, elder.allergies)
     return own_style_first([c for c in choices if c.dish_id == dish_id], profile)
 
@@ -207,7 +214,7 @@ def pick_variant(
     changing one, else her own style), the others one button away: the common path is
     Confirm."""
     elder = turn.elder(elder_id)
-    flow = flow or Flow(elder.id)
+    flow = flow or Flow(saved(elder.id))
     site = site or home_site(turn, elder, flow.site_id)
     styles = dish_styles(turn, elder, site, day, slot, dish_id)
     if not styles:
@@ -251,7 +258,7 @@ def flow_for(turn: Turn, elder: Elder, site: Site, repeat: bool = False) -> Flow
     """A new order's screens at a site: the elder's own site, or a canteen she chose."""
     home = site_for_elder(session=turn.session, elder=elder)
     other = None if home is not None and home.id == site.id else site.id
-    return Flow(elder.id, site_id=other, repeat=repeat)
+    return Flow(saved(elder.id), site_id=other, repeat=repeat)
 
 
 @dataclass(frozen=True)
@@ -264,12 +271,12 @@ class ItemAt:
 
 def item_at(turn: Turn, item_id: int) -> ItemAt:
     found = menu_item(session=turn.session, item_id=item_id)
-    site = turn.session.get(Site, found.site_id)
-    return ItemAt(found.choice, site, found.service_date, found.slot)  # type: ignore[arg-type]
+    site = turn.session.get_one(Site, found.site_id)
+    return ItemAt(found.choice, site, found.service_date, found.slot)
 
 
 def modes_for(turn: Turn, site: Site, elder: Elder) -> list[ServiceMode]:
-    in_area = serves(session=turn.session, site_id=site.id, community_id=elder.community_id)
+    in_area = serves(session=turn.session, site_id=saved(site.id), community_id=elder.community_id)
     return modes_offered(site, in_service_area=in_area)
 
 
@@ -298,14 +305,14 @@ def confirm_screen(
     quantity = max(1, min(quantity, turn.settings.max_order_quantity))
     priced = quote(
         session=turn.session,
-        elder_id=elder.id,
-        site_id=item.site.id,
+        elder_id=saved(elder.id),
+        site_id=saved(item.site.id),
         service_date=item.service_date,
         slot=item.slot.value,
         price_fen=item.choice.price_fen * quantity,
         portions=quantity,
     )
-    money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+    money = turn.money
     lines = [
         turn.t(texts.CHANGE_TITLE if flow.change else texts.CONFIRM_TITLE),
         turn.t(texts.CONFIRM_FOR, name=elder.name),
@@ -333,7 +340,7 @@ def confirm_screen(
     if payers:
         lines.append(turn.t(texts.CONFIRM_OTHERS_PAY, payers=turn.join(payers)))
     letter = MODE_LETTERS[mode]
-    portions = [
+    portions: list[Button] = [
         (
             ("• " if n == quantity else "") + turn.t(texts.PORTIONS, n=n),
             flow.screen(item_id, n, letter),
@@ -358,7 +365,7 @@ def confirm_screen(
         )
     rows.append([(turn.t(texts.CONFIRM), flow.confirm(item_id, quantity, letter))])
     if flow.repeat:
-        rows.append([(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(elder.id))])
+        rows.append([(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(saved(elder.id)))])
     rows.append([(turn.t(texts.BACK), flow.sets(item.service_date, item.slot))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
@@ -408,21 +415,21 @@ def repeat(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
     """ "Same as last time" pressed: the confirmation of her last meal on the next meal she
     has not ordered yet, so a repeat is two taps (this one, then Confirm)."""
     elder = turn.elder(elder_id)
-    meal = next_meal_to_repeat(session=turn.session, clock=turn.clock, elder_id=elder.id)
-    return repeat_on(turn, elder.id, meal.service_date, meal.slot, edit=edit)
+    meal = next_meal_to_repeat(session=turn.session, clock=turn.clock, elder_id=saved(elder.id))
+    return repeat_on(turn, saved(elder.id), meal.service_date, meal.slot, edit=edit)
 
 
 def pick_repeat_meal(turn: Turn, elder_id: int) -> list[Say]:
     """The other meals "same as last time" can go to: open, and not ordered yet."""
     elder = turn.elder(elder_id)
-    meals = meals_to_repeat(session=turn.session, clock=turn.clock, elder_id=elder.id)
+    meals = meals_to_repeat(session=turn.session, clock=turn.clock, elder_id=saved(elder.id))
     if not meals:
         raise AllMealsOrdered(name=elder.name)
     rows: Buttons = [
         [
             (
                 turn.t(texts.CONFIRM_MEAL, date=day_label(turn, meal.service_date), slot=meal.slot),
-                cb.RepeatOn(elder.id, meal.service_date, meal.slot),
+                cb.RepeatOn(saved(elder.id), meal.service_date, meal.slot),
             )
         ]
         for meal in meals
@@ -435,12 +442,14 @@ def repeat_on(
 ) -> list[Say]:
     elder = turn.elder(elder_id)
     try:
-        plan = plan_repeat(session=turn.session, elder_id=elder.id, service_date=day, slot=slot)
+        plan = plan_repeat(
+            session=turn.session, elder_id=saved(elder.id), service_date=day, slot=slot
+        )
     except RepeatNotOnMenu as missing:
         # Say so, and offer that meal's sets: never another dish in its place.
         site = get_site(session=turn.session, site_id=missing.params["site_id"])
         meal = missing.params["slot"]
-        [sets] = pick_set(turn, elder.id, day, meal, flow_for(turn, elder, site), site)
+        [sets] = pick_set(turn, saved(elder.id), day, meal, flow_for(turn, elder, site), site)
         note = turn.t(
             texts.REPEAT_NOT_ON_MENU,
             dish=missing.params["dish"],
@@ -449,11 +458,13 @@ def repeat_on(
         )
         rows = list(sets.buttons or [])
         # Her dish may be on another day's menu: "another day" before the sets' Back.
-        rows.insert(len(rows) - 1, [(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(elder.id))])
+        rows.insert(
+            len(rows) - 1, [(turn.t(texts.REPEAT_OTHER_MEAL), cb.RepeatMeals(saved(elder.id)))]
+        )
         return [Say(f"{note}\n\n{sets.text}", rows, edit=edit)]
     site = get_site(session=turn.session, site_id=plan.site_id)
     flow = flow_for(turn, elder, site, repeat=True)
     letter = MODE_LETTERS[plan.mode]
     return confirm_screen(
-        turn, elder.id, plan.choice.item_id, plan.quantity, letter, flow, edit=edit
+        turn, saved(elder.id), plan.choice.item_id, plan.quantity, letter, flow, edit=edit
     )

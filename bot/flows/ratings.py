@@ -4,6 +4,7 @@ from bot import callbacks as cb
 from bot import texts
 from bot.turn import Buttons, Say, Turn
 from core import ratings
+from core.models import saved
 
 
 def rate(turn: Turn, order_id: int, good: bool) -> list[Say]:
@@ -11,7 +12,7 @@ def rate(turn: Turn, order_id: int, good: bool) -> list[Say]:
         session=turn.session,
         clock=turn.clock,
         order_id=order_id,
-        chat_user_id=turn.user.id,
+        chat_user_id=saved(turn.user.id),
         good=good,
     )
     if good:
@@ -27,7 +28,7 @@ def rate_reason(turn: Turn, order_id: int, reason: str) -> list[Say]:
         session=turn.session,
         clock=turn.clock,
         order_id=order_id,
-        chat_user_id=turn.user.id,
+        chat_user_id=saved(turn.user.id),
         good=False,
         reason=reason,
     )

@@ -10,6 +10,7 @@ from core import i18n
 from core.errors import DomainError
 from core.models import (
     Rider,
+    saved,
 )
 from core.types import OrderStatus, Slot, code_name
 from kitchen.exports import variant_name
@@ -40,7 +41,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
         .where(DeliveryRoute.rider_id == rider.id, DeliveryRoute.service_date == today)
         .order_by(col(DeliveryRoute.departure_at))
     ).all()
-    views = [route_view(session=turn.session, route_id=route.id) for route in routes]
+    views = [route_view(session=turn.session, route_id=saved(route.id)) for route in routes]
     pending = [v for v in views if any(s.status == OrderStatus.locked for s in v.stops)]
     if not views:
         return [Say(turn.t(texts.RIDER_NO_ROUTE))]

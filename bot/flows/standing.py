@@ -19,6 +19,7 @@ from core.models import (
     Site,
     StandingOrder,
     StandingOrderPause,
+    saved,
 )
 from core.sites import (
     cutoff_at,
@@ -85,17 +86,17 @@ def standing(turn: Turn, elder_id: int, edit: bool = True) -> list[Say]:
                 [
                     (
                         turn.t(texts.PAUSE_BUTTON, slot=slot, weekdays=weekdays),
-                        cb.PauseFrom(standing_order.id),
+                        cb.PauseFrom(saved(standing_order.id)),
                     )
                 ]
             )
             if pauses:
                 label = turn.t(texts.RESUME_BUTTON, slot=slot, weekdays=weekdays)
-                rows.append([(label, cb.Resume(standing_order.id))])
+                rows.append([(label, cb.Resume(saved(standing_order.id)))])
             label = turn.t(texts.STANDING_STOP, slot=slot, weekdays=weekdays)
-            rows.append([(label, cb.AskStop(standing_order.id))])
+            rows.append([(label, cb.AskStop(saved(standing_order.id)))])
     lines.append(turn.t(texts.STANDING_CHANGE, phone=turn.phone(elder)))
-    rows.append([(turn.t(texts.STANDING_NEW), cb.NewStanding(elder.id))])
+    rows.append([(turn.t(texts.STANDING_NEW), cb.NewStanding(saved(elder.id)))])
     return [Say("\n".join(lines), rows, edit=edit)]
 
 
@@ -111,7 +112,7 @@ def pause_from(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     today = turn.clock.now().date()
     rows: Buttons = [
-        [(day_label(turn, day), cb.PauseUntil(standing_order.id, day))]
+        [(day_label(turn, day), cb.PauseUntil(saved(standing_order.id), day))]
         for day in (today + timedelta(days=n) for n in range(7))
     ]
     return [Say(turn.t(texts.PAUSE_FROM), rows, edit=True)]
@@ -120,7 +121,7 @@ def pause_from(turn: Turn, standing_order_id: int) -> list[Say]:
 def pause_until(turn: Turn, standing_order_id: int, start: date) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     rows: Buttons = [
-        [(day_label(turn, day), cb.Pause(standing_order.id, start, day))]
+        [(day_label(turn, day), cb.Pause(saved(standing_order.id), start, day))]
         for day in (start + timedelta(days=n) for n in range(14))
     ]
     return [Say(turn.t(texts.PAUSE_UNTIL), rows, edit=True)]
@@ -130,7 +131,7 @@ def pause(turn: Turn, standing_order_id: int, start: date, end: date) -> list[Sa
     standing_order = _own_standing(turn, standing_order_id)
     pause_standing_order(
         session=turn.session,
-        standing_order_id=standing_order.id,
+        standing_order_id=saved(standing_order.id),
         start_date=start,
         end_date=end,
         reason="chat",
@@ -150,7 +151,7 @@ def ask_stop(turn: Turn, standing_order_id: int) -> list[Say]:
     slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
     text = turn.t(texts.STANDING_STOP_ASK, slot=slot, weekdays=weekdays)
     rows: Buttons = [
-        [(turn.t(texts.STANDING_STOP_YES), cb.Stop(standing_order.id))],
+        [(turn.t(texts.STANDING_STOP_YES), cb.Stop(saved(standing_order.id)))],
         [(turn.t(texts.CANCEL_NO), cb.Keep())],
     ]
     return [Say(text, rows, edit=True)]
@@ -159,7 +160,7 @@ def ask_stop(turn: Turn, standing_order_id: int) -> list[Say]:
 def stop(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     if standing_order.active:
-        stop_standing_order(session=turn.session, standing_order_id=standing_order.id)
+        stop_standing_order(session=turn.session, standing_order_id=saved(standing_order.id))
     slot, weekdays = Slot(standing_order.slot), _weekdays(turn, standing_order)
     return [Say(turn.t(texts.STANDING_STOPPED, slot=slot, weekdays=weekdays), edit=True)]
 
@@ -180,14 +181,16 @@ def new_standing(turn: Turn, elder_id: int) -> list[Say]:
     slots = [
         meal_slot.slot
         for meal_slot in turn.session.exec(
-            select(MealSlot).where(MealSlot.site_id == site.id).order_by(MealSlot.cutoff_time)
+            select(MealSlot)
+            .where(col(MealSlot.site_id) == site.id)
+            .order_by(col(MealSlot.cutoff_time))
         )
     ]
     rows: Buttons = [
-        [(capital(turn.show(Slot(slot))), cb.StandingDays(elder.id, Slot(slot), 0))]
+        [(capital(turn.show(Slot(slot))), cb.StandingDays(saved(elder.id), Slot(slot), 0))]
         for slot in slots
     ]
-    rows.append([(turn.t(texts.BACK), cb.Standing(elder.id))])
+    rows.append([(turn.t(texts.BACK), cb.Standing(saved(elder.id)))])
     return [Say(turn.t(texts.STANDING_PICK_SLOT, name=elder.name), rows, edit=True)]
 
 
@@ -199,16 +202,21 @@ def standing_days(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[Say]
     for day in range(1, 8):
         bit = 1 << (day - 1)
         label = ("☑️ " if mask & bit else "⬜ ") + names[day - 1]
-        rows.append([(label, cb.StandingDays(elder.id, slot, mask ^ bit))])
+        rows.append([(label, cb.StandingDays(saved(elder.id), slot, mask ^ bit))])
     rows.append(
         [
-            (turn.t(texts.STANDING_WEEKDAYS), cb.StandingDays(elder.id, slot, MONDAY_TO_FRIDAY)),
-            (turn.t(texts.STANDING_EVERY_DAY), cb.StandingDays(elder.id, slot, EVERY_DAY)),
+            (
+                turn.t(texts.STANDING_WEEKDAYS),
+                cb.StandingDays(saved(elder.id), slot, MONDAY_TO_FRIDAY),
+            ),
+            (turn.t(texts.STANDING_EVERY_DAY), cb.StandingDays(saved(elder.id), slot, EVERY_DAY)),
         ]
     )
     if mask:
-        rows.append([(turn.t(texts.STANDING_NEXT), cb.StandingVariant(elder.id, slot, mask))])
-    rows.append([(turn.t(texts.BACK), cb.NewStanding(elder.id))])
+        rows.append(
+            [(turn.t(texts.STANDING_NEXT), cb.StandingVariant(saved(elder.id), slot, mask))]
+        )
+    rows.append([(turn.t(texts.BACK), cb.NewStanding(saved(elder.id)))])
     return [Say(turn.t(texts.STANDING_PICK_DAYS, slot=slot), rows, edit=True)]
 
 
@@ -238,15 +246,20 @@ def standing_variant(turn: Turn, elder_id: int, slot: Slot, mask: int) -> list[S
         [
             (
                 capital(variant_name(variant, turn.locale)),
-                cb.StandingReview(elder.id, slot, days, variant, "-"),
+                cb.StandingReview(saved(elder.id), slot, days, variant, "-"),
             )
         ]
         for variant in variants
     ]
     rows.append(
-        [(turn.t(texts.STANDING_ANY_VARIANT), cb.StandingReview(elder.id, slot, days, "-", "-"))]
+        [
+            (
+                turn.t(texts.STANDING_ANY_VARIANT),
+                cb.StandingReview(saved(elder.id), slot, days, "-", "-"),
+            )
+        ]
     )
-    rows.append([(turn.t(texts.BACK), cb.StandingDays(elder.id, slot, mask))])
+    rows.append([(turn.t(texts.BACK), cb.StandingDays(saved(elder.id), slot, mask))])
     return [Say(turn.t(texts.STANDING_PICK_VARIANT), rows, edit=True)]
 
 
@@ -293,14 +306,14 @@ def standing_confirm(
         sample = choices[0]
         priced = quote(
             session=turn.session,
-            elder_id=elder.id,
-            site_id=site.id,
+            elder_id=saved(elder.id),
+            site_id=saved(site.id),
             service_date=start,
             slot=slot.value,
             price_fen=sample.price_fen,
             portions=1,
         )
-        money = lambda fen: i18n.money(fen, turn.locale)  # noqa: E731
+        money = turn.money
         lines.append(
             turn.t(
                 texts.STANDING_PRICE,
@@ -315,14 +328,14 @@ def standing_confirm(
             [
                 (
                     ("• " if m == mode else "") + capital(turn.show(m)),
-                    cb.StandingReview(elder.id, slot, mask, variant, MODE_LETTERS[m]),
+                    cb.StandingReview(saved(elder.id), slot, mask, variant, MODE_LETTERS[m]),
                 )
                 for m in modes
             ]
         )
-    make = cb.StandingMake(elder.id, slot, mask, variant, MODE_LETTERS[mode])
+    make = cb.StandingMake(saved(elder.id), slot, mask, variant, MODE_LETTERS[mode])
     rows.append([(turn.t(texts.CONFIRM), make)])
-    rows.append([(turn.t(texts.BACK), cb.StandingVariant(elder.id, slot, mask))])
+    rows.append([(turn.t(texts.BACK), cb.StandingVariant(saved(elder.id), slot, mask))])
     return [Say("\n".join(lines), rows, edit=True)]
 
 
@@ -336,8 +349,8 @@ def standing_make(
     create_standing_order(
         session=turn.session,
         clock=turn.clock,
-        elder_id=elder.id,
-        site_id=site.id,
+        elder_id=saved(elder.id),
+        site_id=saved(site.id),
         slot=slot,
         weekdays=days,
         variant=None if variant == "-" else variant,
@@ -356,7 +369,9 @@ def standing_make(
 def resume(turn: Turn, standing_order_id: int) -> list[Say]:
     standing_order = _own_standing(turn, standing_order_id)
     today = turn.clock.now().date()
-    resume_standing_order(session=turn.session, standing_order_id=standing_order.id, on=today)
+    resume_standing_order(
+        session=turn.session, standing_order_id=saved(standing_order.id), on=today
+    )
     text = turn.t(
         texts.RESUMED,
         slot=Slot(standing_order.slot),

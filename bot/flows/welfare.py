@@ -3,6 +3,7 @@ the way, and escalation stops."""
 
 from bot import texts
 from bot.turn import Say, Turn
+from core.models import saved
 from usecases import welfare
 
 
@@ -10,7 +11,7 @@ def acknowledge_alert(turn: Turn, alert_id: int, how: str) -> list[Say]:
     welfare.acknowledge(
         session=turn.session,
         clock=turn.clock,
-        chat_user_id=turn.user.id,
+        chat_user_id=saved(turn.user.id),
         alert_id=alert_id,
         how=how,
     )
