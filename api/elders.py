@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from api import elder_import
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import CommunityNotYours
 from api.audit_log import phone_search, record_view
@@ -46,6 +47,8 @@ from usecases.phone_search import (
 )
 
 router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_RESPONSE})
+# The import's page and JSON twins before the routes below: "/elders/import" is no elder's id.
+router.include_router(elder_import.router)
 
 PAGE_SIZE = 50
 CHECK_FIELDS = N_("Nothing was saved. Please check the fields marked below.")

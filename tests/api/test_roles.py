@@ -92,6 +92,10 @@ MATRIX = {
     ("DELETE", "/api/v1/riders/{person_id}/chat"): only(Role.admin),
     ("POST", "/api/v1/community-workers/{person_id}/chat-code"): only(Role.admin),
     ("DELETE", "/api/v1/community-workers/{person_id}/chat"): only(Role.admin),
+    ("POST", "/admin/riders/{person_id}/chat-code"): only(Role.admin),
+    ("POST", "/admin/riders/{person_id}/chat/unlink"): only(Role.admin),
+    ("POST", "/admin/workers/{person_id}/chat-code"): only(Role.admin),
+    ("POST", "/admin/workers/{person_id}/chat/unlink"): only(Role.admin),
     ("GET", "/rider"): only(Role.admin, Role.rider),
     ("GET", "/settlement"): only(Role.admin),
     ("GET", "/api/v1/settlement"): only(Role.admin),
@@ -157,6 +161,29 @@ MATRIX = {
     ("POST", "/api/v1/accounts"): only(Role.admin),
     ("POST", "/api/v1/accounts/{account_id}/active"): only(Role.admin),
     ("POST", "/api/v1/accounts/{account_id}/password"): only(Role.admin),
+    # The subsidy policy: the admin changes it; funder auditors read it.
+    ("GET", "/admin/policy"): only(*STATEMENTS),
+    ("POST", "/admin/policy/funders"): only(Role.admin),
+    ("GET", "/admin/policy/funders/{funder_id}"): only(Role.admin),
+    ("POST", "/admin/policy/funders/{funder_id}"): only(Role.admin),
+    ("POST", "/admin/policy/funds"): only(Role.admin),
+    ("GET", "/admin/policy/funds/{fund_id}"): only(Role.admin),
+    ("POST", "/admin/policy/funds/{fund_id}"): only(Role.admin),
+    ("GET", "/admin/policy/rules/new"): only(Role.admin),
+    ("GET", "/admin/policy/rules/{code}"): only(*STATEMENTS),
+    ("POST", "/admin/policy/rules"): only(Role.admin),
+    ("GET", "/api/v1/funders"): only(*STATEMENTS),
+    ("POST", "/api/v1/funders"): only(Role.admin),
+    ("PUT", "/api/v1/funders/{funder_id}"): only(Role.admin),
+    ("GET", "/api/v1/funds"): only(*STATEMENTS),
+    ("POST", "/api/v1/funds"): only(Role.admin),
+    ("PUT", "/api/v1/funds/{fund_id}"): only(Role.admin),
+    ("GET", "/api/v1/funds/{fund_id}/budgets"): only(*STATEMENTS),
+    ("PUT", "/api/v1/funds/{fund_id}/budgets"): only(Role.admin),
+    ("GET", "/api/v1/subsidy-rules"): only(*STATEMENTS),
+    ("GET", "/api/v1/subsidy-rules/{code}"): only(*STATEMENTS),
+    ("POST", "/api/v1/subsidy-rules"): only(Role.admin),
+    ("POST", "/api/v1/subsidy-rules/preview"): only(Role.admin),
     ("GET", "/admin/menus"): only(Role.admin),
     ("POST", "/admin/menus/items"): only(Role.admin),
     ("POST", "/admin/menu-items/{item_id}"): only(Role.admin),
@@ -190,6 +217,10 @@ MATRIX = {
     ("POST", "/elders/{elder_id}/pauses"): only(*REGISTRY),
     ("POST", "/elders/{elder_id}/pauses/{pause_id}/end"): only(*REGISTRY),
     ("GET", "/api/v1/elders"): only(*REGISTRY),
+    ("POST", "/api/v1/elders/import"): only(Role.admin),
+    ("GET", "/api/v1/elders/import-template"): only(Role.admin),
+    ("GET", "/elders/import"): only(Role.admin),
+    ("POST", "/elders/import"): only(Role.admin),
     ("POST", "/api/v1/elders"): only(*REGISTRY),
     ("GET", "/api/v1/elders/{elder_id}"): only(*REGISTRY),
     ("PUT", "/api/v1/elders/{elder_id}"): only(*REGISTRY),
@@ -227,9 +258,7 @@ MATRIX = {
 
 # Rules decided for pages not built yet (issue 7's later slices); the policy functions that
 # will guard them are tested below.
-LATER = {
-    "subsidy policies": "admin; funder auditors read only",
-}
+LATER: dict[str, str] = {}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
@@ -370,6 +399,8 @@ def probe(client: TestClient, method: str, path: str, ids: dict, probe_user: str
         .replace("{person_id}", "1")
         .replace("{rider_id}", "1")
         .replace("{worker_id}", "1")
+        .replace("{fund_id}", "1")
+        .replace("{code}", "R1")
         .replace("{slot}", "breakfast")
         .replace("{account_id}", str(ids["probe_account"]))
         .replace("{community_id}", str(ids["community"]))

@@ -1,0 +1,108 @@
+"""The elder import over HTTP (admin only): the JSON twin's dry run and import (422 with every
+problem, translated, and nothing written), the clean rows alone, the page's check and import,
+and the templates in both languages."""
+
+import io
+from datetime import datetime
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.clock import FixedClock
+from tests.conftest import SHANGHAI, row_counts
+from tests.elder_files import HEADERS_EN, HEADERS_ZH, csv_file, elder_row
+from tests.factories import Factory, csrf_from, log_in, make_staff
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def admin(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        make.community(name="六榕社区")
+        username = make_staff(make, "admin").username
+    client = TestClient(create_app(database=empty_database, clock=clock))
+    assert log_in(client, username).status_code == 303
+    return client, empty_database
+
+
+def counts(database) -> dict:
+    with database.reading() as session:
+        return row_counts(session)
+
+
+def a_file_with_one_bad_row() -> bytes:
+    bad = elder_row(2, "六榕社区")
+    bad[1] = bad[1][:-1] + ("1" if bad[1][-1] != "1" else "2")
+    return csv_file(HEADERS_ZH, [elder_row(1, "六榕社区"), bad, elder_row(3, "六榕社区")])
+
+
+def test_the_json_import_refuses_a_file_with_problems_and_takes_the_clean_rows_when_asked(admin):
+    client, database = admin
+    token = csrf_from(client.get("/elders/import").text)
+    headers = {"x-csrf-token": token, "accept-language": "en"}
+    upload = {"file": ("名单.csv", a_file_with_one_bad_row(), "text/csv")}
+    before = counts(database)
+    checked = client.post("/api/v1/elders/import?dry_run=true", files=upload, headers=headers)
+    assert checked.status_code == 200
+    body = checked.json()
+    assert (body["rows"], body["clean_rows"], body["written"]) == (3, 2, False)
+    assert [(p["row"], p["column"]) for p in body["problems"]] == [(3, "身份证号")]
+    assert "mistyped" in body["problems"][0]["message"]
+    refused = client.post(
+        "/api/v1/elders/import", files=upload, headers={**headers, "accept-language": "zh-CN"}
+    )
+    assert refused.status_code == 422 and refused.json()["written"] is False
+    assert "校验位不符" in refused.json()["problems"][0]["message"]
+    assert counts(database) == before
+    clean = client.post("/api/v1/elders/import?only_clean=true", files=upload, headers=headers)
+    assert clean.status_code == 200, clean.text
+    assert (clean.json()["created"], clean.json()["skipped"]) == (2, 1)
+    assert counts(database)["elder"] == before["elder"] + 2
+
+
+def test_the_page_checks_then_imports_and_lists_problems_by_row_and_column(admin):
+    client, database = admin
+    page = client.get("/elders/import?lang=zh_CN")
+    assert page.status_code == 200 and "导入长者" in page.text
+    token = csrf_from(page.text)
+    rows = [elder_row(1, "六榕社区"), elder_row(2, "六榕社区", 类别="低保、贵宾")]
+    upload = {"file": ("名单.csv", csv_file(HEADERS_ZH, rows), "text/csv")}
+    before = counts(database)
+    checked = client.post(
+        "/elders/import?lang=zh_CN", data={"csrf_token": token, "action": "check"}, files=upload
+    )
+    assert checked.status_code == 200
+    assert "贵宾" in checked.text and "类别" in checked.text and "未写入" in checked.text
+    assert counts(database) == before
+    refused = client.post(
+        "/elders/import?lang=zh_CN", data={"csrf_token": token, "action": "import"}, files=upload
+    )
+    assert refused.status_code == 422 and counts(database) == before
+    done = client.post(
+        "/elders/import?lang=zh_CN",
+        data={"csrf_token": token, "action": "import", "only_clean": "1"},
+        files=upload,
+    )
+    assert done.status_code == 200 and "新登记长者 1 位" in done.text
+    assert counts(database)["elder"] == before["elder"] + 1
+    nothing = client.post("/elders/import", data={"csrf_token": token, "action": "check"})
+    assert nothing.status_code == 422
+
+
+@pytest.mark.parametrize(("lang", "headers"), [("zh_CN", HEADERS_ZH), ("en", HEADERS_EN)])
+def test_the_templates_have_the_headers_in_the_language_asked(admin, lang, headers):
+    client, _database = admin
+    xlsx = client.get(f"/api/v1/elders/import-template?format=xlsx&lang={lang}")
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"] == XLSX
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+    assert [cell.value for cell in sheet[1]] == headers
+    # The ID number is a text cell: Excel would lose its last digits as a number.
+    assert isinstance(sheet["B2"].value, str)
+    csv = client.get(f"/api/v1/elders/import-template?format=csv&lang={lang}")
+    assert csv.content.startswith(b"\xef\xbb\xbf")
+    assert csv.content.decode("utf-8-sig").splitlines()[0] == ",".join(headers)
