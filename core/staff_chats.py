@@ -47,6 +47,11 @@ def _person(session: Session, kind: Kind, person_id: int) -> Rider | CommunityWo
     return worker
 
 
+def person_name(*, session: Session, kind: Kind, person_id: int) -> str:
+    """The rider's or worker's name (for the page that shows their code)."""
+    return _person(session, kind, person_id).name
+
+
 def issue_code(
     *, session: Session, clock: Clock, kind: Kind, person_id: int, issued_by: str
 ) -> str:

@@ -11,7 +11,7 @@ from core import audit, staff_chats
 from core.clock import Clock
 from core.elders import CODE_HOURS, check_code_attempts
 from core.models import LinkCodeAttempt
-from core.staff_chats import Kind, RiderNotFound, WorkerNotFound
+from core.staff_chats import Kind, RiderNotFound, WorkerNotFound, person_name
 from usecases import elders
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "RiderNotFound",
     "WorkerNotFound",
     "issue_staff_code",
+    "person_name",
     "redeem_code",
     "unlink_staff_chat",
 ]
