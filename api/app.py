@@ -21,6 +21,7 @@ from api import (
     menus,
     orders,
     overview,
+    policy,
     rider,
     route_sheets,
     settlement,
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(route_sheets.router)
     app.include_router(settlement.router)
     app.include_router(menus.router)
+    app.include_router(policy.router)
     app.include_router(orders.router)
     app.include_router(counter.router)
     app.include_router(staff_chats.router)
