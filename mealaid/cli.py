@@ -943,8 +943,8 @@ def plan(
         float | None,
         typer.Option(
             min=0.1,
-            help="Seconds of search per kitchen. Default: a tenth of a second per door "
-            "delivery, at least 10 and at most 60 (100 doors 10 s, 400 doors 40 s, 600 or "
+            help="Seconds of search per kitchen. Default: a fifth of a second per door "
+            "delivery, at least 10 and at most 60 (100 doors 20 s, 200 doors 40 s, 300 or "
             "more a minute), or MEALAID_PLAN_TIME_LIMIT_SECONDS.",
         ),
     ] = None,

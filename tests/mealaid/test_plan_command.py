@@ -70,7 +70,7 @@ def test_replan_after_a_dropout_writes_new_sheets_and_refuses_an_unknown_route(
 def test_plan_help_tells_the_default_search_time_and_the_cost_of_a_rider():
     result = CliRunner().invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
     text = " ".join(result.output.replace("│", " ").split())
-    assert "a tenth of a second per door delivery, at least 10 and at most 60" in text
+    assert "a fifth of a second per door delivery, at least 10 and at most 60" in text
     assert "--rider-cost-km" in text and "a rider fewer" in text
 
 
