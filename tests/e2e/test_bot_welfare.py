@@ -208,3 +208,30 @@ def test_rider_alert_and_rating_in_english(delivery):
         served = session.exec(select(Order).where(Order.status == OrderStatus.delivered)).one()
     refused = daughter.press_data(f"RT:{served.id}:g")[-1]["text"]
     assert refused.startswith("Only a meal that was served")
+
+
+def test_the_rider_takes_back_no_answer_and_the_family_is_told_to_disregard_it(delivery):
+    """The door opens a moment after "No answer": the rider taps Undo in the chat, the stop
+    waits again, the alert is withdrawn (no escalation follows) and the daughter is told."""
+    chat, people, _, order_ids, name = delivery
+    rider = people["rider"]
+    rider.send("/route")
+    rider.press("🚪 无人应答")
+    after = rider.press("🚪 确认无人应答")[-1]
+    undo = f"↩️ 撤销第 1 站（{name}）"
+    assert undo in after["buttons"]
+    people["daughter"].wait_for_message("无人应答")
+    said = rider.press(undo)
+    assert "已撤销：第 1 站" in said[-1]["text"]
+    assert "下一站：第 1 站" in said[0]["text"]
+    withdrawn = people["daughter"].wait_for_message("请忽略")
+    assert name in withdrawn["text"]
+    alert = alert_of(chat.database)
+    assert alert.status == AlertStatus.closed and steps_of(chat.database)[-1] == "withdrawn"
+    rider.press("✅ 送达")
+    chat.clock.advance(timedelta(minutes=20))
+    time.sleep(1.5)  # the escalation job runs every 0.2 s here: nothing is left to escalate
+    assert "escalated_to_worker" not in steps_of(chat.database)
+    with chat.database.reading() as session:
+        statuses = {session.get(Order, order_id).status for order_id in order_ids}
+    assert OrderStatus.no_answer not in statuses
