@@ -223,9 +223,13 @@ class ElderPublic(BaseModel):
     address: str
     lat: float
     lon: float
+    location_approximate: bool = Field(
+        description="Placed at the community's centre: correct it by sending lat and lon"
+    )
     community_id: int
     community: str
     birth_date: date
+    id_number_tail: str | None = Field(description="The ID card number's last four characters")
     gender: str | None
     texture: Texture
     diet_needs: list[DietTag]
@@ -480,8 +484,11 @@ SCALARS = (
     "home_site_id",
     "language",
     "notes",
+    "id_number",
 )
-OPTIONAL = {"phone", "gender", "home_site_id", "notes"}
+# Left empty: no phone...; no location (the elder is placed at her address, or approximately);
+# on an edit, the ID number there is kept (it is never shown again).
+OPTIONAL = {"phone", "gender", "home_site_id", "notes", "lat", "lon", "id_number"}
 WITH_DEFAULTS = {"texture", "service_mode", "language", "status"}
 CATEGORY_FIELDS = ("category", "valid_from", "valid_to")
 CONTACT_FIELDS = ("name", "relation", "phone", "priority")

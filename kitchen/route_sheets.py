@@ -411,6 +411,10 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
 def _warnings(stop: StopView, locale: str) -> list[str]:
     """What the rider must not get wrong at this door, in the reader's language."""
     lines = []
+    if stop.location_approximate:
+        lines.append(
+            i18n.gettext(N_("Location approximate: go by the address, not the map"), locale)
+        )
     if stop.welfare_check:
         lines.append(i18n.gettext(N_("Welfare check: see that they are well"), locale))
     if stop.allergies:

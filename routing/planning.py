@@ -51,6 +51,9 @@ class PlanSummary:
     distance_m: int = 0
     latest_arrival: datetime | None = None
     unassigned: dict[str, int] = field(default_factory=dict)
+    # Doors planned at the community's centre for want of the elder's own location: the rider
+    # finds them by address, and someone should correct their location.
+    approximate_locations: int = 0
 
 
 def _seconds(moment: time) -> int:
@@ -101,6 +104,7 @@ def plan_slot(
         session.exec(delete(RouteStop).where(col(RouteStop.route_id).in_(old)))
         session.exec(delete(DeliveryRoute).where(col(DeliveryRoute.id).in_(old)))
     summary = PlanSummary(kitchen_id, kitchen.name, service_date, slot, stops=len(orders))
+    summary.approximate_locations = sum(elder.location_approximate for _, elder in orders)
     _store(session, clock, summary, orders, plan, first_number=1, eta_key="eta:{order}")
     return summary
 
@@ -183,6 +187,7 @@ def replan_after_dropout(
     kept_numbers += [r.number for r in routes if r.rider_id in on_the_road]
     session.flush()
     summary = PlanSummary(saved(kitchen.id), kitchen.name, service_date, slot, stops=len(orders))
+    summary.approximate_locations = sum(elder.location_approximate for _, elder in orders)
     _store(
         session,
         clock,

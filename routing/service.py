@@ -55,6 +55,8 @@ class StopView:
     diet_needs: tuple[str, ...] = ()
     welfare_check: bool = False  # the elder lives alone or needs care: look in on them
     outcome_at: datetime | None = None  # when it was marked (delivered, no answer)
+    # The elder's location is her community's centre, not her door: go by the address.
+    location_approximate: bool = False
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -141,6 +143,7 @@ def route_view(*, session: Session, route_id: int) -> RouteView:
             tuple(elder.diet_needs),
             elder.id in welfare,
             order.outcome_at,
+            elder.location_approximate,
         )
         for stop, order, elder in rows
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -106,3 +107,41 @@ def test_the_templates_have_the_headers_in_the_language_asked(admin, lang, heade
     csv = client.get(f"/api/v1/elders/import-template?format=csv&lang={lang}")
     assert csv.content.startswith(b"\xef\xbb\xbf")
     assert csv.content.decode("utf-8-sig").splitlines()[0] == ",".join(headers)
+
+
+def test_an_elder_registered_without_a_location_is_marked_approximate_until_corrected(admin):
+    client, database = admin
+    with database.reading() as session:
+        from core.models import Community
+
+        community = session.exec(sa.select(Community)).scalars().one()
+    form = {
+        "name": "周伯",
+        "birth_date": "1949/12/31",
+        "id_number": "11010519491231002x",
+        "community_id": str(community.id),
+        "address": "中山路8号",
+        "lat": "",
+        "lon": "",
+        "language": "zh_CN",
+    }
+    page = client.get("/elders/new")
+    made = client.post(
+        "/elders/new?lang=en",
+        data={**form, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    elder_id = int(made.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    shown = client.get(f"/elders/{elder_id}?lang=en").text
+    assert "Location approximate" in shown and "002X" in shown
+    assert "11010519491231002X" not in shown
+    token = csrf_from(shown)
+    record = client.get(f"/api/v1/elders/{elder_id}", headers={"x-csrf-token": token}).json()
+    assert record["location_approximate"] is True and record["id_number_tail"] == "002X"
+    assert (record["lat"], record["lon"]) == (community.lat, community.lon)
+    wrong = client.post(
+        "/elders/new?lang=en",
+        data={**form, "id_number": "110105194912310021", "csrf_token": token},
+    )
+    assert wrong.status_code == 422 and "a digit is mistyped" in wrong.text
