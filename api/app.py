@@ -25,6 +25,7 @@ from api import (
     rider,
     route_sheets,
     settlement,
+    setup,
     staff_chats,
     welfare,
 )
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(settlement.router)
     app.include_router(menus.router)
     app.include_router(policy.router)
+    app.include_router(setup.router)
     app.include_router(orders.router)
     app.include_router(counter.router)
     app.include_router(staff_chats.router)

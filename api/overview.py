@@ -3,7 +3,7 @@
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
 from api.accounts.models import Role
@@ -14,6 +14,7 @@ from core.clock import today
 from core.types import RowId, Slot
 from usecases.ordering import day_tallies
 from usecases.settlement import held_by_month
+from usecases.setup import programme_is_new
 
 router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
@@ -68,6 +69,9 @@ def overview_page(
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
 ):
+    if staff.role == Role.admin and service_date is None and programme_is_new(session=session):
+        # A programme with nobody to serve yet: the admin starts on the set-up checklist.
+        return RedirectResponse("/admin/setup", status_code=303)
     # The month's checks hold doubtful meals out of the claims until someone decides: the
     # admin, who settles, is shown them here rather than having to go and look.
     held = held_by_month(session=session) if staff.role == Role.admin else {}

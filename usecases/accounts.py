@@ -182,7 +182,7 @@ def reset_password(
     """Give an account a new password (the one typed, else a random one) and end its sessions:
     for a member of staff who forgot theirs. The password is shown once, never stored."""
     account = _account(session, account_id)
-    password = new_password or secrets.token_urlsafe(12)
+    password = new_password or random_password()
     account.password_hash = records.HASHER.hash(password)
     account.password_changed_at = clock.now()
     session.add(account)
@@ -190,6 +190,11 @@ def reset_password(
     session.flush()
     _record(session, clock, actor, "reset_password", account)
     return PasswordReset(account, password)
+
+
+def random_password() -> str:
+    """A password to hand over once: 16 characters of URL-safe base64 (96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 def list_accounts(*, session: Session) -> list[AccountRow]:

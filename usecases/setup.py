@@ -4,13 +4,15 @@ change with its audit entry (the set-up is programme policy: who changed what is
 The staff pages, the JSON API, `mealaid setup import` and the demo's city call these."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import Field
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
+from billing.models import Funder, SubsidyRule
 from core import audit
+from core.accounts import Role, StaffAccount
 from core.clock import Clock, today
 from core.errors import Conflict, DomainError, NotFound
 from core.i18n import N_
@@ -18,8 +20,11 @@ from core.models import (
     ACTIVE_ORDER,
     Community,
     CommunityWorker,
+    Dish,
     District,
+    Elder,
     MealSlot,
+    Menu,
     Order,
     Rider,
     Site,
@@ -46,6 +51,7 @@ from core.sites import (
 )
 from core.sites import (
     get_community,
+    list_communities,
     place_in_jurisdiction,
 )
 from core.types import RowId, SiteKind, Slot
@@ -65,17 +71,22 @@ __all__ = [
     "create_rider",
     "create_site",
     "create_worker",
+    "get_community",
     "get_rider",
     "get_site_any",
     "get_worker",
     "list_all_sites",
+    "list_communities",
     "list_districts",
+    "list_funders",
     "list_riders",
     "list_streets",
     "list_workers",
+    "programme_is_new",
     "remove_meal_slot",
     "served_communities",
     "set_meal_slot",
+    "setup_progress",
     "site_slots",
     "update_community",
     "update_rider",
@@ -209,6 +220,10 @@ def served_communities(*, session: Session, site_id: int) -> list[int]:
     return sorted(
         session.exec(select(SiteServiceArea.community_id).where(SiteServiceArea.site_id == site_id))
     )
+
+
+def list_funders(*, session: Session) -> list[Funder]:
+    return list(session.exec(select(Funder).order_by(col(Funder.id))))
 
 
 def list_riders(*, session: Session) -> list[Rider]:
@@ -463,3 +478,68 @@ def _record(
     audit.record(
         session=session, clock=clock, actor=actor, action=action, subject=subject, detail=detail
     )
+
+
+# -- the first-run checklist --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One step of setting a programme up: what there is, and whether it is enough to start."""
+
+    key: str  # communities, sites, menus, policy, staff, elders
+    done: bool
+    counts: dict[str, int]
+
+
+def _count(session: Session, table: type[SQLModel], *where: Any) -> int:
+    query = select(func.count()).select_from(table)
+    for condition in where:
+        query = query.where(condition)
+    return int(session.exec(query).one())
+
+
+def programme_is_new(*, session: Session) -> bool:
+    """Nobody to serve yet (no elder registered): the admin's day starts on the checklist."""
+    return session.exec(select(Elder.id).limit(1)).first() is None
+
+
+def setup_progress(*, session: Session, clock: Clock) -> list[SetupStep]:
+    """The first-run checklist, in the order a programme is set up: communities, sites and
+    their meals, dishes and menus, the policy (funders and rules), staff, elders."""
+    communities = _count(session, Community)
+    sites = _count(session, Site, col(Site.active).is_(True))
+    slots = _count(session, MealSlot)
+    sites_without_meals = _count(
+        session,
+        Site,
+        col(Site.active).is_(True),
+        ~sa.exists().where(col(MealSlot.site_id) == col(Site.id)),
+    )
+    delivering = _count(session, Site, col(Site.active).is_(True), col(Site.offers_delivery))
+    dishes = _count(session, Dish)
+    menus = _count(session, Menu, col(Menu.service_date) >= today(clock))
+    funders = _count(session, Funder)
+    rules = _count(session, SubsidyRule)
+    riders = _count(session, Rider, col(Rider.active).is_(True))
+    workers = _count(session, CommunityWorker, col(CommunityWorker.active).is_(True))
+    accounts = _count(
+        session, StaffAccount, col(StaffAccount.active).is_(True), StaffAccount.role != Role.admin
+    )
+    elders = _count(session, Elder)
+    return [
+        SetupStep("communities", communities > 0, {"communities": communities}),
+        SetupStep(
+            "sites",
+            sites > 0 and sites_without_meals == 0,
+            {"sites": sites, "slots": slots, "sites_without_meals": sites_without_meals},
+        ),
+        SetupStep("menus", dishes > 0 and menus > 0, {"dishes": dishes, "menus": menus}),
+        SetupStep("policy", funders > 0 and rules > 0, {"funders": funders, "rules": rules}),
+        SetupStep(
+            "staff",
+            workers > 0 and accounts > 0 and (riders > 0 or delivering == 0),
+            {"riders": riders, "workers": workers, "accounts": accounts},
+        ),
+        SetupStep("elders", elders > 0, {"elders": elders}),
+    ]

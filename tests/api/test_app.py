@@ -75,7 +75,9 @@ def test_the_page_speaks_chinese_by_default_and_english_when_asked(client, one_o
 
 
 def test_the_browser_language_is_used_when_nothing_was_chosen(client):
-    page = client.get("/", headers={"accept": "text/html", "accept-language": "en-GB,en;q=0.8"})
+    page = client.get(
+        "/?date=2026-11-25", headers={"accept": "text/html", "accept-language": "en-GB,en;q=0.8"}
+    )
     assert "No orders for this day yet." in page.text
 
 

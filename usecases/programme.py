@@ -1,0 +1,600 @@
+"""A programme's whole set-up as one JSON file, and that file imported into another
+installation: how a second district starts from the first. The file holds communities (with
+their street and district), sites with their service areas and meals, riders, community
+workers, dishes, funders, funds with their budgets, subsidy rules and the billing policy;
+never elders, orders or money moved. Records name each other by code (a site's community, a
+rule's funder and sites), never by id, so ids may differ between installations.
+
+Import adds what the installation does not have yet and keeps what it has (a community, site,
+dish, funder or fund of the same code; a rule of the same code and version; a rider of the same
+name at the same kitchen; a worker of the same name in the same community), reporting both.
+Communities, sites, riders, workers and dishes go through their use cases, so each is checked
+and audited as if typed on its page; a refusal anywhere names the section and entry and leaves
+nothing written (the caller's transaction)."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import Session, SQLModel, col, select
+
+from billing.models import BillingPolicy, Fund, FundBudget, Funder, SubsidyRule
+from core import audit
+from core.clock import Clock
+from core.errors import DomainError
+from core.i18n import N_, gettext
+from core.models import (
+    Community,
+    CommunityWorker,
+    Dish,
+    District,
+    MealSlot,
+    Rider,
+    Site,
+    SiteServiceArea,
+    Street,
+    saved,
+    table_of,
+)
+from core.schemas import CommunityCreate, DishCreate, RiderCreate, SiteCreate
+from core.sites import district_of, street_of
+from core.validation import invalid_input_from
+from usecases import menus, setup
+
+M = TypeVar("M", bound=SQLModel)
+FORMAT = "mealaid-setup"
+VERSION = 1
+# What a programme's own history holds, not its set-up: a new installation starts at nothing.
+HISTORY_COLUMNS = {"committed_fen"}
+SECTIONS = (
+    "communities",
+    "sites",
+    "riders",
+    "workers",
+    "dishes",
+    "funders",
+    "funds",
+    "fund_budgets",
+    "rules",
+    "billing_policies",
+)
+
+
+class SetupFileInvalid(DomainError):
+    code = "setup_file_invalid"
+    message = N_(
+        "This is not a MealAid set-up file (it should be the JSON file another programme's "
+        "set-up page downloads)."
+    )
+    status = 422
+
+
+class SetupEntryInvalid(DomainError):
+    """One entry of the file is refused: which, and why, in the reader's language."""
+
+    code = "setup_entry_invalid"
+    message = N_("In the file's {section}, entry {number}: {problem}")
+    status = 422
+
+    def __init__(self, *, section: str, number: int, problem: DomainError | str) -> None:
+        super().__init__(section=section, number=number)
+        self.problem = problem
+
+    def render(self, locale: str) -> str:
+        problem = (
+            self.problem.render(locale)
+            if isinstance(self.problem, DomainError)
+            else gettext(self.problem, locale)
+        )
+        names = {
+            "communities": N_("communities"),
+            "sites": N_("sites"),
+            "riders": N_("riders"),
+            "workers": N_("community workers"),
+            "dishes": N_("dishes"),
+            "funders": N_("funders"),
+            "funds": N_("funds"),
+            "fund_budgets": N_("fund budgets"),
+            "rules": N_("subsidy rules"),
+            "billing_policies": N_("billing policies"),
+        }
+        section = gettext(names.get(self.params["section"], self.params["section"]), locale)
+        return gettext(self.message, locale).format(
+            section=section, number=self.params["number"], problem=problem
+        )
+
+
+UNKNOWN_REFERENCE = N_("it names “{code}”, which is neither in the file nor in this programme.")
+NOT_AN_ENTRY = N_("it is not an entry of the right shape.")
+
+
+@dataclass
+class Imported:
+    """How many entries of each section were added, and how many were there already."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+
+    def count(self, section: str, added: bool) -> None:
+        counts = self.added if added else self.kept
+        counts[section] = counts.get(section, 0) + 1
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+def _columns(row: SQLModel, skip: set[str]) -> dict[str, Any]:
+    """A row's columns for the file: all but its id and those named in `skip` (references,
+    written by code instead)."""
+    return {
+        column.name: _plain(getattr(row, column.name))
+        for column in table_of(type(row)).columns
+        if column.name != "id" and column.name not in skip
+    }
+
+
+def export_setup(*, session: Session, clock: Clock, actor: str) -> dict[str, Any]:
+    """The set-up as a JSON-ready dict (audited: the file names phone numbers of staff)."""
+    communities = {
+        saved(c.id): c for c in session.exec(select(Community).order_by(col(Community.id)))
+    }
+    sites = {saved(s.id): s for s in session.exec(select(Site).order_by(col(Site.id)))}
+    funders = {saved(f.id): f for f in session.exec(select(Funder).order_by(col(Funder.id)))}
+    funds = {saved(f.id): f for f in session.exec(select(Fund).order_by(col(Fund.id)))}
+    districts = {saved(d.id): d for d in session.exec(select(District))}
+    streets = {saved(s.id): s for s in session.exec(select(Street))}
+    served: dict[int, list[str]] = {}
+    for area in session.exec(select(SiteServiceArea)):
+        served.setdefault(area.site_id, []).append(communities[area.community_id].code)
+    slots: dict[int, list[dict[str, Any]]] = {}
+    for meal in session.exec(select(MealSlot).order_by(col(MealSlot.id))):
+        slots.setdefault(meal.site_id, []).append(_columns(meal, {"site_id"}))
+
+    def place(district_id: int | None, street_id: int | None) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if district_id is not None and district_id in districts:
+            district = districts[district_id]
+            found["district_ref"] = {"city": district.city, "name": district.name}
+        if street_id is not None and street_id in streets:
+            street = streets[street_id]
+            district = districts[street.district_id]
+            found["street_ref"] = {
+                "city": district.city,
+                "district": district.name,
+                "name": street.name,
+            }
+        return found
+
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": clock.now().isoformat(),
+        "communities": [_columns(c, {"street_id", "district_id"}) for c in communities.values()],
+        "sites": [
+            {
+                **_columns(s, {"community_id", "kitchen_id"}),
+                "community": communities[s.community_id].code,
+                "kitchen": sites[s.kitchen_id].code if s.kitchen_id in sites else None,
+                "serves": sorted(served.get(saved(s.id), [])),
+                "slots": slots.get(saved(s.id), []),
+            }
+            for s in sites.values()
+        ],
+        "riders": [
+            {**_columns(r, {"kitchen_id", "chat_user_id"}), "kitchen": sites[r.kitchen_id].code}
+            for r in session.exec(select(Rider).order_by(col(Rider.id)))
+        ],
+        "workers": [
+            {
+                **_columns(w, {"community_id", "chat_user_id"}),
+                "community": communities[w.community_id].code,
+            }
+            for w in session.exec(select(CommunityWorker).order_by(col(CommunityWorker.id)))
+        ],
+        "dishes": [_columns(d, set()) for d in session.exec(select(Dish).order_by(col(Dish.id)))],
+        "funders": [
+            {
+                **_columns(f, {"district_id", "street_id"}),
+                **place(getattr(f, "district_id", None), getattr(f, "street_id", None)),
+            }
+            for f in funders.values()
+        ],
+        "funds": [
+            {**_columns(f, {"funder_id"}), "funder": funders[f.funder_id].code}
+            for f in funds.values()
+        ],
+        "fund_budgets": [
+            {**_columns(b, {"fund_id"} | HISTORY_COLUMNS), "fund": funds[b.fund_id].code}
+            for b in session.exec(select(FundBudget).order_by(col(FundBudget.id)))
+        ],
+        "rules": [
+            {
+                **_columns(r, {"funder_id", "fund_id", "site_ids"}),
+                "funder": funders[r.funder_id].code,
+                "fund": funds[r.fund_id].code if r.fund_id in funds else None,
+                "sites": [sites[i].code for i in r.site_ids if i in sites],
+            }
+            for r in session.exec(select(SubsidyRule).order_by(col(SubsidyRule.id)))
+        ],
+        "billing_policies": [
+            _columns(p, set())
+            for p in session.exec(select(BillingPolicy).order_by(col(BillingPolicy.id)))
+        ],
+    }
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="export_setup",
+        subject="programme",
+        detail=_summary({s: len(document[s]) for s in SECTIONS}),
+    )
+    return document
+
+
+def export_json(*, session: Session, clock: Clock, actor: str) -> bytes:
+    """The set-up file's bytes (UTF-8, Chinese as it is, sorted for a readable diff)."""
+    document = export_setup(session=session, clock=clock, actor=actor)
+    return json.dumps(document, ensure_ascii=False, indent=1).encode()
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+def read_setup_file(data: bytes) -> dict[str, Any]:
+    """The file's document, or SetupFileInvalid."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise SetupFileInvalid() from None
+    if not isinstance(document, dict):
+        raise SetupFileInvalid()
+    return document
+
+
+def _entries(document: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]]]:
+    entries = document.get(section, [])
+    if not isinstance(entries, list):
+        raise SetupFileInvalid()
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise SetupEntryInvalid(section=section, number=number, problem=NOT_AN_ENTRY)
+        found.append((number, entry))
+    return found
+
+
+def _by_code(session: Session, model: Any) -> dict[str, int]:
+    return {code: id_ for id_, code in session.exec(select(model.id, model.code))}
+
+
+def _entry(section: str, number: int, make: Callable[[], Any]) -> Any:
+    """Run one entry's import; its refusal is named by section and entry."""
+    try:
+        return make()
+    except SetupEntryInvalid:
+        raise
+    except DomainError as refusal:
+        raise SetupEntryInvalid(section=section, number=number, problem=refusal) from None
+    except ValidationError as error:
+        problem = invalid_input_from(error.errors())
+        raise SetupEntryInvalid(section=section, number=number, problem=problem) from None
+    except (ValueError, TypeError, KeyError):
+        raise SetupEntryInvalid(section=section, number=number, problem=NOT_AN_ENTRY) from None
+
+
+class _Missing(DomainError):
+    code = "setup_reference_missing"
+    message = UNKNOWN_REFERENCE
+
+
+def _ref(ids: dict[str, int], code: Any) -> int:
+    if not isinstance(code, str) or code not in ids:
+        raise _Missing(code=str(code))
+    return ids[code]
+
+
+def _row_values(model: type[SQLModel], entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's columns as this installation's table has them: unknown names are left out
+    (a file from a newer version), dates and times read back, history columns at nothing."""
+    values: dict[str, Any] = {}
+    for column in table_of(model).columns:
+        name = column.name
+        if name == "id" or name not in entry:
+            continue
+        value = entry[name]
+        if name in HISTORY_COLUMNS:
+            value = 0
+        elif value is not None and isinstance(value, str):
+            python_type = _python_type(column)
+            if python_type is date:
+                value = date.fromisoformat(value)
+            elif python_type is datetime:
+                value = datetime.fromisoformat(value)
+            elif python_type is time:
+                value = time.fromisoformat(value)
+        values[name] = value
+    return values
+
+
+def _python_type(column: sa.Column[Any]) -> type | None:
+    try:
+        python_type: type = column.type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def import_setup(
+    *, session: Session, clock: Clock, actor: str, document: dict[str, Any]
+) -> Imported:
+    """Add the file's set-up to this programme (see the module's note); the caller commits."""
+    if document.get("format") != FORMAT or document.get("version") != VERSION:
+        raise SetupFileInvalid()
+    imported = Imported()
+
+    communities = _by_code(session, Community)
+    for number, entry in _entries(document, "communities"):
+        code = entry.get("code")
+        if code in communities:
+            imported.count("communities", False)
+            continue
+
+        def add_community(entry: dict[str, Any] = entry) -> Community:
+            fields = {k: entry.get(k) for k in CommunityCreate.model_fields}
+            return setup.create_community(
+                session=session,
+                clock=clock,
+                actor=actor,
+                community_in=CommunityCreate.model_validate(fields),
+            )
+
+        community = _entry("communities", number, add_community)
+        communities[community.code] = saved(community.id)
+        imported.count("communities", True)
+
+    sites = _by_code(session, Site)
+    site_entries = _entries(document, "sites")
+    # Kitchens first: a canteen names the kitchen that cooks for it.
+    site_entries.sort(key=lambda pair: pair[1].get("kind") != "central_kitchen")
+    for number, entry in site_entries:
+        code = entry.get("code")
+        if code in sites:
+            imported.count("sites", False)
+            continue
+
+        def add_site(entry: dict[str, Any] = entry) -> Site:
+            kitchen = entry.get("kitchen")
+            own = kitchen == entry.get("code")
+            fields = {
+                k: entry.get(k)
+                for k in SiteCreate.model_fields
+                if k not in ("community_id", "kitchen_id", "serves_community_ids", "slots")
+                and k in entry
+            }
+            site_in = SiteCreate.model_validate(
+                {
+                    **fields,
+                    "community_id": _ref(communities, entry.get("community")),
+                    "kitchen_id": None if kitchen is None or own else _ref(sites, kitchen),
+                    "serves_community_ids": [
+                        _ref(communities, c) for c in entry.get("serves") or []
+                    ],
+                    "slots": entry.get("slots") or [],
+                }
+            )
+            site = setup.create_site(session=session, clock=clock, actor=actor, site_in=site_in)
+            if entry.get("active") is False:
+                site.active = False
+                session.add(site)
+            return site
+
+        site = _entry("sites", number, add_site)
+        sites[site.code] = saved(site.id)
+        imported.count("sites", True)
+
+    riders = {(r.kitchen_id, r.name) for r in session.exec(select(Rider))}
+    for number, entry in _entries(document, "riders"):
+
+        def add_rider(entry: dict[str, Any] = entry) -> bool:
+            kitchen_id = _ref(sites, entry.get("kitchen"))
+            if (kitchen_id, entry.get("name")) in riders:
+                return False
+            fields = {k: entry[k] for k in RiderCreate.model_fields if k in entry}
+            rider = setup.create_rider(
+                session=session,
+                clock=clock,
+                actor=actor,
+                rider_in=RiderCreate.model_validate({**fields, "kitchen_id": kitchen_id}),
+            )
+            if entry.get("active") is False:
+                rider.active = False
+                session.add(rider)
+            riders.add((kitchen_id, rider.name))
+            return True
+
+        imported.count("riders", _entry("riders", number, add_rider))
+
+    workers = {(w.community_id, w.name) for w in session.exec(select(CommunityWorker))}
+    for number, entry in _entries(document, "workers"):
+
+        def add_worker(entry: dict[str, Any] = entry) -> bool:
+            community_id = _ref(communities, entry.get("community"))
+            if (community_id, entry.get("name")) in workers:
+                return False
+            worker = setup.create_worker(
+                session=session,
+                clock=clock,
+                actor=actor,
+                worker_in=setup.WorkerCreate.model_validate(
+                    {
+                        "community_id": community_id,
+                        "name": entry.get("name"),
+                        "phone": entry.get("phone"),
+                    }
+                ),
+            )
+            if entry.get("active") is False:
+                worker.active = False
+                session.add(worker)
+            workers.add((community_id, worker.name))
+            return True
+
+        imported.count("workers", _entry("workers", number, add_worker))
+
+    dishes = _by_code(session, Dish)
+    for number, entry in _entries(document, "dishes"):
+        if entry.get("code") in dishes:
+            imported.count("dishes", False)
+            continue
+
+        def add_dish(entry: dict[str, Any] = entry) -> Dish:
+            fields = {k: entry[k] for k in DishCreate.model_fields if k in entry}
+            return menus.create_dish(
+                session=session,
+                clock=clock,
+                actor=actor,
+                dish_in=DishCreate.model_validate(fields),
+            )
+
+        dish = _entry("dishes", number, add_dish)
+        dishes[dish.code] = saved(dish.id)
+        imported.count("dishes", True)
+
+    _import_policy(session, document, imported, sites)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="import_setup",
+        subject="programme",
+        detail=_summary(imported.added),
+    )
+    session.flush()
+    return imported
+
+
+def _import_policy(
+    session: Session, document: dict[str, Any], imported: Imported, sites: dict[str, int]
+) -> None:
+    """Funders, funds, their budgets, rules and the billing policy: rows of the billing
+    tables as the file has them, references read by code."""
+    funders = _by_code(session, Funder)
+    for number, entry in _entries(document, "funders"):
+        if entry.get("code") in funders:
+            imported.count("funders", False)
+            continue
+
+        def add_funder(entry: dict[str, Any] = entry) -> Funder:
+            values = _row_values(Funder, entry)
+            district_ref, street_ref = entry.get("district_ref"), entry.get("street_ref")
+            if isinstance(district_ref, dict) and "district_id" in table_of(Funder).columns:
+                district = district_of(
+                    session=session, city=district_ref["city"], name=district_ref["name"]
+                )
+                values["district_id"] = district.id
+            if isinstance(street_ref, dict) and "street_id" in table_of(Funder).columns:
+                district = district_of(
+                    session=session, city=street_ref["city"], name=street_ref["district"]
+                )
+                values["street_id"] = street_of(
+                    session=session, district=district, name=street_ref["name"]
+                ).id
+            return _insert(session, Funder, values)
+
+        funder = _entry("funders", number, add_funder)
+        funders[funder.code] = saved(funder.id)
+        imported.count("funders", True)
+
+    funds = _by_code(session, Fund)
+    new_funds: set[int] = set()
+    for number, entry in _entries(document, "funds"):
+        if entry.get("code") in funds:
+            imported.count("funds", False)
+            continue
+
+        def add_fund(entry: dict[str, Any] = entry) -> Fund:
+            values = {**_row_values(Fund, entry), "funder_id": _ref(funders, entry.get("funder"))}
+            return _insert(session, Fund, values)
+
+        fund = _entry("funds", number, add_fund)
+        funds[fund.code] = saved(fund.id)
+        new_funds.add(saved(fund.id))
+        imported.count("funds", True)
+
+    for number, entry in _entries(document, "fund_budgets"):
+
+        def add_budget(entry: dict[str, Any] = entry) -> bool:
+            fund_id = _ref(funds, entry.get("fund"))
+            if fund_id not in new_funds:
+                return False  # a fund this programme had keeps its own budgets
+            _insert(session, FundBudget, {**_row_values(FundBudget, entry), "fund_id": fund_id})
+            return True
+
+        imported.count("fund_budgets", _entry("fund_budgets", number, add_budget))
+
+    rules = {
+        (code, version)
+        for code, version in session.exec(select(SubsidyRule.code, SubsidyRule.version))
+    }
+    for number, entry in _entries(document, "rules"):
+
+        def add_rule(entry: dict[str, Any] = entry) -> bool:
+            if (entry.get("code"), entry.get("version", 1)) in rules:
+                return False
+            fund = entry.get("fund")
+            values = {
+                **_row_values(SubsidyRule, entry),
+                "funder_id": _ref(funders, entry.get("funder")),
+                "fund_id": None if fund is None else _ref(funds, fund),
+                "site_ids": [_ref(sites, code) for code in entry.get("sites") or []],
+            }
+            rule = _insert(session, SubsidyRule, values)
+            rules.add((rule.code, rule.version))
+            return True
+
+        imported.count("rules", _entry("rules", number, add_rule))
+
+    policies = set(session.exec(select(col(BillingPolicy.effective_from))))
+    for number, entry in _entries(document, "billing_policies"):
+
+        def add_policy(entry: dict[str, Any] = entry) -> bool:
+            values = _row_values(BillingPolicy, entry)
+            if values.get("effective_from") in policies:
+                return False
+            _insert(session, BillingPolicy, values)
+            policies.add(values["effective_from"])
+            return True
+
+        imported.count("billing_policies", _entry("billing_policies", number, add_policy))
+
+
+class _RowRefused(DomainError):
+    code = "setup_row_refused"
+    message = N_("the database refused it (a value out of range, or one it already has).")
+
+
+def _insert(session: Session, model: type[M], values: dict[str, Any]) -> M:
+    """One billing row, in a savepoint: a row the database refuses leaves nothing."""
+    row = model(**values)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.StatementError):
+        raise _RowRefused() from None
+    return row
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return " ".join(f"{section}:{n}" for section, n in counts.items() if n)
