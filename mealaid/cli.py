@@ -26,6 +26,8 @@ from core.i18n import N_
 from core.models import Site
 from core.settings import get_settings
 from core.types import LABELS, Category, ServiceMode, SiteKind, Slot
+from mealaid import setup_commands
+from mealaid.elder_commands import elders_app
 from usecases import ordering
 from usecases import routing as routing_runs
 
@@ -170,6 +172,8 @@ user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(setup_commands.setup_app, name="setup")
+app.add_typer(elders_app, name="elders")
 
 
 @user_app.command("add")
@@ -196,7 +200,7 @@ def user_add(
 ) -> None:
     """Create a staff account with its role and the rider, funder, kitchen, communities or
     sites it is linked to."""
-    from api.accounts.service import create_account
+    from usecases.accounts import create_account
 
     locale = _locale(lang)
     if password is None:
@@ -209,6 +213,7 @@ def user_add(
             account = create_account(
                 session=session,
                 clock=SystemClock(get_settings().tz),
+                actor=CLI_ACTOR,
                 account_in={
                     "username": username,
                     "password": password,
@@ -233,6 +238,36 @@ def user_add(
             {"username": account.username, "role": account.role},
         )
     )
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Option(help="The account's login name.")],
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Disable an account: it can no longer log in, and its sessions end at once."""
+    setup_commands.set_active(username, False, lang)
+
+
+@user_app.command("enable")
+def user_enable(
+    username: Annotated[str, typer.Option(help="The account's login name.")],
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Enable a disabled account again."""
+    setup_commands.set_active(username, True, lang)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    username: Annotated[str, typer.Option(help="The account's login name.")],
+    password: Annotated[
+        str | None, typer.Option(help="The new password (a random one is made when not given).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Give an account a new password (for someone who forgot theirs) and end its sessions."""
+    setup_commands.reset_password(username, password, lang)
 
 
 def _role_choices(locale: str) -> str:

@@ -243,8 +243,12 @@ def export_setup(*, session: Session, clock: Clock, actor: str) -> dict[str, Any
 
 
 def export_json(*, session: Session, clock: Clock, actor: str) -> bytes:
-    """The set-up file's bytes (UTF-8, Chinese as it is, sorted for a readable diff)."""
-    document = export_setup(session=session, clock=clock, actor=actor)
+    """The set-up file's bytes."""
+    return dumped(export_setup(session=session, clock=clock, actor=actor))
+
+
+def dumped(document: dict[str, Any]) -> bytes:
+    """A set-up as its file holds it: UTF-8 JSON, Chinese as it is, one entry per line."""
     return json.dumps(document, ensure_ascii=False, indent=1).encode()
 
 

@@ -1,0 +1,160 @@
+"""`mealaid setup ...` and the staff account commands besides `user add`: a programme's set-up
+as one file (the same use case as the set-up page's download and upload), and disabling,
+enabling and resetting an account (the same use cases as the staff accounts page)."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlmodel import select
+
+from core import i18n
+from core.accounts import StaffAccount
+from core.clock import SystemClock
+from core.db import Database
+from core.errors import DomainError
+from core.i18n import N_
+from core.settings import get_settings
+from usecases import accounts, programme
+
+setup_app = typer.Typer(help="A programme's set-up as one file.", no_args_is_help=True)
+console = Console(width=None if sys.stdout.isatty() else 120)
+ACTOR = "cli"
+
+EXPORTED = N_("The set-up is in {path}: {summary}.")
+IMPORTED = N_("Imported {path}: {added} entries added, {kept} already here and kept as they were.")
+NO_FILE = N_("There is no file at {path}.")
+NO_ACCOUNT = N_("There is no account “{username}”.")
+ENABLED = N_("Account {username} enabled.")
+DISABLED = N_("Account {username} disabled: it cannot log in, and its sessions have ended.")
+
+
+def _locale(lang: str | None) -> str:
+    return i18n.negotiate(lang, get_settings().default_locale)
+
+
+def _database() -> Database:
+    database = Database.from_url(get_settings().database_url)
+    database.migrate()
+    return database
+
+
+def _refused(refusal: DomainError, locale: str) -> typer.Exit:
+    console.print(refusal.render(locale))
+    return typer.Exit(2)
+
+
+@setup_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="The file to write.")] = Path("mealaid-setup.json"),
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Write the programme's set-up (communities, sites and meals, riders, community workers,
+    dishes, funders, funds, rules; no elders) to one JSON file."""
+    locale = _locale(lang)
+    database = _database()
+    clock = SystemClock(get_settings().tz)
+    with database.transaction() as session:
+        document = programme.export_setup(session=session, clock=clock, actor=ACTOR)
+    out.write_bytes(programme.dumped(document))
+    summary = ", ".join(f"{s} {len(document[s])}" for s in programme.SECTIONS if document[s])
+    console.print(i18n.render(EXPORTED, locale, {"path": str(out), "summary": summary or "0"}))
+
+
+@setup_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A set-up file another programme exported.")],
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
+) -> None:
+    """Add another programme's set-up to this one: what this programme has is kept, the rest
+    added; a bad entry is named and nothing is written."""
+    locale = _locale(lang)
+    if not file.is_file():
+        console.print(i18n.render(NO_FILE, locale, {"path": str(file)}))
+        raise typer.Exit(2)
+    database = _database()
+    clock = SystemClock(get_settings().tz)
+    try:
+        document = programme.read_setup_file(file.read_bytes())
+        with database.transaction() as session:
+            imported = programme.import_setup(
+                session=session, clock=clock, actor=ACTOR, document=document
+            )
+    except DomainError as refusal:
+        raise _refused(refusal, locale) from None
+    console.print(
+        i18n.render(
+            IMPORTED,
+            locale,
+            {
+                "path": str(file),
+                "added": sum(imported.added.values()),
+                "kept": sum(imported.kept.values()),
+            },
+        )
+    )
+
+
+def _account_id(session, username: str, locale: str) -> int:  # type: ignore[no-untyped-def]
+    account = session.exec(
+        select(StaffAccount).where(StaffAccount.username == username.strip().lower())
+    ).first()
+    if account is None or account.id is None:
+        console.print(i18n.render(NO_ACCOUNT, locale, {"username": username}))
+        raise typer.Exit(2)
+    return account.id
+
+
+def set_active(username: str, active: bool, lang: str | None) -> None:
+    """Disable or enable an account (`mealaid user disable` / `enable`)."""
+    locale = _locale(lang)
+    database = _database()
+    clock = SystemClock(get_settings().tz)
+    try:
+        with database.transaction() as session:
+            accounts.set_account_active(
+                session=session,
+                clock=clock,
+                actor=ACTOR,
+                account_id=_account_id(session, username, locale),
+                active=active,
+                own_id=0,
+            )
+    except DomainError as refusal:
+        raise _refused(refusal, locale) from None
+    done = ENABLED if active else DISABLED
+    console.print(i18n.render(done, locale, {"username": username}))
+
+
+def reset_password(username: str, password: str | None, lang: str | None) -> None:
+    """Give an account a new password and end its sessions (`mealaid user reset-password`)."""
+    locale = _locale(lang)
+    database = _database()
+    clock = SystemClock(get_settings().tz)
+    try:
+        with database.transaction() as session:
+            reset = accounts.reset_password(
+                session=session,
+                clock=clock,
+                actor=ACTOR,
+                account_id=_account_id(session, username, locale),
+                new_password=password,
+            )
+    except DomainError as refusal:
+        raise _refused(refusal, locale) from None
+    if password:
+        console.print(i18n.render(N_("New password set for {username}."), locale, _named(reset)))
+    else:
+        console.print(
+            i18n.render(
+                N_("The new password of {username} is {password} (shown this once)."),
+                locale,
+                {**_named(reset), "password": reset.password},
+            )
+        )
+
+
+def _named(reset: accounts.PasswordReset) -> dict[str, str]:
+    return {"username": reset.account.username}
