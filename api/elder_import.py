@@ -166,13 +166,15 @@ def template_json(
     staff: AdminStaff,
     locale: LocaleDep,
     format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx or csv")] = "xlsx",
-    lang: Annotated[
-        Literal["zh_CN", "en"] | None, Query(description="The headers' language")
+    headers: Annotated[
+        Literal["zh_CN", "en"] | None,
+        Query(description="The headers' language (default: the reader's)"),
     ] = None,
 ) -> Response:
     """The template to fill in: the headers, one example row, and (XLSX) the words each
     column takes."""
-    language = lang or locale
+    # Not `lang`: that would also switch the reader's pages to the template's language.
+    language = headers or locale
     if format == "csv":
         content, media = template_csv(locale=language), "text/csv; charset=utf-8"
     else:

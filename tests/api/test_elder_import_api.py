@@ -98,13 +98,13 @@ def test_the_page_checks_then_imports_and_lists_problems_by_row_and_column(admin
 @pytest.mark.parametrize(("lang", "headers"), [("zh_CN", HEADERS_ZH), ("en", HEADERS_EN)])
 def test_the_templates_have_the_headers_in_the_language_asked(admin, lang, headers):
     client, _database = admin
-    xlsx = client.get(f"/api/v1/elders/import-template?format=xlsx&lang={lang}")
+    xlsx = client.get(f"/api/v1/elders/import-template?format=xlsx&headers={lang}")
     assert xlsx.status_code == 200 and xlsx.headers["content-type"] == XLSX
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     assert [cell.value for cell in sheet[1]] == headers
     # The ID number is a text cell: Excel would lose its last digits as a number.
     assert isinstance(sheet["B2"].value, str)
-    csv = client.get(f"/api/v1/elders/import-template?format=csv&lang={lang}")
+    csv = client.get(f"/api/v1/elders/import-template?format=csv&headers={lang}")
     assert csv.content.startswith(b"\xef\xbb\xbf")
     assert csv.content.decode("utf-8-sig").splitlines()[0] == ",".join(headers)
 
