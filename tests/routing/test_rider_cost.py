@@ -125,3 +125,18 @@ def test_the_kitchens_decomposition_keeps_every_rule():
     assert result.distance == plan.distance
     # The objective counts the riders as the search did.
     assert plan.objective == plan.distance + 500 * len(plan.routes)
+
+
+def test_a_kitchens_day_of_more_than_100_stops_is_planned_in_parts_and_keeps_every_rule():
+    # Where one search stops paying: see SolveParams.decompose_above.
+    exact = dict(deterministic=True, solution_limit=20)
+    small = kitchen_day(6, 100)
+    assert not solve(small, replace(SolveParams.for_kitchen(), **exact)).config.startswith(
+        "decomposed"
+    )
+    problem = kitchen_day(6, 101)
+    plan = solve(problem, replace(SolveParams.for_kitchen(), **exact))
+    assert plan.config.startswith("decomposed")
+    result = check_plan(problem, plan)
+    assert result.feasible, result.violations
+    assert not plan.unassigned
