@@ -1139,6 +1139,17 @@ def _print_plan(summary, locale: str) -> None:
             },
         )
     )
+    if summary.approximate_locations:
+        console.print(
+            i18n.render(
+                N_(
+                    "  {num} doors are at a community's centre (location approximate): the "
+                    "riders go by the address; correct these elders' locations in the registry."
+                ),
+                locale,
+                {"num": summary.approximate_locations},
+            )
+        )
 
 
 @app.command()

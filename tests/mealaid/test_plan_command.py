@@ -77,3 +77,35 @@ def test_plan_help_tells_the_default_search_time_and_the_cost_of_a_rider():
 def test_plan_refuses_a_negative_rider_cost(database_url):  # noqa: F811
     result = CliRunner().invoke(app, ["plan", "--rider-cost-km", "-1", "--lang", "en"])
     assert result.exit_code == 2
+
+
+def test_plan_says_how_many_doors_are_at_a_community_centre(database_url, tmp_path):  # noqa: F811
+    from sqlmodel import select
+
+    from core.models import Elder
+
+    database = Database.from_url(database_url)
+    database.migrate()
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with database.transaction() as session:
+        kitchen_with_route(Factory(session, clock), elders=3)
+        elder = session.exec(select(Elder).order_by(Elder.id)).first()
+        elder.location_approximate = True
+        session.add(elder)
+    database.dispose()
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--date",
+            "2026-11-25",
+            "--time-limit",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--lang",
+            "en",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 doors are at a community's centre (location approximate)" in result.output
