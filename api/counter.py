@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -22,6 +22,7 @@ from api.audit_log import phone_search, record_view
 from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
+from api.marks import KeyHeader, MarkKey
 from api.templating import page
 from core.clock import Clock, today
 from core.errors import AlreadyOrdered, DomainError, DuplicateRequest
@@ -67,18 +68,6 @@ def _public(meal: CounterMeal, staff: Staff) -> CounterMealPublic:
 
 def _undo_until(meal: CounterMeal, staff: Staff) -> datetime | None:
     return meal.undo_until(actor=staff.actor, admin=staff.role == Role.admin)
-
-
-# A key the page gives each mark (a UUID), so that a mark sent again counts once.
-MarkKey = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-KeyHeader = Annotated[
-    MarkKey | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Any unique string (a UUID) for this mark: sent again with the same key, "
-        "the mark counts once and the first answer comes back.",
-    ),
-]
 
 
 class CounterPublic(BaseModel):

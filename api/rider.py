@@ -4,6 +4,7 @@ SVG. A logged-in rider opens only their own routes (the admin any); a signed lin
 (`routing.links`) opens without a login what it was made for: the route sheet's link that one
 route, a box label's code that one delivery, for their service day, until withdrawn."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -28,6 +29,7 @@ from api.deps import (
     SessionDep,
 )
 from api.errors import STAFF_RESPONSES, ErrorPublic
+from api.marks import MarkKey
 from api.templating import page
 from core.clock import Clock, today
 from core.types import OrderStatus, RowId
@@ -193,6 +195,7 @@ def route_page(
             "quote": quote,
             "tz": request.app.state.settings.tz,
             "undo_until": _undo_until(route, clock),
+            "mark_key": lambda: uuid.uuid4().hex,
         },
     )
 
@@ -206,13 +209,21 @@ def record_stop(
     staff: OptionalStaff,
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
-    """Delivered or no answer, from the rider's phone; back to the route page."""
-    route_actor(session, clock, staff, route_id, key)
+    """Delivered or no answer, from the rider's phone; back to the route page. Sent again
+    under its `mark_key` (the page's script, after the connection dropped), it counts once."""
+    actor = route_actor(session, clock, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     position = routing_runs.record_stop(
-        session=session, clock=clock, route_id=route_id, order_id=order_id, outcome=outcome
+        session=session,
+        clock=clock,
+        route_id=route_id,
+        order_id=order_id,
+        outcome=outcome,
+        key=mark_key,
+        sender=actor,
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
@@ -226,12 +237,18 @@ def undo_stop(
     clock: ClockDep,
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Take back Delivered / No answer within minutes; back to the route page. Too late is
     said on an error page in the rider's language, and nothing changes."""
     actor = route_actor(session, clock, staff, route_id, key)
     position = routing_runs.undo_stop(
-        session=session, clock=clock, route_id=route_id, order_id=order_id, actor=actor
+        session=session,
+        clock=clock,
+        route_id=route_id,
+        order_id=order_id,
+        actor=actor,
+        key=mark_key,
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/routes/{route_id}{query}#stop-{position}", status_code=303)
@@ -328,6 +345,7 @@ def order_stop(
             "quote": quote,
             "tz": clock.tz,
             "undo_until": _undo_until(route, clock),
+            "mark_key": lambda: uuid.uuid4().hex,
         },
     )
 
@@ -356,13 +374,20 @@ def record_stop_by_link(
     staff: OptionalStaff,
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Delivered or no answer for one delivery (a box label's link); back to its page."""
     access = stop_access(session, clock, staff, order_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     routing_runs.record_stop(
-        session=session, clock=clock, route_id=access.route_id, order_id=order_id, outcome=outcome
+        session=session,
+        clock=clock,
+        route_id=access.route_id,
+        order_id=order_id,
+        outcome=outcome,
+        key=mark_key,
+        sender=access.actor,
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/orders/{order_id}{query}", status_code=303)
@@ -375,6 +400,7 @@ def undo_stop_by_link(
     clock: ClockDep,
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
+    mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Take back a mark on one delivery (a box label's link); back to its page."""
     access = stop_access(session, clock, staff, order_id, key)
@@ -384,6 +410,7 @@ def undo_stop_by_link(
         route_id=access.route_id,
         order_id=order_id,
         actor=access.actor,
+        key=mark_key,
     )
     query = f"?key={quote(key)}" if key else ""
     return RedirectResponse(f"/rider/orders/{order_id}{query}", status_code=303)

@@ -17,22 +17,15 @@ from sqlmodel import Session, col
 
 from core import audit, meal_cards
 from core.clock import Clock, today
-from core.db import upsert_insert
 from core.diet import profile_of_elder
-from core.errors import (
-    DomainError,
-    DuplicateRequest,
-    ElderNotFound,
-    OrderNotFound,
-    OutcomeNotAllowed,
-)
+from core.errors import DomainError, ElderNotFound, OrderNotFound, OutcomeNotAllowed
 from core.i18n import N_
 from core.menus import MenuChoice, menu_choices, own_style_first
-from core.models import Elder, MarkRequest, MealSlot, Order, Site, SlotCutoff, saved
+from core.models import Elder, MealSlot, Order, Site, SlotCutoff, saved
 from core.settings import get_settings
 from core.sites import cutoff_at
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
-from usecases import ordering
+from usecases import marks, ordering
 from usecases.phone_search import phone_digits
 
 # A phone number's last digits the counter shows (and finds an elder by).
@@ -150,53 +143,19 @@ class Served:
     already: bool  # it had been served before this mark (a second tap, the same card again)
 
 
-def _sent_before(
-    session: Session,
-    clock: Clock,
-    *,
-    key: str | None,
-    actor: str,
-    action: str,
-    order_id: int | None,
-) -> MarkRequest | None:
-    """The earlier request a page sent under this key (its connection dropped before the
-    answer came, and it sent the mark again), or None: this is the first, and the key is
-    taken now (in the mark's own transaction: refused, it is given back). Two sends racing
-    each other: the second waits for the first's commit, then finds it."""
-    if key is None:
-        return None
-    taken = session.execute(
-        upsert_insert(session)(MarkRequest)
-        .values(key=key, actor=actor, action=action, order_id=order_id, result="", at=clock.now())
-        .on_conflict_do_nothing()
-        .returning(col(MarkRequest.key))
-    ).first()
-    if taken is not None:
-        return None
-    earlier = session.get_one(MarkRequest, key)
-    if (earlier.actor, earlier.action, earlier.order_id) != (actor, action, order_id):
-        raise DuplicateRequest()
-    return earlier
-
-
-def _answered(session: Session, key: str | None, result: str) -> None:
-    if key is not None:
-        session.execute(
-            sa.update(MarkRequest).where(col(MarkRequest.key) == key).values(result=result)
-        )
-
-
 def serve(
     *, session: Session, clock: Clock, actor: str, order_id: int, key: str | None = None
 ) -> Served:
     """The elder ate her meal here, or collected it: recorded once (a second tap, or the same
     mark sent again, finds it recorded and changes nothing; sent again under its `key` after
     an undo, it does not serve the meal a second time)."""
-    earlier = _sent_before(session, clock, key=key, actor=actor, action="serve", order_id=order_id)
+    earlier = marks.sent_before(
+        session, clock, key=key, actor=actor, action="serve", order_id=order_id
+    )
     if earlier is not None:
         return Served(order_id=order_id, status=OrderStatus(earlier.result), already=True)
     served = _serve(session=session, clock=clock, actor=actor, order_id=order_id)
-    _answered(session, key, served.status.value)
+    marks.answered(session, key, served.status.value)
     return served
 
 
@@ -243,14 +202,16 @@ def undo(
     """Take back a counter mark (served, collected, not collected) within `undo_minutes`: the
     one who made it, or the admin (usecases.ordering.undo_outcome: the ledger reversed, the
     budget held again, audited). Sent again under its `key`, it counts once."""
-    earlier = _sent_before(session, clock, key=key, actor=actor, action="undo", order_id=order_id)
+    earlier = marks.sent_before(
+        session, clock, key=key, actor=actor, action="undo", order_id=order_id
+    )
     if earlier is not None:
         order = session.get_one(Order, order_id)
         return Undone(order_id, OrderStatus(order.status), OrderStatus(earlier.result))
     undone = ordering.undo_outcome(
         session=session, clock=clock, actor=actor, order_id=order_id, by=actor, admin=admin
     )
-    _answered(session, key, undone.was.value)
+    marks.answered(session, key, undone.was.value)
     return Undone(order_id, OrderStatus(undone.order.status), undone.was)
 
 
@@ -310,7 +271,7 @@ def not_collected(
     """The meal is over: every counter meal at the site still waiting is marked not collected
     (billing applies the programme's rule for unserved meals). How many were (sent again
     under its `key`: how many the first send marked)."""
-    earlier = _sent_before(
+    earlier = marks.sent_before(
         session, clock, key=key, actor=actor, action="not_collected", order_id=None
     )
     if earlier is not None:
@@ -342,7 +303,7 @@ def not_collected(
         subject=f"site:{site_id}",
         detail=f"{service_date.isoformat()} {slot.value} {count}",
     )
-    _answered(session, key, str(count))
+    marks.answered(session, key, str(count))
     return count
 
 

@@ -18,7 +18,7 @@ from routing.planning import PlanSummary
 from routing.records import DeliveryRoute, PlannedSlot
 from routing.search import SolveParams
 from routing.service import RouteNotFound, RouteNotToday, StopNotOnRoute, route_of_order
-from usecases import ordering
+from usecases import marks, ordering
 
 __all__ = [
     "OpenSite",
@@ -196,20 +196,25 @@ def replan_after_dropout(
 
 
 def record_stop(
-    *, session: Session, clock: Clock, route_id: int, order_id: int, outcome: OrderStatus
+    *,
+    session: Session,
+    clock: Clock,
+    route_id: int,
+    order_id: int,
+    outcome: OrderStatus,
+    key: str | None = None,
+    sender: str = "",
 ) -> int:
     """A rider's mark at a door (delivered, or nobody answered), recorded as the route's
     rider's: only on a route of today and only for a meal on that route, then the outcome use
-    case (ledger entries, a welfare alert when nobody answered). The stop's position on the
+    case (ledger entries, a welfare alert when nobody answered). Sent again under its `key`
+    (by the same `sender`, the page's actor), it counts once. The stop's position on the
     route (where the rider's page goes back to)."""
-    route = session.get(DeliveryRoute, route_id)
-    if route is None:
-        raise RouteNotFound()
-    if route.service_date != clock.now().date():
-        raise RouteNotToday(day=route.service_date)
-    stop = route_of_order(session=session, order_id=order_id)
-    if stop is None or stop[0] != route_id:
-        raise StopNotOnRoute()
+    route, position = _stop_on_todays_route(session, clock, route_id, order_id)
+    if marks.sent_before(
+        session, clock, key=key, actor=sender, action=outcome.value[:16], order_id=order_id
+    ):
+        return position
     ordering.record_outcome(
         session=session,
         clock=clock,
@@ -217,15 +222,15 @@ def record_stop(
         outcome=outcome,
         by=f"rider:{route.rider_id}",
     )
-    return stop[1]
+    marks.answered(session, key, outcome.value)
+    return position
 
 
-def undo_stop(*, session: Session, clock: Clock, route_id: int, order_id: int, actor: str) -> int:
-    """Take back a mark at a door within `undo_minutes` (it was tapped by mistake, or the door
-    opened a moment after "No answer"): whoever may mark the route's stops may take back the
-    mark made for its rider, on a route of today. The meal waits again, the ledger is
-    reversed, a welfare alert it raised is withdrawn (usecases.ordering.undo_outcome). The
-    stop's position on the route."""
+def _stop_on_todays_route(
+    session: Session, clock: Clock, route_id: int, order_id: int
+) -> tuple[DeliveryRoute, int]:
+    """The route and the stop's position, or a refusal: no such route, not today's (a sheet
+    kept from yesterday marks nothing), or the meal is not on it."""
     route = session.get(DeliveryRoute, route_id)
     if route is None:
         raise RouteNotFound()
@@ -234,10 +239,31 @@ def undo_stop(*, session: Session, clock: Clock, route_id: int, order_id: int, a
     stop = route_of_order(session=session, order_id=order_id)
     if stop is None or stop[0] != route_id:
         raise StopNotOnRoute()
-    ordering.undo_outcome(
+    return route, stop[1]
+
+
+def undo_stop(
+    *,
+    session: Session,
+    clock: Clock,
+    route_id: int,
+    order_id: int,
+    actor: str,
+    key: str | None = None,
+) -> int:
+    """Take back a mark at a door within `undo_minutes` (it was tapped by mistake, or the door
+    opened a moment after "No answer"): whoever may mark the route's stops may take back the
+    mark made for its rider, on a route of today. The meal waits again, the ledger is
+    reversed, a welfare alert it raised is withdrawn (usecases.ordering.undo_outcome). The
+    stop's position on the route. Sent again under its `key`, it counts once."""
+    route, position = _stop_on_todays_route(session, clock, route_id, order_id)
+    if marks.sent_before(session, clock, key=key, actor=actor, action="undo", order_id=order_id):
+        return position
+    undone = ordering.undo_outcome(
         session=session, clock=clock, actor=actor, order_id=order_id, by=f"rider:{route.rider_id}"
     )
-    return stop[1]
+    marks.answered(session, key, undone.was.value)
+    return position
 
 
 def withdraw_links(*, session: Session, clock: Clock, route_id: int, actor: str) -> int:

@@ -307,3 +307,26 @@ def test_a_door_mark_is_taken_back_within_minutes_and_its_alert_withdrawn(route)
     assert late.status_code == 409 and "5 分钟" in late.text
     with database.reading() as session:
         assert session.get(Order, first).status == OrderStatus.delivered
+
+
+def test_a_door_mark_sent_again_under_its_key_counts_once_even_after_an_undo(route):
+    """The rider's phone lost its signal after sending Delivered and sends it again under
+    the same key: after the rider took it back in between, the meal stays waiting."""
+    client, route_id, _, database = route
+    key = route_key(database, route_id)
+    first = client.get(f"/api/v1/routes/{route_id}?key={key}").json()["stops"][0]["order_id"]
+    csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
+    mark = {"key": key, "outcome": "delivered", "csrf_token": csrf, "mark_key": "k-door-0001"}
+    client.post(f"/rider/routes/{route_id}/stops/{first}", data=mark)
+    client.post(
+        f"/rider/routes/{route_id}/stops/{first}/undo",
+        data={"key": key, "csrf_token": csrf, "mark_key": "k-door-undo-1"},
+    )
+    again = client.post(
+        f"/rider/routes/{route_id}/stops/{first}", data=mark, follow_redirects=False
+    )
+    assert again.status_code == 303 and again.headers["location"].endswith("#stop-1")
+    with database.reading() as session:
+        assert session.get(Order, first).status == OrderStatus.locked
+        posted = session.exec(select(LedgerEntry.amount_fen).where(LedgerEntry.order_id == first))
+        assert sum(posted) == 0

@@ -151,7 +151,7 @@ def test_a_mark_is_undone_and_a_mark_made_offline_is_sent_when_the_connection_is
     row.get_by_role("button", name="确认领取").click()
     row.locator(".pending-note").wait_for()
     assert "尚未发送" in row.inner_text()
-    assert page.locator("#counter-offline").is_visible()
+    assert page.locator("#offline-note").is_visible()
     page.screenshot(
         path=ARTIFACTS / f"counter-offline-{empty_database.dialect}.png", full_page=True
     )
@@ -167,7 +167,7 @@ def test_a_mark_is_undone_and_a_mark_made_offline_is_sent_when_the_connection_is
             select(AuditEntry.detail).where(AuditEntry.action == "counter_served")
         ).all()
     assert len(served) == 2  # 陈桂英 (then taken back), and 黄志强 once
-    assert page.evaluate("localStorage.getItem('mealaid.counter.pending')") == "[]"
+    assert page.evaluate("localStorage.getItem('mealaid.marks.pending')") == "[]"
 
     # The rest not collected; one of them taken back (she came after all) and served.
     page.locator("details.not-collected summary").click()

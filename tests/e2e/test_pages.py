@@ -294,3 +294,44 @@ def test_a_funder_auditor_logs_in_and_reads_their_statement(
     assert lines[0].split(",")[3] == "长者编号" and len(lines) == 1 + 3
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"statement-zh-{empty_database.dialect}.png", full_page=True)
+
+
+def test_a_riders_tap_without_a_connection_is_kept_and_sent_when_it_is_back(
+    rider_server, browser, empty_database
+):
+    """In a stairwell with no signal: Delivered is kept on the phone and shown as not sent
+    yet; when the signal is back it is sent (once) and the page shows it recorded, with Undo
+    for a few minutes."""
+    from sqlmodel import select
+
+    from core.models import Order
+    from core.types import OrderStatus
+    from routing.records import RouteStop
+    from tests.factories import route_key
+
+    base, route_id = rider_server
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 400, "height": 860})
+    page = phone.new_page()
+    page.goto(f"{base}/rider/routes/{route_id}?key={route_key(empty_database, route_id)}")
+    phone.set_offline(True)
+    first = page.locator("li.stop").nth(0)
+    first.get_by_role("button", name="已送达").click()
+    first.locator(".pending-note").wait_for()
+    assert "尚未发送" in first.inner_text() and page.locator("#offline-note").is_visible()
+    with empty_database.reading() as session:
+        order_id = session.exec(
+            select(RouteStop.order_id).where(
+                RouteStop.route_id == route_id, RouteStop.position == 1
+            )
+        ).one()
+        assert session.get(Order, order_id).status == OrderStatus.locked
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"rider-offline-{empty_database.dialect}.png", full_page=True)
+    with page.expect_navigation():
+        phone.set_offline(False)
+    first = page.locator("li.stop").nth(0)
+    assert "已送达" in first.locator(".done").inner_text()
+    assert first.get_by_role("button", name="撤销").count() == 1
+    with empty_database.reading() as session:
+        assert session.get(Order, order_id).status == OrderStatus.delivered
+    phone.close()

@@ -1,12 +1,13 @@
-// The counter keeps a mark made without a connection. A mark's form (served, collected, undo,
-// not collected) is sent in the background; when the network is down the mark is kept on this
-// phone (localStorage), its meal shows it as not sent yet, and it is sent again when the
-// connection is back (or the page is next opened). Each form carries a key of its own
-// (mark_key), so a mark that reached the server before the connection dropped counts once.
-// Without this script the forms post as ordinary forms: the page works the same, online.
+// Marks are not lost when the connection drops (the counter; the rider's pages). A mark's form
+// (class "mark": served, collected, not collected, delivered, no answer, undo) is sent in the
+// background; when the network is down the mark is kept on this phone (localStorage), its row
+// shows it as not sent yet, and it is sent again when the connection is back (or the page is
+// next opened). Each form carries a key of its own (mark_key), so a mark that reached the
+// server before the connection dropped counts once. Without this script the forms post as
+// ordinary forms: the page works the same, online.
 (function () {
   "use strict";
-  var STORE = "mealaid.counter.pending";
+  var STORE = "mealaid.marks.pending";
   var RETRY_MS = 5000;
   var sending = false;
 
@@ -33,14 +34,13 @@
 
   function show() {
     var marks = pending();
-    var note = document.getElementById("counter-offline");
+    var note = document.getElementById("offline-note");
     if (note) {
       note.hidden = marks.length === 0 && window.navigator.onLine;
     }
-    var list = document.querySelector("ul.counter-meals");
-    var words = list ? list.getAttribute("data-pending") : "";
+    var words = note ? note.getAttribute("data-pending") : "";
     marks.forEach(function (mark) {
-      var row = mark.order && document.getElementById("order-" + mark.order);
+      var row = mark.row && document.getElementById(mark.row);
       if (!row || row.classList.contains("pending")) {
         return;
       }
@@ -95,18 +95,29 @@
       return;
     }
     event.preventDefault();
-    var mark = {
-      action: form.getAttribute("action"),
-      body: Array.from(new FormData(form).entries()),
-      order: form.getAttribute("data-order"),
-    };
+    var body = Array.from(new FormData(form).entries());
+    var submitter = event.submitter;
+    if (submitter && submitter.name) {
+      body.push([submitter.name, submitter.value]); // Delivered or No answer: which was tapped
+    }
+    var row = form.closest("li");
+    var mark = { action: form.getAttribute("action"), body: body, row: row ? row.id : null };
     form.querySelectorAll("button").forEach(function (button) {
       button.disabled = true;
     });
     send(mark).then(
       function (response) {
         if (response.ok && response.redirected) {
-          window.location.assign(response.url);
+          // The page the server sent us to, at the row tapped (a fetch's answer carries no
+          // #fragment). The same address again only moves to its fragment: reload it.
+          var target = response.url.split("#")[0];
+          var here = mark.row ? "#" + mark.row : "";
+          if (target === window.location.href.split("#")[0]) {
+            window.history.replaceState(null, "", target + here);
+            window.location.reload();
+          } else {
+            window.location.assign(target + here);
+          }
         } else {
           // Refused (too late to undo, say): the form again, as without this script, so the
           // page shows the reason. The same key: it counts once.
