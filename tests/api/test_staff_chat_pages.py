@@ -38,6 +38,8 @@ def people(empty_database):
 def test_the_admin_issues_a_riders_chat_code_on_the_page_and_it_links_the_chat(people):
     client, database, clock, ids = people
     csrf = csrf_from(client.get("/counter").text)
+    rider_page = client.get(f"/admin/riders/{ids['rider']}?lang=zh_CN").text
+    assert "生成聊天绑定码" in rider_page and "解除聊天绑定" not in rider_page  # none linked
     shown = client.post(
         f"/admin/riders/{ids['rider']}/chat-code?lang=zh_CN", data={"csrf_token": csrf}
     )
@@ -54,6 +56,7 @@ def test_the_admin_issues_a_riders_chat_code_on_the_page_and_it_links_the_chat(p
     assert linked is not None and (linked.kind, linked.name) == ("rider", "骑手丙")
     with database.reading() as session:
         assert session.get(Rider, ids["rider"]).chat_user_id is not None
+    assert "解除聊天绑定" in client.get(f"/admin/riders/{ids['rider']}?lang=zh_CN").text
     # Unlinked from the page: back to the rider, the chat gets nothing more.
     gone = client.post(
         f"/admin/riders/{ids['rider']}/chat/unlink",
