@@ -60,7 +60,14 @@ def phone_search(
     before it runs; the search to record once it has its answer."""
     digits = phone_digits(query)
     if digits is not None:
-        check_phone_search(session=session, clock=clock, actor=actor, digits=digits, shown=shown)
+        check_phone_search(
+            session=session,
+            clock=clock,
+            settings=request.app.state.settings,
+            actor=actor,
+            digits=digits,
+            shown=shown,
+        )
     return PhoneSearch(request, actor, digits, where, shown)
 
 

@@ -12,17 +12,16 @@ from core.models import Elder, ElderLink, ElderPause, Order, StandingOrder, save
 from core.notifications import elder_chats, notify
 from core.orders import orderable_meals
 from core.runs import claim_run
-from core.settings import get_settings
 from core.sites import site_for_elder
 from core.types import ElderStatus, LinkRelation, OrderStatus, Slot
 
 
-def queue_lunch_reminders(*, session: Session, clock: Clock, at: time | None = None) -> int:
-    """From the reminder time on, once a day: queue a reminder to the chats of each active elder
-    with no lunch ordered, none coming from a standing order, not paused, whose site still takes
-    lunch orders today. Returns how many were queued (0 before the time or once done)."""
+def queue_lunch_reminders(*, session: Session, clock: Clock, at: time) -> int:
+    """From `at` (the programme's reminder time) on, once a day: queue a reminder to the chats
+    of each active elder with no lunch ordered, none coming from a standing order, not paused,
+    whose site still takes lunch orders today. Returns how many were queued (0 before the time
+    or once done)."""
     now = clock.now()
-    at = at or get_settings().reminder_time
     if now.time() < at or not claim_run(session, job="lunch", day=now.date(), at=now):
         return 0
     today = now.date()

@@ -15,7 +15,7 @@ from core.audit import AuditEntry
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
-from core.settings import get_settings
+from core.settings import Settings
 
 MIN_DIGITS = 4
 ACTION = "phone_search"
@@ -52,7 +52,13 @@ def phone_digits(query: str | None) -> str | None:
 
 
 def check_phone_search(
-    *, session: Session, clock: Clock, actor: str, digits: str, shown: int = 0
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    actor: str,
+    digits: str,
+    shown: int = 0,
 ) -> None:
     """Refuse a search by phone digits that has too few of them, or that is over this
     person's budget (the searches already in the audit log). Searches made at the same moment
@@ -65,7 +71,6 @@ def check_phone_search(
         raise PhoneDigitsTooFew(min_digits=MIN_DIGITS, field_code="q")
     if len(digits) <= shown:
         return
-    settings = get_settings()
     now = clock.now()
     hour_ago = now - timedelta(hours=1)
     in_hour, in_day = session.exec(

@@ -630,15 +630,13 @@ def _phone_searches(database) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def phone_search_budget(monkeypatch):
-    from core.settings import get_settings
-
-    monkeypatch.setenv("MEALAID_PHONE_SEARCHES_PER_HOUR", "3")
-    monkeypatch.setenv("MEALAID_PHONE_SEARCHES_PER_DAY", "5")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
+def phone_search_budget(registry):
+    """The registry's app with a small budget of phone searches (its settings, as
+    `create_app(settings=...)` would have them)."""
+    state = registry[0].state
+    state.settings = state.settings.model_copy(
+        update={"phone_searches_per_hour": 3, "phone_searches_per_day": 5}
+    )
 
 
 def test_searches_by_phone_digits_are_recorded_without_the_digits_and_limited(

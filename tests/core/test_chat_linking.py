@@ -1,7 +1,8 @@
 """What the bot relies on in core: finding an elder by the phone Telegram vouches for, one-time
 family codes, the meals still open for ordering, and what "same as last time" would order."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import select
@@ -23,6 +24,8 @@ from core.orders import orderable_meals, plan_repeat
 from core.types import LinkRelation, OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI, row_counts
 from usecases import ordering
+
+REMINDER = time(7, 30)  # the programme's reminder time (MEALAID_REMINDER_TIME)
 
 
 def _chat_user(make, telegram_id: int = 1001):
@@ -338,11 +341,12 @@ def test_the_morning_reminder_goes_once_to_chat_elders_without_lunch_or_standing
     pause_elder(
         session=make.session, elder_id=paused.id, start_date=make.today, end_date=make.today
     )
+    queue = partial(queue_lunch_reminders, session=make.session, clock=make.clock, at=REMINDER)
     make.clock.set(make.clock.now().replace(hour=7, minute=0))
-    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0  # too early
+    assert queue() == 0  # too early
     make.clock.set(make.clock.now().replace(hour=7, minute=45))
-    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 1
-    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0  # once a day
+    assert queue() == 1
+    assert queue() == 0  # once a day
     [notice] = make.session.exec(select(ChatNotification)).all()
     assert (notice.kind, notice.chat_user_id) == ("lunch_reminder", chats[hungry.id].id)
     assert no_chat.id not in {n.params["elder_id"] for n in [notice]}
@@ -354,4 +358,4 @@ def test_no_reminder_once_lunch_orders_have_closed(make):
     _, _, elder = make.world()
     _linked(make, elder, 950)
     make.clock.set(make.clock.now().replace(hour=10, minute=0))  # after the 09:30 cutoff
-    assert queue_lunch_reminders(session=make.session, clock=make.clock) == 0
+    assert queue_lunch_reminders(session=make.session, clock=make.clock, at=REMINDER) == 0
