@@ -59,6 +59,24 @@ def notify_elder_chats(
     )
 
 
+def withdraw_unsent(session: Session, *, key: str, now: datetime) -> int:
+    """Take back the notices of `notify_elder_chats(key=...)` no bot process has begun to send
+    (a "served" notice for a mark taken back a minute later). One being sent, or sent, stays.
+    How many were withdrawn."""
+    withdrawn = session.exec(
+        sa.delete(ChatNotification)
+        .where(
+            col(ChatNotification.key).like(f"{key}:%"),
+            col(ChatNotification.sent_at).is_(None),
+            col(ChatNotification.send_started_at).is_(None),
+            col(ChatNotification.claimed_until).is_(None)
+            | (col(ChatNotification.claimed_until) <= now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return withdrawn.rowcount
+
+
 def notify_locked_orders(session: Session, *, order_ids: list[int], at: datetime) -> None:
     """After a cutoff: "your meal is confirmed" to each chat of each elder, as one multi-row
     insert (a kitchen's cutoff locks hundreds of orders at once)."""

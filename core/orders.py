@@ -60,7 +60,7 @@ from core.models import (
     saved,
     table_of,
 )
-from core.notifications import notify_elder_chats
+from core.notifications import notify_elder_chats, withdraw_unsent
 from core.settings import get_settings
 from core.sites import SlotTimes, check_mode, cutoff_at, phone_to_call
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
@@ -574,6 +574,8 @@ def undo_outcome(
     session.flush()
     if was == OrderStatus.no_answer:
         withdraw_alert(session=session, clock=clock, order_id=order_id, by=by)
+    else:  # "served, rate your meal" not sent yet to her chats: not sent at all
+        withdraw_unsent(session, key=f"served:{order.id}", now=now)
     return Undone(order, was)
 
 

@@ -238,3 +238,41 @@ def test_no_answer_again_after_an_undo_raises_the_alert_again(session, lunch):
         .order_by(col(WelfareAlertStep.id))
     ).all()
     assert steps.count("raised") == 2 and "withdrawn" in steps
+
+
+def test_a_served_notice_not_yet_sent_is_withdrawn_with_the_mark(session, lunch):
+    """Served, then taken back a minute later: her chat is not told "served, rate it" for a
+    meal she has not had; served again, it is."""
+    make, _, dined, _ = lunch
+    order = session.get(Order, dined)
+    own = ChatUser(telegram_user_id=777002, name="陈桂英", created_at=make.clock.now())
+    session.add(own)
+    session.flush()
+    session.add(
+        ElderLink(
+            chat_user_id=own.id,
+            elder_id=order.elder_id,
+            relation=LinkRelation.self_,
+            verified_at=make.clock.now(),
+            verified_by="test",
+        )
+    )
+    session.flush()
+
+    def served_notices() -> int:
+        return len(
+            session.exec(
+                select(ChatNotification).where(
+                    ChatNotification.chat_user_id == own.id, ChatNotification.kind == "served"
+                )
+            ).all()
+        )
+
+    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    assert served_notices() == 1
+    ordering.undo_outcome(
+        session=session, clock=make.clock, actor=CANTEEN, order_id=dined, by=CANTEEN
+    )
+    assert served_notices() == 0
+    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    assert served_notices() == 1
