@@ -175,6 +175,8 @@ class ElderRowPublic(BaseModel):
     categories: list[Category]
     status: ElderStatus
     consent: bool
+    age: int
+    id_tail: str | None = Field(description="The ID card number's last four characters")
 
 
 class ElderListPublic(BaseModel):

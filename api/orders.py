@@ -222,8 +222,13 @@ def _board_page(
     }
     if staff.role in (Role.admin, Role.community_worker):
         scope = _scope(session, staff)
+        elder_query = request.query_params.get("elder_q", "")[:64]
+        context["elder_query"] = elder_query
         context["elders"] = orderable_elders(
-            session=session, community_ids=scope.get("community_ids")
+            session=session,
+            community_ids=scope.get("community_ids"),
+            on=today(clock),
+            query=elder_query or None,
         )
         context["items"] = day_menu_items(session=session, service_date=day)
         context["form"] = {"idempotency_key": uuid.uuid4().hex, "quantity": "1", **(form or {})}

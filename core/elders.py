@@ -503,6 +503,9 @@ class ElderRow:
     categories: tuple[Category, ...]
     status: ElderStatus
     consent: bool
+    # Told apart from another of her name: her age and her ID card number's last four.
+    age: int = 0
+    id_tail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +514,18 @@ class ElderPage:
     total: int
     offset: int
     limit: int
+
+
+def age_on(born: date, on: date) -> int:
+    """Her age in whole years on a day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def id_tail_of(query: str) -> str | None:
+    """The last four characters of an ID card number, if that is what a query is (1234, 002X,
+    002x, full-width digits); else None."""
+    text = unicodedata.normalize("NFKC", query).strip().upper()
+    return text if re.fullmatch(r"\d{3}[\dX]", text) else None
 
 
 def _phone_digits(query: str) -> str | None:
@@ -539,8 +554,9 @@ def search_elders(
     offset: int = 0,
     limit: int = 50,
 ) -> ElderPage:
-    """Elders matching a search, by name: by name (part), phone (digits) or community name,
-    and filters. `community_ids` limits the search to these communities (None: every one)."""
+    """Elders matching a search, by name: by name (part), phone (digits), the last four
+    characters of her ID card number, or community name, and filters. `community_ids` limits
+    the search to these communities (None: every one)."""
     conditions: list[sa.ColumnElement[bool]] = []
     if community_ids is not None:
         conditions.append(col(Elder.community_id).in_(list(community_ids) or [-1]))
@@ -559,10 +575,16 @@ def search_elders(
     text = re.sub(r"[\x00-\x1f]", "", query or "").strip()[:64]
     if text:
         digits = _phone_digits(text)
+        tail = id_tail_of(text)
         if digits:
             # Phones are stored as typed ("139 1234 5678"): compare digits only.
             stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
-            conditions.append(stored.contains(digits, autoescape=True))
+            found_by = stored.contains(digits, autoescape=True)
+            if tail:
+                found_by = found_by | (col(Elder.id_number_tail) == tail)
+            conditions.append(found_by)
+        elif tail:
+            conditions.append(col(Elder.id_number_tail) == tail)
         else:
             conditions.append(
                 col(Elder.name).icontains(text, autoescape=True)
@@ -601,6 +623,8 @@ def search_elders(
             categories=tuple(held.get(elder.id, ())),
             status=ElderStatus(elder.status),
             consent=elder.consent_at is not None,
+            age=age_on(elder.birth_date, on),
+            id_tail=elder.id_number_tail,
         )
         for elder, community in found
     ]

@@ -1,6 +1,7 @@
 """Placing, changing, cancelling and repeating orders, and locking a slot at its cutoff.
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
+import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.db import int_sum, upsert_insert
 from core.diet import diet_problem, profile_of_elder
-from core.elders import get_elder
+from core.elders import age_on, get_elder, id_tail_of
 from core.errors import (
     AllMealsOrdered,
     AlreadyOrdered,
@@ -47,6 +48,7 @@ from core.menus import (
     own_style_first,
 )
 from core.models import (
+    Community,
     Dish,
     Elder,
     ElderPause,
@@ -63,7 +65,7 @@ from core.models import (
 from core.notifications import notify_elder_chats, withdraw_unsent
 from core.settings import get_settings
 from core.sites import SlotTimes, check_mode, cutoff_at, phone_to_call
-from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
+from core.types import MAX_ID, ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import LINE, service
 from core.welfare import raise_alert, withdraw_alert
 
@@ -1085,19 +1087,50 @@ class OrderableElder:
     id: int
     name: str
     community_id: int
+    # Told apart from another of her name on the phone-in form.
+    community: str = ""
+    age: int = 0
+    id_tail: str | None = None
 
 
 def orderable_elders(
-    *, session: Session, community_ids: set[int] | None = None
+    *,
+    session: Session,
+    community_ids: set[int] | None = None,
+    on: date,
+    query: str | None = None,
 ) -> list[OrderableElder]:
-    """Active elders staff may order for by phone, by name (only some communities' if given)."""
-    query = select(Elder.id, Elder.name, Elder.community_id).where(
-        Elder.status == ElderStatus.active
+    """Active elders staff may order for by phone, by name (only some communities' if given),
+    with their community, age (on `on`) and ID card number's last four; `query` narrows them
+    to a name (part), the last four characters of an ID number or an elder number."""
+    query_of = (
+        sa.select(
+            col(Elder.id),
+            col(Elder.name),
+            col(Elder.community_id),
+            col(Community.name),
+            col(Elder.birth_date),
+            col(Elder.id_number_tail),
+        )
+        .join(Community, col(Community.id) == Elder.community_id)
+        .where(col(Elder.status) == ElderStatus.active)
     )
     if community_ids is not None:
-        query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
+        query_of = query_of.where(col(Elder.community_id).in_(community_ids or [-1]))
+    text = re.sub(r"[\x00-\x1f]", "", query or "").strip()[:64]
+    if text:
+        found_by = col(Elder.name).icontains(text, autoescape=True)
+        tail = id_tail_of(text)
+        if tail:
+            found_by = found_by | (col(Elder.id_number_tail) == tail)
+        if text.isdigit() and int(text) <= MAX_ID:
+            found_by = found_by | (col(Elder.id) == int(text))
+        query_of = query_of.where(found_by)
     return [
-        OrderableElder(*row) for row in session.exec(query.order_by(col(Elder.name), col(Elder.id)))
+        OrderableElder(elder_id, name, community_id, community, age_on(born, on), tail)
+        for elder_id, name, community_id, community, born, tail in session.execute(
+            query_of.order_by(col(Elder.name), col(Elder.id))
+        )
     ]
 
 
