@@ -25,6 +25,14 @@ KITCHENS = {
     "越秀区东片中央厨房": ("农林街", 23.1318, 113.2852, ["六榕街", "东山街", "农林街"]),
 }
 
+# The meals each kind of site serves: (meal, orders close, delivery from, delivery until).
+KITCHEN_MEALS = [("lunch", "09:00", "11:00", "12:30"), ("dinner", "14:30", "17:00", "18:30")]
+CANTEEN_MEALS = [("lunch", "10:00", "11:00", "13:00")]
+CANTEEN_DINNER = ("dinner", "15:00", "17:00", "18:30")  # at every second street's canteen
+KITCHEN_PHONE, CANTEEN_PHONE = "020-8388 10{number:02d}", "020-8388 20{number:02d}"
+# Riders of each kitchen: how they ride, the boxes they may carry (one is drawn), their shift.
+RIDER_MODE, RIDER_CAPACITIES, RIDER_SHIFT = "ebike", [24, 30, 30, 36], ("10:00", "19:30")
+
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕"
     "丁任沈姚卢钟谭陆汪范金石廖贾夏韦方白邹孟熊秦江薛段雷侯龙黎"

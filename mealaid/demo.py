@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
-from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
+from billing.models import Funder
 from core.clock import FixedClock
 from core.db import Database
 from core.diet import profile_of_elder
@@ -18,20 +18,15 @@ from core.diet import profile_of_elder
 # A pause that began yesterday is the city's history: no use case makes one (they start today).
 from core.elders import pause_elder
 from core.errors import DomainError
-from core.models import Elder, Order, Rider, Site, saved
+from core.models import Community, Elder, Order, Rider, Site, saved
 from core.schemas import (
     CategoryGrant,
-    CommunityCreate,
     DishCreate,
     DishVariant,
     ElderCreate,
     EmergencyContactCreate,
-    MealSlotCreate,
     MenuItemCreate,
-    RiderCreate,
-    SiteCreate,
 )
-from core.sites import create_community, create_site
 from core.types import (
     Category,
     LinkRelation,
@@ -46,7 +41,7 @@ from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import to_milli
 from mealaid import citydata
 from routing.records import RouteStop
-from usecases import counter, elders
+from usecases import counter, elders, policy, programme
 from usecases.elders import chat_user_for
 from usecases.menus import create_dish, menu_choices, publish_menu, suitable_choices
 from usecases.ordering import (
@@ -60,6 +55,7 @@ from usecases.ordering import (
     run_cutoff,
 )
 from usecases.routing import SolveParams, plan_kitchen
+from usecases.setup import list_districts
 
 ELDERS = 640
 PLAN_SECONDS = 3.0  # search time per kitchen and meal: enough for a district's demo day
@@ -132,6 +128,100 @@ SETUP_ACTOR = "demo-setup"
 CANTEEN_ACTOR = "demo-canteen"  # the canteens' counter staff
 
 
+def _meals(meals: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
+    return [
+        {"slot": slot, "cutoff_time": cutoff, "delivery_start": start, "delivery_end": end}
+        for slot, cutoff, start, end in meals
+    ]
+
+
+def city_setup(rng: random.Random) -> dict:
+    """The demo district as a set-up file holds it (usecases.programme): each street's
+    communities around its centre, the kitchens and the street canteens with their meals, and
+    each kitchen's riders."""
+    communities = []
+    for street, (lat, lon, _roads, names) in citydata.STREETS.items():
+        for index, name in enumerate(names):
+            clat, clon = _offset(rng, lat, lon, 350)
+            communities.append(
+                {
+                    "code": f"YX-{street[:2]}-{index + 1}",
+                    "name": f"{name}社区",
+                    "street": street,
+                    "district": citydata.DISTRICT,
+                    "city": citydata.CITY,
+                    "lat": clat,
+                    "lon": clon,
+                }
+            )
+    codes: dict[str, list[str]] = {}
+    for entry in communities:
+        codes.setdefault(entry["street"], []).append(entry["code"])
+    sites = []
+    kitchen_of_street = {}
+    for number, (name, (street, lat, lon, streets)) in enumerate(citydata.KITCHENS.items(), 1):
+        sites.append(
+            {
+                "code": f"K{number}",
+                "name": name,
+                "kind": "central_kitchen",
+                "address": f"{citydata.DISTRICT}{citydata.STREETS[street][2][0]}"
+                f"{100 + number * 7}号",
+                "lat": lat,
+                "lon": lon,
+                "community": codes[street][0],
+                "phone": citydata.KITCHEN_PHONE.format(number=number),
+                "kitchen": f"K{number}",
+                "offers_delivery": True,
+                "serves": [code for s in streets for code in codes[s]],
+                "slots": _meals(citydata.KITCHEN_MEALS),
+            }
+        )
+        kitchen_of_street.update(dict.fromkeys(streets, f"K{number}"))
+    for number, (street, (lat, lon, roads, _names)) in enumerate(citydata.STREETS.items(), 1):
+        slat, slon = _offset(rng, lat, lon, 120)
+        meals = citydata.CANTEEN_MEALS + ([citydata.CANTEEN_DINNER] if number % 2 == 0 else [])
+        sites.append(
+            {
+                "code": f"C{number}",
+                "name": f"{street}长者饭堂",
+                "kind": "canteen",
+                "address": f"{roads[1]}{rng.randrange(10, 300)}号首层",
+                "lat": slat,
+                "lon": slon,
+                "community": codes[street][0],
+                "phone": citydata.CANTEEN_PHONE.format(number=number),
+                "kitchen": kitchen_of_street[street],
+                "offers_pickup": True,
+                "offers_dine_in": True,
+                "serves": codes[street],
+                "slots": _meals(meals),
+            }
+        )
+    riders = []
+    for number in range(1, len(citydata.KITCHENS) + 1):
+        for _ in range(RIDERS_PER_KITCHEN):
+            surname = rng.choice(citydata.SURNAMES)
+            riders.append(
+                {
+                    "name": surname + rng.choice(citydata.GIVEN_MALE + citydata.CHILD_GIVEN),
+                    "phone": _phone(rng, set()),
+                    "kitchen": f"K{number}",
+                    "mode": citydata.RIDER_MODE,
+                    "capacity": rng.choice(citydata.RIDER_CAPACITIES),
+                    "shift_start": citydata.RIDER_SHIFT[0],
+                    "shift_end": citydata.RIDER_SHIFT[1],
+                }
+            )
+    return {
+        "format": programme.FORMAT,
+        "version": programme.VERSION,
+        "communities": communities,
+        "sites": sites,
+        "riders": riders,
+    }
+
+
 def build_city(
     session: Session,
     clock: FixedClock,
@@ -140,99 +230,23 @@ def build_city(
     progress: Progress = _no_progress,
 ) -> City:
     city = City()
+    # The district's communities, sites and their meals, and riders are data (citydata, drawn
+    # into a set-up file), brought in through the same use cases as the set-up pages.
+    document = city_setup(rng)
+    programme.import_setup(session=session, clock=clock, actor=SETUP_ACTOR, document=document)
+    community_ids = {c.code: saved(c.id) for c in session.exec(select(Community))}
     communities: dict[str, list[int]] = {}
-    for street, (lat, lon, _roads, names) in citydata.STREETS.items():
-        for index, name in enumerate(names):
-            clat, clon = _offset(rng, lat, lon, 350)
-            community = create_community(
-                session=session,
-                community_in=CommunityCreate(
-                    code=f"YX-{street[:2]}-{index + 1}",
-                    name=f"{name}社区",
-                    street=street,
-                    district=citydata.DISTRICT,
-                    city=citydata.CITY,
-                    lat=clat,
-                    lon=clon,
-                ),
-            )
-            communities.setdefault(street, []).append(community.id)  # type: ignore[arg-type]
-
-    kitchen_of_street: dict[str, Site] = {}
-    for number, (name, (street, lat, lon, streets)) in enumerate(citydata.KITCHENS.items(), 1):
-        served = [cid for s in streets for cid in communities[s]]
-        kitchen = create_site(
-            session=session,
-            site_in=SiteCreate(
-                code=f"K{number}",
-                name=name,
-                kind=SiteKind.central_kitchen,
-                address=f"{citydata.DISTRICT}{citydata.STREETS[street][2][0]}{100 + number * 7}号",
-                lat=lat,
-                lon=lon,
-                community_id=communities[street][0],
-                phone=f"020-8388 10{number:02d}",
-                offers_delivery=True,
-                serves_community_ids=served,
-                slots=[
-                    MealSlotCreate(
-                        slot=Slot.lunch,
-                        cutoff_time=time(9, 0),
-                        delivery_start=time(11, 0),
-                        delivery_end=time(12, 30),
-                    ),
-                    MealSlotCreate(
-                        slot=Slot.dinner,
-                        cutoff_time=time(14, 30),
-                        delivery_start=time(17, 0),
-                        delivery_end=time(18, 30),
-                    ),
-                ],
-            ),
-        )
-        kitchen.kitchen_id = kitchen.id
-        city.kitchens.append(kitchen)
-        for s in streets:
-            kitchen_of_street[s] = kitchen
-    for number, (street, (lat, lon, roads, _names)) in enumerate(citydata.STREETS.items(), 1):
-        slots = [
-            MealSlotCreate(
-                slot=Slot.lunch,
-                cutoff_time=time(10, 0),
-                delivery_start=time(11, 0),
-                delivery_end=time(13, 0),
-            )
-        ]
-        if number % 2 == 0:  # half the canteens also open for dinner
-            slots.append(
-                MealSlotCreate(
-                    slot=Slot.dinner,
-                    cutoff_time=time(15, 0),
-                    delivery_start=time(17, 0),
-                    delivery_end=time(18, 30),
-                )
-            )
-        slat, slon = _offset(rng, lat, lon, 120)
-        canteen = create_site(
-            session=session,
-            site_in=SiteCreate(
-                code=f"C{number}",
-                name=f"{street}长者饭堂",
-                kind=SiteKind.canteen,
-                address=f"{roads[1]}{rng.randrange(10, 300)}号首层",
-                lat=slat,
-                lon=slon,
-                community_id=communities[street][0],
-                phone=f"020-8388 20{number:02d}",
-                kitchen_id=kitchen_of_street[street].id,
-                offers_pickup=True,
-                offers_dine_in=True,
-                serves_community_ids=communities[street],
-                slots=slots,
-            ),
-        )
-        city.canteens.append(canteen)
-    session.flush()
+    for entry in document["communities"]:
+        communities.setdefault(entry["street"], []).append(community_ids[entry["code"]])
+    sites = {s.code: s for s in session.exec(select(Site))}
+    city.kitchens = [sites[f"K{n}"] for n in range(1, len(citydata.KITCHENS) + 1)]
+    city.canteens = [sites[f"C{n}"] for n in range(1, len(citydata.STREETS) + 1)]
+    city.riders = len(document["riders"])
+    kitchen_of_street = {
+        street: sites[f"K{number}"]
+        for number, (_street, _lat, _lon, streets) in enumerate(citydata.KITCHENS.values(), 1)
+        for street in streets
+    }
 
     dishes = [
         create_dish(
@@ -296,27 +310,8 @@ def build_city(
                 city.menus += 1
         tick()
 
-    for kitchen in city.kitchens:
-        for _ in range(RIDERS_PER_KITCHEN):
-            surname = rng.choice(citydata.SURNAMES)
-            session.add(
-                Rider(
-                    **RiderCreate(
-                        name=surname + rng.choice(citydata.GIVEN_MALE + citydata.CHILD_GIVEN),
-                        phone=_phone(rng, set()),
-                        kitchen_id=kitchen.id,
-                        mode="ebike",
-                        capacity=rng.choice([24, 30, 30, 36]),
-                        shift_start=time(10, 0),
-                        shift_end=time(19, 30),
-                    ).model_dump()
-                )
-            )
-            city.riders += 1
-    session.flush()
-
     _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, progress)
-    build_policy(session, day)
+    build_policy(session, clock, day)
     _add_recipes(session, dishes)
     return city
 
@@ -341,44 +336,54 @@ def _add_recipes(session: Session, dishes: list) -> None:
     session.flush()
 
 
-def build_policy(session: Session, day: date) -> dict[str, int]:
-    """The demo's funders, fund and subsidy rules (see citydata), in force from 1 January."""
-    since = date(day.year, 1, 1)
+def build_policy(session: Session, clock: FixedClock, day: date) -> dict[str, int]:
+    """The demo's funders, fund and subsidy rules (see citydata), set up as the admin would on
+    the policy pages (usecases.policy), in force from the demo day."""
+    districts = {(d.city, d.name): d.id for d in list_districts(session=session)}
     funders = {}
     for code, (zh, en, share, layer, place) in citydata.FUNDERS.items():
-        funder = Funder(
-            code=code,
-            name_zh=zh,
-            name_en=en,
-            share=share,
-            layer=layer,
-            city=citydata.CITY if layer else None,
-            district=place if layer == "district" else None,
-        )
-        session.add(funder)
-        session.flush()
-        funders[code] = funder.id
-    funds = {}
-    for code, (funder, zh, en, period, budget) in citydata.FUNDS.items():
-        fund = Fund(
-            code=code,
-            funder_id=funders[funder],
-            name_zh=zh,
-            name_en=en,
-            period=period,
-            budget_fen=budget,
-        )
-        session.add(fund)
-        session.flush()
-        funds[code] = fund.id
-    for code, rule in citydata.RULES.items():
-        funder, fund, conditions, fixed, bp, priority, stacks, per_meal, per_month = rule
-        session.add(
-            SubsidyRule(
+        funder = policy.create_funder(
+            session=session,
+            clock=clock,
+            actor=SETUP_ACTOR,
+            funder_in=policy.FunderCreate(
                 code=code,
-                funder_id=funders[funder],
-                fund_id=funds.get(fund) if fund else None,
-                effective_from=since,
+                name_zh=zh,
+                name_en=en,
+                share=share,
+                layer=layer,
+                city=citydata.CITY if layer else None,
+                district_id=districts[(citydata.CITY, place)] if layer == "district" else None,
+            ),
+        )
+        funders[code] = saved(funder.id)
+    funds = {}
+    for code, (funder_code, zh, en, period, budget) in citydata.FUNDS.items():
+        fund = policy.create_fund(
+            session=session,
+            clock=clock,
+            actor=SETUP_ACTOR,
+            fund_in=policy.FundCreate(
+                code=code,
+                funder_id=funders[funder_code],
+                name_zh=zh,
+                name_en=en,
+                period=period,
+                budget_fen=budget,
+            ),
+        )
+        funds[code] = saved(fund.id)
+    for code, rule in citydata.RULES.items():
+        funder_code, fund, conditions, fixed, bp, priority, stacks, per_meal, per_month = rule
+        policy.publish_rule(
+            session=session,
+            clock=clock,
+            actor=SETUP_ACTOR,
+            draft=policy.RuleDraft(
+                code=code,
+                funder_id=funders[funder_code],
+                fund_id=funds[fund] if fund else None,
+                effective_from=day,
                 amount_fen=fixed,
                 percent_bp=bp,
                 priority=priority,
@@ -387,11 +392,12 @@ def build_policy(session: Session, day: date) -> dict[str, int]:
                 cap_per_elder_month_fen=per_month,
                 categories=conditions.get("categories", []),
                 min_age=conditions.get("min_age"),
-            )
+            ),
         )
+    # The programme's own settings have no page yet: written as the set-up did before.
     session.add(
-        BillingPolicy(
-            effective_from=since,
+        policy.BillingPolicy(
+            effective_from=date(day.year, 1, 1),
             elder_min_payment_fen=citydata.ELDER_MIN_PAYMENT_FEN,
             unserved=citydata.UNSERVED,
         )
