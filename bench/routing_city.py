@@ -525,6 +525,14 @@ def main(argv: list[str] | None = None) -> int:
                 else None
             )
             rows.append(row)
+            print(
+                f"  {row['solver']}: {row['km']:.1f} km, {row['riders']} riders"
+                + ("" if row["feasible"] else " (breaks a rule)"),
+                flush=True,
+            )
+        # A long run's days so far survive an interruption.
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(rows, indent=2))
         if args.write_vrplib:
             path = write_vrplib(problem, args.write_vrplib, shortest[1] if shortest else None)
             print(f"  written {path}")
