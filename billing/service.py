@@ -217,7 +217,7 @@ def limits_for(
             if cap is not None:
                 used = session.exec(
                     select(CapUsage.used_fen).where(
-                        CapUsage.rule_id == rule.id,
+                        CapUsage.rule_id == _cap_key(session, rule),
                         CapUsage.elder_id == elder_id,
                         CapUsage.period == period,
                     )
@@ -514,8 +514,8 @@ def _take(session: Session, order: Order, result: Split) -> bool:
             ).rowcount
             if taken != 1:
                 return False
-        rule_id = saved(allocation.rule_id)
-        rule = session.get_one(SubsidyRule, rule_id)
+        rule = session.get_one(SubsidyRule, saved(allocation.rule_id))
+        rule_id = _cap_key(session, rule)
         for cap, period in (
             (rule.cap_per_elder_day_fen, _day(order.service_date)),
             (rule.cap_per_elder_month_fen, _month(order.service_date)),
@@ -563,7 +563,7 @@ def _give_back(
     session.exec(
         sa.update(CapUsage)
         .where(
-            col(CapUsage.rule_id) == rule_id,
+            col(CapUsage.rule_id) == _cap_key(session, session.get_one(SubsidyRule, rule_id)),
             col(CapUsage.elder_id) == elder_id,
             col(CapUsage.period).in_([day, month]),
         )
@@ -583,6 +583,15 @@ def _ensure_budget_row(session: Session, fund_id: int, service_date: date) -> st
         .on_conflict_do_nothing()
     )
     return period
+
+
+def _cap_key(session: Session, rule: SubsidyRule) -> int:
+    """Whose per-elder caps a rule version counts under: its code's first version, so that an
+    elder's month does not start afresh when a new version takes effect in the middle of it."""
+    first: int = session.execute(
+        sa.select(sa.func.min(SubsidyRule.id)).where(col(SubsidyRule.code) == rule.code)
+    ).scalar_one()
+    return first
 
 
 def _ensure_usage_row(session: Session, rule_id: int, elder_id: int, period: str) -> None:

@@ -256,3 +256,28 @@ def test_previewing_for_sample_elders_uses_their_own_categories_and_is_logged(ma
     assert (row.elder_id, row.categories) == (dibao.id, ("dibao",))
     assert (row.elder_pays("today"), row.elder_pays("draft")) == (700, 500)
     assert "preview_rule" in actions(session)
+
+
+def test_an_elders_monthly_cap_carries_on_across_a_rules_versions(make, rules, session):
+    site, dishes, elder = make.world()
+    later = make.today + timedelta(days=2)
+    make.menu(site, dishes, later)
+    city = rules.funder()
+    publish(make, funder=city, amount_fen=400, cap_per_elder_month_fen=1000)
+    publish(make, funder=city, amount_fen=400, cap_per_elder_month_fen=1000, effective_from=later)
+
+    def order(day, key):
+        return ordering.place_order(
+            session=session,
+            clock=make.clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            service_date=day,
+            slot=Slot.lunch,
+            dish_id=dishes[0].id,
+            variant="regular",
+            idempotency_key=key,
+        ).split.total(Share.government)
+
+    got = [order(make.today, "a"), order(make.today + timedelta(days=1), "b"), order(later, "c")]
+    assert got == [400, 400, 200]
