@@ -27,10 +27,12 @@ demo: install
 serve: install
 	$(BIN)/mealaid serve
 
+# Tests run on every core; a core left without tests takes some from the other's queue
+# (worksteal): a few tests take a minute, and one of them last must not keep a core idle.
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 bench: install
 	$(BIN)/python bench/orders.py
