@@ -6,7 +6,16 @@ they need are re-exported here."""
 from sqlmodel import Session
 
 from billing import policy
-from billing.models import BillingPolicy, BudgetPeriod, Fund, FundBudget, Funder, SubsidyRule
+from billing.models import (
+    BillingPolicy,
+    BudgetPeriod,
+    Fund,
+    FundBudget,
+    Funder,
+    Layer,
+    Share,
+    SubsidyRule,
+)
 from billing.periods import budget_period, fund_name, period_name
 from billing.policy import (
     FundCreate,
@@ -39,12 +48,14 @@ __all__ = [
     "FundUpdate",
     "FunderCreate",
     "FunderUpdate",
+    "Layer",
     "Payment",
     "PeriodBudget",
     "Preview",
     "PreviewRow",
     "RuleDraft",
     "RuleLine",
+    "Share",
     "budget_period",
     "create_fund",
     "create_funder",
