@@ -11,7 +11,6 @@ import hashlib
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -236,12 +235,22 @@ def _cells(content: bytes, filename: str) -> Iterator[Sequence[Any]]:
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         raise _FileProblem(OLD_EXCEL)
     if content.startswith(b"PK\x03\x04"):
+        # Anything a damaged or hostile workbook makes openpyxl raise (a broken zip, XML that
+        # is not a sheet, a part missing) means the same to the admin: not a file we can read.
         try:
             book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        except Exception:
             raise _FileProblem(BAD_FILE) from None
         try:
-            yield from book.worksheets[0].iter_rows(values_only=True)
+            rows = book.worksheets[0].iter_rows(values_only=True)
+            while True:
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except Exception:
+                    raise _FileProblem(BAD_FILE) from None
+                yield row
         finally:
             book.close()
         return

@@ -244,3 +244,18 @@ def test_bad_headers_refuse_the_whole_file_even_for_the_clean_rows(
 def test_a_file_that_is_not_an_elder_list_is_refused_as_a_whole(session, clock, content):
     result = refused_whole(session, clock, content)
     assert result.problems[0].row == 0
+
+
+def test_a_damaged_workbook_is_refused_as_a_file_we_cannot_read(session, clock, make):
+    import io
+    import zipfile
+
+    make.community(name="六榕社区")
+    whole = xlsx_file(HEADERS_ZH, [elder_row(1, "六榕社区")])
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(whole)) as source, zipfile.ZipFile(damaged, "w") as copy:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            copy.writestr(item, body[: len(body) // 2] if "sheet1" in item.filename else body)
+    result = refused_whole(session, clock, damaged.getvalue())
+    assert (result.problems[0].row, result.rows) == (0, 0)
