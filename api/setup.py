@@ -545,7 +545,9 @@ def _sites_page(
             "communities": _communities(session),
             "kitchens": [s for s in sites if s.kind == SiteKind.central_kitchen],
             "kinds": list(SiteKind),
+            "kind_names": {k.value: k for k in SiteKind},
             "meals": list(Slot),
+            "meal_names": {m.value: m for m in Slot},
             "site_names": {s.id: s.name for s in sites},
         },
         status,
@@ -754,6 +756,7 @@ def _people_page(
             "communities": communities,
             "community_names": {c.id: c.name for c in communities},
             "modes": list(RiderMode),
+            "mode_names": {m.value: m for m in RiderMode},
         },
         status,
     )

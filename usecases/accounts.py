@@ -213,7 +213,7 @@ def list_accounts(*, session: Session) -> list[AccountRow]:
             id=account_id,
             username=account.username,
             display_name=account.display_name,
-            role=account.role,
+            role=Role(account.role),
             active=account.active,
             rider_id=account.rider_id,
             funder_id=account.funder_id,

@@ -28,6 +28,7 @@ WORDS = {
         "window": "送餐时段",
         "needs": "社区",
         "kind": "中央厨房",
+        "no": "否",
     },
     "en": {
         "checklist": "Set-up checklist",
@@ -38,6 +39,7 @@ WORDS = {
         "window": "delivery window",
         "needs": "communities",
         "kind": "central kitchen",
+        "no": "no",
     },
 }
 
@@ -166,15 +168,27 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     _submit(page, "#account-form")
     password = page.locator("#new-password code").inner_text()
     assert len(password) >= 12
-    assert "wang.sg" in page.locator("table.accounts").inner_text()
+    row = page.locator("tr[data-username='wang.sg']")
+    assert "北京街社区" in row.inner_text()
     page.screenshot(path=ARTIFACTS / f"setup-accounts-{shot}.png", full_page=True)
+    # She forgot it: a new one, shown once; then she leaves, and her account is disabled.
+    with page.expect_navigation():
+        row.locator("form[action$='/password'] button").click()
+    again = page.locator("#new-password code").inner_text()
+    assert again != password and len(again) >= 12
+    with page.expect_navigation():
+        page.locator("tr[data-username='wang.sg'] form[action$='/active'] button").click()
+    assert words["saved"] in page.locator(".done").inner_text()
+    cells = page.locator("tr[data-username='wang.sg'] td")
+    assert cells.nth(4).inner_text().strip() == words["no"]
 
-    # The checklist now: communities, sites and staff done; menus, policy, elders to go.
+    # The checklist now: communities and sites done; staff not, since the one account besides
+    # the admin's is disabled; menus, policy and elders to go.
     page.locator("nav.main-nav a[href='/admin/setup']").click()
     page.wait_for_load_state()
     assert _state(page, "communities") == words["done"]
     assert _state(page, "sites") == words["done"]
-    assert _state(page, "staff") == words["done"]
+    assert _state(page, "staff") == words["missing"]
     assert _state(page, "menus") == words["missing"]
     assert _state(page, "elders") == words["missing"]
 
