@@ -42,12 +42,13 @@ INSERTION_ORDER = (
 )
 
 
-# A rider used costs as much as this many kilometres ridden. A rider is paid for the meal's
-# round (about 60 yuan for a lunch round of three hours at a city's part-time hourly wage),
-# while a kilometre more costs the rider about four minutes on an e-bike (some 2 yuan of that
-# wage) and a few fen of power: one rider fewer pays for up to about 30 km more. The default
-# is lower than that: the time a longer route takes is already bounded by the ride limit and
-# the shift, and a plan that trades many kilometres for a rider makes every meal ride longer.
+# A rider used costs as much as this many kilometres ridden. In money a rider is worth far
+# more: a lunch round is paid about 75 yuan (three hours at 25 yuan), a kilometre costs a few
+# fen of power. But kilometres are also the meals' time in the box and the riders' effort
+# (about four minutes each on an e-bike), which the programme is there to keep short. 5 km,
+# some 20 minutes of riding spread over the other routes, is what a rider fewer may cost: the
+# plan sends one rider fewer where the others take the stops with a short detour, and does not
+# stretch every route to the ride limit to save one.
 RIDER_COST_KM = 5.0
 # A kitchen's search gets `SECONDS_PER_STOP` a stop, from `KITCHEN_MIN_SECONDS` to
 # `KITCHEN_MAX_SECONDS`: planning starts at the cutoff, an hour or more before the riders
