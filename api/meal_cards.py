@@ -27,9 +27,12 @@ class CardReissuedPublic(BaseModel):
     card_number: int  # the card now in use; every earlier one is refused at the counter
 
 
-def _pdf(cards: list[meal_cards.MealCard], locale: str, filename: str) -> Response:
+def _pdf(
+    request: Request, cards: list[meal_cards.MealCard], locale: str, filename: str
+) -> Response:
+    phone = request.app.state.settings.programme_phone
     return Response(
-        meal_cards.cards_pdf(cards, locale),
+        meal_cards.cards_pdf(cards, locale, phone=phone),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
@@ -53,7 +56,7 @@ def elder_card(
         subject=f"elder:{elder_id}",
         detail=f"card:{cards[0].card_number}",
     )
-    return _pdf(cards, locale, f"meal-card-{elder_id}.pdf")
+    return _pdf(request, cards, locale, f"meal-card-{elder_id}.pdf")
 
 
 @router.get(
@@ -80,7 +83,7 @@ def community_cards(
         subject=f"community:{community_id}",
         detail=" ".join(f"elder:{c.elder_id}" for c in cards),
     )
-    return _pdf(cards, locale, f"meal-cards-community-{community_id}.pdf")
+    return _pdf(request, cards, locale, f"meal-cards-community-{community_id}.pdf")
 
 
 def _reissue(session, clock, staff, elder_id: int) -> int:  # type: ignore[no-untyped-def]

@@ -26,7 +26,6 @@ from core.errors import DomainError, ElderNotFound, NotFound
 from core.i18n import N_
 from core.models import Community, Elder, saved
 from core.reports import FONT, draw_qr
-from core.settings import get_settings
 from core.signing import matches, signature
 from core.types import ElderStatus
 
@@ -214,7 +213,9 @@ def _name_size(name: str, width: float) -> float:
     return size
 
 
-def _draw_card(pdf: canvas.Canvas, card: MealCard, x: float, y: float, locale: str) -> None:
+def _draw_card(
+    pdf: canvas.Canvas, card: MealCard, x: float, y: float, locale: str, phone: str
+) -> None:
     """One card with its bottom-left corner at (x, y): the code at the right (a reader needs
     4 modules of clear space around it: nothing is drawn within 4 mm of it), the title, the
     name across the left, the photo's place under it with the community and card number."""
@@ -249,7 +250,7 @@ def _draw_card(pdf: canvas.Canvas, card: MealCard, x: float, y: float, locale: s
     number = i18n.render(NUMBER, locale, {"number": f"{card.elder_id}-{card.card_number}"})
     pdf.setFont(FONT, 7)
     pdf.drawString(text_x, cursor - 1.5 * mm, _fit(number, 7, text_width))
-    footer = i18n.render(FOOTER, locale, {"phone": get_settings().programme_phone})
+    footer = i18n.render(FOOTER, locale, {"phone": phone})
     pdf.setFont(FONT, 6)
     pdf.drawString(x + pad, y + 3 * mm, _fit(footer, 6, CARD_WIDTH - 2 * pad))
 
@@ -271,9 +272,10 @@ def _cut_lines(pdf: canvas.Canvas, left: float, bottom: float, rows: int) -> Non
     pdf.restoreState()
 
 
-def cards_pdf(cards: Sequence[MealCard], locale: str) -> bytes:
+def cards_pdf(cards: Sequence[MealCard], locale: str, *, phone: str) -> bytes:
     """A4 sheets of ten cards (two across, five down) with cut lines; a single card is a sheet
-    of one, printed at its true size on any office printer."""
+    of one, printed at its true size on any office printer. `phone`: the number each card's
+    foot gives (the programme's)."""
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, invariant=1, initialFontName=FONT)
     pdf.setTitle(i18n.gettext(TITLE, locale))
@@ -285,7 +287,8 @@ def cards_pdf(cards: Sequence[MealCard], locale: str) -> bytes:
         rows = -(-len(on_page) // COLUMNS) or 1
         for place, card in enumerate(on_page):
             column, row = place % COLUMNS, place // COLUMNS
-            _draw_card(pdf, card, left + column * CARD_WIDTH, top - (row + 1) * CARD_HEIGHT, locale)
+            x, y = left + column * CARD_WIDTH, top - (row + 1) * CARD_HEIGHT
+            _draw_card(pdf, card, x, y, locale, phone)
         _cut_lines(pdf, left, top - rows * CARD_HEIGHT, rows)
         pdf.showPage()
     pdf.save()

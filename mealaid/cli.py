@@ -1431,7 +1431,7 @@ def _meal_card_sheet(database, port: int, locale: str) -> None:
     folder = Path("out") / "meal-cards"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"meal-cards-{community.code}.pdf"
-    path.write_bytes(meal_cards.cards_pdf(cards, locale))
+    path.write_bytes(meal_cards.cards_pdf(cards, locale, phone=get_settings().programme_phone))
     console.print(
         i18n.render(
             N_(

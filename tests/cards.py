@@ -8,13 +8,15 @@ from PIL import Image
 from reportlab.lib.pagesizes import A4
 
 from core.meal_cards import CARD_HEIGHT, CARD_WIDTH, COLUMNS, ROWS, cards_for, cards_pdf
+from core.settings import get_settings
 
 
 def card_photo(database, elder_id: int, *, dpi: int = 150, turn: int = 90) -> bytes:
     """A JPEG photo of the elder's card now in use (the first card on its sheet, with some of
     the table around it)."""
     with database.reading() as session:
-        pdf = cards_pdf(cards_for(session=session, elder_ids=[elder_id]), "zh_CN")
+        cards = cards_for(session=session, elder_ids=[elder_id])
+        pdf = cards_pdf(cards, "zh_CN", phone=get_settings().programme_phone)
     return sheet_photo(pdf, dpi=dpi, turn=turn)
 
 

@@ -23,6 +23,9 @@ def decoded(pdf: bytes, page: int = 0) -> list[str]:
     ]
 
 
+PHONE = "020-8888 1234"
+
+
 def test_the_code_names_the_elder_and_card_only_and_is_signed(make, session):
     elder = make.elder(name="陈桂英", phone="13800001234")
     code = meal_cards.card_code(elder.id, 1)
@@ -67,7 +70,7 @@ def test_a_sheet_has_ten_cards_a_page_whose_codes_decode_and_names_render_in_chi
     meal_cards.reissue(session=session, elder_id=elders[0].id)
     cards = meal_cards.cards_for(session=session, elder_ids=[e.id for e in elders])
     assert [c.elder for c in cards] == names
-    pdf = meal_cards.cards_pdf(cards, "zh_CN")
+    pdf = meal_cards.cards_pdf(cards, "zh_CN", phone=PHONE)
     pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
     assert len(pages) == 2
     text = re.sub(r"\s+", "", pages[0].extract_text())
@@ -82,9 +85,12 @@ def test_a_sheet_has_ten_cards_a_page_whose_codes_decode_and_names_render_in_chi
     english = re.sub(
         r"\s+",
         " ",
-        pypdf.PdfReader(io.BytesIO(meal_cards.cards_pdf(cards[:1], "en"))).pages[0].extract_text(),
+        pypdf.PdfReader(io.BytesIO(meal_cards.cards_pdf(cards[:1], "en", phone=PHONE)))
+        .pages[0]
+        .extract_text(),
     )
     assert "Meal card" in english
+    assert PHONE in english  # the number the card's foot gives, as the caller passed it
 
 
 def test_a_photo_without_a_card_is_unreadable(make, session):

@@ -159,6 +159,6 @@ def test_meal_cards_embed_their_font(make, session, tmp_path):
     elders = [make.elder(site, name="阿依古丽·买买提"), make.elder(site, name="陆伟雄")]
     cards = meal_cards.cards_for(session=session, elder_ids=[e.id for e in elders])
     path = tmp_path / "cards.pdf"
-    path.write_bytes(meal_cards.cards_pdf(cards, "zh_CN"))
+    path.write_bytes(meal_cards.cards_pdf(cards, "zh_CN", phone="020-8888 1234"))
     assert_embedded_and_drawable(path)
     assert "阿依古丽·买买提" in text_of(path).replace("\n", "")

@@ -189,7 +189,7 @@ def test_a_mark_is_undone_and_a_mark_made_offline_is_sent_when_the_connection_is
     with empty_database.reading() as session:
         community = session.exec(select(Elder.community_id)).first()
         sheet = meal_cards.cards_pdf(
-            meal_cards.cards_for(session=session, community_id=community), "zh_CN"
+            meal_cards.cards_for(session=session, community_id=community), "zh_CN", phone="12345"
         )
     # For a look (docs: converted with pdftoppm where installed).
     (ARTIFACTS / f"meal-cards-{empty_database.dialect}.pdf").write_bytes(sheet)
