@@ -97,7 +97,8 @@ def settle_files(
                 ),
             ],
             [
-                *category_header[:3],
+                *category_header[:2],
+                t(N_("Orders")),
                 t(N_("Portions")),
                 category_header[3],
             ],
