@@ -25,8 +25,9 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import Clock, today
 from core.dates import read_date
+from core.db import exclusive
 from core.elders import phone_forms
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.geocoding import Locator, default_locator
 from core.i18n import N_, gettext, render
 from core.id_numbers import IdNumberProblem, read_id_number
@@ -746,6 +747,9 @@ def import_elders(
     the caller's one transaction. While a row has a problem nothing is written, unless
     `only_clean`: then the clean rows go in and the others are left (a problem with the file
     itself, its format or its headers, leaves every row out)."""
+    # One import at a time (PostgreSQL; SQLite's writers take turns anyway): a second import
+    # of the same list plans after the first has committed, and finds its elders.
+    exclusive(session, "elder-import")
     plan = _plan(session, clock, content, filename)
     clean = [row for row in plan.rows if not row.problems and row.elder_in is not None]
     if plan.problems and (not only_clean or not clean):
@@ -764,10 +768,13 @@ def import_elders(
                 locator=locator,
             )
         except DomainError as refusal:
-            # A rule the checks above share with the registry said no after all (another
-            # import at the same moment): the caller rolls everything back.
+            # A rule the checks above share with the registry said no after all (an elder
+            # registered on the form at the same moment): the caller rolls everything back.
             item = refusal.params.get("item", 0)
             raise RowRefused(row=batch[item].number, refusal=refusal) from refusal
+        except sa.exc.IntegrityError as clash:
+            # The same, between the check and the insert.
+            raise ImportCollided() from clash
         created += len(batch)
     for row in clean:
         if row.match is None:
@@ -807,6 +814,14 @@ def import_elders(
         updated=updated,
         unchanged=unchanged,
         skipped=skipped,
+    )
+
+
+class ImportCollided(Conflict):
+    code = "import_collided"
+    message = N_(
+        "Nothing was imported: an elder of this file was registered by someone else at the "
+        "same moment. Please import the file again."
     )
 
 

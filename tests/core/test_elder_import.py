@@ -259,3 +259,38 @@ def test_a_damaged_workbook_is_refused_as_a_file_we_cannot_read(session, clock, 
             copy.writestr(item, body[: len(body) // 2] if "sheet1" in item.filename else body)
     result = refused_whole(session, clock, damaged.getvalue())
     assert (result.problems[0].row, result.rows) == (0, 0)
+
+
+def test_the_same_list_imported_twice_at_once_registers_each_elder_once(empty_database):
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+    from threading import Barrier
+
+    from core.clock import FixedClock
+    from core.geocoding import Locator
+    from tests.conftest import SHANGHAI
+    from tests.factories import Factory
+
+    clock = FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        Factory(session, clock).community(name="六榕社区")
+    content = csv_file(HEADERS_ZH, [elder_row(n, "六榕社区") for n in range(1, 31)])
+    barrier = Barrier(2)
+
+    def attempt(_):
+        barrier.wait()
+        with empty_database.transaction() as session:
+            result = import_elders(
+                session=session,
+                clock=clock,
+                actor="admin",
+                content=content,
+                locator=Locator(None),
+            )
+        return result.created, result.unchanged
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, range(2)))
+    assert outcomes == [(0, 30), (30, 0)]
+    with empty_database.reading() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Elder)).scalar_one() == 30
