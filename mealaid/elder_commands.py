@@ -12,9 +12,10 @@ from rich.table import Table
 from core import i18n
 from core.clock import SystemClock
 from core.db import Database
+from core.errors import DomainError
 from core.i18n import N_
 from core.settings import get_settings
-from usecases.elder_import import ImportResult, RowRefused, check_elder_file, import_elders
+from usecases.elder_import import ImportResult, check_elder_file, import_elders
 
 elders_app = typer.Typer(help="The elders registry.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -88,7 +89,7 @@ def import_command(
                 filename=file.name,
                 only_clean=only_clean,
             )
-    except RowRefused as refusal:
+    except DomainError as refusal:
         console.print(refusal.render(locale))
         raise typer.Exit(1) from None
     _print_problems(result, locale)
