@@ -98,6 +98,9 @@ def preview_draft(
         draft_rules.append(_draft_terms(draft, funder))
     draft_cap = _smallest(draft.cap_per_elder_day_fen, draft.cap_per_elder_month_fen)
     names = {saved(f.id): Bilingual(f.name_zh, f.name_en) for f in session.exec(select(Funder))}
+    # Budgets and caps taken as unspent: the same for every sample meal of a day.
+    limits_today = _fresh_limits(session, now_rules, today, None)
+    limits_draft = _fresh_limits(session, draft_rules, on, draft_cap)
     rows: list[PreviewRow] = []
     samples: list[tuple[Elder | None, frozenset[str], int, Site]] = []
     for elder_id in elder_ids:
@@ -141,8 +144,8 @@ def preview_draft(
                 site_id=saved(site.id),
                 site=site.name,
                 price_fen=price_fen,
-                today=_payments(session, facts[today], now_rules, today, names),
-                draft=_payments(session, facts[on], draft_rules, on, names, draft_cap),
+                today=_payments(facts[today], now_rules, limits_today, names),
+                draft=_payments(facts[on], draft_rules, limits_draft, names),
             )
         )
     return Preview(today, on, rows)
@@ -181,16 +184,9 @@ def _neighbour(
 
 
 def _payments(
-    session: Session,
-    meal: Meal,
-    rules: list[Terms],
-    on: date,
-    names: dict[int, Bilingual],
-    draft_cap: int | None = None,
+    meal: Meal, rules: list[Terms], limits: Limits, names: dict[int, Bilingual]
 ) -> tuple[Payment, ...]:
-    # The split reads a cap as what is left of it (Limits): unused, the cap itself.
-    result = split(meal, rules, _fresh_limits(session, rules, on, draft_cap))
-    return _grouped(result, names)
+    return _grouped(split(meal, rules, limits), names)
 
 
 def _grouped(result: Split, names: dict[int, Bilingual]) -> tuple[Payment, ...]:
