@@ -19,7 +19,6 @@ from api.deps import ClockDep, KitchenStaff, LocaleDep, ReadSessionDep, SessionD
 from api.errors import STAFF_RESPONSES
 from api.templating import page
 from core.clock import today
-from core.settings import get_settings
 from core.types import RowId, ServiceMode, Slot
 from kitchen.exports import kitchen_files
 from kitchen.service import (
@@ -264,6 +263,7 @@ def kitchen_file(
     _own_kitchen(staff, kitchen_id)
     day = service_date or today(clock)
     folder = Path(tempfile.mkdtemp(prefix="mealaid-kitchen-"))
+    settings = request.app.state.settings
     files = kitchen_files(
         session=session,
         kitchen_id=kitchen_id,
@@ -271,7 +271,9 @@ def kitchen_file(
         slot=slot,
         folder=folder,
         locale=locale,
-        base_url=get_settings().public_base_url,
+        base_url=settings.public_base_url,
+        programme_phone=settings.programme_phone,
+        tz=settings.tz,
     )
     stem, suffix = name.rsplit(".", 1)
     path = next(f for f in files if f.name.startswith(stem + "-") and f.suffix == "." + suffix)

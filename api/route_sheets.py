@@ -30,10 +30,13 @@ def route_sheet(
 ) -> Response:
     """A route's printable sheet: stops in order, tick boxes, a QR code per stop (A4 PDF)."""
     actor = route_actor(session, clock, staff, route_id, key)
+    settings = request.app.state.settings
     routes = sheet_routes(
         session=session,
         route_ids=[route_id],
-        base_url=request.app.state.settings.public_base_url,
+        base_url=settings.public_base_url,
+        programme_phone=settings.programme_phone,
+        tz=settings.tz,
     )
     # The sheet names elders with their phones and addresses: who printed it is recorded.
     record_view(request, actor=actor, action="print_route_sheet", subject=f"route:{route_id}")

@@ -4,6 +4,7 @@ meal."""
 
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -43,7 +44,11 @@ def kitchen_files(
     folder: Path,
     locale: str,
     base_url: str,
+    programme_phone: str,
+    tz: ZoneInfo,
 ) -> list[Path]:
+    """Every file the kitchen prints for a meal: lists, packing lists, labels and route
+    sheets (`programme_phone`, `tz`: the programme's, for the sheets)."""
     folder.mkdir(parents=True, exist_ok=True)
 
     def t(message: str) -> str:
@@ -231,6 +236,8 @@ def kitchen_files(
             folder=folder,
             locale=locale,
             base_url=base_url,
+            programme_phone=programme_phone,
+            tz=tz,
         )
     )
     return files

@@ -8,6 +8,7 @@ from datetime import date
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -29,7 +30,6 @@ from sqlmodel import Session
 from core import i18n
 from core.i18n import N_
 from core.reports import FONT, draw_qr
-from core.settings import get_settings
 from core.sites import phone_to_call
 from core.types import Slot, code_name
 from kitchen.labels import VARIANT_NAMES
@@ -55,9 +55,18 @@ class SheetRoute:
     route: RouteView
     route_url: str
     stop_urls: tuple[str, ...]
+    phone: str  # to call when nobody answers: the kitchen's, else the programme's
+    tz: ZoneInfo  # the programme's: times as the rider reads them
 
 
-def sheet_routes(*, session: Session, route_ids: Sequence[int], base_url: str) -> list[SheetRoute]:
+def sheet_routes(
+    *,
+    session: Session,
+    route_ids: Sequence[int],
+    base_url: str,
+    programme_phone: str,
+    tz: ZoneInfo,
+) -> list[SheetRoute]:
     routes = []
     for route_id in route_ids:
         view = route_view(session=session, route_id=route_id)
@@ -70,6 +79,10 @@ def sheet_routes(*, session: Session, route_ids: Sequence[int], base_url: str) -
                     links.stop_url(base_url, route, stop.order_id, links.Channel.sheet)
                     for stop in view.stops
                 ),
+                # The rule for every number we give: the meal's site (the kitchen the route
+                # leaves from), else the programme's.
+                phone_to_call(programme_phone=programme_phone, site_phone=view.kitchen_phone),
+                tz,
             )
         )
     return routes
@@ -84,6 +97,8 @@ def kitchen_route_sheets(
     folder: Path,
     locale: str,
     base_url: str,
+    programme_phone: str,
+    tz: ZoneInfo,
 ) -> Path:
     """One PDF with every route of a kitchen's meal, each route on pages of its own, written
     into `folder` beside the kitchen's other files."""
@@ -94,6 +109,8 @@ def kitchen_route_sheets(
             session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot.value
         ),
         base_url=base_url,
+        programme_phone=programme_phone,
+        tz=tz,
     )
     empty = i18n.render(
         N_("Route sheets: {kitchen}, {when}"),
@@ -288,9 +305,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
             {
                 "kitchen": route.kitchen,
                 "when": _when(route.service_date, route.slot, locale),
-                "departure": i18n.clock_time(
-                    route.departure_at.astimezone(get_settings().tz), locale
-                ),
+                "departure": i18n.clock_time(route.departure_at.astimezone(sheet.tz), locale),
             },
         ),
         i18n.render(
@@ -308,14 +323,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
                 "Scan a stop's code to open it on a phone."
             ),
             locale,
-            # The rule for every number we give: the meal's site (the kitchen the route
-            # leaves from), else the programme's.
-            {
-                "phone": phone_to_call(
-                    programme_phone=get_settings().programme_phone,
-                    site_phone=route.kitchen_phone,
-                )
-            },
+            {"phone": sheet.phone},
         ),
     ]
     heading = Table(
@@ -375,7 +383,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
         rows.append(
             [
                 p(str(stop.position), styles.bold),
-                p(i18n.clock_time(stop.eta.astimezone(get_settings().tz), locale), styles.bold),
+                p(i18n.clock_time(stop.eta.astimezone(sheet.tz), locale), styles.bold),
                 who,
                 p(stop.address),
                 meal,

@@ -1068,6 +1068,8 @@ def _route_sheets(
                 folder=folder,
                 locale=locale,
                 base_url=get_settings().public_base_url,
+                programme_phone=get_settings().programme_phone,
+                tz=get_settings().tz,
             )
             console.print(
                 i18n.render(
@@ -1208,6 +1210,8 @@ def kitchen(
                     folder=out,
                     locale=locale,
                     base_url=get_settings().public_base_url,
+                    programme_phone=get_settings().programme_phone,
+                    tz=get_settings().tz,
                 )
                 console.print(
                     i18n.render(
@@ -1609,6 +1613,8 @@ def _kitchen_lists(database, service_date: date, locale: str) -> None:
                         folder=folder,
                         locale=locale,
                         base_url=get_settings().public_base_url,
+                        programme_phone=get_settings().programme_phone,
+                        tz=get_settings().tz,
                     )
                 )
     console.print(

@@ -15,7 +15,10 @@ from core.models import Elder, Order
 from core.reports import FONT
 from core.types import Category, Slot
 from kitchen.exports import kitchen_files
+from tests.conftest import SHANGHAI
 from tests.factories import PolicyFactory, kitchen_with_route, lunch_delivered
+
+PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
 
 def fonts_of(path: Path) -> list[tuple[str, dict]]:
@@ -67,6 +70,8 @@ def test_every_kitchen_pdf_embeds_its_font_and_has_a_glyph_for_each_character(
         folder=tmp_path,
         locale=locale,
         base_url="https://meals.example.org",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     pdfs = [path for path in files if path.suffix == ".pdf"]
     assert {path.name.split("-20")[0] for path in pdfs} == {

@@ -35,8 +35,6 @@ NOT_YET = {
     ("core/orders.py", "undo_minutes"),
     ("core/elders.py", "programme_phone"),
     ("core/geocoding.py", "*"),
-    ("kitchen/route_sheets.py", "programme_phone"),
-    ("kitchen/route_sheets.py", "tz"),
     ("routing/links.py", "link_margin_hours"),
     ("usecases/counter.py", "undo_minutes"),
 }

@@ -11,7 +11,10 @@ from core.models import Elder, Order
 from core.types import Slot
 from kitchen.route_sheets import route_sheets_pdf, sheet_routes
 from routing.service import route_view
+from tests.conftest import SHANGHAI
 from tests.factories import kitchen_with_route
+
+PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
 
 def flat(pdf: bytes) -> str:
@@ -28,7 +31,13 @@ def test_the_route_sheet_says_which_doors_are_placed_approximately(make, session
     session.flush()
     view = route_view(session=session, route_id=route_id)
     assert [stop.location_approximate for stop in view.stops] == [False, True]
-    sheet = sheet_routes(session=session, route_ids=[route_id], base_url="https://x.org")[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route_id],
+        base_url="https://x.org",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     chinese = flat(route_sheets_pdf([sheet], "zh_CN"))
     first, second_at = (chinese.index(stop.elder) for stop in view.stops)
     assert "位置为约略" not in chinese[first:second_at]

@@ -15,6 +15,9 @@ from core.types import ServiceMode, SiteKind, Slot, Texture
 from kitchen.exports import kitchen_files
 from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import production_list, purchase_list, special_diets, to_milli
+from tests.conftest import SHANGHAI
+
+PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
 DAY = date(2026, 11, 25)
 
@@ -203,6 +206,8 @@ def test_labels_carry_name_address_dish_variant_allergens_and_a_stop_link(
         folder=tmp_path,
         locale="zh_CN",
         base_url="https://meals.example.org",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     for kind in ("labels-a4", "labels-thermal"):
         path = next(p for p in files if p.name.startswith(kind))
@@ -255,6 +260,8 @@ def test_the_production_pdf_totals_each_dish_and_variant_above_the_rows_per_dest
         folder=tmp_path,
         locale="zh_CN",
         base_url="https://meals.example.org",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     lines = pdf_lines(
         next(p for p in files if p.name.startswith("production-") and p.suffix == ".pdf")
@@ -300,6 +307,8 @@ def test_the_purchase_lists_quantity_column_is_headed_quantity_not_money(
         folder=tmp_path,
         locale=locale,
         base_url="https://meals.example.org",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     csv = next(p for p in files if p.name.startswith("purchase-") and p.suffix == ".csv")
     header = csv.read_text(encoding="utf-8-sig").splitlines()[0].split(",")

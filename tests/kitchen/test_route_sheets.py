@@ -22,6 +22,8 @@ from routing.service import RouteView, StopView, route_view
 from tests.conftest import SHANGHAI
 from tests.factories import kitchen_with_route
 
+PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
+
 BASE = "https://meals.example.org"
 
 
@@ -64,7 +66,13 @@ def route(make, session):
 def test_the_sheet_lists_the_stops_in_order_with_chinese_names_addresses_and_warnings(
     route, session
 ):
-    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     text = flat("".join(pages_text(route_sheets_pdf([sheet], "zh_CN"))))
     stops = sheet.route.stops
     assert len(stops) == 3
@@ -83,7 +91,13 @@ def test_the_sheet_lists_the_stops_in_order_with_chinese_names_addresses_and_war
 
 
 def test_each_stop_qr_code_decodes_to_its_own_signed_stop_link(route, session):
-    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     codes = decoded_qr_codes(route_sheets_pdf([sheet], "zh_CN"))
     # The route's own code at the top, then one per stop, in stop order.
     stored = session.get(DeliveryRoute, route)
@@ -106,7 +120,13 @@ def test_each_stop_qr_code_decodes_to_its_own_signed_stop_link(route, session):
 
 
 def test_the_english_sheet_is_in_english(route, session):
-    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     text = "".join(pages_text(route_sheets_pdf([sheet], "en")))
     assert "Route sheet" in text and "Delivered" in text and "No answer" in text
     assert "Allergic to: egg" in text and "Texture: minced" in text
@@ -158,7 +178,11 @@ def synthetic_route(stops: int) -> RouteView:
 def test_forty_stops_run_over_pages_without_splitting_a_stop(tmp_path):
     view = synthetic_route(40)
     sheet = SheetRoute(
-        view, f"{BASE}/rider/routes/{view.id}", tuple(f"{BASE}/{1000 + n}" for n in range(1, 41))
+        view,
+        f"{BASE}/rider/routes/{view.id}",
+        tuple(f"{BASE}/{1000 + n}" for n in range(1, 41)),
+        PROGRAMME_PHONE,
+        SHANGHAI,
     )
     pages = [flat(page) for page in pages_text(route_sheets_pdf([sheet], "zh_CN"))]
     assert len(pages) >= 3
@@ -182,7 +206,13 @@ def test_a_route_without_stops_says_so(session, make):
     for stop in session.exec(select(RouteStop)):
         session.delete(stop)
     session.flush()
-    sheet = sheet_routes(session=session, route_ids=[route_id], base_url=BASE)
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route_id],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )
     text = "".join(pages_text(route_sheets_pdf(sheet, "zh_CN")))
     assert "没有站点" in text
     assert "No stops on this route" in "".join(pages_text(route_sheets_pdf(sheet, "en")))
@@ -198,6 +228,8 @@ def test_the_kitchen_files_hold_every_route_sheet_of_the_meal(route, session, tm
         folder=tmp_path,
         locale="zh_CN",
         base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     sheets = [f for f in files if f.name.startswith("route-sheets-")]
     assert [f.name for f in sheets] == [f"route-sheets-2026-11-25-lunch-k{kitchen_id}.pdf"]
@@ -210,6 +242,8 @@ def test_the_kitchen_files_hold_every_route_sheet_of_the_meal(route, session, tm
         folder=tmp_path,
         locale="en",
         base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     assert "No routes are planned for this meal." in "".join(pages_text(dinner.read_bytes()))
 
@@ -218,7 +252,13 @@ def test_each_route_starts_a_page_of_its_own_and_counts_its_own_pages():
     long, short = synthetic_route(20), synthetic_route(2)
     short = RouteView(**{**short.__dict__, "id": 8, "number": 3, "rider": "骑手戊"})
     sheets = [
-        SheetRoute(r, f"{BASE}/rider/routes/{r.id}", tuple(f"{BASE}/{s.order_id}" for s in r.stops))
+        SheetRoute(
+            r,
+            f"{BASE}/rider/routes/{r.id}",
+            tuple(f"{BASE}/{s.order_id}" for s in r.stops),
+            PROGRAMME_PHONE,
+            SHANGHAI,
+        )
         for r in (long, short)
     ]
     pages = [flat(page) for page in pages_text(route_sheets_pdf(sheets, "zh_CN"))]
@@ -235,10 +275,15 @@ def test_the_sheet_prints_the_number_to_call_when_nobody_answers(route, session,
     the meal comes from (the one rule, core.sites.phone_to_call: the meal's site, else the
     programme); the sheet must say which number."""
     from core.models import Site
-    from core.settings import get_settings
 
     kitchen = session.get(Site, session.get(DeliveryRoute, route).kitchen_id)
-    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     text = flat("".join(pages_text(route_sheets_pdf([sheet], locale))))
     assert flat(kitchen.phone) in text
     assert ("再拨打" if locale == "zh_CN" else "then") + flat(kitchen.phone) in text
@@ -246,6 +291,12 @@ def test_the_sheet_prints_the_number_to_call_when_nobody_answers(route, session,
     kitchen.phone = ""
     session.add(kitchen)
     session.flush()
-    sheet = sheet_routes(session=session, route_ids=[route], base_url=BASE)[0]
+    sheet = sheet_routes(
+        session=session,
+        route_ids=[route],
+        base_url=BASE,
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
+    )[0]
     text = flat("".join(pages_text(route_sheets_pdf([sheet], locale))))
-    assert flat(get_settings().programme_phone) in text
+    assert flat(PROGRAMME_PHONE) in text

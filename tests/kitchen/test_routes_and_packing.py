@@ -17,6 +17,9 @@ from kitchen.service import packing_lists
 from routing.planning import plan_slot
 from routing.records import DeliveryRoute, RouteStop, UnplannedOrder
 from routing.solver import SolveParams
+from tests.conftest import SHANGHAI
+
+PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
 DAY = date(2026, 11, 25)
 DETERMINISTIC = SolveParams(deterministic=True, solution_limit=50)
@@ -140,6 +143,8 @@ def test_packing_is_in_reverse_stop_order_and_labels_carry_route_and_stop(
         folder=tmp_path,
         locale="en",
         base_url="http://127.0.0.1:8000",
+        programme_phone=PROGRAMME_PHONE,
+        tz=SHANGHAI,
     )
     labels = next(p for p in files if p.name.startswith("labels-thermal"))
     first_label = pypdf.PdfReader(labels).pages[0].extract_text()
