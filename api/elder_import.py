@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from api.accounts.access import Staff
 from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.templating import page
@@ -99,8 +101,15 @@ def _content(upload: UploadFile) -> bytes:
 
 
 def _run(
-    session, clock: Clock, staff, content: bytes, filename: str, *, dry_run: bool, only_clean: bool
-) -> ImportResult:  # type: ignore[no-untyped-def]
+    session: Session,
+    clock: Clock,
+    staff: Staff,
+    content: bytes,
+    filename: str,
+    *,
+    dry_run: bool,
+    only_clean: bool,
+) -> ImportResult:
     if dry_run:
         return check_elder_file(session=session, clock=clock, content=content, filename=filename)
     return import_elders(
@@ -138,7 +147,7 @@ def import_json(
     only_clean: Annotated[
         bool, Query(description="Import the rows without problems, leave the others")
     ] = False,
-):
+) -> ImportPublic | JSONResponse:
     """Import elders from a district's list (Chinese or English headers; an elder found again
     by her ID number is updated, never registered twice). With problems nothing is written
     (422, every problem by row and column) unless `only_clean`; `dry_run` only checks."""
@@ -189,19 +198,24 @@ def template_json(
 # -- the page --------------------------------------------------------------------------------
 
 
-def _import_page(  # type: ignore[no-untyped-def]
-    request: Request, session, result: ImportResult | None = None, status_code: int = 200, **context
-):
-    return page(
+def _import_page(
+    request: Request,
+    session: Session,
+    result: ImportResult | None = None,
+    status_code: int = 200,
+    **context: object,
+) -> Response:
+    shown: Response = page(
         request,
         "elder_import.html",
         {"result": result, "communities": list_communities(session=session), **context},
         status_code=status_code,
     )
+    return shown
 
 
 @router.get("/elders/import", response_class=HTMLResponse, include_in_schema=False)
-def import_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def import_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> Response:
     return _import_page(request, session)
 
 
@@ -215,7 +229,7 @@ def import_submitted(
     file: Annotated[UploadFile | None, File()] = None,
     action: Annotated[str, Form()] = "check",
     only_clean: Annotated[str | None, Form()] = None,
-):
+) -> Response:
     """Check the file (nothing written) or import it; either way the page lists every problem
     by row and column."""
     if file is None or not file.filename:
