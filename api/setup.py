@@ -1171,8 +1171,10 @@ class ImportedPublic(BaseModel):
     kept: dict[str, int]
 
 
-def _download(session: Session, clock: Clock, staff: Staff) -> Response:
-    data = programme.export_json(session=session, clock=clock, actor=staff.actor)
+def _download(session: Session, clock: Clock, staff: Staff, with_elders: bool) -> Response:
+    data = programme.export_json(
+        session=session, clock=clock, actor=staff.actor, with_elders=with_elders
+    )
     name = f"mealaid-setup-{clock.now().date().isoformat()}.json"
     return Response(
         data,
@@ -1186,15 +1188,20 @@ def _download(session: Session, clock: Clock, staff: Staff) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "The set-up file"}},
 )
-def export_json(staff: AdminStaff, session: SessionDep, clock: ClockDep) -> Response:
+def export_json(
+    staff: AdminStaff, session: SessionDep, clock: ClockDep, elders: bool = False
+) -> Response:
     """The programme's set-up as one JSON file (communities, sites and meals, riders, workers,
-    dishes, funders, funds, rules; no elders), for another installation to import."""
-    return _download(session, clock, staff)
+    dishes, funders, funds, rules), for another installation to import; with `elders=true`
+    the elders' records too (personal data, without ID numbers)."""
+    return _download(session, clock, staff, elders)
 
 
 @router.get("/admin/setup/export", include_in_schema=False)
-def export_page(staff: AdminStaff, session: SessionDep, clock: ClockDep) -> Response:
-    return _download(session, clock, staff)
+def export_page(
+    staff: AdminStaff, session: SessionDep, clock: ClockDep, elders: bool = False
+) -> Response:
+    return _download(session, clock, staff, elders)
 
 
 def _imported(session: Session, clock: Clock, staff: Staff, data: bytes) -> programme.Imported:

@@ -49,17 +49,26 @@ def _refused(refusal: DomainError, locale: str) -> typer.Exit:
 @setup_app.command("export")
 def export_command(
     out: Annotated[Path, typer.Option(help="The file to write.")] = Path("mealaid-setup.json"),
+    with_elders: Annotated[
+        bool,
+        typer.Option(
+            "--with-elders", help="Include the elders' records (personal data; no ID numbers)."
+        ),
+    ] = False,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Write the programme's set-up (communities, sites and meals, riders, community workers,
-    dishes, funders, funds, rules; no elders) to one JSON file."""
+    dishes, funders, funds, rules; the elders only with --with-elders) to one JSON file."""
     locale = _locale(lang)
     database = _database()
     clock = SystemClock(get_settings().tz)
     with database.transaction() as session:
-        document = programme.export_setup(session=session, clock=clock, actor=ACTOR)
+        document = programme.export_setup(
+            session=session, clock=clock, actor=ACTOR, with_elders=with_elders
+        )
     out.write_bytes(programme.dumped(document))
-    summary = ", ".join(f"{s} {len(document[s])}" for s in programme.SECTIONS if document[s])
+    sections = (*programme.SECTIONS, "elders")
+    summary = ", ".join(f"{s} {len(document[s])}" for s in sections if document.get(s))
     console.print(i18n.render(EXPORTED, locale, {"path": str(out), "summary": summary or "0"}))
 
 

@@ -2,7 +2,7 @@
 installation: how a second district starts from the first. The file holds communities (with
 their street and district), sites with their service areas and meals, riders, community
 workers, dishes, funders, funds with their budgets, subsidy rules and the billing policy;
-never elders, orders or money moved. Records name each other by code (a site's community, a
+the elders' records only when asked (personal data); never orders or money moved. Records name each other by code (a site's community, a
 rule's funder and sites), never by id, so ids may differ between installations.
 
 Import adds what the installation does not have yet and keeps what it has (a community, site,
@@ -32,6 +32,9 @@ from core.models import (
     CommunityWorker,
     Dish,
     District,
+    Elder,
+    ElderCategory,
+    EmergencyContact,
     MealSlot,
     Rider,
     Site,
@@ -40,16 +43,34 @@ from core.models import (
     saved,
     table_of,
 )
-from core.schemas import CommunityCreate, DishCreate, RiderCreate, SiteCreate
+from core.schemas import CommunityCreate, DishCreate, ElderCreate, RiderCreate, SiteCreate
 from core.sites import district_of, street_of
+from core.types import ElderStatus
 from core.validation import invalid_input_from
-from usecases import menus, setup
+from usecases import elders, menus, setup
 
 M = TypeVar("M", bound=SQLModel)
 FORMAT = "mealaid-setup"
 VERSION = 1
 # What a programme's own history holds, not its set-up: a new installation starts at nothing.
 HISTORY_COLUMNS = {"committed_fen"}
+# An elder's own fields as the registry's form takes them (her community, home site,
+# categories and contacts are written apart).
+ELDER_FIELDS = (
+    "name",
+    "phone",
+    "address",
+    "lat",
+    "lon",
+    "birth_date",
+    "gender",
+    "texture",
+    "diet_needs",
+    "allergies",
+    "service_mode",
+    "language",
+    "notes",
+)
 SECTIONS = (
     "communities",
     "sites",
@@ -101,6 +122,7 @@ class SetupEntryInvalid(DomainError):
             "fund_budgets": N_("fund budgets"),
             "rules": N_("subsidy rules"),
             "billing_policies": N_("billing policies"),
+            "elders": N_("elders"),
         }
         section = gettext(names.get(self.params["section"], self.params["section"]), locale)
         return gettext(self.message, locale).format(
@@ -143,8 +165,11 @@ def _columns(row: SQLModel, skip: set[str]) -> dict[str, Any]:
     }
 
 
-def export_setup(*, session: Session, clock: Clock, actor: str) -> dict[str, Any]:
-    """The set-up as a JSON-ready dict (audited: the file names phone numbers of staff)."""
+def export_setup(
+    *, session: Session, clock: Clock, actor: str, with_elders: bool = False
+) -> dict[str, Any]:
+    """The set-up as a JSON-ready dict (audited: the file names phone numbers of staff). With
+    `with_elders`, the elders' records too (personal data: only when asked)."""
     communities = {
         saved(c.id): c for c in session.exec(select(Community).order_by(col(Community.id)))
     }
@@ -231,20 +256,67 @@ def export_setup(*, session: Session, clock: Clock, actor: str) -> dict[str, Any
             for p in session.exec(select(BillingPolicy).order_by(col(BillingPolicy.id)))
         ],
     }
+    if with_elders:
+        document["elders"] = _elders(session, communities, sites)
     audit.record(
         session=session,
         clock=clock,
         actor=actor,
         action="export_setup",
         subject="programme",
-        detail=_summary({s: len(document[s]) for s in SECTIONS}),
+        detail=_summary({s: len(document[s]) for s in (*SECTIONS, "elders") if s in document}),
     )
     return document
 
 
-def export_json(*, session: Session, clock: Clock, actor: str) -> bytes:
+def _elders(
+    session: Session, communities: dict[int, Community], sites: dict[int, Site]
+) -> list[dict[str, Any]]:
+    """Each elder as the registry's form takes her, her community and home site by code. Not
+    her ID number: it is kept only as a hash keyed with this installation's key, which another
+    installation cannot match; not her chats, orders or bills."""
+    categories: dict[int, list[dict[str, Any]]] = {}
+    for grant in session.exec(select(ElderCategory).order_by(col(ElderCategory.id))):
+        categories.setdefault(grant.elder_id, []).append(
+            {
+                "category": grant.category,
+                "valid_from": grant.valid_from.isoformat(),
+                "valid_to": grant.valid_to.isoformat() if grant.valid_to else None,
+            }
+        )
+    contacts: dict[int, list[dict[str, Any]]] = {}
+    for contact in session.exec(select(EmergencyContact).order_by(col(EmergencyContact.id))):
+        contacts.setdefault(contact.elder_id, []).append(
+            {
+                "name": contact.name,
+                "relation": contact.relation,
+                "phone": contact.phone,
+                "priority": contact.priority,
+            }
+        )
+    fields = ELDER_FIELDS
+    found = []
+    for elder in session.exec(select(Elder).order_by(col(Elder.id))):
+        elder_id = saved(elder.id)
+        found.append(
+            {
+                **{name: _plain(getattr(elder, name)) for name in fields},
+                "community": communities[elder.community_id].code,
+                "home_site": sites[elder.home_site_id].code
+                if elder.home_site_id in sites
+                else None,
+                "status": elder.status,
+                "consent": elder.consent_at is not None,
+                "categories": categories.get(elder_id, []),
+                "emergency_contacts": contacts.get(elder_id, []),
+            }
+        )
+    return found
+
+
+def export_json(*, session: Session, clock: Clock, actor: str, with_elders: bool = False) -> bytes:
     """The set-up file's bytes."""
-    return dumped(export_setup(session=session, clock=clock, actor=actor))
+    return dumped(export_setup(session=session, clock=clock, actor=actor, with_elders=with_elders))
 
 
 def dumped(document: dict[str, Any]) -> bytes:
@@ -476,6 +548,8 @@ def import_setup(
         imported.count("dishes", True)
 
     _import_policy(session, document, imported, sites)
+    if "elders" in document:
+        _import_elders(session, clock, actor, document, imported, communities, sites)
     audit.record(
         session=session,
         clock=clock,
@@ -581,6 +655,50 @@ def _import_policy(
             return True
 
         imported.count("billing_policies", _entry("billing_policies", number, add_policy))
+
+
+def _import_elders(
+    session: Session,
+    clock: Clock,
+    actor: str,
+    document: dict[str, Any],
+    imported: Imported,
+    communities: dict[str, int],
+    sites: dict[str, int],
+) -> None:
+    """Elders through the registry's use case (checked and audited as if typed); one of the
+    same name and birth date in the same community is there already and kept."""
+    there = {
+        (e.name, e.birth_date.isoformat(), e.community_id) for e in session.exec(select(Elder))
+    }
+    for number, entry in _entries(document, "elders"):
+
+        def add_elder(entry: dict[str, Any] = entry) -> bool:
+            community_id = _ref(communities, entry.get("community"))
+            if (entry.get("name"), entry.get("birth_date"), community_id) in there:
+                return False
+            home = entry.get("home_site")
+            fields = {k: entry[k] for k in ELDER_FIELDS if k in entry}
+            elder_in = ElderCreate.model_validate(
+                {
+                    **fields,
+                    "community_id": community_id,
+                    "home_site_id": None if home is None else _ref(sites, home),
+                    "consent": bool(entry.get("consent")),
+                    "categories": entry.get("categories") or [],
+                    "emergency_contacts": entry.get("emergency_contacts") or [],
+                }
+            )
+            elder = elders.register_elder(
+                session=session, clock=clock, actor=actor, elder_in=elder_in
+            )
+            if entry.get("status") and entry["status"] != elder.status:
+                elder.status = ElderStatus(entry["status"])
+                session.add(elder)
+            there.add((elder.name, elder.birth_date.isoformat(), community_id))
+            return True
+
+        imported.count("elders", _entry("elders", number, add_elder))
 
 
 class _RowRefused(DomainError):

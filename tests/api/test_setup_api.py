@@ -162,6 +162,8 @@ def test_a_set_up_goes_from_one_programme_to_another_over_the_api(empty_programm
     client.post("/api/v1/sites", json=_site(community_id))
     exported = client.get("/api/v1/setup/export")
     assert exported.headers["content-disposition"].startswith("attachment;")
+    assert "elders" not in exported.json()
+    assert client.get("/api/v1/setup/export?elders=true").json()["elders"] == []
     other, drop = fresh_database(database.engine.dialect.name, tmp_path)
     try:
         with other.transaction() as session:

@@ -47,7 +47,7 @@ def _first_programme(make: Factory) -> dict:
         worker_in={"community_id": haizhu.id, "name": "王社工", "phone": "13600000001"},
     )
     make.dish(code="D-RICE", name_zh="叉烧饭", name_en="Char siu rice", allergens=["soy"])
-    make.elder(yuexiu)
+    make.elder(yuexiu, categories=["tekun"])
     policy = PolicyFactory(session)
     funder = policy.funder(
         code="GOV-YX",
@@ -178,3 +178,37 @@ def test_a_bad_entry_is_named_by_section_and_number_and_nothing_is_written(sessi
     assert "1" in refused.value.render("zh_CN")
     assert refused.value.render("zh_CN") != refused.value.render("en")
     assert row_counts(session) == counts
+
+
+def test_the_elders_go_along_only_when_asked_and_without_their_id_numbers(empty_database, tmp_path):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        _first_programme(make)
+        document = programme.export_setup(
+            session=session, clock=clock, actor=ADMIN, with_elders=True
+        )
+        elder = session.exec(select(Elder)).one()
+        shown = (elder.name, elder.phone, elder.birth_date)
+    [entry] = document["elders"]
+    assert entry["community"] == "YX1" and "id_number" not in entry
+    assert entry["categories"]
+    other, drop = fresh_database(empty_database.engine.dialect.name, tmp_path)
+    try:
+        with other.transaction() as session:
+            imported = programme.import_setup(
+                session=session, clock=clock, actor=ADMIN, document=document
+            )
+        assert imported.added["elders"] == 1
+        with other.reading() as session:
+            copied = session.exec(select(Elder)).one()
+            assert (copied.name, copied.phone, copied.birth_date) == shown
+            community = session.get(Community, copied.community_id)
+            assert community.code == "YX1"
+        with other.transaction() as session:
+            again = programme.import_setup(
+                session=session, clock=clock, actor=ADMIN, document=document
+            )
+        assert again.kept["elders"] == 1 and "elders" not in again.added
+    finally:
+        drop()

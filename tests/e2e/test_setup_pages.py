@@ -194,7 +194,7 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
 
     # The set-up as one file, for the next district.
     with page.expect_download() as download:
-        page.locator("a[href='/admin/setup/export']").click()
+        page.locator("#export-form button[type=submit]").click()
     document = json.loads(download.value.path().read_text(encoding="utf-8"))
     assert [c["code"] for c in document["communities"]] == ["YX-BJ"]
     assert document["sites"][0]["slots"][0]["delivery_start"] == "11:00:00"
