@@ -29,6 +29,7 @@ from core.models import (
     Rider,
     Site,
     SiteServiceArea,
+    StandingOrder,
     Street,
     saved,
 )
@@ -369,7 +370,8 @@ def set_meal_slot(
 def remove_meal_slot(
     *, session: Session, clock: Clock, actor: str, site_id: RowId, slot: Slot
 ) -> None:
-    """Stop serving a meal at a site: refused while orders for it from today on are live."""
+    """Stop serving a meal at a site: refused while orders for it from today on are live, or
+    standing orders still name it (they would fail at every cutoff to come)."""
     site = get_site_any(session=session, site_id=site_id)
     live = session.exec(
         select(func.count())
@@ -381,7 +383,20 @@ def remove_meal_slot(
             ACTIVE_ORDER,
         )
     ).one()
-    if live:
+    standing = session.exec(
+        select(func.count())
+        .select_from(StandingOrder)
+        .where(
+            StandingOrder.site_id == site_id,
+            StandingOrder.slot == slot,
+            col(StandingOrder.active).is_(True),
+            sa.or_(
+                col(StandingOrder.end_date).is_(None),
+                col(StandingOrder.end_date) >= today(clock),
+            ),
+        )
+    ).one()
+    if live or standing:
         raise SlotInUse(site=site.name, slot=slot)
     session.exec(
         sa.delete(MealSlot).where(col(MealSlot.site_id) == site_id, col(MealSlot.slot) == slot)

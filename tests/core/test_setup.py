@@ -419,3 +419,24 @@ def test_every_set_up_action_has_words_for_the_audit_page():
         "reset_password",
     ):
         assert action in ACTIONS, action
+
+
+def test_a_meal_that_standing_orders_name_cannot_be_taken_off_its_site(session, make):
+    from usecases.ordering import create_standing_order
+
+    site, _dishes, elder = make.world()
+    create_standing_order(
+        session=session,
+        clock=make.clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        slot=Slot.dinner,
+        weekdays=[1, 2, 3, 4, 5],
+        start_date=make.today,
+    )
+    counts = row_counts(session)
+    with pytest.raises(setup.SlotInUse):
+        setup.remove_meal_slot(
+            session=session, clock=make.clock, actor=ADMIN, site_id=site.id, slot=Slot.dinner
+        )
+    assert row_counts(session) == counts
