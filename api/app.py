@@ -3,9 +3,12 @@ adds its router here."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
+from starlette.responses import Response
 from starlette.types import ASGIApp
 from telegram.ext import Application
 
@@ -59,7 +62,7 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock | None = None,
-    telegram: Application | None = None,
+    telegram: Application[Any, Any, Any, Any, Any, Any] | None = None,
 ) -> FastAPI:
     """The app; with `telegram` (a bot Application built for webhooks) it also receives the bot's
     updates at /telegram/webhook and runs the bot for as long as it runs."""
@@ -105,7 +108,7 @@ def create_app(
     install_busy_answer(app)
 
     @app.middleware("http")
-    async def choose_language(request: Request, call_next):
+    async def choose_language(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser."""
         chosen = request.query_params.get("lang")
         if chosen in i18n.LOCALES:

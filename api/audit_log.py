@@ -8,6 +8,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import RequestResponseEndpoint
+from starlette.responses import Response
 
 from api.accounts.service import touch_session
 from api.deps import AdminStaff, ReadSessionDep, writers_turn
@@ -71,7 +73,9 @@ def phone_search(
     return PhoneSearch(request, actor, digits, where, shown)
 
 
-def record_view(request: Request, *, actor: str, action: str, subject: str, detail: str = ""):
+def record_view(
+    request: Request, *, actor: str, action: str, subject: str, detail: str = ""
+) -> None:
     """Record that a page or answer with personal data was shown: in the request's own
     transaction when it writes anyway, else once the answer is ready (`install_view_recording`),
     before it is sent."""
@@ -85,7 +89,7 @@ def record_view(request: Request, *, actor: str, action: str, subject: str, deta
 
 def install_view_recording(app: FastAPI) -> None:
     @app.middleware("http")
-    async def record_views(request: Request, call_next):
+    async def record_views(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """Write the views a reading request recorded, in one short transaction that waits its
         turn like any writer's (api.deps.writers_turn), after the reading session is closed:
         a request never holds one connection while it waits for another, nor waits for the
@@ -143,7 +147,7 @@ def audit_page(
     staff: AdminStaff,
     session: ReadSessionDep,
     before: int | None = Query(None, ge=1, le=MAX_ID),
-):
+) -> HTMLResponse:
     entries = audit.recent_entries(session=session, limit=100, before=before)
     older = entries[-1].seq if entries and entries[-1].seq > 1 else None
     return page(

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from api import charts
 from api.accounts.access import Staff
@@ -15,10 +16,10 @@ from api.accounts.models import Role
 from api.deps import ClockDep, DashboardStaff, LocaleDep, ReadSessionDep
 from api.errors import STAFF_RESPONSES
 from api.templating import page
-from billing.dashboard import DAYS, dashboard, funder_spending
+from billing.dashboard import DAYS, FunderSpend, dashboard, funder_spending
 from billing.exports import category_name
 from billing.models import Share
-from core.clock import today
+from core.clock import Clock, today
 from core.i18n import gettext
 from core.types import AlertLevel, AlertStatus, RowId, Slot
 
@@ -76,7 +77,7 @@ class DashboardPublic(BaseModel):
     rating_reasons: list[CountPublic]
 
 
-def _numbers(session, clock, staff: Staff) -> DashboardPublic:
+def _numbers(session: Session, clock: Clock, staff: Staff) -> DashboardPublic:
     day = today(clock)
     if staff.role == Role.funder_auditor:
         funders = funder_spending(session=session, today=day, funder_ids={staff.funder_id or -1})
@@ -119,7 +120,7 @@ def _numbers(session, clock, staff: Staff) -> DashboardPublic:
     )
 
 
-def _funder(f) -> FunderSpendPublic:
+def _funder(f: FunderSpend) -> FunderSpendPublic:
     return FunderSpendPublic(
         funder_id=f.funder_id,
         code=f.code,
@@ -149,7 +150,7 @@ def dashboard_page(
     session: ReadSessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> HTMLResponse:
     numbers = _numbers(session, clock, staff)
     # Short day labels under the columns (14 of them must fit): 11/25.
     per_day = charts.columns(

@@ -10,6 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from api.accounts.access import Staff, may_see_kitchen
@@ -114,7 +115,7 @@ class ProductionPublic(BaseModel):
 
 
 def _production(
-    session, kitchen_id: RowId, service_date: date, slot: Slot, locale: str
+    session: Session, kitchen_id: RowId, service_date: date, slot: Slot, locale: str
 ) -> ProductionPublic:
     production = production_list(
         session=session, kitchen_id=kitchen_id, service_date=service_date, slot=slot
@@ -258,7 +259,7 @@ def kitchen_file(
     locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
-):
+) -> FileResponse:
     """The kitchen's lists (CSV, PDF), packing lists in reverse stop order and box labels."""
     _own_kitchen(staff, kitchen_id)
     day = service_date or today(clock)
@@ -303,7 +304,7 @@ def production_page(
     locale: LocaleDep,
     service_date: date | None = Query(None, alias="date"),
     slot: Slot = Slot.lunch,
-):
+) -> HTMLResponse:
     _own_kitchen(staff, kitchen_id)
     day = service_date or today(clock)
     production = _production(session, kitchen_id, day, slot, locale)

@@ -3,6 +3,8 @@ elder's card and a community's A4 sheets as PDF, and a reissue when a card is lo
 card stops working at once); the page's form and its JSON twin. Each print and each reissue is
 in the audit log."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
@@ -19,7 +21,7 @@ from usecases import meal_cards
 
 router = APIRouter(tags=["meal cards"], responses=STAFF_RESPONSES)
 
-PDF = {200: {"content": {"application/pdf": {}}}}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
 
 
 class CardReissuedPublic(BaseModel):
@@ -104,6 +106,8 @@ def reissue_json(
 
 
 @router.post("/elders/{elder_id}/meal-card/reissue", include_in_schema=False)
-def reissue_page(elder_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep):
+def reissue_page(
+    elder_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+) -> RedirectResponse:
     _reissue(session, clock, staff, elder_id)
     return RedirectResponse(f"/elders/{elder_id}?done=card-reissued#meal-card", status_code=303)

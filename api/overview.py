@@ -3,8 +3,9 @@
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from api.accounts.models import Role
 from api.deps import ClockDep, OverviewStaff, ReadSessionDep
@@ -38,7 +39,7 @@ class DayOverview(BaseModel):
     slots: list[SlotTallyPublic]
 
 
-def _overview(session, service_date: date) -> DayOverview:
+def _overview(session: Session, service_date: date) -> DayOverview:
     tallies = [
         SlotTallyPublic(**vars(t)) for t in day_tallies(session=session, service_date=service_date)
     ]
@@ -68,7 +69,7 @@ def overview_page(
     session: ReadSessionDep,
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
-):
+) -> Response:
     if staff.role == Role.admin and service_date is None and programme_is_new(session=session):
         # A programme with nobody to serve yet: the admin starts on the set-up checklist.
         return RedirectResponse("/admin/setup", status_code=303)

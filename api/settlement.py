@@ -5,7 +5,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -48,7 +48,7 @@ MonthPath = Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-11"]
 
 router = APIRouter(tags=["settlement"], responses=STAFF_RESPONSES)
 
-FILE_RESPONSES: dict[int | str, dict] = {
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {media: {} for media in MEDIA_TYPES.values()}},
     404: {"description": "No such file for this month"},
 }
@@ -174,7 +174,9 @@ def _funder_statement(
     raise FunderNotFound()
 
 
-def _statement_public(statement: FunderStatement, month: str, first: date, last: date):
+def _statement_public(
+    statement: FunderStatement, month: str, first: date, last: date
+) -> FunderStatementPublic:
     return FunderStatementPublic(
         **_summary(statement).model_dump(),
         month=month,
@@ -186,7 +188,9 @@ def _statement_public(statement: FunderStatement, month: str, first: date, last:
     )
 
 
-def _record_statement(request: Request, staff: Staff, funder_id: RowId, month: str, what: str):
+def _record_statement(
+    request: Request, staff: Staff, funder_id: RowId, month: str, what: str
+) -> None:
     record_view(
         request,
         actor=staff.actor,
@@ -245,7 +249,7 @@ def settlement_page(
     session: SessionDep,
     clock: ClockDep,
     month: str | None = None,
-):
+) -> HTMLResponse:
     settlement = _settlement(session, clock, _month(month, clock))
     _record_month(session, clock, staff, "view_settlement", settlement.month)
     return page(request, "settlement.html", {"settlement": settlement})
@@ -264,7 +268,7 @@ def settlement_download(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> FileResponse:
     """One of the month's files: statements, fund reports, claims, meals held for review,
     the elders' bills (CSV, XLSX, PDF). The same month gives the same bytes every time."""
     first, last = month_range(month)
@@ -323,7 +327,7 @@ def statement_page(
     session: ReadSessionDep,
     clock: ClockDep,
     month: str | None = None,
-):
+) -> HTMLResponse:
     month = _month(month, clock)
     statement, first, last = _funder_statement(session, staff, funder_id, month)
     _record_statement(request, staff, funder_id, month, "view_statement")
@@ -345,7 +349,7 @@ def statement_download(
     staff: StatementStaff,
     session: ReadSessionDep,
     locale: LocaleDep,
-):
+) -> FileResponse:
     """The funder's statement as CSV, XLSX or PDF, and meal by meal as CSV or XLSX; only that
     funder's own files."""
     statement, first, last = _funder_statement(session, staff, funder_id, month)

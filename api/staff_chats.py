@@ -87,7 +87,7 @@ def _pages(path: str, kind: Literal["rider", "worker"]) -> None:
         clock: ClockDep,
         staff: AdminStaff,
         locale: LocaleDep,
-    ):
+    ) -> HTMLResponse:
         """The code, shown once, with what to do with it."""
         name = chat_links.person_name(session=session, kind=kind, person_id=person_id)
         code, expires = chat_links.issue_staff_code(
@@ -112,7 +112,9 @@ def _pages(path: str, kind: Literal["rider", "worker"]) -> None:
         include_in_schema=False,
         name=f"{kind}_chat_unlink_page",
     )
-    def unlink_page(person_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff):
+    def unlink_page(
+        person_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff
+    ) -> RedirectResponse:
         chat_links.unlink_staff_chat(
             session=session, clock=clock, actor=staff.actor, kind=kind, person_id=person_id
         )

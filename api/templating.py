@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
@@ -73,8 +74,11 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200):
-    return request.app.state.templates.TemplateResponse(
+def page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
         request,
         name,
         {
