@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from api.accounts.access import may_see_elder
+from api.accounts.access import Staff, may_see_elder
 from api.audit_log import record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
 from api.elders import elder_for
 from api.errors import STAFF_RESPONSES
+from core.clock import Clock
 from core.errors import CommunityNotFound
 from core.sites import list_communities
 from core.types import RowId
@@ -88,7 +90,7 @@ def community_cards(
     return _pdf(request, cards, locale, f"meal-cards-community-{community_id}.pdf")
 
 
-def _reissue(session, clock, staff, elder_id: int) -> int:  # type: ignore[no-untyped-def]
+def _reissue(session: Session, clock: Clock, staff: Staff, elder_id: int) -> int:
     elder_for(session, staff, elder_id)
     return meal_cards.reissue_card(
         session=session, clock=clock, actor=staff.actor, elder_id=elder_id

@@ -62,7 +62,7 @@ def make_templates() -> Jinja2Templates:
         autoescape=select_autoescape(),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
     env.filters.update(label=_label, money=_money, day=_day, code=_code)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
