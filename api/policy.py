@@ -24,6 +24,7 @@ from core.types import Category, RowId, Slot
 from core.validation import FIELD_LABELS, PROBLEMS, FieldName
 from usecases.menus import price_fen_from_yuan
 from usecases.policy import (
+    BillingPolicyIn,
     BudgetPeriod,
     FundCreate,
     FunderCreate,
@@ -34,6 +35,8 @@ from usecases.policy import (
     Preview,
     RuleDraft,
     Share,
+    UnservedRule,
+    billing_policies,
     create_fund,
     create_funder,
     draft_of,
@@ -47,6 +50,7 @@ from usecases.policy import (
     publish_rule,
     rule_lines,
     rule_versions,
+    set_billing_policy,
     set_period_budget,
     update_fund,
     update_funder,
@@ -296,6 +300,70 @@ def fund_budget_json(
     return PeriodBudgetPublic.model_validate(row, from_attributes=True)
 
 
+# -- JSON: the programme's billing settings ---------------------------------------------------
+
+
+class BillingPolicyPublic(BillingPolicyIn):
+    id: int
+
+
+@router.get("/api/v1/billing-policies", response_model=list[BillingPolicyPublic])
+def billing_policies_json(
+    staff: StatementStaff, session: ReadSessionDep
+) -> list[BillingPolicyPublic]:
+    """The programme's billing settings, latest first: each from its day until the next."""
+    return [
+        BillingPolicyPublic.model_validate(p, from_attributes=True)
+        for p in billing_policies(session=session)
+    ]
+
+
+@router.post("/api/v1/billing-policies", response_model=BillingPolicyPublic, status_code=201)
+def billing_policy_json(
+    policy_in: BillingPolicyIn, staff: AdminStaff, session: SessionDep, clock: ClockDep
+) -> BillingPolicyPublic:
+    """Settings from a day, today or later (a setting already waiting for that day is
+    replaced): the least an elder pays per portion, and whether a meal nobody answered for is
+    paid as if served, by the elder in full, or by nobody."""
+    row = set_billing_policy(session=session, clock=clock, actor=staff.actor, policy_in=policy_in)
+    return BillingPolicyPublic.model_validate(row, from_attributes=True)
+
+
+@router.post("/admin/policy/settings", response_class=HTMLResponse, include_in_schema=False)
+def billing_policy_form(
+    request: Request,
+    staff: AdminStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    form: FormDep,
+):
+    typed = {name: text(form, name) for name in ("effective_from", "min_payment", "unserved")}
+    try:
+        policy_in = validated(
+            BillingPolicyIn,
+            {
+                "effective_from": typed["effective_from"],
+                "elder_min_payment_fen": _fen_text(typed["min_payment"], "min_payment") or 0,
+                "unserved": typed["unserved"],
+            },
+            locale,
+            {},
+        )
+        with session.begin_nested():
+            set_billing_policy(session=session, clock=clock, actor=staff.actor, policy_in=policy_in)
+    except (FormInvalid, DomainError) as problem:
+        errors = (
+            problem.errors if isinstance(problem, FormInvalid) else _refused(problem, locale).errors
+        )
+        named = {"elder_min_payment_fen": "min_payment"}
+        errors = {f"settings.{named.get(k, k)}" if k != FORM else k: v for k, v in errors.items()}
+        return _policy_page(
+            request, session, clock, form={"settings": typed}, errors=errors, status=422
+        )
+    return RedirectResponse("/admin/policy?saved=settings#settings", status_code=303)
+
+
 # -- JSON: rules and the preview --------------------------------------------------------------
 
 
@@ -378,6 +446,8 @@ def _policy_page(
             "funds": list_funds(session=session),
             "standings": {s.fund_id: s for s in fund_standings(session=session, on=day)},
             "rules": rule_lines(session=session, on=day),
+            "settings": billing_policies(session=session),
+            "unserved_rules": list(UnservedRule),
             "today": day,
             "shares": ["government", "business", "charity"],
             "periods": list(BudgetPeriod),
@@ -399,6 +469,7 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
         "period": BudgetPeriod,
         "slot": Slot,
         "category": Category,
+        "unserved": UnservedRule,
     }
     return {
         key: {member.value: i18n.display(member, locale) for member in enum}
@@ -808,6 +879,7 @@ AMOUNT_LABELS = {
     "budget": "budget_fen",
     "period_budget": "budget_fen",
     "preview_price": "price",
+    "min_payment": "elder_min_payment_fen",
 }
 
 

@@ -27,6 +27,7 @@ from billing.errors import (
     RuleStartsInThePast,
 )
 from billing.models import (
+    BillingPolicy,
     BudgetPeriod,
     Fund,
     FundBudget,
@@ -34,6 +35,7 @@ from billing.models import (
     Layer,
     Share,
     SubsidyRule,
+    UnservedRule,
 )
 from billing.periods import budget_period
 from core.errors import AlreadyExists, SiteNotFound
@@ -67,6 +69,8 @@ FIELD_LABELS.update(
         "stacks": N_("adds to other government subsidies"),
         "elder_ids": N_("sample elders"),
         "age": N_("age"),
+        "elder_min_payment_fen": N_("the least an elder pays per portion"),
+        "unserved": N_("a meal cooked but not eaten"),
     }
 )
 
@@ -419,3 +423,41 @@ def draft_of(rule: SubsidyRule) -> RuleDraft:
     return RuleDraft.model_validate(
         rule.model_dump(exclude={"id", "version"}), from_attributes=False
     )
+
+
+# -- the programme's billing settings -------------------------------------------------------
+
+
+class BillingPolicyIn(Schema):
+    """The programme's settings from a day: the least an elder pays per portion, and what
+    happens to a meal that was cooked but not eaten."""
+
+    effective_from: date
+    elder_min_payment_fen: Fen = 0
+    unserved: UnservedRule = UnservedRule.elder_pays
+
+
+def billing_policies(*, session: Session) -> list[BillingPolicy]:
+    """Every setting, latest first."""
+    return list(
+        session.exec(select(BillingPolicy).order_by(col(BillingPolicy.effective_from).desc()))
+    )
+
+
+def set_billing_policy(
+    *, session: Session, today: date, policy_in: BillingPolicyIn
+) -> BillingPolicy:
+    """Settings from a day not yet past (meals already served keep theirs); a setting already
+    waiting for that day is replaced."""
+    if policy_in.effective_from < today:
+        raise RuleStartsInThePast(today=today, field_code="effective_from")
+    row = session.exec(
+        select(BillingPolicy).where(BillingPolicy.effective_from == policy_in.effective_from)
+    ).first() or BillingPolicy(effective_from=policy_in.effective_from)
+    if row.effective_from <= today and row.id is not None:
+        raise RuleStartsInThePast(today=today, field_code="effective_from")
+    row.elder_min_payment_fen = policy_in.elder_min_payment_fen
+    row.unserved = policy_in.unserved
+    session.add(row)
+    session.flush()
+    return row

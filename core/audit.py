@@ -107,6 +107,7 @@ ACTIONS = {
     "update_fund": N_("changed a fund"),
     "set_fund_budget": N_("set a fund's budget for a period"),
     "publish_rule": N_("published a subsidy rule's version"),
+    "set_billing_policy": N_("set the programme's billing settings from a day"),
     "preview_rule": N_("previewed a subsidy rule for sample elders"),
     "month_checked": N_("checked the month for anomalies"),
     "view_settlement": N_("opened the month's settlement"),

@@ -15,9 +15,11 @@ from billing.models import (
     Layer,
     Share,
     SubsidyRule,
+    UnservedRule,
 )
 from billing.periods import budget_period, fund_name, period_name
 from billing.policy import (
+    BillingPolicyIn,
     FundCreate,
     FunderCreate,
     FunderUpdate,
@@ -25,6 +27,7 @@ from billing.policy import (
     PeriodBudget,
     RuleDraft,
     RuleLine,
+    billing_policies,
     draft_of,
     fund_budgets,
     get_fund,
@@ -42,6 +45,7 @@ from core.types import Slot
 
 __all__ = [
     "BillingPolicy",
+    "BillingPolicyIn",
     "BudgetPeriod",
     "FundCreate",
     "FundStanding",
@@ -56,6 +60,8 @@ __all__ = [
     "RuleDraft",
     "RuleLine",
     "Share",
+    "UnservedRule",
+    "billing_policies",
     "budget_period",
     "create_fund",
     "create_funder",
@@ -73,6 +79,7 @@ __all__ = [
     "publish_rule",
     "rule_lines",
     "rule_versions",
+    "set_billing_policy",
     "set_period_budget",
     "update_fund",
     "update_funder",
@@ -129,6 +136,22 @@ def set_period_budget(
         "set_fund_budget",
         f"fund:{fund_id}",
         f"{row.period} {row.budget_fen}",
+    )
+    return row
+
+
+def set_billing_policy(
+    *, session: Session, clock: Clock, actor: str, policy_in: BillingPolicyIn
+) -> BillingPolicy:
+    """The programme's billing settings from a day not yet past."""
+    row = policy.set_billing_policy(session=session, today=today(clock), policy_in=policy_in)
+    _record(
+        session,
+        clock,
+        actor,
+        "set_billing_policy",
+        f"billing_policy:{row.effective_from.isoformat()}",
+        f"min {row.elder_min_payment_fen} unserved {row.unserved}",
     )
     return row
 

@@ -239,3 +239,37 @@ def test_the_fund_form_sets_a_periods_budget_in_yuan(world):
     with client_for(app, ids["admin"]) as admin:
         budgets = admin.get(f"/api/v1/funds/{fund_id}/budgets").json()
         assert [(b["period"], b["budget_fen"]) for b in budgets] == [("2026-12", 30_050)]
+
+
+def test_the_programme_settings_change_from_a_day_not_yet_past(world):
+    app, database, _, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        page = admin.get("/admin/policy")
+        token = csrf_from(page.text)
+        bad = admin.post(
+            "/admin/policy/settings",
+            data={
+                "csrf_token": token,
+                "effective_from": "2026-11-01",
+                "min_payment": "2",
+                "unserved": "waived",
+            },
+        )
+        assert bad.status_code == 422
+        assert "2026" in _error_for(bad.text, "settings.effective_from")
+        done = admin.post(
+            "/admin/policy/settings",
+            data={
+                "csrf_token": token,
+                "effective_from": "2026-12-01",
+                "min_payment": "2",
+                "unserved": "waived",
+            },
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        (setting,) = admin.get("/api/v1/billing-policies").json()
+        assert (setting["effective_from"], setting["elder_min_payment_fen"]) == ("2026-12-01", 200)
+        assert setting["unserved"] == "waived"
+    with database.reading() as session:
+        assert "set_billing_policy" in [e.action for e in session.exec(select(AuditEntry))]
