@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+from babel.dates import get_day_names
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
@@ -458,6 +459,12 @@ def _policy_page(
         },
         status,
     )
+
+
+def _weekday_names(locale: str) -> dict[int, str]:
+    """ISO weekdays (Monday 1) by name in the reader's language."""
+    names = get_day_names("wide", locale=i18n.babel_locale(locale))
+    return {day: names[day - 1] for day in WEEKDAYS}
 
 
 def _names(locale: str) -> dict[str, dict[str, str]]:
@@ -915,10 +922,11 @@ def _rule_page(
             "versions": versions,
             "funders": [f for f in list_funders(session=session) if f.share != "elder"],
             "funds": list_funds(session=session),
-            "sites": list(session.exec(select(Site).where(col(Site.active)).order_by(Site.name))),
+            # Every site, a closed one too: a version keeps the sites of the one before.
+            "sites": list(session.exec(select(Site).order_by(col(Site.active).desc(), Site.name))),
             "categories": list(Category),
             "slots": list(Slot),
-            "weekdays": WEEKDAYS,
+            "weekdays": _weekday_names(request.state.locale),
             "today": today(clock),
             "form": form,
             "errors": errors or {},

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session, col, select
 
 from billing.errors import (
@@ -95,9 +96,16 @@ class FunderUpdate(Schema):
     street_id: RowId | None = None
 
 
+def _not_the_elder(share: Share) -> Share:
+    # The elder's share is what the funders leave: no funder pays it.
+    if share == Share.elder:
+        raise PydanticCustomError("enum", "enum")
+    return share
+
+
 class FunderCreate(FunderUpdate):
     code: Code
-    share: Share
+    share: Annotated[Share, AfterValidator(_not_the_elder)]
 
 
 class FundUpdate(Schema):

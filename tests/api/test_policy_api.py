@@ -273,3 +273,35 @@ def test_the_programme_settings_change_from_a_day_not_yet_past(world):
         assert setting["unserved"] == "waived"
     with database.reading() as session:
         assert "set_billing_policy" in [e.action for e in session.exec(select(AuditEntry))]
+
+
+def test_the_next_versions_form_starts_from_every_condition_of_the_last(world):
+    app, database, _, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        funder = admin.post(
+            "/api/v1/funders",
+            json={"code": "OPS", "share": "business", "name_zh": "运营方", "name_en": "Operator"},
+        ).json()
+        admin.post(
+            "/api/v1/subsidy-rules",
+            json={
+                "code": "OPS-WEEKDAY",
+                "funder_id": funder["id"],
+                "effective_from": "2026-11-25",
+                "amount_fen": 100,
+                "weekdays": [1, 2, 3, 4, 5],
+                "site_ids": [ids["site"]],
+            },
+        )
+        page = admin.get("/admin/policy/rules/OPS-WEEKDAY").text
+        ticked = re.findall(r'name="weekdays" value="(\d)" checked', page)
+        assert ticked == ["1", "2", "3", "4", "5"]
+        assert f'name="site_ids" value="{ids["site"]}" checked' in page
+        # An elder's share is what the funders leave: no funder pays it.
+        refused = admin.post(
+            "/api/v1/funders",
+            json={"code": "ME", "share": "elder", "name_zh": "长者", "name_en": "Elder"},
+        )
+        assert refused.status_code == 422
+    with database.reading() as session:
+        assert session.exec(select(Funder).where(Funder.code == "ME")).first() is None
