@@ -150,7 +150,7 @@ def serve(
     mark sent again, finds it recorded and changes nothing; sent again under its `key` after
     an undo, it does not serve the meal a second time)."""
     earlier = marks.sent_before(
-        session, clock, key=key, actor=actor, action="serve", order_id=order_id
+        session, clock, key=key, actor=actor, mark="serve", order_id=order_id
     )
     if earlier is not None:
         return Served(order_id=order_id, status=OrderStatus(earlier.result), already=True)
@@ -203,7 +203,7 @@ def undo(
     one who made it, or the admin (usecases.ordering.undo_outcome: the ledger reversed, the
     budget held again, audited). Sent again under its `key`, it counts once."""
     earlier = marks.sent_before(
-        session, clock, key=key, actor=actor, action="undo", order_id=order_id
+        session, clock, key=key, actor=actor, mark="undo", order_id=order_id
     )
     if earlier is not None:
         order = session.get_one(Order, order_id)
@@ -272,7 +272,7 @@ def not_collected(
     (billing applies the programme's rule for unserved meals). How many were (sent again
     under its `key`: how many the first send marked)."""
     earlier = marks.sent_before(
-        session, clock, key=key, actor=actor, action="not_collected", order_id=None
+        session, clock, key=key, actor=actor, mark="not_collected", order_id=None
     )
     if earlier is not None:
         return int(earlier.result)

@@ -18,7 +18,7 @@ def sent_before(
     *,
     key: str | None,
     actor: str,
-    action: str,
+    mark: str,
     order_id: int | None,
 ) -> MarkRequest | None:
     """The earlier request a page sent under this key (its connection dropped before the
@@ -29,14 +29,14 @@ def sent_before(
         return None
     taken = session.execute(
         upsert_insert(session)(MarkRequest)
-        .values(key=key, actor=actor, action=action, order_id=order_id, result="", at=clock.now())
+        .values(key=key, actor=actor, action=mark, order_id=order_id, result="", at=clock.now())
         .on_conflict_do_nothing()
         .returning(col(MarkRequest.key))
     ).first()
     if taken is not None:
         return None
     earlier = session.get_one(MarkRequest, key)
-    if (earlier.actor, earlier.action, earlier.order_id) != (actor, action, order_id):
+    if (earlier.actor, earlier.action, earlier.order_id) != (actor, mark, order_id):
         raise DuplicateRequest()
     return earlier
 

@@ -212,7 +212,7 @@ def record_stop(
     route (where the rider's page goes back to)."""
     route, position = _stop_on_todays_route(session, clock, route_id, order_id)
     if marks.sent_before(
-        session, clock, key=key, actor=sender, action=outcome.value[:16], order_id=order_id
+        session, clock, key=key, actor=sender, mark=outcome.value[:16], order_id=order_id
     ):
         return position
     ordering.record_outcome(
@@ -257,7 +257,7 @@ def undo_stop(
     reversed, a welfare alert it raised is withdrawn (usecases.ordering.undo_outcome). The
     stop's position on the route. Sent again under its `key`, it counts once."""
     route, position = _stop_on_todays_route(session, clock, route_id, order_id)
-    if marks.sent_before(session, clock, key=key, actor=actor, action="undo", order_id=order_id):
+    if marks.sent_before(session, clock, key=key, actor=actor, mark="undo", order_id=order_id):
         return position
     undone = ordering.undo_outcome(
         session=session, clock=clock, actor=actor, order_id=order_id, by=f"rider:{route.rider_id}"
