@@ -164,6 +164,26 @@ def flag_anomalies(
             )
         ):
             found[(order_id, AnomalyReason.category_lapsed)] = f"rule {code}"
+    # Nor is one paid under a rule that leaves out a category she held that day.
+    for rule in session.exec(select(SubsidyRule)):
+        if not rule.excluded_categories:
+            continue
+        for order_id, code in session.execute(
+            sa.select(col(LedgerEntry.order_id), sa.literal(rule.code)).where(
+                col(LedgerEntry.rule_id) == rule.id,
+                col(LedgerEntry.amount_fen) > 0,
+                col(LedgerEntry.service_date) >= first,
+                col(LedgerEntry.service_date) <= last,
+                sa.exists().where(
+                    col(ElderCategory.elder_id) == col(LedgerEntry.elder_id),
+                    col(ElderCategory.category).in_(rule.excluded_categories),
+                    col(ElderCategory.valid_from) <= col(LedgerEntry.service_date),
+                    col(ElderCategory.valid_to).is_(None)
+                    | (col(ElderCategory.valid_to) >= col(LedgerEntry.service_date)),
+                ),
+            )
+        ):
+            found[(order_id, AnomalyReason.category_lapsed)] = f"rule {code}"
     for order_id, jump in _count_jumps(session, first, last):
         found[(order_id, AnomalyReason.site_count_jump)] = jump
 

@@ -197,3 +197,25 @@ def test_a_district_layer_matches_the_district_by_id(make, policy, session):
         placed = place(make, make.elder(community), site, dish, key=f"district-{n}")
         shares.append(placed.split.total(Share.government))
     assert shares == [300, 0]
+
+
+def test_a_subsidy_paid_to_an_elder_of_a_category_the_rule_leaves_out_is_held_for_review(
+    make, policy, session
+):
+    from billing.models import AnomalyReason
+    from billing.settlement import flag_anomalies
+    from core.models import ElderCategory
+    from tests.factories import lunch_delivered
+
+    site, dishes, _ = make.world()
+    policy.rule(policy.funder(), code="NOT-TEKUN", amount_fen=400, excluded_categories=["tekun"])
+    elder = make.elder(site)
+    (order_id,) = lunch_delivered(make, site, dishes[0], [elder])
+    # The worker records late that she has been 特困 since the month began.
+    session.add(ElderCategory(elder_id=elder.id, category="tekun", valid_from=date(2026, 11, 1)))
+    session.flush()
+    first, last = month_range("2026-11")
+    reviews = flag_anomalies(session=session, clock=make.clock, first=first, last=last)
+    assert [(r.order_id, r.reason, r.detail) for r in reviews] == [
+        (order_id, AnomalyReason.category_lapsed, "rule NOT-TEKUN")
+    ]
