@@ -30,7 +30,7 @@ from billing.models import Fund, Funder, LedgerEntry, SubsidyRule
 from billing.settlement import flag_anomalies, month_range
 from core.clock import FixedClock
 from core.db import Database
-from core.models import Community, Dish, Elder, ElderCategory, Order, Site
+from core.models import Community, Dish, District, Elder, ElderCategory, Order, Site, Street
 
 MONTH = "2026-11"
 SITES, MEALS_PER_ELDER = 50, 25
@@ -47,6 +47,10 @@ def make_month(database: Database, meals: int, seed: int = 7) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     with database.engine.begin() as connection:
         connection.execute(
+            sa.insert(District.__table__), [dict(id=1, city="广州市", name="越秀区")]
+        )
+        connection.execute(sa.insert(Street.__table__), [dict(id=1, district_id=1, name="北京街")])
+        connection.execute(
             sa.insert(Community.__table__),
             [
                 dict(
@@ -58,6 +62,8 @@ def make_month(database: Database, meals: int, seed: int = 7) -> None:
                     city="广州市",
                     lat=23.1,
                     lon=113.2,
+                    street_id=1,
+                    district_id=1,
                 )
             ],
         )
@@ -127,8 +133,8 @@ def make_month(database: Database, meals: int, seed: int = 7) -> None:
                     funder_id=3,
                     name_zh="基金",
                     name_en="Fund",
+                    period="whole",
                     budget_fen=2_000_000_000,  # fits an INTEGER column
-                    committed_fen=0,
                 )
             ],
         )
