@@ -75,6 +75,8 @@ def test_pydantic_drops_a_field_the_api_model_does_not_name() -> None:
         categories=(),
         status="active",
         consent=True,
+        age=85,
+        id_tail="002X",
         phone="13800000000",
     )
     built = elders.ElderRowPublic(**vars(row(**values)))
