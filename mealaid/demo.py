@@ -851,11 +851,9 @@ def create_staff_accounts(session: Session, clock: FixedClock) -> list[DemoAccou
     """One staff account per role, with a fresh random password each: the rider of the first
     planned route, that route's kitchen, the first funder, the first canteen and the community
     of the route's first elder."""
-    import secrets
-
-    from api.accounts.service import create_account
     from core.models import Community
     from routing.records import DeliveryRoute
+    from usecases.accounts import create_account, random_password
 
     route = session.exec(select(DeliveryRoute).order_by(DeliveryRoute.id)).first()
     if route is not None:
@@ -888,10 +886,11 @@ def create_staff_accounts(session: Session, clock: FixedClock) -> list[DemoAccou
     ]
     accounts = []
     for username, role, links, home in plan:
-        password = secrets.token_urlsafe(12)
+        password = random_password()
         create_account(
             session=session,
             clock=clock,
+            actor=SETUP_ACTOR,
             account_in={"username": username, "password": password, "role": role, **links},
         )
         accounts.append(DemoAccount(username, role, password, home))
