@@ -29,6 +29,7 @@ WORDS = {
         "needs": "社区",
         "kind": "中央厨房",
         "no": "否",
+        "kept": "原已存在",
     },
     "en": {
         "checklist": "Set-up checklist",
@@ -40,6 +41,7 @@ WORDS = {
         "needs": "communities",
         "kind": "central kitchen",
         "no": "no",
+        "kept": "already here",
     },
 }
 
@@ -199,3 +201,15 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     assert [c["code"] for c in document["communities"]] == ["YX-BJ"]
     assert document["sites"][0]["slots"][0]["delivery_start"] == "11:00:00"
     assert "elders" not in document
+
+    # The same file brought back: everything in it is here already and kept; a file that is no
+    # set-up is refused, saying so.
+    page.locator("input[name=file]").set_input_files(str(download.value.path()))
+    _submit(page, "form[action='/admin/setup/import']")
+    assert words["kept"] in page.locator(".done").inner_text()
+    page.locator("input[name=file]").set_input_files(
+        files=[{"name": "notes.json", "mimeType": "application/json", "buffer": b"[1, 2]"}]
+    )
+    _submit(page, "form[action='/admin/setup/import']")
+    assert "MealAid" in page.locator(".error-message").inner_text()
+    page.screenshot(path=ARTIFACTS / f"setup-import-{shot}.png", full_page=True)
