@@ -87,7 +87,9 @@ def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dash
     page.locator("nav.main-nav").get_by_role("link", name="订单", exact=True).click()
     page.wait_for_load_state()
     phone = page.locator("#phone-in-form")
-    phone.locator("select[name=elder_id]").select_option(label=names["elder"])
+    # Each elder reads "name · age · community · ID tail (#no.)": picked by her number.
+    number = names["elder"].rsplit("#", 1)[1].rstrip(")")
+    phone.locator("select[name=elder_id]").select_option(number)
     options = phone.locator("select[name=item_id] option").all_inner_texts()
     dinner = next(o for o in options if "晚餐" in o)
     phone.locator("select[name=item_id]").select_option(label=dinner)
