@@ -15,7 +15,7 @@ from core.clock import today
 from core.types import RowId, Slot
 from usecases.ordering import day_tallies
 from usecases.settlement import held_by_month
-from usecases.setup import programme_is_new
+from usecases.setup import programme_is_new, setup_progress
 
 router = APIRouter(tags=["overview"], responses=STAFF_RESPONSES)
 
@@ -76,8 +76,18 @@ def overview_page(
     # The month's checks hold doubtful meals out of the claims until someone decides: the
     # admin, who settles, is shown them here rather than having to go and look.
     held = held_by_month(session=session) if staff.role == Role.admin else {}
+    # A programme already running with a step not done (say no policy yet): the admin is told.
+    missing = (
+        sum(not step.done for step in setup_progress(session=session, clock=clock))
+        if staff.role == Role.admin
+        else 0
+    )
     return page(
         request,
         "overview.html",
-        {"overview": _overview(session, service_date or today(clock)), "held": held},
+        {
+            "overview": _overview(session, service_date or today(clock)),
+            "held": held,
+            "setup_missing": missing,
+        },
     )

@@ -83,9 +83,11 @@ def test_a_programme_with_elders_opens_on_its_day(empty_database, clock):
         admin = make_staff(make, "admin").username
     client = TestClient(create_app(database=empty_database, clock=clock))
     assert log_in(client, admin).status_code == 303
-    assert (
-        client.get("/", headers={"accept": "text/html"}, follow_redirects=False).status_code == 200
-    )
+    day = client.get("/?lang=en", headers={"accept": "text/html"}, follow_redirects=False)
+    assert day.status_code == 200
+    # No policy and no staff yet: the day says the set-up is not done, and links to it.
+    assert 'href="/admin/setup"' in day.text
+    assert "Set-up: 2 steps are still missing." in day.text
 
 
 def test_the_json_twins_set_a_programme_up_and_refuse_in_the_readers_language(empty_programme):
