@@ -32,6 +32,8 @@ CANTEEN_DINNER = ("dinner", "15:00", "17:00", "18:30")  # at every second street
 KITCHEN_PHONE, CANTEEN_PHONE = "020-8388 10{number:02d}", "020-8388 20{number:02d}"
 # Riders of each kitchen: how they ride, the boxes they may carry (one is drawn), their shift.
 RIDER_MODE, RIDER_CAPACITIES, RIDER_SHIFT = "ebike", [24, 30, 30, 36], ("10:00", "19:30")
+# Each community's worker (社工), with the duty phone of the community's office.
+WORKER_TITLE, WORKER_PHONE = "社工", "020-8388 3{number:03d}"
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕"

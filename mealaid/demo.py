@@ -137,8 +137,8 @@ def _meals(meals: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
 
 def city_setup(rng: random.Random) -> dict:
     """The demo district as a set-up file holds it (usecases.programme): each street's
-    communities around its centre, the kitchens and the street canteens with their meals, and
-    each kitchen's riders."""
+    communities around its centre, the kitchens and the street canteens with their meals, each
+    kitchen's riders and each community's worker."""
     communities = []
     for street, (lat, lon, _roads, names) in citydata.STREETS.items():
         for index, name in enumerate(names):
@@ -213,12 +213,23 @@ def city_setup(rng: random.Random) -> dict:
                     "shift_end": citydata.RIDER_SHIFT[1],
                 }
             )
+    # Each community's worker, whom welfare alerts reach once they link their chat; named
+    # without a draw, so the city's elders stay the ones the seed gives.
+    workers = [
+        {
+            "name": f"{citydata.SURNAMES[index]}{citydata.WORKER_TITLE}",
+            "phone": citydata.WORKER_PHONE.format(number=index + 1),
+            "community": entry["code"],
+        }
+        for index, entry in enumerate(communities)
+    ]
     return {
         "format": programme.FORMAT,
         "version": programme.VERSION,
         "communities": communities,
         "sites": sites,
         "riders": riders,
+        "workers": workers,
     }
 
 
