@@ -283,6 +283,14 @@ def test_a_door_mark_is_taken_back_within_minutes_and_its_alert_withdrawn(route)
     assert order.status == OrderStatus.locked
     assert alert.status == AlertStatus.closed and alert.outcome == WITHDRAWN
     assert undone == [f"order:{first} no_answer"]
+    # The welfare board lists it among the closed ones, withdrawn, in the reader's language.
+    with database.transaction() as session:
+        admin = make_staff(Factory(session, client.app.state.clock), "admin").username
+    office = TestClient(client.app)
+    log_in(office, admin)
+    board = office.get("/welfare?lang=zh_CN").text
+    assert "已撤回：配送员撤销了“无人应门”" in board
+    assert "配送员撤销了“无人应门”：预警已撤回" in board
     client.post(
         f"/rider/routes/{route_id}/stops/{first}",
         data={"key": key, "outcome": "delivered", "csrf_token": csrf},
