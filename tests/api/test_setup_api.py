@@ -182,3 +182,20 @@ def test_a_set_up_goes_from_one_programme_to_another_over_the_api(empty_programm
         assert "not a MealAid set-up file" in refused.json()["message"]
     finally:
         drop()
+
+
+def test_hostile_text_on_the_community_form_is_refused_next_to_its_field(empty_programme):
+    client, database, _ = empty_programme
+    page = client.get("/admin/communities?lang=en")
+    form = {
+        **{k: str(v) for k, v in COMMUNITY.items()},
+        "name": "\u200b\u200b",
+        "street": "北京\x00街",
+        "csrf_token": csrf_from(page.text),
+    }
+    refused = client.post("/admin/communities?lang=en", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert 'data-field="name"' in refused.text and 'data-field="street"' in refused.text
+    assert "invisible characters" in refused.text
+    with database.reading() as session:
+        assert session.exec(select(func.count()).select_from(Community)).one() == 0
