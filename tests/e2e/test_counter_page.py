@@ -173,6 +173,8 @@ def test_a_mark_is_undone_and_a_mark_made_offline_is_sent_when_the_connection_is
     page.locator("details.not-collected summary").click()
     with page.expect_navigation():
         page.get_by_role("button", name="将 2 份餐记为未领取").click()
+    # Said as the counter says it: not collected (not "nobody at the door").
+    assert "未领取" in page.locator("li.counter-meal", has_text="陈桂英").inner_text()
     late = page.locator("li.counter-meal", has_text="何丽珍")
     with page.expect_navigation():
         late.get_by_role("button", name="撤销").click()
