@@ -6,6 +6,7 @@ import hashlib
 import logging
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
@@ -81,6 +82,13 @@ class AmapGeocoder:
         return None
 
 
+@lru_cache(maxsize=1)
+def _shared_client() -> httpx.Client:
+    # One pool of connections for the process (an httpx.Client is safe across threads), not
+    # a client left open per registration.
+    return httpx.Client()
+
+
 def geocoder_from(settings: Settings, client: httpx.Client | None = None) -> Geocoder | None:
     """The geocoder the settings name, or None when none is configured."""
     if not settings.geocoder_url:
@@ -89,7 +97,7 @@ def geocoder_from(settings: Settings, client: httpx.Client | None = None) -> Geo
         settings.geocoder_url,
         settings.geocoder_key,
         settings.geocoder_timeout_seconds,
-        client or httpx.Client(),
+        client or _shared_client(),
     )
 
 
@@ -105,9 +113,12 @@ class Locator:
     it is not asked again by this locator (an import of thousands of rows must not wait on
     a service that is down for each of them)."""
 
-    def __init__(self, geocoder: Geocoder | None) -> None:
+    def __init__(self, geocoder: Geocoder | None, lookups: int | None = None) -> None:
+        """`lookups`: at most so many questions to the geocoder (answers already kept do not
+        count); the elders after that are placed approximately, as without a geocoder."""
         self.geocoder = geocoder
         self._down = False
+        self._left = lookups
 
     def place(
         self, *, session: Session, clock: Clock, address: str, community: Community
@@ -126,6 +137,10 @@ class Locator:
             if cached.found and cached.lat is not None and cached.lon is not None:
                 return Point(cached.lat, cached.lon)
             return None
+        if self._left is not None:
+            if self._left <= 0:
+                return None
+            self._left -= 1
         try:
             point = self.geocoder.locate(address, city)
         except GeocoderUnavailable as error:
@@ -148,5 +163,5 @@ class Locator:
         return point
 
 
-def default_locator() -> Locator:
-    return Locator(geocoder_from(get_settings()))
+def default_locator(lookups: int | None = None) -> Locator:
+    return Locator(geocoder_from(get_settings()), lookups)

@@ -41,6 +41,11 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
 # New elders are written this many at a time (a few statements for each batch).
 _BATCH = 1000
+# Questions to the geocoder one import may ask (each a round trip of up to
+# MEALAID_GEOCODER_TIMEOUT_SECONDS, inside the import's transaction): the elders after that
+# are placed at their community's centre, marked approximate, as without a geocoder. A
+# second import of the file asks about the next ones (the answers so far are kept).
+GEOCODER_LOOKUPS = 300
 _SEPARATORS = re.compile(r"[、,，;；/]+")
 _NONE_WORDS = {"无", "没有", "none", "no", "-", "—", "/"}
 _CONTACT_RELATION = "紧急联系人"
@@ -534,9 +539,12 @@ class _Held:
     contacts: list[EmergencyContact]
 
 
-def _changed_elder(row: _Row, names: Mapping[str, str], held: _Held, on: date) -> None:
+def _changed_elder(
+    row: _Row, names: Mapping[str, str], held: _Held, on: date, place_again: bool
+) -> None:
     """The elder found again, as the file changes her: a cell left empty keeps what the
-    registry holds (staff may have added to it since); 无 empties a list."""
+    registry holds (staff may have added to it since); 无 empties a list. `place_again`: an
+    elder placed approximately is asked about again (a geocoder is there to ask)."""
     fields, elder = row.fields, held.elder
     data: dict[str, Any] = {
         "name": fields.get("name", elder.name),
@@ -558,7 +566,11 @@ def _changed_elder(row: _Row, names: Mapping[str, str], held: _Held, on: date) -
     }
     if "lat" in fields and "lon" in fields:
         data["lat"], data["lon"] = fields["lat"], fields["lon"]
-    elif data["address"] == elder.address and data["community_id"] == elder.community_id:
+    elif (
+        data["address"] == elder.address
+        and data["community_id"] == elder.community_id
+        and not (place_again and elder.location_approximate)
+    ):
         data["lat"], data["lon"] = elder.lat, elder.lon
     grants = [(g.category, g.valid_from, g.valid_to) for g in held.categories]
     if "categories" in fields:
@@ -637,7 +649,9 @@ def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
         yield values[start : start + size]
 
 
-def _plan(session: Session, clock: Clock, content: bytes, filename: str) -> _Plan:
+def _plan(
+    session: Session, clock: Clock, content: bytes, filename: str, place_again: bool = False
+) -> _Plan:
     digest = hashlib.sha256(content).hexdigest()
     try:
         sheet = _sheet(content, filename)
@@ -696,7 +710,7 @@ def _plan(session: Session, clock: Clock, content: bytes, filename: str) -> _Pla
         if row.match is None:
             _new_elder(row, names, on)
         else:
-            _changed_elder(row, names, held[row.match], on)
+            _changed_elder(row, names, held[row.match], on, place_again)
     problems = [problem for row in rows for problem in row.problems]
     return _Plan(rows, problems, digest, communities.kept)
 
@@ -750,11 +764,11 @@ def import_elders(
     # One import at a time (PostgreSQL; SQLite's writers take turns anyway): a second import
     # of the same list plans after the first has committed, and finds its elders.
     exclusive(session, "elder-import")
-    plan = _plan(session, clock, content, filename)
+    locator = locator or default_locator(GEOCODER_LOOKUPS)
+    plan = _plan(session, clock, content, filename, place_again=locator.geocoder is not None)
     clean = [row for row in plan.rows if not row.problems and row.elder_in is not None]
     if plan.problems and (not only_clean or not clean):
         return _result(plan, written=False)
-    locator = locator or default_locator()
     created = updated = unchanged = 0
     new = [row for row in clean if row.match is None]
     for start in range(0, len(new), _BATCH):

@@ -117,11 +117,13 @@ def change_elder(
     locator: Locator | None = None,
 ) -> list[str]:
     """The names of the fields that changed (none: nothing is logged). Without a latitude and
-    longitude she keeps her location, unless her address changed: then she is placed anew."""
+    longitude she keeps her location, unless her address changed or her location is only
+    approximate: then she is placed anew."""
     approximate = None
     if elder_in.lat is None or elder_in.lon is None:
         before = elders.get_elder(session=session, elder_id=elder_id)
-        if before.address != elder_in.address or before.community_id != elder_in.community_id:
+        moved = before.address != elder_in.address or before.community_id != elder_in.community_id
+        if moved or before.location_approximate:
             placed = _place(session, clock, elder_in, locator)
             elder_in = elder_in.model_copy(update={"lat": placed.lat, "lon": placed.lon})
             approximate = placed.approximate

@@ -198,3 +198,24 @@ def test_an_unreachable_geocoder_places_her_approximately(session, clock, make):
         locator=gone,
     )
     assert elder.location_approximate
+
+
+def test_an_import_asks_the_geocoder_at_most_its_budget_and_places_the_rest_approximately(
+    session, clock, make, stand_in
+):
+    make.community(name="六榕社区", lat=23.1, lon=113.2)
+    rows = [elder_row(n, "六榕社区", 地址=f"越秀区人民路{n}号") for n in (1, 2)]
+    content = csv_file(HEADERS_ZH, rows)
+    budget = Locator(locator(stand_in.url).geocoder, lookups=1)
+    import_elders(session=session, clock=clock, actor="admin", content=content, locator=budget)
+    from core.models import Elder
+
+    placed = session.exec(sa.select(Elder.location_approximate).order_by(Elder.id))
+    assert [row for (row,) in placed] == [False, True] and len(stand_in.asked) == 1
+    # The same file again, with a geocoder to ask: the one placed approximately is asked about.
+    again = import_elders(
+        session=session, clock=clock, actor="admin", content=content, locator=locator(stand_in.url)
+    )
+    assert (again.updated, again.unchanged) == (1, 1) and len(stand_in.asked) == 2
+    placed = session.exec(sa.select(Elder.location_approximate).order_by(Elder.id))
+    assert [row for (row,) in placed] == [False, False]
