@@ -23,10 +23,16 @@
     window.localStorage.setItem(STORE, JSON.stringify(marks));
   }
 
+  // A mark kept from an earlier page goes with this page's CSRF token (a login in between
+  // gives a new one).
   function send(mark) {
+    var token = document.querySelector("input[name=csrf_token]");
+    var body = mark.body.map(function (field) {
+      return field[0] === "csrf_token" && token ? [field[0], token.value] : field;
+    });
     return window.fetch(mark.action, {
       method: "POST",
-      body: new URLSearchParams(mark.body),
+      body: new URLSearchParams(body),
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
     });
@@ -75,7 +81,13 @@
         return;
       }
       send(left[0]).then(
-        function () {
+        function (response) {
+          if (response.status === 403 || response.url.indexOf("/login") !== -1) {
+            // Not logged in any more: kept until someone logs in and the page opens again.
+            sending = false;
+            show();
+            return;
+          }
           // Answered (recorded, or refused with a reason the page will show): done with it.
           keep(pending().slice(1));
           next();

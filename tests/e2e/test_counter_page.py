@@ -5,6 +5,7 @@ served, and at the end mark the rest not collected (two taps: open, confirm)."""
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
 
 from api.app import create_app
@@ -202,3 +203,39 @@ def _status(session, name: str) -> OrderStatus:
     return session.exec(
         select(Order.status).join(Elder, Elder.id == Order.elder_id).where(Elder.name == name)
     ).one()
+
+
+def test_a_mark_kept_offline_waits_for_a_login_when_the_session_ended(
+    counter_server, browser, empty_database
+):
+    """The phone was offline long enough for the session to end: the kept mark is not lost
+    to the login page; once she logs in again the counter opens and sends it."""
+    base, canteen = counter_server
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    log_in(page, canteen)
+    context.set_offline(True)
+    row = page.locator("li.counter-meal", has_text="黄志强")
+    row.get_by_role("button", name="确认领取").click()
+    row.locator(".pending-note").wait_for()
+    context.clear_cookies()  # the session ended meanwhile
+    context.set_offline(False)
+    page.wait_for_timeout(1500)  # the page tries: refused, the mark is kept
+    kept = page.evaluate("JSON.parse(localStorage.getItem('mealaid.marks.pending')).length")
+    assert kept == 1
+    with empty_database.reading() as session:
+        assert _status(session, "黄志强") == OrderStatus.locked
+    page.goto(f"{base}/login")
+    log_in(page, canteen)  # lands on the counter, which sends what was kept
+    for _ in range(50):  # (wait_for_function evaluates a string: the page's CSP forbids it)
+        try:
+            if page.evaluate("localStorage.getItem('mealaid.marks.pending')") == "[]":
+                break
+        except PlaywrightError:  # the page reloading after sending
+            pass
+        page.wait_for_timeout(100)
+    page.wait_for_load_state()
+    with empty_database.reading() as session:
+        assert _status(session, "黄志强") == OrderStatus.picked_up
+    context.close()
