@@ -767,22 +767,28 @@ def run_day(
             .where(Order.service_date == day, Order.status == OrderStatus.locked)
             .order_by(Order.slot, RouteStop.eta, Order.id)
         ).all()
+    # Which doors stay shut is drawn in the order the meals were ordered, not in route order:
+    # the routes come from a time-limited search, and the same seed must give the same day.
+    missed = {
+        order_id
+        for order_id, mode, *_ in sorted(locked, key=lambda row: row[0])
+        if mode != ServiceMode.dine_in and rng.random() < 0.03
+    }
     tick = progress("outcomes", len(locked))
     counters: set[tuple[int, Slot]] = set()
     for order_id, mode, slot, site_id, eta in locked:
         at = time(12, 10) if slot == Slot.lunch else time(17, 50)
         clock.set(eta or datetime.combine(day, at, tz))
-        missed = mode != ServiceMode.dine_in and rng.random() < 0.03
         with database.transaction() as session:
             if mode == ServiceMode.delivery:
                 record_outcome(
                     session=session,
                     clock=clock,
                     order_id=order_id,
-                    outcome=OrderStatus.no_answer if missed else OrderStatus.delivered,
+                    outcome=OrderStatus.no_answer if order_id in missed else OrderStatus.delivered,
                     by="demo-rider",
                 )
-            elif not missed:
+            elif order_id not in missed:
                 counter.serve(session=session, clock=clock, actor=CANTEEN_ACTOR, order_id=order_id)
         if mode != ServiceMode.delivery:
             counters.add((site_id, Slot(slot)))
