@@ -581,7 +581,7 @@ def _walk_in_page(  # type: ignore[no-untyped-def]
     elder = None
     choices: list[counter.WalkInChoice] = []
     if wanted.elder_id is not None:
-        elder = counter.walk_in_elder(session=session, elder_id=wanted.elder_id)
+        elder = counter.walk_in_elder(session=session, elder_id=wanted.elder_id, on=today(clock))
         if site_id is not None:
             choices = counter.walk_in_choices(
                 session=session, clock=clock, site_id=site_id, elder_id=elder.elder_id
@@ -594,7 +594,7 @@ def _walk_in_page(  # type: ignore[no-untyped-def]
         except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
             error, status_code = refused.render(locale), refused.status
         else:
-            found = counter.walk_in_elders(session=session, query=wanted.q)
+            found = counter.walk_in_elders(session=session, query=wanted.q, on=today(clock))
             search.record(total=len(found), elder_ids=[e.elder_id for e in found])
     return page(
         request,

@@ -18,10 +18,11 @@ from sqlmodel import Session, col
 from core import audit, meal_cards
 from core.clock import Clock, today
 from core.diet import profile_of_elder
+from core.elders import age_on, id_tail_of
 from core.errors import DomainError, ElderNotFound, OrderNotFound, OutcomeNotAllowed
 from core.i18n import N_
 from core.menus import MenuChoice, menu_choices, own_style_first
-from core.models import Elder, MealSlot, Order, Site, SlotCutoff, saved
+from core.models import Community, Elder, MealSlot, Order, Site, SlotCutoff, saved
 from core.settings import get_settings
 from core.sites import cutoff_at
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
@@ -339,42 +340,59 @@ class WalkInElder:
     elder_id: int
     name: str
     phone_tail: str
+    # Told apart from another of her name: age, community, ID card number's last four.
+    age: int | None = None
+    community: str = ""
+    id_tail: str | None = None
 
 
 # Elders a walk-in search lists, at most: the counter wants the one in front of it.
 WALK_IN_FOUND = 20
 
 
-def walk_in_elders(*, session: Session, query: str) -> list[WalkInElder]:
-    """Registered elders by name, or by the last digits of their phone (as the counter's own
-    search; the surface checks a search by digits first: usecases.phone_search)."""
+def walk_in_elders(*, session: Session, query: str, on: date | None = None) -> list[WalkInElder]:
+    """Registered elders by name, by the last digits of their phone (as the counter's own
+    search; the surface checks a search by digits first: usecases.phone_search) or by the
+    last four characters of their ID card number; with their age on `on`."""
     query = query.strip()
     if not query:
         return []
     digits = phone_digits(query)
+    tail = id_tail_of(query)
     if digits is not None:
         stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
         condition = stored.endswith(digits, autoescape=True)
+        if tail:
+            condition = condition | (col(Elder.id_number_tail) == tail)
+    elif tail:
+        condition = col(Elder.id_number_tail) == tail
     else:
         condition = col(Elder.name).contains(query)
     rows = session.execute(
-        sa.select(col(Elder.id), col(Elder.name), col(Elder.phone))
+        sa.select(Elder, col(Community.name))
+        .join(Community, col(Community.id) == Elder.community_id)
         .where(condition)
         .order_by(col(Elder.name), col(Elder.id))
         .limit(WALK_IN_FOUND)
     ).all()
-    return [
-        WalkInElder(elder_id, name, re.sub(r"\D", "", phone or "")[-SHOWN_DIGITS:])
-        for elder_id, name, phone in rows
-    ]
+    return [_walk_in_elder(elder, community, on) for elder, community in rows]
 
 
-def walk_in_elder(*, session: Session, elder_id: int) -> WalkInElder:
+def walk_in_elder(*, session: Session, elder_id: int, on: date | None = None) -> WalkInElder:
     elder = session.get(Elder, elder_id)
     if elder is None:
         raise ElderNotFound(elder_id=elder_id)
+    return _walk_in_elder(elder, session.get_one(Community, elder.community_id).name, on)
+
+
+def _walk_in_elder(elder: Elder, community: str, on: date | None) -> WalkInElder:
     return WalkInElder(
-        saved(elder.id), elder.name, re.sub(r"\D", "", elder.phone or "")[-SHOWN_DIGITS:]
+        saved(elder.id),
+        elder.name,
+        re.sub(r"\D", "", elder.phone or "")[-SHOWN_DIGITS:],
+        age_on(elder.birth_date, on) if on is not None else None,
+        community,
+        elder.id_number_tail,
     )
 
 

@@ -67,3 +67,20 @@ def test_the_phone_in_list_narrows_to_an_id_tail_a_name_or_an_elder_number(sessi
         second.id
     ]
     assert orderable_elders(session=session, on=on, query="王") == []
+
+
+def test_the_counters_walk_in_finder_finds_her_by_id_tail_with_age_and_community(
+    session, clock, make
+):
+    from usecases.counter import walk_in_elder, walk_in_elders
+
+    first, second = two_of_one_name(session, clock, make)
+    on = clock.now().date()
+    both = walk_in_elders(session=session, query="陈秀英", on=on)
+    assert [(e.age, e.community, e.id_tail) for e in both] == [
+        (85, "东山社区", first.id_number_tail),
+        (90, "西关社区", second.id_number_tail),
+    ]
+    found = walk_in_elders(session=session, query=second.id_number_tail.lower(), on=on)
+    assert [e.elder_id for e in found] == [second.id]
+    assert walk_in_elder(session=session, elder_id=first.id, on=on).community == "东山社区"
