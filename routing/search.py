@@ -134,14 +134,12 @@ class SolveParams:
     ils_random_order: bool = True
     # A single-kitchen day with more stops than this is solved in parts of about `part_size`
     # stops on `workers` cores, then improved across the parts' borders (routing/decompose.py);
-    # 0 never decomposes. Generated city days on one core at a tenth of a second per stop
-    # (2026-12-05, three seeds, a loaded machine): at 150 stops the decomposition came out
-    # shorter on two seeds of three (mean 79.7 km against 85.3), at 200 on all three (mean
-    # 109.0 km against 117.2; seed 1 16 riders against 19), at 300 and 400 (seed 1) 8% and
-    # 10% shorter with 2 and 5 riders fewer; at 100 stops (one part, then the rounds) the two
-    # were within noise (mean 71.1 km against 72.4), so a day of 100 stops or fewer stays one
-    # search.
-    decompose_above: int = 100
+    # 0 never decomposes. Generated city days, one core, a loaded machine (2026-12-05, three
+    # seeds each): at 50 stops one search was shorter (142.6 km in all against 145.6), at 75
+    # the parts (177.7 against 179.9), at 100 (213.3 against 215.2, at 20 s) and 150 too, at
+    # 200 by 7% (three riders fewer on one seed), at 300-600 by 8-30%. The threshold sits
+    # between the two sizes measured either way.
+    decompose_above: int = 60
     part_size: int = 100
     # `time_limit` is a cap: the search takes `search_seconds(stops)` up to it (what a
     # kitchen's plan gets by default, see `for_kitchen`).

@@ -127,14 +127,14 @@ def test_the_kitchens_decomposition_keeps_every_rule():
     assert plan.objective == plan.distance + 500 * len(plan.routes)
 
 
-def test_a_kitchens_day_of_more_than_100_stops_is_planned_in_parts_and_keeps_every_rule():
+def test_a_kitchens_day_of_more_than_60_stops_is_planned_in_parts_and_keeps_every_rule():
     # Where one search stops paying: see SolveParams.decompose_above.
     exact = dict(deterministic=True, solution_limit=20)
-    small = kitchen_day(6, 100)
+    small = kitchen_day(6, 60)
     assert not solve(small, replace(SolveParams.for_kitchen(), **exact)).config.startswith(
         "decomposed"
     )
-    problem = kitchen_day(6, 101)
+    problem = kitchen_day(6, 61)
     plan = solve(problem, replace(SolveParams.for_kitchen(), **exact))
     assert plan.config.startswith("decomposed")
     result = check_plan(problem, plan)
