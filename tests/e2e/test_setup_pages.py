@@ -2,7 +2,11 @@
 English: the admin of an empty database lands on the set-up checklist and walks it through
 communities, a central kitchen with its lunch, a rider, a community worker and a staff
 account, each mistake shown next to its field in the reader's language with nothing saved;
-then downloads the set-up file. Screenshots go to test-artifacts/."""
+downloads the set-up file and brings it back; then dishes and today's menu, a funder and its
+subsidy rule, an elder registered on her page; and her first order, placed in the chat sandbox's
+page (the stand-in for Telegram, `mealaid bot --sandbox`), is on the orders board with every
+step of the checklist done. Nothing but clicking and typing in pages. Screenshots go to
+test-artifacts/."""
 
 import json
 import re
@@ -14,6 +18,7 @@ from api.app import create_app
 from core.clock import FixedClock
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
+from tests.e2e.chat import Chat
 from tests.factories import Factory, make_staff
 
 pytestmark = needs_chromium
@@ -30,6 +35,8 @@ WORDS = {
         "kind": "中央厨房",
         "no": "否",
         "kept": "原已存在",
+        "dish": "番茄炒蛋",
+        "funder": "广州市民政局",
     },
     "en": {
         "checklist": "Set-up checklist",
@@ -42,17 +49,47 @@ WORDS = {
         "kind": "central kitchen",
         "no": "no",
         "kept": "already here",
+        "dish": "Tomato and egg",
+        "funder": "Guangzhou Civil Affairs",
     },
 }
+# What the elder, registered in the reader's language, sees and presses in the chat sandbox.
+CHAT = {
+    "zh-CN": {
+        "language": "中文",
+        "share": "分享手机号",
+        "order": "🍱 订餐",
+        "today": "今天",
+        "lunch": "午餐",
+        "confirm": "✅ 确认下单",
+        "ordered": "订好了",
+    },
+    "en": {
+        "language": "English",
+        "share": "Share my phone number",
+        "order": "🍱 Order a meal",
+        "today": "Today",
+        "lunch": "Lunch",
+        "confirm": "✅ Confirm",
+        "ordered": "Ordered",
+    },
+}
+ELDER_PHONE = "13800001234"
 
 
 @pytest.fixture
 def empty_programme(empty_database):
+    """The web app on an empty programme (one admin), Wednesday 08:00 before lunch's cutoff, and
+    the chat sandbox (the stand-in and the bot) on the same database and clock."""
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin").username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
-        yield base, admin
+    chat = Chat(empty_database, clock)
+    try:
+        with serving(create_app(database=empty_database, clock=clock)) as base:
+            yield base, admin, chat.sandbox.url
+    finally:
+        chat.close()
 
 
 def _state(page, step: str) -> str:
@@ -65,6 +102,14 @@ def _choose(select, text: str) -> None:
     select.select_option(value)
 
 
+def _press_in_sandbox(page, where: str, label: str) -> None:
+    """Press the newest button in the sandbox page's chat (`#chat`) or keyboard (`#keys`)
+    whose words contain `label`, once the bot has shown it."""
+    button = page.locator(f"{where} button", has_text=label).last
+    button.wait_for(timeout=15_000)
+    button.click()
+
+
 def _submit(page, form: str) -> None:
     with page.expect_navigation():
         page.locator(f"{form} button[type=submit]").click()
@@ -74,7 +119,7 @@ def _submit(page, form: str) -> None:
 def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     empty_programme, browser, empty_database, language
 ):
-    base, admin = empty_programme
+    base, admin, sandbox = empty_programme
     words = WORDS[language]
     shot = f"{empty_database.dialect}-{language}"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -213,3 +258,109 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     _submit(page, "form[action='/admin/setup/import']")
     assert "MealAid" in page.locator(".error-message").inner_text()
     page.screenshot(path=ARTIFACTS / f"setup-import-{shot}.png", full_page=True)
+
+    # She is back: her account enabled again (the staff step needs one besides the admin's).
+    page.locator("li[data-step=staff] .links a[href='/admin/accounts']").click()
+    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("tr[data-username='wang.sg'] form[action$='/active'] button").click()
+    assert page.locator("tr[data-username='wang.sg'] td").nth(4).inner_text().strip() != words["no"]
+    page.goto(f"{base}/admin/setup")
+
+    # Dishes and menus, through the checklist's links: a dish, on today's lunch at ¥15.00.
+    page.locator("li[data-step=menus] .links a[href='/admin/dishes']").click()
+    page.wait_for_load_state()
+    form = page.locator("#dish-form")
+    form.locator("input[name=code]").fill("TOMEGG")
+    form.locator("input[name=name_zh]").fill("番茄炒蛋")
+    form.locator("input[name=name_en]").fill("Tomato and egg")
+    form.locator("input[name=allergens][value=egg]").check()
+    _submit(page, "#dish-form")
+    assert words["saved"] in page.locator(".done").inner_text()
+    page.goto(f"{base}/admin/setup")
+    page.locator("li[data-step=menus] .links a[href='/admin/menus']").click()
+    page.wait_for_load_state()
+    item = page.locator("#menu-item-form")
+    item.locator("input[name=service_date]").fill("2026-11-25")
+    item.locator("select[name=slot]").select_option("lunch")
+    _choose(item.locator("select[name=dish_variant]"), words["dish"])
+    item.locator("input[name=price]").fill("15.00")
+    _submit(page, "#menu-item-form")
+    today = page.locator("#menu-2026-11-25-lunch")
+    assert words["dish"] in today.inner_text() and "¥15.00" in today.inner_text()
+
+    # The policy: the city's civil-affairs bureau pays ¥3.00 of every portion, from today (a
+    # new rule cannot start in the past).
+    page.goto(f"{base}/admin/setup")
+    page.locator("li[data-step=policy] .links a[href='/admin/policy']").click()
+    page.wait_for_load_state()
+    page.locator("#funder-form").locator("xpath=..").locator("summary").click()
+    form = page.locator("#funder-form")
+    form.locator("input[name=code]").fill("GZ-CIVIL")
+    form.locator("input[name=name_zh]").fill("广州市民政局")
+    form.locator("input[name=name_en]").fill("Guangzhou Civil Affairs")
+    form.locator("select[name=share]").select_option("government")
+    form.locator("select[name=layer]").select_option("city")
+    form.locator("input[name=city]").fill("广州市")
+    _submit(page, "#funder-form")
+    assert "GZ-CIVIL" in page.locator("table.funders").inner_text()
+    with page.expect_navigation():
+        page.locator("a[href='/admin/policy/rules/new']").click()
+    form = page.locator("#rule-form")
+    form.locator("input[name=code]").fill("CITY-BASE")
+    form.locator("select[name=funder_id]").select_option(label=words["funder"])
+    form.locator("input[name=effective_from]").fill("2026-11-25")
+    form.locator("input[name=amount]").fill("3")
+    with page.expect_navigation():
+        form.locator("button[name=action][value=publish]").click()
+    assert page.locator(".done").count() == 1
+    page.goto(f"{base}/admin/policy")
+    assert "CITY-BASE" in page.locator("table.rules").inner_text()
+
+    # An elder, registered on her page: no location typed (she is placed at her community's
+    # centre), her phone the one she will chat from.
+    page.goto(f"{base}/admin/setup")
+    page.locator("li[data-step=elders] .links a[href='/elders/new']").click()
+    page.wait_for_load_state()
+    form = page.locator("form.elder-form")
+    form.locator("input[name=name]").fill("李阿婆")
+    form.locator("input[name=birth_date]").fill("1941-07-25")
+    form.locator("input[name=phone]").fill(ELDER_PHONE)
+    form.locator("select[name=language]").select_option(language.replace("-", "_"))
+    _choose(form.locator("select[name=community_id]"), "北京街社区")
+    form.locator("input[name=address]").fill("北京街12号")
+    form.locator("input[name=consent]").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert re.search(r"/elders/\d+", page.url), page.url
+    page.screenshot(path=ARTIFACTS / f"setup-elder-{shot}.png", full_page=True)
+
+    # Her first order, in the chat sandbox's page: she starts with her phone, shares it, and
+    # orders today's lunch.
+    chat_page = browser.new_context(locale=language).new_page()
+    chat_page.goto(f"{sandbox}/sandbox/")
+    chat_page.locator("#phone").fill(ELDER_PHONE)
+    chat_page.locator("#go").click()
+    said = CHAT[language]
+    _press_in_sandbox(chat_page, "#chat", said["language"])
+    _press_in_sandbox(chat_page, "#keys", said["share"])
+    _press_in_sandbox(chat_page, "#keys", said["order"])
+    _press_in_sandbox(chat_page, "#chat", said["today"])
+    _press_in_sandbox(chat_page, "#chat", said["lunch"])
+    _press_in_sandbox(chat_page, "#chat", words["dish"])
+    _press_in_sandbox(chat_page, "#chat", said["confirm"])
+    ordered = chat_page.locator("#chat .bot", has_text=said["ordered"])
+    ordered.wait_for()
+    assert "12.00" in ordered.inner_text()  # ¥15.00 less the city's ¥3.00
+    chat_page.screenshot(path=ARTIFACTS / f"setup-first-order-{shot}.png", full_page=True)
+
+    # The order is on today's board, and every step of the checklist is done.
+    page.goto(f"{base}/orders")
+    placed = page.locator("table.board tbody tr", has_text="李阿婆")
+    assert placed.count() == 1
+    page.locator("nav.main-nav a[href='/admin/setup']").click()
+    page.wait_for_load_state()
+    for step in ("communities", "sites", "menus", "policy", "staff", "elders"):
+        assert _state(page, step) == words["done"], step
+    assert page.locator("p.done").count() == 1
+    page.screenshot(path=ARTIFACTS / f"setup-done-{shot}.png", full_page=True)
