@@ -1,11 +1,13 @@
 """Billing use cases: the rules in force, quotes, reserving budget when an order is placed,
 releasing it on cancellation, posting the ledger when a meal is served, and reversals."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from billing.errors import AlreadyReversed, NothingToReverse
@@ -40,6 +42,8 @@ from core.types import OrderStatus
 # the split with what is left. After this many tries the meal goes without those subsidies.
 RESERVE_ATTEMPTS = 5
 
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
 
 def rules_in_force(*, session: Session, on: date) -> list[Terms]:
     """Each rule's version in force on a service day, as the split reads it: of its versions
@@ -55,16 +59,87 @@ def rules_in_force(*, session: Session, on: date) -> list[Terms]:
             col(SubsidyRule.version).desc(),
         )
     ).all()
-    latest: dict[str, tuple[SubsidyRule, Funder]] = {}
-    for rule, funder in rows:
-        latest.setdefault(rule.code, (rule, funder))
+    return [_terms(rule, funder) for rule, funder, *_ in _in_force(rows, on)]
+
+
+def _in_force(rows: Sequence[_Row], on: date) -> list[_Row]:
+    """Of rows (rule, funder, ...) ordered by code then latest version first, each code's
+    latest version if it has not ended by `on`, in the order the split applies them."""
+    latest: dict[str, _Row] = {}
+    for row in rows:
+        latest.setdefault(row[0].code, row)
     return sorted(
         (
-            _terms(rule, funder)
-            for rule, funder in latest.values()
-            if rule.effective_to is None or rule.effective_to >= on
+            row
+            for row in latest.values()
+            if row[0].effective_to is None or row[0].effective_to >= on
         ),
-        key=lambda terms: (terms.priority, terms.rule_id),
+        key=lambda row: (row[0].priority, row[0].id),
+    )
+
+
+@dataclass(frozen=True)
+class _Capped:
+    """A rule's per-elder caps and the rule id they are counted under (`_cap_key`)."""
+
+    key: int
+    day_fen: int | None
+    month_fen: int | None
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What splits every meal of one service day: the rules in force, their funders' names,
+    their per-elder caps and funds, the least an elder pays. Read in two statements for one
+    order, or once for all the meals a cutoff reserves; never kept beyond that call, so an
+    edit to a rule, fund or policy is seen by the next order. What budgets and caps have
+    left is not here: it is read afresh for each meal."""
+
+    on: date
+    rules: list[Terms]
+    funders: dict[int, Bilingual]
+    caps: dict[int, _Capped]
+    funds: dict[int, tuple[BudgetPeriod, int]]  # fund id: its period kind, standing budget
+    elder_min_payment_fen: int
+
+
+def policy_view(*, session: Session, on: date) -> PolicyView:
+    first = aliased(SubsidyRule)
+    cap_key = (
+        sa.select(sa.func.min(first.id))
+        .where(col(first.code) == col(SubsidyRule.code))
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        sa.select(SubsidyRule, Funder, Fund, cap_key)
+        .join(Funder, col(Funder.id) == col(SubsidyRule.funder_id))
+        .outerjoin(Fund, col(Fund.id) == col(SubsidyRule.fund_id))
+        .where(col(SubsidyRule.effective_from) <= on)
+        .order_by(
+            col(SubsidyRule.code),
+            col(SubsidyRule.effective_from).desc(),
+            col(SubsidyRule.version).desc(),
+        )
+    ).all()
+    in_force = _in_force([tuple(row) for row in rows], on)
+    return PolicyView(
+        on=on,
+        rules=[_terms(rule, funder) for rule, funder, _, _ in in_force],
+        funders={
+            saved(funder.id): Bilingual(funder.name_zh, funder.name_en)
+            for _, funder, _, _ in in_force
+        },
+        caps={
+            saved(rule.id): _Capped(key, rule.cap_per_elder_day_fen, rule.cap_per_elder_month_fen)
+            for rule, _, _, key in in_force
+            if rule.cap_per_elder_day_fen is not None or rule.cap_per_elder_month_fen is not None
+        },
+        funds={
+            saved(fund.id): (BudgetPeriod(fund.period), fund.budget_fen)
+            for _, _, fund, _ in in_force
+            if fund is not None
+        },
+        elder_min_payment_fen=policy_on(session=session, on=on).elder_min_payment_fen,
     )
 
 
@@ -183,51 +258,72 @@ def meal_facts(
     )
 
 
-def limits_for(
-    *,
-    session: Session,
-    rules: list[Terms],
-    elder_id: int,
-    service_date: date,
-    policy: BillingPolicy,
-) -> Limits:
-    fund_ids = {terms.fund_id for terms in rules if terms.fund_id is not None}
-    funds = (
+@dataclass(frozen=True)
+class _Standing:
+    """What a meal may draw on, and which budget and cap rows exist already (a meal taking
+    from one that does not makes it first)."""
+
+    limits: Limits
+    budget_rows: set[tuple[int, str]]
+    usage_rows: set[tuple[int, str]]
+
+
+def _limits(session: Session, view: PolicyView, elder_id: int, service_date: date) -> _Standing:
+    periods = {
+        fund_id: budget_period(kind, service_date) for fund_id, (kind, _) in view.funds.items()
+    }
+    budgets = (
         {
-            standing.fund_id: standing.left_fen
-            for standing in fund_standings(session=session, on=service_date, fund_ids=fund_ids)
+            (row.fund_id, row.period): row.budget_fen - row.committed_fen
+            for row in session.exec(
+                select(FundBudget).where(
+                    col(FundBudget.fund_id).in_(list(periods)),
+                    col(FundBudget.period).in_(set(periods.values())),
+                )
+            )
         }
-        if fund_ids
+        if periods
         else {}
     )
-    caps: dict[int, int] = {}
-    capped = session.exec(
-        select(SubsidyRule).where(
-            col(SubsidyRule.id).in_([terms.rule_id for terms in rules]),
-            col(SubsidyRule.cap_per_elder_day_fen).is_not(None)
-            | col(SubsidyRule.cap_per_elder_month_fen).is_not(None),
+    funds = {
+        # A period no meal has drawn on yet holds the fund's standing budget.
+        fund_id: budgets.get((fund_id, period), view.funds[fund_id][1])
+        for fund_id, period in periods.items()
+    }
+    day, month = _day(service_date), _month(service_date)
+    used = (
+        {
+            (row.rule_id, row.period): row.used_fen
+            for row in session.exec(
+                select(CapUsage).where(
+                    col(CapUsage.rule_id).in_({c.key for c in view.caps.values()}),
+                    CapUsage.elder_id == elder_id,
+                    col(CapUsage.period).in_([day, month]),
+                )
+            )
+        }
+        if view.caps
+        else {}
+    )
+    caps = {
+        rule_id: max(
+            0,
+            min(
+                cap - used.get((capped.key, period), 0)
+                for cap, period in ((capped.day_fen, day), (capped.month_fen, month))
+                if cap is not None
+            ),
         )
-    ).all()
-    for rule in capped:
-        left: list[int] = []
-        for cap, period in (
-            (rule.cap_per_elder_day_fen, _day(service_date)),
-            (rule.cap_per_elder_month_fen, _month(service_date)),
-        ):
-            if cap is not None:
-                used = session.exec(
-                    select(CapUsage.used_fen).where(
-                        CapUsage.rule_id == _cap_key(session, rule),
-                        CapUsage.elder_id == elder_id,
-                        CapUsage.period == period,
-                    )
-                ).first()
-                left.append(cap - (used or 0))
-        caps[saved(rule.id)] = max(0, min(left))
-    return Limits(
-        fund_remaining=funds,
-        cap_remaining=caps,
-        elder_min_payment_fen=policy.elder_min_payment_fen,
+        for rule_id, capped in view.caps.items()
+    }
+    return _Standing(
+        Limits(
+            fund_remaining=funds,
+            cap_remaining=caps,
+            elder_min_payment_fen=view.elder_min_payment_fen,
+        ),
+        set(budgets),
+        set(used),
     )
 
 
@@ -281,33 +377,25 @@ def quote(
     return _quote(session, meal, elder_id)
 
 
-def _quote(session: Session, meal: Meal, elder_id: int) -> Quote:
-    rules = rules_in_force(session=session, on=meal.service_date)
-    policy = policy_on(session=session, on=meal.service_date)
-    limits = limits_for(
-        session=session,
-        rules=rules,
-        elder_id=elder_id,
-        service_date=meal.service_date,
-        policy=policy,
-    )
-    result = split(meal, rules, limits)
-    funder_ids = {a.funder_id for a in result.allocations if a.funder_id}
-    names = (
-        {
-            saved(funder.id): Bilingual(funder.name_zh, funder.name_en)
-            for funder in session.exec(select(Funder).where(col(Funder.id).in_(funder_ids)))
-        }
-        if funder_ids
-        else {}
-    )
-    return Quote(result, names)
+def _quote(session: Session, meal: Meal, elder_id: int, view: PolicyView | None = None) -> Quote:
+    view = view or policy_view(session=session, on=meal.service_date)
+    result = split(meal, view.rules, _limits(session, view, elder_id, meal.service_date).limits)
+    return Quote(result, _names(view, result))
+
+
+def _names(view: PolicyView, result: Split) -> dict[int, Bilingual]:
+    return {a.funder_id: view.funders[a.funder_id] for a in result.allocations if a.funder_id}
 
 
 def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
     """Split a newly placed order and hold the budget it needs, atomically: each fund and cap
     is taken by a conditional update, so racing orders can never overspend them."""
     order = _order(session, order_id)
+    places = _places(session, [order])  # noqa: F841 (held while the meal is read)
+    return _reserve(session, clock, order, policy_view(session=session, on=order.service_date))
+
+
+def _reserve(session: Session, clock: Clock, order: Order, view: PolicyView) -> Split:
     meal = meal_facts(
         session=session,
         elder_id=order.elder_id,
@@ -318,21 +406,17 @@ def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
         portions=order.quantity,
     )
     for _ in range(RESERVE_ATTEMPTS):
-        result = _quote(session, meal, order.elder_id).split
+        standing = _limits(session, view, order.elder_id, order.service_date)
+        result = split(meal, view.rules, standing.limits)
         with session.begin_nested() as attempt:
-            if _take(session, order, result):
+            if _take(session, order, result, view, standing):
                 break
             attempt.rollback()
     else:
         # Budgets kept moving under us: go without fund- and cap-limited subsidies.
-        rules = [
-            t
-            for t in rules_in_force(session=session, on=order.service_date)
-            if t.fund_id is None and not _is_capped(session, t.rule_id)
-        ]
-        policy = policy_on(session=session, on=order.service_date)
-        result = split(meal, rules, Limits(elder_min_payment_fen=policy.elder_min_payment_fen))
-        _take(session, order, result)
+        rules = [t for t in view.rules if t.fund_id is None and t.rule_id not in view.caps]
+        result = split(meal, rules, Limits(elder_min_payment_fen=view.elder_min_payment_fen))
+        _take(session, order, result, view, _Standing(Limits(), set(), set()))
     now = clock.now()
     for allocation in result.allocations:
         if allocation.share == Share.elder:
@@ -368,6 +452,49 @@ def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
     session.add(charge)
     session.flush()
     return result
+
+
+def reserve_many(*, session: Session, clock: Clock, order_ids: list[int]) -> list[Split]:
+    """Reserve for many new orders (a cutoff's standing orders) one after another, as
+    `reserve` would, with each service day's rules read once and the orders, elders, sites
+    and communities in one statement each; budgets and caps are still read for each meal, so
+    each draws on what the ones before it left."""
+    orders = list(session.exec(select(Order).where(col(Order.id).in_(order_ids))))
+    held = _places(session, orders)  # noqa: F841 (kept in the session while reserving)
+    views: dict[date, PolicyView] = {}
+    splits = []
+    for order in sorted(orders, key=lambda o: order_ids.index(saved(o.id))):
+        if order.service_date not in views:
+            views[order.service_date] = policy_view(session=session, on=order.service_date)
+        splits.append(_reserve(session, clock, order, views[order.service_date]))
+    return splits
+
+
+def _places(session: Session, orders: list[Order]) -> list[object]:
+    """Load the orders' elders, sites and communities into the session in two statements, so
+    `meal_facts` finds them there; the caller holds the list (the session keeps only objects
+    something refers to)."""
+    if not orders:
+        return []
+    elder_ids = {o.elder_id for o in orders}
+    site_ids = {o.site_id for o in orders}
+    home = aliased(Community)
+    where = aliased(Community)
+    loaded: list[object] = list(
+        session.exec(
+            select(Elder, home)
+            .join(home, col(home.id) == col(Elder.community_id))
+            .where(col(Elder.id).in_(elder_ids))
+        )
+    )
+    loaded += list(
+        session.exec(
+            select(Site, where)
+            .join(where, col(where.id) == col(Site.community_id))
+            .where(col(Site.id).in_(site_ids))
+        )
+    )
+    return loaded
 
 
 def release(*, session: Session, order_id: int) -> int:
@@ -494,14 +621,19 @@ def reverse(*, session: Session, clock: Clock, order_id: int, reason: str) -> li
 # -- budget bookkeeping -----------------------------------------------------------------------
 
 
-def _take(session: Session, order: Order, result: Split) -> bool:
+def _take(
+    session: Session, order: Order, result: Split, view: PolicyView, standing: _Standing
+) -> bool:
     """Hold each fund and cap amount with a conditional update; False if any is short."""
     for allocation in result.allocations:
         if allocation.share == Share.elder or allocation.amount_fen == 0:
             continue
         amount = allocation.amount_fen
         if allocation.fund_id is not None:
-            period = _ensure_budget_row(session, allocation.fund_id, order.service_date)
+            kind, budget = view.funds[allocation.fund_id]
+            period = budget_period(kind, order.service_date)
+            if (allocation.fund_id, period) not in standing.budget_rows:
+                _ensure_budget_row(session, allocation.fund_id, period, budget)
             taken = session.exec(
                 sa.update(FundBudget)
                 .where(
@@ -514,19 +646,21 @@ def _take(session: Session, order: Order, result: Split) -> bool:
             ).rowcount
             if taken != 1:
                 return False
-        rule = session.get_one(SubsidyRule, saved(allocation.rule_id))
-        rule_id = _cap_key(session, rule)
+        capped = view.caps.get(saved(allocation.rule_id))
+        if capped is None:
+            continue
         for cap, period in (
-            (rule.cap_per_elder_day_fen, _day(order.service_date)),
-            (rule.cap_per_elder_month_fen, _month(order.service_date)),
+            (capped.day_fen, _day(order.service_date)),
+            (capped.month_fen, _month(order.service_date)),
         ):
             if cap is None:
                 continue
-            _ensure_usage_row(session, rule_id, order.elder_id, period)
+            if (capped.key, period) not in standing.usage_rows:
+                _ensure_usage_row(session, capped.key, order.elder_id, period)
             taken = session.exec(
                 sa.update(CapUsage)
                 .where(
-                    col(CapUsage.rule_id) == rule_id,
+                    col(CapUsage.rule_id) == capped.key,
                     col(CapUsage.elder_id) == order.elder_id,
                     col(CapUsage.period) == period,
                     col(CapUsage.used_fen) + amount <= cap,
@@ -572,17 +706,14 @@ def _give_back(
     )
 
 
-def _ensure_budget_row(session: Session, fund_id: int, service_date: date) -> str:
-    """The period of the fund's budget a meal on this day draws on, its row made (with the
-    fund's standing budget) by the period's first meal."""
-    fund = session.get_one(Fund, fund_id)
-    period = budget_period(fund.period, service_date)
+def _ensure_budget_row(session: Session, fund_id: int, period: str, budget_fen: int) -> None:
+    """Make the row of a fund's period (with the fund's standing budget) at the period's
+    first meal."""
     session.execute(
         upsert_insert(session)(FundBudget)
-        .values(fund_id=fund_id, period=period, budget_fen=fund.budget_fen, committed_fen=0)
+        .values(fund_id=fund_id, period=period, budget_fen=budget_fen, committed_fen=0)
         .on_conflict_do_nothing()
     )
-    return period
 
 
 def _cap_key(session: Session, rule: SubsidyRule) -> int:
@@ -599,13 +730,6 @@ def _ensure_usage_row(session: Session, rule_id: int, elder_id: int, period: str
         upsert_insert(session)(CapUsage)
         .values(rule_id=rule_id, elder_id=elder_id, period=period, used_fen=0)
         .on_conflict_do_nothing()
-    )
-
-
-def _is_capped(session: Session, rule_id: int) -> bool:
-    rule = session.get(SubsidyRule, rule_id)
-    return rule is not None and (
-        rule.cap_per_elder_day_fen is not None or rule.cap_per_elder_month_fen is not None
     )
 
 

@@ -177,8 +177,7 @@ def run_cutoff(
         )
         .order_by(col(Order.id))
     ).all()
-    for order_id in unbilled:
-        service.reserve(session=session, clock=clock, order_id=saved(order_id))
+    service.reserve_many(session=session, clock=clock, order_ids=[saved(i) for i in unbilled])
     return result
 
 
