@@ -19,12 +19,14 @@ from core import i18n
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
+from core.settings import Settings
 from core.sites import list_communities
 from usecases.elder_import import (
     MAX_BYTES,
     ImportResult,
     check_elder_file,
     import_elders,
+    import_locator,
     template_csv,
     template_xlsx,
 )
@@ -109,6 +111,7 @@ def _run(
     *,
     dry_run: bool,
     only_clean: bool,
+    settings: Settings,
 ) -> ImportResult:
     if dry_run:
         return check_elder_file(session=session, clock=clock, content=content, filename=filename)
@@ -119,6 +122,7 @@ def _run(
         content=content,
         filename=filename,
         only_clean=only_clean,
+        locator=import_locator(settings),
     )
 
 
@@ -138,6 +142,7 @@ def _run(
     },
 )
 def import_json(
+    request: Request,
     file: Annotated[UploadFile, File(description="The elder list: .xlsx or .csv")],
     staff: AdminStaff,
     session: SessionDep,
@@ -159,6 +164,7 @@ def import_json(
         file.filename or "",
         dry_run=dry_run,
         only_clean=only_clean,
+        settings=request.app.state.settings,
     )
     body = _public(result, locale)
     if not dry_run and not result.written:
@@ -245,6 +251,7 @@ def import_submitted(
             file.filename,
             dry_run=dry_run,
             only_clean=bool(only_clean),
+            settings=request.app.state.settings,
         )
     except DomainError as refusal:
         session.rollback()

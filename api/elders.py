@@ -7,7 +7,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -112,18 +112,40 @@ def _check_community(staff: Staff, community_id: int) -> None:
 # -- use cases shared by the pages and the JSON API: who may, then usecases.elders ----------
 
 
-def register(session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate) -> Elder:
+def _locator(request: Request) -> elders.Locator:
+    """Places an elder registered without a location (the app's geocoder, if configured)."""
+    return elders.locator_from(request.app.state.settings)
+
+
+LocatorDep = Annotated[elders.Locator, Depends(_locator)]
+
+
+def register(
+    session: Session, clock: Clock, staff: Staff, elder_in: ElderCreate, locator: elders.Locator
+) -> Elder:
     _check_community(staff, elder_in.community_id)
-    return elders.register_elder(session=session, clock=clock, actor=staff.actor, elder_in=elder_in)
+    return elders.register_elder(
+        session=session, clock=clock, actor=staff.actor, elder_in=elder_in, locator=locator
+    )
 
 
 def change(
-    session: Session, clock: Clock, staff: Staff, elder_id: int, elder_in: ElderUpdate
+    session: Session,
+    clock: Clock,
+    staff: Staff,
+    elder_id: int,
+    elder_in: ElderUpdate,
+    locator: elders.Locator,
 ) -> list[str]:
     elder_for(session, staff, elder_id)
     _check_community(staff, elder_in.community_id)
     return elders.change_elder(
-        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, elder_in=elder_in
+        session=session,
+        clock=clock,
+        actor=staff.actor,
+        elder_id=elder_id,
+        elder_in=elder_in,
+        locator=locator,
     )
 
 
@@ -345,10 +367,15 @@ def elders_json(
 
 @router.post("/api/v1/elders", response_model=ElderPublic, status_code=201)
 def create_elder_json(
-    elder_in: ElderCreate, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    elder_in: ElderCreate,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    locator: LocatorDep,
 ) -> ElderPublic:
-    """Register an elder in one of this account's communities."""
-    elder = register(session, clock, staff, elder_in)
+    """Register an elder in one of this account's communities (without lat and lon: placed at
+    her address, or at her community's centre marked approximate)."""
+    elder = register(session, clock, staff, elder_in, locator)
     return _elder_public(elder_record(session=session, elder_id=elder.id))
 
 
@@ -371,9 +398,10 @@ def update_elder_json(
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
+    locator: LocatorDep,
 ) -> ElderPublic:
     """Replace an elder's record (categories and emergency contacts replace the old ones)."""
-    change(session, clock, staff, elder_id, elder_in)
+    change(session, clock, staff, elder_id, elder_in, locator)
     return _elder_public(elder_record(session=session, elder_id=elder_id))
 
 
@@ -690,7 +718,7 @@ def new_elder(
         locale,
         form,
         elder_id=None,
-        save=lambda elder_in: register(session, clock, staff, elder_in).id,
+        save=lambda elder_in: register(session, clock, staff, elder_in, _locator(request)).id,
     )
 
 
@@ -796,7 +824,7 @@ def edit_elder(
     elder_for(session, staff, elder_id)
 
     def save(elder_in: ElderUpdate) -> int:
-        change(session, clock, staff, elder_id, elder_in)
+        change(session, clock, staff, elder_id, elder_in, _locator(request))
         return elder_id
 
     return _submitted(request, session, staff, locale, form, elder_id=elder_id, save=save)

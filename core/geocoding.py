@@ -15,7 +15,7 @@ from sqlmodel import Session
 from core.clock import Clock
 from core.db import upsert_insert
 from core.models import Community, GeocodeCache
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -163,5 +163,7 @@ class Locator:
         return point
 
 
-def default_locator(lookups: int | None = None) -> Locator:
-    return Locator(geocoder_from(get_settings()), lookups)
+def locator_from(settings: Settings, lookups: int | None = None) -> Locator:
+    """The locator the settings give (without a geocoder configured: the community's
+    centre for everyone)."""
+    return Locator(geocoder_from(settings), lookups)

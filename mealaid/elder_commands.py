@@ -15,7 +15,7 @@ from core.db import Database
 from core.errors import DomainError
 from core.i18n import N_
 from core.settings import get_settings
-from usecases.elder_import import ImportResult, check_elder_file, import_elders
+from usecases.elder_import import ImportResult, check_elder_file, import_elders, import_locator
 
 elders_app = typer.Typer(help="The elders registry.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -88,6 +88,7 @@ def import_command(
                 content=content,
                 filename=file.name,
                 only_clean=only_clean,
+                locator=import_locator(settings),
             )
     except DomainError as refusal:
         console.print(refusal.render(locale))

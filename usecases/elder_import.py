@@ -28,11 +28,12 @@ from core.dates import read_date
 from core.db import exclusive
 from core.elders import phone_forms
 from core.errors import Conflict, DomainError
-from core.geocoding import Locator, default_locator
+from core.geocoding import Locator, locator_from
 from core.i18n import N_, gettext, render
 from core.id_numbers import IdNumberProblem, read_id_number
 from core.models import Community, Elder, ElderCategory, EmergencyContact, saved
 from core.schemas import ElderCreate, ElderUpdate
+from core.settings import Settings
 from core.types import LABELS, Allergen, Category, DietTag, Labelled, Texture
 from core.validation import PROBLEMS, UNKNOWN_PROBLEM, plausible_birth_date
 from usecases.elders import change_elder, register_elders
@@ -739,6 +740,12 @@ def _held(session: Session, elder_ids: list[int]) -> dict[int, _Held]:
     }
 
 
+def import_locator(settings: Settings) -> Locator:
+    """The locator an import uses: the settings' geocoder, asked at most GEOCODER_LOOKUPS
+    times."""
+    return locator_from(settings, GEOCODER_LOOKUPS)
+
+
 def check_elder_file(
     *, session: Session, clock: Clock, content: bytes, filename: str = ""
 ) -> ImportResult:
@@ -764,7 +771,8 @@ def import_elders(
     # One import at a time (PostgreSQL; SQLite's writers take turns anyway): a second import
     # of the same list plans after the first has committed, and finds its elders.
     exclusive(session, "elder-import")
-    locator = locator or default_locator(GEOCODER_LOOKUPS)
+    # No locator given: no geocoder to ask (the surfaces pass `import_locator(settings)`).
+    locator = locator or Locator(None)
     plan = _plan(session, clock, content, filename, place_again=locator.geocoder is not None)
     clean = [row for row in plan.rows if not row.problems and row.elder_in is not None]
     if plan.problems and (not only_clean or not clean):

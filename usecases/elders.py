@@ -27,7 +27,7 @@ from core.elders import (
     mask_phone,
     search_elders,
 )
-from core.geocoding import Locator, Placed, default_locator
+from core.geocoding import Locator, Placed, locator_from
 from core.models import Community, Elder, ElderLink, saved
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
 from core.types import LinkRelation
@@ -36,6 +36,7 @@ from usecases import ordering
 __all__ = [
     "CODE_HOURS",
     "ElderRecord",
+    "Locator",
     "approve_link",
     "categories_on",
     "change_elder",
@@ -49,6 +50,7 @@ __all__ = [
     "link_chat",
     "link_own_chat",
     "linked_elders",
+    "locator_from",
     "mask_address",
     "mask_phone",
     "pause_meals",
@@ -246,7 +248,8 @@ def _place(
         raise elders_errors.CommunityNotFound(
             community_id=elder_in.community_id, field_code="community_id"
         )
-    return (locator or default_locator()).place(
+    # No locator given: no geocoder to ask (the surfaces pass one from their settings).
+    return (locator or Locator(None)).place(
         session=session, clock=clock, address=elder_in.address, community=community
     )
 

@@ -145,3 +145,52 @@ def test_an_elder_registered_without_a_location_is_marked_approximate_until_corr
         data={**form, "id_number": "110105194912310021", "csrf_token": token},
     )
     assert wrong.status_code == 422 and "a digit is mistyped" in wrong.text
+
+
+def test_the_apps_geocoder_places_elders_registered_or_imported_without_a_location(
+    empty_database,
+):
+    from core.models import Elder
+    from core.settings import get_settings
+    from tests.core.test_geocoding import StandIn
+
+    stand_in = StandIn()
+    try:
+        settings = get_settings().model_copy(
+            update={"geocoder_url": stand_in.url, "geocoder_key": "test-key"}
+        )
+        clock = FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
+        with empty_database.transaction() as session:
+            make = Factory(session, clock)
+            community = make.community(name="六榕社区", lat=23.1, lon=113.2)
+            username = make_staff(make, "admin").username
+        app = create_app(settings=settings, database=empty_database, clock=clock)
+        client = TestClient(app)
+        assert log_in(client, username).status_code == 303
+        token = csrf_from(client.get("/elders/import").text)
+        made = client.post(
+            "/api/v1/elders",
+            json={
+                "name": "周伯",
+                "address": "越秀区人民路1号",
+                "community_id": community.id,
+                "birth_date": "1940-01-01",
+            },
+            headers={"x-csrf-token": token},
+        )
+        assert made.status_code == 201, made.text
+        assert (made.json()["lat"], made.json()["location_approximate"]) == (23.129, False)
+        row = elder_row(2, "六榕社区", 地址="越秀区人民路2号")
+        upload = {"file": ("a.csv", csv_file(HEADERS_ZH, [row]), "text/csv")}
+        imported = client.post(
+            "/api/v1/elders/import", files=upload, headers={"x-csrf-token": token}
+        )
+        assert imported.status_code == 200, imported.text
+        with empty_database.reading() as session:
+            placed = session.execute(
+                sa.select(Elder.lat, Elder.location_approximate).where(Elder.name == "长者2")
+            ).one()
+        assert tuple(placed) == (23.13, False)
+        assert [a["address"] for a in stand_in.asked] == ["越秀区人民路1号", "越秀区人民路2号"]
+    finally:
+        stand_in.close()

@@ -34,7 +34,6 @@ NOT_YET = {
     ("core/orders.py", "programme_phone"),
     ("core/orders.py", "undo_minutes"),
     ("core/elders.py", "programme_phone"),
-    ("core/geocoding.py", "*"),
     ("routing/links.py", "link_margin_hours"),
     ("usecases/counter.py", "undo_minutes"),
 }
