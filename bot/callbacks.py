@@ -13,9 +13,7 @@ import dataclasses
 import enum
 import typing
 from datetime import date
-from typing import Any, ClassVar
-
-from typing_extensions import dataclass_transform
+from typing import Any, ClassVar, dataclass_transform
 
 from core.types import Slot
 
