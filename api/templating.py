@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+from babel.lists import format_list
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -50,6 +51,13 @@ def _day(context: Any, value: Any) -> str:
 
 
 @pass_context
+def _listing(context: Any, items: list[str]) -> str:
+    """Words joined as the reader's language lists them: "1 site and 2 meals", "1个助餐点和2个餐次"
+    (an English comma between Chinese words reads as a typo)."""
+    return format_list(list(items), locale=context["request"].state.locale)
+
+
+@pass_context
 def _csrf_token(context: Any) -> str:
     request = context["request"]
     binding = getattr(request.state, "csrf_binding", None)
@@ -63,7 +71,7 @@ def make_templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
-    env.filters.update(label=_label, money=_money, day=_day, code=_code)
+    env.filters.update(label=_label, money=_money, day=_day, code=_code, listing=_listing)
     env.globals["LOCALES"] = (("zh_CN", "中文"), ("en", "English"))
     env.globals["variant_name"] = variant_name
     env.globals["category_name"] = category_name

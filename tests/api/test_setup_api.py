@@ -199,3 +199,20 @@ def test_hostile_text_on_the_community_form_is_refused_next_to_its_field(empty_p
     assert "invisible characters" in refused.text
     with database.reading() as session:
         assert session.exec(select(func.count()).select_from(Community)).one() == 0
+
+
+def test_the_checklists_counts_read_as_a_list_in_each_language(empty_database, clock):
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        make.world()
+        make.site(slots=[])  # a second site, serving no meal yet
+        admin = make_staff(make, "admin").username
+    client = TestClient(create_app(database=empty_database, clock=clock))
+    assert log_in(client, admin).status_code == 303
+    chinese = client.get("/admin/setup?lang=zh_CN").text
+    # Chinese lists with 、 and 和 and its own semicolon, never with an English comma.
+    assert "2个助餐点和2个餐次；1个助餐点尚未设置餐次" in chinese
+    assert "0名送餐员、0名社区工作者和" in chinese
+    english = client.get("/admin/setup?lang=en").text
+    assert "2 sites and 2 meals; 1 site serves no meal yet" in english
+    assert "0 riders, 0 community workers, and " in english
