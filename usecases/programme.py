@@ -2,8 +2,9 @@
 installation: how a second district starts from the first. The file holds communities (with
 their street and district), sites with their service areas and meals, riders, community
 workers, dishes, funders, funds with their budgets, subsidy rules and the billing policy;
-the elders' records only when asked (personal data); never orders or money moved. Records name each other by code (a site's community, a
-rule's funder and sites), never by id, so ids may differ between installations.
+the elders' records only when asked (personal data); never orders or money moved. Records
+name each other by code (a site's community, a rule's funder and sites), never by id, so ids
+may differ between installations.
 
 Import adds what the installation does not have yet and keeps what it has (a community, site,
 dish, funder or fund of the same code; a rule of the same code and version; a rider of the same

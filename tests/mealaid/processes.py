@@ -49,4 +49,3 @@ class Command:
     def kill(self) -> None:
         self.process.kill()  # SIGKILL: no clean-up of any kind
         self.process.wait(timeout=10)
-
