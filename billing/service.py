@@ -32,11 +32,11 @@ from billing.periods import budget_period, fund_name
 from billing.split import Limits, Meal, Split, Terms, split
 from core.clock import Clock
 from core.db import int_sum, upsert_insert
-from core.elders import categories_on
+from core.elders import categories_of, categories_on
 from core.errors import ElderNotFound, OrderNotFound, SiteNotFound
 from core.i18n import Bilingual
 from core.models import Community, Elder, Order, Site, saved
-from core.types import OrderStatus
+from core.types import Category, OrderStatus
 
 # Under concurrency a reservation can lose a race for the last of a budget; it then recomputes
 # the split with what is left. After this many tries the meal goes without those subsidies.
@@ -221,8 +221,10 @@ def meal_facts(
     slot: str,
     price_fen: int,
     portions: int,
+    categories: set[Category] | None = None,
 ) -> Meal:
-    """What the rules look at: the elder's age, categories and home, the site's place."""
+    """What the rules look at: the elder's age, categories and home, the site's place.
+    `categories`: the elder's on the day, when the caller has read them for many elders."""
     elder = session.get(Elder, elder_id)
     if elder is None:
         raise ElderNotFound(elder_id=elder_id)
@@ -250,7 +252,11 @@ def meal_facts(
         elder_district=home.district,
         elder_street=home.street,
         elder_age=age,
-        categories=frozenset(categories_on(session=session, elder_id=elder_id, on=service_date)),
+        categories=frozenset(
+            categories_on(session=session, elder_id=elder_id, on=service_date)
+            if categories is None
+            else categories
+        ),
         site_district_id=where.district_id,
         site_street_id=where.street_id,
         elder_district_id=home.district_id,
@@ -395,7 +401,13 @@ def reserve(*, session: Session, clock: Clock, order_id: int) -> Split:
     return _reserve(session, clock, order, policy_view(session=session, on=order.service_date))
 
 
-def _reserve(session: Session, clock: Clock, order: Order, view: PolicyView) -> Split:
+def _reserve(
+    session: Session,
+    clock: Clock,
+    order: Order,
+    view: PolicyView,
+    categories: set[Category] | None = None,
+) -> Split:
     meal = meal_facts(
         session=session,
         elder_id=order.elder_id,
@@ -404,6 +416,7 @@ def _reserve(session: Session, clock: Clock, order: Order, view: PolicyView) -> 
         slot=order.slot,
         price_fen=order.total_fen,
         portions=order.quantity,
+        categories=categories,
     )
     for _ in range(RESERVE_ATTEMPTS):
         standing = _limits(session, view, order.elder_id, order.service_date)
@@ -434,22 +447,23 @@ def _reserve(session: Session, clock: Clock, order: Order, view: PolicyView) -> 
                 created_at=now,
             )
         )
-    charge = session.get(Charge, order.id) or Charge(
-        order_id=saved(order.id),
-        price_fen=0,
-        government_fen=0,
-        business_fen=0,
-        charity_fen=0,
-        elder_fen=0,
+    shares = dict(
+        price_fen=result.price_fen,
+        government_fen=result.total(Share.government),
+        business_fen=result.total(Share.business),
+        charity_fen=result.total(Share.charity),
+        elder_fen=result.elder_fen,
         updated_at=now,
     )
-    charge.price_fen = result.price_fen
-    charge.government_fen = result.total(Share.government)
-    charge.business_fen = result.total(Share.business)
-    charge.charity_fen = result.total(Share.charity)
-    charge.elder_fen = result.elder_fen
-    charge.updated_at = now
-    session.add(charge)
+    # One statement whether the order had a charge (changed, an outcome undone) or not.
+    session.execute(
+        upsert_insert(session)(Charge)
+        .values(order_id=saved(order.id), **shares)
+        .on_conflict_do_update(index_elements=[col(Charge.order_id)], set_=shares)
+    )
+    held = session.identity_map.get(session.identity_key(Charge, saved(order.id)))
+    if held is not None:
+        session.expire(held)  # the row just written is read again when it is next used
     session.flush()
     return result
 
@@ -462,39 +476,39 @@ def reserve_many(*, session: Session, clock: Clock, order_ids: list[int]) -> lis
     orders = list(session.exec(select(Order).where(col(Order.id).in_(order_ids))))
     held = _places(session, orders)  # noqa: F841 (kept in the session while reserving)
     views: dict[date, PolicyView] = {}
+    categories: dict[date, dict[int, set[Category]]] = {}
     splits = []
     for order in sorted(orders, key=lambda o: order_ids.index(saved(o.id))):
-        if order.service_date not in views:
-            views[order.service_date] = policy_view(session=session, on=order.service_date)
-        splits.append(_reserve(session, clock, order, views[order.service_date]))
+        day = order.service_date
+        if day not in views:
+            views[day] = policy_view(session=session, on=day)
+            categories[day] = categories_of(
+                session=session,
+                elder_ids={o.elder_id for o in orders if o.service_date == day},
+                on=day,
+            )
+        splits.append(
+            _reserve(session, clock, order, views[day], categories[day].get(order.elder_id, set()))
+        )
     return splits
 
 
 def _places(session: Session, orders: list[Order]) -> list[object]:
-    """Load the orders' elders, sites and communities into the session in two statements, so
-    `meal_facts` finds them there; the caller holds the list (the session keeps only objects
-    something refers to)."""
+    """Load the orders' elders, sites and their communities into the session in one statement
+    (each elder beside each site: a cutoff's orders are one site's), so `meal_facts` finds
+    them there; the caller holds the list, as the session keeps only what is referred to."""
     if not orders:
         return []
-    elder_ids = {o.elder_id for o in orders}
-    site_ids = {o.site_id for o in orders}
     home = aliased(Community)
     where = aliased(Community)
-    loaded: list[object] = list(
-        session.exec(
-            select(Elder, home)
-            .join(home, col(home.id) == col(Elder.community_id))
-            .where(col(Elder.id).in_(elder_ids))
-        )
+    rows = session.exec(
+        select(Elder, home, Site, where)
+        .join(home, col(home.id) == col(Elder.community_id))
+        .join(Site, col(Site.id).in_({o.site_id for o in orders}))
+        .join(where, col(where.id) == col(Site.community_id))
+        .where(col(Elder.id).in_({o.elder_id for o in orders}))
     )
-    loaded += list(
-        session.exec(
-            select(Site, where)
-            .join(where, col(where.id) == col(Site.community_id))
-            .where(col(Site.id).in_(site_ids))
-        )
-    )
-    return loaded
+    return [place for row in rows for place in row]
 
 
 def release(*, session: Session, order_id: int) -> int:

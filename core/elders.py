@@ -238,14 +238,22 @@ def get_elder(*, session: Session, elder_id: int) -> Elder:
 @service
 def categories_on(*, session: Session, elder_id: int, on: date) -> set[Category]:
     """The categories an elder holds on a day (validity dates inclusive)."""
-    rows = session.exec(
-        select(ElderCategory.category).where(
-            ElderCategory.elder_id == elder_id,
+    return categories_of(session=session, elder_ids={elder_id}, on=on).get(elder_id, set())
+
+
+def categories_of(*, session: Session, elder_ids: set[int], on: date) -> dict[int, set[Category]]:
+    """The categories each of these elders holds on a day, in one statement (an elder with
+    none is left out)."""
+    held: dict[int, set[Category]] = {}
+    for elder_id, value in session.exec(
+        select(ElderCategory.elder_id, ElderCategory.category).where(
+            col(ElderCategory.elder_id).in_(elder_ids),
             ElderCategory.valid_from <= on,
             (col(ElderCategory.valid_to).is_(None)) | (col(ElderCategory.valid_to) >= on),
         )
-    )
-    return {Category(value) for value in rows}
+    ):
+        held.setdefault(elder_id, set()).add(Category(value))
+    return held
 
 
 @service
