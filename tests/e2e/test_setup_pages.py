@@ -19,6 +19,7 @@ from core.clock import FixedClock
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.e2e.chat import Chat
+from tests.elder_files import HEADERS_EN, csv_file, elder_row
 from tests.factories import Factory, make_staff
 
 pytestmark = needs_chromium
@@ -108,6 +109,37 @@ def _press_in_sandbox(page, where: str, label: str) -> None:
     button = page.locator(f"{where} button", has_text=label).last
     button.wait_for(timeout=15_000)
     button.click()
+
+
+def _register_an_elder(page) -> None:
+    page.locator("li[data-step=elders] .links a[href='/elders/new']").click()
+    page.wait_for_load_state()
+    form = page.locator("form.elder-form")
+    form.locator("input[name=name]").fill("李阿婆")
+    form.locator("input[name=birth_date]").fill("1941-07-25")
+    form.locator("input[name=phone]").fill(ELDER_PHONE)
+    _choose(form.locator("select[name=community_id]"), "北京街社区")
+    form.locator("input[name=address]").fill("北京街12号")
+    form.locator("input[name=consent]").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert re.search(r"/elders/\d+", page.url), page.url
+
+
+def _import_an_elder(page) -> None:
+    row = elder_row(
+        1, "北京街社区", 姓名="李阿婆", 手机=ELDER_PHONE, 类别="", 饮食="", 质地="", 过敏=""
+    )
+    page.locator("li[data-step=elders] .links a[href='/elders/import']").click()
+    page.wait_for_load_state()
+    page.locator("input[type=file]").set_input_files(
+        files=[
+            {"name": "elders.csv", "mimeType": "text/csv", "buffer": csv_file(HEADERS_EN, [row])}
+        ]
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import", exact=True).click()
+    assert "1 new elder" in page.locator("#import-notice").inner_text()
 
 
 def _submit(page, form: str) -> None:
@@ -317,22 +349,14 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     page.goto(f"{base}/admin/policy")
     assert "CITY-BASE" in page.locator("table.rules").inner_text()
 
-    # An elder, registered on her page: no location typed (she is placed at her community's
-    # centre), her phone the one she will chat from.
+    # An elder: in Chinese registered on her page, in English brought in from the district's
+    # list (a CSV file with English headers) on the import page. No location typed: she is
+    # placed at her community's centre. Her phone is the one she will chat from.
     page.goto(f"{base}/admin/setup")
-    page.locator("li[data-step=elders] .links a[href='/elders/new']").click()
-    page.wait_for_load_state()
-    form = page.locator("form.elder-form")
-    form.locator("input[name=name]").fill("李阿婆")
-    form.locator("input[name=birth_date]").fill("1941-07-25")
-    form.locator("input[name=phone]").fill(ELDER_PHONE)
-    form.locator("select[name=language]").select_option(language.replace("-", "_"))
-    _choose(form.locator("select[name=community_id]"), "北京街社区")
-    form.locator("input[name=address]").fill("北京街12号")
-    form.locator("input[name=consent]").check()
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    assert re.search(r"/elders/\d+", page.url), page.url
+    if language == "zh-CN":
+        _register_an_elder(page)
+    else:
+        _import_an_elder(page)
     page.screenshot(path=ARTIFACTS / f"setup-elder-{shot}.png", full_page=True)
 
     # Her first order, in the chat sandbox's page: she starts with her phone, shares it, and
