@@ -60,7 +60,7 @@ def test_a_rule_edited_between_two_orders_is_seen_by_the_second(make, rules):
     assert after.split.total(Share.government) == 500
 
 
-def test_a_fund_budget_lowered_and_a_policy_set_between_two_orders_are_seen(make, rules):
+def test_a_fund_budget_lowered_between_two_orders_is_seen_by_the_second(make, rules):
     site, dishes, first = make.world()
     second = make.elder(site)
     charity = rules.funder("charity")
@@ -77,14 +77,21 @@ def test_a_fund_budget_lowered_and_a_policy_set_between_two_orders_are_seen(make
     after = place(make, second, site, dishes[0], "lowered-fund-2")
     assert before.split.total(Share.charity) == 400
     assert after.split.total(Share.charity) == 100  # what the lowered budget has left
+
+
+def test_a_billing_policy_set_between_two_orders_is_seen_by_the_second(make, rules):
+    site, dishes, first = make.world()
+    rules.rule(rules.funder(), amount_fen=1_200)
+    before = place(make, first, site, dishes[0], "new-policy-1")
     policy.set_billing_policy(
         session=make.session,
         clock=make.clock,
         actor=ADMIN,
-        policy_in=BillingPolicyIn(effective_from=TODAY, elder_min_payment_fen=1_000),
+        policy_in=BillingPolicyIn(effective_from=TODAY, elder_min_payment_fen=800),
     )
-    third = place(make, make.elder(site), site, dishes[0], "new-policy-3")
-    assert third.split.elder_fen >= 1_000
+    after = place(make, make.elder(site), site, dishes[0], "new-policy-2")
+    assert (before.split.elder_fen, before.split.total(Share.government)) == (300, 1_200)
+    assert (after.split.elder_fen, after.split.total(Share.government)) == (800, 700)
 
 
 def test_the_meals_of_one_cutoff_each_draw_on_what_the_ones_before_left(make, rules, session):
