@@ -42,10 +42,13 @@ def longest_pause_while(work) -> tuple[float, object]:  # type: ignore[no-untype
 def test_a_search_apart_leaves_the_other_threads_running_and_plans_the_same():
     problem = a_day()
     exact = SolveParams(deterministic=True, solution_limit=500)
-    pause, here = longest_pause_while(lambda: solve(problem, exact))
-    assert pause > 0.5  # the whole search: what this guards against
+    held, here = longest_pause_while(lambda: solve(problem, exact))
+    assert held > 0.5  # the whole search: what this guards against
     pause, apart = longest_pause_while(
         lambda: solve(problem, SolveParams(deterministic=True, solution_limit=500, apart=True))
     )
-    assert pause < 0.25, pause
+    # A tenth of the search at most. On a machine busy with other work a 10 ms sleep can
+    # itself take a few hundred ms (0.30 s seen at load 10 on 2 cores), and the search held
+    # in-process grows with the load too.
+    assert pause < max(0.25, held / 10), (pause, held)
     assert [r.stop_ids for r in apart.routes] == [r.stop_ids for r in here.routes]
