@@ -1,4 +1,4 @@
-"""Every web address the README names is one the app serves."""
+"""Every web address the README and the guide (docs/guide.md) name is one the app serves."""
 
 import re
 from pathlib import Path
@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "guide.md")
 # Named in the README but not the web app's: the bot's stand-in, a chat command, and the
 # webhook, served only with a bot token.
 ELSEWHERE = ("/sandbox", "/bot<token>", "/telegram/webhook")
@@ -17,7 +18,7 @@ CHAT_COMMANDS = {"/route"}
 def named_paths() -> set[tuple[str, str]]:
     """(method, path) of every address in backticks; the method is "" when not named."""
     found = set()
-    text = README.read_text()
+    text = "\n".join(document.read_text() for document in DOCUMENTS)
     for method, path in re.findall(r"`(?:(GET|POST|PUT|PATCH|DELETE) )?(/[^`\s]*)`", text):
         path = path.split("?")[0]
         if path not in CHAT_COMMANDS and not path.startswith(ELSEWHERE):
