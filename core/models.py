@@ -455,6 +455,15 @@ class CommunityWorker(SQLModel, table=True):
     active: bool = True
 
 
+class CommunityWorkerCommunity(SQLModel, table=True):
+    """The communities a community worker covers: her own (community_id) and any others her
+    welfare alerts come from."""
+
+    __tablename__ = "community_worker_community"
+    worker_id: int = Field(foreign_key="community_worker.id", primary_key=True)
+    community_id: int = Field(foreign_key="community.id", primary_key=True, index=True)
+
+
 class WelfareAlert(SQLModel, table=True):
     """Nobody answered the door for a meal: the programme's daily check on the elder failed.
     It goes to family at once, then up the escalation ladder until someone acknowledges."""
