@@ -25,7 +25,7 @@ from core.accounts import Role, StaffAccountCreate
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
-from core.models import Community, CommunityWorker, MealSlot, Rider, Site
+from core.models import Community, CommunityWorker, MealSlot, Rider, Site, saved
 from core.types import RiderMode, RowId, SiteKind, Slot
 from usecases import accounts, programme, setup
 from usecases.setup import (
@@ -132,6 +132,7 @@ class RiderPublic(BaseModel):
 class WorkerPublic(BaseModel):
     id: int
     community_id: int
+    community_ids: list[int]
     name: str
     phone: str
     active: bool
@@ -201,8 +202,12 @@ def _rider_public(rider: Rider) -> RiderPublic:
     return RiderPublic(**_values(rider), chat_linked=rider.chat_user_id is not None)
 
 
-def _worker_public(worker: CommunityWorker) -> WorkerPublic:
-    return WorkerPublic(**_values(worker), chat_linked=worker.chat_user_id is not None)
+def _worker_public(session: Session, worker: CommunityWorker) -> WorkerPublic:
+    return WorkerPublic(
+        **_values(worker),
+        community_ids=setup.worker_communities(session=session, worker_id=saved(worker.id)),
+        chat_linked=worker.chat_user_id is not None,
+    )
 
 
 # -- forms ------------------------------------------------------------------------------------
@@ -726,6 +731,15 @@ def rider_update_json(
 RIDER_FIELDS = ("name", "phone", "kitchen_id", "mode", "capacity", "shift_start", "shift_end")
 
 
+def _person_form(session: Session, person: Rider | CommunityWorker) -> dict[str, Any]:
+    form = _typed(_values(person))
+    if isinstance(person, CommunityWorker):
+        form["community_ids"] = setup.worker_communities(
+            session=session, worker_id=saved(person.id)
+        )
+    return form
+
+
 def _people_page(
     request: Request,
     session: Session,
@@ -749,12 +763,17 @@ def _people_page(
         {
             "people": listed if person is None else [],
             "person": person,
-            "form": form or (_typed(_values(person)) if person else {"capacity": 30}),
+            "form": form or (_person_form(session, person) if person else {"capacity": 30}),
             "errors": errors or {},
             "kitchens": [s for s in sites if s.kind == SiteKind.central_kitchen],
             "site_names": {s.id: s.name for s in sites},
             "communities": communities,
             "community_names": {c.id: c.name for c in communities},
+            "covers": {
+                w.id: setup.worker_communities(session=session, worker_id=saved(w.id))
+                for w in listed
+                if isinstance(w, CommunityWorker)
+            },
             "modes": list(RiderMode),
             "mode_names": {m.value: m for m in RiderMode},
         },
@@ -845,7 +864,7 @@ def rider_update(
 
 @router.get("/api/v1/community-workers", response_model=list[WorkerPublic])
 def workers_json(staff: AdminStaff, session: ReadSessionDep) -> list[WorkerPublic]:
-    return [_worker_public(w) for w in setup.list_workers(session=session)]
+    return [_worker_public(session, w) for w in setup.list_workers(session=session)]
 
 
 @router.post("/api/v1/community-workers", response_model=WorkerPublic, status_code=201)
@@ -855,7 +874,7 @@ def worker_create_json(
     worker = setup.create_worker(
         session=session, clock=clock, actor=staff.actor, worker_in=worker_in
     )
-    return _worker_public(worker)
+    return _worker_public(session, worker)
 
 
 @router.put("/api/v1/community-workers/{worker_id}", response_model=WorkerPublic)
@@ -869,7 +888,7 @@ def worker_update_json(
     worker = setup.update_worker(
         session=session, clock=clock, actor=staff.actor, worker_id=worker_id, worker_in=worker_in
     )
-    return _worker_public(worker)
+    return _worker_public(session, worker)
 
 
 WORKER_FIELDS = ("community_id", "name", "phone")
@@ -889,7 +908,8 @@ def worker_create(
     locale: LocaleDep,
     form: FormDep,
 ):
-    data = {name: text(form, name) for name in WORKER_FIELDS}
+    data: dict[str, Any] = {name: text(form, name) for name in WORKER_FIELDS}
+    data["community_ids"] = _ids(form, "community_ids")
     created, invalid = _submitted(
         session,
         locale,
@@ -929,6 +949,7 @@ def worker_update(
 ):
     worker = setup.get_worker(session=session, worker_id=worker_id)
     data: dict[str, Any] = {name: text(form, name) for name in WORKER_FIELDS}
+    data["community_ids"] = _ids(form, "community_ids")
     data["active"] = _checked(form, "active")
     _, invalid = _submitted(
         session,

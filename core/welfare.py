@@ -19,6 +19,7 @@ from core.models import (
     ChatUser,
     Community,
     CommunityWorker,
+    CommunityWorkerCommunity,
     Elder,
     ElderLink,
     EmergencyContact,
@@ -201,6 +202,18 @@ def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
     return due
 
 
+def _covers(community_ids: set[int]) -> sa.ColumnElement[bool]:
+    """A worker of one of these communities: her own, or one she also covers."""
+    return sa.or_(
+        col(CommunityWorker.community_id).in_(community_ids),
+        col(CommunityWorker.id).in_(
+            select(CommunityWorkerCommunity.worker_id).where(
+                col(CommunityWorkerCommunity.community_id).in_(community_ids)
+            )
+        ),
+    )
+
+
 def _escalate(session: Session, alert: WelfareAlert, now: datetime) -> None:
     """One level up: from the family to the community workers of the elder's community who
     use the chat, from them to the duty line. A level that can reach nobody (no family in the
@@ -210,7 +223,7 @@ def _escalate(session: Session, alert: WelfareAlert, now: datetime) -> None:
         alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
         reachable = session.exec(
             select(CommunityWorker).where(
-                CommunityWorker.community_id == elder.community_id,
+                _covers({elder.community_id}),
                 col(CommunityWorker.active).is_(True),
                 col(CommunityWorker.chat_user_id).is_not(None),
             )
@@ -259,7 +272,7 @@ def may_answer(session: Session, alert: WelfareAlert, chat_user_id: int) -> bool
     elder = session.get_one(Elder, alert.elder_id)
     worker = session.exec(
         select(CommunityWorker.id).where(
-            CommunityWorker.community_id == elder.community_id,
+            _covers({elder.community_id}),
             CommunityWorker.chat_user_id == chat_user_id,
         )
     ).first()
@@ -482,17 +495,26 @@ def alert_board(
             family.setdefault(contact.elder_id, []).append(
                 AlertCall("family", f"{contact.name} ({contact.relation})", contact.phone)
             )
-        for worker in session.exec(
+        wanted = {c for _, _, c, *_ in found}
+        callable_workers = session.exec(
             select(CommunityWorker)
-            .where(
-                col(CommunityWorker.community_id).in_({c for _, _, c, *_ in found}),
-                col(CommunityWorker.active).is_(True),
-            )
+            .where(_covers(wanted), col(CommunityWorker.active).is_(True))
             .order_by(col(CommunityWorker.id))
-        ):
-            workers.setdefault(worker.community_id, []).append(
-                AlertCall("worker", worker.name, worker.phone)
-            )
+        ).all()
+        covered = {(saved(w.id), w.community_id) for w in callable_workers} | set(
+            session.exec(
+                select(
+                    CommunityWorkerCommunity.worker_id, CommunityWorkerCommunity.community_id
+                ).where(
+                    col(CommunityWorkerCommunity.worker_id).in_([w.id for w in callable_workers])
+                )
+            ).all()
+        )
+        for worker in callable_workers:
+            for community_id in sorted(c for w, c in covered if w == worker.id and c in wanted):
+                workers.setdefault(community_id, []).append(
+                    AlertCall("worker", worker.name, worker.phone)
+                )
         for step in session.exec(
             select(WelfareAlertStep)
             .where(col(WelfareAlertStep.alert_id).in_([a.id for a, *_ in found]))

@@ -31,6 +31,7 @@ from core.i18n import N_, gettext
 from core.models import (
     Community,
     CommunityWorker,
+    CommunityWorkerCommunity,
     Dish,
     District,
     Elder,
@@ -179,6 +180,11 @@ def export_setup(
     funds = {saved(f.id): f for f in session.exec(select(Fund).order_by(col(Fund.id)))}
     districts = {saved(d.id): d for d in session.exec(select(District))}
     streets = {saved(s.id): s for s in session.exec(select(Street))}
+    covers: dict[int, list[str]] = {}
+    for cover in session.exec(
+        select(CommunityWorkerCommunity).order_by(col(CommunityWorkerCommunity.community_id))
+    ):
+        covers.setdefault(cover.worker_id, []).append(communities[cover.community_id].code)
     served: dict[int, list[str]] = {}
     for area in session.exec(select(SiteServiceArea)):
         served.setdefault(area.site_id, []).append(communities[area.community_id].code)
@@ -224,6 +230,7 @@ def export_setup(
             {
                 **_columns(w, {"community_id", "chat_user_id"}),
                 "community": communities[w.community_id].code,
+                "covers": covers.get(saved(w.id), []),
             }
             for w in session.exec(select(CommunityWorker).order_by(col(CommunityWorker.id)))
         ],
@@ -507,6 +514,11 @@ def import_setup(
 
         def add_worker(entry: dict[str, Any] = entry) -> bool:
             community_id = _ref(communities, entry.get("community"))
+            # A file from before workers covered several communities has no "covers".
+            also = entry.get("covers", [])
+            if not isinstance(also, list):
+                raise _Missing(code=str(also))
+            community_ids = [_ref(communities, code) for code in also]
             if (community_id, entry.get("name")) in workers:
                 return False
             worker = setup.create_worker(
@@ -516,6 +528,7 @@ def import_setup(
                 worker_in=setup.WorkerCreate.model_validate(
                     {
                         "community_id": community_id,
+                        "community_ids": community_ids,
                         "name": entry.get("name"),
                         "phone": entry.get("phone"),
                     }

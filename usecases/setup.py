@@ -20,6 +20,7 @@ from core.models import (
     ACTIVE_ORDER,
     Community,
     CommunityWorker,
+    CommunityWorkerCommunity,
     Dish,
     District,
     Elder,
@@ -93,6 +94,7 @@ __all__ = [
     "update_rider",
     "update_site",
     "update_worker",
+    "worker_communities",
 ]
 
 
@@ -165,6 +167,8 @@ class RiderUpdate(RiderCreate):
 
 class WorkerCreate(Schema):
     community_id: RowId
+    # The other communities she covers; her welfare alerts come from all of them.
+    community_ids: list[RowId] = Field(default_factory=list)
     name: Name
     phone: Phone
 
@@ -244,6 +248,39 @@ def list_workers(*, session: Session) -> list[CommunityWorker]:
             select(CommunityWorker).order_by(col(CommunityWorker.name), col(CommunityWorker.id))
         )
     )
+
+
+def worker_communities(*, session: Session, worker_id: int) -> list[int]:
+    """Every community a worker covers, her own among them."""
+    return sorted(
+        session.exec(
+            select(CommunityWorkerCommunity.community_id).where(
+                CommunityWorkerCommunity.worker_id == worker_id
+            )
+        )
+    )
+
+
+def _cover(session: Session, worker: CommunityWorker, worker_in: WorkerCreate) -> bool:
+    """Checks each community exists, then sets the ones the worker covers; whether they
+    changed."""
+    after = {worker_in.community_id, *worker_in.community_ids}
+    for community_id in sorted(after):
+        get_community(session=session, community_id=community_id)
+    worker_id = saved(worker.id)
+    before = set(worker_communities(session=session, worker_id=worker_id))
+    if before == after:
+        return False
+    session.exec(
+        sa.delete(CommunityWorkerCommunity).where(
+            col(CommunityWorkerCommunity.worker_id) == worker_id,
+            col(CommunityWorkerCommunity.community_id).not_in(after),
+        )
+    )
+    for community_id in sorted(after - before):
+        session.add(CommunityWorkerCommunity(worker_id=worker_id, community_id=community_id))
+    session.flush()
+    return True
 
 
 def get_worker(*, session: Session, worker_id: int) -> CommunityWorker:
@@ -451,11 +488,14 @@ def update_rider(
 def create_worker(
     *, session: Session, clock: Clock, actor: str, worker_in: WorkerCreate
 ) -> CommunityWorker:
-    """A community worker of a community: welfare alerts there escalate to them."""
-    get_community(session=session, community_id=worker_in.community_id)
-    worker = CommunityWorker(**worker_in.model_dump())
+    """A community worker of one or several communities: welfare alerts there escalate to
+    them."""
+    for community_id in sorted({worker_in.community_id, *worker_in.community_ids}):
+        get_community(session=session, community_id=community_id)
+    worker = CommunityWorker(**worker_in.model_dump(exclude={"community_ids"}))
     session.add(worker)
     session.flush()
+    _cover(session, worker, worker_in)
     _record(session, clock, actor, "create_worker", f"community_worker:{worker.id}")
     return worker
 
@@ -465,10 +505,13 @@ def update_worker(
     *, session: Session, clock: Clock, actor: str, worker_id: RowId, worker_in: WorkerUpdate
 ) -> CommunityWorker:
     worker = get_worker(session=session, worker_id=worker_id)
-    get_community(session=session, community_id=worker_in.community_id)
-    changed = _assign(worker, worker_in.model_dump())
+    for community_id in sorted({worker_in.community_id, *worker_in.community_ids}):
+        get_community(session=session, community_id=community_id)
+    changed = _assign(worker, worker_in.model_dump(exclude={"community_ids"}))
     session.add(worker)
     session.flush()
+    if _cover(session, worker, worker_in):
+        changed = ",".join(filter(None, [changed, "community_ids"]))
     _record(session, clock, actor, "update_worker", f"community_worker:{worker_id}", changed)
     return worker
 

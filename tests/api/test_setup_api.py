@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from api.app import create_app
 from core.clock import FixedClock
-from core.models import Community, Site
+from core.models import Community, CommunityWorker, Site
 from tests.conftest import SHANGHAI, fresh_database
 from tests.factories import Factory, csrf_from, log_in, make_staff
 
@@ -182,6 +182,54 @@ def test_a_set_up_goes_from_one_programme_to_another_over_the_api(empty_programm
         assert "not a MealAid set-up file" in refused.json()["message"]
     finally:
         drop()
+
+
+def test_a_worker_covers_several_communities_and_an_unknown_one_is_refused(empty_programme):
+    client, database, _ = empty_programme
+    first = client.post("/api/v1/communities", json=COMMUNITY).json()["id"]
+    second = client.post(
+        "/api/v1/communities", json={**COMMUNITY, "code": "YX-RM", "name": "人民街社区"}
+    ).json()["id"]
+    worker = client.post(
+        "/api/v1/community-workers",
+        json={
+            "community_id": first,
+            "community_ids": [second],
+            "name": "王社工",
+            "phone": "13600000001",
+        },
+    )
+    assert worker.status_code == 201, worker.text
+    assert worker.json()["community_ids"] == sorted([first, second])
+    unknown = {
+        "community_id": first,
+        "community_ids": [99_999],
+        "name": "李社工",
+        "phone": "13600000003",
+    }
+    refused = client.post("/api/v1/community-workers?lang=zh_CN", json=unknown)
+    assert refused.status_code == 404 and refused.json()["message"] == "找不到这个社区。"
+
+    # The page: several communities ticked, and an unknown one refused in the reader's language.
+    page = client.get("/admin/workers?lang=en")
+    assert f'name="community_ids" value="{second}"' in page.text
+    form = {
+        "name": "李社工",
+        "phone": "13600000002",
+        "community_id": str(first),
+        "community_ids": [str(second), "99999"],
+        "csrf_token": csrf_from(page.text),
+    }
+    shown = client.post("/admin/workers?lang=zh_CN", data=form, follow_redirects=False)
+    assert shown.status_code == 404 and "找不到这个社区。" in shown.text
+    form["community_ids"] = [str(second)]
+    saved = client.post("/admin/workers?lang=en", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    listed = client.get("/api/v1/community-workers").json()
+    assert [w["name"] for w in listed] == ["李社工", "王社工"]
+    assert all(w["community_ids"] == sorted([first, second]) for w in listed)
+    with database.reading() as session:
+        assert session.exec(select(func.count()).select_from(CommunityWorker)).one() == 2
 
 
 def test_hostile_text_on_the_community_form_is_refused_next_to_its_field(empty_programme):

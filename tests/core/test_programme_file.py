@@ -44,7 +44,12 @@ def _first_programme(make: Factory) -> dict:
         session=session,
         clock=make.clock,
         actor=ADMIN,
-        worker_in={"community_id": haizhu.id, "name": "王社工", "phone": "13600000001"},
+        worker_in={
+            "community_id": haizhu.id,
+            "community_ids": [yuexiu.id],
+            "name": "王社工",
+            "phone": "13600000001",
+        },
     )
     make.dish(code="D-RICE", name_zh="叉烧饭", name_en="Char siu rice", allergens=["soy"])
     make.elder(yuexiu, categories=["tekun"])
@@ -107,6 +112,9 @@ def test_a_second_district_starts_from_the_first_ones_file(empty_database, tmp_p
             assert (rider.kitchen_id, rider.shift_start) == (sites["K1"].id, time(10, 30))
             worker = session.exec(select(CommunityWorker)).one()
             assert worker.community_id == communities["HZ1"].id
+            assert setup.worker_communities(session=session, worker_id=worker.id) == sorted(
+                [communities["HZ1"].id, communities["YX1"].id]
+            )
             assert session.exec(select(Dish)).one().allergens == ["soy"]
             funder = session.exec(select(Funder)).one()
             assert funder.district_id == communities["YX1"].district_id

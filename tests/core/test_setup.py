@@ -10,12 +10,14 @@ from sqlmodel import select
 from core.accounts import Role, StaffAccountCreate, StaffSession
 from core.audit import ACTIONS, AuditEntry
 from core.errors import CommunityNotFound, InvalidInput
-from core.models import Community, SiteServiceArea
+from core.models import Community, Order, SiteServiceArea, WelfareAlertStep
 from core.schemas import CommunityCreate, MealSlotCreate, RiderCreate, SiteCreate
-from core.types import SiteKind, Slot
+from core.types import AlertLevel, ServiceMode, SiteKind, Slot
+from core.welfare import may_answer, raise_alert
 from tests.conftest import row_counts
-from tests.factories import PASSWORD, make_staff
+from tests.factories import PASSWORD, closed_lunch, make_staff
 from usecases import accounts, setup
+from usecases.elders import chat_user_for
 
 ADMIN = "staff:admin"
 
@@ -328,6 +330,74 @@ def test_a_community_worker_needs_a_community_that_exists(session, make):
             worker_in={"community_id": 99_999, "name": "李社工", "phone": "13600000002"},
         )
     assert _actions(session)[-1] == "create_worker"
+
+
+def test_a_worker_of_two_communities_gets_the_escalation_of_an_elder_in_the_second(session, make):
+    home = make.community()
+    site, dishes, _ = make.world()
+    chat = chat_user_for(
+        session=session,
+        telegram_user_id=5_550_002,
+        name="王社工",
+        language="zh_CN",
+        clock=make.clock,
+    )
+    worker = setup.create_worker(
+        session=session,
+        clock=make.clock,
+        actor=ADMIN,
+        worker_in={
+            "community_id": home.id,
+            "community_ids": [site.community_id],
+            "name": "王社工",
+            "phone": "13600000001",
+        },
+    )
+    worker.chat_user_id = chat.id
+    session.add(worker)
+    assert setup.worker_communities(session=session, worker_id=worker.id) == sorted(
+        [home.id, site.community_id]
+    )
+    (order_id,) = closed_lunch(make, site, dishes[0], [("张秀兰", None, ServiceMode.delivery)])
+    alert = raise_alert(
+        session=session, clock=make.clock, order=session.get_one(Order, order_id), by="rider:1"
+    )
+    assert alert.level == AlertLevel.community_worker
+    steps = session.exec(
+        select(WelfareAlertStep.kind, WelfareAlertStep.actor).where(
+            WelfareAlertStep.alert_id == alert.id
+        )
+    ).all()
+    assert ("escalated_to_worker", f"worker:{worker.id}") in steps
+    assert may_answer(session, alert, chat.id)
+    # Dropping the second community stops her alerts there.
+    setup.update_worker(
+        session=session,
+        clock=make.clock,
+        actor=ADMIN,
+        worker_id=worker.id,
+        worker_in={"community_id": home.id, "name": "王社工", "phone": "13600000001"},
+    )
+    assert not may_answer(session, alert, chat.id)
+    assert _pending(session)[-1].detail == "community_ids"
+
+
+def test_a_worker_with_an_unknown_community_is_refused_and_nothing_is_written(session, make):
+    home = make.community()
+    before = row_counts(session)
+    with pytest.raises(CommunityNotFound):
+        setup.create_worker(
+            session=session,
+            clock=make.clock,
+            actor=ADMIN,
+            worker_in={
+                "community_id": home.id,
+                "community_ids": [99_999],
+                "name": "李社工",
+                "phone": "13600000002",
+            },
+        )
+    assert row_counts(session) == before
 
 
 def test_the_admin_adds_disables_and_resets_accounts_and_each_is_audited(session, make):
