@@ -184,7 +184,7 @@ def settle_files(
     per_elder: list[ElderTotal] = []
 
     def every_meal() -> Iterator[list[Cell]]:
-        for elder_id, name, _, day, slot, site, zh, en, *shares in tally(
+        for elder_id, name, id_tail, _, day, slot, site, zh, en, *shares in tally(
             bill_rows(session=session, first=first, last=last), per_elder
         ):
             # Amounts as yuan text straight away: this file is CSV only, and `yuan` remembers
@@ -192,6 +192,7 @@ def settle_files(
             yield [
                 name,
                 elder_id,
+                id_tail,
                 day,
                 slots.get(slot, slot),
                 site,
@@ -219,6 +220,7 @@ def settle_files(
                 [
                     total.name,
                     total.elder_id,
+                    total.id_tail,
                     total.meals,
                     Money(total.price_fen),
                     *map(Money, total.shares),
@@ -238,6 +240,7 @@ def settle_files(
                 [
                     bill.name,
                     bill.elder_id,
+                    bill.id_tail,
                     line.service_date.isoformat(),
                     slots.get(line.slot, line.slot),
                     line.site,
@@ -251,6 +254,7 @@ def settle_files(
                 [
                     bill.name,
                     bill.elder_id,
+                    bill.id_tail,
                     t(N_("Total")),
                     "",
                     "",
@@ -262,9 +266,11 @@ def settle_files(
             bills.sections.append(
                 (
                     i18n.render(
-                        N_("{name}, elder no. {number}"),
+                        N_("{name}, elder no. {number}, ID card ending {tail}")
+                        if bill.id_tail
+                        else N_("{name}, elder no. {number}"),
                         locale,
-                        {"name": bill.name, "number": bill.elder_id},
+                        {"name": bill.name, "number": bill.elder_id, "tail": bill.id_tail},
                     ),
                     rows,
                 )
@@ -274,11 +280,15 @@ def settle_files(
 
 
 def elder_columns(locale: str) -> list[str]:
-    """The columns that say who a bill's line is for: her name and her number in the registry
-    (as staff see it on her page), so that two elders of one name are never read as one. The
-    last digits of her ID card belong beside the number once the registry stores them (it
-    does not yet): here, and in the rows that fill these columns."""
-    return [i18n.gettext(N_("Elder"), locale), i18n.gettext(N_("Elder no."), locale)]
+    """The columns that say who a bill's line is for: her name, her number in the registry
+    (as staff see it on her page) and the last four characters of her ID card (empty when
+    not on record), so that two elders of one name are never read as one, and a family
+    can check the bill is hers without the whole ID card number on paper."""
+    return [
+        i18n.gettext(N_("Elder"), locale),
+        i18n.gettext(N_("Elder no."), locale),
+        i18n.gettext(N_("ID card (last 4)"), locale),
+    ]
 
 
 def _period(first: date, last: date, locale: str) -> str:

@@ -376,6 +376,7 @@ class BillLine:
 class ElderBill:
     elder_id: int
     name: str
+    id_tail: str
     lines: list[BillLine] = field(default_factory=list)
 
     def total(self, share: Share | None = None) -> int:
@@ -439,8 +440,8 @@ STREAM_ROWS = 10_000
 
 def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[Any, ...]]:
     """Every served meal of the month with its four shares, elder by elder, streamed:
-    (elder id, name, order id, ISO date text, slot, site, dish zh, dish en, government,
-    business, charity, elder)."""
+    (elder id, name, ID card tail ("" when not on record), order id, ISO date text, slot,
+    site, dish zh, dish en, government, business, charity, elder)."""
     shares = _order_shares(first, last)
     # A Core statement on the session's connection with a streaming (server-side on
     # PostgreSQL) cursor: plain row tuples, no ORM loading, never the whole month in memory.
@@ -448,6 +449,7 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[An
         sa.select(
             col(Elder.id),
             col(Elder.name),
+            sa.func.coalesce(col(Elder.id_number_tail), ""),
             col(Order.id),
             _IsoDate(col(Order.service_date)),
             col(Order.slot),
@@ -522,6 +524,7 @@ class ElderTotal:
 
     elder_id: int
     name: str
+    id_tail: str
     meals: int = 0
     price_fen: int = 0
     shares: list[int] = field(default_factory=lambda: [0] * len(Share))
@@ -532,9 +535,9 @@ def tally(rows: Iterator[tuple[Any, ...]], totals: list[ElderTotal]) -> Iterator
     come elder by elder, so the running total is the last one: no lookup per meal."""
     current: ElderTotal | None = None
     for row in rows:
-        elder_id, name, *_, government, business, charity, elder = row
+        elder_id, name, id_tail, *_, government, business, charity, elder = row
         if current is None or current.elder_id != elder_id:
-            current = ElderTotal(elder_id, name)
+            current = ElderTotal(elder_id, name, id_tail)
             totals.append(current)
         current.meals += 1
         current.price_fen += government + business + charity + elder
@@ -549,13 +552,13 @@ def tally(rows: Iterator[tuple[Any, ...]], totals: list[ElderTotal]) -> Iterator
 def elder_bills(*, session: Session, first: date, last: date) -> Iterator[ElderBill]:
     """Every elder's meals of the month with the four shares of each, elder by elder."""
     bill: ElderBill | None = None
-    for elder_id, name, order_id, day, slot, site, zh, en, *shares in bill_rows(
+    for elder_id, name, id_tail, order_id, day, slot, site, zh, en, *shares in bill_rows(
         session=session, first=first, last=last
     ):
         if bill is None or bill.elder_id != elder_id:
             if bill is not None:
                 yield bill
-            bill = ElderBill(elder_id, name)
+            bill = ElderBill(elder_id, name, id_tail)
         split = dict(zip(Share, shares, strict=True))
         bill.lines.append(
             BillLine(

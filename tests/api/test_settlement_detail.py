@@ -31,14 +31,16 @@ def namesakes(empty_database):
         city, charity = served_lunches(make)
         by_name = {e.name: e for e in session.exec(select(Elder))}
         dibao, namesakes = by_name["低保长者"], [by_name["普通长者"], by_name["另一位"]]
-        for elder in namesakes:
+        for elder, tail in zip(namesakes, ["123X", "0456"], strict=True):
             elder.name = "陆伟雄"
+            elder.id_number_tail = tail  # the 低保 elder's ID card is not on record
         ids = {
             "city": city.id,
             "code": city.code,
             "charity_code": charity.code,
             "elders": sorted([dibao.id] + [e.id for e in namesakes]),  # those who ate
             "namesakes": {e.id for e in namesakes},
+            "tails": {e.id: e.id_number_tail or "" for e in [dibao, *namesakes]},
             "orders": {o.id: o.elder_id for o in session.exec(select(Order))},
             "dibao": dibao.id,
             "admin": make_staff(make, "admin").username,
@@ -65,17 +67,37 @@ def test_every_bill_line_names_the_elder_by_her_number(namesakes):
     files = "/api/v1/settlement/2026-11/files/"
     with client_for(app, ids["admin"]) as admin:
         bills = rows_of(admin.get(files + "bills.csv?lang=zh_CN"))
-        assert bills[0][:3] == ["长者", "长者编号", "日期"]
+        assert bills[0][:2] == ["长者", "长者编号"]
         named_alike = {int(row[1]) for row in bills[1:] if row[0] == "陆伟雄"}
         assert named_alike == ids["namesakes"]  # two people, not one eating twice
         assert all(int(row[1]) in ids["elders"] for row in bills[1:])
         summary = xlsx_sheets(admin.get(files + "bills-summary.xlsx?lang=en").content)[0]
-        assert summary[0][:3] == ["Elder", "Elder no.", "Meals"]
+        assert summary[0][:2] == ["Elder", "Elder no."]
         assert sorted(int(row[1]) for row in summary[1:]) == ids["elders"]
         pdf = pypdfium2.PdfDocument(admin.get(files + "bills.pdf?lang=zh_CN").content)
         text = "".join(page.get_textpage().get_text_range() for page in pdf)
         for elder_id in ids["namesakes"]:
             assert f"陆伟雄，长者编号 {elder_id}" in text
+
+
+def test_every_bill_carries_the_last_four_of_her_id_card_beside_her_number(namesakes):
+    app, _, ids = namesakes
+    files = "/api/v1/settlement/2026-11/files/"
+    with client_for(app, ids["admin"]) as admin:
+        bills = rows_of(admin.get(files + "bills.csv?lang=zh_CN"))
+        assert bills[0][:4] == ["长者", "长者编号", "身份证后4位", "日期"]
+        assert {int(row[1]): row[2] for row in bills[1:]} == ids["tails"]
+        summary = xlsx_sheets(admin.get(files + "bills-summary.xlsx?lang=en").content)[0]
+        assert summary[0][:4] == ["Elder", "Elder no.", "ID card (last 4)", "Meals"]
+        # "0456" stays text: a number would lose its leading zero.
+        assert {int(row[1]): row[2] or "" for row in summary[1:]} == ids["tails"]
+        pdf = pypdfium2.PdfDocument(admin.get(files + "bills.pdf?lang=en").content)
+        text = "".join(page.get_textpage().get_text_range() for page in pdf)
+        for elder_id, tail in ids["tails"].items():
+            if tail:
+                assert f"elder no. {elder_id}, ID card ending {tail}" in text
+            else:
+                assert f"elder no. {elder_id}, ID card" not in text
 
 
 def test_an_auditor_downloads_the_statement_meal_by_meal(namesakes):

@@ -79,7 +79,7 @@ def test_canteen_meals_are_claimed_billed_and_counted_like_deliveries(session):
 
     # The elders' bills: a row for each meal served, and the one not collected as the
     # programme's rule for unserved meals says (here: the elder pays, no subsidy claimed).
-    billed = {row[2] for row in bill_rows(session=session, first=NOVEMBER[0], last=NOVEMBER[1])}
+    billed = {row[3] for row in bill_rows(session=session, first=NOVEMBER[0], last=NOVEMBER[1])}
     assert billed == {dined, picked, missed, delivered}
     [unserved] = session.exec(select(LedgerEntry).where(LedgerEntry.order_id == missed)).all()
     assert (unserved.share, unserved.note) == (Share.elder, "no_answer:elder_pays")

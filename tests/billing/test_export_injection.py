@@ -86,9 +86,9 @@ def test_hostile_names_are_text_in_every_settlement_csv_over_the_web(hostile_mon
     elders = {row[0] for row in bills[1:]}
     # The formula is kept, whole, as text: the single quote tells a spreadsheet it is text.
     assert elders == {"'" + FORMULA, MARKUP, "<b"}
-    assert {row[4] for row in bills[1:]} == {"'" + HOSTILE_SITE}
+    assert {row[5] for row in bills[1:]} == {"'" + HOSTILE_SITE}
     # Amounts stay numbers, unquoted.
-    assert all(float(cell) >= 0 for row in bills[1:] for cell in row[6:])
+    assert all(float(cell) >= 0 for row in bills[1:] for cell in row[7:])
     claims = csv_rows(client.get("/api/v1/settlement/2026-11/files/claims.csv?lang=en").content)
     assert claims[1][0] == "'" + HOSTILE_SITE
 

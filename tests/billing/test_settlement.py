@@ -123,7 +123,7 @@ def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
     for total in totals:
         mine = [row for row in rows if row[0] == total.elder_id]
         assert total.meals == len(mine)
-        assert total.shares == [sum(row[8 + i] for row in mine) for i in range(4)]
+        assert total.shares == [sum(row[9 + i] for row in mine) for i in range(4)]
         assert total.price_fen == sum(total.shares)
     # 低保: two meals of 15.00, each with 8.00 + 2.00 from the city; dates as ISO text.
     first = totals[0]
@@ -133,7 +133,7 @@ def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
         3000,
         2000,
     )
-    assert {row[3] for row in rows} == {make.today.isoformat()}
+    assert {row[4] for row in rows} == {make.today.isoformat()}
 
 
 def test_settlement_files_are_identical_when_generated_twice(served, session, make, tmp_path):
