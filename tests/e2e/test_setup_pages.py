@@ -232,8 +232,10 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
     form.locator("input[name=name]").fill("王社工")
     form.locator("input[name=phone]").fill("13600000001")
     _choose(form.locator("select[name=community_id]"), "北京街社区")
+    # The communities she covers besides her own are ticked (one community so far: the same).
+    form.locator("input[name=community_ids]").first.check()
     _submit(page, "#worker-form")
-    assert "王社工" in page.locator("table.workers").inner_text()
+    assert "王社工\t北京街社区" in page.locator("table.workers").inner_text()
 
     # Her login: without her community it is refused, saying what is missing.
     page.goto(f"{base}/admin/accounts")
