@@ -251,8 +251,14 @@ def list_workers(*, session: Session) -> list[CommunityWorker]:
 
 
 def worker_communities(*, session: Session, worker_id: int) -> list[int]:
-    """Every community a worker covers, her own among them."""
-    return sorted(
+    """Every community a worker covers, her own among them (also for a worker written before
+    she had the others listed)."""
+    own = get_worker(session=session, worker_id=worker_id).community_id
+    return sorted({own, *_covered(session, worker_id)})
+
+
+def _covered(session: Session, worker_id: int) -> set[int]:
+    return set(
         session.exec(
             select(CommunityWorkerCommunity.community_id).where(
                 CommunityWorkerCommunity.worker_id == worker_id
@@ -268,7 +274,7 @@ def _cover(session: Session, worker: CommunityWorker, worker_in: WorkerCreate) -
     for community_id in sorted(after):
         get_community(session=session, community_id=community_id)
     worker_id = saved(worker.id)
-    before = set(worker_communities(session=session, worker_id=worker_id))
+    before = _covered(session, worker_id)
     if before == after:
         return False
     session.exec(

@@ -10,7 +10,7 @@ from sqlmodel import select
 from core.accounts import Role, StaffAccountCreate, StaffSession
 from core.audit import ACTIONS, AuditEntry
 from core.errors import CommunityNotFound, InvalidInput
-from core.models import Community, Order, SiteServiceArea, WelfareAlertStep
+from core.models import Community, CommunityWorker, Order, SiteServiceArea, WelfareAlertStep
 from core.schemas import CommunityCreate, MealSlotCreate, RiderCreate, SiteCreate
 from core.types import AlertLevel, ServiceMode, SiteKind, Slot
 from core.welfare import may_answer, raise_alert
@@ -380,6 +380,14 @@ def test_a_worker_of_two_communities_gets_the_escalation_of_an_elder_in_the_seco
     )
     assert not may_answer(session, alert, chat.id)
     assert _pending(session)[-1].detail == "community_ids"
+
+
+def test_a_worker_written_without_her_list_still_covers_her_own_community(session, make):
+    community = make.community()
+    worker = CommunityWorker(community_id=community.id, name="王社工", phone="13600000001")
+    session.add(worker)
+    session.flush()
+    assert setup.worker_communities(session=session, worker_id=worker.id) == [community.id]
 
 
 def test_a_worker_with_an_unknown_community_is_refused_and_nothing_is_written(session, make):
