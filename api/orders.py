@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from api.accounts.access import Staff, may_see_elder
 from api.accounts.models import Role
-from api.audit_log import record_view
+from api.audit_log import phone_search, record_view
 from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionDep, SessionDep
 from api.errors import STAFF_RESPONSES
 from api.forms import BlankIsNone, field_errors, refusal_of
@@ -31,11 +31,13 @@ from usecases.elders import get_elder
 from usecases.menus import menu_item
 from usecases.ordering import (
     BoardOrder,
+    OrderableElder,
     day_menu_items,
     kitchen_site_ids,
     orderable_elders,
     orders_board,
 )
+from usecases.phone_search import MIN_DIGITS, phone_digits
 
 router = APIRouter(tags=["orders"], responses=STAFF_RESPONSES)
 
@@ -221,19 +223,52 @@ def _board_page(
         "placed": placed,
     }
     if staff.role in (Role.admin, Role.community_worker):
-        scope = _scope(session, staff)
         elder_query = request.query_params.get("elder_q", "")[:64]
         context["elder_query"] = elder_query
-        context["elders"] = orderable_elders(
-            session=session,
-            community_ids=scope.get("community_ids"),
-            on=today(clock),
-            query=elder_query or None,
-        )
+        try:
+            context["elders"] = _elders_to_choose(
+                request, session, clock, staff, elder_query, (form or {}).get("elder_id", "")
+            )
+        except DomainError as error:  # too many searches by phone digits: said on the form
+            context["elders"] = []
+            context["errors"] = {**context["errors"], "elder_q": error.render(request.state.locale)}
+            status = error.status
+        context["elders_shown"] = ELDERS_SHOWN
         context["items"] = day_menu_items(session=session, service_date=day)
         context["form"] = {"idempotency_key": uuid.uuid4().hex, "quantity": "1", **(form or {})}
         context["modes"] = list(ServiceMode)
     return page(request, "orders.html", context, status)
+
+
+# Elders a search on the phone-in form lists, at most: the caller names one person.
+ELDERS_SHOWN = 30
+
+
+def _elders_to_choose(
+    request: Request, session: Session, clock: Clock, staff: Staff, query: str, chosen: str
+) -> list[OrderableElder]:
+    """Search first: the phone-in form lists no elder until staff search (name, phone
+    digits, ID tail or elder no.), then only the matches. A form sent back with a refusal
+    lists the elder it chose, not the search again (a search by phone digits spends the
+    person's budget: usecases.phone_search)."""
+    scope = _scope(session, staff).get("community_ids")
+    if chosen.isdigit() and int(chosen) <= MAX_ID:
+        return orderable_elders(
+            session=session, community_ids=scope, on=today(clock), elder_id=int(chosen)
+        )
+    if not query.strip():
+        return []
+    digits = phone_digits(query)
+    # Fewer digits than a phone search needs are an elder number.
+    by_phone = digits is not None and len(digits) >= MIN_DIGITS
+    search = phone_search(
+        request, session, clock, staff.actor, query if by_phone else None, where="phone_in"
+    )
+    found = orderable_elders(
+        session=session, community_ids=scope, on=today(clock), query=query, limit=ELDERS_SHOWN
+    )
+    search.record(total=len(found), elder_ids=[e.id for e in found])
+    return found
 
 
 def _pages(wanted: BoardQuery, board: OrdersBoardPublic) -> dict:

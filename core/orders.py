@@ -1082,6 +1082,11 @@ def kitchen_site_ids(*, session: Session, kitchen_id: int) -> set[int]:
     }
 
 
+# Digits that make a search a search by phone (as usecases.phone_search.MIN_DIGITS): fewer
+# are an elder number.
+PHONE_DIGITS = 4
+
+
 @dataclass(frozen=True)
 class OrderableElder:
     id: int
@@ -1099,10 +1104,14 @@ def orderable_elders(
     community_ids: set[int] | None = None,
     on: date,
     query: str | None = None,
+    elder_id: int | None = None,
+    limit: int | None = None,
 ) -> list[OrderableElder]:
     """Active elders staff may order for by phone, by name (only some communities' if given),
     with their community, age (on `on`) and ID card number's last four; `query` narrows them
-    to a name (part), the last four characters of an ID number or an elder number."""
+    to a name (part), digits of their phone (at least `PHONE_DIGITS`: the surface checks such
+    a search first, usecases.phone_search), the last four characters of an ID number or an
+    elder number; `elder_id` to the one chosen. At most `limit` of them."""
     query_of = (
         sa.select(
             col(Elder.id),
@@ -1117,6 +1126,8 @@ def orderable_elders(
     )
     if community_ids is not None:
         query_of = query_of.where(col(Elder.community_id).in_(community_ids or [-1]))
+    if elder_id is not None:
+        query_of = query_of.where(col(Elder.id) == elder_id)
     text = re.sub(r"[\x00-\x1f]", "", query or "").strip()[:64]
     if text:
         found_by = col(Elder.name).icontains(text, autoescape=True)
@@ -1125,7 +1136,14 @@ def orderable_elders(
             found_by = found_by | (col(Elder.id_number_tail) == tail)
         if text.isdigit() and int(text) <= MAX_ID:
             found_by = found_by | (col(Elder.id) == int(text))
+        digits = re.sub(r"\D", "", text)
+        if re.fullmatch(r"[+\d\s-]+", text) and len(digits) >= PHONE_DIGITS:
+            # Phones are stored as typed ("139 1234 5678"): compare digits only.
+            stored = sa.func.replace(sa.func.replace(col(Elder.phone), " ", ""), "-", "")
+            found_by = found_by | stored.contains(digits, autoescape=True)
         query_of = query_of.where(found_by)
+    if limit is not None:
+        query_of = query_of.limit(limit)
     return [
         OrderableElder(elder_id, name, community_id, community, age_on(born, on), tail)
         for elder_id, name, community_id, community, born, tail in session.execute(

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from api.app import create_app
 from billing.models import Charge
+from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.elders import pause_elder
 from core.models import Elder, Menu, MenuItem, Order, Site
@@ -334,3 +335,51 @@ def test_the_board_comes_in_pages_with_the_whole_days_counts(busy_day):
         assert everything.status_code == 200 and "1–10 of 10" in everything.text
         only_dinner = admin.get("/orders?date=2026-11-25&slot=dinner&lang=en").text
         assert "长者7" in only_dinner and "长者1<" not in only_dinner
+
+
+def _elder_options(html: str) -> set[int]:
+    """The elders the phone-in form offers to choose from."""
+    form = html.split('id="phone-in-form"', 1)[1].split("</form>", 1)[0]
+    chooser = form.split('name="elder_id"', 1)[1].split("</select>", 1)[0]
+    return {int(n) for n in re.findall(r'<option value="(\d+)"', chooser)}
+
+
+def test_the_phone_in_form_lists_no_elder_until_a_search_then_only_the_matches(world):
+    app, database, _clock, ids = world
+    with client_for(app, ids["admin"]) as admin:
+        # Search first: no list of every elder (640 names in the demo) to scroll.
+        first = admin.get("/orders?lang=zh_CN").text
+        assert 'id="phone-in-find"' in first
+        assert ids["elder_name"] not in first and "不吃鱼" not in first
+        assert 'name="elder_id"' not in first.split('id="phone-in-form"', 1)[1].split("</form>")[0]
+        # By name: only her namesakes, the one found already chosen.
+        by_name = admin.get("/orders", params={"elder_q": "不吃鱼"}).text
+        assert _elder_options(by_name) == {ids["fish_averse"]}
+        assert f'<option value="{ids["fish_averse"]}" selected' in by_name
+        # By the phone's last digits: the search is checked and recorded as the registry's.
+        digits = re.sub(r"\D", "", ids["phone"])[-4:]
+        by_phone = admin.get("/orders", params={"elder_q": digits}).text
+        assert ids["elder"] in _elder_options(by_phone)
+        with database.reading() as session:
+            searches = session.exec(
+                select(AuditEntry).where(AuditEntry.action.startswith("phone_search"))
+            ).all()
+        assert [e.subject for e in searches] == ["phone_in"]
+        # A refused order (a fish dish for an elder who eats none) keeps the elder chosen,
+        # without searching again.
+        page = admin.get("/orders", params={"elder_q": "不吃鱼"}).text
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+        refused = admin.post(
+            "/orders/phone-in?lang=zh_CN",
+            data={
+                "csrf_token": csrf_from(page),
+                "idempotency_key": key,
+                "elder_id": str(ids["fish_averse"]),
+                "item_id": str(ids["fish_lunch"]),
+                "quantity": "1",
+                "date": "2026-11-25",
+            },
+        )
+        assert refused.status_code == 400 and "鱼" in refused.text
+        assert _elder_options(refused.text) == {ids["fish_averse"]}
+        assert f'<option value="{ids["fish_averse"]}" selected' in refused.text

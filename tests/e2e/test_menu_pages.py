@@ -87,7 +87,16 @@ def test_the_admin_makes_a_dish_prices_it_takes_a_phone_order_and_opens_the_dash
     page.locator("nav.main-nav").get_by_role("link", name="订单", exact=True).click()
     page.wait_for_load_state()
     phone = page.locator("#phone-in-form")
-    # Each elder reads "name · age · community · ID tail (#no.)": picked by her number.
+    # Search first: no elder to choose until the caller's name is looked up.
+    assert phone.locator("select[name=elder_id]").count() == 0
+    name = names["elder"].split(" ")[0]
+    page.locator("#phone-in-find input[name=elder_q]").fill(name)
+    with page.expect_navigation():
+        page.locator("#phone-in-find button[type=submit]").click()
+    # Only the matches, each reading "name · age · community · ID tail (#no.)": picked by
+    # her number.
+    choices = phone.locator("select[name=elder_id] option").all_inner_texts()
+    assert choices and all(name in c for c in choices if c != "—")
     number = names["elder"].rsplit("#", 1)[1].rstrip(")")
     phone.locator("select[name=elder_id]").select_option(number)
     options = phone.locator("select[name=item_id] option").all_inner_texts()
