@@ -102,8 +102,8 @@ class SearchRecord:
 def search_record(
     *, where: str, digits: str, total: int, elder_ids: list[int], shown: int = 0
 ) -> SearchRecord:
-    """`where`: the registry ("elders") or the counter ("counter"); `shown` as for
-    check_phone_search."""
+    """`where`: the registry ("elders"), the counter ("counter") or the phone-in form
+    ("phone_in"); `shown` as for check_phone_search."""
     detail = f"{len(digits)} digits, {total} found"
     if elder_ids:
         named = [f"elder:{elder_id}" for elder_id in sorted(set(elder_ids))]
