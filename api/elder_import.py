@@ -43,8 +43,8 @@ CHECKED_PROBLEMS = N_(
     "and check it again, or import only the {clean} clean rows."
 )
 IMPORTED = N_(
-    "Imported: {created} new elders, {updated} updated, {unchanged} unchanged, "
-    "{skipped} rows with problems left out."
+    "Imported. New elders: {created}, updated: {updated}, unchanged: {unchanged}, rows with "
+    "problems left out: {skipped}."
 )
 REFUSED = N_(
     "Nothing was imported: the file has problems, listed below. Correct it, or import only "

@@ -28,8 +28,8 @@ NOTHING_WRITTEN = N_(
 NOTHING_CLEAN = N_("Nothing was imported: no row is free of problems.")
 CHECKED = N_("Checked {rows} rows: {clean} clean, {bad} with problems. Nothing was written.")
 IMPORTED = N_(
-    "Imported {rows} rows: {created} new elders, {updated} updated, {unchanged} unchanged, "
-    "{skipped} rows with problems left out."
+    "Rows read: {rows}. New elders: {created}, updated: {updated}, unchanged: {unchanged}, "
+    "rows with problems left out: {skipped}."
 )
 NO_FILE = N_("There is no file at {path}.")
 

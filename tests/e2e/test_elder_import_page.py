@@ -95,7 +95,7 @@ def test_the_admin_checks_a_file_imports_the_clean_rows_then_the_corrected_file(
     with page.expect_navigation():
         page.get_by_role("button", name="导入" if chinese else "Import", exact=True).click()
     notice = page.locator("#import-notice").inner_text()
-    assert ("新登记长者 2 位" if chinese else "2 new elders") in notice
+    assert ("新登记长者 2 位" if chinese else "New elders: 2,") in notice
     assert names(empty_database) == ["长者1", "长者2"]
     shot("clean-rows")
 
@@ -106,7 +106,7 @@ def test_the_admin_checks_a_file_imports_the_clean_rows_then_the_corrected_file(
     with page.expect_navigation():
         page.get_by_role("button", name="导入" if chinese else "Import", exact=True).click()
     notice = page.locator("#import-notice").inner_text()
-    assert ("新登记长者 2 位" if chinese else "2 new elders") in notice
-    assert ("未变 2 位" if chinese else "2 unchanged") in notice
+    assert ("新登记长者 2 位" if chinese else "New elders: 2,") in notice
+    assert ("未变 2 位" if chinese else "unchanged: 2") in notice
     assert names(empty_database) == ["长者1", "长者2", "长者3", "长者4"]
     shot("corrected")

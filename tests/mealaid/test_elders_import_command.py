@@ -68,13 +68,13 @@ def test_the_command_checks_refuses_imports_clean_rows_and_updates_on_a_second_r
 
     clean = mealaid(str(path), "--only-clean")
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "1 new elders" in clean.stdout and "2 rows with problems left out" in clean.stdout
+    assert "New elders: 1," in clean.stdout and "rows with problems left out: 2" in clean.stdout
     count, actions = elders_and_entries(database)
     assert (count, sorted(actions)) == (1, ["create_elder", "import_elders"])
 
     path.write_bytes(csv_file(HEADERS_ZH, [elder_row(1, "六榕社区")]))
     again = mealaid(str(path))
-    assert again.returncode == 0 and "0 new elders, 0 updated, 1 unchanged" in again.stdout
+    assert again.returncode == 0 and "New elders: 0, updated: 0, unchanged: 1" in again.stdout
     assert elders_and_entries(database)[0] == 1
 
     missing = mealaid(str(tmp_path / "none.xlsx"))
