@@ -139,7 +139,7 @@ def _import_an_elder(page) -> None:
     )
     with page.expect_navigation():
         page.get_by_role("button", name="Import", exact=True).click()
-    assert "1 new elder" in page.locator("#import-notice").inner_text()
+    assert "New elders: 1," in page.locator("#import-notice").inner_text()
 
 
 def _submit(page, form: str) -> None:
