@@ -512,8 +512,7 @@ def _funder_values(form: FormDep, *, new: bool) -> dict:
 
 
 def _refused(error: DomainError, locale: str, prefix: str = "") -> FormInvalid:
-    found = refusal(error, locale, {})
-    return FormInvalid({f"{prefix}{k}" if k else FORM: v for k, v in found.errors.items()})
+    return FormInvalid(_prefixed(refusal(error, locale, {}), prefix))
 
 
 @router.post("/admin/policy/funders", response_class=HTMLResponse, include_in_schema=False)
@@ -767,6 +766,8 @@ AMOUNTS = {
     "cap_per_elder_day": "cap_per_elder_day_fen",
     "cap_per_elder_month": "cap_per_elder_month_fen",
 }
+# A draft's field -> the form's field its problem is shown beside.
+FORM_NAMES = {field: name for name, field in AMOUNTS.items()} | {"percent_bp": "percent"}
 
 
 def _yuan(fen: int | None) -> str:
@@ -873,8 +874,7 @@ def _draft_from(typed: dict, locale: str) -> RuleDraft:
     try:
         return validated(RuleDraft, values, locale, {})
     except FormInvalid as problem:
-        back = {field: name for name, field in AMOUNTS.items()} | {"percent_bp": "percent"}
-        raise FormInvalid({back.get(k, k): v for k, v in problem.errors.items()}) from None
+        raise FormInvalid({FORM_NAMES.get(k, k): v for k, v in problem.errors.items()}) from None
 
 
 # The label each amount field is refused under (the form's name -> the field's label).
@@ -992,8 +992,7 @@ def rule_form(
         )
     except DomainError as error:
         found = _refused(error, locale)
-        back = {field: name for name, field in AMOUNTS.items()} | {"percent_bp": "percent"}
-        errors = {back.get(k, k): v for k, v in found.errors.items()}
+        errors = {FORM_NAMES.get(k, k): v for k, v in found.errors.items()}
         if "elder_ids" in errors:
             errors["preview_elder_ids"] = errors.pop("elder_ids")
         return _rule_page(
