@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
@@ -79,9 +79,13 @@ class FunderStatementPublic(StatementSummaryPublic):
     last: date
     lines: list[StatementLinePublic]
     files: list[str]
-    # The statement meal by meal (date, site, elder number, category, order, amount): the
-    # lines an auditor samples from.
-    meal_files: list[str]
+    # The statement meal by meal (date, site, elder number and ID card tail, category, order,
+    # amount): the lines an auditor samples from. This answer, like the page, is by category
+    # and site and names no elder.
+    meal_files: list[str] = Field(
+        description="The statement meal by meal (date, meal, site, elder no., the last four "
+        "characters of her ID card, category, order, the funder's part), as CSV and XLSX"
+    )
 
 
 class FundBudgetPublic(BaseModel):

@@ -283,7 +283,8 @@ def elder_columns(locale: str) -> list[str]:
     """The columns that say who a bill's line is for: her name, her number in the registry
     (as staff see it on her page) and the last four characters of her ID card (empty when
     not on record), so that two elders of one name are never read as one, and a family
-    can check the bill is hers without the whole ID card number on paper."""
+    can check the bill is hers without the whole ID card number on paper. A funder's
+    statement meal by meal takes the last two: an auditor needs no name."""
     return [
         i18n.gettext(N_("Elder"), locale),
         i18n.gettext(N_("Elder no."), locale),
@@ -354,14 +355,15 @@ def meals_document(
     locale: str,
 ) -> Document:
     """A funder's statement meal by meal, the lines an auditor samples from: each meal's date,
-    site, elder (by number: the auditor asks the programme for the record behind it, and
-    needs no name for that), category, order and the funder's part. They add up to the
-    statement's total."""
+    site, elder (by number and her ID card's last four, as the bills name her: the auditor
+    matches her to the civil-affairs list by them, or asks the programme for the record
+    behind the number, and needs no name for that), category, order and the funder's part.
+    They add up to the statement's total."""
     slots = {slot.value: i18n.display(slot, locale) for slot in Slot}
     categories: dict[str, str] = {}
 
     def rows() -> Iterator[list[Cell]]:
-        for day, slot, site, elder_id, category, order_id, amount in funder_meal_rows(
+        for day, slot, site, elder_id, id_tail, category, order_id, amount in funder_meal_rows(
             session=session, funder_id=statement.funder_id, first=first, last=last
         ):
             if category not in categories:
@@ -371,6 +373,7 @@ def meals_document(
                 slots.get(slot, slot),
                 site,
                 elder_id,
+                id_tail,
                 categories[category],
                 order_id,
                 Money(amount),
@@ -396,7 +399,8 @@ def meals_document(
             i18n.gettext(N_("Date"), locale),
             i18n.gettext(N_("Meal"), locale),
             i18n.gettext(N_("Site"), locale),
-            i18n.gettext(N_("Elder no."), locale),
+            # Her number and ID card tail, headed as on the bills; not her name.
+            *elder_columns(locale)[1:],
             i18n.gettext(N_("Elder category"), locale),
             i18n.gettext(N_("Order"), locale),
             i18n.render(N_("{funder} pays (yuan)"), locale, {"funder": name}),

@@ -438,6 +438,11 @@ def _order_shares(first: date, last: date) -> sa.Subquery:
 STREAM_ROWS = 10_000
 
 
+def _id_tail() -> sa.ColumnElement[str]:
+    """An elder's ID card tail as bills and statements print it: "" when not on record."""
+    return sa.func.coalesce(col(Elder.id_number_tail), "")
+
+
 def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[Any, ...]]:
     """Every served meal of the month with its four shares, elder by elder, streamed:
     (elder id, name, ID card tail ("" when not on record), order id, ISO date text, slot,
@@ -449,7 +454,7 @@ def bill_rows(*, session: Session, first: date, last: date) -> Iterator[tuple[An
         sa.select(
             col(Elder.id),
             col(Elder.name),
-            sa.func.coalesce(col(Elder.id_number_tail), ""),
+            _id_tail(),
             col(Order.id),
             _IsoDate(col(Order.service_date)),
             col(Order.slot),
@@ -473,9 +478,10 @@ def funder_meal_rows(
     *, session: Session, funder_id: int, first: date, last: date
 ) -> Iterator[tuple[Any, ...]]:
     """Every meal a funder paid part of in the period, one row each, for an auditor to sample
-    from, streamed: (ISO date text, slot, site, elder id, category code, order id, the funder's
-    part in fen). The rows are the funder's statement line by line: as many as its meals,
-    adding up to its total (a meal whose part came to nothing, say reversed, is in neither)."""
+    from, streamed: (ISO date text, slot, site, elder id, her ID card tail ("" when not on
+    record), category code, order id, the funder's part in fen). The rows are the funder's
+    statement line by line: as many as its meals, adding up to its total (a meal whose part
+    came to nothing, say reversed, is in neither)."""
     part = (
         sa.select(
             col(LedgerEntry.order_id),
@@ -498,12 +504,14 @@ def funder_meal_rows(
             col(Order.slot),
             col(Site.name),
             col(Order.elder_id),
+            _id_tail(),
             _primary_category(col(Order.elder_id), col(Order.service_date)),
             col(Order.id),
             part.c.amount,
         )
         .select_from(part)
         .join(Order, col(Order.id) == part.c.order_id)
+        .join(Elder, col(Elder.id) == col(Order.elder_id))
         .join(Site, col(Site.id) == part.c.site_id)
         .where(
             part.c.amount != 0,
@@ -514,8 +522,8 @@ def funder_meal_rows(
         execution_options={"stream_results": True, "yield_per": STREAM_ROWS},
     )
     for rows in result.partitions():
-        for day, slot, site, elder_id, rank, order_id, amount in rows:
-            yield day, slot, site, elder_id, _category_name(rank), order_id, amount
+        for day, slot, site, elder_id, id_tail, rank, order_id, amount in rows:
+            yield day, slot, site, elder_id, id_tail, _category_name(rank), order_id, amount
 
 
 @dataclass

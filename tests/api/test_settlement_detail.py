@@ -100,6 +100,30 @@ def test_every_bill_carries_the_last_four_of_her_id_card_beside_her_number(names
                 assert f"elder no. {elder_id}, ID card" not in text
 
 
+def test_the_statement_meal_by_meal_carries_the_last_four_of_her_id_card_beside_her_number(
+    namesakes,
+):
+    """As the bills do (the same columns): an auditor matches a meal to the civil-affairs list
+    by the elder's number and her ID card's last four, with neither her name nor the whole
+    number on the file."""
+    app, _, ids = namesakes
+    files = f"/api/v1/funders/{ids['city']}/statements/2026-11/files/"
+    with client_for(app, ids["auditor"]) as auditor:
+        meals = rows_of(auditor.get(files + f"meals-{ids['code']}.csv?lang=zh_CN"))
+        assert meals[0][3:5] == ["长者编号", "身份证后4位"]
+        assert {int(row[3]): row[4] for row in meals[1:]} == ids["tails"]
+        sheet = xlsx_sheets(auditor.get(files + f"meals-{ids['code']}.xlsx?lang=en").content)[0]
+        assert sheet[0][3:5] == ["Elder no.", "ID card (last 4)"]
+        # "0456" stays text: a number would lose its leading zero.
+        assert {int(row[3]): row[4] or "" for row in sheet[1:]} == ids["tails"]
+        assert "陆伟雄" not in "".join(",".join(row) for row in meals)
+        # The statement's page says what the meal-by-meal files hold.
+        page = auditor.get(f"/funders/{ids['city']}/statements?month=2026-11&lang=en").text
+        assert "elder no. and ID card (last 4)" in page
+        page = auditor.get(f"/funders/{ids['city']}/statements?month=2026-11&lang=zh_CN").text
+        assert "长者编号和身份证后4位" in page
+
+
 def test_an_auditor_downloads_the_statement_meal_by_meal(namesakes):
     app, database, ids = namesakes
     files = f"/api/v1/funders/{ids['city']}/statements/2026-11/files/"
@@ -117,6 +141,7 @@ def test_an_auditor_downloads_the_statement_meal_by_meal(namesakes):
             "Meal",
             "Site",
             "Elder no.",
+            "ID card (last 4)",
             "Elder category",
             "Order",
             "Guangzhou pays (yuan)",
@@ -124,18 +149,20 @@ def test_an_auditor_downloads_the_statement_meal_by_meal(namesakes):
         # One line per meal the funder paid part of: as many as the statement's meals, its
         # parts the ledger's, adding up to the statement's total.
         assert len(rows) == body["meals"] == 3
-        assert {int(row[5]): round(float(row[6]) * 100) for row in rows} == ids["ledger"]
-        assert sum(round(float(row[6]) * 100) for row in rows) == body["total_fen"] == 1400
+        assert {int(row[6]): round(float(row[7]) * 100) for row in rows} == ids["ledger"]
+        assert sum(round(float(row[7]) * 100) for row in rows) == body["total_fen"] == 1400
         for row in rows:
             assert row[0] == "2026-11-25" and row[1] == "lunch"
-            assert int(row[3]) == ids["orders"][int(row[5])]  # the order's elder
+            assert int(row[3]) == ids["orders"][int(row[6])]  # the order's elder
             dibao = int(row[3]) == ids["dibao"]
-            assert row[4] == ("Minimum living allowance (低保)" if dibao else "no category")
+            assert row[5] == ("Minimum living allowance (低保)" if dibao else "no category")
         assert "陆伟雄" not in meals.text  # numbers, not names: the auditor needs no more
         again = auditor.get(files + f"meals-{ids['code']}.csv?lang=en")
         assert again.content == meals.content
         sheet = xlsx_sheets(auditor.get(files + f"meals-{ids['code']}.xlsx?lang=en").content)
-        assert [row[:6] for row in sheet[0]] == [header[:6]] + [row[:6] for row in rows]
+        assert [[cell or "" for cell in row[:7]] for row in sheet[0]] == [header[:7]] + [
+            row[:7] for row in rows
+        ]
         # Another funder's lines are not this auditor's.
         other = auditor.get(
             f"/api/v1/funders/{ids['city']}/statements/2026-11/files/"
