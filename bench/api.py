@@ -1,7 +1,9 @@
 """Benchmark: 50 staff clients (default) at once against the web app, as `mealaid serve` runs
 it: the orders board (GET /api/v1/orders/board, a day of a few hundred orders) and phone-in
 orders (POST /api/v1/orders, each a new order through the same rules and billing as the chat).
-Prints requests/second and p50/p95 latency per endpoint and writes JSON.
+Prints requests/second and p50/p95 latency per endpoint, and the CPU each request cost the
+server, PostgreSQL and the benchmark's own clients (all on one machine), and writes JSON. The
+orders meet the four kinds of payer (common.seed_payers), as a programme's do.
 
     .venv/bin/python bench/api.py [--clients 50,200] [--requests 20] [--processes 1,2]
         [--think 0,5] [--bad-logins 0,20] [--databases sqlite,postgresql] [--json PATH]
@@ -29,16 +31,18 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import bench_postgres_url, database_url, write_json
+from common import bench_postgres_url, database_url, seed_payers, write_json
 from orders import TZ, seed
 
 from api.accounts.models import Role, StaffAccountCreate
@@ -68,6 +72,7 @@ def prepare(url: str, clients: int, requests: int) -> tuple[list[str], list[int]
     # the benchmark runs); the phone-in orders are for tomorrow's lunch.
     board_day = today + timedelta(days=2)
     with database.transaction() as session:
+        seed_payers(session)
         for n, elder_id in enumerate(elder_ids[:BOARD_ORDERS]):
             place_order(
                 session=session,
@@ -103,6 +108,44 @@ def prepare(url: str, clients: int, requests: int) -> tuple[list[str], list[int]
         ).all()
     database.dispose()
     return tokens, elder_ids[BOARD_ORDERS:], list(items), board_day.isoformat()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (Linux: /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu(pid: int) -> float:
+    """The server's CPU: its process and its own (uvicorn's web processes with --workers)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in children)
+
+
+def _postgres_cpu(url: str, application: str) -> float:
+    """The CPU of the PostgreSQL backends serving the server's connections (found by their
+    application name), when PostgreSQL runs on this machine; 0 for SQLite."""
+    if not url.startswith("postgresql"):
+        return 0.0
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": application},
+            ).scalars()
+            return sum(_cpu_seconds(pid) for pid in pids)
+    finally:
+        engine.dispose()
 
 
 async def client_run(
@@ -179,7 +222,12 @@ async def drive(
     tokens, elders, items, board_day = prepare(url, clients, requests)
     board = f"/api/v1/orders/board?date={board_day}"
     port = free_port()
-    environment = {**os.environ, "MEALAID_DATABASE_URL": url}
+    # The server's connections carry a name of their own, so their backends' CPU can be read.
+    application = f"bench-api-{uuid.uuid4().hex[:8]}"
+    served = url
+    if url.startswith("postgresql"):
+        served = f"{url}{'&' if '?' in url else '?'}application_name={application}"
+    environment = {**os.environ, "MEALAID_DATABASE_URL": served}
     if bad_logins:
         environment["MEALAID_LOGIN_MAX_FAILURES_PER_ADDRESS"] = str(10**9)
     log = open(os.environ.get("MEALAID_BENCH_API_LOG", os.devnull), "a")  # noqa: SIM115
@@ -212,6 +260,8 @@ async def drive(
         failures = {"board": 0, "order": 0}
         done, tries = asyncio.Event(), [0]
         guessers = [asyncio.create_task(guesser(base, n, done, tries)) for n in range(bad_logins)]
+        cpu_before = (_server_cpu(server.pid), _postgres_cpu(url, application))
+        client_before = time.process_time()
         started = time.monotonic()
         await asyncio.gather(
             *(
@@ -233,6 +283,8 @@ async def drive(
         seconds = time.monotonic() - started
         done.set()
         await asyncio.gather(*guessers)
+        cpu_after = (_server_cpu(server.pid), _postgres_cpu(url, application))
+        client_cpu = time.process_time() - client_before
     finally:
         server.terminate()
         try:
@@ -241,6 +293,14 @@ async def drive(
             server.kill()
             server.wait()
         log.close()
+    answered = sum(len(values) for values in timings.values()) + tries[0]
+    # CPU per request, both endpoints (and wrong logins) together: what the machine's cores
+    # are spent on, whatever the load of other work on them.
+    cpu_ms = {
+        "server": round((cpu_after[0] - cpu_before[0]) * 1000 / answered, 2),
+        "postgres": round((cpu_after[1] - cpu_before[1]) * 1000 / answered, 2),
+        "clients": round(client_cpu * 1000 / answered, 2),
+    }
     rows = []
     for endpoint, values in timings.items():
         values.sort()
@@ -260,6 +320,7 @@ async def drive(
                 "p50_ms": round(statistics.median(values) * 1000, 1),
                 "p95_ms": round(values[int(len(values) * 0.95) - 1] * 1000, 1),
                 "max_ms": round(values[-1] * 1000, 1),
+                "cpu_ms_per_request": cpu_ms,
             }
         )
     return rows
@@ -303,14 +364,17 @@ def main() -> None:
         f"{'tries':>6}{'requests':>9}"
         f"{'failed':>7}"
         f"{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
+        f"  CPU ms/request: server, PostgreSQL, clients"
     )
     for row in rows:
+        cpu = row["cpu_ms_per_request"]
         print(
             f"{row['database']:<12}{row['endpoint']:<8}{row['processes']:>6}{row['clients']:>8}"
             f"{row['think_s']:>6}{row['bad_logins']:>6}{row['bad_login_tries']:>6}"
             f"{row['requests']:>9}"
             f"{row['failed']:>7}{row['requests_per_second']:>8}{row['p50_ms']:>8}"
             f"{row['p95_ms']:>8}{row['max_ms']:>8}"
+            f"  {cpu['server']}, {cpu['postgres']}, {cpu['clients']}"
         )
     write_json(rows, args.json)
 

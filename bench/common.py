@@ -1,5 +1,5 @@
 """What the benchmarks share: a migrated SQLite database in a temporary folder, a PostgreSQL
-schema of their own (dropped afterwards), and writing results as JSON."""
+schema of their own (dropped afterwards), the payers a meal meets, and writing results as JSON."""
 
 import json
 import os
@@ -8,13 +8,16 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
 from core.db import Database
 
 
@@ -74,6 +77,44 @@ def database_url(kind: str, postgres_url: str | None = None) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+def seed_payers(session: Session) -> None:
+    """The four kinds of payer a meal meets: the city's subsidy for every elder, a charity fund
+    with a monthly budget and a per-elder monthly cap, a business concession."""
+    city = Funder(code="GOV", name_zh="市民政局", name_en="City", share="government", layer="city")
+    city.city = "广州市"
+    charity = Funder(code="CH", name_zh="慈善会", name_en="Charity", share="charity")
+    shop = Funder(code="BIZ", name_zh="餐企", name_en="Kitchen", share="business")
+    session.add_all([city, charity, shop])
+    session.flush()
+    fund = Fund(
+        code="FD",
+        funder_id=charity.id,
+        name_zh="爱心基金",
+        name_en="Fund",
+        period="month",
+        budget_fen=10**9,
+    )
+    session.add(fund)
+    session.flush()
+    start = date(2026, 1, 1)
+    session.add_all(
+        [
+            SubsidyRule(code="R-GOV", funder_id=city.id, effective_from=start, amount_fen=300),
+            SubsidyRule(
+                code="R-CH",
+                funder_id=charity.id,
+                fund_id=fund.id,
+                effective_from=start,
+                amount_fen=200,
+                cap_per_elder_month_fen=10**6,
+            ),
+            SubsidyRule(code="R-BIZ", funder_id=shop.id, effective_from=start, amount_fen=100),
+            BillingPolicy(effective_from=start, elder_min_payment_fen=100),
+        ]
+    )
+    session.flush()
 
 
 def bench_postgres_url() -> str | None:

@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,13 @@ from sqlmodel import select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import bench_postgres_url, databases, write_json
+from common import bench_postgres_url, databases, seed_payers, write_json
 from orders import TZ, seed
 
 from api.accounts.models import Role, StaffAccountCreate
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
 from api.accounts.service import create_account, start_session
 from api.app import create_app
-from billing.models import BillingPolicy, Fund, Funder, SubsidyRule
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Menu, MenuItem
@@ -71,44 +70,6 @@ class StatementCount:
             self.on = False
 
 
-def policy(session: Any) -> None:
-    """The four kinds of payer a meal meets: the city's subsidy for every elder, a charity fund
-    with a monthly budget and a per-elder monthly cap, a business concession."""
-    city = Funder(code="GOV", name_zh="市民政局", name_en="City", share="government", layer="city")
-    city.city = "广州市"
-    charity = Funder(code="CH", name_zh="慈善会", name_en="Charity", share="charity")
-    shop = Funder(code="BIZ", name_zh="餐企", name_en="Kitchen", share="business")
-    session.add_all([city, charity, shop])
-    session.flush()
-    fund = Fund(
-        code="FD",
-        funder_id=charity.id,
-        name_zh="爱心基金",
-        name_en="Fund",
-        period="month",
-        budget_fen=10**9,
-    )
-    session.add(fund)
-    session.flush()
-    start = date(2026, 1, 1)
-    session.add_all(
-        [
-            SubsidyRule(code="R-GOV", funder_id=city.id, effective_from=start, amount_fen=300),
-            SubsidyRule(
-                code="R-CH",
-                funder_id=charity.id,
-                fund_id=fund.id,
-                effective_from=start,
-                amount_fen=200,
-                cap_per_elder_month_fen=10**6,
-            ),
-            SubsidyRule(code="R-BIZ", funder_id=shop.id, effective_from=start, amount_fen=100),
-            BillingPolicy(effective_from=start, elder_min_payment_fen=100),
-        ]
-    )
-    session.flush()
-
-
 def measure(
     kind: str, database: Database, orders: int, standing: int, show: str | None = None
 ) -> list[dict]:
@@ -117,7 +78,7 @@ def measure(
     site_id, dish_ids, elder_ids = seed(database, clock, BOARD_ORDERS + orders + standing)
     board_day = today + timedelta(days=2)
     with database.transaction() as session:
-        policy(session)
+        seed_payers(session)
         for n, elder_id in enumerate(elder_ids[:BOARD_ORDERS]):
             place_order(
                 session=session,
