@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -26,6 +26,7 @@ from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
 from core.models import Community, CommunityWorker, MealSlot, Rider, Site, saved
+from core.settings import Settings
 from core.types import RiderMode, RowId, SiteKind, Slot
 from usecases import accounts, programme, setup
 from usecases.setup import (
@@ -177,6 +178,11 @@ class StepPublic(BaseModel):
 class ChecklistPublic(BaseModel):
     complete: bool
     steps: list[StepPublic]
+    sandbox_url: str | None = Field(
+        default=None,
+        description="The chat sandbox's page (`mealaid bot --sandbox`), where a first order is "
+        "placed as an elder would (MEALAID_SANDBOX_URL; none in production)",
+    )
 
 
 def _community_public(community: Community) -> CommunityPublic:
@@ -253,6 +259,14 @@ def _checked(form: FormData, name: str) -> bool:
 # -- the checklist ----------------------------------------------------------------------------
 
 
+def sandbox_url(settings: Settings) -> str | None:
+    """Where the checklist sends the admin to place a first order in the chat sandbox: none in
+    production, where `mealaid bot --sandbox` refuses to run, nor when the setting is empty."""
+    if settings.environment == "production":
+        return None
+    return settings.sandbox_url or None
+
+
 def checklist(request: Request, session: Session, clock: Clock) -> ChecklistPublic:
     paths = {context.path for context in iter_route_contexts(request.app.routes)}
     steps = [
@@ -264,7 +278,11 @@ def checklist(request: Request, session: Session, clock: Clock) -> ChecklistPubl
         )
         for step in setup.setup_progress(session=session, clock=clock)
     ]
-    return ChecklistPublic(complete=all(s.done for s in steps), steps=steps)
+    return ChecklistPublic(
+        complete=all(s.done for s in steps),
+        steps=steps,
+        sandbox_url=sandbox_url(request.app.state.settings),
+    )
 
 
 @router.get("/api/v1/setup/checklist", response_model=ChecklistPublic)

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     programme_phone: str = "12345"
     # Where staff and riders reach the web app; QR codes on labels point here.
     public_base_url: str = "http://127.0.0.1:8000"
+    # The chat sandbox's page (`mealaid bot --sandbox`), linked from the set-up checklist for a
+    # first order placed as an elder would; empty: no link (none in production either, where
+    # the sandbox does not run).
+    sandbox_url: str = "http://127.0.0.1:8081/sandbox/"
     # A route's signed links (sheet, labels, chat) work through their service day and this many
     # hours after its midnight: long enough for a late round, short enough that a lost sheet
     # or a photo of a label is worthless by the next morning.
@@ -66,6 +70,10 @@ class Settings(BaseSettings):
     # Each rider a plan sends out costs this many kilometres' worth: a rider fewer is worth
     # a few kilometres more (the reason for the default is at routing.search.RIDER_COST_KM).
     plan_rider_cost_km: float = Field(default=5.0, ge=0)
+    # Cores one kitchen's search runs on. Unset: every core the process may use where it plans
+    # alone (`mealaid plan`, the scheduler of `mealaid serve`), one per job on `mealaid worker`,
+    # whose workers share their machine (mealaid.duework.plan_workers).
+    plan_workers: int | None = Field(default=None, ge=1)
     backup_dir: Path = Path("backups")
     backup_keep_days: int = 14
     backup_time: time = time(2, 0)

@@ -3,6 +3,7 @@ the set-up pages create and change communities, sites and their meals, riders, w
 accounts, refuse bad input in the reader's language with nothing written, and carry a whole
 set-up from one programme to another."""
 
+import secrets
 from datetime import datetime
 
 import pytest
@@ -10,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from api.app import create_app
+from api.setup import sandbox_url
 from core.clock import FixedClock
 from core.models import Community, CommunityWorker, Site
+from core.settings import Settings, get_settings
 from tests.conftest import SHANGHAI, fresh_database
 from tests.factories import Factory, csrf_from, log_in, make_staff
 
@@ -264,3 +267,31 @@ def test_the_checklists_counts_read_as_a_list_in_each_language(empty_database, c
     english = client.get("/admin/setup?lang=en").text
     assert "2 sites and 2 meals; 1 site serves no meal yet" in english
     assert "0 riders, 0 community workers, and " in english
+
+
+def test_the_checklist_links_to_the_chat_sandbox_at_the_configured_address(empty_database, clock):
+    """The last line of the checklist: how to start the chat sandbox (`mealaid bot --sandbox`)
+    and a link that opens its page in a new tab, at MEALAID_SANDBOX_URL."""
+    with empty_database.transaction() as session:
+        admin = make_staff(Factory(session, clock), "admin").username
+    default = _logged_in(create_app(database=empty_database, clock=clock), admin)
+    page = default.get("/admin/setup?lang=en").text
+    assert "<code>mealaid bot --sandbox</code>" in page
+    assert (
+        '<a class="sandbox-link" href="http://127.0.0.1:8081/sandbox/" target="_blank" '
+        'rel="noopener noreferrer">'
+    ) in page
+    assert "打开聊天沙盒" in default.get("/admin/setup?lang=zh_CN").text
+    elsewhere = get_settings().model_copy(update={"sandbox_url": "http://10.0.0.5:9000/sandbox/"})
+    app = create_app(database=empty_database, clock=clock, settings=elsewhere)
+    client = _logged_in(app, admin)
+    assert 'href="http://10.0.0.5:9000/sandbox/" target="_blank"' in client.get("/admin/setup").text
+    checklist = client.get("/api/v1/setup/checklist").json()
+    assert checklist["sandbox_url"] == "http://10.0.0.5:9000/sandbox/"
+
+
+def test_no_sandbox_link_in_production_where_the_sandbox_does_not_run():
+    production = Settings(environment="production", secret_key=secrets.token_urlsafe(32))
+    assert sandbox_url(production) is None
+    assert sandbox_url(Settings(sandbox_url="")) is None
+    assert sandbox_url(Settings()) == "http://127.0.0.1:8081/sandbox/"

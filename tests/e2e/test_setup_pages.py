@@ -16,6 +16,7 @@ import pytest
 
 from api.app import create_app
 from core.clock import FixedClock
+from core.settings import get_settings
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.e2e.chat import Chat
@@ -86,8 +87,10 @@ def empty_programme(empty_database):
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin").username
     chat = Chat(empty_database, clock)
+    # The checklist links to this sandbox's page (MEALAID_SANDBOX_URL).
+    settings = get_settings().model_copy(update={"sandbox_url": f"{chat.sandbox.url}/sandbox/"})
     try:
-        with serving(create_app(database=empty_database, clock=clock)) as base:
+        with serving(create_app(database=empty_database, clock=clock, settings=settings)) as base:
             yield base, admin, chat.sandbox.url
     finally:
         chat.close()
@@ -361,10 +364,16 @@ def test_the_admin_of_an_empty_programme_walks_the_set_up_checklist(
         _import_an_elder(page)
     page.screenshot(path=ARTIFACTS / f"setup-elder-{shot}.png", full_page=True)
 
-    # Her first order, in the chat sandbox's page: she starts with her phone, shares it, and
-    # orders today's lunch.
-    chat_page = browser.new_context(locale=language).new_page()
-    chat_page.goto(f"{sandbox}/sandbox/")
+    # Her first order, in the chat sandbox's page, which the checklist opens in a new tab: she
+    # starts with her phone, shares it, and orders today's lunch.
+    page.goto(f"{base}/admin/setup")
+    link = page.locator("li[data-step=first-order] a.sandbox-link")
+    assert link.get_attribute("href") == f"{sandbox}/sandbox/"
+    assert "mealaid bot --sandbox" in page.locator("li[data-step=first-order]").inner_text()
+    with page.context.expect_page() as opened:
+        link.click()
+    chat_page = opened.value
+    chat_page.wait_for_load_state()
     chat_page.locator("#phone").fill(ELDER_PHONE)
     chat_page.locator("#go").click()
     said = CHAT[language]
