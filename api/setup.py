@@ -1231,8 +1231,9 @@ def export_json(
     staff: AdminStaff, session: SessionDep, clock: ClockDep, elders: bool = False
 ) -> Response:
     """The programme's set-up as one JSON file (communities, sites and meals, riders, workers,
-    dishes, funders, funds, rules), for another installation to import; with `elders=true`
-    the elders' records too (personal data, without ID numbers)."""
+    dishes with their recipes, menus from today on, funders, funds, rules), for another
+    installation to import; with `elders=true` the elders' records and standing orders too
+    (personal data, without ID numbers)."""
     return _download(session, clock, staff, elders)
 
 

@@ -88,11 +88,23 @@ def list_dishes(*, session: Session) -> list[Dish]:
 def publish_menu(
     *, session: Session, site_id: int, service_date: date, slot: Slot, items: list[MenuItemCreate]
 ) -> Menu:
-    """Create (or replace the items of) a site's menu for one slot of one day."""
+    """Create (or replace the items of) a site's menu for one slot of one day. Each item is
+    checked as one added alone is (add_menu_item): a dish with variants is offered only in
+    those, and a dish's variant once."""
     get_slot(session=session, site=get_site(session=session, site_id=site_id), slot=slot)
+    dishes = {}
     for dish_id in {item.dish_id for item in items}:
-        if session.get(Dish, dish_id) is None:
+        dish = session.get(Dish, dish_id)
+        if dish is None:
             raise DishNotFound(dish_id=dish_id)
+        dishes[dish_id] = dish
+    items = [_check_variant(dishes[item.dish_id], item) for item in items]
+    offered: set[tuple[int, str]] = set()
+    for item_in in items:
+        if (item_in.dish_id, item_in.variant) in offered:
+            dish = dishes[item_in.dish_id]
+            raise AlreadyExists(value=f"{dish.name_zh} · {item_in.variant}", field_code="variant")
+        offered.add((item_in.dish_id, item_in.variant))
     menu = session.exec(
         select(Menu).where(
             Menu.site_id == site_id, Menu.service_date == service_date, Menu.slot == slot

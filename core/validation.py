@@ -87,6 +87,9 @@ FIELD_LABELS = {
     "q": N_("search"),
     "issued_by": N_("issued by"),
     "id_number": N_("ID card number"),
+    "kind": N_("kind"),
+    "ingredient_id": N_("ingredient"),
+    "milli_per_portion": N_("quantity per portion"),
 }
 
 PROBLEMS = {

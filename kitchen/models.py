@@ -1,10 +1,15 @@
 """What the kitchen cooks with: ingredients and each dish's recipe per portion."""
 
+from typing import Annotated
+
+import pydantic
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.i18n import N_
-from core.types import LABELS, Labelled
+from core.schemas import Name, Schema
+from core.types import LABELS, Labelled, RowId
+from core.validation import LINE
 
 
 class UnitKind(Labelled):
@@ -47,3 +52,17 @@ class RecipeLine(SQLModel, table=True):
     dish_id: int = Field(foreign_key="dish.id", index=True)
     ingredient_id: int = Field(foreign_key="ingredient.id")
     milli_per_portion: int
+
+
+class IngredientCreate(Schema):
+    code: Annotated[str, pydantic.Field(min_length=1, max_length=32), LINE]
+    name_zh: Name
+    name_en: Annotated[str, pydantic.Field(min_length=1, max_length=96), LINE]
+    kind: UnitKind
+
+
+class RecipeLineCreate(Schema):
+    dish_id: RowId
+    ingredient_id: RowId
+    # Thousandths of the base unit, at most ten thousand units (10 kg, 10 l) a portion.
+    milli_per_portion: Annotated[int, pydantic.Field(gt=0, le=10_000_000)]

@@ -52,13 +52,15 @@ def export_command(
     with_elders: Annotated[
         bool,
         typer.Option(
-            "--with-elders", help="Include the elders' records (personal data; no ID numbers)."
+            "--with-elders",
+            help="Include the elders' records and standing orders (personal data; no ID numbers).",
         ),
     ] = False,
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Write the programme's set-up (communities, sites and meals, riders, community workers,
-    dishes, funders, funds, rules; the elders only with --with-elders) to one JSON file."""
+    dishes with their recipes, menus from today on, funders, funds, rules; the elders and their
+    standing orders only with --with-elders) to one JSON file."""
     locale = _locale(lang)
     database = _database()
     clock = SystemClock(get_settings().tz)

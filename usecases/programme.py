@@ -1,17 +1,25 @@
 """A programme's whole set-up as one JSON file, and that file imported into another
 installation: how a second district starts from the first. The file holds communities (with
 their street and district), sites with their service areas and meals, riders, community
-workers, dishes, funders, funds with their budgets, subsidy rules and the billing policy;
-the elders' records only when asked (personal data); never orders or money moved. Records
-name each other by code (a site's community, a rule's funder and sites), never by id, so ids
-may differ between installations.
+workers, dishes with their variants, the kitchen's ingredients and each dish's recipe, the
+menus from today on (those before are history), funders, funds with their budgets, subsidy
+rules and the billing policy; the elders' records only when asked (personal data), each with
+her standing orders still running (active, not ended before today; their pauses are the
+days' circumstances, a hospital stay, not set-up, and stay behind); never orders or money
+moved. Records name each other by code (a site's community, a rule's funder and sites, a
+menu's site and dishes), never by id, so ids may differ between installations.
 
 Import adds what the installation does not have yet and keeps what it has (a community, site,
-dish, funder or fund of the same code; a rule of the same code and version; a rider of the same
-name at the same kitchen; a worker of the same name in the same community), reporting both.
-Communities, sites, riders, workers and dishes go through their use cases, so each is checked
-and audited as if typed on its page; a refusal anywhere names the section and entry and leaves
-nothing written (the caller's transaction)."""
+dish, ingredient, funder or fund of the same code; a menu of the same site, day and meal; a
+rule of the same code and version; a rider of the same name at the same kitchen; a worker of
+the same name in the same community; an elder of the same name and birth date in the same
+community), reporting both: importing a file twice adds nothing the second time. A dish this
+programme had keeps its own recipe, an elder she had her own standing orders, as a fund its
+own budgets. Communities, sites, riders, workers, dishes, menus, elders and their standing
+orders go through their use cases, so each is checked (and audited where its page is) as if
+typed on its page; an ingredient counted otherwise here than in the file is refused, for
+recipes in one unit would be read in another. A refusal anywhere names the section and entry
+and leaves nothing written (the caller's transaction)."""
 
 import json
 from collections.abc import Callable
@@ -25,7 +33,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from billing.models import BillingPolicy, Fund, FundBudget, Funder, SubsidyRule
 from core import audit
-from core.clock import Clock
+from core.clock import Clock, today
 from core.errors import DomainError
 from core.i18n import N_, gettext
 from core.models import (
@@ -38,18 +46,36 @@ from core.models import (
     ElderCategory,
     EmergencyContact,
     MealSlot,
+    Menu,
+    MenuItem,
     Rider,
     Site,
     SiteServiceArea,
+    StandingOrder,
     Street,
     saved,
     table_of,
 )
-from core.schemas import CommunityCreate, DishCreate, ElderCreate, RiderCreate, SiteCreate
+from core.schemas import (
+    CommunityCreate,
+    DishCreate,
+    ElderCreate,
+    MenuItemCreate,
+    RiderCreate,
+    Schema,
+    SiteCreate,
+)
 from core.sites import district_of, street_of
-from core.types import ElderStatus
+from core.types import ElderStatus, Slot
 from core.validation import invalid_input_from
-from usecases import elders, menus, setup
+from kitchen.models import (
+    Ingredient,
+    IngredientCreate,
+    RecipeLine,
+    RecipeLineCreate,
+    UnitKind,
+)
+from usecases import elders, menus, ordering, setup
 
 M = TypeVar("M", bound=SQLModel)
 FORMAT = "mealaid-setup"
@@ -73,12 +99,25 @@ ELDER_FIELDS = (
     "language",
     "notes",
 )
+# A standing order's fields as create_standing_order takes them (her site is written apart).
+STANDING_FIELDS = (
+    "slot",
+    "weekdays",
+    "variant",
+    "quantity",
+    "mode",
+    "start_date",
+    "end_date",
+)
 SECTIONS = (
     "communities",
     "sites",
     "riders",
     "workers",
     "dishes",
+    "ingredients",
+    "recipes",
+    "menus",
     "funders",
     "funds",
     "fund_budgets",
@@ -119,6 +158,9 @@ class SetupEntryInvalid(DomainError):
             "riders": N_("riders"),
             "workers": N_("community workers"),
             "dishes": N_("dishes"),
+            "ingredients": N_("ingredients"),
+            "recipes": N_("recipes"),
+            "menus": N_("menus"),
             "funders": N_("funders"),
             "funds": N_("funds"),
             "fund_budgets": N_("fund budgets"),
@@ -134,6 +176,22 @@ class SetupEntryInvalid(DomainError):
 
 UNKNOWN_REFERENCE = N_("it names “{code}”, which is neither in the file nor in this programme.")
 NOT_AN_ENTRY = N_("it is not an entry of the right shape.")
+
+
+class IngredientKindDiffers(DomainError):
+    code = "setup_ingredient_kind_differs"
+    message = N_(
+        "“{code}” is counted {here} in this programme and {there} in the file: recipes in one "
+        "would be read wrongly in the other."
+    )
+    status = 422
+
+
+class _MenuKey(Schema):
+    """A menu's day and meal, read from the file as the menu page reads them."""
+
+    service_date: date
+    slot: Slot
 
 
 @dataclass
@@ -176,6 +234,10 @@ def export_setup(
         saved(c.id): c for c in session.exec(select(Community).order_by(col(Community.id)))
     }
     sites = {saved(s.id): s for s in session.exec(select(Site).order_by(col(Site.id)))}
+    dishes = {saved(d.id): d for d in session.exec(select(Dish).order_by(col(Dish.id)))}
+    ingredients = {
+        saved(i.id): i for i in session.exec(select(Ingredient).order_by(col(Ingredient.id)))
+    }
     funders = {saved(f.id): f for f in session.exec(select(Funder).order_by(col(Funder.id)))}
     funds = {saved(f.id): f for f in session.exec(select(Fund).order_by(col(Fund.id)))}
     districts = {saved(d.id): d for d in session.exec(select(District))}
@@ -234,7 +296,17 @@ def export_setup(
             }
             for w in session.exec(select(CommunityWorker).order_by(col(CommunityWorker.id)))
         ],
-        "dishes": [_columns(d, set()) for d in session.exec(select(Dish).order_by(col(Dish.id)))],
+        "dishes": [_columns(d, set()) for d in dishes.values()],
+        "ingredients": [_columns(i, set()) for i in ingredients.values()],
+        "recipes": [
+            {
+                **_columns(r, {"dish_id", "ingredient_id"}),
+                "dish": dishes[r.dish_id].code,
+                "ingredient": ingredients[r.ingredient_id].code,
+            }
+            for r in session.exec(select(RecipeLine).order_by(col(RecipeLine.id)))
+        ],
+        "menus": _menus(session, today(clock), sites, dishes),
         "funders": [
             {
                 **_columns(f, {"district_id", "street_id"}),
@@ -265,7 +337,7 @@ def export_setup(
         ],
     }
     if with_elders:
-        document["elders"] = _elders(session, communities, sites)
+        document["elders"] = _elders(session, today(clock), communities, sites)
     audit.record(
         session=session,
         clock=clock,
@@ -277,12 +349,40 @@ def export_setup(
     return document
 
 
-def _elders(
-    session: Session, communities: dict[int, Community], sites: dict[int, Site]
+def _menus(
+    session: Session, first: date, sites: dict[int, Site], dishes: dict[int, Dish]
 ) -> list[dict[str, Any]]:
-    """Each elder as the registry's form takes her, her community and home site by code. Not
+    """The menus from `first` on (today's: a new programme starts serving from today), each
+    with its items, its site and dishes by code."""
+    items: dict[int, list[dict[str, Any]]] = {}
+    for item in session.exec(
+        select(MenuItem)
+        .join(Menu, col(Menu.id) == col(MenuItem.menu_id))
+        .where(col(Menu.service_date) >= first)
+        .order_by(col(MenuItem.id))
+    ):
+        items.setdefault(item.menu_id, []).append(
+            {**_columns(item, {"menu_id", "dish_id"}), "dish": dishes[item.dish_id].code}
+        )
+    return [
+        {
+            **_columns(menu, {"site_id"}),
+            "site": sites[menu.site_id].code,
+            "items": items.get(saved(menu.id), []),
+        }
+        for menu in session.exec(
+            select(Menu).where(col(Menu.service_date) >= first).order_by(col(Menu.id))
+        )
+    ]
+
+
+def _elders(
+    session: Session, first: date, communities: dict[int, Community], sites: dict[int, Site]
+) -> list[dict[str, Any]]:
+    """Each elder as the registry's form takes her, her community and home site by code, and
+    her standing orders still running on `first` (today) or later, their site by code. Not
     her ID number: it is kept only as a hash keyed with this installation's key, which another
-    installation cannot match; not her chats, orders or bills."""
+    installation cannot match; not her chats, orders, bills or pauses."""
     categories: dict[int, list[dict[str, Any]]] = {}
     for grant in session.exec(select(ElderCategory).order_by(col(ElderCategory.id))):
         categories.setdefault(grant.elder_id, []).append(
@@ -302,6 +402,21 @@ def _elders(
                 "priority": contact.priority,
             }
         )
+    standing: dict[int, list[dict[str, Any]]] = {}
+    for order in session.exec(
+        select(StandingOrder)
+        .where(
+            col(StandingOrder.active).is_(True),
+            sa.or_(col(StandingOrder.end_date).is_(None), col(StandingOrder.end_date) >= first),
+        )
+        .order_by(col(StandingOrder.id))
+    ):
+        standing.setdefault(order.elder_id, []).append(
+            {
+                **_columns(order, {"elder_id", "site_id", "active", "created_at"}),
+                "site": sites[order.site_id].code,
+            }
+        )
     fields = ELDER_FIELDS
     found = []
     for elder in session.exec(select(Elder).order_by(col(Elder.id))):
@@ -317,6 +432,7 @@ def _elders(
                 "consent": elder.consent_at is not None,
                 "categories": categories.get(elder_id, []),
                 "emergency_contacts": contacts.get(elder_id, []),
+                "standing_orders": standing.get(elder_id, []),
             }
         )
     return found
@@ -543,6 +659,7 @@ def import_setup(
         imported.count("workers", _entry("workers", number, add_worker))
 
     dishes = _by_code(session, Dish)
+    new_dishes: set[int] = set()
     for number, entry in _entries(document, "dishes"):
         if entry.get("code") in dishes:
             imported.count("dishes", False)
@@ -559,8 +676,11 @@ def import_setup(
 
         dish = _entry("dishes", number, add_dish)
         dishes[dish.code] = saved(dish.id)
+        new_dishes.add(saved(dish.id))
         imported.count("dishes", True)
 
+    _import_recipes(session, document, imported, dishes, new_dishes)
+    _import_menus(session, clock, actor, document, imported, sites, dishes)
     _import_policy(session, document, imported, sites)
     if "elders" in document:
         _import_elders(session, clock, actor, document, imported, communities, sites)
@@ -574,6 +694,104 @@ def import_setup(
     )
     session.flush()
     return imported
+
+
+def _import_recipes(
+    session: Session,
+    document: dict[str, Any],
+    imported: Imported,
+    dishes: dict[str, int],
+    new_dishes: set[int],
+) -> None:
+    """The kitchen's ingredients (by code) and the recipes of the dishes this import added:
+    rows of the kitchen's tables, checked as its schemas say (there is no page for them)."""
+    ingredients = {i.code: i for i in session.exec(select(Ingredient))}
+    for number, entry in _entries(document, "ingredients"):
+
+        def add_ingredient(entry: dict[str, Any] = entry) -> bool:
+            fields = {k: entry.get(k) for k in IngredientCreate.model_fields}
+            ingredient_in = IngredientCreate.model_validate(fields)
+            here = ingredients.get(ingredient_in.code)
+            if here is not None:
+                if here.kind != ingredient_in.kind:
+                    raise IngredientKindDiffers(
+                        code=here.code, here=UnitKind(here.kind), there=ingredient_in.kind
+                    )
+                return False
+            values = ingredient_in.model_dump(mode="json")
+            ingredients[ingredient_in.code] = _insert(session, Ingredient, values)
+            return True
+
+        imported.count("ingredients", _entry("ingredients", number, add_ingredient))
+
+    ingredient_ids = {code: saved(i.id) for code, i in ingredients.items()}
+    for number, entry in _entries(document, "recipes"):
+
+        def add_line(entry: dict[str, Any] = entry) -> bool:
+            dish_id = _ref(dishes, entry.get("dish"))
+            ingredient_id = _ref(ingredient_ids, entry.get("ingredient"))
+            if dish_id not in new_dishes:
+                return False  # a dish this programme had keeps its own recipe
+            line_in = RecipeLineCreate.model_validate(
+                {
+                    "dish_id": dish_id,
+                    "ingredient_id": ingredient_id,
+                    "milli_per_portion": entry.get("milli_per_portion"),
+                }
+            )
+            _insert(session, RecipeLine, line_in.model_dump())
+            return True
+
+        imported.count("recipes", _entry("recipes", number, add_line))
+
+
+def _import_menus(
+    session: Session,
+    clock: Clock,
+    actor: str,
+    document: dict[str, Any],
+    imported: Imported,
+    sites: dict[str, int],
+    dishes: dict[str, int],
+) -> None:
+    """Menus through the menus' use case (each item checked as on the menu page: the site
+    serves that meal, the dish is cooked in that variant, a price in range); a menu this
+    programme has for that site, day and meal is kept as it is, items and prices."""
+    there = {(m.site_id, m.service_date, m.slot) for m in session.exec(select(Menu))}
+    for number, entry in _entries(document, "menus"):
+
+        def add_menu(entry: dict[str, Any] = entry) -> bool:
+            site_id = _ref(sites, entry.get("site"))
+            key = _MenuKey.model_validate(
+                {"service_date": entry.get("service_date"), "slot": entry.get("slot")}
+            )
+            if (site_id, key.service_date, key.slot.value) in there:
+                return False
+            listed = entry.get("items")
+            if not isinstance(listed, list) or not all(isinstance(i, dict) for i in listed):
+                raise ValueError("items")
+            items = [
+                MenuItemCreate.model_validate(
+                    {
+                        **{k: item[k] for k in MenuItemCreate.model_fields if k in item},
+                        "dish_id": _ref(dishes, item.get("dish")),
+                    }
+                )
+                for item in listed
+            ]
+            menus.publish_menu(
+                session=session,
+                clock=clock,
+                actor=actor,
+                site_id=site_id,
+                service_date=key.service_date,
+                slot=key.slot,
+                items=items,
+            )
+            there.add((site_id, key.service_date, key.slot.value))
+            return True
+
+        imported.count("menus", _entry("menus", number, add_menu))
 
 
 def _import_policy(
@@ -680,8 +898,10 @@ def _import_elders(
     communities: dict[str, int],
     sites: dict[str, int],
 ) -> None:
-    """Elders through the registry's use case (checked and audited as if typed); one of the
-    same name and birth date in the same community is there already and kept."""
+    """Elders through the registry's use case (checked and audited as if typed), and the
+    standing orders of each she added through the ordering use case (checked as if ordered in
+    the chat); one of the same name and birth date in the same community is there already
+    and kept, with her own standing orders."""
     there = {
         (e.name, e.birth_date.isoformat(), e.community_id) for e in session.exec(select(Elder))
     }
@@ -689,7 +909,13 @@ def _import_elders(
 
         def add_elder(entry: dict[str, Any] = entry) -> bool:
             community_id = _ref(communities, entry.get("community"))
+            # A file from before standing orders travelled has none.
+            standing = entry.get("standing_orders", [])
+            if not isinstance(standing, list) or not all(isinstance(s, dict) for s in standing):
+                raise ValueError("standing_orders")
             if (entry.get("name"), entry.get("birth_date"), community_id) in there:
+                for _ in standing:
+                    imported.count("standing_orders", False)
                 return False
             home = entry.get("home_site")
             fields = {k: entry[k] for k in ELDER_FIELDS if k in entry}
@@ -706,6 +932,15 @@ def _import_elders(
             elder = elders.register_elder(
                 session=session, clock=clock, actor=actor, elder_in=elder_in
             )
+            for order in standing:
+                ordering.create_standing_order(
+                    session=session,
+                    clock=clock,
+                    elder_id=saved(elder.id),
+                    site_id=_ref(sites, order.get("site")),
+                    **{k: order[k] for k in STANDING_FIELDS if k in order},
+                )
+                imported.count("standing_orders", True)
             if entry.get("status") and entry["status"] != elder.status:
                 elder.status = ElderStatus(entry["status"])
                 session.add(elder)
