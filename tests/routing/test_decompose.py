@@ -181,3 +181,30 @@ def test_a_decomposed_plan_on_two_workers_within_its_time_limit():
     # No worse than a single search over the whole day given the same time.
     whole = solve(problem, SolveParams(time_limit=3.0, decompose_above=0))
     assert plan.distance <= whole.distance * 1.10
+
+
+def test_a_day_of_more_parts_than_cores_is_cut_into_a_multiple_of_them():
+    angles = [k / 60 for k in range(60)]
+    assert len(sweep_parts(angles, 20)) == 3
+    # Three parts on two cores would leave one idle while the other solves the third.
+    assert [len(p) for p in sweep_parts(angles, 20, workers=2)] == [15, 15, 15, 15]
+    assert len(sweep_parts(angles, 20, workers=3)) == 3
+    # Fewer parts than cores: not cut smaller for them.
+    assert len(sweep_parts(angles[:30], 20, workers=2)) == 2
+    assert len(sweep_parts(angles[:20], 20, workers=2)) == 1
+
+
+def test_a_decomposed_plan_on_two_workers_keeps_every_rule_and_is_reproducible():
+    # Windows, capacity 8, a ride limit and priorities; four parts on two cores.
+    problem = clustered(5)
+    params = SolveParams(
+        deterministic=True, solution_limit=30, decompose_above=20, part_size=20, workers=2
+    )
+    plan = solve(problem, params)
+    assert plan.config.startswith("decomposed")
+    result = check_plan(problem, plan, require_all=True)
+    assert result.feasible, result.violations
+    assert result.distance == plan.distance
+    # Each part's and group's search is reproducible wherever it runs.
+    again = solve(problem, params)
+    assert plan.routes == again.routes and plan.unassigned == again.unassigned
