@@ -999,16 +999,20 @@ def plan(
     lang: Annotated[str | None, typer.Option(help="zh_CN or en.")] = None,
 ) -> None:
     """Plan each kitchen's delivery routes for a day and meal from its locked orders, and write
-    the riders' printed route sheets. Refused while the meal is still open for orders (the
+    the riders' printed route sheets. The search runs on every core this command may use
+    (MEALAID_PLAN_WORKERS says how many). Refused while the meal is still open for orders (the
     scheduler plans each kitchen by itself right after its cutoff)."""
     locale = _locale(lang)
     service_date = _parse_day(day, locale)
     meal = _slot(slot, locale) or Slot.lunch
     database = _database()
     settings = get_settings()
+    from mealaid.duework import plan_workers
+
     params = routing_runs.SolveParams.for_kitchen(
         time_limit=settings.plan_time_limit_seconds if time_limit is None else time_limit,
         rider_cost_km=settings.plan_rider_cost_km if rider_cost_km is None else rider_cost_km,
+        workers=plan_workers(settings, alone=True),
     )
     kitchens = _plan(database, SystemClock(settings.tz), service_date, [meal], site, params, locale)
     _route_sheets(database, kitchens, service_date, meal, out or _day_folder(service_date), locale)

@@ -9,6 +9,7 @@ Each piece runs in its own transaction and fails alone: a kitchen whose planning
 stop the next kitchen's, nor the escalations."""
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -115,6 +116,19 @@ def kitchens_to_plan(database: Database, clock: Clock) -> list[KitchenMeal]:
     return due
 
 
+def plan_workers(settings: Settings, *, alone: bool) -> int:
+    """Cores one kitchen's search runs on: `plan_workers` (MEALAID_PLAN_WORKERS) when set;
+    else every core this process may use when it plans alone (`mealaid plan`, the scheduler
+    of `mealaid serve`), and one on `mealaid worker`, where several workers share a machine
+    and each plans its own kitchen."""
+    if settings.plan_workers is not None:
+        return settings.plan_workers
+    if not alone:
+        return 1
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 def plan_kitchen(
     database: Database,
     clock: Clock,
@@ -122,9 +136,12 @@ def plan_kitchen(
     day: date,
     slot: Slot,
     settings: Settings,
+    *,
+    alone: bool = False,
 ) -> routing_runs.PlanSummary | None:
     """Plan one kitchen's meal unless it is planned already (by another worker, or before a
-    restart): the check and the plan's record are in the planning's own transaction."""
+    restart): the check and the plan's record are in the planning's own transaction. `alone`:
+    no other worker plans on this machine (see `plan_workers`)."""
     with database.transaction() as session:
         if not _still_due(session, kitchen_id, day, slot):
             return None
@@ -141,6 +158,7 @@ def plan_kitchen(
                 time_limit=settings.plan_time_limit_seconds,
                 rider_cost_km=settings.plan_rider_cost_km,
                 apart=True,
+                workers=plan_workers(settings, alone=alone),
             ),
         )
 
@@ -275,7 +293,7 @@ def run_due_work(
             summary = attempt(
                 f"planning kitchen {kitchen_id}",
                 lambda k=kitchen_id, d=day, s=slot: plan_kitchen(
-                    database, clock, k, d, s, settings
+                    database, clock, k, d, s, settings, alone=True
                 ),
             )
             if summary is not None:
