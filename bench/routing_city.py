@@ -17,8 +17,9 @@ routing.check with every rule; PyVRP and VROOM get the same day without the ride
 
 Without --time-limit every solver gets the time `mealaid plan` gives a kitchen's day of that
 size (routing.search.search_seconds), and ours runs as `mealaid plan` does (SolveParams.for_kitchen:
-one core, a cost per rider). With pyvrp-ride in the same run, `vs ride` is ours against it on the
-same day: km over it and riders more.
+every core the process may use, a cost per rider); `ours-1` is the same on one core, as PyVRP
+searches, and the table's `cores` column says what each solver used. With pyvrp-ride in the same
+run, `vs ride` is ours against it on the same day: km over it and riders more.
 
 With --slices N every solver plans the day's sweep slices of about N stops one by one (each
 with its share of the riders and of the time limit, on one core) instead of the whole day: what
@@ -154,8 +155,11 @@ def great_circle_matrices(points: list[GeoPoint]) -> Matrices:
 # --- solvers: each returns (rider -> stop ids, departures or None, unassigned stop ids) --------
 
 
+# The cores `mealaid plan` searches on by default: every core the process may use
+# (mealaid.duework.plan_workers, MEALAID_PLAN_WORKERS unset).
+PLAN_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 # How ours is run: `mealaid plan`'s settings unless --workers or --rider-cost-km say otherwise.
-OURS = SolveParams.for_kitchen()
+OURS = SolveParams.for_kitchen(workers=PLAN_CORES or 1)
 
 
 def run_ours(problem: Problem, time_limit: float, workers: int, decompose: bool = True):
@@ -287,8 +291,14 @@ def run_pyvrp_ride(problem: Problem, time_limit: float, workers: int):
     return run_pyvrp(problem, time_limit, workers, ride_limit=True)
 
 
+def run_ours_one_core(problem: Problem, time_limit: float, workers: int):
+    """Ours as `mealaid plan` runs it, but on one core, as PyVRP runs."""
+    return run_ours(problem, time_limit, 1)
+
+
 SOLVERS = {
     "ours": run_ours,
+    "ours-1": run_ours_one_core,
     "pyvrp": run_pyvrp,
     "vroom": run_vroom,
     "pyvrp-ride": run_pyvrp_ride,
@@ -316,6 +326,15 @@ def run_in_slices(name: str, problem: Problem, time_limit: float, part_size: int
         departures.update(found[1] or {})
         unassigned += found[2]
     return routes, departures, unassigned, None
+
+
+def _cores(name: str, args: argparse.Namespace) -> int:
+    """Cores the solver searched on (PyVRP searches on one)."""
+    if name == "ours" and not args.slices:
+        return args.workers or OURS.workers
+    if name == "vroom":
+        return max(1, args.workers)
+    return 1
 
 
 def load_best() -> dict[str, int]:
@@ -492,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ride_limit": ride_limit,
                 "feasible": feasible,
                 "unassigned": len(unassigned),
+                "cores": _cores(name, args),
                 "riders": checked.vehicles,
                 "km": round(checked.distance / 1000, 2),
                 "km_per_meal": round(checked.distance / 1000 / meals, 4),
@@ -540,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         save_best(best)
     print()
     header = (
-        f"{'size':>5} {'seed':>4} {'solver':12} {'feasible':>8} {'riders':>6} {'km':>8} "
-        f"{'km/meal':>8} {'gap':>7} {'vs ride':>12} {'late':>5} {'seconds':>7} {'load':>5}"
+        f"{'size':>5} {'seed':>4} {'solver':12} {'cores':>5} {'feasible':>8} {'riders':>6} "
+        f"{'km':>8} {'km/meal':>8} {'gap':>7} {'vs ride':>12} {'late':>5} {'seconds':>7} "
+        f"{'load':>5}"
     )
     print(header)
     for row in rows:
@@ -555,9 +576,10 @@ def main(argv: list[str] | None = None) -> int:
             else "-"
         )
         print(
-            f"{row['size']:>5} {row['seed']:>4} {row['solver']:12} {feasible:>8} "
-            f"{row['riders']:>6} {row['km']:>8.1f} {row['km_per_meal']:>8.3f} {gap:>7} "
-            f"{versus:>12} {row['ride_late']:>5} {row['seconds']:>7.1f} {row['load']:>5.2f}"
+            f"{row['size']:>5} {row['seed']:>4} {row['solver']:12} {row['cores']:>5} "
+            f"{feasible:>8} {row['riders']:>6} {row['km']:>8.1f} {row['km_per_meal']:>8.3f} "
+            f"{gap:>7} {versus:>12} {row['ride_late']:>5} {row['seconds']:>7.1f} "
+            f"{row['load']:>5.2f}"
         )
     print("\n'late': meals over the 45-minute ride limit (PyVRP and VROOM are not given it);")
     print("gap: against the stored best-known distance for the day (negative: shorter);")
