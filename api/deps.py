@@ -2,15 +2,19 @@
 which roles a route lets in."""
 
 import functools
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    nullcontext,
+)
 from html import escape
 from typing import Annotated, TypeVar
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
-from fastapi.concurrency import contextmanager_in_threadpool
 from sqlmodel import Session
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -163,13 +167,40 @@ async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+@asynccontextmanager
+async def _unit_of_work(work: AbstractContextManager[Session]) -> AsyncIterator[Session]:
+    """Open a unit of work here in the event loop and end it (commit or roll back, waiting for
+    the database) in a worker thread. Opening touches no connection (one is taken at the first
+    statement, in the route's thread), so it needs no trip to a thread of its own. As with
+    fastapi.concurrency.contextmanager_in_threadpool, the end is shielded (a cancelled request
+    still ends its transaction) and waits for no thread limit (it holds a connection)."""
+    session = work.__enter__()
+    try:
+        yield session
+    except BaseException as error:
+        with anyio.CancelScope(shield=True):
+            ended = await anyio.to_thread.run_sync(
+                work.__exit__, type(error), error, error.__traceback__, limiter=_no_wait()
+            )
+        if not ended:
+            raise
+    else:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(work.__exit__, None, None, None, limiter=_no_wait())
+
+
+def _no_wait() -> anyio.CapacityLimiter:
+    """A limiter of its own: the call never waits for the shared thread limit."""
+    return anyio.CapacityLimiter(1)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the handler returns without error. It is
     also `request.state.writing`, so what the request records (api.audit_log.record_view)
     joins it rather than waiting for the write lock it holds."""
     async with (
         writers_turn(request),
-        contextmanager_in_threadpool(get_database(request).transaction()) as session,
+        _unit_of_work(get_database(request).transaction()) as session,
     ):
         request.state.writing = session
         try:
@@ -179,15 +210,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_reading_session(request: Request) -> AsyncIterator[Session]:
-    async with contextmanager_in_threadpool(get_database(request).reading()) as session:
+    async with _unit_of_work(get_database(request).reading()) as session:
         yield session
 
 
-def get_clock(request: Request) -> Clock:
+# The dependencies below do no I/O: `async def`, so that FastAPI calls them in the event loop
+# rather than each in a trip to a worker thread (where it runs a plain `def` dependency).
+
+
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_locale(request: Request) -> str:
+async def get_locale(request: Request) -> str:
     return request.state.locale
 
 
@@ -199,15 +234,15 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 LocaleDep = Annotated[str, Depends(get_locale)]
 
 
-def get_optional_staff(request: Request) -> Staff | None:
+async def get_optional_staff(request: Request) -> Staff | None:
     """The logged-in member of staff, or None (found by the session middleware)."""
-    return getattr(request.state, "staff", None)
+    return _staff_of(request)
 
 
-def get_staff(request: Request) -> Staff:
+async def get_staff(request: Request) -> Staff:
     """The logged-in member of staff; anyone else is sent to log in (401 for the API), told
     why when their session ended by the idle timeout."""
-    staff = get_optional_staff(request)
+    staff = _staff_of(request)
     if staff is None:
         if getattr(request.state, "session_idle", False):
             raise SessionIdle(minutes=get_settings().session_idle_minutes)
@@ -215,15 +250,20 @@ def get_staff(request: Request) -> Staff:
     return staff
 
 
+def _staff_of(request: Request) -> Staff | None:
+    staff: Staff | None = getattr(request.state, "staff", None)
+    return staff
+
+
 OptionalStaff = Annotated[Staff | None, Depends(get_optional_staff)]
 CurrentStaff = Annotated[Staff, Depends(get_staff)]
 
 
-def require_role(*roles: Role) -> Callable[[Staff], Staff]:
+def require_role(*roles: Role) -> Callable[[Staff], Awaitable[Staff]]:
     """A dependency letting in only these roles: `Annotated[Staff, Depends(require_role(...))]`."""
     allowed = frozenset(roles)
 
-    def check(staff: CurrentStaff) -> Staff:
+    async def check(staff: CurrentStaff) -> Staff:
         if staff.role not in allowed:
             raise AccessDenied()
         return staff

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.accounts.access import Staff, may_see_elder
 from api.accounts.models import Role
@@ -184,7 +185,7 @@ def _record_board(request: Request, staff: Staff, service_date: date) -> None:
 
 
 @router.get("/api/v1/orders/board", response_model=OrdersBoardPublic)
-def board_json(
+async def board_json(
     request: Request,
     staff: BoardStaff,
     session: ReadSessionDep,
@@ -194,9 +195,11 @@ def board_json(
     """A day's orders (default: today) per site and meal with their status, a page at a time
     (`limit`, `offset`; `total` counts them all), optionally one site, meal or status: kitchen
     staff see their kitchen's sites, community workers the elders of their communities."""
+    # async, its database work in one trip to a worker thread: FastAPI would check a plain
+    # `def` route's answer against its model in a second trip.
     day = wanted.service_date or today(clock)
     _record_board(request, staff, day)
-    return _board(session, staff, day, wanted)
+    return await run_in_threadpool(_board, session, staff, day, wanted)
 
 
 def _board_page(
@@ -343,12 +346,17 @@ def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder)
 
 
 @router.post("/api/v1/orders", response_model=PlacedPublic, status_code=201)
-def phone_in_json(
+async def phone_in_json(
     order_in: PhoneInOrder, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
 ) -> PlacedPublic:
     """A phone-in order for an elder who does not use the chat: every ordering rule applies
     (cutoff, diet, pauses, one order per meal); a refusal writes nothing. Repeating the same
     idempotency key returns the order already made."""
+    # async, its database work in one trip to a worker thread (as board_json).
+    return await run_in_threadpool(_phone_in, session, clock, staff, order_in)
+
+
+def _phone_in(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder) -> PlacedPublic:
     order, split = _place(session, clock, staff, order_in)
     return PlacedPublic(
         order_id=order.id,
