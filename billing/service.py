@@ -1,6 +1,7 @@
 """Billing use cases: the rules in force, quotes, reserving budget when an order is placed,
 releasing it on cancellation, posting the ledger when a meal is served, and reversals."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,7 +104,12 @@ class PolicyView:
     elder_min_payment_fen: int
 
 
-def policy_view(*, session: Session, on: date) -> PolicyView:
+@functools.cache
+def _policy_statement() -> sa.Select[Any]:
+    """The statement of `policy_view`, built once per process (its day a bound parameter): a
+    statement this size takes longer to build, and to key for SQLAlchemy's compiled cache,
+    than the database takes to answer it."""
+    on: sa.BindParameter[date] = sa.bindparam("on")
     first = aliased(SubsidyRule)
     cap_key = (
         sa.select(sa.func.min(first.id))
@@ -118,7 +124,7 @@ def policy_view(*, session: Session, on: date) -> PolicyView:
         .limit(1)
         .scalar_subquery()
     )
-    rows = session.execute(
+    return (
         sa.select(SubsidyRule, Funder, Fund, cap_key, least)
         .join(Funder, col(Funder.id) == col(SubsidyRule.funder_id))
         .outerjoin(Fund, col(Fund.id) == col(SubsidyRule.fund_id))
@@ -128,7 +134,11 @@ def policy_view(*, session: Session, on: date) -> PolicyView:
             col(SubsidyRule.effective_from).desc(),
             col(SubsidyRule.version).desc(),
         )
-    ).all()
+    )
+
+
+def policy_view(*, session: Session, on: date) -> PolicyView:
+    rows = session.execute(_policy_statement(), {"on": on}).all()
     in_force = _in_force([tuple(row) for row in rows], on)
     if rows:
         paid = rows[0][4]
@@ -514,16 +524,23 @@ def _places(session: Session, orders: list[Order]) -> list[object]:
     them there; the caller holds the list, as the session keeps only what is referred to."""
     if not orders:
         return []
+    places = {"site_ids": {o.site_id for o in orders}, "elder_ids": {o.elder_id for o in orders}}
+    rows = session.execute(_places_statement(), {k: list(v) for k, v in places.items()})
+    return [place for row in rows for place in row]
+
+
+@functools.cache
+def _places_statement() -> sa.Select[Elder, Community, Site, Community]:
+    """The statement of `_places`, built once per process (as `_policy_statement`)."""
     home = aliased(Community)
     where = aliased(Community)
-    rows = session.exec(
-        select(Elder, home, Site, where)
+    return (
+        sa.select(Elder, home, Site, where)
         .join(home, col(home.id) == col(Elder.community_id))
-        .join(Site, col(Site.id).in_({o.site_id for o in orders}))
+        .join(Site, col(Site.id).in_(sa.bindparam("site_ids", expanding=True)))
         .join(where, col(where.id) == col(Site.community_id))
-        .where(col(Elder.id).in_({o.elder_id for o in orders}))
+        .where(col(Elder.id).in_(sa.bindparam("elder_ids", expanding=True)))
     )
-    return [place for row in rows for place in row]
 
 
 def release(*, session: Session, order_id: int) -> int:

@@ -1,6 +1,7 @@
 """Placing, changing, cancelling and repeating orders, and locking a slot at its cutoff.
 Every ordering rule is checked here, once, for the bot, the pages, the API and the CLI."""
 
+import functools
 import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -979,33 +980,28 @@ class BoardPage:
     total: int
 
 
-def orders_board(
-    *,
-    session: Session,
-    service_date: date,
-    site_ids: set[int] | None = None,
-    community_ids: set[int] | None = None,
-    site_id: int | None = None,
-    slot: Slot | None = None,
-    status: OrderStatus | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> BoardPage:
-    """A day's orders (cancelled ones too) by site and slot, optionally only at some sites or
-    only of elders living in some communities (the caller's scope), one meal or one status.
-    A city's day is thousands of orders: the database counts them and hands over one page,
-    in a stable order (site, meal, elder, order)."""
-    conditions: list[sa.ColumnElement[bool]] = [col(Order.service_date) == service_date]
-    if site_ids is not None:
-        conditions.append(col(Order.site_id).in_(site_ids or [-1]))
-    if community_ids is not None:
-        conditions.append(col(Elder.community_id).in_(community_ids or [-1]))
-    if site_id is not None:
-        conditions.append(col(Order.site_id) == site_id)
-    if slot is not None:
-        conditions.append(col(Order.slot) == slot.value)
-    if status is not None:
-        conditions.append(col(Order.status) == status.value)
+@functools.cache
+def _board_statements(
+    site_ids: bool, community_ids: bool, site_id: bool, slot: bool, status: bool, paged: bool
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The board's two statements (a day's counts, a page of its orders) for the filters in
+    use, built once per process with their values bound at each call: building and keying
+    them for SQLAlchemy's compiled cache cost more than the database's answer."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        col(Order.service_date) == sa.bindparam("service_date")
+    ]
+    if site_ids:
+        conditions.append(col(Order.site_id).in_(sa.bindparam("site_ids", expanding=True)))
+    if community_ids:
+        conditions.append(
+            col(Elder.community_id).in_(sa.bindparam("community_ids", expanding=True))
+        )
+    if site_id:
+        conditions.append(col(Order.site_id) == sa.bindparam("site_id"))
+    if slot:
+        conditions.append(col(Order.slot) == sa.bindparam("slot"))
+    if status:
+        conditions.append(col(Order.status) == sa.bindparam("status"))
     slot_order = sa.case({s.value: n for n, s in enumerate(Slot)}, value=Order.slot)
 
     def scoped(*columns: Any) -> sa.Select[*tuple[Any, ...]]:
@@ -1016,7 +1012,7 @@ def orders_board(
             .where(*conditions)
         )
 
-    counted = session.execute(
+    counted = (
         scoped(
             col(Order.site_id).label("site_id"),
             col(Site.name).label("site"),
@@ -1026,14 +1022,8 @@ def orders_board(
         )
         .group_by(col(Order.site_id), col(Site.name), col(Order.slot), col(Order.status))
         .order_by(col(Site.name), col(Order.site_id), slot_order)
-    ).all()
-    meals: dict[tuple[int, str], BoardMeal] = {}
-    for row in counted:
-        meal = meals.setdefault(
-            (row.site_id, row.slot), BoardMeal(row.site_id, row.site, Slot(row.slot), {})
-        )
-        meal.by_status[row.status] = row.orders
-    query = scoped(
+    )
+    page = scoped(
         col(Order.id).label("order_id"),
         col(Order.elder_id).label("elder_id"),
         col(Elder.name).label("elder"),
@@ -1052,7 +1042,55 @@ def orders_board(
         col(Order.diet_tags).label("diet_tags"),
         col(Order.allergens).label("allergens"),
     ).order_by(col(Site.name), col(Order.site_id), slot_order, col(Elder.name), col(Order.id))
-    rows = session.execute(query.limit(limit).offset(offset)).mappings().all()
+    if paged:
+        page = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    else:
+        page = page.offset(sa.bindparam("offset"))
+    return counted, page
+
+
+def orders_board(
+    *,
+    session: Session,
+    service_date: date,
+    site_ids: set[int] | None = None,
+    community_ids: set[int] | None = None,
+    site_id: int | None = None,
+    slot: Slot | None = None,
+    status: OrderStatus | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> BoardPage:
+    """A day's orders (cancelled ones too) by site and slot, optionally only at some sites or
+    only of elders living in some communities (the caller's scope), one meal or one status.
+    A city's day is thousands of orders: the database counts them and hands over one page,
+    in a stable order (site, meal, elder, order)."""
+    counted_statement, rows_statement = _board_statements(
+        site_ids is not None,
+        community_ids is not None,
+        site_id is not None,
+        slot is not None,
+        status is not None,
+        limit is not None,
+    )
+    values: dict[str, Any] = {
+        "service_date": service_date,
+        "site_ids": list(site_ids or [-1]),
+        "community_ids": list(community_ids or [-1]),
+        "site_id": site_id,
+        "slot": slot.value if slot is not None else None,
+        "status": status.value if status is not None else None,
+        "limit": limit,
+        "offset": offset,
+    }
+    counted = session.execute(counted_statement, values).all()
+    meals: dict[tuple[int, str], BoardMeal] = {}
+    for row in counted:
+        meal = meals.setdefault(
+            (row.site_id, row.slot), BoardMeal(row.site_id, row.site, Slot(row.slot), {})
+        )
+        meal.by_status[row.status] = row.orders
+    rows = session.execute(rows_statement, values).mappings().all()
     orders = [
         BoardOrder(
             **{
