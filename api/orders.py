@@ -171,7 +171,9 @@ def _board(session: Session, staff: Staff, day: date, wanted: BoardQuery) -> Ord
 def _public(row: BoardOrder) -> BoardOrderPublic:
     values = vars(row).copy()
     values.pop("community_id")
-    return BoardOrderPublic(**values)
+    # Made from what core.orders.orders_board has typed already (enumeration members, ints,
+    # lists of codes), so not checked again field by field: a hundred rows a page.
+    return BoardOrderPublic.model_construct(**values)
 
 
 def _record_board(request: Request, staff: Staff, service_date: date) -> None:

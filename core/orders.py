@@ -980,6 +980,14 @@ class BoardPage:
     total: int
 
 
+# A page of the board is a hundred rows: their codes become members by a look-up, not by
+# calling the enumeration (Slot("lunch")) four times a row.
+_SLOTS = {slot.value: slot for slot in Slot}
+_MODES = {mode.value: mode for mode in ServiceMode}
+_STATUSES = {status.value: status for status in OrderStatus}
+_SOURCES = {source.value: source for source in OrderSource}
+
+
 @functools.cache
 def _board_statements(
     site_ids: bool, community_ids: bool, site_id: bool, slot: bool, status: bool, paged: bool
@@ -1090,20 +1098,27 @@ def orders_board(
             (row.site_id, row.slot), BoardMeal(row.site_id, row.site, Slot(row.slot), {})
         )
         meal.by_status[row.status] = row.orders
-    rows = session.execute(rows_statement, values).mappings().all()
     orders = [
         BoardOrder(
-            **{
-                **row,
-                "slot": Slot(row["slot"]),
-                "mode": ServiceMode(row["mode"]),
-                "status": OrderStatus(row["status"]),
-                "source": OrderSource(row["source"]),
-                "diet_tags": list(row["diet_tags"] or []),
-                "allergens": list(row["allergens"] or []),
-            }
+            order_id=row.order_id,
+            elder_id=row.elder_id,
+            elder=row.elder,
+            community_id=row.community_id,
+            site_id=row.site_id,
+            site=row.site,
+            slot=_SLOTS[row.slot],
+            dish_zh=row.dish_zh,
+            dish_en=row.dish_en,
+            variant=row.variant,
+            quantity=row.quantity,
+            mode=_MODES[row.mode],
+            status=_STATUSES[row.status],
+            source=_SOURCES[row.source],
+            total_fen=row.total_fen,
+            diet_tags=list(row.diet_tags or []),
+            allergens=list(row.allergens or []),
         )
-        for row in rows
+        for row in session.execute(rows_statement, values)
     ]
     return BoardPage(list(meals.values()), orders, sum(m.count for m in meals.values()))
 
