@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import RequestResponseEndpoint
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram.ext import Application
 
 from api import account_pages as accounts
@@ -55,6 +55,57 @@ class MealAidAPI(FastAPI):
         return SecurityHeaders(
             super().build_middleware_stack(), production=settings.environment == "production"
         )
+
+
+class ChooseLanguage:
+    """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser; the
+    answer says which (Content-Language). Plain ASGI (as api.audit_log.ViewRecording)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        chosen = request.query_params.get("lang")
+        if chosen in i18n.LOCALES:
+            request.state.locale = chosen
+        else:
+            remembered = request.cookies.get(LANG_COOKIE)
+            request.state.locale = (
+                remembered
+                if remembered in i18n.LOCALES
+                else i18n.negotiate(
+                    request.headers.get("accept-language", "").split(",")[0],
+                    self.settings.default_locale,
+                )
+            )
+        cookie = None
+        if chosen in i18n.LOCALES:
+            cookie = Response()
+            cookie.set_cookie(
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 86400,
+                samesite="lax",
+                httponly=True,
+                secure=self.settings.secure_cookies,
+            )
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if cookie is not None:
+                    for name, value in cookie.raw_headers:
+                        if name == b"set-cookie":
+                            headers.append("set-cookie", value.decode("latin-1"))
+                headers["Content-Language"] = request.state.locale.replace("_", "-")
+            await send(message)
+
+        await self.app(scope, receive, send_with_language)
 
 
 def create_app(
@@ -106,35 +157,7 @@ def create_app(
     install_view_recording(app)
     install_session_middleware(app)
     install_busy_answer(app)
-
-    @app.middleware("http")
-    async def choose_language(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        """The reader's language: ?lang= (remembered in a cookie), the cookie, the browser."""
-        chosen = request.query_params.get("lang")
-        if chosen in i18n.LOCALES:
-            request.state.locale = chosen
-        else:
-            remembered = request.cookies.get(LANG_COOKIE)
-            request.state.locale = (
-                remembered
-                if remembered in i18n.LOCALES
-                else i18n.negotiate(
-                    request.headers.get("accept-language", "").split(",")[0],
-                    settings.default_locale,
-                )
-            )
-        response = await call_next(request)
-        if chosen in i18n.LOCALES:
-            response.set_cookie(
-                LANG_COOKIE,
-                chosen,
-                max_age=365 * 86400,
-                samesite="lax",
-                httponly=True,
-                secure=settings.secure_cookies,
-            )
-        response.headers["Content-Language"] = request.state.locale.replace("_", "-")
-        return response
+    app.add_middleware(ChooseLanguage, settings=settings)
 
     # Outermost: a request waits for its turn before it takes a thread or a connection.
     app.add_middleware(Admission)

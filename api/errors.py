@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.accounts.errors import LoginRequired
 from api.templating import page
@@ -94,15 +95,33 @@ def install_busy_answer(app: FastAPI) -> None:
     """A busy database met in a middleware (finding who is logged in, writing the views a
     request recorded) gets the same answer as in a route. Install it inside the language
     middleware and outside the ones that use the database."""
+    app.add_middleware(BusyAnswer)
 
-    @app.middleware("http")
-    async def answer_busy(request: Request, call_next):
+
+class BusyAnswer:
+    """The busy answer (`busy_response`) to a busy database met by the middleware inside it,
+    before any answer went out. Plain ASGI (as api.audit_log.ViewRecording)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            return await call_next(request)
+            await self.app(scope, receive, watched)
         except Exception as error:
-            if not busy(error):
+            if started or not busy(error):
                 raise
-            return busy_response(request, error)
+            await busy_response(Request(scope), error)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,7 +13,9 @@ import secrets
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
@@ -81,9 +83,21 @@ def _staff_for(request: Request, token: str) -> tuple[Staff | None, bool, bool]:
 
 
 def install_session_middleware(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def who_is_asking(request: Request, call_next):
-        """Find the logged-in member of staff (if any) and this browser's CSRF binding."""
+    app.add_middleware(WhoIsAsking)
+
+
+class WhoIsAsking:
+    """Finds the logged-in member of staff (if any) and this browser's CSRF binding. Plain
+    ASGI (as api.audit_log.ViewRecording)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         token = request.cookies.get(SESSION_COOKIE)
         visitor = request.cookies.get(VISITOR_COOKIE)
         new_visitor = None
@@ -100,10 +114,21 @@ def install_session_middleware(app: FastAPI) -> None:
             if not visitor:
                 visitor = new_visitor = secrets.token_urlsafe(24)
             request.state.csrf_binding = visitor
-        response = await call_next(request)
-        if new_visitor is not None:
-            set_cookie(response, VISITOR_COOKIE, new_visitor, max_age=None)
-        return response
+        if new_visitor is None:
+            await self.app(scope, receive, send)
+            return
+        cookie = Response()
+        set_cookie(cookie, VISITOR_COOKIE, new_visitor, max_age=None)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in cookie.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 async def verify_csrf(request: Request) -> None:
