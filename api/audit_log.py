@@ -98,7 +98,9 @@ class ViewRecording:
     sent. No record, no answer: a failure here is the reply (a busy database:
     api.errors.install_busy_answer), and the answer is not sent. The same transaction writes
     down this request as its staff session's last, when the session middleware asks
-    (api.accounts.service.find_session: about once a minute), for the idle timeout.
+    (api.accounts.service.find_session: about once a minute), for the idle timeout. On
+    PostgreSQL the request's own transaction has written both as it committed, unless the
+    route failed (api.deps.get_reading_session): then they are written here.
 
     Plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which runs the rest of the app in
     a task of its own and hands the answer over through a stream: measured, about 0.2 ms of

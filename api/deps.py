@@ -22,8 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.accounts.access import Staff
 from api.accounts.errors import AccessDenied, LoginRequired, SessionIdle, TooManyLogins
 from api.accounts.models import Role
+from api.accounts.service import touch_session
 from api.errors import BUSY
-from core import i18n
+from core import audit, i18n
 from core.clock import Clock
 from core.db import Database
 from core.settings import get_settings
@@ -168,12 +169,15 @@ async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @asynccontextmanager
-async def _unit_of_work(work: AbstractContextManager[Session]) -> AsyncIterator[Session]:
+async def _unit_of_work(
+    work: AbstractContextManager[Session], last: Callable[[Session], None] | None = None
+) -> AsyncIterator[Session]:
     """Open a unit of work here in the event loop and end it (commit or roll back, waiting for
     the database) in a worker thread. Opening touches no connection (one is taken at the first
     statement, in the route's thread), so it needs no trip to a thread of its own. As with
     fastapi.concurrency.contextmanager_in_threadpool, the end is shielded (a cancelled request
-    still ends its transaction) and waits for no thread limit (it holds a connection)."""
+    still ends its transaction) and waits for no thread limit (it holds a connection).
+    `last`: what is written in it after the route succeeded, in the trip that commits."""
     session = work.__enter__()
     try:
         yield session
@@ -185,8 +189,38 @@ async def _unit_of_work(work: AbstractContextManager[Session]) -> AsyncIterator[
         if not ended:
             raise
     else:
+
+        def end() -> None:
+            try:
+                if last is not None:
+                    last(session)
+            except BaseException as error:
+                if not work.__exit__(type(error), error, error.__traceback__):
+                    raise
+                return
+            work.__exit__(None, None, None)
+
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(work.__exit__, None, None, None, limiter=_no_wait())
+            await anyio.to_thread.run_sync(end, limiter=_no_wait())
+
+
+def _recorded(request: Request) -> Callable[[Session], None]:
+    """Writes, in the request's own transaction, what it has left for after its answer
+    (api.audit_log.ViewRecording): the views it recorded outside a writing transaction, and
+    its staff session's last request (about once a minute). ViewRecording then has nothing
+    left to write in a transaction of its own."""
+
+    def write(session: Session) -> None:
+        views = getattr(request.state, "views", None) or []
+        touch = getattr(request.state, "touch_session", None)
+        request.state.views, request.state.touch_session = [], None
+        clock = request.app.state.clock
+        for entry in views:
+            audit.record(session=session, clock=clock, **entry)
+        if touch:
+            touch_session(session=session, clock=clock, token=touch)
+
+    return write
 
 
 def _no_wait() -> anyio.CapacityLimiter:
@@ -197,10 +231,11 @@ def _no_wait() -> anyio.CapacityLimiter:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the handler returns without error. It is
     also `request.state.writing`, so what the request records (api.audit_log.record_view)
-    joins it rather than waiting for the write lock it holds."""
+    joins it rather than waiting for the write lock it holds; its staff session's last
+    request is written in it too (`_recorded`)."""
     async with (
         writers_turn(request),
-        _unit_of_work(get_database(request).transaction()) as session,
+        _unit_of_work(get_database(request).transaction(), _recorded(request)) as session,
     ):
         request.state.writing = session
         try:
@@ -210,7 +245,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_reading_session(request: Request) -> AsyncIterator[Session]:
-    async with _unit_of_work(get_database(request).reading()) as session:
+    """One transaction that reads. On PostgreSQL, what the request recorded by the time the
+    route returns (the views of personal data it showed) is written in it as it commits: one
+    transaction rather than a second after it. The audit chain is locked only at a commit
+    (core.audit.record), so a reading request holds no lock while it reads. After a failure
+    nothing is written in it (it rolls back) and api.audit_log.ViewRecording writes the views
+    as before. On SQLite a reading transaction must not take the write lock: ViewRecording
+    writes them, waiting its turn (`writers_turn`)."""
+    database = get_database(request)
+    last = None if database.dialect == "sqlite" else _recorded(request)
+    async with _unit_of_work(database.reading(), last) as session:
         yield session
 
 
