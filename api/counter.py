@@ -19,7 +19,7 @@ from api.accounts.access import Staff, counter_sites
 from api.accounts.errors import AccessDenied
 from api.accounts.models import Role
 from api.audit_log import phone_search, record_view
-from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep
+from api.deps import ClockDep, CounterStaff, LocaleDep, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone
 from api.marks import KeyHeader, MarkKey
@@ -28,6 +28,7 @@ from core.clock import Clock, today
 from core.errors import AlreadyOrdered, DomainError, DuplicateRequest
 from core.i18n import N_
 from core.models import Site
+from core.settings import Settings
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE
@@ -61,13 +62,13 @@ class CounterMealPublic(BaseModel):
     undo_until: datetime | None = None
 
 
-def _public(meal: CounterMeal, staff: Staff) -> CounterMealPublic:
+def _public(meal: CounterMeal, staff: Staff, settings: Settings) -> CounterMealPublic:
     shown = {k: v for k, v in vars(meal).items() if k not in ("outcome_at", "outcome_by")}
-    return CounterMealPublic(**shown, undo_until=_undo_until(meal, staff))
+    return CounterMealPublic(**shown, undo_until=_undo_until(meal, staff, settings))
 
 
-def _undo_until(meal: CounterMeal, staff: Staff) -> datetime | None:
-    return meal.undo_until(actor=staff.actor, admin=staff.role == Role.admin)
+def _undo_until(meal: CounterMeal, staff: Staff, settings: Settings) -> datetime | None:
+    return meal.undo_until(actor=staff.actor, settings=settings, admin=staff.role == Role.admin)
 
 
 class CounterPublic(BaseModel):
@@ -190,7 +191,10 @@ def counter_json(
     found by name or phone digits (`q`)."""
     meals = _meals(request, session, clock, staff, wanted)
     _record(request, staff, meals)
-    return CounterPublic(service_date=today(clock), meals=[_public(m, staff) for m in meals])
+    settings = request.app.state.settings
+    return CounterPublic(
+        service_date=today(clock), meals=[_public(m, staff, settings) for m in meals]
+    )
 
 
 @router.post("/api/v1/counter/orders/{order_id}/serve", response_model=ServedPublic)
@@ -199,13 +203,19 @@ def serve_json(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     key: KeyHeader = None,
 ) -> ServedPublic:
     """The elder ate here or collected her meal. Sent twice, it counts once (with the same
     `Idempotency-Key`, even after the mark was taken back)."""
     _check_order(session, staff, order_id)
     served = counter.serve(
-        session=session, clock=clock, actor=staff.actor, order_id=order_id, key=key
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=staff.actor,
+        order_id=order_id,
+        key=key,
     )
     return ServedPublic(order_id=order_id, status=served.status, already_served=served.already)
 
@@ -222,21 +232,28 @@ def undo_json(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     key: KeyHeader = None,
 ) -> UndonePublic:
     """Take back a mark (served, collected, not collected) within `MEALAID_UNDO_MINUTES` of
     it: the one who made it, or the admin. The meal waits again; the ledger is reversed."""
     _check_order(session, staff, order_id)
-    undone = _undo(session, clock, staff, order_id, key)
+    undone = _undo(session, clock, settings, staff, order_id, key)
     return UndonePublic(order_id=order_id, status=undone.status, was=undone.was)
 
 
 def _undo(
-    session: Session, clock: Clock, staff: Staff, order_id: int, key: str | None
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    staff: Staff,
+    order_id: int,
+    key: str | None,
 ) -> counter.Undone:
     return counter.undo(
         session=session,
         clock=clock,
+        settings=settings,
         actor=staff.actor,
         order_id=order_id,
         admin=staff.role == Role.admin,
@@ -252,20 +269,23 @@ def _undo(
     },
 )
 def walk_in_json(
-    body: WalkIn, staff: CounterStaff, session: SessionDep, clock: ClockDep
+    body: WalkIn, staff: CounterStaff, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> ServedPublic:
     """A registered elder who turned up without an order is served now: the order is placed
     (the menu, her diet, one order per meal, paused days, the budget) and marked served. The
     cutoff does not apply; the meal must still be being served (until its window ends)."""
     _sites(staff, body.site_id)
-    served = _walk_in(session, clock, staff, body)
+    served = _walk_in(session, clock, settings, staff, body)
     return ServedPublic(order_id=served.order_id, status=served.status)
 
 
-def _walk_in(session: Session, clock: Clock, staff: Staff, body: WalkIn) -> counter.Served:
+def _walk_in(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, body: WalkIn
+) -> counter.Served:
     return counter.serve_walk_in(
         session=session,
         clock=clock,
+        settings=settings,
         actor=staff.actor,
         site_id=body.site_id,
         elder_id=body.elder_id,
@@ -315,6 +335,7 @@ def scan_json(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> ScannedPublic:
     """Read an elder's meal card from a photo of it: her meals today at this person's sites,
     to serve with `orders/{id}/serve`. A card of no elder (404), a replaced card (409), or an
@@ -323,7 +344,7 @@ def scan_json(
     return ScannedPublic(
         elder_id=scanned.elder_id,
         elder=scanned.elder,
-        meals=[_public(m, staff) for m in scanned.meals],
+        meals=[_public(m, staff, settings) for m in scanned.meals],
         all_served=all(m.status != OrderStatus.locked for m in scanned.meals),
     )
 
@@ -334,6 +355,7 @@ def not_collected_json(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     key: KeyHeader = None,
 ) -> NotCollectedPublic:
     """The meal is over: the site's meals still waiting are marked not collected."""
@@ -341,6 +363,7 @@ def not_collected_json(
     marked = counter.not_collected(
         session=session,
         clock=clock,
+        settings=settings,
         actor=staff.actor,
         site_id=body.site_id,
         service_date=today(clock),
@@ -412,7 +435,7 @@ def _counter_page(  # type: ignore[no-untyped-def]
     undo_until = {
         m.order_id: until
         for m in meals
-        if (until := _undo_until(m, staff)) is not None and until >= now
+        if (until := _undo_until(m, staff, request.app.state.settings)) is not None and until >= now
     }
     return page(
         request,
@@ -453,12 +476,18 @@ def serve_page(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     back: Annotated[str, Form(max_length=200)] = "/counter",
     mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     _check_order(session, staff, order_id)
     done = counter.serve(
-        session=session, clock=clock, actor=staff.actor, order_id=order_id, key=mark_key
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=staff.actor,
+        order_id=order_id,
+        key=mark_key,
     )
     shown = {"already": order_id} if done.already else {"served": order_id}
     return RedirectResponse(_same_page(back, **shown), status_code=303)
@@ -479,7 +508,7 @@ def undo_page(
     _check_order(session, staff, order_id)
     try:
         with session.begin_nested():  # a refusal leaves nothing behind, not even the key
-            _undo(session, clock, staff, order_id, mark_key)
+            _undo(session, clock, request.app.state.settings, staff, order_id, mark_key)
     except DomainError as refused:
         # The counter as it was, with the reason.
         wanted = _wanted_from(back)
@@ -634,7 +663,7 @@ def walk_in_serve_page(
         site_id=site_id, elder_id=elder_id, dish_id=dish_id, variant=variant, slot=slot, mode=mode
     )
     try:
-        served = _walk_in(session, clock, staff, body)
+        served = _walk_in(session, clock, request.app.state.settings, staff, body)
     except DomainError as refused:
         # Refused before anything was written.
         return _walk_in_page(
@@ -658,6 +687,7 @@ def not_collected_page(
     staff: CounterStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     site_id: Annotated[RowId, Form()],
     slot: Annotated[Slot, Form()],
     back: Annotated[str, Form(max_length=200)] = "/counter",
@@ -667,6 +697,7 @@ def not_collected_page(
     marked = counter.not_collected(
         session=session,
         clock=clock,
+        settings=settings,
         actor=staff.actor,
         site_id=site_id,
         service_date=today(clock),

@@ -1,5 +1,5 @@
-"""Request dependencies: the unit of work, the clock, the reader's language, who is asking and
-which roles a route lets in."""
+"""Request dependencies: the unit of work, the clock, the app's settings, the reader's language,
+who is asking and which roles a route lets in."""
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +27,7 @@ from api.errors import BUSY
 from core import audit, i18n
 from core.clock import Clock
 from core.db import Database
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 # The cookie that keeps the language a reader chose.
 LANG_COOKIE = "mealaid_lang"
@@ -266,6 +266,14 @@ async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
+async def get_app_settings(request: Request) -> Settings:
+    """The web app's settings (`create_app(settings=...)`): what its routes pass on to the use
+    cases that need one, so an app made with other settings is obeyed all the way down. (No
+    I/O: `async`, so it costs no trip to a worker thread, as get_clock.)"""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 async def get_locale(request: Request) -> str:
     return request.state.locale
 
@@ -275,6 +283,7 @@ async def get_locale(request: Request) -> str:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_reading_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LocaleDep = Annotated[str, Depends(get_locale)]
 
 

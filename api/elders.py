@@ -16,7 +16,7 @@ from api import elder_import
 from api.accounts.access import Staff, elder_scope, may_see_elder
 from api.accounts.errors import CommunityNotYours
 from api.audit_log import phone_search, record_view
-from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep, SettingsDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES, ErrorPublic
 from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, validated
 from api.templating import page
@@ -26,6 +26,7 @@ from core.errors import DomainError, ElderNotFound
 from core.i18n import N_
 from core.models import ChatUser, Elder, ElderLink
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
+from core.settings import Settings
 from core.sites import list_communities, list_sites
 from core.types import (
     MAX_ID,
@@ -167,11 +168,21 @@ def link_action(
 
 
 def pause(
-    session: Session, clock: Clock, staff: Staff, elder_id: int, pause_in: PauseCreate
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    staff: Staff,
+    elder_id: int,
+    pause_in: PauseCreate,
 ) -> PausedMeals:
     elder_for(session, staff, elder_id)
     return elders.pause_meals(
-        session=session, clock=clock, actor=staff.actor, elder_id=elder_id, pause_in=pause_in
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=staff.actor,
+        elder_id=elder_id,
+        pause_in=pause_in,
     )
 
 
@@ -474,10 +485,11 @@ def pause_json(
     staff: RegistryStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> PausePublic:
     """Pause an elder's meals from today or later, for a period (inclusive); orders in the
     period still before their cutoff are cancelled, those already locked are named."""
-    made = pause(session, clock, staff, elder_id, pause_in)
+    made = pause(session, clock, settings, staff, elder_id, pause_in)
     return PauseMadePublic(
         id=made.pause.id,
         start_date=made.pause.start_date,
@@ -885,7 +897,7 @@ def pause_page(
     try:
         pause_in = validated(PauseCreate, data, locale, {})
         try:
-            made = pause(session, clock, staff, elder_id, pause_in)
+            made = pause(session, clock, request.app.state.settings, staff, elder_id, pause_in)
         except DomainError as error:
             raise refusal(error, locale, {}) from None
     except FormInvalid as invalid:

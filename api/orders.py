@@ -17,7 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from api.accounts.access import Staff, may_see_elder
 from api.accounts.models import Role
 from api.audit_log import phone_search, record_view
-from api.deps import BoardStaff, ClockDep, LocaleDep, PhoneInStaff, ReadSessionDep, SessionDep
+from api.deps import (
+    BoardStaff,
+    ClockDep,
+    LocaleDep,
+    PhoneInStaff,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.errors import STAFF_RESPONSES
 from api.forms import BlankIsNone, field_errors, refusal_of
 from api.templating import page
@@ -25,6 +33,7 @@ from core import audit
 from core.clock import Clock, today
 from core.errors import DomainError, DuplicateRequest, ElderNotFound, InvalidInput, OrderNotFound
 from core.models import Order
+from core.settings import Settings
 from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE, PROBLEMS, UNCHOSEN, FieldName, unchosen
 from usecases import ordering
@@ -307,7 +316,9 @@ def board_page(
     return _board_page(request, session, clock, staff, wanted, placed=placed)
 
 
-def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder):
+def _place(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, order_in: PhoneInOrder
+):
     """Place a phone-in order through the same services as the chat; a repeat of the same
     request (same key) answers with the order it already made."""
     elder = get_elder(session=session, elder_id=order_in.elder_id)
@@ -320,6 +331,7 @@ def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder)
             billed = ordering.place_order(
                 session=session,
                 clock=clock,
+                settings=settings,
                 elder_id=elder.id,
                 site_id=item.site_id,
                 service_date=item.service_date,
@@ -349,17 +361,23 @@ def _place(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder)
 
 @router.post("/api/v1/orders", response_model=PlacedPublic, status_code=201)
 async def phone_in_json(
-    order_in: PhoneInOrder, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
+    order_in: PhoneInOrder,
+    staff: PhoneInStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> PlacedPublic:
     """A phone-in order for an elder who does not use the chat: every ordering rule applies
     (cutoff, diet, pauses, one order per meal); a refusal writes nothing. Repeating the same
     idempotency key returns the order already made."""
     # async, its database work in one trip to a worker thread (as board_json).
-    return await run_in_threadpool(_phone_in, session, clock, staff, order_in)
+    return await run_in_threadpool(_phone_in, session, clock, settings, staff, order_in)
 
 
-def _phone_in(session: Session, clock: Clock, staff: Staff, order_in: PhoneInOrder) -> PlacedPublic:
-    order, split = _place(session, clock, staff, order_in)
+def _phone_in(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, order_in: PhoneInOrder
+) -> PlacedPublic:
+    order, split = _place(session, clock, settings, staff, order_in)
     return PlacedPublic(
         order_id=order.id,
         total_fen=order.total_fen,
@@ -417,7 +435,7 @@ def phone_in(
             # given a made-up key that other key-less forms would share.
             idempotency_key=idempotency_key,
         )
-        order, _ = _place(session, clock, staff, order_in)
+        order, _ = _place(session, clock, request.app.state.settings, staff, order_in)
     except (DomainError, ValidationError) as error:
         # Shown on the form, next to its field; the savepoint undid anything written.
         refusal = refusal_of(error) if isinstance(error, ValidationError) else error
@@ -435,14 +453,18 @@ def phone_in(
     return RedirectResponse(f"/orders?{query}#order-{order.id}", status_code=303)
 
 
-def _cancel(session: Session, clock: Clock, staff: Staff, order_id: RowId) -> Order:
+def _cancel(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, order_id: RowId
+) -> Order:
     order = session.get(Order, order_id)
     elder = get_elder(session=session, elder_id=order.elder_id) if order is not None else None
     if elder is None or not may_see_elder(staff, elder.community_id):
         # Another community's order is answered as one that does not exist.
         raise OrderNotFound(order_id=order_id)
     with session.begin_nested():
-        cancelled = ordering.cancel_order(session=session, clock=clock, order_id=order_id)
+        cancelled = ordering.cancel_order(
+            session=session, clock=clock, settings=settings, order_id=order_id
+        )
     audit.record(
         session=session,
         clock=clock,
@@ -456,10 +478,14 @@ def _cancel(session: Session, clock: Clock, staff: Staff, order_id: RowId) -> Or
 
 @router.post("/api/v1/orders/{order_id}/cancel", response_model=CancelledPublic)
 def cancel_json(
-    order_id: RowId, staff: PhoneInStaff, session: SessionDep, clock: ClockDep
+    order_id: RowId,
+    staff: PhoneInStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> CancelledPublic:
     """Cancel an order before its cutoff (the budget it reserved is released)."""
-    order = _cancel(session, clock, staff, order_id)
+    order = _cancel(session, clock, settings, staff, order_id)
     return CancelledPublic(order_id=order.id, status=OrderStatus(order.status))
 
 
@@ -473,7 +499,7 @@ def cancel_page(
     locale: LocaleDep,
 ):
     try:
-        order = _cancel(session, clock, staff, order_id)
+        order = _cancel(session, clock, request.app.state.settings, staff, order_id)
     except DomainError as refusal:
         existing = session.get(Order, order_id)
         return _board_page(

@@ -27,11 +27,13 @@ from api.deps import (
     ReadSessionDep,
     RiderStaff,
     SessionDep,
+    SettingsDep,
 )
 from api.errors import STAFF_RESPONSES, ErrorPublic
 from api.marks import MarkKey
 from api.templating import page
 from core.clock import Clock, today
+from core.settings import Settings
 from core.types import OrderStatus, RowId
 from routing import links
 from routing.service import (
@@ -50,7 +52,12 @@ router = APIRouter(tags=["rider"], responses=STAFF_RESPONSES)
 
 
 def route_actor(
-    session: Session, clock: Clock, staff: Staff | None, route_id: RowId, key: str | None
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    staff: Staff | None,
+    route_id: RowId,
+    key: str | None,
 ) -> str:
     """Who is opening this route, for the audit log, or a refusal: the route's own rider or
     the admin, logged in (whatever link they followed); else anyone with a route link that
@@ -58,7 +65,13 @@ def route_actor(
     rider_id = rider_of_route(session=session, route_id=route_id)
     if staff is not None and rider_id is not None and may_see_route(staff, rider_id):
         return staff.actor
-    grant = links.route_grant(session=session, clock=clock, route_id=route_id, key=key)
+    grant = links.route_grant(
+        session=session,
+        clock=clock,
+        route_id=route_id,
+        key=key,
+        link_margin_hours=settings.link_margin_hours,
+    )
     if grant is not None:
         return staff.actor if staff is not None else grant.actor
     if staff is None:
@@ -100,11 +113,12 @@ def route_json(
     session: ReadSessionDep,
     staff: OptionalStaff,
     clock: ClockDep,
+    settings: SettingsDep,
     key: str | None = None,
 ) -> RoutePublic:
     """A rider's route: stops in order with ETA and addresses (the rider's own route, or any
     route with the key from its link)."""
-    actor = route_actor(session, clock, staff, route_id, key)
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
     return RoutePublic(
@@ -135,16 +149,21 @@ def _stop_public(stop: StopView) -> StopPublic:
     )
 
 
-def _undo_until(route: RouteView, clock: Clock) -> dict[int, str]:
-    """The stops whose mark can still be taken back, and until when (HH:MM)."""
+def _undo_until(route: RouteView, clock: Clock, settings: Settings) -> dict[int, str]:
+    """The stops whose mark can still be taken back (the settings' undo window), and until
+    when (HH:MM)."""
     now = clock.now()
-    return {
-        stop.order_id: undo_deadline(stop.outcome_at).astimezone(clock.tz).strftime("%H:%M")
+    until = {
+        stop.order_id: undo_deadline(stop.outcome_at, undo_minutes=settings.undo_minutes)
         for stop in route.stops
         if stop.outcome_at is not None
         and stop.status != OrderStatus.locked
-        and undo_deadline(stop.outcome_at) >= now
         and route.service_date == today(clock)
+    }
+    return {
+        order_id: deadline.astimezone(clock.tz).strftime("%H:%M")
+        for order_id, deadline in until.items()
+        if deadline >= now
     }
 
 
@@ -179,9 +198,10 @@ def route_page(
     session: ReadSessionDep,
     staff: OptionalStaff,
     clock: ClockDep,
+    settings: SettingsDep,
     key: str | None = None,
 ):
-    actor = route_actor(session, clock, staff, route_id, key)
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     # The page shows elders' addresses and phone numbers.
     record_view(request, actor=actor, action="view_route", subject=f"route:{route_id}")
@@ -194,7 +214,7 @@ def route_page(
             "map": _map_svg(route),
             "quote": quote,
             "tz": request.app.state.settings.tz,
-            "undo_until": _undo_until(route, clock),
+            "undo_until": _undo_until(route, clock, settings),
             "mark_key": lambda: uuid.uuid4().hex,
         },
     )
@@ -206,6 +226,7 @@ def record_stop(
     order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     staff: OptionalStaff,
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
@@ -213,12 +234,13 @@ def record_stop(
 ):
     """Delivered or no answer, from the rider's phone; back to the route page. Sent again
     under its `mark_key` (the page's script, after the connection dropped), it counts once."""
-    actor = route_actor(session, clock, staff, route_id, key)
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     position = routing_runs.record_stop(
         session=session,
         clock=clock,
+        settings=settings,
         route_id=route_id,
         order_id=order_id,
         outcome=outcome,
@@ -235,16 +257,18 @@ def undo_stop(
     order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Take back Delivered / No answer within minutes; back to the route page. Too late is
     said on an error page in the rider's language, and nothing changes."""
-    actor = route_actor(session, clock, staff, route_id, key)
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     position = routing_runs.undo_stop(
         session=session,
         clock=clock,
+        settings=settings,
         route_id=route_id,
         order_id=order_id,
         actor=actor,
@@ -270,15 +294,21 @@ def undo_stop_json(
     order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     staff: OptionalStaff,
     key: str | None = None,
 ) -> StopUndonePublic:
     """Take back a door's mark (delivered, no answer) within `MEALAID_UNDO_MINUTES`, on a
     route of today: the route's rider, the admin, or the route's link. A welfare alert the
     no-answer raised is withdrawn and the family told."""
-    actor = route_actor(session, clock, staff, route_id, key)
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     position = routing_runs.undo_stop(
-        session=session, clock=clock, route_id=route_id, order_id=order_id, actor=actor
+        session=session,
+        clock=clock,
+        settings=settings,
+        route_id=route_id,
+        order_id=order_id,
+        actor=actor,
     )
     return StopUndonePublic(order_id=order_id, position=position, status=OrderStatus.locked)
 
@@ -292,7 +322,12 @@ class StopAccess:
 
 
 def stop_access(
-    session: Session, clock: Clock, staff: Staff | None, order_id: RowId, key: str | None
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    staff: Staff | None,
+    order_id: RowId,
+    key: str | None,
 ) -> StopAccess:
     """Who may open this order's delivery, or a refusal: the rider of its route and the admin
     see the whole route; a box label's link opens that one delivery, for anyone holding it."""
@@ -301,7 +336,13 @@ def stop_access(
         rider_id = rider_of_route(session=session, route_id=stop[0])
         if rider_id is not None and may_see_route(staff, rider_id):
             return StopAccess(stop[0], stop[1], staff.actor, whole_route=True)
-    grant = links.stop_grant(session=session, clock=clock, order_id=order_id, key=key)
+    grant = links.stop_grant(
+        session=session,
+        clock=clock,
+        order_id=order_id,
+        key=key,
+        link_margin_hours=settings.link_margin_hours,
+    )
     if grant is not None and stop is not None:
         actor = staff.actor if staff is not None else grant.actor
         return StopAccess(grant.route_id, stop[1], actor, whole_route=False)
@@ -324,11 +365,12 @@ def order_stop(
     session: ReadSessionDep,
     staff: OptionalStaff,
     clock: ClockDep,
+    settings: SettingsDep,
     key: str | None = Query(None),
 ):
     """Where the code on a box leads: the rider (or admin) who may see its route goes to the
     stop on the route page; anyone else with the box's link sees that one delivery only."""
-    access = stop_access(session, clock, staff, order_id, key)
+    access = stop_access(session, clock, settings, staff, order_id, key)
     if access.whole_route:
         return RedirectResponse(
             f"/rider/routes/{access.route_id}#stop-{access.position}", status_code=303
@@ -344,7 +386,7 @@ def order_stop(
             "key": key,
             "quote": quote,
             "tz": clock.tz,
-            "undo_until": _undo_until(route, clock),
+            "undo_until": _undo_until(route, clock, settings),
             "mark_key": lambda: uuid.uuid4().hex,
         },
     )
@@ -357,10 +399,11 @@ def stop_json(
     session: ReadSessionDep,
     staff: OptionalStaff,
     clock: ClockDep,
+    settings: SettingsDep,
     key: str | None = None,
 ) -> StopPublic:
     """One delivery, as a box label's link opens it (or its rider, or the admin)."""
-    access = stop_access(session, clock, staff, order_id, key)
+    access = stop_access(session, clock, settings, staff, order_id, key)
     _, stop = _one_stop(session, access)
     record_view(request, actor=access.actor, action="view_stop", subject=f"order:{order_id}")
     return _stop_public(stop)
@@ -371,18 +414,20 @@ def record_stop_by_link(
     order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     staff: OptionalStaff,
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Delivered or no answer for one delivery (a box label's link); back to its page."""
-    access = stop_access(session, clock, staff, order_id, key)
+    access = stop_access(session, clock, settings, staff, order_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
         raise HTTPException(status_code=400)
     routing_runs.record_stop(
         session=session,
         clock=clock,
+        settings=settings,
         route_id=access.route_id,
         order_id=order_id,
         outcome=outcome,
@@ -398,15 +443,17 @@ def undo_stop_by_link(
     order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
 ):
     """Take back a mark on one delivery (a box label's link); back to its page."""
-    access = stop_access(session, clock, staff, order_id, key)
+    access = stop_access(session, clock, settings, staff, order_id, key)
     routing_runs.undo_stop(
         session=session,
         clock=clock,
+        settings=settings,
         route_id=access.route_id,
         order_id=order_id,
         actor=access.actor,

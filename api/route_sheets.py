@@ -29,8 +29,8 @@ def route_sheet(
     key: str | None = None,
 ) -> Response:
     """A route's printable sheet: stops in order, tick boxes, a QR code per stop (A4 PDF)."""
-    actor = route_actor(session, clock, staff, route_id, key)
     settings = request.app.state.settings
+    actor = route_actor(session, clock, settings, staff, route_id, key)
     routes = sheet_routes(
         session=session,
         route_ids=[route_id],

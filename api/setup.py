@@ -16,7 +16,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from api.accounts.access import Staff
-from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep
+from api.deps import AdminStaff, ClockDep, LocaleDep, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
 from api.templating import page
@@ -1244,13 +1244,15 @@ def export_page(
     return _download(session, clock, staff, elders)
 
 
-def _imported(session: Session, clock: Clock, staff: Staff, data: bytes) -> programme.Imported:
+def _imported(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, data: bytes
+) -> programme.Imported:
     if len(data) > MAX_SETUP_BYTES:
         raise programme.SetupFileInvalid()
     document = programme.read_setup_file(data)
     with session.begin_nested():
         return programme.import_setup(
-            session=session, clock=clock, actor=staff.actor, document=document
+            session=session, clock=clock, settings=settings, actor=staff.actor, document=document
         )
 
 
@@ -1260,13 +1262,14 @@ def import_json(
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> ImportedPublic:
     """Import a set-up file (the JSON `/api/v1/setup/export` gives): what this programme lacks
     is added, what it has is kept. A bad entry is refused, naming its section and number, and
     nothing is written."""
     with session.begin_nested():
         imported = programme.import_setup(
-            session=session, clock=clock, actor=staff.actor, document=document
+            session=session, clock=clock, settings=settings, actor=staff.actor, document=document
         )
     return ImportedPublic(added=imported.added, kept=imported.kept)
 
@@ -1281,7 +1284,13 @@ def import_page(
     file: Annotated[UploadFile, File()],
 ):
     try:
-        imported = _imported(session, clock, staff, file.file.read(MAX_SETUP_BYTES + 1))
+        imported = _imported(
+            session,
+            clock,
+            request.app.state.settings,
+            staff,
+            file.file.read(MAX_SETUP_BYTES + 1),
+        )
     except DomainError as error:
         return page(
             request,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
-from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep
+from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep, SettingsDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
 from api.templating import page
@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.i18n import N_
 from core.schemas import Schema
 from core.schemas import text as text_field
+from core.settings import Settings
 from core.types import AlertLevel, AlertStatus, RowId, Slot
 from usecases import welfare
 from usecases.welfare import AlertNotFound, AlertView, alert_board, alert_community
@@ -104,29 +105,46 @@ def _public(alert: AlertView) -> AlertPublic:
     )
 
 
-def close(session: Session, clock: Clock, staff: Staff, alert_id: int, outcome: str) -> AlertView:
+def close(
+    session: Session, clock: Clock, settings: Settings, staff: Staff, alert_id: int, outcome: str
+) -> AlertView:
     """Close an alert of an elder this person looks after."""
     if not may_see_elder(staff, alert_community(session=session, alert_id=alert_id)):
         # Answered as an alert that does not exist: no telling which ids are alerts elsewhere.
         raise AlertNotFound(alert_id=alert_id)
     return welfare.close_alert(
-        session=session, clock=clock, actor=staff.actor, alert_id=alert_id, outcome=outcome
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=staff.actor,
+        alert_id=alert_id,
+        outcome=outcome,
     )
 
 
 @router.get("/api/v1/welfare/alerts", response_model=list[AlertPublic])
-def alerts_json(staff: RegistryStaff, session: ReadSessionDep) -> list[AlertPublic]:
+def alerts_json(
+    staff: RegistryStaff, session: ReadSessionDep, settings: SettingsDep
+) -> list[AlertPublic]:
     """Alerts not closed yet, oldest first, with every step (only of this account's
     communities for a community worker)."""
-    return [_public(a) for a in alert_board(session=session, community_ids=elder_scope(staff))]
+    alerts = alert_board(
+        session=session, community_ids=elder_scope(staff), duty_phone=settings.duty_phone
+    )
+    return [_public(a) for a in alerts]
 
 
 @router.post("/api/v1/welfare/alerts/{alert_id}/close", response_model=AlertPublic)
 def close_json(
-    alert_id: RowId, body: AlertClose, staff: RegistryStaff, session: SessionDep, clock: ClockDep
+    alert_id: RowId,
+    body: AlertClose,
+    staff: RegistryStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> AlertPublic:
     """Close an alert with what happened."""
-    return _public(close(session, clock, staff, alert_id, body.outcome))
+    return _public(close(session, clock, settings, staff, alert_id, body.outcome))
 
 
 def _board(
@@ -143,6 +161,7 @@ def _board(
         session=session,
         community_ids=elder_scope(staff),
         include_closed_since=clock.now() - RECENTLY_CLOSED,
+        duty_phone=request.app.state.settings.duty_phone,
     )
     return page(
         request,
@@ -183,7 +202,7 @@ def close_page(
     try:
         validated(AlertClose, {"outcome": outcome}, locale, {})
         try:
-            close(session, clock, staff, alert_id, outcome)
+            close(session, clock, request.app.state.settings, staff, alert_id, outcome)
         except DomainError as error:
             if error.status in (403, 404):
                 raise

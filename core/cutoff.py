@@ -38,9 +38,13 @@ def run_cutoff(
     service_date: date,
     slot: Slot,
     early: bool = False,
+    max_order_quantity: int,
+    order_horizon_days: int,
 ) -> CutoffResult:
-    """Close a slot: materialise its standing orders, then lock every placed order. Running it
-    again changes nothing. Before the cutoff time it refuses unless `early` is given."""
+    """Close a slot: materialise its standing orders (checked by the order rules, with the
+    settings' `max_order_quantity` and `order_horizon_days`), then lock every placed order.
+    Running it again changes nothing. Before the cutoff time it refuses unless `early` is
+    given."""
 
     # Two processes never close the same meal at once: the second waits, then finds it closed.
     exclusive(session, f"cutoff:{site_id}:{service_date.isoformat()}:{slot.value}")
@@ -68,7 +72,13 @@ def run_cutoff(
     if now < closes and not early:
         raise CutoffNotYet(slot=slot, date=service_date, cutoff=closes)
     placed = materialise_standing_orders(
-        session=session, clock=clock, site_id=site_id, service_date=service_date, slot=slot
+        session=session,
+        clock=clock,
+        site_id=site_id,
+        service_date=service_date,
+        slot=slot,
+        max_order_quantity=max_order_quantity,
+        order_horizon_days=order_horizon_days,
     )
     locked_ids = list(
         session.execute(

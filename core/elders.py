@@ -387,9 +387,11 @@ def new_code() -> tuple[str, str]:
     return f"{code[:4]}-{code[4:]}", _code_hash(code)
 
 
-def check_code_attempts(*, session: Session, clock: Clock, chat_user_id: int) -> None:
+def check_code_attempts(
+    *, session: Session, clock: Clock, chat_user_id: int, programme_phone: str
+) -> None:
     """TooManyCodeAttempts once this chat has typed too many wrong codes (of any kind) in the
-    last hour: after that nothing is even looked up."""
+    last hour: after that nothing is even looked up. The refusal names `programme_phone`."""
     recent_failures = session.execute(
         sa.select(sa.func.count()).where(
             col(LinkCodeAttempt.chat_user_id) == chat_user_id,
@@ -399,9 +401,7 @@ def check_code_attempts(*, session: Session, clock: Clock, chat_user_id: int) ->
     ).scalar_one()
     if recent_failures >= WRONG_CODES_PER_HOUR:
         # Someone not yet linked to the elder whose code they type: no canteen to name.
-        raise TooManyCodeAttempts(
-            phone=phone_to_call(programme_phone=get_settings().programme_phone)
-        )
+        raise TooManyCodeAttempts(phone=phone_to_call(programme_phone=programme_phone))
 
 
 @service
@@ -434,13 +434,16 @@ def issue_link_code(
 
 @service
 def redeem_link_code(
-    *, session: Session, clock: Clock, chat_user_id: int, code: str
+    *, session: Session, clock: Clock, chat_user_id: int, code: str, programme_phone: str
 ) -> Elder | None:
     """Link the chat user to the elder the code was issued for, once. None for a wrong, used or
     expired code alike; the failed attempt is recorded (the caller commits it) so that after
-    too many in an hour nothing is even looked up (TooManyCodeAttempts)."""
+    too many in an hour nothing is even looked up (TooManyCodeAttempts, naming
+    `programme_phone`)."""
     now = clock.now()
-    check_code_attempts(session=session, clock=clock, chat_user_id=chat_user_id)
+    check_code_attempts(
+        session=session, clock=clock, chat_user_id=chat_user_id, programme_phone=programme_phone
+    )
     # Claim the code with one conditional update, so two chats racing with it cannot both win.
     claimed = session.execute(
         sa.update(FamilyLinkCode)

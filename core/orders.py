@@ -64,7 +64,6 @@ from core.models import (
     table_of,
 )
 from core.notifications import notify_elder_chats, withdraw_unsent
-from core.settings import get_settings
 from core.sites import SlotTimes, check_mode, cutoff_at, phone_to_call
 from core.types import MAX_ID, ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from core.validation import LINE, service
@@ -132,11 +131,17 @@ def place_order(
     source: OrderSource = OrderSource.chat,
     placed_by_chat_user_id: int | None = None,
     walk_in: bool = False,
+    max_order_quantity: int,
+    order_horizon_days: int,
+    programme_phone: str,
 ) -> PlacedOrder:
     """Place one order after checking every rule; refuse with a typed error and write nothing.
     A walk-in (an elder served at the counter from what the kitchen made) is past the cutoff by
     nature: for it the cutoff is not checked, the meal must still be being served (until the
-    end of its service window), and the order is locked at once, ready to be marked served."""
+    end of its service window), and the order is locked at once, ready to be marked served.
+    The programme's settings come as values: at most `max_order_quantity` portions, at most
+    `order_horizon_days` ahead, and `programme_phone` for a refusal past the cutoff to name
+    when the site has no number of its own."""
     return place_checked(
         session=session,
         clock=clock,
@@ -152,8 +157,10 @@ def place_order(
         source=source,
         placed_by_chat_user_id=placed_by_chat_user_id,
         standing_order_id=None,
-        at_cutoff=False,
         walk_in=walk_in,
+        max_order_quantity=max_order_quantity,
+        order_horizon_days=order_horizon_days,
+        programme_phone=programme_phone,
     )
 
 
@@ -173,9 +180,13 @@ def place_checked(
     source: OrderSource,
     placed_by_chat_user_id: int | None,
     standing_order_id: int | None,
-    at_cutoff: bool,
     walk_in: bool = False,
+    max_order_quantity: int,
+    order_horizon_days: int,
+    programme_phone: str | None,
 ) -> PlacedOrder:
+    """`place_order`'s rules, also for the orders the cutoff places from standing orders: for
+    those `programme_phone` is None, and no cutoff is checked (it is the cutoff placing them)."""
     context = _context(
         session,
         key=idempotency_key,
@@ -188,17 +199,17 @@ def place_checked(
     )
     if context.duplicate_id is not None:
         raise DuplicateRequest(order_id=context.duplicate_id)
-    check_quantity(quantity)
+    check_quantity(quantity, max_order_quantity=max_order_quantity)
     elder = _check_elder(context.elder, elder_id, service_date)
     now = clock.now()
-    _check_date(service_date, now.date())
+    _check_date(service_date, now.date(), order_horizon_days=order_horizon_days)
     site = _check_site(context.site, site_id, slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
     check_mode(site, chosen_mode, in_service_area=elder.served_by_site, elder_name=elder.name)
     if walk_in:
         _check_still_served(site, service_date, slot, clock)
-    elif not at_cutoff:
-        _check_open(site, service_date, slot, clock)
+    elif programme_phone is not None:
+        _check_open(site, service_date, slot, clock, programme_phone=programme_phone)
     choice = _check_on_menu(context.choice, service_date, slot)
     _check_diet(elder, choice)
     if elder.live_order_id is not None:
@@ -252,9 +263,12 @@ def change_order(
     variant: Variant | None = None,
     quantity: int | None = None,
     mode: ServiceMode | None = None,
+    max_order_quantity: int,
+    programme_phone: str,
 ) -> Order:
-    """Change the dish, variant, portions or delivery mode of an order before its cutoff."""
-    order = _changeable_order(session, clock, order_id)
+    """Change the dish, variant, portions or delivery mode of an order before its cutoff (at
+    most `max_order_quantity` portions; `programme_phone` as in `place_order`)."""
+    order = _changeable_order(session, clock, order_id, programme_phone=programme_phone)
     slot = Slot(order.slot)
     context = _context(
         session,
@@ -267,7 +281,7 @@ def change_order(
     )
     elder = _check_elder(context.elder, order.elder_id, order.service_date)
     new_quantity = order.quantity if quantity is None else quantity
-    check_quantity(new_quantity)
+    check_quantity(new_quantity, max_order_quantity=max_order_quantity)
     if mode is not None:
         site = _check_site(context.site, order.site_id, slot)
         check_mode(site, mode, in_service_area=elder.served_by_site, elder_name=elder.name)
@@ -284,9 +298,9 @@ def change_order(
 
 
 @service
-def cancel_order(*, session: Session, clock: Clock, order_id: int) -> Order:
-    """Cancel an order before its cutoff."""
-    order = _changeable_order(session, clock, order_id)
+def cancel_order(*, session: Session, clock: Clock, order_id: int, programme_phone: str) -> Order:
+    """Cancel an order before its cutoff (`programme_phone` as in `place_order`)."""
+    order = _changeable_order(session, clock, order_id, programme_phone=programme_phone)
     now = clock.now()
     order.status = OrderStatus.cancelled
     order.cancelled_at = now
@@ -366,8 +380,12 @@ def repeat_last_order(
     idempotency_key: IdempotencyKey,
     source: OrderSource = OrderSource.chat,
     placed_by_chat_user_id: int | None = None,
+    max_order_quantity: int,
+    order_horizon_days: int,
+    programme_phone: str,
 ) -> PlacedOrder:
-    """Order again what the elder last had (see `plan_repeat`)."""
+    """Order again what the elder last had (see `plan_repeat`; the settings' values as in
+    `place_order`)."""
     plan = plan_repeat(session=session, elder_id=elder_id, service_date=service_date, slot=slot)
     return place_order(
         session=session,
@@ -383,6 +401,9 @@ def repeat_last_order(
         idempotency_key=idempotency_key,
         source=source,
         placed_by_chat_user_id=placed_by_chat_user_id,
+        max_order_quantity=max_order_quantity,
+        order_horizon_days=order_horizon_days,
+        programme_phone=programme_phone,
     )
 
 
@@ -501,9 +522,14 @@ def record_outcome(
     order_id: int,
     outcome: OrderStatus,
     by: Annotated[str, Field(min_length=1, max_length=64)],
+    welfare_ack_minutes: int,
+    duty_phone: str,
+    duty_chat_id: int | None,
 ) -> Order:
     """Record how a locked order ended: served (delivered, picked up, dined in) or no answer.
-    Saying the same thing twice changes nothing; changing a recorded outcome is refused."""
+    Saying the same thing twice changes nothing; changing a recorded outcome is refused. No
+    answer at the door raises a welfare alert (core.welfare.raise_alert, with the settings'
+    escalation window and duty line)."""
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
@@ -517,7 +543,15 @@ def record_outcome(
     session.flush()
     if outcome == OrderStatus.no_answer and order.mode == ServiceMode.delivery:
         # Nobody came to the door: the meal was also the day's check on the elder.
-        raise_alert(session=session, clock=clock, order=order, by=by)
+        raise_alert(
+            session=session,
+            clock=clock,
+            order=order,
+            by=by,
+            welfare_ack_minutes=welfare_ack_minutes,
+            duty_phone=duty_phone,
+            duty_chat_id=duty_chat_id,
+        )
     elif outcome in SERVED:
         # "Delivered" to the elder's chats, with a one-tap rating of the meal.
         notify_elder_chats(
@@ -531,9 +565,10 @@ def record_outcome(
     return order
 
 
-def undo_deadline(outcome_at: datetime) -> datetime:
-    """Until when a mark made at `outcome_at` can be taken back."""
-    return outcome_at + timedelta(minutes=get_settings().undo_minutes)
+def undo_deadline(outcome_at: datetime, *, undo_minutes: int) -> datetime:
+    """Until when a mark made at `outcome_at` can be taken back (the settings' `undo_minutes`
+    after it)."""
+    return outcome_at + timedelta(minutes=undo_minutes)
 
 
 @dataclass(frozen=True)
@@ -549,6 +584,7 @@ def undo_outcome(
     order_id: int,
     by: Annotated[str, Field(min_length=1, max_length=64)],
     admin: bool = False,
+    undo_minutes: int,
 ) -> Undone:
     """Take back a mark at the door or the counter: the order is locked again, waiting, as
     before it. Only the one who made the mark (`by` as the mark recorded it) or the admin, and
@@ -563,10 +599,9 @@ def undo_outcome(
         raise NothingToUndo(status=was)
     if not admin and order.outcome_by != by:
         raise MarkNotYours()
-    minutes = get_settings().undo_minutes
     now = clock.now()
-    if now > undo_deadline(order.outcome_at):
-        raise UndoTooLate(at=order.outcome_at.astimezone(clock.tz).time(), minutes=minutes)
+    if now > undo_deadline(order.outcome_at, undo_minutes=undo_minutes):
+        raise UndoTooLate(at=order.outcome_at.astimezone(clock.tz).time(), minutes=undo_minutes)
     order.status, order.outcome_at, order.outcome_by, order.updated_at = (
         OrderStatus.locked,
         None,
@@ -777,26 +812,26 @@ def _check_on_menu(choice: MenuChoice | None, service_date: date, slot: Slot) ->
     return choice
 
 
-def check_quantity(quantity: int) -> None:
-    high = get_settings().max_order_quantity
-    if not 1 <= quantity <= high:
-        raise InvalidQuantity(low=1, high=high)
+def check_quantity(quantity: int, *, max_order_quantity: int) -> None:
+    if not 1 <= quantity <= max_order_quantity:
+        raise InvalidQuantity(low=1, high=max_order_quantity)
 
 
-def _check_date(service_date: date, today: date) -> None:
+def _check_date(service_date: date, today: date, *, order_horizon_days: int) -> None:
     if service_date < today:
         raise DateInPast(date=service_date)
-    horizon = get_settings().order_horizon_days
-    if service_date > today + timedelta(days=horizon):
-        raise DateTooFar(days=horizon)
+    if service_date > today + timedelta(days=order_horizon_days):
+        raise DateTooFar(days=order_horizon_days)
 
 
-def _check_open(site: SiteContext, service_date: date, slot: Slot, clock: Clock) -> None:
+def _check_open(
+    site: SiteContext, service_date: date, slot: Slot, clock: Clock, *, programme_phone: str
+) -> None:
     """Orders close at the slot's cutoff time, or earlier if staff locked the slot."""
     # _check_site passed: the site has the slot, so its cutoff time is known.
     closes = cutoff_at(cast(SlotTimes, site), service_date, clock.tz)
     if site.locked or clock.now() >= closes:
-        phone = phone_to_call(programme_phone=get_settings().programme_phone, site_phone=site.phone)
+        phone = phone_to_call(programme_phone=programme_phone, site_phone=site.phone)
         raise CutoffPassed(slot=slot, date=service_date, cutoff=closes, phone=phone)
 
 
@@ -853,7 +888,9 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
     return connection.execute(statement, values).scalar()
 
 
-def _changeable_order(session: Session, clock: Clock, order_id: int) -> Order:
+def _changeable_order(
+    session: Session, clock: Clock, order_id: int, *, programme_phone: str
+) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
@@ -868,7 +905,13 @@ def _changeable_order(session: Session, clock: Clock, order_id: int) -> Order:
             dish_id=order.dish_id,
             variant=order.variant,
         )
-        _check_open(_check_site(context.site, order.site_id, slot), order.service_date, slot, clock)
+        _check_open(
+            _check_site(context.site, order.site_id, slot),
+            order.service_date,
+            slot,
+            clock,
+            programme_phone=programme_phone,
+        )
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(status=OrderStatus(order.status))
     return order

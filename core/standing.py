@@ -42,14 +42,16 @@ def create_standing_order(
     mode: ServiceMode | None = None,
     start_date: date,
     end_date: date | None = None,
+    max_order_quantity: int,
 ) -> StandingOrder:
-    """Order the same meal on the given weekdays (ISO, Monday = 1) from start_date on."""
+    """Order the same meal on the given weekdays (ISO, Monday = 1) from start_date on, at most
+    `max_order_quantity` portions (the settings' limit on any order)."""
     elder = get_elder(session=session, elder_id=elder_id)
     if not weekdays:
         raise InvalidWeekdays()
     if end_date is not None and end_date < start_date:
         raise InvalidPeriod()
-    check_quantity(quantity)
+    check_quantity(quantity, max_order_quantity=max_order_quantity)
     site = get_site(session=session, site_id=site_id)
     get_slot(session=session, site=site, slot=slot)
     chosen_mode = ServiceMode(mode or elder.service_mode)
@@ -166,11 +168,19 @@ class Materialised:
 
 
 def materialise_standing_orders(
-    *, session: Session, clock: Clock, site_id: int, service_date: date, slot: Slot
+    *,
+    session: Session,
+    clock: Clock,
+    site_id: int,
+    service_date: date,
+    slot: Slot,
+    max_order_quantity: int,
+    order_horizon_days: int,
 ) -> Materialised:
     """Turn the day's standing orders into orders. An elder who already ordered that meal keeps
-    their own order; a refusal (paused, menu missing, diet) is recorded, not raised. Running it
-    twice places nothing twice (each order's key names its standing order and day)."""
+    their own order; a refusal (paused, menu missing, diet, an order's limits as the settings
+    give them) is recorded, not raised. Running it twice places nothing twice (each order's key
+    names its standing order and day)."""
     result = Materialised()
     due = standing_orders_due(
         session=session, site_id=site_id, service_date=service_date, slot=slot
@@ -214,7 +224,9 @@ def materialise_standing_orders(
                 source=OrderSource.standing,
                 placed_by_chat_user_id=None,
                 standing_order_id=standing.id,
-                at_cutoff=True,
+                max_order_quantity=max_order_quantity,
+                order_horizon_days=order_horizon_days,
+                programme_phone=None,  # placed by the cutoff: no cutoff to check
             )
         except DomainError as refusal:
             result.skipped.append((saved(standing.id), refusal))

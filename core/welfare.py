@@ -1,6 +1,10 @@
 """Welfare alerts: when a rider finds nobody at the door, the meal programme's daily check on the
 elder has failed. Family are told at once; if nobody acknowledges in time the alert goes to the
-community worker, then to the programme's duty line. Every step is recorded with its time."""
+community worker, then to the programme's duty line. Every step is recorded with its time.
+
+The settings come as values from the caller: `welfare_ack_minutes` (the time each level has
+to answer), `duty_phone` and `duty_chat_id` (the duty line, and the Telegram user id of its
+chat, if it has one)."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -30,7 +34,6 @@ from core.models import (
     saved,
 )
 from core.notifications import notify
-from core.settings import get_settings
 from core.types import AlertLevel, AlertStatus, LinkRelation, Slot
 from core.validation import LINES, service
 
@@ -55,10 +58,6 @@ ACKNOWLEDGEMENTS = {
     "reached": N_("reached her or him"),
     "coming": N_("on the way"),
 }
-
-
-def _ack_window() -> timedelta:
-    return timedelta(minutes=get_settings().welfare_ack_minutes)
 
 
 def _step(
@@ -102,9 +101,19 @@ def _prefix(session: Session, alert: WelfareAlert) -> str:
     return f"welfare:{alert.id}" if raised <= 1 else f"welfare:{alert.id}:{raised}"
 
 
-def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> WelfareAlert:
-    """A no-answer on this order: open the alert (once per order) and tell the family. An
-    alert withdrawn by an undo opens again when nobody answers after all."""
+def raise_alert(
+    *,
+    session: Session,
+    clock: Clock,
+    order: Order,
+    by: str,
+    welfare_ack_minutes: int,
+    duty_phone: str,
+    duty_chat_id: int | None,
+) -> WelfareAlert:
+    """A no-answer on this order: open the alert (once per order) and tell the family, who
+    have `welfare_ack_minutes` to answer (with nobody to tell, the next level is told at once).
+    An alert withdrawn by an undo opens again when nobody answers after all."""
     alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == order.id)).first()
     if alert is not None and not (
         alert.status == AlertStatus.closed and alert.outcome == WITHDRAWN
@@ -117,7 +126,7 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
             elder_id=order.elder_id, order_id=saved(order.id), raised_at=now, raised_by=by
         )
     alert.raised_at, alert.raised_by, alert.status = now, by, AlertStatus.open
-    alert.level, alert.escalate_at = AlertLevel.family, now + _ack_window()
+    alert.level, alert.escalate_at = AlertLevel.family, now + timedelta(minutes=welfare_ack_minutes)
     alert.acknowledged_at = alert.acknowledged_by = None
     alert.closed_at = alert.closed_by = alert.outcome = None
     session.add(alert)
@@ -125,7 +134,14 @@ def raise_alert(*, session: Session, clock: Clock, order: Order, by: str) -> Wel
     _step(session, alert, now, "raised", by)
     session.flush()
     if not family:
-        _escalate(session, alert, now)
+        _escalate(
+            session,
+            alert,
+            now,
+            welfare_ack_minutes=welfare_ack_minutes,
+            duty_phone=duty_phone,
+            duty_chat_id=duty_chat_id,
+        )
     prefix = _prefix(session, alert)
     for chat_user_id in family:
         notify(
@@ -179,8 +195,16 @@ def withdraw_alert(
     return alert
 
 
-def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
-    """Move every unacknowledged alert whose time is up to the next level."""
+def escalate_due(
+    *,
+    session: Session,
+    clock: Clock,
+    welfare_ack_minutes: int,
+    duty_phone: str,
+    duty_chat_id: int | None,
+) -> list[WelfareAlert]:
+    """Move every unacknowledged alert whose time is up to the next level (which has
+    `welfare_ack_minutes` in turn; the duty line is the last)."""
     now = clock.now()
     query = (
         select(WelfareAlert)
@@ -197,7 +221,14 @@ def escalate_due(*, session: Session, clock: Clock) -> list[WelfareAlert]:
         query = query.with_for_update(skip_locked=True)
     due = list(session.exec(query))
     for alert in due:
-        _escalate(session, alert, now)
+        _escalate(
+            session,
+            alert,
+            now,
+            welfare_ack_minutes=welfare_ack_minutes,
+            duty_phone=duty_phone,
+            duty_chat_id=duty_chat_id,
+        )
     session.flush()
     return due
 
@@ -214,13 +245,22 @@ def _covers(community_ids: set[int]) -> sa.ColumnElement[bool]:
     )
 
 
-def _escalate(session: Session, alert: WelfareAlert, now: datetime) -> None:
+def _escalate(
+    session: Session,
+    alert: WelfareAlert,
+    now: datetime,
+    *,
+    welfare_ack_minutes: int,
+    duty_phone: str,
+    duty_chat_id: int | None,
+) -> None:
     """One level up: from the family to the community workers of the elder's community who
     use the chat, from them to the duty line. A level that can reach nobody (no family in the
     chat, no worker in it) is passed at once, and the alert's record says so."""
     if alert.level == AlertLevel.family:
         elder = session.get_one(Elder, alert.elder_id)
-        alert.level, alert.escalate_at = AlertLevel.community_worker, now + _ack_window()
+        alert.level = AlertLevel.community_worker
+        alert.escalate_at = now + timedelta(minutes=welfare_ack_minutes)
         reachable = session.exec(
             select(CommunityWorker).where(
                 _covers({elder.community_id}),
@@ -236,18 +276,20 @@ def _escalate(session: Session, alert: WelfareAlert, now: datetime) -> None:
             return
         _step(session, alert, now, "worker_unreachable", "none")
     alert.level, alert.escalate_at = AlertLevel.duty, None
-    _step(session, alert, now, "escalated_to_duty", "duty", get_settings().duty_phone)
-    duty = _duty_chat(session)
+    _step(session, alert, now, "escalated_to_duty", "duty", duty_phone)
+    duty = _duty_chat(session, duty_chat_id)
     if duty is not None:
         _escalation_notice(session, alert, duty, "duty", now)
     session.add(alert)
 
 
-def _duty_chat(session: Session) -> int | None:
-    chat_id = get_settings().duty_chat_id
-    if chat_id is None:
+def _duty_chat(session: Session, duty_chat_id: int | None) -> int | None:
+    """The duty line's chat user, found by its Telegram user id (None: no chat of its own)."""
+    if duty_chat_id is None:
         return None
-    return session.exec(select(ChatUser.id).where(ChatUser.telegram_user_id == chat_id)).first()
+    return session.exec(
+        select(ChatUser.id).where(ChatUser.telegram_user_id == duty_chat_id)
+    ).first()
 
 
 def _escalation_notice(
@@ -265,8 +307,11 @@ def _escalation_notice(
     )
 
 
-def may_answer(session: Session, alert: WelfareAlert, chat_user_id: int) -> bool:
-    """Family linked to the elder, or a community worker of the elder's community (or duty)."""
+def may_answer(
+    session: Session, alert: WelfareAlert, chat_user_id: int, *, duty_chat_id: int | None
+) -> bool:
+    """Family linked to the elder, or a community worker of the elder's community, or the duty
+    line's chat (`duty_chat_id`, its Telegram user id)."""
     if chat_user_id in _family(session, alert.elder_id):
         return True
     elder = session.get_one(Elder, alert.elder_id)
@@ -276,18 +321,26 @@ def may_answer(session: Session, alert: WelfareAlert, chat_user_id: int) -> bool
             CommunityWorker.chat_user_id == chat_user_id,
         )
     ).first()
-    return worker is not None or chat_user_id == _duty_chat(session)
+    return worker is not None or chat_user_id == _duty_chat(session, duty_chat_id)
 
 
 def acknowledge(
-    *, session: Session, clock: Clock, alert_id: int, chat_user_id: int, how: str
+    *,
+    session: Session,
+    clock: Clock,
+    alert_id: int,
+    chat_user_id: int,
+    how: str,
+    duty_chat_id: int | None,
 ) -> WelfareAlert:
-    """Someone answered the alert ("reached" her, or "coming"): escalation stops, and the
-    others who were told hear who is handling it."""
+    """Someone who may answer it (`may_answer`) answered the alert ("reached" her, or
+    "coming"): escalation stops, and the others who were told hear who is handling it."""
     alert = session.get(WelfareAlert, alert_id)
     if alert is None:
         raise AlertNotFound(alert_id=alert_id)
-    if how not in ACKNOWLEDGEMENTS or not may_answer(session, alert, chat_user_id):
+    if how not in ACKNOWLEDGEMENTS or not may_answer(
+        session, alert, chat_user_id, duty_chat_id=duty_chat_id
+    ):
         raise AlertNotYours()
     now = clock.now()
     actor = f"chat:{chat_user_id}"
@@ -451,9 +504,11 @@ def alert_board(
     community_ids: Collection[int] | None,
     alert_id: int | None = None,
     include_closed_since: datetime | None = None,
+    duty_phone: str,
 ) -> list[AlertView]:
     """Alerts not closed yet (and those closed since a moment, when asked), oldest first, with
-    their steps; only of elders in `community_ids` (None: every community)."""
+    their steps and the numbers to call (the last, the duty line's `duty_phone`); only of
+    elders in `community_ids` (None: every community)."""
     shown = col(WelfareAlert.status) != AlertStatus.closed
     if include_closed_since is not None:
         shown = shown | (col(WelfareAlert.closed_at) >= include_closed_since)
@@ -485,7 +540,7 @@ def alert_board(
 
     family: dict[int, list[AlertCall]] = {}
     workers: dict[int, list[AlertCall]] = {}
-    duty = [AlertCall("duty", "", get_settings().duty_phone)]
+    duty = [AlertCall("duty", "", duty_phone)]
     if found:
         for contact in session.exec(
             select(EmergencyContact)

@@ -940,6 +940,7 @@ def cutoff(
                 ordering.run_cutoff(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     site_id=s,
                     service_date=service_date,
                     slot=sl,
@@ -1358,9 +1359,16 @@ def demo(
             return lambda: bar.advance(task)
 
         with database.transaction() as session:
-            city = build_city(session, clock, rng, service_date, progress)
+            city = build_city(session, clock, rng, service_date, settings, progress)
         summary = run_day(
-            database, clock, city, service_date, rng, progress, plan_seconds or PLAN_SECONDS
+            database,
+            clock,
+            city,
+            service_date,
+            rng,
+            settings,
+            progress,
+            plan_seconds or PLAN_SECONDS,
         )
 
     _print_city(city, locale)

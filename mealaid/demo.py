@@ -27,6 +27,7 @@ from core.schemas import (
     EmergencyContactCreate,
     MenuItemCreate,
 )
+from core.settings import Settings
 from core.types import (
     Category,
     LinkRelation,
@@ -238,13 +239,16 @@ def build_city(
     clock: FixedClock,
     rng: random.Random,
     day: date,
+    settings: Settings,
     progress: Progress = _no_progress,
 ) -> City:
     city = City()
     # The district's communities, sites and their meals, and riders are data (citydata, drawn
     # into a set-up file), brought in through the same use cases as the set-up pages.
     document = city_setup(rng)
-    programme.import_setup(session=session, clock=clock, actor=SETUP_ACTOR, document=document)
+    programme.import_setup(
+        session=session, clock=clock, settings=settings, actor=SETUP_ACTOR, document=document
+    )
     community_ids = {c.code: saved(c.id) for c in session.exec(select(Community))}
     communities: dict[str, list[int]] = {}
     for entry in document["communities"]:
@@ -321,7 +325,7 @@ def build_city(
                 city.menus += 1
         tick()
 
-    _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, progress)
+    _add_elders(session, clock, rng, day, settings, city, communities, kitchen_of_street, progress)
     build_policy(session, clock, day)
     _add_recipes(session, dishes)
     return city
@@ -502,7 +506,9 @@ def _natural_variant(texture: Texture, needs: list[str]) -> str:
     return "low_salt" if "low_salt" in needs else "regular"
 
 
-def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, progress) -> None:
+def _add_elders(
+    session, clock, rng, day, settings, city, communities, kitchen_of_street, progress
+) -> None:
     canteen_of_street = {c.name.removesuffix("长者饭堂"): c for c in city.canteens}
     phones: set[str] = set()
     telegram_ids = iter(range(7_000_000_001, 7_100_000_000))
@@ -569,6 +575,7 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
             standing = create_standing_order(
                 session=session,
                 clock=clock,
+                settings=settings,
                 elder_id=elder.id,
                 site_id=home.id,
                 slot=Slot.lunch,
@@ -590,6 +597,7 @@ def _add_elders(session, clock, rng, day, city, communities, kitchen_of_street, 
                 create_standing_order(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     elder_id=elder.id,
                     site_id=home.id,
                     slot=Slot.dinner,
@@ -636,6 +644,7 @@ def run_day(
     city: City,
     day: date,
     rng: random.Random,
+    settings: Settings,
     progress: Progress = _no_progress,
     plan_seconds: float = PLAN_SECONDS,
 ) -> DaySummary:
@@ -679,6 +688,7 @@ def run_day(
                 order = place_order(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     elder_id=elder.id,
                     site_id=site_id,
                     service_date=day,
@@ -700,12 +710,14 @@ def run_day(
     clock.set(datetime.combine(day, time(8, 58), tz))
     for order_id in rng.sample(placed, k=min(len(placed), max(1, len(placed) // 30))):
         with database.transaction() as session:
-            cancel_order(session=session, clock=clock, order_id=order_id)
+            cancel_order(session=session, clock=clock, settings=settings, order_id=order_id)
             summary.cancelled += 1
     for order_id in rng.sample(placed, k=min(len(placed), max(1, len(placed) // 40))):
         try:
             with database.transaction() as session:
-                change_order(session=session, clock=clock, order_id=order_id, quantity=2)
+                change_order(
+                    session=session, clock=clock, settings=settings, order_id=order_id, quantity=2
+                )
                 summary.changed += 1
         except DomainError as refusal:
             summary.refuse(refusal)
@@ -716,6 +728,7 @@ def run_day(
                 place_order(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     elder_id=again.elder_id,
                     site_id=again.site_id,
                     service_date=day,
@@ -734,7 +747,12 @@ def run_day(
             for site_id, slot in due_cutoffs(session=session, clock=clock, service_date=day):
                 summary.cutoffs.append(
                     run_cutoff(
-                        session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+                        session=session,
+                        clock=clock,
+                        settings=settings,
+                        site_id=site_id,
+                        service_date=day,
+                        slot=slot,
                     )
                 )
     # Each kitchen's riders get their routes for each meal.
@@ -784,12 +802,19 @@ def run_day(
                 record_outcome(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     order_id=order_id,
                     outcome=OrderStatus.no_answer if order_id in missed else OrderStatus.delivered,
                     by="demo-rider",
                 )
             elif order_id not in missed:
-                counter.serve(session=session, clock=clock, actor=CANTEEN_ACTOR, order_id=order_id)
+                counter.serve(
+                    session=session,
+                    clock=clock,
+                    settings=settings,
+                    actor=CANTEEN_ACTOR,
+                    order_id=order_id,
+                )
         if mode != ServiceMode.delivery:
             counters.add((site_id, Slot(slot)))
         tick()
@@ -824,6 +849,7 @@ def run_day(
                         counter.serve_walk_in(
                             session=session,
                             clock=clock,
+                            settings=settings,
                             actor=CANTEEN_ACTOR,
                             site_id=saved(canteen.id),
                             elder_id=walk_in,
@@ -840,6 +866,7 @@ def run_day(
             counter.not_collected(
                 session=session,
                 clock=clock,
+                settings=settings,
                 actor=CANTEEN_ACTOR,
                 site_id=site_id,
                 service_date=day,

@@ -85,20 +85,29 @@ def meals_to_close(database: Database, clock: Clock) -> list[SiteMeal]:
 
 
 def close_meal(
-    database: Database, clock: Clock, site_id: int, day: date, slot: Slot
+    database: Database, clock: Clock, site_id: int, day: date, slot: Slot, settings: Settings
 ) -> ordering.CutoffResult | None:
     """Close one site's meal through the billed cutoff, in its own transaction; None when it
     was closed already (by another process, or before a restart)."""
     with database.transaction() as session:
         result = ordering.run_cutoff(
-            session=session, clock=clock, site_id=site_id, service_date=day, slot=slot
+            session=session,
+            clock=clock,
+            settings=settings,
+            site_id=site_id,
+            service_date=day,
+            slot=slot,
         )
     return None if result.already_done else result
 
 
-def close_due_slots(database: Database, clock: Clock) -> list[ordering.CutoffResult]:
+def close_due_slots(
+    database: Database, clock: Clock, settings: Settings
+) -> list[ordering.CutoffResult]:
     """Close every meal that is due, one after another."""
-    closed = [close_meal(database, clock, *meal) for meal in meals_to_close(database, clock)]
+    closed = [
+        close_meal(database, clock, *meal, settings) for meal in meals_to_close(database, clock)
+    ]
     return [result for result in closed if result is not None]
 
 
@@ -170,10 +179,11 @@ def _still_due(session: Session, kitchen_id: int, day: date, slot: Slot) -> bool
     return (kitchen_id, slot) in routing_runs.kitchens_due(session=session, service_date=day)
 
 
-def escalate_welfare(database: Database, clock: Clock) -> int:
-    """Move every unanswered welfare alert whose time is up to its next level."""
+def escalate_welfare(database: Database, clock: Clock, settings: Settings) -> int:
+    """Move every unanswered welfare alert whose time is up to its next level (the settings'
+    escalation window, their duty line last)."""
     with database.transaction() as session:
-        return len(welfare.escalate_due(session=session, clock=clock))
+        return len(welfare.escalate_due(session=session, clock=clock, settings=settings))
 
 
 def queue_reminders(database: Database, clock: Clock, settings: Settings) -> int:
@@ -284,7 +294,7 @@ def run_due_work(
         attempt("cutoffs", lambda: hand_over.close(meals_to_close(database, clock)))
         attempt("planning", lambda: hand_over.plan(kitchens_to_plan(database, clock)))
     else:
-        report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock)) or []
+        report.closed = attempt("cutoffs", lambda: close_due_slots(database, clock, settings)) or []
         if report.closed:
             report.site_names = attempt("site names", lambda: site_names(database)) or {}
         for kitchen_id, day, slot in (
@@ -298,7 +308,9 @@ def run_due_work(
             )
             if summary is not None:
                 report.planned.append(summary)
-    report.escalated = attempt("escalation", lambda: escalate_welfare(database, clock)) or 0
+    report.escalated = (
+        attempt("escalation", lambda: escalate_welfare(database, clock, settings)) or 0
+    )
     report.reminders = attempt("reminders", lambda: queue_reminders(database, clock, settings)) or 0
     report.month_checked = attempt("month end", lambda: check_past_month(database, clock))
     report.backup = attempt("backup", lambda: back_up(database, clock, settings))

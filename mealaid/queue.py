@@ -123,7 +123,13 @@ async def close_meal(context: procrastinate.JobContext, site_id: int, day: str, 
     runtime = _runtime(context)
     database, clock = runtime.database, runtime.clock
     result = await asyncio.to_thread(
-        duework.close_meal, database, clock, site_id, date.fromisoformat(day), Slot(slot)
+        duework.close_meal,
+        database,
+        clock,
+        site_id,
+        date.fromisoformat(day),
+        Slot(slot),
+        runtime.settings,
     )
     if result is None:
         return

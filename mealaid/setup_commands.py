@@ -86,12 +86,13 @@ def import_command(
         console.print(i18n.render(NO_FILE, locale, {"path": str(file)}))
         raise typer.Exit(2)
     database = _database()
-    clock = SystemClock(get_settings().tz)
+    settings = get_settings()
+    clock = SystemClock(settings.tz)
     try:
         document = programme.read_setup_file(file.read_bytes())
         with database.transaction() as session:
             imported = programme.import_setup(
-                session=session, clock=clock, actor=ACTOR, document=document
+                session=session, clock=clock, settings=settings, actor=ACTOR, document=document
             )
     except DomainError as refusal:
         raise _refused(refusal, locale) from None

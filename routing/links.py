@@ -5,7 +5,8 @@ A link is a capability, so it is kept as narrow as its use:
 - a **route** link opens that route's page (every stop, for the rider who carries the sheet);
   a **stop** link (a box's label) opens that one delivery and nothing more, so whoever handles
   the box in the kitchen or finds it later learns one address, not ten;
-- it works through its service day and `link_margin_hours` after that day's midnight;
+- it works through its service day and `link_margin_hours` (a setting, passed in by the
+  surface that checks the link) after that day's midnight;
 - it names the route's link generation: raising the generation (a rider drops out, a sheet is
   lost) withdraws every link to the route and its stops at once;
 - it says where it was given out (sheet, label, chat), and that, with the day and generation,
@@ -24,7 +25,6 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
-from core.settings import get_settings
 from core.signing import matches, signature
 from routing.records import DeliveryRoute, RouteStop
 from routing.service import RouteNotFound
@@ -120,9 +120,9 @@ def stop_urls(
     return {order_id: stop_url(base_url, route, order_id, channel) for order_id, route in rows}
 
 
-def expires_at(day: date, clock: Clock) -> datetime:
+def expires_at(day: date, clock: Clock, *, link_margin_hours: int) -> datetime:
     midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=clock.tz)
-    return midnight + timedelta(hours=get_settings().link_margin_hours)
+    return midnight + timedelta(hours=link_margin_hours)
 
 
 def _parse(key: str) -> _Key | None:
@@ -138,7 +138,12 @@ def _parse(key: str) -> _Key | None:
 
 
 def _grant(
-    kind: Kind, subject: int, route: DeliveryRoute | None, key: str | None, clock: Clock
+    kind: Kind,
+    subject: int,
+    route: DeliveryRoute | None,
+    key: str | None,
+    clock: Clock,
+    link_margin_hours: int,
 ) -> Grant | None:
     parsed = _parse(key) if key else None
     if parsed is None:
@@ -149,7 +154,7 @@ def _grant(
     # From here on the key is genuine: say why it no longer works.
     if route is None or route.service_date != parsed.day:
         raise LinkWithdrawn()
-    if clock.now() >= expires_at(parsed.day, clock):
+    if clock.now() >= expires_at(parsed.day, clock, link_margin_hours=link_margin_hours):
         raise LinkExpired(day=parsed.day)
     if route.link_generation != parsed.generation:
         raise LinkWithdrawn()
@@ -157,16 +162,21 @@ def _grant(
     return Grant(kind, subject, route_id_of(route), actor)
 
 
-def route_grant(*, session: Session, clock: Clock, route_id: int, key: str | None) -> Grant | None:
+def route_grant(
+    *, session: Session, clock: Clock, route_id: int, key: str | None, link_margin_hours: int
+) -> Grant | None:
     """What `key` opens of this route: None for no key or a key that is not genuine (the
     caller refuses it like any stranger); LinkExpired or LinkWithdrawn for a genuine key whose
-    time is over or whose route's links were withdrawn."""
+    time is over (`link_margin_hours` after its day) or whose route's links were withdrawn."""
     if not key:
         return None
-    return _grant("route", route_id, session.get(DeliveryRoute, route_id), key, clock)
+    route = session.get(DeliveryRoute, route_id)
+    return _grant("route", route_id, route, key, clock, link_margin_hours)
 
 
-def stop_grant(*, session: Session, clock: Clock, order_id: int, key: str | None) -> Grant | None:
+def stop_grant(
+    *, session: Session, clock: Clock, order_id: int, key: str | None, link_margin_hours: int
+) -> Grant | None:
     """What `key` opens of this order's delivery (see `route_grant`)."""
     if not key:
         return None
@@ -175,7 +185,7 @@ def stop_grant(*, session: Session, clock: Clock, order_id: int, key: str | None
         .join(RouteStop, col(RouteStop.route_id) == col(DeliveryRoute.id))
         .where(RouteStop.order_id == order_id)
     ).first()
-    return _grant("stop", order_id, route, key, clock)
+    return _grant("stop", order_id, route, key, clock, link_margin_hours)
 
 
 def withdraw(*, session: Session, route_id: int) -> int:

@@ -18,10 +18,33 @@ from core.schemas import (
     MenuItemCreate,
     SiteCreate,
 )
+from core.settings import Settings
 from core.sites import create_community, create_site
 from core.types import Category, ServiceMode, SiteKind, Slot, Texture
 
 _numbers = itertools.count(1)
+
+# The settings the tests pass on as a surface would (the process's environment, the defaults
+# otherwise), and what core takes of them as values: core reads no settings of its own
+# (docs/architecture.md, "Settings"). A test of a setting passes its own.
+SETTINGS = Settings()
+# A new order's limits and the number a refusal past the cutoff names (core.orders).
+ORDER_LIMITS = {
+    "max_order_quantity": SETTINGS.max_order_quantity,
+    "order_horizon_days": SETTINGS.order_horizon_days,
+    "programme_phone": SETTINGS.programme_phone,
+}
+# The limits the cutoff places standing orders by (core.cutoff, core.standing).
+CUTOFF_LIMITS = {
+    "max_order_quantity": SETTINGS.max_order_quantity,
+    "order_horizon_days": SETTINGS.order_horizon_days,
+}
+# A welfare alert's escalation window and duty line (core.welfare).
+WELFARE_LINE = {
+    "welfare_ack_minutes": SETTINGS.welfare_ack_minutes,
+    "duty_phone": SETTINGS.duty_phone,
+    "duty_chat_id": SETTINGS.duty_chat_id,
+}
 
 LUNCH = MealSlotCreate(
     slot=Slot.lunch, cutoff_time=time(9, 30), delivery_start=time(11, 0), delivery_end=time(12, 30)
@@ -313,6 +336,7 @@ def kitchen_with_route(
                 variant="regular",
                 mode=ServiceMode.delivery,
                 idempotency_key=f"route-{elder.id}",
+                **ORDER_LIMITS,
             ).id
         )
     run_cutoff(
@@ -322,6 +346,7 @@ def kitchen_with_route(
         service_date=day,
         slot=Slot.lunch,
         early=True,
+        **CUTOFF_LIMITS,
     )
     plan_kitchen(  # recorded as planned: the scheduler leaves it alone
         session=session,
@@ -425,6 +450,7 @@ def lunch_locked(make: Factory, site, dish, orders: list[tuple]) -> list[int]:
         ordering.place_order(
             session=make.session,
             clock=make.clock,
+            settings=SETTINGS,
             elder_id=elder.id,
             site_id=site.id,
             service_date=make.today,
@@ -439,6 +465,7 @@ def lunch_locked(make: Factory, site, dish, orders: list[tuple]) -> list[int]:
     ordering.run_cutoff(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=make.today,
         slot=Slot.lunch,
@@ -458,6 +485,7 @@ def lunch_delivered(make: Factory, site, dish, elders) -> list[int]:
         ordering.record_outcome(
             session=make.session,
             clock=make.clock,
+            settings=SETTINGS,
             order_id=order_id,
             outcome=OrderStatus.delivered,
             by="rider",
@@ -500,6 +528,7 @@ def kitchen_with_standing_orders(
             weekdays=[1, 2, 3, 4, 5, 6, 7],
             mode=ServiceMode.delivery,
             start_date=make.today,
+            max_order_quantity=SETTINGS.max_order_quantity,
         )
         elder_ids.append(elder.id)
     return {

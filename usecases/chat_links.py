@@ -11,6 +11,7 @@ from core import audit, staff_chats
 from core.clock import Clock
 from core.elders import CODE_HOURS, check_code_attempts
 from core.models import LinkCodeAttempt
+from core.settings import Settings
 from core.staff_chats import Kind, RiderNotFound, WorkerNotFound, person_name
 from usecases import elders
 
@@ -65,10 +66,18 @@ def unlink_staff_chat(
     )
 
 
-def redeem_code(*, session: Session, clock: Clock, chat_user_id: int, code: str) -> Linked | None:
+def redeem_code(
+    *, session: Session, clock: Clock, settings: Settings, chat_user_id: int, code: str
+) -> Linked | None:
     """The code typed in a chat: a rider's or worker's, else a family member's (None: a wrong,
-    used or expired code; wrong ones count towards the same hourly limit, checked first)."""
-    check_code_attempts(session=session, clock=clock, chat_user_id=chat_user_id)
+    used or expired code; wrong ones count towards the same hourly limit, checked first, whose
+    refusal names the settings' programme phone)."""
+    check_code_attempts(
+        session=session,
+        clock=clock,
+        chat_user_id=chat_user_id,
+        programme_phone=settings.programme_phone,
+    )
     staff = staff_chats.redeem(session=session, clock=clock, chat_user_id=chat_user_id, code=code)
     if staff is not None:
         session.add(LinkCodeAttempt(chat_user_id=chat_user_id, at=clock.now(), succeeded=True))
@@ -82,6 +91,6 @@ def redeem_code(*, session: Session, clock: Clock, chat_user_id: int, code: str)
         )
         return Linked(staff.kind, staff.name)
     elder = elders.redeem_link_code(
-        session=session, clock=clock, chat_user_id=chat_user_id, code=code
+        session=session, clock=clock, settings=settings, chat_user_id=chat_user_id, code=code
     )
     return Linked("family", elder.name) if elder is not None else None

@@ -10,7 +10,7 @@ use cases as any order, only the cutoff relaxed."""
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -23,7 +23,7 @@ from core.errors import DomainError, ElderNotFound, OrderNotFound, OutcomeNotAll
 from core.i18n import N_
 from core.menus import MenuChoice, menu_choices, own_style_first
 from core.models import Community, Elder, MealSlot, Order, Site, SlotCutoff, saved
-from core.settings import get_settings
+from core.settings import Settings
 from core.sites import cutoff_at
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
 from usecases import marks, ordering
@@ -57,12 +57,12 @@ class CounterMeal:
     outcome_at: datetime | None = None
     outcome_by: str | None = None
 
-    def undo_until(self, *, actor: str, admin: bool = False) -> datetime | None:
-        """Until when this person may take back the meal's mark (None: not theirs, or no mark).
-        The use case checks again when they do."""
+    def undo_until(self, *, actor: str, settings: Settings, admin: bool = False) -> datetime | None:
+        """Until when this person may take back the meal's mark (None: not theirs, or no mark),
+        by the settings' undo window. The use case checks again when they do."""
         if self.outcome_at is None or not (admin or self.outcome_by == actor):
             return None
-        return self.outcome_at + timedelta(minutes=get_settings().undo_minutes)
+        return ordering.undo_deadline(self.outcome_at, undo_minutes=settings.undo_minutes)
 
 
 def counter_meals(
@@ -145,7 +145,13 @@ class Served:
 
 
 def serve(
-    *, session: Session, clock: Clock, actor: str, order_id: int, key: str | None = None
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    actor: str,
+    order_id: int,
+    key: str | None = None,
 ) -> Served:
     """The elder ate her meal here, or collected it: recorded once (a second tap, or the same
     mark sent again, finds it recorded and changes nothing; sent again under its `key` after
@@ -155,12 +161,14 @@ def serve(
     )
     if earlier is not None:
         return Served(order_id=order_id, status=OrderStatus(earlier.result), already=True)
-    served = _serve(session=session, clock=clock, actor=actor, order_id=order_id)
+    served = _serve(session=session, clock=clock, settings=settings, actor=actor, order_id=order_id)
     marks.answered(session, key, served.status.value)
     return served
 
 
-def _serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Served:
+def _serve(
+    *, session: Session, clock: Clock, settings: Settings, actor: str, order_id: int
+) -> Served:
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
@@ -171,7 +179,12 @@ def _serve(*, session: Session, clock: Clock, actor: str, order_id: int) -> Serv
     if order.status == outcome:
         return Served(order_id=order_id, status=outcome, already=True)
     served = ordering.record_outcome(
-        session=session, clock=clock, order_id=order_id, outcome=outcome, by=actor
+        session=session,
+        clock=clock,
+        settings=settings,
+        order_id=order_id,
+        outcome=outcome,
+        by=actor,
     )
     audit.record(
         session=session,
@@ -195,6 +208,7 @@ def undo(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     actor: str,
     order_id: int,
     admin: bool = False,
@@ -210,7 +224,13 @@ def undo(
         order = session.get_one(Order, order_id)
         return Undone(order_id, OrderStatus(order.status), OrderStatus(earlier.result))
     undone = ordering.undo_outcome(
-        session=session, clock=clock, actor=actor, order_id=order_id, by=actor, admin=admin
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=actor,
+        order_id=order_id,
+        by=actor,
+        admin=admin,
     )
     marks.answered(session, key, undone.was.value)
     return Undone(order_id, OrderStatus(undone.order.status), undone.was)
@@ -263,6 +283,7 @@ def not_collected(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     actor: str,
     site_id: int,
     service_date: date,
@@ -291,6 +312,7 @@ def not_collected(
         ordering.record_outcome(
             session=session,
             clock=clock,
+            settings=settings,
             order_id=order_id,
             outcome=OrderStatus.no_answer,
             by=actor,
@@ -427,6 +449,7 @@ def serve_walk_in(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     actor: str,
     site_id: int,
     elder_id: int,
@@ -446,6 +469,7 @@ def serve_walk_in(
     placed = ordering.place_order(
         session=session,
         clock=clock,
+        settings=settings,
         elder_id=elder_id,
         site_id=site_id,
         service_date=served_on,
@@ -460,7 +484,12 @@ def serve_walk_in(
     order_id = placed.order.id
     outcome = SERVED_AS[mode]
     ordering.record_outcome(
-        session=session, clock=clock, order_id=order_id, outcome=outcome, by=actor
+        session=session,
+        clock=clock,
+        settings=settings,
+        order_id=order_id,
+        outcome=outcome,
+        by=actor,
     )
     audit.record(
         session=session,

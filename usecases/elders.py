@@ -30,6 +30,7 @@ from core.elders import (
 from core.geocoding import Locator, Placed, locator_from
 from core.models import Community, Elder, ElderLink, saved
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
+from core.settings import Settings
 from core.types import LinkRelation
 from usecases import ordering
 
@@ -167,9 +168,17 @@ def approve_link(
 
 
 def pause_meals(
-    *, session: Session, clock: Clock, actor: str, elder_id: int, pause_in: PauseCreate
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    actor: str,
+    elder_id: int,
+    pause_in: PauseCreate,
 ) -> ordering.PausedMeals:
-    made = ordering.pause_meals(session=session, clock=clock, elder_id=elder_id, pause_in=pause_in)
+    made = ordering.pause_meals(
+        session=session, clock=clock, settings=settings, elder_id=elder_id, pause_in=pause_in
+    )
     # The reason may be about health: dates only in the log.
     detail = (
         f"pause:{made.pause.id} {made.pause.start_date}..{made.pause.end_date}"
@@ -227,12 +236,17 @@ def link_own_chat(*, session: Session, clock: Clock, chat_user_id: int, phone: s
 
 
 def redeem_link_code(
-    *, session: Session, clock: Clock, chat_user_id: int, code: str
+    *, session: Session, clock: Clock, settings: Settings, chat_user_id: int, code: str
 ) -> Elder | None:
     """A family member's chat is linked by the code staff gave them (None: a wrong, used or
-    expired code; the attempt counts towards the hourly limit all the same)."""
+    expired code; the attempt counts towards the hourly limit all the same, whose refusal
+    names the settings' programme phone)."""
     elder = elders.redeem_link_code(
-        session=session, clock=clock, chat_user_id=chat_user_id, code=code
+        session=session,
+        clock=clock,
+        chat_user_id=chat_user_id,
+        code=code,
+        programme_phone=settings.programme_phone,
     )
     if elder is not None:
         _record(session, clock, f"chat:{chat_user_id}", "link_chat", saved(elder.id), "code")

@@ -2,7 +2,12 @@
 Each runs the core order service and the billing step in the caller's one transaction, so an
 order never exists without its reservation, nor a reservation without its order. The surfaces
 may not import `core.orders`, `core.standing`, `core.cutoff` or `billing.service` themselves
-(an import contract in `.importlinter` says so): the reads they need are re-exported here."""
+(an import contract in `.importlinter` says so): the reads they need are re-exported here.
+
+Each use case whose rules need a setting takes the caller's `settings` (the web app's, the
+chat turn's, the command line's or the due work's) and passes core the values it needs: an
+order's limits and the programme's phone, the undo window, the welfare escalation window and
+duty line."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -14,11 +19,11 @@ from billing import service, undo
 from billing.models import Charge
 from billing.service import elder_month, ledger_totals, quote
 from billing.split import Split
-from core import audit, cutoff, elders, orders
+from core import audit, cutoff, elders, orders, standing
 from core.clock import Clock
 from core.cutoff import CutoffResult, due_cutoffs
 from core.errors import CutoffPassed, OrderNotChangeable
-from core.models import ElderPause, Order, saved
+from core.models import ElderPause, Order, StandingOrder, saved
 from core.orders import (
     BoardMeal,
     BoardOrder,
@@ -38,8 +43,8 @@ from core.orders import (
     plan_repeat,
     undo_deadline,
 )
+from core.settings import Settings
 from core.standing import (
-    create_standing_order,
     pause_standing_order,
     resume_standing_order,
     stop_standing_order,
@@ -92,29 +97,66 @@ class BilledOrder:
     split: Split
 
 
-def place_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
+def place_order(
+    *, session: Session, clock: Clock, settings: Settings, **request: Any
+) -> BilledOrder:
     """core.orders.place_order, then reserve the budget the split needs."""
-    placed = orders.place_order(session=session, clock=clock, **request)
+    placed = orders.place_order(
+        session=session,
+        clock=clock,
+        **request,
+        max_order_quantity=settings.max_order_quantity,
+        order_horizon_days=settings.order_horizon_days,
+        programme_phone=settings.programme_phone,
+    )
     return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
 
 
-def repeat_last_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
-    placed = orders.repeat_last_order(session=session, clock=clock, **request)
+def repeat_last_order(
+    *, session: Session, clock: Clock, settings: Settings, **request: Any
+) -> BilledOrder:
+    placed = orders.repeat_last_order(
+        session=session,
+        clock=clock,
+        **request,
+        max_order_quantity=settings.max_order_quantity,
+        order_horizon_days=settings.order_horizon_days,
+        programme_phone=settings.programme_phone,
+    )
     return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
 
 
-def change_order(*, session: Session, clock: Clock, **request: Any) -> BilledOrder:
+def change_order(
+    *, session: Session, clock: Clock, settings: Settings, **request: Any
+) -> BilledOrder:
     """A change may change the price and the subsidies: release, change, reserve again."""
     order_id = request["order_id"]
-    changed = orders.change_order(session=session, clock=clock, **request)
+    changed = orders.change_order(
+        session=session,
+        clock=clock,
+        **request,
+        max_order_quantity=settings.max_order_quantity,
+        programme_phone=settings.programme_phone,
+    )
     service.release(session=session, order_id=order_id)
     return BilledOrder(changed, service.reserve(session=session, clock=clock, order_id=order_id))
 
 
-def cancel_order(*, session: Session, clock: Clock, order_id: int) -> Order:
-    cancelled = orders.cancel_order(session=session, clock=clock, order_id=order_id)
+def cancel_order(*, session: Session, clock: Clock, settings: Settings, order_id: int) -> Order:
+    cancelled = orders.cancel_order(
+        session=session, clock=clock, order_id=order_id, programme_phone=settings.programme_phone
+    )
     service.release(session=session, order_id=order_id)
     return cancelled
+
+
+def create_standing_order(
+    *, session: Session, clock: Clock, settings: Settings, **request: Any
+) -> StandingOrder:
+    """core.standing.create_standing_order, its portions within the settings' limit."""
+    return standing.create_standing_order(
+        session=session, clock=clock, **request, max_order_quantity=settings.max_order_quantity
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +166,9 @@ class PausedMeals:
     kept: list[int]  # orders already locked for the kitchen: someone must tell it
 
 
-def pause_meals(*, session: Session, clock: Clock, elder_id: int, pause_in: Any) -> PausedMeals:
+def pause_meals(
+    *, session: Session, clock: Clock, settings: Settings, elder_id: int, pause_in: Any
+) -> PausedMeals:
     """core.elders.pause_meals, then cancel the elder's orders in the period that can still be
     cancelled (a hospital stay should not leave meals cooked for nobody); those past their
     cutoff are kept and named."""
@@ -142,7 +186,7 @@ def pause_meals(*, session: Session, clock: Clock, elder_id: int, pause_in: Any)
     cancelled, kept = [], []
     for order in in_period:
         try:
-            cancel_order(session=session, clock=clock, order_id=saved(order.id))
+            cancel_order(session=session, clock=clock, settings=settings, order_id=saved(order.id))
             cancelled.append(saved(order.id))
         except (CutoffPassed, OrderNotChangeable):
             kept.append(saved(order.id))
@@ -153,12 +197,14 @@ def run_cutoff(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     site_id: int,
     service_date: date,
     slot: Slot,
     early: bool = False,
 ) -> CutoffResult:
-    """Close the slot, then reserve for the orders the standing orders just made."""
+    """Close the slot, then reserve for the orders the standing orders just made (placed by
+    the order rules with the settings' limits)."""
     result = cutoff.run_cutoff(
         session=session,
         clock=clock,
@@ -166,6 +212,8 @@ def run_cutoff(
         service_date=service_date,
         slot=slot,
         early=early,
+        max_order_quantity=settings.max_order_quantity,
+        order_horizon_days=settings.order_horizon_days,
     )
     unbilled = session.exec(
         select(Order.id)
@@ -184,11 +232,25 @@ def run_cutoff(
 
 
 def record_outcome(
-    *, session: Session, clock: Clock, order_id: int, outcome: OrderStatus, by: str
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    order_id: int,
+    outcome: OrderStatus,
+    by: str,
 ) -> Order:
-    """What happened at the door or counter, and the ledger entries it means."""
+    """What happened at the door or counter, and the ledger entries it means; nobody at the
+    door raises a welfare alert, escalated by the settings' window to their duty line."""
     order = orders.record_outcome(
-        session=session, clock=clock, order_id=order_id, outcome=outcome, by=by
+        session=session,
+        clock=clock,
+        order_id=order_id,
+        outcome=outcome,
+        by=by,
+        welfare_ack_minutes=settings.welfare_ack_minutes,
+        duty_phone=settings.duty_phone,
+        duty_chat_id=settings.duty_chat_id,
     )
     service.post(session=session, clock=clock, order_id=order_id)
     return order
@@ -198,17 +260,23 @@ def undo_outcome(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     actor: str,
     order_id: int,
     by: str,
     admin: bool = False,
 ) -> orders.Undone:
-    """Take back a mark at the door or the counter within `undo_minutes` (the one who made it,
-    recorded as `by`, or the admin): the order waits again, the ledger gets reversal entries,
-    the budget is held again, a welfare alert it raised is withdrawn, and the audit log says
-    who (`actor`) took back what."""
+    """Take back a mark at the door or the counter within the settings' `undo_minutes` (the
+    one who made it, recorded as `by`, or the admin): the order waits again, the ledger gets
+    reversal entries, the budget is held again, a welfare alert it raised is withdrawn, and the
+    audit log says who (`actor`) took back what."""
     undone = orders.undo_outcome(
-        session=session, clock=clock, order_id=order_id, by=by, admin=admin
+        session=session,
+        clock=clock,
+        order_id=order_id,
+        by=by,
+        admin=admin,
+        undo_minutes=settings.undo_minutes,
     )
     undo.unpost(session=session, clock=clock, order_id=order_id, reason=f"undo:{undone.was.value}")
     audit.record(

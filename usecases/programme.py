@@ -65,6 +65,7 @@ from core.schemas import (
     Schema,
     SiteCreate,
 )
+from core.settings import Settings
 from core.sites import district_of, street_of
 from core.types import ElderStatus, Slot
 from core.validation import invalid_input_from
@@ -536,9 +537,10 @@ def _python_type(column: sa.Column[Any]) -> type | None:
 
 
 def import_setup(
-    *, session: Session, clock: Clock, actor: str, document: dict[str, Any]
+    *, session: Session, clock: Clock, settings: Settings, actor: str, document: dict[str, Any]
 ) -> Imported:
-    """Add the file's set-up to this programme (see the module's note); the caller commits."""
+    """Add the file's set-up to this programme (see the module's note; standing orders by the
+    settings' limits, as any order); the caller commits."""
     if document.get("format") != FORMAT or document.get("version") != VERSION:
         raise SetupFileInvalid()
     imported = Imported()
@@ -683,7 +685,7 @@ def import_setup(
     _import_menus(session, clock, actor, document, imported, sites, dishes)
     _import_policy(session, document, imported, sites)
     if "elders" in document:
-        _import_elders(session, clock, actor, document, imported, communities, sites)
+        _import_elders(session, clock, settings, actor, document, imported, communities, sites)
     audit.record(
         session=session,
         clock=clock,
@@ -892,6 +894,7 @@ def _import_policy(
 def _import_elders(
     session: Session,
     clock: Clock,
+    settings: Settings,
     actor: str,
     document: dict[str, Any],
     imported: Imported,
@@ -936,6 +939,7 @@ def _import_elders(
                 ordering.create_standing_order(
                     session=session,
                     clock=clock,
+                    settings=settings,
                     elder_id=saved(elder.id),
                     site_id=_ref(sites, order.get("site")),
                     **{k: order[k] for k in STANDING_FIELDS if k in order},

@@ -11,6 +11,7 @@ from core import audit
 from core.clock import Clock
 from core.errors import NotAKitchen, SiteNotFound, SlotStillOpen
 from core.models import MealSlot, Site, SlotCutoff, saved
+from core.settings import Settings
 from core.sites import cutoff_at
 from core.types import OrderStatus, SiteKind, Slot
 from routing import links, planning
@@ -199,6 +200,7 @@ def record_stop(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     route_id: int,
     order_id: int,
     outcome: OrderStatus,
@@ -218,6 +220,7 @@ def record_stop(
     ordering.record_outcome(
         session=session,
         clock=clock,
+        settings=settings,
         order_id=order_id,
         outcome=outcome,
         by=f"rider:{route.rider_id}",
@@ -246,6 +249,7 @@ def undo_stop(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     route_id: int,
     order_id: int,
     actor: str,
@@ -260,7 +264,12 @@ def undo_stop(
     if marks.sent_before(session, clock, key=key, actor=actor, mark="undo", order_id=order_id):
         return position
     undone = ordering.undo_outcome(
-        session=session, clock=clock, actor=actor, order_id=order_id, by=f"rider:{route.rider_id}"
+        session=session,
+        clock=clock,
+        settings=settings,
+        actor=actor,
+        order_id=order_id,
+        by=f"rider:{route.rider_id}",
     )
     marks.answered(session, key, undone.was.value)
     return position

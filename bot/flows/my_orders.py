@@ -105,7 +105,9 @@ def ask_cancel(turn: Turn, order_id: int) -> list[Say]:
 
 def cancel(turn: Turn, order_id: int) -> list[Say]:
     order = _own_order(turn, order_id)
-    ordering.cancel_order(session=turn.session, clock=turn.clock, order_id=saved(order.id))
+    ordering.cancel_order(
+        session=turn.session, clock=turn.clock, settings=turn.settings, order_id=saved(order.id)
+    )
     text = turn.t(
         texts.CANCELLED,
         date=i18n.weekday_and_day(order.service_date, turn.locale),
@@ -178,6 +180,7 @@ def change(turn: Turn, order_id: int, item_id: int, quantity: int, mode_letter: 
     changed = ordering.change_order(
         session=turn.session,
         clock=turn.clock,
+        settings=turn.settings,
         order_id=order.id,
         dish_id=item.choice.dish_id,
         variant=item.choice.variant,

@@ -71,7 +71,11 @@ def code_typed(turn: Turn, code: str) -> list[Say]:
     """A code from staff: a family member's (to order for an elder), or a rider's or a
     community worker's own (their route, or their community's welfare alerts)."""
     linked = redeem_code(
-        session=turn.session, clock=turn.clock, chat_user_id=saved(turn.user.id), code=code
+        session=turn.session,
+        clock=turn.clock,
+        settings=turn.settings,
+        chat_user_id=saved(turn.user.id),
+        code=code,
     )
     if linked is None:
         return [Say(LinkCodeInvalid().render(turn.locale), keyboard="contact")]

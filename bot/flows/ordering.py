@@ -380,6 +380,7 @@ def place(
         placed = ordering.place_order(
             session=turn.session,
             clock=turn.clock,
+            settings=turn.settings,
             elder_id=elder.id,
             site_id=item.site.id,
             service_date=item.service_date,

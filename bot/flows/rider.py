@@ -86,7 +86,7 @@ def rider_route(turn: Turn, edit: bool = False) -> list[Say]:
         for s in view.stops
         if s.outcome_at is not None
         and s.status != OrderStatus.locked
-        and undo_deadline(s.outcome_at) >= now
+        and undo_deadline(s.outcome_at, undo_minutes=turn.settings.undo_minutes) >= now
         and route.service_date == now.date()
     ]
     undo: Buttons = []
@@ -130,6 +130,7 @@ def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list
         position = routing_runs.undo_stop(
             session=turn.session,
             clock=turn.clock,
+            settings=turn.settings,
             route_id=route_id,
             order_id=order_id,
             actor=f"chat:{turn.user.id}",
@@ -158,6 +159,7 @@ def rider_outcome(turn: Turn, route_id: int, order_id: int, letter: str) -> list
     routing_runs.record_stop(
         session=turn.session,
         clock=turn.clock,
+        settings=turn.settings,
         route_id=route_id,
         order_id=order_id,
         outcome=outcome,

@@ -349,6 +349,7 @@ def standing_make(
     create_standing_order(
         session=turn.session,
         clock=turn.clock,
+        settings=turn.settings,
         elder_id=saved(elder.id),
         site_id=saved(site.id),
         slot=slot,

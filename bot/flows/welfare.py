@@ -11,6 +11,7 @@ def acknowledge_alert(turn: Turn, alert_id: int, how: str) -> list[Say]:
     welfare.acknowledge(
         session=turn.session,
         clock=turn.clock,
+        settings=turn.settings,
         chat_user_id=saved(turn.user.id),
         alert_id=alert_id,
         how=how,

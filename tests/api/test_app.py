@@ -12,7 +12,7 @@ from core.db import Database
 from core.orders import place_order
 from core.types import Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, log_in, make_staff
+from tests.factories import ORDER_LIMITS, Factory, log_in, make_staff
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def one_order(empty_database, clock):
             variant="regular",
             quantity=2,
             idempotency_key="api-test",
+            **ORDER_LIMITS,
         )
         return site
 

@@ -403,6 +403,23 @@ def test_a_mark_is_taken_back_within_minutes_and_refused_after_in_her_language(c
     assert "撤销" not in client.get("/counter?lang=zh_CN").text
 
 
+def test_the_undo_window_is_the_apps_settings(counter):
+    """An app whose settings give 15 minutes to take a mark back: the counter shows it, and a
+    mark ten minutes old is still taken back (the built-in five would refuse it)."""
+    client, _, ids = counter
+    state = client.app.state
+    state.settings = state.settings.model_copy(update={"undo_minutes": 15})
+    headers = _json(client)
+    client.post(f"/api/v1/counter/orders/{ids['dine_in']}/serve", headers=headers)
+    listed = client.get("/api/v1/counter").json()["meals"]
+    until = next(m["undo_until"] for m in listed if m["order_id"] == ids["dine_in"])
+    assert datetime.fromisoformat(until) == datetime(2026, 11, 25, 11, 55, tzinfo=SHANGHAI)
+    state.clock.set(datetime(2026, 11, 25, 11, 50, tzinfo=SHANGHAI))
+    assert "11:55 前" in client.get("/counter?lang=zh_CN").text
+    undone = client.post(f"/api/v1/counter/orders/{ids['dine_in']}/undo", headers=headers)
+    assert undone.status_code == 200 and undone.json()["was"] == "dined_in"
+
+
 def test_only_the_one_who_marked_it_or_the_admin_takes_a_mark_back(counter):
     client, database, ids = counter
     headers = _json(client)

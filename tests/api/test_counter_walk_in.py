@@ -18,7 +18,7 @@ from core.errors import CutoffPassed
 from core.models import Order
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import Factory, closed_lunch, csrf_from, log_in, make_staff
+from tests.factories import SETTINGS, Factory, closed_lunch, csrf_from, log_in, make_staff
 from usecases import ordering
 
 
@@ -40,6 +40,7 @@ def walk_in(empty_database):
         ordering.pause_meals(
             session=session,
             clock=clock,
+            settings=SETTINGS,
             elder_id=away.id,
             pause_in={"start_date": make.today, "end_date": make.today + timedelta(days=2)},
         )
@@ -185,6 +186,7 @@ def test_the_cutoff_is_relaxed_only_for_a_walk_in(walk_in):
         ordering.place_order(
             session=session,
             clock=clock,
+            settings=SETTINGS,
             elder_id=ids["walker"],
             site_id=ids["site"],
             service_date=clock.now().date(),

@@ -17,7 +17,7 @@ from core.i18n import gettext
 from core.models import MealRating, Order
 from core.types import Category, OrderStatus, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, PolicyFactory, log_in, make_staff
+from tests.factories import SETTINGS, Factory, PolicyFactory, log_in, make_staff
 from usecases import ordering
 
 
@@ -29,6 +29,7 @@ def _day(make, site, dish, day, meals):
         order = ordering.place_order(
             session=make.session,
             clock=make.clock,
+            settings=SETTINGS,
             elder_id=elder.id,
             site_id=site.id,
             service_date=day,
@@ -38,12 +39,15 @@ def _day(make, site, dish, day, meals):
             idempotency_key=f"dash-{elder.id}-{day}",
         ).order
         if outcome is None:
-            ordering.cancel_order(session=make.session, clock=make.clock, order_id=order.id)
+            ordering.cancel_order(
+                session=make.session, clock=make.clock, settings=SETTINGS, order_id=order.id
+            )
         else:
             placed.append((order.id, outcome))
     ordering.run_cutoff(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=day,
         slot=Slot.lunch,
@@ -51,7 +55,12 @@ def _day(make, site, dish, day, meals):
     )
     for order_id, outcome in placed:
         ordering.record_outcome(
-            session=make.session, clock=make.clock, order_id=order_id, outcome=outcome, by="rider"
+            session=make.session,
+            clock=make.clock,
+            settings=SETTINGS,
+            order_id=order_id,
+            outcome=outcome,
+            by="rider",
         )
 
 

@@ -29,7 +29,15 @@ from core.orders import place_order
 from core.types import LinkRelation, Slot
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import Factory, csrf_from, log_in, make_staff
+from tests.factories import (
+    ORDER_LIMITS,
+    SETTINGS,
+    WELFARE_LINE,
+    Factory,
+    csrf_from,
+    log_in,
+    make_staff,
+)
 from usecases.elders import redeem_link_code
 
 
@@ -57,8 +65,9 @@ def registry(empty_database):
             dish_id=dish.id,
             variant="regular",
             idempotency_key="registry-1",
+            **ORDER_LIMITS,
         )
-        alert = raise_alert(session=session, clock=clock, order=order, by="rider:1")
+        alert = raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
         son = chat_user_for(
             session=session, telegram_user_id=9_990_001, name="李明", language="zh_CN", clock=clock
         )
@@ -293,7 +302,9 @@ def test_a_link_code_is_shown_once_and_links_the_family_chat(registry):
             language="zh_CN",
             clock=clock,
         )
-        linked = redeem_link_code(session=session, clock=clock, chat_user_id=daughter.id, code=code)
+        linked = redeem_link_code(
+            session=session, clock=clock, settings=SETTINGS, chat_user_id=daughter.id, code=code
+        )
         assert linked.id == ids["li"]
     assert [a for a in audit_actions(database) if a[0] == "issue_link_code"] == [
         ("issue_link_code", f"elder:{ids['li']}", "")
@@ -524,8 +535,9 @@ def test_the_welfare_board_shows_the_steps_and_closes_an_alert_with_its_outcome(
 
 def test_the_welfare_board_gives_the_numbers_to_call(registry):
     """Whoever handles an alert calls: the elder, her family, the community's worker, the
-    duty line, each a tap away."""
+    duty line (the app's settings' number), each a tap away."""
     app, database, _, ids = registry
+    app.state.settings = app.state.settings.model_copy(update={"duty_phone": "020-6666 0000"})
     with database.transaction() as session:
         elder = session.get(Elder, ids["li"])
         session.add(
@@ -542,7 +554,7 @@ def test_the_welfare_board_gives_the_numbers_to_call(registry):
             ("family", "13700000002"),
             ("worker", "13600000001"),
         ]
-        assert calls[-1][0] == "duty"
+        assert calls[-1] == ("duty", "020-6666 0000")
         board = worker.get("/welfare?lang=zh_CN").text
     for number in ("13912345678", "13700000002", "13600000001"):
         assert f'href="tel:{number}"' in board

@@ -12,7 +12,7 @@ from core.orders import place_order
 from core.schemas import MealSlotCreate
 from core.types import ServiceMode, SiteKind, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, log_in, make_staff
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, Factory, log_in, make_staff
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def setup(empty_database):
                 variant=variant,
                 mode=ServiceMode.delivery,
                 idempotency_key=f"k{elder.id}",
+                **ORDER_LIMITS,
             )
         canteen = make.site(serves=[community])
         ids = kitchen.id, canteen.id
@@ -74,6 +75,7 @@ def test_the_list_is_marked_not_final_until_cutoff_then_final(setup):
             service_date=clock.now().date(),
             slot=Slot.lunch,
             early=True,
+            **CUTOFF_LIMITS,
         )
     assert (
         client.get(f"/api/v1/kitchens/{kitchen_id}/production?date=2026-11-25").json()["final"]

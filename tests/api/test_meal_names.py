@@ -13,7 +13,7 @@ from core.clock import FixedClock
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_route, log_in, make_staff
+from tests.factories import SETTINGS, Factory, kitchen_with_route, log_in, make_staff
 from usecases import routing as routing_runs
 
 MEAL_CODES = re.compile(r"\b(breakfast|lunch|dinner)\b", re.IGNORECASE)
@@ -63,6 +63,7 @@ def day_with_a_route(empty_database):
         routing_runs.record_stop(
             session=session,
             clock=clock,
+            settings=SETTINGS,
             route_id=route_id,
             order_id=orders[0],
             outcome=OrderStatus.no_answer,

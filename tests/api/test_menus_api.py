@@ -14,7 +14,7 @@ from core.clock import FixedClock
 from core.models import Dish, Menu, MenuItem, Order
 from core.types import Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, csrf_from, log_in, make_staff
+from tests.factories import SETTINGS, Factory, csrf_from, log_in, make_staff
 from usecases import ordering
 
 
@@ -208,6 +208,7 @@ def test_a_new_price_does_not_change_the_price_of_orders_already_placed(world):
         placed = ordering.place_order(
             session=session,
             clock=clock,
+            settings=SETTINGS,
             elder_id=ids["elder"],
             site_id=ids["site"],
             service_date=clock.now().date(),

@@ -18,7 +18,7 @@ from core.models import Elder, Menu, MenuItem, Order, Site
 from core.orders import cancel_order, place_order
 from core.types import OrderSource, OrderStatus, Slot
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import Factory, csrf_from, log_in, make_staff
+from tests.factories import ORDER_LIMITS, SETTINGS, Factory, csrf_from, log_in, make_staff
 
 
 @pytest.fixture
@@ -44,6 +44,7 @@ def world(empty_database):
             dish_id=other_dishes[0].id,
             variant="regular",
             idempotency_key="stranger-lunch",
+            **ORDER_LIMITS,
         )
 
         def item(dish, variant="regular", slot="lunch", day=make.today):
@@ -278,9 +279,15 @@ def busy_day(world):
                 dish_id=dish,
                 variant="regular",
                 idempotency_key=f"busy-{n}",
+                **ORDER_LIMITS,
             )
             if n == 0:
-                cancel_order(session=session, clock=clock, order_id=order.id)
+                cancel_order(
+                    session=session,
+                    clock=clock,
+                    order_id=order.id,
+                    programme_phone=SETTINGS.programme_phone,
+                )
     return app, ids
 
 

@@ -12,6 +12,7 @@ from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Elder, Order
+from core.settings import Settings
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
 from tests.conftest import SHANGHAI
@@ -156,6 +157,24 @@ def test_links_work_through_their_day_and_the_margin_then_say_they_have_expired(
         english = client.get(f"/api/v1/routes/{route_id}?key={route}&lang=en").json()
         assert english["error"] == "link_expired"
         assert "no longer works" in english["message"]
+
+
+def test_links_work_for_the_margin_of_the_apps_settings(empty_database):
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        route_id, orders = kitchen_with_route(Factory(session, clock), elders=1)
+    route, box = route_key(empty_database, route_id), stop_key(empty_database, orders[0])
+    app = create_app(database=empty_database, clock=clock, settings=Settings(link_margin_hours=2))
+    with TestClient(app) as client:
+        clock.set(datetime(2026, 11, 26, 1, 59, tzinfo=SHANGHAI))
+        assert client.get(f"/api/v1/routes/{route_id}?key={route}").status_code == 200
+        clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=SHANGHAI))  # the default's 6 h are not up
+        for url in (
+            f"/api/v1/routes/{route_id}?key={route}",
+            f"/api/v1/stops/{orders[0]}?key={box}",
+        ):
+            late = client.get(url)
+            assert late.status_code == 403 and late.json()["error"] == "link_expired", url
 
 
 def test_the_admin_withdraws_a_routes_links_and_a_new_sheet_carries_new_ones(route):

@@ -28,7 +28,15 @@ from core.models import Elder, ElderLink, ElderPause, EmergencyContact, Order, W
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
 from tests.conftest import SHANGHAI
-from tests.factories import PASSWORD, Factory, csrf_from, kitchen_with_route, make_staff, route_key
+from tests.factories import (
+    PASSWORD,
+    WELFARE_LINE,
+    Factory,
+    csrf_from,
+    kitchen_with_route,
+    make_staff,
+    route_key,
+)
 
 ROLES = [None, *Role]  # None: nobody logged in
 
@@ -345,7 +353,7 @@ def _registry_records(make: Factory, elder: Elder, order: Order) -> dict:
         elder_id=elder.id,
         pause_in={"start_date": start, "end_date": start + timedelta(days=2)},
     )
-    alert = raise_alert(session=session, clock=clock, order=order, by="rider:1")
+    alert = raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
     return {"elder": elder.id, "link": link.id, "pause": pause.id, "alert": alert.id}
 
 

@@ -13,7 +13,7 @@ from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import ChatUser, CommunityWorker, Rider
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, csrf_from, log_in, lunch_kitchen, make_staff
+from tests.factories import SETTINGS, Factory, csrf_from, log_in, lunch_kitchen, make_staff
 from usecases import chat_links
 
 
@@ -51,7 +51,7 @@ def test_the_admin_issues_a_riders_chat_code_on_the_page_and_it_links_the_chat(p
         session.add(chat)
         session.flush()
         linked = chat_links.redeem_code(
-            session=session, clock=clock, chat_user_id=chat.id, code=code
+            session=session, clock=clock, settings=SETTINGS, chat_user_id=chat.id, code=code
         )
     assert linked is not None and (linked.kind, linked.name) == ("rider", "骑手丙")
     with database.reading() as session:

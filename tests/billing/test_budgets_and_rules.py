@@ -11,7 +11,7 @@ from billing.periods import budget_period, fund_name
 from billing.settlement import fund_reports, month_range
 from core.i18n import Bilingual
 from core.types import Category, OrderStatus, Slot
-from tests.factories import PolicyFactory
+from tests.factories import SETTINGS, PolicyFactory
 from usecases import ordering
 
 DECEMBER_FIRST = date(2026, 12, 1)
@@ -26,6 +26,7 @@ def place(make, elder, site, dish, *, key, day=None, quantity=1):
     return ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=day or make.today,
@@ -68,7 +69,9 @@ def test_cancelling_gives_back_to_the_budget_of_the_meals_month(make, policy, se
     policy.rule(charity, fund_id=fund.id, amount_fen=300)
     place(make, elder, site, dishes[0], key="nov")
     december = place(make, elder, site, dishes[0], key="dec", day=DECEMBER_FIRST)
-    ordering.cancel_order(session=session, clock=make.clock, order_id=december.order.id)
+    ordering.cancel_order(
+        session=session, clock=make.clock, settings=SETTINGS, order_id=december.order.id
+    )
     assert budgets(session, fund.id) == {"2026-11": (1000, 300), "2026-12": (1000, 0)}
 
 
@@ -123,6 +126,7 @@ def test_a_fund_report_counts_portions_as_well_as_orders(make, policy, session):
     ordering.run_cutoff(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=make.today,
         slot=Slot.lunch,
@@ -132,6 +136,7 @@ def test_a_fund_report_counts_portions_as_well_as_orders(make, policy, session):
         ordering.record_outcome(
             session=session,
             clock=make.clock,
+            settings=SETTINGS,
             order_id=placed.order.id,
             outcome=OrderStatus.delivered,
             by="rider",

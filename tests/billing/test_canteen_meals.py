@@ -15,7 +15,7 @@ from core.clock import FixedClock
 from core.models import Order
 from core.types import OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, PolicyFactory, closed_lunch
+from tests.factories import SETTINGS, Factory, PolicyFactory, closed_lunch
 from usecases import counter, ordering
 
 NOVEMBER = month_range("2026-11")
@@ -39,10 +39,17 @@ def test_canteen_meals_are_claimed_billed_and_counted_like_deliveries(session):
     )
     make.clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
     for order_id in (dined, picked):
-        counter.serve(session=session, clock=make.clock, actor="staff:canteen", order_id=order_id)
+        counter.serve(
+            session=session,
+            clock=make.clock,
+            settings=SETTINGS,
+            actor="staff:canteen",
+            order_id=order_id,
+        )
     ordering.record_outcome(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         order_id=delivered,
         outcome=OrderStatus.delivered,
         by="rider:1",
@@ -51,6 +58,7 @@ def test_canteen_meals_are_claimed_billed_and_counted_like_deliveries(session):
     left = counter.not_collected(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         actor="staff:canteen",
         site_id=site.id,
         service_date=make.today,

@@ -15,7 +15,7 @@ from core.clock import FixedClock
 from core.errors import DomainError
 from core.types import OrderStatus, Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, PolicyFactory
+from tests.factories import SETTINGS, Factory, PolicyFactory
 from usecases import ordering
 
 
@@ -31,6 +31,7 @@ def place(make, elder, site, dish, *, key, day=None, slot=Slot.lunch):
     return ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=day or make.today,
@@ -43,7 +44,12 @@ def place(make, elder, site, dish, *, key, day=None, slot=Slot.lunch):
 
 def serve(make, order_id, outcome=OrderStatus.delivered):
     return ordering.record_outcome(
-        session=make.session, clock=make.clock, order_id=order_id, outcome=outcome, by="rider-1"
+        session=make.session,
+        clock=make.clock,
+        settings=SETTINGS,
+        order_id=order_id,
+        outcome=outcome,
+        by="rider-1",
     )
 
 
@@ -51,6 +57,7 @@ def lock(make, site, day=None):
     ordering.run_cutoff(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=day or make.today,
         slot=Slot.lunch,
@@ -97,7 +104,9 @@ def test_placing_reserves_cancelling_releases(make, policy, session):
     session.expire_all()
     assert committed(session, fund.id) == 300
     assert session.get(Charge, billed.order.id).elder_fen == 1200
-    ordering.cancel_order(session=session, clock=make.clock, order_id=billed.order.id)
+    ordering.cancel_order(
+        session=session, clock=make.clock, settings=SETTINGS, order_id=billed.order.id
+    )
     session.expire_all()
     assert committed(session, fund.id) == 0
     statuses = session.exec(select(Reservation.status)).all()
@@ -214,6 +223,7 @@ def test_a_fund_with_room_for_ten_meals_pays_for_exactly_ten_of_a_hundred_racing
             billed = ordering.place_order(
                 session=session,
                 clock=clock,
+                settings=SETTINGS,
                 elder_id=elder_id,
                 site_id=site_id,
                 service_date=date(2026, 11, 25),
@@ -253,6 +263,7 @@ def test_an_elders_monthly_cap_holds_under_racing_orders(empty_database):
                 return ordering.place_order(
                     session=session,
                     clock=clock,
+                    settings=SETTINGS,
                     elder_id=elder_id,
                     site_id=site_id,
                     service_date=day,

@@ -8,7 +8,7 @@ from sqlmodel import select
 from billing.models import Reservation, ReservationStatus
 from core.models import Order
 from core.types import OrderStatus, Slot
-from tests.factories import PolicyFactory
+from tests.factories import SETTINGS, PolicyFactory
 from usecases import ordering
 
 
@@ -22,6 +22,7 @@ def test_a_pause_cancels_open_orders_in_its_period_and_names_the_locked_ones(mak
         return ordering.place_order(
             session=session,
             clock=make.clock,
+            settings=SETTINGS,
             elder_id=elder.id,
             site_id=site.id,
             service_date=day,
@@ -38,6 +39,7 @@ def test_a_pause_cancels_open_orders_in_its_period_and_names_the_locked_ones(mak
     ordering.run_cutoff(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=today,
         slot=Slot.lunch,
@@ -46,6 +48,7 @@ def test_a_pause_cancels_open_orders_in_its_period_and_names_the_locked_ones(mak
     paused = ordering.pause_meals(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         pause_in={"start_date": today, "end_date": today + timedelta(days=1)},
     )

@@ -19,7 +19,7 @@ from billing.errors import (
 from billing.models import LedgerEntry, Share, SubsidyRule
 from billing.settlement import funder_statements, month_range
 from core.types import Category, Slot
-from tests.factories import PolicyFactory, lunch_delivered
+from tests.factories import SETTINGS, PolicyFactory, lunch_delivered
 from usecases import ordering, policy
 
 ADMIN = "staff:admin"
@@ -82,6 +82,7 @@ def test_a_new_version_never_alters_meals_already_posted(make, rules, session):
     placed = ordering.place_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=tomorrow,
@@ -146,6 +147,7 @@ def test_a_periods_budget_is_set_ahead_and_never_below_what_is_committed(make, r
     ordering.place_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -270,6 +272,7 @@ def test_an_elders_monthly_cap_carries_on_across_a_rules_versions(make, rules, s
         return ordering.place_order(
             session=session,
             clock=make.clock,
+            settings=SETTINGS,
             elder_id=elder.id,
             site_id=site.id,
             service_date=day,

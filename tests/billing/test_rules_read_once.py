@@ -11,7 +11,7 @@ from billing.models import Charge, Share
 from billing.policy import BillingPolicyIn, PeriodBudget, RuleDraft
 from core.models import Order
 from core.types import Slot
-from tests.factories import PolicyFactory, kitchen_with_standing_orders
+from tests.factories import SETTINGS, PolicyFactory, kitchen_with_standing_orders
 from usecases import ordering, policy
 
 ADMIN = "staff:admin"
@@ -27,6 +27,7 @@ def place(make, elder, site, dish, key):
     return ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -102,6 +103,7 @@ def test_the_meals_of_one_cutoff_each_draw_on_what_the_ones_before_left(make, ru
     ordering.run_cutoff(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=kitchen["kitchen"],
         service_date=make.today,
         slot=Slot.lunch,

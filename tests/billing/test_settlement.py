@@ -26,7 +26,7 @@ from billing.settlement import (
 from core.elders import pause_elder
 from core.models import ElderCategory, Order
 from core.types import Category, OrderStatus, Slot
-from tests.factories import PolicyFactory, lunch_delivered
+from tests.factories import SETTINGS, PolicyFactory, lunch_delivered
 from usecases import ordering
 
 NOVEMBER = month_range("2026-11")
@@ -93,6 +93,7 @@ def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
     billed = ordering.place_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elders[0].id,
         site_id=site.id,
         service_date=make.today,
@@ -104,6 +105,7 @@ def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
     ordering.run_cutoff(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=make.today,
         slot=Slot.dinner,
@@ -112,6 +114,7 @@ def test_each_elders_totals_add_up_their_bill_rows(served, session, make):
     ordering.record_outcome(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         order_id=billed.order.id,
         outcome=OrderStatus.delivered,
         by="rider",
@@ -268,6 +271,7 @@ def test_a_sites_day_far_above_its_usual_is_flagged(make, session):
             ordering.place_order(
                 session=session,
                 clock=make.clock,
+                settings=SETTINGS,
                 elder_id=elder.id,
                 site_id=site.id,
                 service_date=day,
@@ -281,6 +285,7 @@ def test_a_sites_day_far_above_its_usual_is_flagged(make, session):
         ordering.run_cutoff(
             session=session,
             clock=make.clock,
+            settings=SETTINGS,
             site_id=site.id,
             service_date=day,
             slot=Slot.lunch,
@@ -290,6 +295,7 @@ def test_a_sites_day_far_above_its_usual_is_flagged(make, session):
             ordering.record_outcome(
                 session=session,
                 clock=make.clock,
+                settings=SETTINGS,
                 order_id=order_id,
                 outcome=OrderStatus.delivered,
                 by="rider",

@@ -24,7 +24,7 @@ from core.models import (
 from core.types import AlertStatus, LinkRelation, OrderStatus, ServiceMode
 from core.welfare import WITHDRAWN
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import Factory, PolicyFactory, closed_lunch
+from tests.factories import SETTINGS, Factory, PolicyFactory, closed_lunch
 from usecases import counter, ordering
 
 CANTEEN = "staff:canteen"
@@ -84,11 +84,18 @@ def test_a_counter_mark_undone_in_time_reverses_the_ledger_and_holds_the_budget_
     make, fund, dined, _ = lunch
     held = _committed(session, fund)
     price = session.get(Order, dined).total_fen
-    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    counter.serve(
+        session=session, clock=make.clock, settings=SETTINGS, actor=CANTEEN, order_id=dined
+    )
     assert _net(session, dined) == price
     make.clock.set(_at(44))
     undone = ordering.undo_outcome(
-        session=session, clock=make.clock, actor=CANTEEN, order_id=dined, by=CANTEEN
+        session=session,
+        clock=make.clock,
+        settings=SETTINGS,
+        actor=CANTEEN,
+        order_id=dined,
+        by=CANTEEN,
     )
     assert undone.was == OrderStatus.dined_in
     order = session.get(Order, dined)
@@ -101,33 +108,57 @@ def test_a_counter_mark_undone_in_time_reverses_the_ledger_and_holds_the_budget_
     assert _reservations(session, dined) == [ReservationStatus.reserved]
     assert _committed(session, fund) == held  # the ¥5 stays held for this meal
     # Served again: posted again, as if the first mark had never been.
-    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    counter.serve(
+        session=session, clock=make.clock, settings=SETTINGS, actor=CANTEEN, order_id=dined
+    )
     assert _net(session, dined) == price
     assert _reservations(session, dined) == [ReservationStatus.posted]
     assert _committed(session, fund) == held
     # And taken back once more.
     ordering.undo_outcome(
-        session=session, clock=make.clock, actor=CANTEEN, order_id=dined, by=CANTEEN
+        session=session,
+        clock=make.clock,
+        settings=SETTINGS,
+        actor=CANTEEN,
+        order_id=dined,
+        by=CANTEEN,
     )
     assert _net(session, dined) == 0 and _committed(session, fund) == held
 
 
 def test_after_the_window_or_by_someone_else_an_undo_is_refused_and_changes_nothing(session, lunch):
     make, _, dined, delivered = lunch
-    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    counter.serve(
+        session=session, clock=make.clock, settings=SETTINGS, actor=CANTEEN, order_id=dined
+    )
     before = row_counts(session)
     with pytest.raises(MarkNotYours):
         ordering.undo_outcome(
-            session=session, clock=make.clock, actor="staff:other", order_id=dined, by="staff:other"
+            session=session,
+            clock=make.clock,
+            settings=SETTINGS,
+            actor="staff:other",
+            order_id=dined,
+            by="staff:other",
         )
     with pytest.raises(NothingToUndo):
         ordering.undo_outcome(
-            session=session, clock=make.clock, actor=CANTEEN, order_id=delivered, by=CANTEEN
+            session=session,
+            clock=make.clock,
+            settings=SETTINGS,
+            actor=CANTEEN,
+            order_id=delivered,
+            by=CANTEEN,
         )
     make.clock.set(_at(45, hour=11).replace(second=1))  # 5 minutes and a second later
     with pytest.raises(UndoTooLate) as late:
         ordering.undo_outcome(
-            session=session, clock=make.clock, actor=CANTEEN, order_id=dined, by=CANTEEN
+            session=session,
+            clock=make.clock,
+            settings=SETTINGS,
+            actor=CANTEEN,
+            order_id=dined,
+            by=CANTEEN,
         )
     assert late.value.render("zh_CN") != late.value.render("en")
     assert "11:40" in late.value.render("en") and "5" in late.value.render("en")
@@ -138,6 +169,7 @@ def test_after_the_window_or_by_someone_else_an_undo_is_refused_and_changes_noth
     ordering.undo_outcome(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         actor="staff:admin",
         order_id=dined,
         by="staff:admin",
@@ -169,6 +201,7 @@ def test_no_answer_taken_back_withdraws_the_alert_tells_the_family_and_holds_the
     ordering.record_outcome(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         order_id=delivered,
         outcome=OrderStatus.no_answer,
         by=rider,
@@ -178,7 +211,12 @@ def test_no_answer_taken_back_withdraws_the_alert_tells_the_family_and_holds_the
     assert _net(session, delivered) == order.total_fen
     make.clock.set(_at(42))
     ordering.undo_outcome(
-        session=session, clock=make.clock, actor=rider, order_id=delivered, by=rider
+        session=session,
+        clock=make.clock,
+        settings=SETTINGS,
+        actor=rider,
+        order_id=delivered,
+        by=rider,
     )
     alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == delivered)).one()
     assert alert.status == AlertStatus.closed and alert.outcome == WITHDRAWN
@@ -197,6 +235,7 @@ def test_no_answer_taken_back_withdraws_the_alert_tells_the_family_and_holds_the
     ordering.record_outcome(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         order_id=delivered,
         outcome=OrderStatus.delivered,
         by=rider,
@@ -221,13 +260,19 @@ def test_no_answer_again_after_an_undo_raises_the_alert_again(session, lunch):
         ordering.record_outcome(
             session=session,
             clock=make.clock,
+            settings=SETTINGS,
             order_id=delivered,
             outcome=OrderStatus.no_answer,
             by=rider,
         )
         if minute == 40:
             ordering.undo_outcome(
-                session=session, clock=make.clock, actor=rider, order_id=delivered, by=rider
+                session=session,
+                clock=make.clock,
+                settings=SETTINGS,
+                actor=rider,
+                order_id=delivered,
+                by=rider,
             )
     alert = session.exec(select(WelfareAlert).where(WelfareAlert.order_id == delivered)).one()
     assert alert.status == AlertStatus.open and alert.outcome is None
@@ -268,11 +313,20 @@ def test_a_served_notice_not_yet_sent_is_withdrawn_with_the_mark(session, lunch)
             ).all()
         )
 
-    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    counter.serve(
+        session=session, clock=make.clock, settings=SETTINGS, actor=CANTEEN, order_id=dined
+    )
     assert served_notices() == 1
     ordering.undo_outcome(
-        session=session, clock=make.clock, actor=CANTEEN, order_id=dined, by=CANTEEN
+        session=session,
+        clock=make.clock,
+        settings=SETTINGS,
+        actor=CANTEEN,
+        order_id=dined,
+        by=CANTEEN,
     )
     assert served_notices() == 0
-    counter.serve(session=session, clock=make.clock, actor=CANTEEN, order_id=dined)
+    counter.serve(
+        session=session, clock=make.clock, settings=SETTINGS, actor=CANTEEN, order_id=dined
+    )
     assert served_notices() == 1

@@ -152,6 +152,7 @@ def place(make: Factory, elder: Elder, site, dish, day, **extra) -> Order:
     placed = ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=day,
@@ -166,13 +167,19 @@ def served(make: Factory, order: Order, outcome: OrderStatus = OrderStatus.deliv
     ordering.run_cutoff(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=order.site_id,
         service_date=order.service_date,
         slot=Slot(order.slot),
         early=True,
     )
     return ordering.record_outcome(
-        session=make.session, clock=make.clock, order_id=order.id, outcome=outcome, by="rider"
+        session=make.session,
+        clock=make.clock,
+        settings=SETTINGS,
+        order_id=order.id,
+        outcome=outcome,
+        by="rider",
     )
 
 
@@ -509,6 +516,7 @@ def test_a_standing_order_is_paused_resumed_and_stopped(make, session):
     standing = ordering.create_standing_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         slot=Slot.lunch,
@@ -807,6 +815,7 @@ def test_buttons_for_another_elders_things_are_refused_and_write_nothing(make, s
     their_standing = ordering.create_standing_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=theirs.id,
         site_id=site.id,
         slot=Slot.lunch,
@@ -881,6 +890,7 @@ def test_a_double_tap_on_a_pause_day_is_one_pause(make, session):
     standing = ordering.create_standing_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         slot=Slot.lunch,

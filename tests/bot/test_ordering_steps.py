@@ -226,6 +226,28 @@ def test_the_portions_offered_go_up_to_the_setting(make, session):
     assert quantities == [1, 2, 3, 4] and "× 4" in screen.text
 
 
+def test_the_turns_settings_are_the_ones_an_order_is_checked_by(make, session, clock):
+    """The Turn's settings reach the rules in core: its limit on portions, and the programme's
+    number a refusal after the cutoff gives (this canteen has none of its own)."""
+    site, dishes, elder = make.world()
+    site.phone = ""
+    session.add(site)
+    item = item_id(session, site.id, make.today, Slot.lunch, dishes[0].id, "regular")
+    turn = chat_for(make, elder)
+    four = Turn(
+        session,
+        make.clock,
+        SETTINGS.model_copy(update={"max_order_quantity": 4}),
+        turn.user,
+        turn.state,
+    )
+    too_many = refused(session, lambda: press(four, cb.Place(elder.id, item, 5, "-")), DomainError)
+    assert too_many.params == {"low": 1, "high": 4}
+    clock.set(datetime(2026, 11, 25, 9, 31, tzinfo=SHANGHAI))
+    late = refused(session, lambda: press(turn, cb.Place(elder.id, item, 1, "-")), DomainError)
+    assert late.params["phone"] == SETTINGS.programme_phone
+
+
 # -- which number to call ----------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from core.models import ChatNotification, ElderLink, FamilyLinkCode, LinkCodeAtt
 from core.orders import orderable_meals, plan_repeat
 from core.types import LinkRelation, OrderStatus, ServiceMode, Slot
 from tests.conftest import SHANGHAI, row_counts
+from tests.factories import SETTINGS
 from usecases import ordering
 
 REMINDER = time(7, 30)  # the programme's reminder time (MEALAID_REMINDER_TIME)
@@ -56,7 +57,11 @@ def test_a_code_links_once_and_only_for_its_elder(make):
     code = issue_link_code(session=make.session, clock=make.clock, elder_id=elder.id, issued_by="w")
     daughter, stranger = _chat_user(make, 1), _chat_user(make, 2)
     linked = redeem_link_code(
-        session=make.session, clock=make.clock, chat_user_id=daughter.id, code=code.lower()
+        session=make.session,
+        clock=make.clock,
+        chat_user_id=daughter.id,
+        code=code.lower(),
+        programme_phone=SETTINGS.programme_phone,
     )
     assert linked.id == elder.id
     assert [e.id for e in linked_elders(session=make.session, chat_user_id=daughter.id)] == [
@@ -65,7 +70,11 @@ def test_a_code_links_once_and_only_for_its_elder(make):
     # Used: the same answer as a wrong code, and no link for the second person.
     assert (
         redeem_link_code(
-            session=make.session, clock=make.clock, chat_user_id=stranger.id, code=code
+            session=make.session,
+            clock=make.clock,
+            chat_user_id=stranger.id,
+            code=code,
+            programme_phone=SETTINGS.programme_phone,
         )
         is None
     )
@@ -89,7 +98,11 @@ def test_an_expired_code_does_not_work(make):
     daughter = _chat_user(make)
     assert (
         redeem_link_code(
-            session=make.session, clock=make.clock, chat_user_id=daughter.id, code=code
+            session=make.session,
+            clock=make.clock,
+            chat_user_id=daughter.id,
+            code=code,
+            programme_phone=SETTINGS.programme_phone,
         )
         is None
     )
@@ -102,17 +115,29 @@ def test_after_five_wrong_codes_in_an_hour_even_the_right_one_waits(make):
     for _ in range(WRONG_CODES_PER_HOUR):
         assert (
             redeem_link_code(
-                session=make.session, clock=make.clock, chat_user_id=daughter.id, code="AAAA-AAAA"
+                session=make.session,
+                clock=make.clock,
+                chat_user_id=daughter.id,
+                code="AAAA-AAAA",
+                programme_phone=SETTINGS.programme_phone,
             )
             is None
         )
     with pytest.raises(TooManyCodeAttempts):
         redeem_link_code(
-            session=make.session, clock=make.clock, chat_user_id=daughter.id, code=code
+            session=make.session,
+            clock=make.clock,
+            chat_user_id=daughter.id,
+            code=code,
+            programme_phone=SETTINGS.programme_phone,
         )
     make.clock.advance(timedelta(hours=1, minutes=1))
     assert redeem_link_code(
-        session=make.session, clock=make.clock, chat_user_id=daughter.id, code=code
+        session=make.session,
+        clock=make.clock,
+        chat_user_id=daughter.id,
+        code=code,
+        programme_phone=SETTINGS.programme_phone,
     )
     attempts = make.session.exec(select(LinkCodeAttempt)).all()
     assert [a.succeeded for a in attempts].count(False) == WRONG_CODES_PER_HOUR
@@ -148,6 +173,7 @@ def test_same_as_last_time_plans_the_same_variant_and_way_of_serving(make):
     placed = ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -187,6 +213,7 @@ def test_an_elders_month_counts_served_meals_and_upcoming_ones(make):
         dish_id=dishes[0].id,
         variant="regular",
         idempotency_key="a",
+        settings=SETTINGS,
     )
     ordering.place_order(
         **common,
@@ -195,11 +222,13 @@ def test_an_elders_month_counts_served_meals_and_upcoming_ones(make):
         dish_id=dishes[0].id,
         variant="regular",
         idempotency_key="b",
+        settings=SETTINGS,
     )
     make.clock.advance(timedelta(hours=2))
     ordering.run_cutoff(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         site_id=site.id,
         service_date=make.today,
         slot=Slot.lunch,
@@ -207,6 +236,7 @@ def test_an_elders_month_counts_served_meals_and_upcoming_ones(make):
     ordering.record_outcome(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         order_id=served.order.id,
         outcome=OrderStatus.delivered,
         by="rider:1",
@@ -236,6 +266,7 @@ def test_the_cutoff_confirms_each_locked_order_to_the_elders_chats(make):
         ordering.place_order(
             session=make.session,
             clock=make.clock,
+            settings=SETTINGS,
             elder_id=who.id,
             site_id=site.id,
             service_date=make.today,
@@ -249,6 +280,7 @@ def test_the_cutoff_confirms_each_locked_order_to_the_elders_chats(make):
         ordering.run_cutoff(
             session=make.session,
             clock=make.clock,
+            settings=SETTINGS,
             site_id=site.id,
             service_date=make.today,
             slot=Slot.lunch,
@@ -321,6 +353,7 @@ def test_the_morning_reminder_goes_once_to_chat_elders_without_lunch_or_standing
     ordering.place_order(
         session=make.session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=ordered.id,
         site_id=site.id,
         service_date=make.today,
@@ -337,6 +370,7 @@ def test_the_morning_reminder_goes_once_to_chat_elders_without_lunch_or_standing
         slot=Slot.lunch,
         weekdays=[6, 7],  # weekends only: today (Wednesday) they chose not to eat
         start_date=make.today,
+        max_order_quantity=SETTINGS.max_order_quantity,
     )
     pause_elder(
         session=make.session, elder_id=paused.id, start_date=make.today, end_date=make.today

@@ -12,7 +12,7 @@ from core.models import Order
 from core.orders import place_order
 from core.types import Slot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory
+from tests.factories import ORDER_LIMITS, Factory
 
 RACERS = 8
 
@@ -34,6 +34,7 @@ def race(database, clock, keys, elder_id, site_id, dish_id):
                     dish_id=dish_id,
                     variant="regular",
                     idempotency_key=key,
+                    **ORDER_LIMITS,
                 )
             return "placed"
         except errors.DomainError as refusal:

@@ -37,6 +37,7 @@ from core.welfare import (
     raise_alert,
 )
 from tests.conftest import row_counts
+from tests.factories import ORDER_LIMITS, SETTINGS, WELFARE_LINE
 
 
 def refused(session, error_type, call):
@@ -290,6 +291,7 @@ def test_paused_meals_cannot_be_ordered_and_pauses_do_not_overlap_or_start_in_th
             dish_id=dishes[0].id,
             variant="regular",
             idempotency_key="paused-1",
+            **ORDER_LIMITS,
         )
     for values, error_type, field in [
         (
@@ -373,8 +375,11 @@ def _alert_for(make, session, community=None, key="a"):
         dish_id=dishes[0].id,
         variant="regular",
         idempotency_key=f"alert-{key}",
+        **ORDER_LIMITS,
     )
-    return elder, raise_alert(session=session, clock=make.clock, order=order, by="rider:1")
+    return elder, raise_alert(
+        session=session, clock=make.clock, order=order, by="rider:1", **WELFARE_LINE
+    )
 
 
 def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(make, session):
@@ -397,7 +402,9 @@ def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(ma
         clock=make.clock,
     )
     make.clock.advance(timedelta(minutes=1))
-    escalate_due(session=session, clock=make.clock)  # passed on at once already: nothing due
+    escalate_due(
+        session=session, clock=make.clock, **WELFARE_LINE
+    )  # passed on at once already: nothing due
     make.clock.advance(timedelta(minutes=2))
     acknowledge(
         session=session,
@@ -405,8 +412,9 @@ def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(ma
         alert_id=alert.id,
         chat_user_id=daughter.id,
         how="coming",
+        duty_chat_id=SETTINGS.duty_chat_id,
     )
-    (shown,) = alert_board(session=session, community_ids={east.id})
+    (shown,) = alert_board(session=session, community_ids={east.id}, duty_phone=SETTINGS.duty_phone)
     assert (shown.id, shown.elder, shown.community) == (alert.id, elder.name, "东山")
     assert shown.status == AlertStatus.acknowledged
     assert (shown.acknowledged_by, shown.acknowledged_at) == ("李嘉欣", make.clock.now())
@@ -418,8 +426,11 @@ def test_the_board_shows_open_alerts_with_their_steps_within_ones_communities(ma
         "escalated_to_duty",
         "acknowledged_coming",
     ]
-    assert {a.id for a in alert_board(session=session, community_ids=None)} == {alert.id, other.id}
-    assert alert_board(session=session, community_ids=set()) == []
+    assert {
+        a.id
+        for a in alert_board(session=session, community_ids=None, duty_phone=SETTINGS.duty_phone)
+    } == {alert.id, other.id}
+    assert alert_board(session=session, community_ids=set(), duty_phone=SETTINGS.duty_phone) == []
 
 
 def test_an_alert_is_closed_once_with_its_outcome(make, session):
@@ -438,9 +449,14 @@ def test_an_alert_is_closed_once_with_its_outcome(make, session):
         by="staff:wang",
         outcome="在社区医院，平安",
     )
-    assert alert_board(session=session, community_ids=None) == []
+    assert alert_board(session=session, community_ids=None, duty_phone=SETTINGS.duty_phone) == []
     since = make.clock.now() - timedelta(hours=1)
-    (closed,) = alert_board(session=session, community_ids=None, include_closed_since=since)
+    (closed,) = alert_board(
+        session=session,
+        community_ids=None,
+        include_closed_since=since,
+        duty_phone=SETTINGS.duty_phone,
+    )
     assert (closed.closed_by, closed.outcome) == ("wang", "在社区医院，平安")
     assert closed.steps[-1].kind == "closed"
     refused(

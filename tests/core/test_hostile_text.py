@@ -19,6 +19,7 @@ from core.types import Slot
 from core.validation import text_problem
 from tests.conftest import SHANGHAI, row_counts
 from tests.core.test_registry import elder_values
+from tests.factories import ORDER_LIMITS
 
 # Saturday 5 December 2026 in Shanghai.
 TODAY = FixedClock(datetime(2026, 12, 5, 10, 0, tzinfo=SHANGHAI))
@@ -184,6 +185,7 @@ def test_an_idempotency_key_with_control_characters_is_refused(make, session, ke
             dish_id=dishes[0].id,
             variant="regular",
             idempotency_key=key,
+            **ORDER_LIMITS,
         ),
     )
     assert error.params["field_code"] == "idempotency_key"

@@ -27,6 +27,7 @@ from core.models import Menu, MenuItem, Order
 from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
 from core.types import Slot, Texture
 from tests.conftest import row_counts
+from tests.factories import SETTINGS
 from usecases import ordering
 
 
@@ -135,6 +136,7 @@ def test_changing_a_price_leaves_orders_already_placed_at_their_price(make, sess
     billed = ordering.place_order(
         session=session,
         clock=clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -158,6 +160,7 @@ def test_changing_a_price_leaves_orders_already_placed_at_their_price(make, sess
     new = ordering.place_order(
         session=session,
         clock=clock,
+        settings=SETTINGS,
         elder_id=other.id,
         site_id=site.id,
         service_date=make.today,
@@ -174,6 +177,7 @@ def test_an_ordered_item_cannot_be_taken_off_the_menu_an_unordered_one_can(make,
     placed = ordering.place_order(
         session=session,
         clock=clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -202,6 +206,7 @@ def test_republishing_a_menu_that_has_orders_is_refused_and_changes_nothing(make
     ordering.place_order(
         session=session,
         clock=clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,

@@ -14,6 +14,7 @@ from core.sites import nearby_sites
 from core.standing import create_standing_order
 from core.types import ServiceMode, Slot
 from tests.conftest import row_counts
+from tests.factories import ORDER_LIMITS, SETTINGS
 
 
 def order(make, elder, site, dish, mode, key):
@@ -28,6 +29,7 @@ def order(make, elder, site, dish, mode, key):
         variant="regular",
         mode=mode,
         idempotency_key=key,
+        **ORDER_LIMITS,
     )
 
 
@@ -45,10 +47,20 @@ def test_an_elder_from_elsewhere_may_eat_in_or_pick_up_but_not_have_it_delivered
     # ... and may not turn that meal into a delivery afterwards.
     with pytest.raises(errors.OutsideServiceArea):
         change_order(
-            session=session, clock=make.clock, order_id=placed.id, mode=ServiceMode.delivery
+            session=session,
+            clock=make.clock,
+            order_id=placed.id,
+            mode=ServiceMode.delivery,
+            max_order_quantity=SETTINGS.max_order_quantity,
+            programme_phone=SETTINGS.programme_phone,
         )
     changed = change_order(
-        session=session, clock=make.clock, order_id=placed.id, mode=ServiceMode.pickup
+        session=session,
+        clock=make.clock,
+        order_id=placed.id,
+        mode=ServiceMode.pickup,
+        max_order_quantity=SETTINGS.max_order_quantity,
+        programme_phone=SETTINGS.programme_phone,
     )
     assert changed.mode == ServiceMode.pickup
 
@@ -66,8 +78,12 @@ def test_a_standing_order_from_elsewhere_is_for_the_canteen_not_the_doorstep(mak
         start_date=make.today,
     )
     with pytest.raises(errors.OutsideServiceArea):
-        create_standing_order(**values, mode=ServiceMode.delivery)
-    assert create_standing_order(**values, mode=ServiceMode.dine_in).weekdays == [1, 3, 5]
+        create_standing_order(
+            **values, mode=ServiceMode.delivery, max_order_quantity=SETTINGS.max_order_quantity
+        )
+    assert create_standing_order(
+        **values, mode=ServiceMode.dine_in, max_order_quantity=SETTINGS.max_order_quantity
+    ).weekdays == [1, 3, 5]
 
 
 def test_distance_is_great_circle_metres():

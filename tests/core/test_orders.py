@@ -15,6 +15,7 @@ from core.models import MealSlot, MenuItem, Order, table_of
 from core.orders import PlacedOrder, cancel_order, change_order, place_order, repeat_last_order
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot, Texture
 from tests.conftest import SHANGHAI, row_counts
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, SETTINGS
 
 
 def order(make, elder, site, dish, *, variant="regular", key=None, **overrides):
@@ -33,7 +34,7 @@ def order(make, elder, site, dish, *, variant="regular", key=None, **overrides):
         f"{overrides.get('service_date', make.today)}-{overrides.get('slot', 'lunch')}",
     )
     values.update(overrides)
-    return place_order(**values)
+    return place_order(**values, **ORDER_LIMITS)
 
 
 def assert_refused(session, error_type, call):
@@ -126,6 +127,7 @@ def test_a_locked_slot_refuses_orders_even_before_its_cutoff_time(make, session,
         service_date=make.today,
         slot=Slot.lunch,
         early=True,
+        **CUTOFF_LIMITS,
     )
     assert_refused(session, errors.CutoffPassed, lambda: order(make, elder, site, dishes[0]))
 
@@ -194,7 +196,12 @@ def test_the_database_itself_refuses_a_duplicate_key_and_a_second_live_meal(make
     for changes in ({"slot": "dinner"}, {"idempotency_key": "k2"}):
         with pytest.raises(IntegrityError), session.begin_nested():
             session.execute(sa.insert(Order).values({**columns, **changes}))
-    cancel_order(session=session, clock=make.clock, order_id=first.id)
+    cancel_order(
+        session=session,
+        clock=make.clock,
+        order_id=first.id,
+        programme_phone=SETTINGS.programme_phone,
+    )
     with session.begin_nested():  # a cancelled order no longer blocks the meal
         session.execute(sa.insert(Order).values({**columns, "idempotency_key": "k3"}))
 
@@ -205,7 +212,12 @@ def test_a_second_order_for_the_same_meal_is_refused_until_the_first_is_cancelle
     assert_refused(
         session, errors.AlreadyOrdered, lambda: order(make, elder, site, dishes[1], key="b")
     )
-    cancel_order(session=session, clock=make.clock, order_id=first.id)
+    cancel_order(
+        session=session,
+        clock=make.clock,
+        order_id=first.id,
+        programme_phone=SETTINGS.programme_phone,
+    )
     assert order(make, elder, site, dishes[1], key="c").status == OrderStatus.placed
 
 
@@ -275,6 +287,8 @@ def test_change_before_cutoff_updates_the_snapshot(make, session):
         dish_id=dishes[1].id,
         variant="soft",
         quantity=2,
+        max_order_quantity=SETTINGS.max_order_quantity,
+        programme_phone=SETTINGS.programme_phone,
     )
     assert (changed.dish_id, changed.variant, changed.texture, changed.total_fen) == (
         dishes[1].id,
@@ -293,13 +307,25 @@ def test_a_change_that_breaks_a_rule_is_refused_and_leaves_the_order_as_it_was(m
         session,
         errors.AllergenConflict,
         lambda: change_order(
-            session=session, clock=make.clock, order_id=placed.id, dish_id=dishes[1].id
+            session=session,
+            clock=make.clock,
+            order_id=placed.id,
+            dish_id=dishes[1].id,
+            max_order_quantity=SETTINGS.max_order_quantity,
+            programme_phone=SETTINGS.programme_phone,
         ),
     )
     assert_refused(
         session,
         errors.InvalidQuantity,
-        lambda: change_order(session=session, clock=make.clock, order_id=placed.id, quantity=0),
+        lambda: change_order(
+            session=session,
+            clock=make.clock,
+            order_id=placed.id,
+            quantity=0,
+            max_order_quantity=SETTINGS.max_order_quantity,
+            programme_phone=SETTINGS.programme_phone,
+        ),
     )
     session.expire_all()
     again = session.get(Order, placed.id)
@@ -309,31 +335,55 @@ def test_a_change_that_breaks_a_rule_is_refused_and_leaves_the_order_as_it_was(m
 def test_cancel_before_cutoff_and_refusal_after(make, session, clock):
     site, dishes, elder = make.world()
     early = order(make, elder, site, dishes[0])
-    assert cancel_order(session=session, clock=clock, order_id=early.id).status == "cancelled"
+    assert (
+        cancel_order(
+            session=session,
+            clock=clock,
+            order_id=early.id,
+            programme_phone=SETTINGS.programme_phone,
+        ).status
+        == "cancelled"
+    )
     assert_refused(
         session,
         errors.OrderNotChangeable,
-        lambda: cancel_order(session=session, clock=clock, order_id=early.id),
+        lambda: cancel_order(
+            session=session,
+            clock=clock,
+            order_id=early.id,
+            programme_phone=SETTINGS.programme_phone,
+        ),
     )
     late = order(make, elder, site, dishes[0], key="late")
     clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
     assert_refused(
         session,
         errors.CutoffPassed,
-        lambda: cancel_order(session=session, clock=clock, order_id=late.id),
+        lambda: cancel_order(
+            session=session, clock=clock, order_id=late.id, programme_phone=SETTINGS.programme_phone
+        ),
     )
     run_cutoff(
-        session=session, clock=clock, site_id=site.id, service_date=make.today, slot=Slot.lunch
+        session=session,
+        clock=clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        **CUTOFF_LIMITS,
     )
     assert_refused(
         session,
         errors.CutoffPassed,
-        lambda: cancel_order(session=session, clock=clock, order_id=late.id),
+        lambda: cancel_order(
+            session=session, clock=clock, order_id=late.id, programme_phone=SETTINGS.programme_phone
+        ),
     )
     assert_refused(
         session,
         errors.OrderNotFound,
-        lambda: cancel_order(session=session, clock=clock, order_id=987_654),
+        lambda: cancel_order(
+            session=session, clock=clock, order_id=987_654, programme_phone=SETTINGS.programme_phone
+        ),
     )
 
 
@@ -347,6 +397,7 @@ def test_repeat_last_takes_the_same_dish_and_variant_when_it_is_on_the_menu(make
         elder_id=elder.id,
         service_date=tomorrow,
         idempotency_key="repeat-1",
+        **ORDER_LIMITS,
     )
     assert (again.dish_id, again.variant, again.quantity, again.mode, again.service_date) == (
         dishes[1].id,
@@ -374,6 +425,7 @@ def test_repeat_last_never_takes_another_dish_in_the_same_place_on_the_menu(make
             elder_id=elder.id,
             service_date=day_after,
             idempotency_key="repeat-2",
+            **ORDER_LIMITS,
         ),
     )
     assert (
@@ -393,6 +445,7 @@ def test_repeat_last_takes_the_same_dish_in_her_own_style_when_its_variant_is_go
         elder_id=elder_low_salt.id,
         service_date=tomorrow,
         idempotency_key="repeat-3",
+        **ORDER_LIMITS,
     )
     assert (again.dish_id, again.variant) == (dishes[0].id, "low_salt")
 
@@ -408,6 +461,7 @@ def test_repeat_with_nothing_before_is_refused(make, session):
             elder_id=elder.id,
             service_date=make.today,
             idempotency_key="r",
+            **ORDER_LIMITS,
         ),
     )
 
@@ -417,20 +471,37 @@ def test_cutoff_locks_placed_orders_once_and_leaves_cancelled_ones(make, session
     other = make.elder(site)
     kept = order(make, elder, site, dishes[0])
     dropped = order(make, other, site, dishes[0])
-    cancel_order(session=session, clock=clock, order_id=dropped.id)
+    cancel_order(
+        session=session, clock=clock, order_id=dropped.id, programme_phone=SETTINGS.programme_phone
+    )
     with pytest.raises(errors.CutoffNotYet):
         run_cutoff(
-            session=session, clock=clock, site_id=site.id, service_date=make.today, slot=Slot.lunch
+            session=session,
+            clock=clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            **CUTOFF_LIMITS,
         )
     clock.set(datetime(2026, 11, 25, 9, 31, tzinfo=SHANGHAI))
     result = run_cutoff(
-        session=session, clock=clock, site_id=site.id, service_date=make.today, slot=Slot.lunch
+        session=session,
+        clock=clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        **CUTOFF_LIMITS,
     )
     assert (result.orders_locked, result.already_done) == (1, False)
     assert session.get(Order, kept.id).status == OrderStatus.locked
     assert session.get(Order, dropped.id).status == OrderStatus.cancelled
     again = run_cutoff(
-        session=session, clock=clock, site_id=site.id, service_date=make.today, slot=Slot.lunch
+        session=session,
+        clock=clock,
+        site_id=site.id,
+        service_date=make.today,
+        slot=Slot.lunch,
+        **CUTOFF_LIMITS,
     )
     assert again.already_done and again.orders_locked == 1
 

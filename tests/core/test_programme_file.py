@@ -30,7 +30,7 @@ from kitchen.service import to_milli
 from mealaid import citydata
 from mealaid.demo import city_setup
 from tests.conftest import SHANGHAI, fresh_database, row_counts
-from tests.factories import Factory, PolicyFactory
+from tests.factories import SETTINGS, Factory, PolicyFactory
 from usecases import menus, programme, setup
 
 ADMIN = "staff:admin"
@@ -102,6 +102,7 @@ def test_a_second_district_starts_from_the_first_ones_file(empty_database, tmp_p
             imported = programme.import_setup(
                 session=session,
                 clock=clock,
+                settings=SETTINGS,
                 actor=ADMIN,
                 document=programme.read_setup_file(data.encode()),
             )
@@ -150,7 +151,7 @@ def test_a_second_district_starts_from_the_first_ones_file(empty_database, tmp_p
             )
         with other.transaction() as session:
             again = programme.import_setup(
-                session=session, clock=clock, actor=ADMIN, document=document
+                session=session, clock=clock, settings=SETTINGS, actor=ADMIN, document=document
             )
         assert again.added == {}
         assert again.kept == imported.added
@@ -164,7 +165,11 @@ def test_a_file_that_is_not_a_set_up_is_refused_in_both_languages(session, make)
     assert refused.value.render("zh_CN") != refused.value.render("en")
     with pytest.raises(programme.SetupFileInvalid):
         programme.import_setup(
-            session=session, clock=make.clock, actor=ADMIN, document={"communities": []}
+            session=session,
+            clock=make.clock,
+            settings=SETTINGS,
+            actor=ADMIN,
+            document={"communities": []},
         )
 
 
@@ -198,7 +203,9 @@ def test_a_bad_entry_is_named_by_section_and_number_and_nothing_is_written(sessi
         ],
     }
     with pytest.raises(programme.SetupEntryInvalid) as refused, session.begin_nested():
-        programme.import_setup(session=session, clock=make.clock, actor=ADMIN, document=document)
+        programme.import_setup(
+            session=session, clock=make.clock, settings=SETTINGS, actor=ADMIN, document=document
+        )
     assert "NOWHERE" in refused.value.render("en")
     assert "1" in refused.value.render("zh_CN")
     assert refused.value.render("zh_CN") != refused.value.render("en")
@@ -222,7 +229,7 @@ def test_the_elders_go_along_only_when_asked_and_without_their_id_numbers(empty_
     try:
         with other.transaction() as session:
             imported = programme.import_setup(
-                session=session, clock=clock, actor=ADMIN, document=document
+                session=session, clock=clock, settings=SETTINGS, actor=ADMIN, document=document
             )
         assert imported.added["elders"] == 1
         with other.reading() as session:
@@ -232,7 +239,7 @@ def test_the_elders_go_along_only_when_asked_and_without_their_id_numbers(empty_
             assert community.code == "YX1"
         with other.transaction() as session:
             again = programme.import_setup(
-                session=session, clock=clock, actor=ADMIN, document=document
+                session=session, clock=clock, settings=SETTINGS, actor=ADMIN, document=document
             )
         assert again.kept["elders"] == 1 and "elders" not in again.added
     finally:
@@ -251,7 +258,9 @@ def _demo_like(make: Factory) -> None:
     with standing orders (one ended yesterday and one stopped: neither goes in the file)."""
     session, clock = make.session, make.clock
     document = city_setup(random.Random(7))
-    programme.import_setup(session=session, clock=clock, actor=ADMIN, document=document)
+    programme.import_setup(
+        session=session, clock=clock, settings=SETTINGS, actor=ADMIN, document=document
+    )
     sites = {s.code: s for s in session.exec(select(Site).order_by(col(Site.id)))}
     variants = [
         DishVariant(code=code, texture=texture, diet_tags=tags)
@@ -386,6 +395,7 @@ def test_the_demo_like_programme_goes_whole_to_an_empty_one_and_comes_back_the_s
             imported = programme.import_setup(
                 session=session,
                 clock=clock,
+                settings=SETTINGS,
                 actor=ADMIN,
                 document=programme.read_setup_file(first),
             )
@@ -402,7 +412,11 @@ def test_the_demo_like_programme_goes_whole_to_an_empty_one_and_comes_back_the_s
             before = row_counts(session)
         with other.transaction() as session:
             again = programme.import_setup(
-                session=session, clock=clock, actor=ADMIN, document=json.loads(second)
+                session=session,
+                clock=clock,
+                settings=SETTINGS,
+                actor=ADMIN,
+                document=json.loads(second),
             )
         assert again.added == {}
         assert again.kept == imported.added
@@ -525,7 +539,9 @@ def test_a_bad_menu_recipe_or_standing_order_is_named_and_nothing_is_written(
     spoil(document)
     counts = row_counts(session)
     with pytest.raises(programme.SetupEntryInvalid) as refused, session.begin_nested():
-        programme.import_setup(session=session, clock=make.clock, actor=ADMIN, document=document)
+        programme.import_setup(
+            session=session, clock=make.clock, settings=SETTINGS, actor=ADMIN, document=document
+        )
     english, chinese = refused.value.render("en"), refused.value.render("zh_CN")
     assert f"In the file's {SECTION_NAMES[section][0]}, entry 1:" in english
     assert SECTION_NAMES[section][1] in chinese
@@ -540,7 +556,7 @@ def test_a_dish_this_programme_has_keeps_its_own_recipe_and_an_elder_her_standin
     """What is here is kept as it is: a dish's recipe is the kitchen's own, an elder's
     standing orders her own; a menu already set for that site, day and meal is kept too."""
     first = programme.import_setup(
-        session=session, clock=make.clock, actor=ADMIN, document=small_file
+        session=session, clock=make.clock, settings=SETTINGS, actor=ADMIN, document=small_file
     )
     assert first.added["recipes"] == 1 and first.added["standing_orders"] == 1
     assert first.added["menus"] == 1 and first.added["ingredients"] == 1
@@ -549,7 +565,9 @@ def test_a_dish_this_programme_has_keeps_its_own_recipe_and_an_elder_her_standin
     changed["recipes"][0]["milli_per_portion"] = 3000
     changed["menus"][0]["items"][0]["price_fen"] = 1
     changed["elders"][0]["standing_orders"][0]["weekdays"] = [2]
-    again = programme.import_setup(session=session, clock=make.clock, actor=ADMIN, document=changed)
+    again = programme.import_setup(
+        session=session, clock=make.clock, settings=SETTINGS, actor=ADMIN, document=changed
+    )
     assert again.added == {}
     assert again.kept["recipes"] == 1 and again.kept["standing_orders"] == 1
     assert row_counts(session) == counts
@@ -563,7 +581,9 @@ def test_an_ingredient_counted_otherwise_here_is_refused_for_its_recipes_would_d
     session.flush()
     counts = row_counts(session)
     with pytest.raises(programme.SetupEntryInvalid) as refused, session.begin_nested():
-        programme.import_setup(session=session, clock=make.clock, actor=ADMIN, document=small_file)
+        programme.import_setup(
+            session=session, clock=make.clock, settings=SETTINGS, actor=ADMIN, document=small_file
+        )
     assert "by the piece" in refused.value.render("en")
     assert "by weight" in refused.value.render("en")
     assert row_counts(session) == counts

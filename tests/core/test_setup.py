@@ -15,7 +15,7 @@ from core.schemas import CommunityCreate, MealSlotCreate, RiderCreate, SiteCreat
 from core.types import AlertLevel, ServiceMode, SiteKind, Slot
 from core.welfare import may_answer, raise_alert
 from tests.conftest import row_counts
-from tests.factories import PASSWORD, closed_lunch, make_staff
+from tests.factories import PASSWORD, SETTINGS, WELFARE_LINE, closed_lunch, make_staff
 from usecases import accounts, setup
 from usecases.elders import chat_user_for
 
@@ -246,6 +246,7 @@ def test_a_meal_with_orders_to_come_cannot_be_taken_off_its_site(session, make):
     place_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         service_date=make.today,
@@ -360,7 +361,11 @@ def test_a_worker_of_two_communities_gets_the_escalation_of_an_elder_in_the_seco
     )
     (order_id,) = closed_lunch(make, site, dishes[0], [("张秀兰", None, ServiceMode.delivery)])
     alert = raise_alert(
-        session=session, clock=make.clock, order=session.get_one(Order, order_id), by="rider:1"
+        session=session,
+        clock=make.clock,
+        order=session.get_one(Order, order_id),
+        by="rider:1",
+        **WELFARE_LINE,
     )
     assert alert.level == AlertLevel.community_worker
     steps = session.exec(
@@ -369,7 +374,7 @@ def test_a_worker_of_two_communities_gets_the_escalation_of_an_elder_in_the_seco
         )
     ).all()
     assert ("escalated_to_worker", f"worker:{worker.id}") in steps
-    assert may_answer(session, alert, chat.id)
+    assert may_answer(session, alert, chat.id, duty_chat_id=SETTINGS.duty_chat_id)
     # Dropping the second community stops her alerts there.
     setup.update_worker(
         session=session,
@@ -378,7 +383,7 @@ def test_a_worker_of_two_communities_gets_the_escalation_of_an_elder_in_the_seco
         worker_id=worker.id,
         worker_in={"community_id": home.id, "name": "王社工", "phone": "13600000001"},
     )
-    assert not may_answer(session, alert, chat.id)
+    assert not may_answer(session, alert, chat.id, duty_chat_id=SETTINGS.duty_chat_id)
     assert _pending(session)[-1].detail == "community_ids"
 
 
@@ -506,6 +511,7 @@ def test_a_meal_that_standing_orders_name_cannot_be_taken_off_its_site(session, 
     create_standing_order(
         session=session,
         clock=make.clock,
+        settings=SETTINGS,
         elder_id=elder.id,
         site_id=site.id,
         slot=Slot.dinner,

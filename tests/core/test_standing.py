@@ -19,6 +19,7 @@ from core.standing import (
 )
 from core.types import OrderSource, OrderStatus, Slot, Texture
 from tests.conftest import SHANGHAI, row_counts
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, SETTINGS
 
 WEDNESDAY = date(2026, 11, 25)
 
@@ -34,12 +35,17 @@ def weekday_lunches(make, elder, site, **overrides):
         start_date=WEDNESDAY,
     )
     values.update(overrides)
-    return create_standing_order(**values)
+    return create_standing_order(**values, max_order_quantity=SETTINGS.max_order_quantity)
 
 
 def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch):
     return materialise_standing_orders(
-        session=make.session, clock=make.clock, site_id=site.id, service_date=day, slot=slot
+        session=make.session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=day,
+        slot=slot,
+        **CUTOFF_LIMITS,
     )
 
 
@@ -83,6 +89,7 @@ def test_the_elders_own_order_takes_precedence(make):
         dish_id=dishes[1].id,
         variant="regular",
         idempotency_key="own",
+        **ORDER_LIMITS,
     )
     assert materialise(make, site).placed == []
     assert own.status == OrderStatus.placed
@@ -127,7 +134,12 @@ def test_cutoff_materialises_then_locks(make, session, clock):
     weekday_lunches(make, elder, site)
     clock.set(datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI))
     result = run_cutoff(
-        session=session, clock=clock, site_id=site.id, service_date=WEDNESDAY, slot=Slot.lunch
+        session=session,
+        clock=clock,
+        site_id=site.id,
+        service_date=WEDNESDAY,
+        slot=Slot.lunch,
+        **CUTOFF_LIMITS,
     )
     assert (result.standing_orders_placed, result.orders_locked) == (1, 1)
     statuses = [o.status for o in session.exec(select(Order).where(Order.elder_id == elder.id))]

@@ -16,7 +16,7 @@ from core.standing import create_standing_order
 from core.types import LinkRelation, OrderStatus, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.chat import Chat
-from tests.factories import Factory
+from tests.factories import ORDER_LIMITS, SETTINGS, Factory
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)  # Wednesday, before the 09:30 cutoff
 
@@ -272,6 +272,7 @@ def test_a_standing_order_is_paused_for_a_hospital_stay_and_resumed(world):
             slot=Slot.lunch,
             weekdays=[1, 2, 3, 4, 5],
             start_date=MORNING.date(),
+            max_order_quantity=SETTINGS.max_order_quantity,
         )
         standing_id = standing.id
     person = registered(chat, data["phones"]["elder"])
@@ -317,6 +318,7 @@ def test_the_morning_reminder_orders_the_usual_lunch_in_two_taps(empty_database)
             dish_id=dishes[1].id,
             variant="low_salt",
             idempotency_key="yesterday-ish",
+            **ORDER_LIMITS,
         )
         person = chat_user_for(
             session=session, telegram_user_id=5_900_001, name="陈", language="zh_CN", clock=clock

@@ -20,7 +20,7 @@ from core.types import Slot, Texture
 from mealaid import citydata
 from tests.conftest import SHANGHAI
 from tests.e2e.chat import Chat, Person
-from tests.factories import LUNCH, Factory
+from tests.factories import LUNCH, ORDER_LIMITS, Factory
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)  # Wednesday, before the 09:30 cutoff
 TODAY = MORNING.date()
@@ -71,6 +71,7 @@ def week(empty_database):
             dish_id=chicken.id,
             variant="low_salt",
             idempotency_key="today",
+            **ORDER_LIMITS,
         )
         ids = {"elder": elder.id, "chicken": chicken.id, "shrimp": shrimp.id}
         phones = {"elder": elder.phone, "site": site.phone}

@@ -13,7 +13,7 @@ from core.standing import materialise_standing_orders
 from core.types import OrderStatus, ServiceMode, Slot
 from tests.e2e.chat import Chat
 from tests.e2e.test_bot import MORNING, registered
-from tests.factories import Factory
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, Factory
 
 EASTGATE = (23.1360, 113.2720)  # about a kilometre north of the elders' homes
 
@@ -63,6 +63,7 @@ def _dine_in(make, site, dish, diner, n):
         variant="regular",
         mode=ServiceMode.dine_in,
         idempotency_key=f"rated-{n}",
+        **ORDER_LIMITS,
     )
 
 
@@ -169,6 +170,7 @@ def test_a_standing_order_for_weekday_lunches_made_in_the_chat_orders_at_cutoff(
             site_id=ids["site"],
             service_date=thursday,
             slot=Slot.lunch,
+            **CUTOFF_LIMITS,
         )
     assert [(o.variant, o.service_date) for o in result.placed] == [("low_salt", thursday)]
 

@@ -12,7 +12,7 @@ from core.orders import place_order
 from core.types import ServiceMode, SiteKind, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
-from tests.factories import Factory, make_staff
+from tests.factories import ORDER_LIMITS, Factory, make_staff
 
 pytestmark = needs_chromium
 
@@ -51,6 +51,7 @@ def kitchen_server(empty_database):
                 quantity=quantity,
                 mode=ServiceMode.delivery,
                 idempotency_key=f"kitchen-page-{key}",
+                **ORDER_LIMITS,
             )
         kitchen_id = kitchen.id
         cook = make_staff(make, "kitchen", kitchen_id=kitchen_id).username

@@ -11,7 +11,7 @@ from core.clock import FixedClock
 from core.types import Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
-from tests.factories import Factory, make_staff
+from tests.factories import SETTINGS, Factory, make_staff
 from usecases import ordering
 
 pytestmark = needs_chromium
@@ -30,6 +30,7 @@ def busy_day(empty_database):
             ordering.place_order(
                 session=session,
                 clock=clock,
+                settings=SETTINGS,
                 elder_id=elder.id,
                 site_id=site.id,
                 service_date=make.today,

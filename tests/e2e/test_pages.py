@@ -12,7 +12,14 @@ from core.orders import place_order
 from core.types import ServiceMode, Slot
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
-from tests.factories import Factory, kitchen_with_route, make_staff, served_lunches
+from tests.factories import (
+    CUTOFF_LIMITS,
+    ORDER_LIMITS,
+    Factory,
+    kitchen_with_route,
+    make_staff,
+    served_lunches,
+)
 
 pytestmark = needs_chromium
 
@@ -33,6 +40,7 @@ def server(empty_database):
             dish_id=dishes[0].id,
             variant="regular",
             idempotency_key="e2e-dinner",
+            **ORDER_LIMITS,
         )
         other = make.elder(site)
         place_order(
@@ -47,6 +55,7 @@ def server(empty_database):
             quantity=2,
             mode=ServiceMode.dine_in,
             idempotency_key="e2e-lunch",
+            **ORDER_LIMITS,
         )
         run_cutoff(
             session=session,
@@ -55,6 +64,7 @@ def server(empty_database):
             service_date=make.today,
             slot=Slot.lunch,
             early=True,
+            **CUTOFF_LIMITS,
         )
         site_name = site.name
         admin = make_staff(make, "admin").username

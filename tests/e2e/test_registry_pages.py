@@ -15,7 +15,7 @@ from core.types import Slot
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
-from tests.factories import Factory, make_staff
+from tests.factories import ORDER_LIMITS, WELFARE_LINE, Factory, make_staff
 
 pytestmark = needs_chromium
 
@@ -42,8 +42,9 @@ def registry_server(empty_database):
             dish_id=dish.id,
             variant="regular",
             idempotency_key="e2e-registry",
+            **ORDER_LIMITS,
         )
-        raise_alert(session=session, clock=clock, order=order, by="rider:1")
+        raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
         worker = make_staff(make, "community_worker", community_ids=[east.id]).username
     with serving(create_app(database=empty_database, clock=clock)) as base:
         yield base, worker, clock.now().date()

@@ -16,6 +16,7 @@ from kitchen.exports import kitchen_files
 from kitchen.models import Ingredient, RecipeLine, UnitKind
 from kitchen.service import production_list, purchase_list, special_diets, to_milli
 from tests.conftest import SHANGHAI
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, SETTINGS
 
 PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
@@ -61,6 +62,7 @@ def order(make, elder, site, dish, variant="regular", mode=None, quantity=1):
         quantity=quantity,
         mode=mode,
         idempotency_key=f"k-{elder.id}",
+        **ORDER_LIMITS,
     )
 
 
@@ -73,6 +75,7 @@ def lock(make, *sites):
             service_date=DAY,
             slot=Slot.lunch,
             early=True,
+            **CUTOFF_LIMITS,
         )
 
 
@@ -84,7 +87,12 @@ def test_counts_equal_the_locked_orders_by_dish_variant_and_destination(make, ki
     order(make, elders[2], canteen, fish, mode=ServiceMode.dine_in)
     order(make, elders[3], canteen, tofu, mode=ServiceMode.pickup)
     dropped = order(make, elders[4], kitchen_site, tofu)
-    cancel_order(session=session, clock=make.clock, order_id=dropped.id)
+    cancel_order(
+        session=session,
+        clock=make.clock,
+        order_id=dropped.id,
+        programme_phone=SETTINGS.programme_phone,
+    )
     lock(make, kitchen_site, canteen)
     production = production_list(
         session=session, kitchen_id=kitchen_site.id, service_date=DAY, slot=Slot.lunch
@@ -114,6 +122,7 @@ def test_before_cutoff_the_list_is_live_and_forecasts_standing_orders(make, kitc
         slot=Slot.lunch,
         weekdays=[3],
         start_date=DAY,
+        max_order_quantity=SETTINGS.max_order_quantity,
     )
     before = production_list(
         session=session, kitchen_id=kitchen_site.id, service_date=DAY, slot=Slot.lunch

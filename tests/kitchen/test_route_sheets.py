@@ -20,7 +20,7 @@ from routing import links
 from routing.records import DeliveryRoute, RouteStop
 from routing.service import RouteView, StopView, route_view
 from tests.conftest import SHANGHAI
-from tests.factories import kitchen_with_route
+from tests.factories import SETTINGS, kitchen_with_route
 
 PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
@@ -111,12 +111,36 @@ def test_each_stop_qr_code_decodes_to_its_own_signed_stop_link(route, session):
         match = re.fullmatch(rf"{BASE}/rider/orders/(\d+)\?key=([\w.-]+)", code)
         assert match and int(match.group(1)) == stop.order_id
         key = match.group(2)
-        grant = links.stop_grant(session=session, clock=clock, order_id=stop.order_id, key=key)
+        grant = links.stop_grant(
+            session=session,
+            clock=clock,
+            order_id=stop.order_id,
+            key=key,
+            link_margin_hours=SETTINGS.link_margin_hours,
+        )
         assert grant and grant.kind == "stop" and grant.subject == stop.order_id
         # It opens that one delivery: not another stop, not the route.
         for other in set(orders) - {stop.order_id}:
-            assert links.stop_grant(session=session, clock=clock, order_id=other, key=key) is None
-        assert links.route_grant(session=session, clock=clock, route_id=route, key=key) is None
+            assert (
+                links.stop_grant(
+                    session=session,
+                    clock=clock,
+                    order_id=other,
+                    key=key,
+                    link_margin_hours=SETTINGS.link_margin_hours,
+                )
+                is None
+            )
+        assert (
+            links.route_grant(
+                session=session,
+                clock=clock,
+                route_id=route,
+                key=key,
+                link_margin_hours=SETTINGS.link_margin_hours,
+            )
+            is None
+        )
 
 
 def test_the_english_sheet_is_in_english(route, session):

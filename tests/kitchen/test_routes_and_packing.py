@@ -18,6 +18,7 @@ from routing.planning import plan_slot
 from routing.records import DeliveryRoute, RouteStop, UnplannedOrder
 from routing.solver import SolveParams
 from tests.conftest import SHANGHAI
+from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS
 
 PROGRAMME_PHONE = "020-8888 0000"  # the programme's number, as the surfaces pass it
 
@@ -73,6 +74,7 @@ def day(make, session):
                 variant="regular",
                 mode=ServiceMode.delivery,
                 idempotency_key=f"r{index}",
+                **ORDER_LIMITS,
             ).id
         )
     run_cutoff(
@@ -82,6 +84,7 @@ def day(make, session):
         service_date=DAY,
         slot=Slot.lunch,
         early=True,
+        **CUTOFF_LIMITS,
     )
     return kitchen, orders
 

@@ -22,7 +22,7 @@ from core.models import ChatNotification, CommunityWorker, Elder, Order
 from core.settings import get_settings
 from core.welfare import raise_alert
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_route
+from tests.factories import WELFARE_LINE, Factory, kitchen_with_route
 from tests.mealaid.processes import Command
 from tests.mealaid.test_commands import now_in_shanghai
 from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
@@ -58,7 +58,7 @@ def alerts_nobody_answered(url: str, elders: int) -> list[str]:
         )
         session.flush()
         for order in orders:
-            raise_alert(session=session, clock=clock, order=order, by="rider:1")
+            raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
         names = [session.get(Elder, order.elder_id).name for order in orders]
     with database.reading() as session:
         queued = session.exec(

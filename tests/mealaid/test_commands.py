@@ -23,7 +23,7 @@ from core.models import Elder, Order, SlotCutoff
 from core.types import OrderStatus
 from routing.records import PlannedSlot
 from tests.conftest import SHANGHAI
-from tests.factories import Factory, kitchen_with_standing_orders
+from tests.factories import SETTINGS, Factory, kitchen_with_standing_orders
 from tests.mealaid.test_demo import database_url  # noqa: F401  (the fixture)
 from usecases import ordering
 
@@ -222,6 +222,7 @@ def test_settle_writes_the_months_files_with_the_city_paying_its_share(
         ordering.record_outcome(
             session=session,
             clock=FixedClock(now),
+            settings=SETTINGS,
             order_id=order.id,
             outcome=OrderStatus.delivered,
             by="rider:1",

@@ -13,21 +13,32 @@ from api.app import create_app
 from billing.models import AnomalyReview, Charge, ReviewStatus
 from core import audit
 from core.clock import FixedClock
-from core.models import CommunityWorker, Elder, Order, SlotCutoff, WelfareAlert, WelfareAlertStep
+from core.models import (
+    ChatNotification,
+    CommunityWorker,
+    Elder,
+    Order,
+    SlotCutoff,
+    WelfareAlert,
+    WelfareAlertStep,
+    saved,
+)
 from core.settings import Settings
-from core.types import AlertLevel, OrderStatus, ServiceMode
+from core.types import AlertLevel, LinkRelation, OrderStatus, ServiceMode
 from core.welfare import raise_alert
 from mealaid import duework
 from routing.records import DeliveryRoute, PlannedSlot, RouteStop
 from tests.conftest import SHANGHAI
 from tests.factories import (
+    WELFARE_LINE,
     Factory,
     closed_lunch,
     kitchen_with_standing_orders,
     log_in,
     make_staff,
 )
-from usecases.elders import chat_user_for
+from usecases import ordering
+from usecases.elders import chat_user_for, link_chat
 
 # Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
 DAY = date(2026, 11, 25)
@@ -150,7 +161,9 @@ def test_welfare_alerts_escalate_on_time_with_only_the_scheduler_running(empty_d
             )
         )
         session.flush()
-        alert_id = raise_alert(session=session, clock=clock, order=order, by="rider:1").id
+        alert_id = raise_alert(
+            session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE
+        ).id
     # Nobody in the family uses the chat: the community worker is told at once, the duty
     # line when the worker's 15 minutes are up, and nothing is sent twice.
     expected = [((11, 21), 0), ((11, 34), 0), ((11, 36), 1), ((11, 37), 0)]
@@ -166,6 +179,71 @@ def test_welfare_alerts_escalate_on_time_with_only_the_scheduler_running(empty_d
     assert steps == ["raised", "escalated_to_worker", "escalated_to_duty"]
 
 
+def test_alerts_escalate_by_the_window_and_to_the_duty_line_of_the_due_works_settings(
+    empty_database, tmp_path
+):
+    """The settings give each level 30 minutes (not the built-in 15) and name the duty line:
+    the due work escalates by them, the duty line's number on the alert's record, its chat
+    told."""
+    ours = settings(tmp_path).model_copy(
+        update={"welfare_ack_minutes": 30, "duty_phone": "020-3333 0000", "duty_chat_id": 5_550_009}
+    )
+    clock = FixedClock(at(8, 0))
+    kitchen_day(empty_database, clock, elders=1)
+    clock.set(at(9, 1))
+    duework.run_due_work(empty_database, clock, ours)
+    clock.set(at(11, 20))
+    with empty_database.transaction() as session:
+        order = session.exec(select(Order)).one()
+        community_id = session.get_one(Elder, order.elder_id).community_id
+        chats = [
+            chat_user_for(
+                session=session, telegram_user_id=number, name=name, language="en", clock=clock
+            )
+            for number, name in ((5_550_008, "王社工"), (5_550_009, "值班"), (5_550_010, "女儿"))
+        ]
+        link_chat(
+            session=session,
+            clock=clock,
+            actor="test",
+            chat_user_id=chats[2].id,
+            elder_id=order.elder_id,
+            relation=LinkRelation.family,
+        )
+        session.add(
+            CommunityWorker(
+                community_id=community_id,
+                name="王社工",
+                phone="13600000001",
+                chat_user_id=chats[0].id,
+            )
+        )
+        session.flush()
+        ordering.record_outcome(
+            session=session,
+            clock=clock,
+            settings=ours,
+            order_id=saved(order.id),
+            outcome=OrderStatus.no_answer,
+            by="rider:1",
+        )
+        alert_id = session.exec(select(WelfareAlert.id)).one()
+    # The family has 30 minutes, then the worker 30 more, then the duty line.
+    for (hour, minute), escalated in [((11, 49), 0), ((11, 50), 1), ((12, 19), 0), ((12, 20), 1)]:
+        clock.set(at(hour, minute))
+        assert duework.run_due_work(empty_database, clock, ours).escalated == escalated
+    with empty_database.reading() as session:
+        duty = session.exec(
+            select(WelfareAlertStep.note).where(
+                WelfareAlertStep.alert_id == alert_id, WelfareAlertStep.kind == "escalated_to_duty"
+            )
+        ).one()
+        told = session.exec(
+            select(ChatNotification.kind).where(ChatNotification.chat_user_id == chats[1].id)
+        ).all()
+    assert duty == "020-3333 0000" and told == ["welfare_escalated"]
+
+
 def test_an_alert_nobody_in_the_chat_can_take_goes_to_the_duty_line_at_once(empty_database):
     """No family in the chat, no community worker in it: waiting would reach nobody."""
     clock = FixedClock(at(8, 0))
@@ -174,7 +252,7 @@ def test_an_alert_nobody_in_the_chat_can_take_goes_to_the_duty_line_at_once(empt
         site, dishes, _ = make.world()
         (order_id,) = closed_lunch(make, site, dishes[0], [("张秀兰", None, ServiceMode.delivery)])
         order = session.get_one(Order, order_id)
-        alert = raise_alert(session=session, clock=clock, order=order, by="rider:1")
+        alert = raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
         assert alert.level == AlertLevel.duty and alert.escalate_at is None
         steps = session.exec(
             select(WelfareAlertStep.kind).where(WelfareAlertStep.alert_id == alert.id)

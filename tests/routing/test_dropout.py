@@ -14,7 +14,7 @@ from routing.records import DeliveryRoute, RouteStop, UnplannedOrder
 from routing.service import RouteNotFound
 from routing.solver import SolveParams
 from tests.conftest import SHANGHAI, row_counts
-from tests.factories import kitchen_with_route
+from tests.factories import WELFARE_LINE, kitchen_with_route
 
 EXACT = SolveParams(deterministic=True, solution_limit=20)
 
@@ -68,6 +68,7 @@ def test_mid_round_the_served_door_stays_and_the_rest_leave_again_from_the_kitch
         order_id=first,
         outcome=OrderStatus.delivered,
         by="rider",
+        **WELFARE_LINE,
     )
     summary = replan_after_dropout(
         session=session, clock=make.clock, route_id=route_id, params=EXACT
