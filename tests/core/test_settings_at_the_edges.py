@@ -5,7 +5,7 @@ need as arguments. A test, a second app or the chat's `Turn` that passes other s
 obeyed all the way down, instead of core reading the process's own behind its back.
 
 Below the surfaces `get_settings()` is read only for what one process must not have two of
-(KEYS), and, until they move, the reads named in NOT_YET. A new read fails this test."""
+(KEYS). A new read fails this test."""
 
 import ast
 from pathlib import Path
@@ -22,20 +22,6 @@ KEYS = {
     ("core/i18n.py", "locales_dir"): "the process's translation catalogs",
     ("core/i18n.py", "default_locale"): "the language when a reader's is unknown",
     ("core/migrations/env.py", "database_url"): "Alembic's entry point is an edge of its own",
-}
-# Reads still to move to arguments (issue 20): each in code other work was changing when the
-# rule was written. Remove a line when its read goes.
-NOT_YET = {
-    ("core/welfare.py", "welfare_ack_minutes"),
-    ("core/welfare.py", "duty_phone"),
-    ("core/welfare.py", "duty_chat_id"),
-    ("core/orders.py", "max_order_quantity"),
-    ("core/orders.py", "order_horizon_days"),
-    ("core/orders.py", "programme_phone"),
-    ("core/orders.py", "undo_minutes"),
-    ("core/elders.py", "programme_phone"),
-    ("routing/links.py", "link_margin_hours"),
-    ("usecases/counter.py", "undo_minutes"),
 }
 
 
@@ -57,13 +43,13 @@ def settings_read(path: Path) -> set[tuple[str, str]]:
     return found
 
 
-def test_below_the_surfaces_only_keys_and_the_reads_not_yet_moved_come_from_get_settings():
+def test_below_the_surfaces_only_keys_come_from_get_settings():
     found = set()
     for package in BELOW_THE_SURFACES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if path.name != "settings.py" or path.parent.name != "core":
                 found |= settings_read(path)
-    unexpected = found - set(KEYS) - NOT_YET
+    unexpected = found - set(KEYS)
     assert not unexpected, (
         f"{sorted(unexpected)} read settings below the surfaces: take the value as an "
         "argument (a use case may take `settings: Settings`) from the surface that has them"
