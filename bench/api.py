@@ -53,6 +53,7 @@ from core.clock import FixedClock
 from core.db import Database
 from core.models import Menu, MenuItem
 from core.orders import place_order
+from core.settings import get_settings
 from core.types import ServiceMode, Slot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +72,7 @@ def prepare(url: str, clients: int, requests: int) -> tuple[list[str], list[int]
     # The board is looked at for the day after tomorrow (open for orders whatever the hour
     # the benchmark runs); the phone-in orders are for tomorrow's lunch.
     board_day = today + timedelta(days=2)
+    settings = get_settings()  # core takes the settings' values as arguments
     with database.transaction() as session:
         seed_payers(session)
         for n, elder_id in enumerate(elder_ids[:BOARD_ORDERS]):
@@ -85,6 +87,9 @@ def prepare(url: str, clients: int, requests: int) -> tuple[list[str], list[int]
                 variant="regular",
                 mode=ServiceMode.delivery,
                 idempotency_key=f"board-{n}",
+                max_order_quantity=settings.max_order_quantity,
+                order_horizon_days=settings.order_horizon_days,
+                programme_phone=settings.programme_phone,
             )
         admin = create_account(
             session=session,

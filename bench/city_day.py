@@ -35,6 +35,7 @@ from core.clock import FixedClock
 from core.db import Database
 from core.models import Rider, SlotCutoff
 from core.schemas import MealSlotCreate
+from core.settings import get_settings
 from core.standing import create_standing_order
 from core.types import ServiceMode, SiteKind, Slot
 from routing.records import PlannedSlot
@@ -112,6 +113,7 @@ def build_city(url: str, day: date, kitchens: int, stops: int, canteen: int, see
                         weekdays=[1, 2, 3, 4, 5, 6, 7],
                         mode=mode,
                         start_date=day,
+                        max_order_quantity=get_settings().max_order_quantity,
                     )
     database.dispose()
 

@@ -41,6 +41,7 @@ from core.schemas import (
     MenuItemCreate,
     SiteCreate,
 )
+from core.settings import get_settings
 from core.sites import create_community, create_site
 from core.types import SiteKind, Slot
 
@@ -157,6 +158,7 @@ def place_share(target: Target, site_id: int, share: list, barrier, results) -> 
     its own transaction, as an API worker or the bot would."""
     database = target.open()
     clock = FixedClock(datetime.combine(DAY, clock_time(0, 1), tzinfo=TZ))
+    settings = get_settings()  # core takes the settings' values as arguments
     latencies = []
     if barrier is not None:
         barrier.wait()
@@ -174,6 +176,9 @@ def place_share(target: Target, site_id: int, share: list, barrier, results) -> 
                 dish_id=dish_id,
                 variant="regular",
                 idempotency_key=f"bench:{elder_id}:{day}:{slot}",
+                max_order_quantity=settings.max_order_quantity,
+                order_horizon_days=settings.order_horizon_days,
+                programme_phone=settings.programme_phone,
             )
         latencies.append(time.perf_counter() - began)
     finished = time.time()

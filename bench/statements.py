@@ -38,6 +38,7 @@ from api.app import create_app
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Menu, MenuItem
+from core.settings import get_settings
 from core.standing import create_standing_order
 from core.types import ServiceMode, Slot
 from usecases.ordering import place_order, run_cutoff
@@ -77,12 +78,14 @@ def measure(
     today = clock.now().date()
     site_id, dish_ids, elder_ids = seed(database, clock, BOARD_ORDERS + orders + standing)
     board_day = today + timedelta(days=2)
+    settings = get_settings()  # passed on: the use cases and core read none of their own
     with database.transaction() as session:
         seed_payers(session)
         for n, elder_id in enumerate(elder_ids[:BOARD_ORDERS]):
             place_order(
                 session=session,
                 clock=clock,
+                settings=settings,
                 elder_id=elder_id,
                 site_id=site_id,
                 service_date=board_day,
@@ -102,6 +105,7 @@ def measure(
                 weekdays=[1, 2, 3, 4, 5, 6, 7],
                 mode=ServiceMode.delivery,
                 start_date=today,
+                max_order_quantity=settings.max_order_quantity,
             )
         admin = create_account(
             session=session,
@@ -150,6 +154,7 @@ def measure(
             closed = run_cutoff(
                 session=session,
                 clock=clock,
+                settings=settings,
                 site_id=site_id,
                 service_date=today + timedelta(days=1),
                 slot=Slot.lunch,
