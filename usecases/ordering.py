@@ -97,6 +97,15 @@ class BilledOrder:
     split: Split
 
 
+def _new_order_rules(settings: Settings) -> dict[str, Any]:
+    """What core checks a new order against (a placed or a repeated one) from the settings."""
+    return {
+        "max_order_quantity": settings.max_order_quantity,
+        "order_horizon_days": settings.order_horizon_days,
+        "programme_phone": settings.programme_phone,
+    }
+
+
 def place_order(
     *, session: Session, clock: Clock, settings: Settings, **request: Any
 ) -> BilledOrder:
@@ -105,9 +114,7 @@ def place_order(
         session=session,
         clock=clock,
         **request,
-        max_order_quantity=settings.max_order_quantity,
-        order_horizon_days=settings.order_horizon_days,
-        programme_phone=settings.programme_phone,
+        **_new_order_rules(settings),
     )
     return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
 
@@ -119,9 +126,7 @@ def repeat_last_order(
         session=session,
         clock=clock,
         **request,
-        max_order_quantity=settings.max_order_quantity,
-        order_horizon_days=settings.order_horizon_days,
-        programme_phone=settings.programme_phone,
+        **_new_order_rules(settings),
     )
     return BilledOrder(placed, service.reserve(session=session, clock=clock, order_id=placed.id))
 
