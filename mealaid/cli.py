@@ -1309,13 +1309,22 @@ def demo(
         float | None,
         typer.Option(help="Seconds of route search per kitchen and meal (default 3)."),
     ] = None,
+    elders: Annotated[
+        int | None,
+        typer.Option(
+            help="Elders the city registers (default 640); fewer make a smaller city, faster."
+        ),
+    ] = None,
 ) -> None:
     """Build the demo city afresh and run one whole day of the programme."""
-    from mealaid.demo import PLAN_SECONDS, build_city, create_staff_accounts, run_day
+    from mealaid.demo import ELDERS, PLAN_SECONDS, build_city, create_staff_accounts, run_day
 
     locale = _locale(lang)
     if plan_seconds is not None and not plan_seconds > 0:
         console.print(i18n.gettext(N_("--plan-seconds must be more than 0."), locale))
+        raise typer.Exit(2)
+    if elders is not None and elders < 1:
+        console.print(i18n.gettext(N_("--elders must be at least 1."), locale))
         raise typer.Exit(2)
     settings = get_settings()
     service_date = _parse_day(day, locale)
@@ -1359,7 +1368,9 @@ def demo(
             return lambda: bar.advance(task)
 
         with database.transaction() as session:
-            city = build_city(session, clock, rng, service_date, settings, progress)
+            city = build_city(
+                session, clock, rng, service_date, settings, progress, elders or ELDERS
+            )
         summary = run_day(
             database,
             clock,

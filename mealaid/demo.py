@@ -58,7 +58,7 @@ from usecases.ordering import (
 from usecases.routing import SolveParams, plan_kitchen
 from usecases.setup import list_districts
 
-ELDERS = 640
+ELDERS = 640  # the demo city's elders; `mealaid demo --elders N` registers fewer (or more)
 PLAN_SECONDS = 3.0  # search time per kitchen and meal: enough for a district's demo day
 RIDERS_PER_KITCHEN = 14
 MENU_DAYS_BEFORE, MENU_DAYS_AFTER = 6, 7  # 14 days of menus around the demo day
@@ -241,7 +241,11 @@ def build_city(
     day: date,
     settings: Settings,
     progress: Progress = _no_progress,
+    elders: int = ELDERS,
 ) -> City:
+    """The demo city with `elders` elders: the first ones the seed draws for the whole city,
+    so a smaller city is the start of the same one (same streets, kitchens, canteens, menus,
+    riders, workers and policy)."""
     city = City()
     # The district's communities, sites and their meals, and riders are data (citydata, drawn
     # into a set-up file), brought in through the same use cases as the set-up pages.
@@ -325,7 +329,9 @@ def build_city(
                 city.menus += 1
         tick()
 
-    _add_elders(session, clock, rng, day, settings, city, communities, kitchen_of_street, progress)
+    _add_elders(
+        session, clock, rng, day, settings, city, communities, kitchen_of_street, progress, elders
+    )
     build_policy(session, clock, day)
     _add_recipes(session, dishes)
     return city
@@ -507,14 +513,14 @@ def _natural_variant(texture: Texture, needs: list[str]) -> str:
 
 
 def _add_elders(
-    session, clock, rng, day, settings, city, communities, kitchen_of_street, progress
+    session, clock, rng, day, settings, city, communities, kitchen_of_street, progress, count
 ) -> None:
     canteen_of_street = {c.name.removesuffix("长者饭堂"): c for c in city.canteens}
     phones: set[str] = set()
     telegram_ids = iter(range(7_000_000_001, 7_100_000_000))
-    tick = progress("elders", ELDERS)
+    tick = progress("elders", count)
     streets = list(citydata.STREETS.items())
-    for n in range(ELDERS):
+    for n in range(count):
         street, (_lat, _lon, roads, _names) = streets[n % len(streets)]
         community_id = rng.choice(communities[street])
         from core.models import Community

@@ -25,6 +25,11 @@ from mealaid.cli import app
 from tests.conftest import BACKENDS, TEMPLATES
 
 DAY = date(2026, 11, 25)
+# A smaller city (`mealaid demo --elders`): the first elders the seed draws for the whole city
+# (`make demo`'s 640), with all it has: both kitchens, every canteen, both meals, routes, the
+# counter, welfare alerts, the settlement, and an elder of every category (the first with
+# dementia is the 217th), in about a third of the whole city's time.
+ELDERS = 220
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,6 +48,7 @@ def database_url(request, tmp_path, monkeypatch):
 def run_demo(*args: str):
     # A short search: the routes' quality is bench/'s subject, the day's story is this test's.
     command = ["demo", "--date", DAY.isoformat(), "--lang", "en", "--plan-seconds", "0.5"]
+    command += ["--elders", str(ELDERS)]
     result = CliRunner().invoke(app, [*command, *args])
     assert result.exit_code == 0, result.output
     return result.output
@@ -89,7 +95,7 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
         categories = Counter(
             c for e in elders for c in categories_on(session=session, elder_id=e.id, on=DAY)
         )
-    assert len(elders) >= 600
+    assert len(elders) == ELDERS
     # Registered with written consent, as the registry asks: the few still without it are the
     # community workers' task, flagged in the registry, not a flag on every elder.
     assert 0 < sum(e.consent_at is None for e in elders) <= len(elders) // 20
@@ -102,7 +108,7 @@ def test_the_demo_runs_a_whole_day_and_a_second_run_starts_afresh(database_url):
     statuses = Counter(o.status for o in orders)
     assert statuses[OrderStatus.placed] == statuses[OrderStatus.locked] == 0
     served = [o for o in orders if o.status in SERVED]
-    assert len(served) > 300 and statuses[OrderStatus.no_answer] > 0
+    assert len(served) > ELDERS // 2 and statuses[OrderStatus.no_answer] > 0
     # The four contributions of the served meals add up to what they cost, to the fen; the
     # charity fund is spent to its budget and not a fen beyond.
     assert sum(e.amount_fen for e in entries) == sum(o.total_fen for o in served)
@@ -140,6 +146,18 @@ def test_a_bad_date_is_refused_with_a_clear_message(database_url):
     result = CliRunner().invoke(app, ["demo", "--plan-seconds", "0", "--lang", "zh_CN"])
     assert result.exit_code == 2
     assert "--plan-seconds 必须大于 0" in result.output
+    result = CliRunner().invoke(app, ["demo", "--elders", "0", "--lang", "en"])
+    assert result.exit_code == 2
+    assert "--elders must be at least 1." in result.output
+
+
+def test_the_demo_city_is_640_elders_unless_asked_for_another_size():
+    from mealaid import demo
+
+    assert demo.ELDERS == 640
+    result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--elders" in result.output and "default 640" in result.output
 
 
 def test_settle_writes_the_months_files_and_refuses_a_bad_month(database_url, tmp_path):
