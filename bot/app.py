@@ -31,6 +31,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -97,11 +98,23 @@ App = Application[
 ]
 
 
+# Updates of different chats run side by side; each chat's steps stay in order because a person
+# waits for the answer before pressing the next button.
+CONCURRENT_UPDATES = 16
+
+
 def build_application(
-    *, services: Services, token: str, base_url: str, webhook: bool = False
+    *,
+    services: Services,
+    token: str,
+    base_url: str,
+    webhook: bool = False,
+    updates: BaseUpdateProcessor | None = None,
 ) -> App:
     """The bot, wired to a Bot API at `base_url` (Telegram's, or the local stand-in). With
-    `webhook`, updates come from the web app's webhook endpoint instead of long polling."""
+    `webhook`, updates come from the web app's webhook endpoint instead of long polling.
+    `updates` runs each update in place of PTB's own processor (the sandbox's tells the
+    stand-in when an update is handled); it allows `CONCURRENT_UPDATES` at once too."""
     builder = ApplicationBuilder()
     if webhook:
         builder = builder.updater(None)
@@ -109,9 +122,7 @@ def build_application(
         builder.token(token)
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
-        # Updates of different chats run side by side; each chat's steps stay in order because
-        # a person waits for the answer before pressing the next button.
-        .concurrent_updates(16)
+        .concurrent_updates(updates or CONCURRENT_UPDATES)
         .post_init(_set_commands)
         .build()
     )

@@ -5,13 +5,16 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 import uvicorn
 from sqlmodel import col, select
+from telegram import Update
+from telegram.ext import CallbackContext, SimpleUpdateProcessor
 
-from bot.app import App, Services, build_application
+from bot.app import CONCURRENT_UPDATES, App, Services, build_application, send_notices
 from bot.stand_in import StandIn, create_stand_in_app
 from core.models import Site
 
@@ -33,6 +36,52 @@ def _city_centre(services: Services) -> tuple[float, float]:
     if not points:
         return (0.0, 0.0)
     return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+class ReportsHandled(SimpleUpdateProcessor):
+    """PTB's own way of running updates (up to `CONCURRENT_UPDATES` at once), which then tells
+    the stand-in that the update is handled: a test's press waits for the bot to be done with it
+    rather than for a reply that may never come. The bot may run on another event loop (the
+    web app's, by webhook): the report is made on the stand-in's."""
+
+    def __init__(self, stand_in: StandIn, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(CONCURRENT_UPDATES)
+        self.stand_in, self.loop = stand_in, loop
+        stand_in.reports_handled = True
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        await self._report(self.stand_in.update_taken(update.update_id))
+        try:
+            await coroutine
+        finally:
+            await self._report(self.stand_in.update_handled(update.update_id))
+
+    async def _report(self, report: Coroutine[Any, Any, None]) -> None:
+        if asyncio.get_running_loop() is self.loop:
+            await report
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(report, self.loop))
+
+
+def _report_notices(application: App, stand_in: StandIn) -> None:
+    """Tell the stand-in each time a round of the outbox sender ends (see
+    `StandIn.wait_for_reply`)."""
+    for job in application.job_queue.jobs():  # type: ignore[union-attr]  # built with the job-queue extra: never None
+        if job.callback is not send_notices:
+            continue
+
+        async def counted(context: CallbackContext[Any, Any, Any, Any]) -> None:
+            began = time.monotonic()
+            try:
+                await send_notices(context)
+            finally:
+                await stand_in.notices_sent(began)
+
+        job.callback = counted
+        stand_in.reports_notices = True
 
 
 class Sandbox:
@@ -65,8 +114,12 @@ class Sandbox:
 
     async def start_bot(self) -> None:
         self.application = build_application(
-            services=self.services, token=TOKEN, base_url=f"{self.url}/bot"
+            services=self.services,
+            token=TOKEN,
+            base_url=f"{self.url}/bot",
+            updates=ReportsHandled(self.stand_in, asyncio.get_running_loop()),
         )
+        _report_notices(self.application, self.stand_in)
         await self.application.initialize()
         await self.application.post_init(self.application)  # type: ignore[misc]  # set by build_application
         await self.application.updater.start_polling(poll_interval=0, timeout=5)  # type: ignore[union-attr]  # built for polling: has an updater
@@ -87,6 +140,9 @@ class Sandbox:
 
     async def stop_server(self) -> None:
         if self._server is not None:
+            # A long poll left by a bot that is gone (a killed process) would hold the server
+            # until its timeout: uvicorn waits for requests in flight.
+            await self.stand_in.release_pollers()
             self._server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await self._server_task
@@ -120,6 +176,11 @@ class SandboxThread:
         if bot:
             self._run(self.sandbox.start_bot())
         return self
+
+    def reports_handled(self) -> ReportsHandled:
+        """An update processor for a bot built elsewhere (behind the web app's webhook) that
+        tells this stand-in which updates it has handled."""
+        return ReportsHandled(self.sandbox.stand_in, self.loop)
 
     def restart_bot(self) -> None:
         self._run(self.sandbox.stop_bot())

@@ -119,6 +119,18 @@ class StandIn:
         self.pressed_at: dict[int, float] = {}
         self.first_reply_at: dict[int, float] = {}
         self.awaiting: dict[int, list[int]] = {}
+        # What the bot reports when it runs beside the stand-in (see bot.sandbox): for each
+        # update, how many times it was handed over (a re-delivery hands it over again), how
+        # many times the bot began and finished handling it, and when it last finished; and
+        # when the last finished round of its outbox sender began. Without these reports a wait
+        # for a reply ends only on a reply or at the timeout.
+        self.reports_handled = False
+        self.queued_times: dict[int, int] = {}
+        self.taken_times: dict[int, int] = {}
+        self.handled_times: dict[int, int] = {}
+        self.handled_at: dict[int, float] = {}
+        self.reports_notices = False
+        self.notices_round_began = 0.0
         self.polled = False  # the bot has asked for updates at least once
         # While the bot is being stopped, long polls answer at once (Telegram's would run out
         # their timeout; a test need not wait for that).
@@ -163,6 +175,23 @@ class StandIn:
         async with self.changed:
             await self.changed.wait_for(lambda: self.sends_before_stall is None)
 
+    async def update_taken(self, update_id: int) -> None:
+        """The bot has begun handling this update (they begin in the order they came)."""
+        self.taken_times[update_id] = self.taken_times.get(update_id, 0) + 1
+
+    async def update_handled(self, update_id: int) -> None:
+        """The bot has finished with this update: its handler returned (or failed and its error
+        handler returned), so every reply the handler sent is in the chat already."""
+        self.handled_times[update_id] = self.handled_times.get(update_id, 0) + 1
+        self.handled_at[update_id] = time.monotonic()
+        await self._notify()
+
+    async def notices_sent(self, began: float) -> None:
+        """The bot's outbox sender finished a round that began at `began` (monotonic): whatever
+        was in the outbox by then has been sent (or put back)."""
+        self.notices_round_began = max(self.notices_round_began, began)
+        await self._notify()
+
     async def release_pollers(self, releasing: bool = True) -> None:
         """Answer the bot's waiting long polls now, and any new one at once until called
         with False."""
@@ -194,6 +223,7 @@ class StandIn:
     async def _queue(self, user: SimulatedUser, **update: Any) -> int:
         update_id = next(self._update_ids)
         self.pending.append({"update_id": update_id, **update})
+        self.queued_times[update_id] = 1
         self.pressed_at[update_id] = time.monotonic()
         self.awaiting.setdefault(user.id, []).append(update_id)
         await self._notify()
@@ -282,24 +312,59 @@ class StandIn:
         an update was lost (the bot must not act twice)."""
         update = self.delivered[update_id]
         self.pending.append({**update, "_again": True})
+        self.queued_times[update_id] = self.queued_times.get(update_id, 0) + 1
         await self._notify()
 
+    def sender_of(self, update_id: int) -> int | None:
+        """The person whose message or button press this update is."""
+        update = self.delivered.get(update_id) or {}
+        event = update.get("message") or update.get("callback_query") or {}
+        sender: int | None = (event.get("from") or {}).get("id")
+        return sender
+
     async def wait_for_reply(
-        self, user_id: int, since: float, timeout: float = 5.0, settle: float = 0.08
+        self,
+        user_id: int,
+        since: float,
+        timeout: float = 5.0,
+        settle: float = 0.08,
+        update_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The bot's messages to this person sent or edited after `since`, once the bot has
-        answered and then been quiet for `settle` seconds (or `timeout` passed)."""
+        """The bot's messages to this person sent or edited after `since`, once the bot is done
+        with the update (or `timeout` passed, whichever is first).
+
+        When the bot reports what it handled (the sandbox) and `update_id` is given, done is:
+        the bot has handled the update as often as it was handed over (a re-delivery counts
+        anew), so every reply its handler sent is in; if nothing came to this chat, the outbox
+        sender has also finished a round begun after that (what the step queued has gone out);
+        and then the chat has been quiet for `settle`. Otherwise (a bot elsewhere), done is
+        the bot's first message followed by `settle` of quiet; no message waits the timeout."""
         deadline = time.monotonic() + timeout
+        key = -1 if update_id is None else update_id
+        times = self.queued_times.get(key, 0)
+        told = self.reports_handled and times > 0
 
         def newest() -> float:
             return max((m.at for m in self.chats[user_id] if m.from_bot), default=0.0)
 
+        def left() -> float | None:
+            """How long to wait before looking again (None for a change); 0 when done."""
+            now, last = time.monotonic(), newest()
+            if not told:
+                return max(0.0, settle - (now - last)) if last > since else None
+            if self.handled_times.get(key, 0) < times:
+                return None
+            handled = self.handled_at[key]
+            if last <= since and self.reports_notices and self.notices_round_began <= handled:
+                return None
+            return max(0.0, settle - (now - max(handled, last)))
+
         async with self.changed:
-            while time.monotonic() < deadline:
-                last = newest()
-                if last > since and time.monotonic() - last >= settle:
+            while (now := time.monotonic()) < deadline:
+                wait = left()
+                if wait == 0:
                     break
-                wait = settle if last > since else deadline - time.monotonic()
+                wait = deadline - now if wait is None else min(wait, deadline - now)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), max(0.001, wait))
         return [m.public() for m in self.chats[user_id] if m.from_bot and m.at > since]
@@ -573,7 +638,7 @@ def create_stand_in_app(stand_in: StandIn) -> Starlette:
         body: dict[str, Any] = {"update_id": update_id}
         if wait > 0:
             settle = float(request.query_params.get("settle", "0.08"))
-            body["replies"] = await stand_in.wait_for_reply(user_id, since, wait, settle)
+            body["replies"] = await stand_in.wait_for_reply(user_id, since, wait, settle, update_id)
         return JSONResponse(body)
 
     async def send(request: Request) -> JSONResponse:
@@ -622,11 +687,31 @@ def create_stand_in_app(stand_in: StandIn) -> Starlette:
         return JSONResponse({"messages": chat, "keyboard": keyboard})
 
     async def redeliver(request: Request) -> JSONResponse:
+        """With `wait`, as a press does: the sender's replies once the bot is done with it."""
         update_id = int(request.path_params["update_id"])
-        if update_id not in stand_in.delivered:
+        sender = stand_in.sender_of(update_id)
+        if update_id not in stand_in.delivered or sender is None:
             return JSONResponse({"error": "no such update"}, status_code=404)
+        since = time.monotonic()
         await stand_in.redeliver(update_id)
-        return JSONResponse({"update_id": update_id})
+        body: dict[str, Any] = {"update_id": update_id}
+        wait = float(request.query_params.get("wait", "0"))
+        if wait > 0:
+            settle = float(request.query_params.get("settle", "0.08"))
+            body["replies"] = await stand_in.wait_for_reply(sender, since, wait, settle, update_id)
+        return JSONResponse(body)
+
+    async def update(request: Request) -> JSONResponse:
+        """How many times the bot has reported beginning and finishing to handle this update
+        (0 when it does not report: see `StandIn.reports_handled`)."""
+        update_id = int(request.path_params["update_id"])
+        return JSONResponse(
+            {
+                "update_id": update_id,
+                "taken": stand_in.taken_times.get(update_id, 0),
+                "handled": stand_in.handled_times.get(update_id, 0),
+            }
+        )
 
     async def stall(request: Request) -> JSONResponse:
         """POST {"after": N, "delivered": bool} holds the bot's messages after the next N,
@@ -653,6 +738,7 @@ def create_stand_in_app(stand_in: StandIn) -> Starlette:
             Route("/sandbox/users/{user_id:int}/send", send, methods=["POST"]),
             Route("/sandbox/users/{user_id:int}/press", press, methods=["POST"]),
             Route("/sandbox/users/{user_id:int}/messages", messages, methods=["GET"]),
+            Route("/sandbox/updates/{update_id:int}", update, methods=["GET"]),
             Route("/sandbox/updates/{update_id:int}/redeliver", redeliver, methods=["POST"]),
             Route("/sandbox/stall", stall, methods=["GET", "POST"]),
             Route("/sandbox/", page, methods=["GET"]),

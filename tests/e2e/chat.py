@@ -1,5 +1,6 @@
 """Simulated people chatting with the real bot through the Bot API stand-in, over HTTP."""
 
+import threading
 import time
 from datetime import datetime
 from datetime import time as dt_time
@@ -11,7 +12,10 @@ from bot.sandbox import SandboxThread
 from core.clock import FixedClock
 from core.db import Database
 from core.settings import get_settings
-from mealaid.duework import DueWorkLoop
+from mealaid.duework import DueWorkLoop, DueWorkReport
+
+# How long an action waits for the bot at most, and how long the chat must then be quiet.
+WAIT = {"wait": 10, "settle": 0.05}
 
 
 class Person:
@@ -23,9 +27,10 @@ class Person:
         assert response.status_code == 201, response.text
 
     def _act(self, path: str, body: dict) -> list[dict]:
-        response = self.client.post(
-            f"/sandbox/users/{self.id}/{path}", params={"wait": 10, "settle": 0.05}, json=body
-        )
+        """The bot's messages (new or edited) once it is done with this update: the sandbox's
+        bot tells the stand-in when it has handled it (see `StandIn.wait_for_reply`); the
+        wait is only the upper bound."""
+        response = self.client.post(f"/sandbox/users/{self.id}/{path}", params=WAIT, json=body)
         assert response.status_code == 200, response.text
         self.last_update_id = response.json()["update_id"]
         return response.json()["replies"]
@@ -94,8 +99,12 @@ class Chat:
         self.services = Services(database, clock, settings)
         self.sandbox = SandboxThread(self.services).start()
         self.due_work = None
+        self._reports: list[DueWorkReport] = []
+        self._reported = threading.Condition()
         if due_work:
-            self.due_work = DueWorkLoop(database, clock, settings, interval=0.2)
+            self.due_work = DueWorkLoop(
+                database, clock, settings, interval=0.2, on_report=self._on_report
+            )
             self.due_work.start()
         self.client = httpx.Client(base_url=self.sandbox.url, timeout=30)
         self._ids = iter(range(5_000_001, 6_000_000))
@@ -117,11 +126,28 @@ class Chat:
         )
 
     def redeliver(self, update_id: int, person: Person) -> list[dict]:
+        """What the bot said or edited in the person's chat once it was done with the update
+        handed over again (anything it queued for the chat included): [] if it did not act."""
         since = len(person.messages())
-        assert self.client.post(f"/sandbox/updates/{update_id}/redeliver").status_code == 200
-        # Wait for the bot to have taken it: a reply would come within this time if it acted.
-        time.sleep(0.6)
-        return person.messages()[since:]
+        response = self.client.post(f"/sandbox/updates/{update_id}/redeliver", params=WAIT)
+        assert response.status_code == 200, response.text
+        replies = response.json()["replies"]
+        new = person.messages()[since:]
+        return replies + [m for m in new if m not in replies]
+
+    def _on_report(self, report: DueWorkReport) -> None:
+        with self._reported:
+            self._reports.append(report)
+            self._reported.notify_all()
+
+    def due_work_runs(self, runs: int = 2, timeout: float = 15) -> list[DueWorkReport]:
+        """The reports of the scheduler's next `runs` runs. It runs one after another, so with
+        two or more, at least one began after this call (it saw what the test did before)."""
+        with self._reported:
+            start = len(self._reports)
+            done = self._reported.wait_for(lambda: len(self._reports) >= start + runs, timeout)
+            assert done, f"the due work ran {len(self._reports) - start} times in {timeout} s"
+            return self._reports[start : start + runs]
 
     def set_time(self, at: datetime) -> None:
         self.clock.set(at)

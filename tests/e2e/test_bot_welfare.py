@@ -1,7 +1,6 @@
 """Riders in the chat and welfare alerts end to end: a rider's "no answer" reaches the family at
 once, escalates to the community worker when nobody responds, and stops when someone does."""
 
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -113,8 +112,9 @@ def test_the_rider_follows_the_route_in_chat_and_no_answer_alerts_the_family(del
     assert "已记录" in people["daughter"].last_text
     chat.set_time(datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI))
     chat.clock.advance(timedelta(minutes=20))
-    # The escalation job runs every 0.2 s here: give it several runs to (wrongly) escalate.
-    time.sleep(1.5)
+    # The escalation job runs every 0.2 s here: a run begun after the clock moved (and the one
+    # before it) escalates nothing.
+    assert [report.escalated for report in chat.due_work_runs(2)] == [0, 0]
     assert alert_of(chat.database).status == AlertStatus.acknowledged
     assert "escalated_to_worker" not in steps_of(chat.database)
 
@@ -230,7 +230,8 @@ def test_the_rider_takes_back_no_answer_and_the_family_is_told_to_disregard_it(d
     assert alert.status == AlertStatus.closed and steps_of(chat.database)[-1] == "withdrawn"
     rider.press("✅ 送达")
     chat.clock.advance(timedelta(minutes=20))
-    time.sleep(1.5)  # the escalation job runs every 0.2 s here: nothing is left to escalate
+    # The escalation job runs every 0.2 s here: nothing is left to escalate.
+    assert [report.escalated for report in chat.due_work_runs(2)] == [0, 0]
     assert "escalated_to_worker" not in steps_of(chat.database)
     with chat.database.reading() as session:
         statuses = {session.get(Order, order_id).status for order_id in order_ids}
