@@ -3,7 +3,7 @@ line (the same use case as the admin's upload page)."""
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,11 +11,12 @@ from rich.table import Table
 
 from core import i18n
 from core.clock import SystemClock
-from core.db import Database
 from core.errors import DomainError
 from core.i18n import N_
 from core.settings import get_settings
-from usecases.elder_import import ImportResult, check_elder_file, import_elders, import_locator
+
+if TYPE_CHECKING:
+    from usecases.elder_import import ImportResult
 
 elders_app = typer.Typer(help="The elders registry.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -34,7 +35,7 @@ IMPORTED = N_(
 NO_FILE = N_("There is no file at {path}.")
 
 
-def _print_problems(result: ImportResult, locale: str) -> None:
+def _print_problems(result: "ImportResult", locale: str) -> None:
     if not result.problems:
         return
     console.print(i18n.render(PROBLEMS_HEADER, locale, {"num": len(result.problems)}))
@@ -61,6 +62,10 @@ def import_command(
 ) -> None:
     """Import elders from the civil-affairs list (Chinese or English headers); the same file
     again updates them. Exits 1 when the file has problems and nothing was written."""
+    # Imported here, not with the module: the other `mealaid` commands start without them.
+    from core.db import Database
+    from usecases.elder_import import check_elder_file, import_elders, import_locator
+
     settings = get_settings()
     locale = i18n.negotiate(lang)
     if not file.is_file():

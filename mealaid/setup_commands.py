@@ -4,20 +4,23 @@ enabling and resetting an account (the same use cases as the staff accounts page
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from sqlmodel import select
 
 from core import i18n
-from core.accounts import StaffAccount
 from core.clock import SystemClock
-from core.db import Database
 from core.errors import DomainError
 from core.i18n import N_
 from core.settings import get_settings
-from usecases import accounts, programme
+
+if TYPE_CHECKING:
+    from core.db import Database
+    from usecases import accounts
+
+# The use cases and the database are imported by the commands that use them, when they run:
+# `mealaid` starts as a process of its own for each command (see mealaid.cli).
 
 setup_app = typer.Typer(help="A programme's set-up as one file.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -35,7 +38,9 @@ def _locale(lang: str | None) -> str:
     return i18n.negotiate(lang, get_settings().default_locale)
 
 
-def _database() -> Database:
+def _database() -> "Database":
+    from core.db import Database
+
     database = Database.from_url(get_settings().database_url)
     database.migrate()
     return database
@@ -61,6 +66,8 @@ def export_command(
     """Write the programme's set-up (communities, sites and meals, riders, community workers,
     dishes with their recipes, menus from today on, funders, funds, rules; the elders and their
     standing orders only with --with-elders) to one JSON file."""
+    from usecases import programme
+
     locale = _locale(lang)
     database = _database()
     clock = SystemClock(get_settings().tz)
@@ -81,6 +88,8 @@ def import_command(
 ) -> None:
     """Add another programme's set-up to this one: what this programme has is kept, the rest
     added; a bad entry is named and nothing is written."""
+    from usecases import programme
+
     locale = _locale(lang)
     if not file.is_file():
         console.print(i18n.render(NO_FILE, locale, {"path": str(file)}))
@@ -110,6 +119,10 @@ def import_command(
 
 
 def _account_id(session, username: str, locale: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from core.accounts import StaffAccount
+
     account = session.exec(
         select(StaffAccount).where(StaffAccount.username == username.strip().lower())
     ).first()
@@ -121,6 +134,8 @@ def _account_id(session, username: str, locale: str) -> int:  # type: ignore[no-
 
 def set_active(username: str, active: bool, lang: str | None) -> None:
     """Disable or enable an account (`mealaid user disable` / `enable`)."""
+    from usecases import accounts
+
     locale = _locale(lang)
     database = _database()
     clock = SystemClock(get_settings().tz)
@@ -142,6 +157,8 @@ def set_active(username: str, active: bool, lang: str | None) -> None:
 
 def reset_password(username: str, password: str | None, lang: str | None) -> None:
     """Give an account a new password and end its sessions (`mealaid user reset-password`)."""
+    from usecases import accounts
+
     locale = _locale(lang)
     database = _database()
     clock = SystemClock(get_settings().tz)
@@ -168,5 +185,5 @@ def reset_password(username: str, password: str | None, lang: str | None) -> Non
         )
 
 
-def _named(reset: accounts.PasswordReset) -> dict[str, str]:
+def _named(reset: "accounts.PasswordReset") -> dict[str, str]:
     return {"username": reset.account.username}
