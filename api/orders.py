@@ -226,6 +226,8 @@ def _board_page(
     placed: int | None = None,
 ):
     day = wanted.service_date or today(clock)
+    # Every answer with the board records the view: the page, and a refusal shown on it.
+    _record_board(request, staff, day)
     board = _board(session, staff, day, wanted)
     context = {
         "board": board,
@@ -312,7 +314,6 @@ def board_page(
     wanted: BoardQueryDep,
     placed: int | None = None,
 ):
-    _record_board(request, staff, wanted.service_date or today(clock))
     return _board_page(request, session, clock, staff, wanted, placed=placed)
 
 
