@@ -34,6 +34,7 @@ from mealaid.elder_commands import elders_app
 if TYPE_CHECKING:
     from core.db import Database
     from core.models import Site
+    from mealaid.duework import DueWorkReport
     from usecases.routing import SolveParams
 
 # Who the audit log names for what an operator did from the command line.
@@ -665,7 +666,7 @@ def _serve_clock(start: str | None, speed: float, locale: str) -> Clock:
     return AcceleratedClock(moment, speed)
 
 
-def _print_due_work(report, locale: str) -> None:  # type: ignore[no-untyped-def]
+def _print_due_work(report: "DueWorkReport", locale: str) -> None:
     """One line per thing the clock did, as it happens (nothing when nothing was due)."""
     for result in report.closed:
         console.print(
