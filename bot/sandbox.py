@@ -7,12 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Coroutine
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import uvicorn
 from sqlmodel import col, select
 from telegram import Update
-from telegram.ext import CallbackContext, SimpleUpdateProcessor
+from telegram.ext import CallbackContext, Job, SimpleUpdateProcessor
 
 from bot.app import CONCURRENT_UPDATES, App, Services, build_application, send_notices
 from bot.stand_in import StandIn, create_stand_in_app
@@ -66,22 +67,26 @@ class ReportsHandled(SimpleUpdateProcessor):
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(report, self.loop))
 
 
-def _report_notices(application: App, stand_in: StandIn) -> None:
+def _notices_job(application: App) -> Job[Any]:
+    """The repeating job that sends the outbox (see `build_application`)."""
+    jobs = application.job_queue.jobs()  # type: ignore[union-attr]  # built with the job-queue extra: never None
+    [job] = [job for job in jobs if job.callback is send_notices]
+    return job
+
+
+def _report_notices(job: Job[Any], stand_in: StandIn) -> None:
     """Tell the stand-in each time a round of the outbox sender ends (see
     `StandIn.wait_for_reply`)."""
-    for job in application.job_queue.jobs():  # type: ignore[union-attr]  # built with the job-queue extra: never None
-        if job.callback is not send_notices:
-            continue
 
-        async def counted(context: CallbackContext[Any, Any, Any, Any]) -> None:
-            began = time.monotonic()
-            try:
-                await send_notices(context)
-            finally:
-                await stand_in.notices_sent(began)
+    async def counted(context: CallbackContext[Any, Any, Any, Any]) -> None:
+        began = time.monotonic()
+        try:
+            await send_notices(context)
+        finally:
+            await stand_in.notices_sent(began)
 
-        job.callback = counted
-        stand_in.reports_notices = True
+    job.callback = counted
+    stand_in.reports_notices = True
 
 
 class Sandbox:
@@ -119,11 +124,15 @@ class Sandbox:
             base_url=f"{self.url}/bot",
             updates=ReportsHandled(self.stand_in, asyncio.get_running_loop()),
         )
-        _report_notices(self.application, self.stand_in)
+        notices = _notices_job(self.application)
+        _report_notices(notices, self.stand_in)
         await self.application.initialize()
         await self.application.post_init(self.application)  # type: ignore[misc]  # set by build_application
         await self.application.updater.start_polling(poll_interval=0, timeout=5)  # type: ignore[union-attr]  # built for polling: has an updater
         await self.application.start()
+        # The outbox's first round at once rather than a second after the start: what is owed
+        # from before (a notice for someone just met, a test's reminder) goes out now.
+        notices.job.modify(next_run_time=datetime.now(UTC))
 
     async def stop_bot(self) -> None:
         """Stop as a crash or a deploy would: whatever the next process needs is in the DB."""
