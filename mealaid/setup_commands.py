@@ -16,6 +16,8 @@ from core.i18n import N_
 from core.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from core.db import Database
     from usecases import accounts
 
@@ -118,7 +120,7 @@ def import_command(
     )
 
 
-def _account_id(session, username: str, locale: str) -> int:  # type: ignore[no-untyped-def]
+def _account_id(session: "Session", username: str, locale: str) -> int:
     from sqlmodel import select
 
     from core.accounts import StaffAccount

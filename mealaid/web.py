@@ -2,16 +2,20 @@
 when its secret is set. `app` is the factory each of uvicorn's processes calls when the app
 is served from several (`mealaid serve --workers N`)."""
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
-from telegram.ext import Application
 
 from api.app import create_app
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from bot.app import App
 
-def webhook_bot(database: Database, clock: Clock, settings: Settings) -> Application | None:
+
+def webhook_bot(database: Database, clock: Clock, settings: Settings) -> "App | None":
     """The bot, receiving Telegram's updates at /telegram/webhook, when a token and a webhook
     secret are set. It keeps nothing in memory between updates, so any process may take any
     update."""
@@ -27,15 +31,16 @@ def webhook_bot(database: Database, clock: Clock, settings: Settings) -> Applica
     )
     set_commands = telegram.post_init
 
-    async def post_init(application) -> None:  # type: ignore[no-untyped-def]
-        await set_commands(application)  # type: ignore[misc]
+    async def post_init(application: "App") -> None:
+        if set_commands is not None:
+            await set_commands(application)
         await application.bot.set_webhook(
             url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
             secret_token=settings.bot_webhook_secret,
             allowed_updates=["message", "callback_query"],
         )
 
-    telegram.post_init = post_init  # type: ignore[assignment]
+    telegram.post_init = post_init
     return telegram
 
 
