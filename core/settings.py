@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # without a word its job is taken up by another worker (a worker killed, a machine gone).
     worker_heartbeat_seconds: float = 10.0
     worker_stalled_seconds: float = 30.0
+    # A worker that has no connection to its database within this long takes it for away: it
+    # says so, waits `worker_reconnect_seconds` and starts again (the jobs wait in the database).
+    worker_database_timeout_seconds: float = Field(default=10.0, gt=0)
+    worker_reconnect_seconds: float = Field(default=5.0, gt=0)
     # Failed jobs stay this long for someone to look at (`mealaid health` counts them), then
     # the daily tidy forgets them. Jobs that succeed are forgotten at once.
     failed_jobs_kept_days: int = 30

@@ -53,8 +53,6 @@ RETRY = procrastinate.RetryStrategy(max_attempts=12, linear_wait=60)
 # Higher first: meals close on time (orders lock for the kitchen) before any planning starts,
 # and the look is not kept waiting behind a city's planning.
 CLOSE_PRIORITY, LOOK_PRIORITY = 20, 10
-# How long a worker waits before trying its database again.
-RECONNECT_SECONDS = 5.0
 
 
 @dataclass
@@ -184,14 +182,16 @@ def conninfo(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def queue_app(database_url: str) -> procrastinate.App:
+def queue_app(database_url: str, database_timeout: float) -> procrastinate.App:
+    """The queue on this database. A connection not had within `database_timeout` seconds:
+    the database is away (the worker waits and starts again)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=conninfo(database_url),
         # A worker holds one connection for listening and one for its job's bookkeeping.
         kwargs={"application_name": "mealaid-worker", "connect_timeout": 5},
         min_size=1,
         max_size=4,
-        timeout=10,  # a connection not had in 10 s: the database is away; wait and start again
+        timeout=database_timeout,
     )
     app = procrastinate.App(connector=connector)
     app.add_tasks_from(tasks, namespace="mealaid")
@@ -206,7 +206,8 @@ async def run_worker(runtime: Runtime, database_url: str, name: str) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     settings = runtime.settings
-    app = queue_app(database_url)
+    app = queue_app(database_url, settings.worker_database_timeout_seconds)
+    reconnect = settings.worker_reconnect_seconds
     while not stop.is_set():
         try:
             async with app.open_async():
@@ -234,11 +235,11 @@ async def run_worker(runtime: Runtime, database_url: str, name: str) -> None:
                 # A worker stops by itself only when its side tasks lost the database.
                 raise ConnectionError("the worker stopped")
         except (queue_errors.ConnectorException, psycopg.Error, OSError) as error:
-            runtime.on_outage(error, RECONNECT_SECONDS)
+            runtime.on_outage(error, reconnect)
             # The jobs' own connections died with the database: open new ones when it is back.
             runtime.database.engine.dispose()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), RECONNECT_SECONDS)
+            await asyncio.wait_for(stop.wait(), reconnect)
 
 
 class OutageFormatter(logging.Formatter):

@@ -270,7 +270,14 @@ def test_a_worker_waits_while_the_database_is_away_and_catches_up_when_it_is_bac
         f"@{server.host}:{server.port}/", f"@127.0.0.1:{outage.port}/"
     )
     outage.up()
-    worker = Worker(through_outage, clock, plan_time_limit_seconds="1")
+    # It notices the outage once a connection is not had in 3 s, and tries again every second.
+    worker = Worker(
+        through_outage,
+        clock,
+        plan_time_limit_seconds="1",
+        worker_database_timeout_seconds="3",
+        worker_reconnect_seconds="1",
+    )
     try:
         planned = select(func.count()).select_from(PlannedSlot)
         wait_until(lambda: count(postgres_url, planned) == 1, 60, "the first kitchen planned")
@@ -291,7 +298,7 @@ def test_a_worker_waits_while_the_database_is_away_and_catches_up_when_it_is_bac
     assert count(postgres_url, closed_on(clock)) == 2
     assert count(postgres_url, select(func.count()).select_from(Order)) == 5
     assert jobs(postgres_url, "failed") == 0
-    assert "trying again in 5 s" in output
+    assert "trying again in 1 s" in output
 
 
 @needs_postgres
@@ -338,7 +345,7 @@ def test_the_daily_tidy_forgets_failed_jobs_once_they_are_old(postgres_url):
     Database.from_url(postgres_url).migrate()
 
     async def tidy_up() -> list[tuple[int, str]]:
-        app = queue.queue_app(postgres_url)
+        app = queue.queue_app(postgres_url, database_timeout=10)
         async with app.open_async():
             ids = [
                 await queue.plan_kitchen.configure(lock=f"k{n}").defer_async(
