@@ -413,7 +413,7 @@ def counter_page(
     )
 
 
-def _counter_page(  # type: ignore[no-untyped-def]
+def _counter_page(
     request: Request,
     session: Session,
     clock: Clock,
@@ -428,7 +428,7 @@ def _counter_page(  # type: ignore[no-untyped-def]
     card_served: bool = False,
     error: str | None = None,
     status_code: int = 200,
-):
+) -> HTMLResponse:
     sites = _site_list(session, staff)
     waiting = [m for m in meals if m.status == OrderStatus.locked]
     now = clock.now()
@@ -590,7 +590,7 @@ def walk_in_page(
     return _walk_in_page(request, session, clock, staff, wanted, locale)
 
 
-def _walk_in_page(  # type: ignore[no-untyped-def]
+def _walk_in_page(
     request: Request,
     session: Session,
     clock: Clock,
@@ -601,7 +601,7 @@ def _walk_in_page(  # type: ignore[no-untyped-def]
     error: str | None = None,
     has_order: bool = False,
     status_code: int = 200,
-):
+) -> HTMLResponse:
     sites = _site_list(session, staff)
     site_id = wanted.site_id or (sites[0].id if sites else None)
     if site_id is not None:

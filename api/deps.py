@@ -321,7 +321,6 @@ def require_role(*roles: Role) -> Callable[[Staff], Awaitable[Staff]]:
             raise AccessDenied()
         return staff
 
-    check.roles = allowed  # type: ignore[attr-defined]
     return check
 
 

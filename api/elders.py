@@ -3,14 +3,16 @@ codes and links, pauses; pages and their JSON twins. A community worker sees and
 the elders of their own communities. Every view of a record and every change goes to the audit
 log (names of fields, never their values)."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from api import elder_import
 from api.accounts.access import Staff, elder_scope, may_see_elder
@@ -22,6 +24,7 @@ from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, va
 from api.templating import page
 from core import i18n
 from core.clock import Clock, today
+from core.elders import ElderPage
 from core.errors import DomainError, ElderNotFound
 from core.i18n import N_
 from core.models import ChatUser, Elder, ElderLink
@@ -52,6 +55,7 @@ router = APIRouter(tags=["elders"], responses={**STAFF_RESPONSES, 400: REFUSED_R
 router.include_router(elder_import.router)
 
 PAGE_SIZE = 50
+E = TypeVar("E", bound=ElderCreate)
 CHECK_FIELDS = N_("Nothing was saved. Please check the fields marked below.")
 SAVED = N_("Saved.")
 PAUSED = N_("Meals are paused for the dates below.")
@@ -94,7 +98,9 @@ def elder_for(session: Session, staff: Staff, elder_id: int) -> Elder:
     return elder
 
 
-def _search(request: Request, session: Session, clock: Clock, staff: Staff, **wanted: Any):  # type: ignore[no-untyped-def]
+def _search(
+    request: Request, session: Session, clock: Clock, staff: Staff, **wanted: Any
+) -> ElderPage:
     """Search the elders this person looks after (`search_elders`); a search by phone digits
     is checked against this person's budget first and recorded with the answer."""
     search = phone_search(request, session, clock, staff.actor, wanted.get("query"), where="elders")
@@ -537,7 +543,9 @@ CONTACT_FIELDS = ("name", "relation", "phone", "priority")
 BLANK_ROWS = 2
 
 
-def _elder_data(form, with_status: bool) -> tuple[dict, dict[str, list[int]], dict]:  # type: ignore[no-untyped-def]
+def _elder_data(
+    form: FormData, with_status: bool
+) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
     """The schema's input from the form, the form's row numbers of each group, and what was
     typed (to show the form again as it was)."""
     data: dict[str, Any] = {}
@@ -615,11 +623,11 @@ def _form_page(
     session: Session,
     staff: Staff,
     *,
-    typed: dict,
-    errors: dict,
+    typed: dict[str, Any],
+    errors: dict[str, str],
     elder_id: int | None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> HTMLResponse:
     return page(
         request,
         "elder_form.html",
@@ -723,25 +731,32 @@ def new_elder(
     locale: LocaleDep,
     form: FormDep,
 ):
+    def save(elder_in: ElderCreate) -> int:
+        elder = register(session, clock, staff, elder_in, _locator(request))
+        assert elder.id is not None  # flushed: the database numbered it
+        return elder.id
+
     return _submitted(
-        request,
-        session,
-        staff,
-        locale,
-        form,
-        elder_id=None,
-        save=lambda elder_in: register(session, clock, staff, elder_in, _locator(request)).id,
+        request, session, staff, locale, form, elder_id=None, schema=ElderCreate, save=save
     )
 
 
-def _submitted(request, session, staff, locale, form, *, elder_id, save):  # type: ignore[no-untyped-def]
+def _submitted(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    locale: str,
+    form: FormData,
+    *,
+    elder_id: int | None,
+    schema: type[E],
+    save: Callable[[E], int],
+) -> Response:
     """The elder form posted (new: `elder_id` None): saved and on to the elder's page, or
     shown again with each error next to its field and nothing written."""
     data, numbers, typed = _elder_data(form, with_status=elder_id is not None)
     try:
-        elder_in = validated(
-            ElderCreate if elder_id is None else ElderUpdate, data, locale, numbers
-        )
+        elder_in = validated(schema, data, locale, numbers)
         try:
             saved_id = save(elder_in)
         except DomainError as error:
@@ -766,9 +781,9 @@ def _detail_page(
     clock: Clock,
     elder_id: RowId,
     *,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> HTMLResponse:
     """The elder's page."""
     elder_for(session, staff, elder_id)
     record = elder_record(session=session, elder_id=elder_id)
@@ -839,7 +854,9 @@ def edit_elder(
         change(session, clock, staff, elder_id, elder_in, _locator(request))
         return elder_id
 
-    return _submitted(request, session, staff, locale, form, elder_id=elder_id, save=save)
+    return _submitted(
+        request, session, staff, locale, form, elder_id=elder_id, schema=ElderUpdate, save=save
+    )
 
 
 @router.post("/elders/{elder_id}/link-codes", response_class=HTMLResponse, include_in_schema=False)

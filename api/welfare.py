@@ -153,10 +153,10 @@ def _board(
     staff: Staff,
     clock: Clock,
     *,
-    errors=None,
-    typed=None,
+    errors: dict[str, str] | None = None,
+    typed: dict[int, str] | None = None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> HTMLResponse:
     alerts = alert_board(
         session=session,
         community_ids=elder_scope(staff),
