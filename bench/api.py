@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -208,7 +209,7 @@ async def guesser(base: str, n: int, done: asyncio.Event, tries: list[int]) -> N
                 tries[0] += 1
 
 
-async def _status(request) -> int | None:  # type: ignore[no-untyped-def]
+async def _status(request: Awaitable[httpx.Response]) -> int | None:
     """The response's status, or None when the connection failed (counted as a failure)."""
     try:
         return (await request).status_code

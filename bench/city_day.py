@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -118,10 +119,10 @@ def build_city(url: str, day: date, kitchens: int, stops: int, canteen: int, see
     database.dispose()
 
 
-def count(database: Database, table, day: date) -> int:  # type: ignore[no-untyped-def]
+def count(database: Database, table: type[SlotCutoff | PlannedSlot], day: date) -> int:
     with database.engine.connect() as connection:
         return connection.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.service_date == day)
+            sa.select(sa.func.count()).select_from(table).where(col(table.service_date) == day)
         ).scalar_one()
 
 

@@ -6,9 +6,13 @@ child process, so the caller's other threads keep running; the plan is the same.
 import random
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from routing.solver import SolveParams, solve
 from tests.routing.factories import make_problem, make_rider, make_stop
+
+T = TypeVar("T")
 
 
 def a_day(stops: int = 60):
@@ -19,7 +23,7 @@ def a_day(stops: int = 60):
     )
 
 
-def longest_pause_while(work) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+def longest_pause_while(work: Callable[[], T]) -> tuple[float, T]:
     """The longest a 10 ms heartbeat on another thread had to wait while `work` ran."""
     done, gaps = threading.Event(), [0.0]
 
