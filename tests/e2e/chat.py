@@ -14,8 +14,10 @@ from core.db import Database
 from core.settings import get_settings
 from mealaid.duework import DueWorkLoop, DueWorkReport
 
-# How long an action waits for the bot at most, and how long the chat must then be quiet.
-WAIT = {"wait": 10, "settle": 0.05}
+# How long an action waits for the bot at most, and how long the chat must then be quiet. The
+# quiet is short: the sandbox's bot says when it is done with an update, by then every reply
+# its handler sends is in (see `StandIn.wait_for_reply`).
+WAIT = {"wait": 10, "settle": 0.01}
 
 
 class Person:
