@@ -25,6 +25,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from types import TracebackType
 from typing import Any
 
 import procrastinate
@@ -242,12 +243,16 @@ async def run_worker(runtime: Runtime, database_url: str, name: str) -> None:
             await asyncio.wait_for(stop.wait(), reconnect)
 
 
+# What logging passes formatException: sys.exc_info()'s three.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
 class OutageFormatter(logging.Formatter):
     """Log lines for a worker's operator: a database that cannot be reached is one line (it
     is expected, and said again every few seconds until it is back); any other error keeps
     its traceback, which whoever fixes it needs."""
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
+    def formatException(self, ei: ExcInfo) -> str:
         error = ei[1]
         if _is_outage(error):
             causes = []

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.audit import AuditEntry
 from core.clock import FixedClock
@@ -97,7 +98,7 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         timer.sleep(0.2)
 
 
-def count(url: str, statement) -> int:  # type: ignore[no-untyped-def]
+def count(url: str, statement: SelectOfScalar[int]) -> int:
     database = Database.from_url(url)
     try:
         with database.reading() as session:
@@ -122,7 +123,7 @@ def jobs(url: str, status: str, task: str = "mealaid:plan_kitchen") -> int:
         engine.dispose()
 
 
-def closed_on(moment: datetime):  # type: ignore[no-untyped-def]
+def closed_on(moment: datetime) -> SelectOfScalar[int]:
     """How many of the day's meals are closed (yesterday's, with no orders, are closed too)."""
     return select(func.count()).where(SlotCutoff.service_date == moment.date())
 
@@ -140,7 +141,7 @@ def after_the_cutoff() -> tuple[datetime, datetime]:
 def test_two_workers_close_every_meal_and_plan_every_kitchen_once(postgres_url):
     made, clock = after_the_cutoff()
     kitchens = city(postgres_url, made, kitchens=4, elders=3)
-    workers = [Worker(postgres_url, clock, plan_time_limit_seconds="1") for _ in range(2)]
+    workers = [Worker(postgres_url, clock, plan_time_limit_seconds="0.3") for _ in range(2)]
     try:
         wait_until(
             lambda: count(postgres_url, select(func.count()).select_from(PlannedSlot)) == 4,
@@ -184,7 +185,7 @@ def test_a_worker_killed_while_planning_leaves_nothing_and_another_takes_the_job
     assert count(postgres_url, closed_on(clock)) == 1
     timer.sleep(2.5)  # the dead worker's heartbeat grows old
 
-    second = Worker(postgres_url, clock, plan_time_limit_seconds="1")
+    second = Worker(postgres_url, clock, plan_time_limit_seconds="0.3")
     try:
         wait_until(
             lambda: count(postgres_url, select(func.count()).select_from(PlannedSlot)) == 1,
@@ -274,7 +275,7 @@ def test_a_worker_waits_while_the_database_is_away_and_catches_up_when_it_is_bac
     worker = Worker(
         through_outage,
         clock,
-        plan_time_limit_seconds="1",
+        plan_time_limit_seconds="0.3",
         worker_database_timeout_seconds="3",
         worker_reconnect_seconds="1",
     )
