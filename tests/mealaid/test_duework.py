@@ -50,7 +50,7 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 def settings(tmp_path) -> Settings:
     return Settings(
-        plan_time_limit_seconds=1.0,
+        plan_time_limit_seconds=0.3,
         backup_dir=tmp_path / "backups",
         backup_keep_days=3,
         audit_checkpoint_dir=tmp_path / "audit",

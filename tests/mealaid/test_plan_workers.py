@@ -78,7 +78,7 @@ def test_mealaid_plan_searches_on_every_core(database_url, tmp_path, monkeypatch
     database.dispose()
     seen = planned_with(monkeypatch)
     result = CliRunner().invoke(
-        app, ["plan", "--date", "2026-11-25", "--time-limit", "1", "--out", str(tmp_path)]
+        app, ["plan", "--date", "2026-11-25", "--time-limit", "0.3", "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     assert [p.workers for p in seen] == [3]
