@@ -24,10 +24,9 @@ from api.forms import BlankIsNone, FormDep, FormInvalid, refusal, rows, text, va
 from api.templating import page
 from core import i18n
 from core.clock import Clock, today
-from core.elders import ElderPage
 from core.errors import DomainError, ElderNotFound
 from core.i18n import N_
-from core.models import ChatUser, Elder, ElderLink
+from core.models import ChatUser, Elder, ElderLink, saved
 from core.schemas import ElderCreate, ElderUpdate, PauseCreate
 from core.settings import Settings
 from core.sites import list_communities, list_sites
@@ -43,7 +42,14 @@ from core.types import (
     Texture,
 )
 from usecases import elders
-from usecases.elders import ElderRecord, elder_input, elder_record, get_elder, search_elders
+from usecases.elders import (
+    ElderPage,
+    ElderRecord,
+    elder_input,
+    elder_record,
+    get_elder,
+    search_elders,
+)
 from usecases.ordering import PausedMeals
 from usecases.phone_search import (
     PhoneDigitsTooFew,
@@ -732,9 +738,7 @@ def new_elder(
     form: FormDep,
 ):
     def save(elder_in: ElderCreate) -> int:
-        elder = register(session, clock, staff, elder_in, _locator(request))
-        assert elder.id is not None  # flushed: the database numbered it
-        return elder.id
+        return saved(register(session, clock, staff, elder_in, _locator(request)).id)
 
     return _submitted(
         request, session, staff, locale, form, elder_id=None, schema=ElderCreate, save=save

@@ -15,6 +15,7 @@ from core import errors as elders_errors
 from core.clock import Clock
 from core.elders import (
     CODE_HOURS,
+    ElderPage,
     ElderRecord,
     categories_on,
     chat_user_for,
@@ -36,6 +37,7 @@ from usecases import ordering
 
 __all__ = [
     "CODE_HOURS",
+    "ElderPage",
     "ElderRecord",
     "Locator",
     "approve_link",
