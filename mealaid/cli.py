@@ -504,11 +504,6 @@ def serve(
     """Run the staff web app and JSON API (and the bot by webhook when its secret is set). On
     SQLite it also runs the day's due work: each meal closes at its cutoff, each kitchen is
     planned right after, welfare alerts escalate on time, nobody has to type a command."""
-    import uvicorn
-
-    from api.logs import server_log_config
-    from mealaid.web import served_app
-
     settings = get_settings()
     locale = _locale(None)
     _refuse_unsafe_secret(host)
@@ -525,6 +520,15 @@ def serve(
     if workers > 1 and clock_start is not None:
         console.print(i18n.gettext(N_("--clock is for a demo served from one process."), locale))
         raise typer.Exit(2)
+    # The web app is imported once nothing stands in the way of serving it, and only by the
+    # process that serves it: with several, each of them makes its own (mealaid.web:app).
+    import uvicorn
+
+    from api.logs import server_log_config
+
+    if workers == 1:
+        from mealaid.web import served_app
+
     if scheduler is None:
         scheduler = not on_postgres
     loop = None
@@ -594,8 +598,6 @@ def worker(
     import os
     import socket
 
-    from mealaid import queue
-
     settings = get_settings()
     locale = _locale(None)
     database = _database()
@@ -610,6 +612,8 @@ def worker(
             )
         )
         raise typer.Exit(2)
+    from mealaid import queue
+
     name = name or f"{socket.gethostname()}-{os.getpid()}"
 
     def on_outage(error: Exception, seconds: float) -> None:

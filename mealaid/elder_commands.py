@@ -62,15 +62,15 @@ def import_command(
 ) -> None:
     """Import elders from the civil-affairs list (Chinese or English headers); the same file
     again updates them. Exits 1 when the file has problems and nothing was written."""
-    # Imported here, not with the module: the other `mealaid` commands start without them.
-    from core.db import Database
-    from usecases.elder_import import check_elder_file, import_elders, import_locator
-
     settings = get_settings()
     locale = i18n.negotiate(lang)
     if not file.is_file():
         console.print(i18n.render(NO_FILE, locale, {"path": str(file)}))
         raise typer.Exit(2)
+    # Imported here, not with the module: the other `mealaid` commands start without them.
+    from core.db import Database
+    from usecases.elder_import import check_elder_file, import_elders, import_locator
+
     content = file.read_bytes()
     clock = SystemClock(settings.tz)
     database = Database.from_url(settings.database_url)
