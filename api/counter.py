@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -386,7 +386,7 @@ def counter_page(
     undone: int | None = None,
     scanned: bool = False,
     locale: LocaleDep = "zh_CN",
-):
+) -> HTMLResponse:
     error, status_code = None, 200
     try:
         meals = _meals(request, session, clock, staff, wanted)
@@ -479,7 +479,7 @@ def serve_page(
     settings: SettingsDep,
     back: Annotated[str, Form(max_length=200)] = "/counter",
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     _check_order(session, staff, order_id)
     done = counter.serve(
         session=session,
@@ -503,7 +503,7 @@ def undo_page(
     back: Annotated[str, Form(max_length=200)] = "/counter",
     mark_key: Annotated[MarkKey | None, Form()] = None,
     locale: LocaleDep = "zh_CN",
-):
+) -> Response:
     """Take back a mark; too late (or not this person's) is said above the counter's list."""
     _check_order(session, staff, order_id)
     try:
@@ -544,7 +544,7 @@ def scan_page(
     clock: ClockDep,
     photo: Annotated[UploadFile, File()],
     locale: LocaleDep = "zh_CN",
-):
+) -> Response:
     """The card read: on to her meals. A card that will not do is said above the counter's
     list, and nothing is recorded."""
     try:
@@ -584,7 +584,7 @@ def walk_in_page(
     clock: ClockDep,
     wanted: Annotated[WalkInQuery, Query()],
     locale: LocaleDep = "zh_CN",
-):
+) -> HTMLResponse:
     """Serve a walk-in: find the elder (by name or phone digits), then today's dishes at this
     site, those she can eat, her own style first; one tap places and serves it."""
     return _walk_in_page(request, session, clock, staff, wanted, locale)
@@ -656,7 +656,7 @@ def walk_in_serve_page(
     slot: Annotated[Slot, Form()],
     mode: Annotated[Literal[ServiceMode.dine_in, ServiceMode.pickup], Form()] = ServiceMode.dine_in,
     locale: LocaleDep = "zh_CN",
-):
+) -> Response:
     """Placed and served; a refusal is said on the same page, and nothing is written."""
     _sites(staff, site_id)
     body = WalkIn(
@@ -692,7 +692,7 @@ def not_collected_page(
     slot: Annotated[Slot, Form()],
     back: Annotated[str, Form(max_length=200)] = "/counter",
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     _sites(staff, site_id)
     marked = counter.not_collected(
         session=session,

@@ -35,7 +35,8 @@ R = TypeVar("R")
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.database
+    database: Database = request.app.state.database
+    return database
 
 
 def writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
@@ -49,14 +50,16 @@ def writers_turn(request: Request) -> AbstractAsyncContextManager[object]:
     state = request.app.state
     if getattr(state, "writers_turn", None) is None:
         state.writers_turn = anyio.Lock()
-    return state.writers_turn
+    turn: anyio.Lock = state.writers_turn
+    return turn
 
 
 def _password_checks(request: Request) -> anyio.CapacityLimiter:
     state = request.app.state
     if getattr(state, "password_checks", None) is None:
         state.password_checks = anyio.CapacityLimiter(state.settings.password_checks_at_once)
-    return state.password_checks
+    limiter: anyio.CapacityLimiter = state.password_checks
+    return limiter
 
 
 def password_check_room(request: Request) -> None:
@@ -263,7 +266,8 @@ async def get_reading_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_clock(request: Request) -> Clock:
-    return request.app.state.clock
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -275,7 +279,8 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 async def get_locale(request: Request) -> str:
-    return request.state.locale
+    locale: str = request.state.locale
+    return locale
 
 
 # scope="function": the transaction commits before the response leaves, so a client that

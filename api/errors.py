@@ -2,11 +2,12 @@
 language, never a traceback."""
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException
@@ -33,7 +34,7 @@ class ErrorPublic(BaseModel):
 
 
 # For the OpenAPI schema of routes that need a login.
-STAFF_RESPONSES: dict[int | str, dict] = {
+STAFF_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorPublic, "description": "Refused by a rule: nothing was changed"},
     401: {"model": ErrorPublic, "description": "Not logged in"},
     403: {"model": ErrorPublic, "description": "This account's role may not see this"},
@@ -72,7 +73,7 @@ def _respond(
     message: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
-):
+) -> Response:
     if _wants_json(request):
         body = {"error": code, "message": message}
         if field:
@@ -83,7 +84,7 @@ def _respond(
     return response
 
 
-def busy_response(request: Request, error: Exception):
+def busy_response(request: Request, error: Exception) -> Response:
     """The database was too busy to answer (core.db.busy): the transaction was rolled back,
     so asking again later is safe."""
     log.warning("database busy on %s %s: %s", request.method, request.url.path, error)
@@ -126,7 +127,7 @@ class BusyAnswer:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, error: DomainError):
+    async def domain_error(request: Request, error: DomainError) -> Response:
         if isinstance(error, LoginRequired) and not _wants_json(request):
             # A page: to the login form, and back here afterwards.
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -136,7 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError):
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         problems = list(error.errors())
         field = problems[0]["loc"][-1] if problems and problems[0]["loc"] else None
         refusal = (
@@ -149,7 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException):
+    async def http_error(request: Request, error: HTTPException) -> Response:
         message = NOT_FOUND if error.status_code == 404 else REFUSED
         code = "not_found" if error.status_code == 404 else "refused"
         return _respond(
@@ -158,11 +159,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(db_errors.TimeoutError)
     @app.exception_handler(db_errors.DBAPIError)
-    async def database_error(request: Request, error: Exception):
+    async def database_error(request: Request, error: Exception) -> Response:
         return busy_response(request, error) if busy(error) else await failure(request, error)
 
     @app.exception_handler(Exception)
-    async def failure(request: Request, error: Exception):
+    async def failure(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _respond(
             request,

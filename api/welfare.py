@@ -3,10 +3,11 @@ escalation steps, who answered and when, and closing an alert with its outcome. 
 every alert; a community worker those of elders in their own communities."""
 
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
@@ -18,9 +19,9 @@ from core.clock import Clock
 from core.errors import DomainError
 from core.i18n import N_
 from core.schemas import Schema
-from core.schemas import text as text_field
 from core.settings import Settings
 from core.types import AlertLevel, AlertStatus, RowId, Slot
+from core.validation import LINE
 from usecases import welfare
 from usecases.welfare import AlertNotFound, AlertView, alert_board, alert_community
 
@@ -86,7 +87,8 @@ CALLERS = {
     "duty": N_("Call the duty line"),
 }
 
-Outcome = text_field(300)
+# A line of text as core.schemas spells its fields: required, at most 300 characters.
+Outcome = Annotated[str, Field(min_length=1, max_length=300), LINE]
 
 
 class AlertClose(Schema):
@@ -182,7 +184,9 @@ def _board(
 
 
 @router.get("/welfare", response_class=HTMLResponse, include_in_schema=False)
-def board_page(request: Request, staff: RegistryStaff, session: ReadSessionDep, clock: ClockDep):
+def board_page(
+    request: Request, staff: RegistryStaff, session: ReadSessionDep, clock: ClockDep
+) -> HTMLResponse:
     return _board(request, session, staff, clock)
 
 
@@ -197,7 +201,7 @@ def close_page(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     outcome = text(form, "outcome")
     try:
         validated(AlertClose, {"outcome": outcome}, locale, {})

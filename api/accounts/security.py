@@ -21,6 +21,7 @@ from api.accounts.access import Staff
 from api.accounts.errors import CsrfRefused
 from api.accounts.models import Role
 from api.accounts.service import community_ids_of, find_session, site_ids_of
+from core.models import saved
 from core.settings import get_settings
 
 SESSION_COOKIE = "mealaid_session"
@@ -63,8 +64,9 @@ def _staff_for(request: Request, token: str) -> tuple[Staff | None, bool, bool]:
         account = found.account
         if account is None:
             return None, found.idle, False
+        account_id = saved(account.id)
         staff = Staff(
-            id=account.id,
+            id=account_id,
             username=account.username,
             display_name=account.display_name or account.username,
             role=Role(account.role),
@@ -72,10 +74,10 @@ def _staff_for(request: Request, token: str) -> tuple[Staff | None, bool, bool]:
             funder_id=account.funder_id,
             kitchen_id=account.kitchen_id,
             # Only a community worker's communities decide what they see (access.elder_scope).
-            community_ids=frozenset(community_ids_of(session=session, account_id=account.id))
+            community_ids=frozenset(community_ids_of(session=session, account_id=account_id))
             if account.role == Role.community_worker
             else frozenset(),
-            site_ids=frozenset(site_ids_of(session=session, account_id=account.id))
+            site_ids=frozenset(site_ids_of(session=session, account_id=account_id))
             if account.role == Role.canteen
             else frozenset(),
         )

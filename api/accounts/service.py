@@ -23,6 +23,7 @@ from core.accounts import (
 )
 from core.clock import Clock
 from core.db import exclusive
+from core.models import saved
 from core.settings import get_settings
 from core.validation import invalid_text, service, text_problem
 from usecases.accounts import new_account as create_account
@@ -124,7 +125,7 @@ def finish_login(*, session: Session, attempt: LoginAttempt, check: PasswordChec
         raise LoginRefused()
     session.exec(
         delete(LoginFailure).where(
-            LoginFailure.username == attempt.username, LoginFailure.ip == attempt.ip
+            col(LoginFailure.username) == attempt.username, col(LoginFailure.ip) == attempt.ip
         )
     )
     if check.new_hash is not None:
@@ -155,7 +156,7 @@ def start_session(*, session: Session, clock: Clock, account: StaffAccount) -> s
     session.add(
         StaffSession(
             token_hash=_token_hash(token),
-            account_id=account.id,
+            account_id=saved(account.id),
             created_at=now,
             expires_at=now + timedelta(hours=get_settings().session_hours),
             last_seen_at=now,
@@ -218,7 +219,7 @@ def touch_session(*, session: Session, clock: Clock, token: str) -> None:
 
 
 def end_session(*, session: Session, token: str) -> None:
-    session.exec(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    session.exec(delete(StaffSession).where(col(StaffSession.token_hash) == _token_hash(token)))
     session.flush()
 
 
@@ -299,9 +300,9 @@ def finish_password_change(
     account.password_hash = checked.new_hash
     account.password_changed_at = clock.now()
     session.add(account)
-    others = delete(StaffSession).where(StaffSession.account_id == change.account_id)
+    others = delete(StaffSession).where(col(StaffSession.account_id) == change.account_id)
     if keep_token is not None:
-        others = others.where(StaffSession.token_hash != _token_hash(keep_token))
+        others = others.where(col(StaffSession.token_hash) != _token_hash(keep_token))
     session.exec(others)
     session.flush()
 
@@ -342,15 +343,15 @@ def community_ids_of(*, session: Session, account_id: int) -> list[int]:
     return list(
         session.exec(
             select(StaffCommunity.community_id)
-            .where(StaffCommunity.account_id == account_id)
-            .order_by(StaffCommunity.community_id)
+            .where(col(StaffCommunity.account_id) == account_id)
+            .order_by(col(StaffCommunity.community_id))
         )
     )
 
 
 def public(account: StaffAccount, community_ids: list[int]) -> StaffPublic:
     return StaffPublic(
-        id=account.id,
+        id=saved(account.id),
         username=account.username,
         display_name=account.display_name,
         role=account.role,
