@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.accounts.access import Staff
 from api.accounts.errors import SessionIdle
@@ -43,6 +43,7 @@ from api.templating import page
 from core import audit, i18n
 from core.errors import DomainError
 from core.i18n import N_
+from core.models import saved
 from core.settings import get_settings
 
 router = APIRouter(tags=["accounts"], responses=STAFF_RESPONSES)
@@ -64,7 +65,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, locale: LocaleDep, next: str | None = None):
+def login_page(request: Request, locale: LocaleDep, next: str | None = None) -> HTMLResponse:
     context = {"next": _safe_next(next) or "", "username": ""}
     if request.state.session_idle:
         # This browser's session ended by the idle timeout: say so, not just "log in".
@@ -81,7 +82,7 @@ async def login(
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
-):
+) -> Response:
     """Check the password; on success start a session and go where the person was going. The
     attempt is counted in one short transaction, the password checked holding nothing (Argon2
     takes a tenth of a second, while SQLite lets one transaction write at a time), and the
@@ -125,7 +126,7 @@ async def login(
             refused.headers["Retry-After"] = "5"
         return refused
     home = Staff(
-        id=account.id,
+        id=saved(account.id),
         username=account.username,
         display_name=account.display_name,
         role=Role(account.role),
@@ -137,7 +138,7 @@ async def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, session: SessionDep):
+def logout(request: Request, session: SessionDep) -> RedirectResponse:
     token = request.state.session_token
     if token:
         end_session(session=session, token=token)
@@ -147,7 +148,7 @@ def logout(request: Request, session: SessionDep):
 
 
 @router.get("/account/password", response_class=HTMLResponse, include_in_schema=False)
-def password_page(request: Request, staff: CurrentStaff):
+def password_page(request: Request, staff: CurrentStaff) -> HTMLResponse:
     return page(request, "password.html", {})
 
 
@@ -160,7 +161,7 @@ async def password_change(
     current_password: Annotated[str, Form(max_length=200)] = "",
     new_password: Annotated[str, Form(max_length=500)] = "",
     new_password_again: Annotated[str, Form(max_length=500)] = "",
-):
+) -> HTMLResponse:
     """Like a login: the attempt counted in one short transaction, the passwords checked and
     hashed holding nothing, the change made in another."""
     if new_password != new_password_again:
@@ -213,5 +214,5 @@ async def password_change(
 @router.get("/api/v1/me", response_model=StaffPublic)
 def me(staff: CurrentStaff, session: ReadSessionDep) -> StaffPublic:
     """The logged-in account: its role and what it is linked to."""
-    account = session.get(StaffAccount, staff.id)
+    account = session.get_one(StaffAccount, staff.id)
     return public(account, community_ids_of(session=session, account_id=staff.id))

@@ -7,11 +7,11 @@ route, a box label's code that one delivery, for their service day, until withdr
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
@@ -167,7 +167,7 @@ def _undo_until(route: RouteView, clock: Clock, settings: Settings) -> dict[int,
     }
 
 
-def _map_svg(route: RouteView, width: int = 340, height: int = 240) -> dict:
+def _map_svg(route: RouteView, width: int = 340, height: int = 240) -> dict[str, Any]:
     """Points of the kitchen and stops scaled into an SVG box (no tile server needed)."""
     points = [(route.kitchen_lat, route.kitchen_lon)] + [(s.lat, s.lon) for s in route.stops]
     lats, lons = [p[0] for p in points], [p[1] for p in points]
@@ -200,7 +200,7 @@ def route_page(
     clock: ClockDep,
     settings: SettingsDep,
     key: str | None = None,
-):
+) -> HTMLResponse:
     actor = route_actor(session, clock, settings, staff, route_id, key)
     route = route_view(session=session, route_id=route_id)
     # The page shows elders' addresses and phone numbers.
@@ -231,7 +231,7 @@ def record_stop(
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     """Delivered or no answer, from the rider's phone; back to the route page. Sent again
     under its `mark_key` (the page's script, after the connection dropped), it counts once."""
     actor = route_actor(session, clock, settings, staff, route_id, key)
@@ -261,7 +261,7 @@ def undo_stop(
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     """Take back Delivered / No answer within minutes; back to the route page. Too late is
     said on an error page in the rider's language, and nothing changes."""
     actor = route_actor(session, clock, settings, staff, route_id, key)
@@ -367,7 +367,7 @@ def order_stop(
     clock: ClockDep,
     settings: SettingsDep,
     key: str | None = Query(None),
-):
+) -> Response:
     """Where the code on a box leads: the rider (or admin) who may see its route goes to the
     stop on the route page; anyone else with the box's link sees that one delivery only."""
     access = stop_access(session, clock, settings, staff, order_id, key)
@@ -419,7 +419,7 @@ def record_stop_by_link(
     outcome: Annotated[OrderStatus, Form()],
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     """Delivered or no answer for one delivery (a box label's link); back to its page."""
     access = stop_access(session, clock, settings, staff, order_id, key)
     if outcome not in (OrderStatus.delivered, OrderStatus.no_answer):
@@ -447,7 +447,7 @@ def undo_stop_by_link(
     staff: OptionalStaff,
     key: Annotated[str | None, Form()] = None,
     mark_key: Annotated[MarkKey | None, Form()] = None,
-):
+) -> RedirectResponse:
     """Take back a mark on one delivery (a box label's link); back to its page."""
     access = stop_access(session, clock, settings, staff, order_id, key)
     routing_runs.undo_stop(
@@ -481,7 +481,9 @@ def withdraw_links_json(
 
 
 @router.post("/rider/routes/{route_id}/links/withdraw", include_in_schema=False)
-def withdraw_links_page(route_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff):
+def withdraw_links_page(
+    route_id: RowId, session: SessionDep, clock: ClockDep, staff: AdminStaff
+) -> RedirectResponse:
     routing_runs.withdraw_links(session=session, clock=clock, route_id=route_id, actor=staff.actor)
     return RedirectResponse(f"/rider/routes/{route_id}?withdrawn=1", status_code=303)
 
@@ -493,7 +495,7 @@ def my_routes(
     session: ReadSessionDep,
     clock: ClockDep,
     service_date: date | None = Query(None, alias="date"),
-):
+) -> HTMLResponse:
     """A rider's routes for the day (the admin sees every rider's)."""
     day = service_date or today(clock)
     routes = routes_on(
