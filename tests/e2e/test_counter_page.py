@@ -220,8 +220,11 @@ def test_a_mark_kept_offline_waits_for_a_login_when_the_session_ended(
     row.get_by_role("button", name="确认领取").click()
     row.locator(".pending-note").wait_for()
     context.clear_cookies()  # the session ended meanwhile
-    context.set_offline(False)
-    page.wait_for_timeout(1500)  # the page tries: refused, the mark is kept
+    # Back online, the page tries at once: refused (no session), the mark is kept.
+    with page.expect_response(lambda response: response.request.method == "POST") as tried:
+        context.set_offline(False)
+    assert tried.value.status in (303, 403), tried.value.status
+    page.wait_for_timeout(200)  # the page has dealt with the answer
     kept = page.evaluate("JSON.parse(localStorage.getItem('mealaid.marks.pending')).length")
     assert kept == 1
     with empty_database.reading() as session:
