@@ -5,7 +5,6 @@ log (names of fields, never their values)."""
 
 from collections.abc import Callable
 from datetime import date, datetime
-from types import SimpleNamespace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -339,7 +338,9 @@ def _elder_public(record: ElderRecord) -> ElderPublic:
         ],
         links=[LinkPublic(**vars(link)) for link in record.links],
         pauses=[
-            PausePublic(id=p.id, start_date=p.start_date, end_date=p.end_date, reason=p.reason)
+            PausePublic(
+                id=saved(p.id), start_date=p.start_date, end_date=p.end_date, reason=p.reason
+            )
             for p in record.pauses
         ],
     )
@@ -399,7 +400,7 @@ def create_elder_json(
     """Register an elder in one of this account's communities (without lat and lon: placed at
     her address, or at her community's centre marked approximate)."""
     elder = register(session, clock, staff, elder_in, locator)
-    return _elder_public(elder_record(session=session, elder_id=elder.id))
+    return _elder_public(elder_record(session=session, elder_id=saved(elder.id)))
 
 
 @router.get("/api/v1/elders/{elder_id}", response_model=ElderPublic)
@@ -485,7 +486,7 @@ def pauses_json(
     """An elder's pauses, the latest first."""
     elder_for(session, staff, elder_id)
     return [
-        PausePublic(id=p.id, start_date=p.start_date, end_date=p.end_date, reason=p.reason)
+        PausePublic(id=saved(p.id), start_date=p.start_date, end_date=p.end_date, reason=p.reason)
         for p in elder_record(session=session, elder_id=elder_id).pauses
     ]
 
@@ -503,7 +504,7 @@ def pause_json(
     period still before their cutoff are cancelled, those already locked are named."""
     made = pause(session, clock, settings, staff, elder_id, pause_in)
     return PauseMadePublic(
-        id=made.pause.id,
+        id=saved(made.pause.id),
         start_date=made.pause.start_date,
         end_date=made.pause.end_date,
         reason=made.pause.reason,
@@ -584,7 +585,7 @@ def _elder_data(
     return data, numbers, typed
 
 
-def _typed_from(elder_in: ElderUpdate) -> dict:
+def _typed_from(elder_in: ElderUpdate) -> dict[str, Any]:
     def shown(value: Any) -> str:
         return "" if value is None else str(value)
 
@@ -615,7 +616,7 @@ def _typed_from(elder_in: ElderUpdate) -> dict:
     }
 
 
-def _with_blank_rows(typed: dict) -> dict:
+def _with_blank_rows(typed: dict[str, Any]) -> dict[str, Any]:
     for group, fields in (("categories", CATEGORY_FIELDS), ("emergency_contacts", CONTACT_FIELDS)):
         start = max((row["row"] for row in typed[group]), default=-1) + 1
         typed[group] = typed[group] + [
@@ -670,7 +671,7 @@ def elders_page(
     status: Annotated[ElderStatus | None, BlankIsNone, Query()] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     locale: LocaleDep = "zh_CN",
-):
+) -> HTMLResponse:
     scope = elder_scope(staff)
     error, status_code = None, 200
     try:
@@ -688,7 +689,7 @@ def elders_page(
         )
     except (PhoneDigitsTooFew, TooManyPhoneSearches) as refused:
         # Said above the search box, which keeps what was typed; nothing is listed.
-        found = SimpleNamespace(rows=[], total=0)
+        found = ElderPage(rows=[], total=0, offset=0, limit=PAGE_SIZE)
         error, status_code = refused.render(locale), refused.status
     return page(
         request,
@@ -711,9 +712,9 @@ def elders_page(
 
 
 @router.get("/elders/new", response_class=HTMLResponse, include_in_schema=False)
-def new_elder_page(request: Request, staff: RegistryStaff, session: ReadSessionDep):
+def new_elder_page(request: Request, staff: RegistryStaff, session: ReadSessionDep) -> HTMLResponse:
     communities = list_communities(session=session, ids=elder_scope(staff))
-    typed = {name: "" for name in (*SCALARS, "status")}
+    typed: dict[str, Any] = {name: "" for name in (*SCALARS, "status")}
     typed.update(
         diet_needs=[],
         allergies=[],
@@ -736,7 +737,7 @@ def new_elder(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     def save(elder_in: ElderCreate) -> int:
         return saved(register(session, clock, staff, elder_in, _locator(request)).id)
 
@@ -825,14 +826,14 @@ def elder_page(
     staff: RegistryStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-):
+) -> HTMLResponse:
     return _detail_page(request, session, staff, clock, elder_id)
 
 
 @router.get("/elders/{elder_id}/edit", response_class=HTMLResponse, include_in_schema=False)
 def edit_elder_page(
     request: Request, elder_id: RowId, staff: RegistryStaff, session: ReadSessionDep
-):
+) -> HTMLResponse:
     elder_for(session, staff, elder_id)
     record = elder_record(session=session, elder_id=elder_id)
     record_view(
@@ -851,7 +852,7 @@ def edit_elder(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     elder_for(session, staff, elder_id)
 
     def save(elder_in: ElderUpdate) -> int:
@@ -871,7 +872,7 @@ def link_code_page(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> HTMLResponse:
     elder = elder_for(session, staff, elder_id)
     code, expires = new_code(session, clock, staff, elder_id)
     shown = expires.astimezone(request.app.state.settings.tz)
@@ -889,7 +890,7 @@ def link_code_page(
 @router.post("/elders/{elder_id}/links/{link_id}/revoke", include_in_schema=False)
 def revoke_link_page(
     elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
-):
+) -> RedirectResponse:
     link_action(session, clock, staff, elder_id, link_id, "revoke")
     return RedirectResponse(f"/elders/{elder_id}?done=link-revoked#links", status_code=303)
 
@@ -897,7 +898,7 @@ def revoke_link_page(
 @router.post("/elders/{elder_id}/links/{link_id}/approve", include_in_schema=False)
 def approve_link_page(
     elder_id: RowId, link_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
-):
+) -> RedirectResponse:
     link_action(session, clock, staff, elder_id, link_id, "approve")
     return RedirectResponse(f"/elders/{elder_id}?done=link-approved#links", status_code=303)
 
@@ -911,7 +912,7 @@ def pause_page(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     elder_for(session, staff, elder_id)
     typed = {name: text(form, name) for name in ("start_date", "end_date", "reason")}
     data = {**typed, "reason": typed["reason"] or None}
@@ -940,7 +941,7 @@ def pause_page(
 @router.post("/elders/{elder_id}/pauses/{pause_id}/end", include_in_schema=False)
 def end_pause_page(
     elder_id: RowId, pause_id: RowId, staff: RegistryStaff, session: SessionDep, clock: ClockDep
-):
+) -> RedirectResponse:
     how = unpause(session, clock, staff, elder_id, pause_id)
     notice = "pause-ended" if how == "ended" else "pause-cancelled"
     return RedirectResponse(f"/elders/{elder_id}?done={notice}#pauses", status_code=303)
