@@ -5,11 +5,11 @@ same order services as the chat (usecases.ordering), with the same rules."""
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -29,10 +29,11 @@ from api.deps import (
 from api.errors import STAFF_RESPONSES
 from api.forms import BlankIsNone, field_errors, refusal_of
 from api.templating import page
+from billing.split import Split
 from core import audit
 from core.clock import Clock, today
 from core.errors import DomainError, DuplicateRequest, ElderNotFound, InvalidInput, OrderNotFound
-from core.models import Order
+from core.models import Order, saved
 from core.settings import Settings
 from core.types import MAX_ID, OrderSource, OrderStatus, RowId, ServiceMode, Slot
 from core.validation import LINE, PROBLEMS, UNCHOSEN, FieldName, unchosen
@@ -135,7 +136,7 @@ class CancelledPublic(BaseModel):
     status: OrderStatus
 
 
-def _scope(session: Session, staff: Staff) -> dict:
+def _scope(session: Session, staff: Staff) -> dict[str, set[int]]:
     """Which orders this member of staff sees on the board."""
     if staff.role == Role.kitchen:
         return {"site_ids": kitchen_site_ids(session=session, kitchen_id=staff.kitchen_id or -1)}
@@ -220,16 +221,16 @@ def _board_page(
     staff: Staff,
     wanted: BoardQuery,
     *,
-    form: dict | None = None,
-    errors: dict | None = None,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
     placed: int | None = None,
-):
+) -> HTMLResponse:
     day = wanted.service_date or today(clock)
     # Every answer with the board records the view: the page, and a refusal shown on it.
     _record_board(request, staff, day)
     board = _board(session, staff, day, wanted)
-    context = {
+    context: dict[str, Any] = {
         "board": board,
         "wanted": wanted,
         "pages": _pages(wanted, board),
@@ -287,7 +288,7 @@ def _elders_to_choose(
     return found
 
 
-def _pages(wanted: BoardQuery, board: OrdersBoardPublic) -> dict:
+def _pages(wanted: BoardQuery, board: OrdersBoardPublic) -> dict[str, Any]:
     """Where the board's page sits in the whole, and the links to the pages either side."""
 
     def link(offset: int) -> str:
@@ -313,13 +314,13 @@ def board_page(
     clock: ClockDep,
     wanted: BoardQueryDep,
     placed: int | None = None,
-):
+) -> HTMLResponse:
     return _board_page(request, session, clock, staff, wanted, placed=placed)
 
 
 def _place(
     session: Session, clock: Clock, settings: Settings, staff: Staff, order_in: PhoneInOrder
-):
+) -> tuple[Order, Split | None]:
     """Place a phone-in order through the same services as the chat; a repeat of the same
     request (same key) answers with the order it already made."""
     elder = get_elder(session=session, elder_id=order_in.elder_id)
@@ -379,10 +380,11 @@ def _phone_in(
     session: Session, clock: Clock, settings: Settings, staff: Staff, order_in: PhoneInOrder
 ) -> PlacedPublic:
     order, split = _place(session, clock, settings, staff, order_in)
+    order_id = saved(order.id)
     return PlacedPublic(
-        order_id=order.id,
+        order_id=order_id,
         total_fen=order.total_fen,
-        elder_fen=split.elder_fen if split is not None else _elder_share(session, order.id),
+        elder_fen=split.elder_fen if split is not None else _elder_share(session, order_id),
         duplicate=split is None,
     )
 
@@ -418,7 +420,7 @@ def phone_in(
     quantity: Annotated[str, Form(max_length=10)] = "1",
     mode: Annotated[str, Form(max_length=20)] = "",
     idempotency_key: Annotated[str, Form(max_length=100)] = "",
-):
+) -> Response:
     form = dict(
         elder_id=elder_id,
         item_id=item_id,
@@ -487,7 +489,7 @@ def cancel_json(
 ) -> CancelledPublic:
     """Cancel an order before its cutoff (the budget it reserved is released)."""
     order = _cancel(session, clock, settings, staff, order_id)
-    return CancelledPublic(order_id=order.id, status=OrderStatus(order.status))
+    return CancelledPublic(order_id=saved(order.id), status=OrderStatus(order.status))
 
 
 @router.post("/orders/{order_id}/cancel", response_class=HTMLResponse, include_in_schema=False)
@@ -498,7 +500,7 @@ def cancel_page(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> Response:
     try:
         order = _cancel(session, clock, request.app.state.settings, staff, order_id)
     except DomainError as refusal:
