@@ -4,7 +4,7 @@ core.menus and each change's audit entry in usecases.menus; these views only rea
 show refusals next to their fields."""
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -18,7 +18,7 @@ from api.forms import field_errors, refusal_of
 from api.templating import page
 from core.clock import Clock, today
 from core.errors import DomainError
-from core.models import Dish, MealSlot, Site
+from core.models import Dish, MealSlot, Site, saved
 from core.schemas import DishCreate, DishUpdate, DishVariant, MenuItemCreate, MenuItemUpdate
 from core.sites import get_site
 from core.types import Allergen, DietTag, RowId, Slot, Texture
@@ -163,7 +163,7 @@ class DishForm(BaseModel):
     variant_texture: list[str] = []
     variant_diet: list[str] = []
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         """The dish's fields as the services take them, for validation and to refill the form."""
         variants = []
         for index, code in enumerate(self.variant_code):
@@ -185,8 +185,14 @@ class DishForm(BaseModel):
 
 
 def _dish_page(
-    request: Request, session: Session, *, dish=None, form=None, errors=None, status=200
-):
+    request: Request,
+    session: Session,
+    *,
+    dish: Dish | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     return page(
         request,
         "dishes.html",
@@ -207,7 +213,7 @@ def _dish_page(
 
 
 @router.get("/admin/dishes", response_class=HTMLResponse, include_in_schema=False)
-def dishes_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def dishes_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _dish_page(request, session)
 
 
@@ -219,7 +225,7 @@ def dish_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: Annotated[DishForm, Form()],
-):
+) -> Response:
     values = {**form.values(), "code": form.code}
     try:
         try:
@@ -242,7 +248,9 @@ def dish_create(
 
 
 @router.get("/admin/dishes/{dish_id}", response_class=HTMLResponse, include_in_schema=False)
-def dish_page(request: Request, dish_id: RowId, staff: AdminStaff, session: ReadSessionDep):
+def dish_page(
+    request: Request, dish_id: RowId, staff: AdminStaff, session: ReadSessionDep
+) -> HTMLResponse:
     dish = get_dish(session=session, dish_id=dish_id)
     return _dish_page(request, session, dish=dish, form=dish.model_dump())
 
@@ -256,7 +264,7 @@ def dish_update(
     clock: ClockDep,
     locale: LocaleDep,
     form: Annotated[DishForm, Form()],
-):
+) -> Response:
     dish = get_dish(session=session, dish_id=dish_id)
     values = form.values()
     try:
@@ -322,7 +330,7 @@ def menu_item_add_json(
         slot=item_in.slot,
         item_in=_item_create(item_in),
     )
-    return _one_item(session, item.id)
+    return _one_item(session, saved(item.id))
 
 
 def _item_create(item_in: MenuItemAdd) -> MenuItemCreate:
@@ -363,7 +371,7 @@ def menu_item_update_json(
     item = update_menu_item(
         session=session, clock=clock, actor=staff.actor, item_id=item_id, item_in=item_in
     )
-    return _one_item(session, item.id)
+    return _one_item(session, saved(item.id))
 
 
 @router.delete("/api/v1/menu-items/{item_id}", status_code=204)
@@ -398,11 +406,11 @@ def _menus_page(
     site_id: RowId | None,
     week: date | None,
     *,
-    form: dict | None = None,
-    errors: dict | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
     copied: tuple[int, int] | None = None,
-):
+) -> HTMLResponse:
     sites = list(session.exec(select(Site).where(Site.active).order_by(Site.name)))
     site = get_site(session=session, site_id=site_id) if site_id else (sites[0] if sites else None)
     monday = _week(week, clock)
@@ -418,7 +426,9 @@ def _menus_page(
         )
         menus = {
             (m.service_date, m.slot): m
-            for m in site_menus(session=session, site_id=site.id, first=days[0], last=days[-1])
+            for m in site_menus(
+                session=session, site_id=saved(site.id), first=days[0], last=days[-1]
+            )
         }
     dishes = list_dishes(session=session)
     return page(
@@ -444,7 +454,7 @@ def _menus_page(
     )
 
 
-def _menus_url(site_id: RowId, week: date, **extra) -> str:
+def _menus_url(site_id: RowId, week: date, **extra: object) -> str:
     return "/admin/menus?" + urlencode({"site_id": site_id, "week": week.isoformat(), **extra})
 
 
@@ -458,7 +468,7 @@ def menus_page(
     week: date | None = None,
     copied: int | None = Query(None, ge=0),
     kept: int | None = Query(None, ge=0),
-):
+) -> HTMLResponse:
     result = None if copied is None else (copied, kept or 0)
     return _menus_page(request, session, clock, site_id, week, copied=result)
 
@@ -480,7 +490,7 @@ def menu_item_add(
     diet_tags: Annotated[list[str], Form()] = [],  # noqa: B006
     price: Annotated[str, Form(max_length=40)] = "",
     position: Annotated[str, Form(max_length=10)] = "0",
-):
+) -> Response:
     # The page offers each dish in its own variants as one choice, "dish id:variant", so a
     # variant the dish is not cooked in cannot be chosen; dish_id and variant apart still do.
     if dish_variant:
@@ -496,7 +506,7 @@ def menu_item_add(
         price=price,
         position=position,
     )
-    values: dict = dict(
+    values: dict[str, Any] = dict(
         service_date=service_date,
         slot=slot,
         dish_id=dish_id,
@@ -553,7 +563,7 @@ def menu_item_price(
     clock: ClockDep,
     locale: LocaleDep,
     price: Annotated[str, Form(max_length=40)] = "",
-):
+) -> Response:
     site_id, day = _item_site_week(session, item_id)
     try:
         with session.begin_nested():
@@ -587,7 +597,7 @@ def menu_item_delete(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> Response:
     site_id, day = _item_site_week(session, item_id)
     try:
         with session.begin_nested():
@@ -613,7 +623,7 @@ def copy_last_week_form(
     clock: ClockDep,
     site_id: Annotated[int, Form()],
     week: Annotated[date, Form()],
-):
+) -> RedirectResponse:
     copied = copy_last_week(
         session=session, clock=clock, actor=staff.actor, site_id=site_id, week=week
     )
