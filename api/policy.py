@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from babel.dates import get_day_names
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -338,7 +338,7 @@ def billing_policy_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     typed = {name: text(form, name) for name in ("effective_from", "min_payment", "unserved")}
     try:
         policy_in = validated(
@@ -434,10 +434,10 @@ def _policy_page(
     session: Session,
     clock: Clock,
     *,
-    form: dict | None = None,
-    errors: dict | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     day = today(clock)
     return page(
         request,
@@ -484,7 +484,7 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
     }
 
 
-def _places(session: Session) -> dict:
+def _places(session: Session) -> dict[str, Any]:
     return {
         "districts": list_districts(session=session),
         "streets": list_streets(session=session),
@@ -493,11 +493,13 @@ def _places(session: Session) -> dict:
 
 
 @router.get("/admin/policy", response_class=HTMLResponse, include_in_schema=False)
-def policy_page(request: Request, staff: StatementStaff, session: ReadSessionDep, clock: ClockDep):
+def policy_page(
+    request: Request, staff: StatementStaff, session: ReadSessionDep, clock: ClockDep
+) -> HTMLResponse:
     return _policy_page(request, session, clock)
 
 
-def _funder_values(form: FormDep, *, new: bool) -> dict:
+def _funder_values(form: FormDep, *, new: bool) -> dict[str, Any]:
     values: dict[str, Any] = {
         "name_zh": text(form, "name_zh"),
         "name_en": text(form, "name_en"),
@@ -523,7 +525,7 @@ def funder_create_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     values = _funder_values(form, new=True)
     try:
         funder_in = validated(FunderCreate, values, locale, {})
@@ -534,14 +536,14 @@ def funder_create_form(
             request, session, clock, form={"funder": values}, errors=_prefixed(problem, "funder.")
         )
     except DomainError as error:
-        problem = _refused(error, locale, "funder.")
+        refused = _refused(error, locale, "funder.")
         return _policy_page(
-            request, session, clock, form={"funder": values}, errors=problem.errors, status=422
+            request, session, clock, form={"funder": values}, errors=refused.errors, status=422
         )
     return RedirectResponse("/admin/policy?saved=funder#funders", status_code=303)
 
 
-def _prefixed(problem: FormInvalid, prefix: str) -> dict:
+def _prefixed(problem: FormInvalid, prefix: str) -> dict[str, Any]:
     return {f"{prefix}{k}" if k else FORM: v for k, v in problem.errors.items()}
 
 
@@ -550,10 +552,10 @@ def _funder_page(
     session: Session,
     funder_id: int,
     *,
-    form: dict | None = None,
-    errors: dict | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     funder = get_funder(session=session, funder_id=funder_id)
     return page(
         request,
@@ -576,7 +578,9 @@ def _funder_page(
 @router.get(
     "/admin/policy/funders/{funder_id}", response_class=HTMLResponse, include_in_schema=False
 )
-def funder_page(request: Request, funder_id: RowId, staff: AdminStaff, session: ReadSessionDep):
+def funder_page(
+    request: Request, funder_id: RowId, staff: AdminStaff, session: ReadSessionDep
+) -> HTMLResponse:
     return _funder_page(request, session, funder_id)
 
 
@@ -591,7 +595,7 @@ def funder_update_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     values = _funder_values(form, new=False)
     try:
         funder_in = validated(FunderUpdate, values, locale, {})
@@ -626,7 +630,7 @@ def fund_create_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     typed = {
         name: text(form, name)
         for name in ("code", "funder_id", "name_zh", "name_en", "period", "budget")
@@ -662,10 +666,10 @@ def _fund_page(
     clock: Clock,
     fund_id: int,
     *,
-    form: dict | None = None,
-    errors: dict | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     fund = get_fund(session=session, fund_id=fund_id)
     (standing,) = fund_standings(session=session, on=today(clock), fund_ids={fund_id})
     return page(
@@ -693,7 +697,7 @@ def _fund_page(
 @router.get("/admin/policy/funds/{fund_id}", response_class=HTMLResponse, include_in_schema=False)
 def fund_page(
     request: Request, fund_id: RowId, staff: AdminStaff, session: ReadSessionDep, clock: ClockDep
-):
+) -> HTMLResponse:
     return _fund_page(request, session, clock, fund_id)
 
 
@@ -706,7 +710,7 @@ def fund_update_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     typed = {name: text(form, name) for name in ("name_zh", "name_en", "budget", "period")}
     budget_of_period = text(form, "action") == "period"
     try:
@@ -774,7 +778,7 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else f"{Decimal(fen).scaleb(-2):.2f}"
 
 
-def _rule_form(draft: RuleDraft | None, clock: Clock) -> dict:
+def _rule_form(draft: RuleDraft | None, clock: Clock) -> dict[str, Any]:
     """The form's fields as typed (amounts in yuan, the percentage in percent)."""
     start = (today(clock) + timedelta(days=1)).isoformat()
     if draft is None:
@@ -804,7 +808,7 @@ def _rule_form(draft: RuleDraft | None, clock: Clock) -> dict:
     return form
 
 
-def _typed_rule(form: FormDep) -> dict:
+def _typed_rule(form: FormDep) -> dict[str, Any]:
     """What the rule form sent, kept to fill the form again."""
     single = [
         "code",
@@ -852,7 +856,7 @@ def _percent_bp(typed: str) -> int | None:
     return int(percent * 100)
 
 
-def _draft_from(typed: dict, locale: str) -> RuleDraft:
+def _draft_from(typed: dict[str, Any], locale: str) -> RuleDraft:
     values: dict[str, Any] = {
         key: typed[key] or None
         for key in ("code", "funder_id", "fund_id", "effective_from", "effective_to", "min_age")
@@ -908,11 +912,11 @@ def _rule_page(
     clock: Clock,
     *,
     code: str | None,
-    form: dict,
-    errors: dict | None = None,
+    form: dict[str, Any],
+    errors: dict[str, Any] | None = None,
     preview: Preview | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     versions = rule_versions(session=session, code=code) if code else []
     return page(
         request,
@@ -938,7 +942,9 @@ def _rule_page(
 
 
 @router.get("/admin/policy/rules/new", response_class=HTMLResponse, include_in_schema=False)
-def rule_new_page(request: Request, staff: AdminStaff, session: ReadSessionDep, clock: ClockDep):
+def rule_new_page(
+    request: Request, staff: AdminStaff, session: ReadSessionDep, clock: ClockDep
+) -> HTMLResponse:
     return _rule_page(request, session, clock, code=None, form=_rule_form(None, clock))
 
 
@@ -949,7 +955,7 @@ def rule_page(
     staff: StatementStaff,
     session: ReadSessionDep,
     clock: ClockDep,
-):
+) -> HTMLResponse:
     latest = rule_versions(session=session, code=code)[0]
     return _rule_page(request, session, clock, code=code, form=_rule_form(draft_of(latest), clock))
 
@@ -962,7 +968,7 @@ def rule_form(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     """The rule form's two buttons: Preview (nothing written) and Publish."""
     typed = _typed_rule(form)
     existing = text(form, "existing") or None
