@@ -295,7 +295,9 @@ def checklist_json(
 
 
 @router.get("/admin/setup", response_class=HTMLResponse, include_in_schema=False)
-def checklist_page(request: Request, staff: AdminStaff, session: ReadSessionDep, clock: ClockDep):
+def checklist_page(
+    request: Request, staff: AdminStaff, session: ReadSessionDep, clock: ClockDep
+) -> HTMLResponse:
     return page(request, "setup.html", {"checklist": checklist(request, session, clock)})
 
 
@@ -365,7 +367,7 @@ def _communities_page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     return page(
         request,
         "setup_communities.html",
@@ -382,7 +384,7 @@ def _communities_page(
 
 
 @router.get("/admin/communities", response_class=HTMLResponse, include_in_schema=False)
-def communities_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def communities_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _communities_page(request, session)
 
 
@@ -394,7 +396,7 @@ def community_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     data = {name: text(form, name) for name in COMMUNITY_FIELDS}
     created, invalid = _submitted(
         session,
@@ -417,7 +419,7 @@ def community_create(
 )
 def community_page(
     request: Request, community_id: RowId, staff: AdminStaff, session: ReadSessionDep
-):
+) -> HTMLResponse:
     community = setup.get_community(session=session, community_id=community_id)
     return _communities_page(request, session, community=community)
 
@@ -433,7 +435,7 @@ def community_update(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     community = setup.get_community(session=session, community_id=community_id)
     data = {name: text(form, name) for name in COMMUNITY_FIELDS if name != "code"}
     _, invalid = _submitted(
@@ -546,14 +548,18 @@ def _sites_page(
     slot_form: dict[str, Any] | None = None,
     slot_errors: dict[str, str] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     sites = setup.list_all_sites(session=session)
     if site is not None and form is None:
         form = {
             **_values(site),
-            "serves_community_ids": setup.served_communities(session=session, site_id=site.id),
+            "serves_community_ids": setup.served_communities(
+                session=session, site_id=saved(site.id)
+            ),
         }
-    slots: list[MealSlot] = setup.site_slots(session=session, site_id=site.id) if site else []
+    slots: list[MealSlot] = (
+        setup.site_slots(session=session, site_id=saved(site.id)) if site else []
+    )
     return page(
         request,
         "setup_sites.html",
@@ -578,7 +584,7 @@ def _sites_page(
 
 
 @router.get("/admin/sites", response_class=HTMLResponse, include_in_schema=False)
-def sites_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def sites_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _sites_page(request, session)
 
 
@@ -590,7 +596,7 @@ def site_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     data = _site_data(form, new=True)
     created, invalid = _submitted(
         session,
@@ -607,7 +613,9 @@ def site_create(
 
 
 @router.get("/admin/sites/{site_id}", response_class=HTMLResponse, include_in_schema=False)
-def site_page(request: Request, site_id: RowId, staff: AdminStaff, session: ReadSessionDep):
+def site_page(
+    request: Request, site_id: RowId, staff: AdminStaff, session: ReadSessionDep
+) -> HTMLResponse:
     return _sites_page(request, session, site=setup.get_site_any(session=session, site_id=site_id))
 
 
@@ -620,7 +628,7 @@ def site_update(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     site = setup.get_site_any(session=session, site_id=site_id)
     data = _site_data(form, new=False)
     _, invalid = _submitted(
@@ -658,7 +666,7 @@ def slot_set(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     site = setup.get_site_any(session=session, site_id=site_id)
     data = {name: text(form, name) for name in SLOT_FIELDS}
     data["cutoff_days_before"] = data["cutoff_days_before"] or "0"
@@ -698,7 +706,7 @@ def slot_remove(
     session: SessionDep,
     clock: ClockDep,
     locale: LocaleDep,
-):
+) -> Response:
     site = setup.get_site_any(session=session, site_id=site_id)
     try:
         with session.begin_nested():
@@ -767,7 +775,7 @@ def _people_page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
-):
+) -> HTMLResponse:
     sites = setup.list_all_sites(session=session)
     communities = _communities(session)
     listed: list[Any]
@@ -800,7 +808,7 @@ def _people_page(
 
 
 @router.get("/admin/riders", response_class=HTMLResponse, include_in_schema=False)
-def riders_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def riders_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _people_page(request, session, "setup_riders.html")
 
 
@@ -812,7 +820,7 @@ def rider_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     data = {name: text(form, name) for name in RIDER_FIELDS}
     created, invalid = _submitted(
         session,
@@ -836,7 +844,9 @@ def rider_create(
 
 
 @router.get("/admin/riders/{rider_id}", response_class=HTMLResponse, include_in_schema=False)
-def rider_page(request: Request, rider_id: RowId, staff: AdminStaff, session: ReadSessionDep):
+def rider_page(
+    request: Request, rider_id: RowId, staff: AdminStaff, session: ReadSessionDep
+) -> HTMLResponse:
     rider = setup.get_rider(session=session, rider_id=rider_id)
     return _people_page(request, session, "setup_riders.html", person=rider)
 
@@ -850,7 +860,7 @@ def rider_update(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     rider = setup.get_rider(session=session, rider_id=rider_id)
     data: dict[str, Any] = {name: text(form, name) for name in RIDER_FIELDS}
     data["active"] = _checked(form, "active")
@@ -913,7 +923,7 @@ WORKER_FIELDS = ("community_id", "name", "phone")
 
 
 @router.get("/admin/workers", response_class=HTMLResponse, include_in_schema=False)
-def workers_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def workers_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _people_page(request, session, "setup_workers.html")
 
 
@@ -925,7 +935,7 @@ def worker_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     data: dict[str, Any] = {name: text(form, name) for name in WORKER_FIELDS}
     data["community_ids"] = _ids(form, "community_ids")
     created, invalid = _submitted(
@@ -950,7 +960,9 @@ def worker_create(
 
 
 @router.get("/admin/workers/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
-def worker_page(request: Request, worker_id: RowId, staff: AdminStaff, session: ReadSessionDep):
+def worker_page(
+    request: Request, worker_id: RowId, staff: AdminStaff, session: ReadSessionDep
+) -> HTMLResponse:
     worker = setup.get_worker(session=session, worker_id=worker_id)
     return _people_page(request, session, "setup_workers.html", person=worker)
 
@@ -964,7 +976,7 @@ def worker_update(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     worker = setup.get_worker(session=session, worker_id=worker_id)
     data: dict[str, Any] = {name: text(form, name) for name in WORKER_FIELDS}
     data["community_ids"] = _ids(form, "community_ids")
@@ -1076,7 +1088,7 @@ def _accounts_page(
     shown_password: tuple[str, str] | None = None,
     created: bool = False,
     status: int = 200,
-):
+) -> HTMLResponse:
     sites = setup.list_all_sites(session=session)
     communities = _communities(session)
     return page(
@@ -1103,7 +1115,7 @@ def _accounts_page(
 
 
 @router.get("/admin/accounts", response_class=HTMLResponse, include_in_schema=False)
-def accounts_page(request: Request, staff: AdminStaff, session: ReadSessionDep):
+def accounts_page(request: Request, staff: AdminStaff, session: ReadSessionDep) -> HTMLResponse:
     return _accounts_page(request, session, staff)
 
 
@@ -1115,7 +1127,7 @@ def account_create(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> HTMLResponse:
     typed = text(form, "password")
     password = typed or accounts.random_password()
     data: dict[str, Any] = {
@@ -1161,7 +1173,7 @@ def account_active(
     clock: ClockDep,
     locale: LocaleDep,
     form: FormDep,
-):
+) -> Response:
     try:
         with session.begin_nested():
             accounts.set_account_active(
@@ -1188,7 +1200,7 @@ def account_password(
     staff: AdminStaff,
     session: SessionDep,
     clock: ClockDep,
-):
+) -> HTMLResponse:
     reset = accounts.reset_password(
         session=session, clock=clock, actor=staff.actor, account_id=account_id
     )
@@ -1282,7 +1294,7 @@ def import_page(
     clock: ClockDep,
     locale: LocaleDep,
     file: Annotated[UploadFile, File()],
-):
+) -> HTMLResponse:
     try:
         imported = _imported(
             session,
