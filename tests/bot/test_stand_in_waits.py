@@ -2,14 +2,18 @@
 with the update (its handler returned, as the sandbox's bot reports), not for a reply that may
 never come, yet keeps every message the handler sends however late in its run, waits for a
 re-delivered update to be handled again, and takes in the outbox when the press drew no reply.
-The stand-in alone, the bot played by the test on the same event loop."""
+The stand-in alone, the bot played by the test on the same event loop; then the real bot."""
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from bot.stand_in import SimulatedUser, StandIn
+from core.clock import FixedClock
+from tests.conftest import SHANGHAI
+from tests.e2e.chat import WAIT, Chat
 
 LONG = 60.0  # a wait's upper bound that no test here may reach
 SETTLE = 0.01
@@ -133,3 +137,25 @@ def test_without_reports_from_the_bot_the_first_reply_then_quiet_is_the_end():
         return await asyncio.wait_for(waiting, LONG / 4)
 
     assert texts(run(scenario)) == ["hello"]
+
+
+def test_the_sandboxs_bot_reports_an_update_it_ignores_as_handled_and_the_outbox_round_after_it(
+    empty_database,
+):
+    chat = Chat(empty_database, FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)))
+    try:
+        person = chat.person()
+        person.send("/start")
+        update_id = person.last_update_id
+        stand_in = chat.sandbox.sandbox.stand_in
+        began = time.monotonic()
+        # Handed over again, the update is done once: the bot says nothing. The wait is over
+        # when the bot has handled it a second time and an outbox round begun after that has
+        # ended, long before the upper bound.
+        assert chat.redeliver(update_id, person) == []
+        assert time.monotonic() - began < WAIT["wait"] / 2
+        counts = chat.client.get(f"/sandbox/updates/{update_id}").json()
+        assert (counts["taken"], counts["handled"]) == (2, 2)
+        assert stand_in.notices_round_began > stand_in.handled_at[update_id]
+    finally:
+        chat.close()
