@@ -1,5 +1,6 @@
 """Jinja2 templates shared by every page, translated through the same Babel catalogs."""
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ def _csrf_token(context: Any) -> str:
     return csrf_token_for(binding) if binding else ""
 
 
+# One environment per process, shared by every app made in it (a test makes hundreds): it holds
+# nothing of an app's own, and keeps each template compiled after its first use.
+@functools.cache
 def make_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
