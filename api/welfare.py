@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.accounts.access import Staff, elder_scope, may_see_elder
+from api.audit_log import record_view
 from api.deps import ClockDep, LocaleDep, ReadSessionDep, RegistryStaff, SessionDep, SettingsDep
 from api.errors import REFUSED_RESPONSE, STAFF_RESPONSES
 from api.forms import FormDep, FormInvalid, refusal, text, validated
@@ -126,10 +127,11 @@ def close(
 
 @router.get("/api/v1/welfare/alerts", response_model=list[AlertPublic])
 def alerts_json(
-    staff: RegistryStaff, session: ReadSessionDep, settings: SettingsDep
+    request: Request, staff: RegistryStaff, session: ReadSessionDep, settings: SettingsDep
 ) -> list[AlertPublic]:
     """Alerts not closed yet, oldest first, with every step (only of this account's
     communities for a community worker)."""
+    _record_board(request, staff)
     alerts = alert_board(
         session=session, community_ids=elder_scope(staff), duty_phone=settings.duty_phone
     )
@@ -149,6 +151,12 @@ def close_json(
     return _public(close(session, clock, settings, staff, alert_id, body.outcome))
 
 
+def _record_board(request: Request, staff: Staff) -> None:
+    """The board names elders, their addresses and their family's phones: who read it is
+    recorded, as for an elder's record."""
+    record_view(request, actor=staff.actor, action="view_welfare_board", subject="welfare")
+
+
 def _board(
     request: Request,
     session: Session,
@@ -159,6 +167,7 @@ def _board(
     typed: dict[int, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    _record_board(request, staff)
     alerts = alert_board(
         session=session,
         community_ids=elder_scope(staff),

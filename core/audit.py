@@ -76,6 +76,7 @@ ACTIONS = {
     "routes_planned": N_("planned the routes"),
     "rider_dropped_out": N_("re-planned a route whose rider dropped out"),
     "route_links_withdrawn": N_("withdrew a route's links"),
+    "view_welfare_board": N_("opened the welfare alerts"),
     "close_alert": N_("closed a welfare alert"),
     "create_dish": N_("created a dish"),
     "update_dish": N_("changed a dish"),

@@ -533,6 +533,25 @@ def test_the_welfare_board_shows_the_steps_and_closes_an_alert_with_its_outcome(
     assert ("close_alert", f"alert:{ids['alert']}", f"elder:{ids['li']}") in audit_actions(database)
 
 
+def test_reading_the_welfare_board_is_recorded_as_every_view_of_elders_data(registry):
+    """The board names elders, their addresses and their family's phones: each time it is
+    shown (the page or its JSON) the log says who looked, as for an elder's record."""
+    app, database, _, ids = registry
+    with browser(app, ids["worker"]) as worker:
+        assert worker.get("/welfare").status_code == 200
+        assert worker.get("/api/v1/welfare/alerts").status_code == 200
+        # A refused close shows the board again, with the refusal: read too.
+        refused = worker.post(
+            f"/welfare/alerts/{ids['alert']}/close",
+            data={"outcome": " ", "csrf_token": csrf_from(worker.get("/welfare").text)},
+        )
+        assert refused.status_code == 422
+    views = [a for a in audit_actions(database) if a[0] == "view_welfare_board"]
+    assert views == [("view_welfare_board", "welfare", "")] * 4
+    with database.reading() as session:
+        assert verify_chain(session=session).intact
+
+
 def test_the_welfare_board_gives_the_numbers_to_call(registry):
     """Whoever handles an alert calls: the elder, her family, the community's worker, the
     duty line (the app's settings' number), each a tap away."""
