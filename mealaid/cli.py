@@ -1454,7 +1454,6 @@ def _print_accounts(accounts, port: int, locale: str) -> None:
     """The demo's staff logins: one per role, passwords made fresh for this run."""
     from api.accounts.models import Role
 
-    labels_of_roles = {role.value: LABELS[role] for role in Role}
     t = lambda message: i18n.gettext(message, locale)  # noqa: E731
     table = Table(
         title=i18n.render(
@@ -1467,7 +1466,7 @@ def _print_accounts(accounts, port: int, locale: str) -> None:
         table.add_row(
             account.username,
             account.password,
-            i18n.gettext(labels_of_roles[account.role], locale),
+            i18n.gettext(LABELS[Role(account.role)], locale),
             account.sees,
         )
     console.print(table)
