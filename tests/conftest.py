@@ -27,6 +27,7 @@ import routing.records  # noqa: F401
 from core.clock import FixedClock
 from core.db import Database
 from core.settings import get_settings
+from tests.apps import return_web_apps
 from tests.factories import Factory
 
 POSTGRES_URL = os.environ.get("MEALAID_TEST_DATABASE_URL")
@@ -157,6 +158,13 @@ def cheap_password_hashing():
     accounts.HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
     yield
     accounts.HASHER = real
+
+
+@pytest.fixture(autouse=True)
+def _web_apps_returned() -> Iterator[None]:
+    """The test's web apps (tests.apps.web_app) are free again for the next test."""
+    yield
+    return_web_apps()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

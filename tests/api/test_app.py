@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.db import Database
 from core.orders import place_order
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import ORDER_LIMITS, Factory, log_in, make_staff
 
@@ -25,7 +25,7 @@ def client(empty_database, clock):
     """A browser logged in as the programme admin."""
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin")
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         assert log_in(client, admin.username).status_code == 303
         yield client
 
@@ -97,7 +97,7 @@ def test_an_unknown_page_is_a_translated_404(client):
 
 
 def test_a_failure_inside_is_a_translated_500_without_a_traceback(empty_database, clock):
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
 
     @app.get("/api/v1/boom")
     def boom():
@@ -137,7 +137,7 @@ def test_a_database_too_busy_to_answer_is_a_translated_503_not_a_500(empty_datab
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin")
     busy = _one_connection(empty_database)
-    app = create_app(database=busy, clock=clock)
+    app = web_app(database=busy, clock=clock)
     with TestClient(app) as browser:  # and nothing escapes to the server's own error handling
         assert log_in(browser, admin.username).status_code == 303
         with busy.engine.connect():  # someone else holds the only connection

@@ -11,12 +11,12 @@ import segno
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
-from api.app import create_app
 from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Order, WelfareAlert
 from core.types import OrderStatus, ServiceMode
+from tests.apps import web_app
 from tests.cards import blank_photo, card_photo
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import Factory, closed_lunch, csrf_from, log_in, make_staff
@@ -53,7 +53,7 @@ def counter(empty_database):
             "canteen": make_staff(make, "canteen", site_ids=[site.id]).username,
         }
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     client = TestClient(app)
     assert log_in(client, ids["canteen"]).status_code == 303
     with client:

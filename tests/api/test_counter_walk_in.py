@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
-from api.app import create_app
 from billing.models import Charge, LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.errors import CutoffPassed
 from core.models import Order
 from core.types import ElderStatus, OrderSource, OrderStatus, ServiceMode, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import SETTINGS, Factory, closed_lunch, csrf_from, log_in, make_staff
 from usecases import ordering
@@ -58,7 +58,7 @@ def walk_in(empty_database):
             "canteen": make_staff(make, "canteen", site_ids=[site.id]).username,
         }
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     client = TestClient(app)
     assert log_in(client, ids["canteen"]).status_code == 303
     with client:

@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api import charts
-from api.app import create_app
 from billing.dashboard import dashboard
 from billing.models import LedgerEntry
 from core.clock import FixedClock
 from core.i18n import gettext
 from core.models import MealRating, Order
 from core.types import Category, OrderStatus, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import SETTINGS, Factory, PolicyFactory, log_in, make_staff
 from usecases import ordering
@@ -156,7 +156,7 @@ def app_with_fortnight(empty_database):
             "admin": make_staff(make, "admin").username,
             "auditor": make_staff(make, "funder_auditor", funder_id=known["city"].id).username,
         }
-    yield create_app(database=empty_database, clock=clock), ids
+    yield web_app(database=empty_database, clock=clock), ids
 
 
 def client_for(app, username: str) -> TestClient:

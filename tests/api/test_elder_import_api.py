@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.elder_files import HEADERS_EN, HEADERS_ZH, csv_file, elder_row
 from tests.factories import Factory, csrf_from, log_in, make_staff
@@ -26,7 +26,7 @@ def admin(empty_database):
         make = Factory(session, clock)
         make.community(name="六榕社区")
         username = make_staff(make, "admin").username
-    client = TestClient(create_app(database=empty_database, clock=clock))
+    client = TestClient(web_app(database=empty_database, clock=clock))
     assert log_in(client, username).status_code == 303
     return client, empty_database
 
@@ -164,7 +164,7 @@ def test_the_apps_geocoder_places_elders_registered_or_imported_without_a_locati
             make = Factory(session, clock)
             community = make.community(name="六榕社区", lat=23.1, lon=113.2)
             username = make_staff(make, "admin").username
-        app = create_app(settings=settings, database=empty_database, clock=clock)
+        app = web_app(settings=settings, database=empty_database, clock=clock)
         client = TestClient(app)
         assert log_in(client, username).status_code == 303
         token = csrf_from(client.get("/elders/import").text)

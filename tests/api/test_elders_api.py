@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from core.audit import AuditEntry, verify_chain
 from core.clock import FixedClock
 from core.elders import chat_user_for, link_elder
@@ -28,6 +27,7 @@ from core.models import (
 from core.orders import place_order
 from core.types import LinkRelation, Slot
 from core.welfare import raise_alert
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import (
     ORDER_LIMITS,
@@ -89,7 +89,7 @@ def registry(empty_database):
             "worker": make_staff(make, "community_worker", community_ids=[east.id]).username,
             "admin": make_staff(make, "admin").username,
         }
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, ids
 
 
@@ -663,7 +663,7 @@ def _phone_searches(database) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def phone_search_budget(registry):
     """The registry's app with a small budget of phone searches (its settings, as
-    `create_app(settings=...)` would have them)."""
+    `web_app(settings=...)` would have them)."""
     state = registry[0].state
     state.settings = state.settings.model_copy(
         update={"phone_searches_per_hour": 3, "phone_searches_per_day": 5}

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.accounts.models import LoginFailure, StaffSession
-from api.app import create_app
 from core.clock import FixedClock
 from core.models import Elder, Menu, MenuItem
 from tests.api.test_elders_api import field_error, new_elder_form
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import PASSWORD, Factory, csrf_from, log_in, make_staff
 
@@ -44,7 +44,7 @@ def world(empty_database):
             ).username,
             "canteen": make_staff(make, "canteen", site_ids=[site.id]).username,
         }
-    app = create_app(database=empty_database, clock=CLOCK)
+    app = web_app(database=empty_database, clock=CLOCK)
     yield app, empty_database, ids
 
 

@@ -5,12 +5,12 @@ from datetime import datetime, time
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.cutoff import run_cutoff
 from core.orders import place_order
 from core.schemas import MealSlotCreate
 from core.types import ServiceMode, SiteKind, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import CUTOFF_LIMITS, ORDER_LIMITS, Factory, log_in, make_staff
 
@@ -53,7 +53,7 @@ def setup(empty_database):
         canteen = make.site(serves=[community])
         ids = kitchen.id, canteen.id
         admin = make_staff(make, "admin")
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         assert log_in(client, admin.username).status_code == 303
         yield client, ids, empty_database, clock
 

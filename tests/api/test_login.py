@@ -10,12 +10,12 @@ from sqlmodel import select
 
 from api.accounts.models import LoginFailure, StaffAccount, StaffSession
 from api.accounts.security import SESSION_COOKIE
-from api.app import create_app
 from core.audit import AuditEntry, verify_chain
 from core.clock import FixedClock
 from core.models import Order
 from core.settings import get_settings
 from core.types import OrderStatus
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import PASSWORD, Factory, csrf_from, kitchen_with_route, log_in, make_staff
 
@@ -28,7 +28,7 @@ def site(empty_database):
         route_id, orders = kitchen_with_route(make, elders=2)
         admin = make_staff(make, "admin").username
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         yield client, empty_database, admin, route_id, orders
 
 

@@ -19,9 +19,9 @@ from sqlmodel import func, select
 
 import core.accounts as accounts
 from api.accounts.models import LoginFailure
-from api.app import create_app
 from core.clock import FixedClock
 from core.settings import get_settings
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import serving
 from tests.factories import PASSWORD, Factory, csrf_from, make_staff
@@ -86,7 +86,7 @@ def watched(empty_database, monkeypatch):
         admin = make_staff(Factory(session, clock), "admin").username
     hasher = WatchingHasher(accounts.HASHER, empty_database)
     monkeypatch.setattr(accounts, "HASHER", hasher)
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     return app, empty_database, hasher, admin
 
 

@@ -14,12 +14,12 @@ from sqlmodel import func, select
 
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
 from api.accounts.service import start_session
-from api.app import create_app
 from core.audit import AuditEntry, verify_chain
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Menu, MenuItem, Order
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import serving
 from tests.factories import Factory, make_staff
@@ -58,7 +58,7 @@ def crowd(empty_database):
                 Menu.service_date == make.today,
             )
         ).one()
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     return app, empty_database, tokens, elders, lunch
 
 
@@ -141,7 +141,7 @@ def test_more_staff_than_connections_wait_their_turn_rather_than_fail(crowd):
     answered 503 after the pool's timeout, their connections "idle in transaction" meanwhile."""
     app, database, tokens, elders, lunch = crowd
     small = _same_database_with_a_small_pool(database)
-    app = create_app(database=small, clock=app.state.clock)
+    app = web_app(database=small, clock=app.state.clock)
     half = STAFF // 2
 
     try:

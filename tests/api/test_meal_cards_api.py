@@ -13,12 +13,12 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from api.app import create_app
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.meal_cards import card_code
 from core.models import Elder
 from core.types import ElderStatus
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import Factory, csrf_from, log_in, make_staff
 
@@ -49,7 +49,7 @@ def registry(empty_database):
             "other": other.id,
             "worker": make_staff(make, "community_worker", community_ids=[ours.id]).username,
         }
-    client = TestClient(create_app(database=empty_database, clock=clock))
+    client = TestClient(web_app(database=empty_database, clock=clock))
     assert log_in(client, ids["worker"]).status_code == 303
     with client:
         yield client, empty_database, ids

@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import SETTINGS, Factory, kitchen_with_route, log_in, make_staff
 from usecases import routing as routing_runs
@@ -68,7 +68,7 @@ def day_with_a_route(empty_database):
             order_id=orders[0],
             outcome=OrderStatus.no_answer,
         )
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         yield client, route_id, admin, rider, kitchen_id
 
 

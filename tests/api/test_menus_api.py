@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from api.app import create_app
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Dish, Menu, MenuItem, Order
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import SETTINGS, Factory, csrf_from, log_in, make_staff
 from usecases import ordering
@@ -31,7 +31,7 @@ def world(empty_database):
             "admin": make_staff(make, "admin").username,
             "worker": make_staff(make, "community_worker").username,
         }
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, ids
 
 

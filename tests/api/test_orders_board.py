@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import Charge
 from core.audit import AuditEntry
 from core.clock import FixedClock
@@ -17,6 +16,7 @@ from core.elders import pause_elder
 from core.models import Elder, Menu, MenuItem, Order, Site
 from core.orders import cancel_order, place_order
 from core.types import OrderSource, OrderStatus, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, row_counts
 from tests.factories import ORDER_LIMITS, SETTINGS, Factory, csrf_from, log_in, make_staff
 
@@ -76,7 +76,7 @@ def world(empty_database):
             "kitchen": make_staff(make, "kitchen", kitchen_id=site.id).username,
             "auditor": make_staff(make, "funder_auditor").username,
         }
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, ids
 
 

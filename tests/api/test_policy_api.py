@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import Fund, Funder, SubsidyRule
 from core.audit import AuditEntry
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, csrf_from, log_in, make_staff
 
@@ -29,7 +29,7 @@ def world(empty_database):
             "admin": make_staff(make, "admin").username,
             "auditor": make_staff(make, "funder_auditor").username,
         }
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, ids
 
 

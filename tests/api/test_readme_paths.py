@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from tests.apps import web_app
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "guide.md")
@@ -29,7 +29,7 @@ def named_paths() -> set[tuple[str, str]]:
 def test_every_page_and_endpoint_the_readme_names_exists(empty_database):
     named = named_paths()
     assert ("", "/elders") in named and ("POST", "/api/v1/orders") in named
-    with TestClient(create_app(database=empty_database)) as client:
+    with TestClient(web_app(database=empty_database)) as client:
         # Asked without a login: a page or endpoint that exists refuses (or sends to the login
         # form); one that does not is a 404 (405: it exists for another method, which is
         # enough where the README names no method).

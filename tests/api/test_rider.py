@@ -7,7 +7,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
@@ -15,6 +14,7 @@ from core.models import Elder, Order
 from core.settings import Settings
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import (
     Factory,
@@ -35,7 +35,7 @@ def route(empty_database):
     with empty_database.transaction() as session:
         route_id, orders = kitchen_with_route(Factory(session, clock), elders=3)
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         yield client, route_id, orders, empty_database
 
 
@@ -142,7 +142,7 @@ def test_links_work_through_their_day_and_the_margin_then_say_they_have_expired(
     with empty_database.transaction() as session:
         route_id, orders = kitchen_with_route(Factory(session, clock), elders=2)
     route, box = route_key(empty_database, route_id), stop_key(empty_database, orders[0])
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         clock.set(datetime(2026, 11, 26, 5, 59, tzinfo=SHANGHAI))  # the default margin: 6 h
         assert client.get(f"/rider/routes/{route_id}?key={route}").status_code == 200
         assert client.get(f"/rider/orders/{orders[0]}?key={box}").status_code == 200
@@ -164,7 +164,7 @@ def test_links_work_for_the_margin_of_the_apps_settings(empty_database):
     with empty_database.transaction() as session:
         route_id, orders = kitchen_with_route(Factory(session, clock), elders=1)
     route, box = route_key(empty_database, route_id), stop_key(empty_database, orders[0])
-    app = create_app(database=empty_database, clock=clock, settings=Settings(link_margin_hours=2))
+    app = web_app(database=empty_database, clock=clock, settings=Settings(link_margin_hours=2))
     with TestClient(app) as client:
         clock.set(datetime(2026, 11, 26, 1, 59, tzinfo=SHANGHAI))
         assert client.get(f"/api/v1/routes/{route_id}?key={route}").status_code == 200
@@ -224,7 +224,7 @@ def test_a_route_that_is_not_todays_takes_no_marks_and_says_why(empty_database):
     key = route_key(empty_database, route_id)
     # Past midnight, in the link's margin: the page still opens, a mark is refused.
     clock.set(datetime(2026, 11, 26, 1, 20, tzinfo=SHANGHAI))
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         csrf = csrf_from(client.get(f"/rider/routes/{route_id}?key={key}").text)
         refused = client.post(
             f"/rider/routes/{route_id}/stops/{orders[0]}?lang=zh_CN",
@@ -247,7 +247,7 @@ def test_a_stop_without_the_elders_own_phone_offers_the_familys(empty_database):
         session.get(Elder, elder).phone = None
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
     key = route_key(empty_database, route_id)
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         page = client.get(f"/rider/routes/{route_id}?key={key}&lang=en").text
     # Before any outcome: the family's number where the elder has none of her own.
     assert page.count("Call family") == 1 and "tel:13800009999" in page
@@ -262,7 +262,7 @@ def test_the_routes_own_rider_logged_in_opens_it_whatever_link_they_followed(emp
         rider = make_staff(make, "rider", rider_id=session.get(DeliveryRoute, route_id).rider_id)
     key = route_key(empty_database, route_id)
     clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI))
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 403
         log_in(client, rider.username)
         assert client.get(f"/rider/routes/{route_id}?key={key}").status_code == 200

@@ -21,12 +21,12 @@ from api.accounts.access import (
 from api.accounts.models import Role
 from api.accounts.security import SESSION_COOKIE, csrf_token_for
 from api.accounts.service import start_session
-from api.app import create_app
 from billing.models import Funder
 from core.clock import FixedClock
 from core.models import Elder, ElderLink, ElderPause, EmergencyContact, Order, WelfareAlert
 from core.types import OrderStatus
 from routing.records import DeliveryRoute
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import (
     PASSWORD,
@@ -322,7 +322,7 @@ def world(empty_database):
             **registry,
         }
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, usernames, ids
 
 

@@ -7,8 +7,8 @@ import pypdf
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, kitchen_with_route, route_key
 
@@ -18,7 +18,7 @@ def route(empty_database):
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         route_id, _ = kitchen_with_route(Factory(session, clock), elders=2)
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         yield client, route_id, empty_database
 
 

@@ -18,8 +18,8 @@ from sqlmodel import select
 from api.accounts.models import StaffAccount
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
 from api.accounts.service import start_session
-from api.app import create_app
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, kitchen_with_route, make_staff, served_lunches
 
@@ -40,7 +40,7 @@ def admin_api(empty_database):
         account = session.exec(select(StaffAccount).where(StaffAccount.username == username)).one()
         token = start_session(session=session, clock=clock, account=account)
     clock.set(datetime(2026, 11, 25, 11, 20, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     return app, {SESSION_COOKIE: token}, {CSRF_HEADER: csrf_token_for(token)}
 
 

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.settings import Settings
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, log_in, make_staff
 
@@ -29,7 +29,7 @@ def admin(empty_database, clock) -> str:
 
 
 def _app(database, clock, **settings):
-    app = create_app(
+    app = web_app(
         settings=Settings(**settings) if settings else None, database=database, clock=clock
     )
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, log_in, make_staff, served_lunches
 
@@ -31,7 +31,7 @@ def month(empty_database):
         ids["ledger"] = session.execute(
             sa.select(sa.func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.funder_id == city.id)
         ).scalar_one()
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, ids
 
 

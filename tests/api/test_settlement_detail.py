@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import LedgerEntry
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Elder, Order
 from tests.api.test_settlement_api import client_for
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.core.test_report_sheets import xlsx_sheets
 from tests.factories import Factory, make_staff, served_lunches
@@ -54,7 +54,7 @@ def namesakes(empty_database):
                 )
             },
         }
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, ids
 
 

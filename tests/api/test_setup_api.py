@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from api.app import create_app
 from api.setup import sandbox_url
 from core.clock import FixedClock
 from core.models import Community, CommunityWorker, Site
 from core.settings import Settings, get_settings
+from tests.apps import web_app
 from tests.conftest import SHANGHAI, fresh_database
 from tests.factories import Factory, csrf_from, log_in, make_staff
 
@@ -24,7 +24,7 @@ def empty_programme(empty_database):
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin").username
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield _logged_in(app, admin), empty_database, clock
 
 
@@ -84,7 +84,7 @@ def test_a_programme_with_elders_opens_on_its_day(empty_database, clock):
         make = Factory(session, clock)
         make.world()
         admin = make_staff(make, "admin").username
-    client = TestClient(create_app(database=empty_database, clock=clock))
+    client = TestClient(web_app(database=empty_database, clock=clock))
     assert log_in(client, admin).status_code == 303
     day = client.get("/?lang=en", headers={"accept": "text/html"}, follow_redirects=False)
     assert day.status_code == 200
@@ -173,7 +173,7 @@ def test_a_set_up_goes_from_one_programme_to_another_over_the_api(empty_programm
     try:
         with other.transaction() as session:
             admin = make_staff(Factory(session, clock), "admin").username
-        second = _logged_in(create_app(database=other, clock=clock), admin)
+        second = _logged_in(web_app(database=other, clock=clock), admin)
         imported = second.post(
             "/api/v1/setup/import",
             content=exported.content,
@@ -258,7 +258,7 @@ def test_the_checklists_counts_read_as_a_list_in_each_language(empty_database, c
         make.world()
         make.site(slots=[])  # a second site, serving no meal yet
         admin = make_staff(make, "admin").username
-    client = TestClient(create_app(database=empty_database, clock=clock))
+    client = TestClient(web_app(database=empty_database, clock=clock))
     assert log_in(client, admin).status_code == 303
     chinese = client.get("/admin/setup?lang=zh_CN").text
     # Chinese lists with 、 and 和 and its own semicolon, never with an English comma.
@@ -274,7 +274,7 @@ def test_the_checklist_links_to_the_chat_sandbox_at_the_configured_address(empty
     and a link that opens its page in a new tab, at MEALAID_SANDBOX_URL."""
     with empty_database.transaction() as session:
         admin = make_staff(Factory(session, clock), "admin").username
-    default = _logged_in(create_app(database=empty_database, clock=clock), admin)
+    default = _logged_in(web_app(database=empty_database, clock=clock), admin)
     page = default.get("/admin/setup?lang=en").text
     assert "<code>mealaid bot --sandbox</code>" in page
     assert (
@@ -283,7 +283,7 @@ def test_the_checklist_links_to_the_chat_sandbox_at_the_configured_address(empty
     ) in page
     assert "打开聊天沙盒" in default.get("/admin/setup?lang=zh_CN").text
     elsewhere = get_settings().model_copy(update={"sandbox_url": "http://10.0.0.5:9000/sandbox/"})
-    app = create_app(database=empty_database, clock=clock, settings=elsewhere)
+    app = web_app(database=empty_database, clock=clock, settings=elsewhere)
     client = _logged_in(app, admin)
     assert 'href="http://10.0.0.5:9000/sandbox/" target="_blank"' in client.get("/admin/setup").text
     checklist = client.get("/api/v1/setup/checklist").json()

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import ChatUser, CommunityWorker, Rider
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import SETTINGS, Factory, csrf_from, log_in, lunch_kitchen, make_staff
 from usecases import chat_links
@@ -29,7 +29,7 @@ def people(empty_database):
         session.add(worker)
         session.flush()
         ids = {"rider": rider.id, "worker": worker.id, "admin": make_staff(make, "admin").username}
-    client = TestClient(create_app(database=empty_database, clock=clock))
+    client = TestClient(web_app(database=empty_database, clock=clock))
     log_in(client, ids["admin"])
     with client:
         yield client, empty_database, clock, ids

@@ -21,7 +21,6 @@ from sqlmodel import Session, col, func, select
 import api.orders
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
 from api.accounts.service import start_session
-from api.app import create_app
 from api.audit_log import record_view
 from api.deps import ClockDep, CurrentStaff, SessionDep
 from core import audit
@@ -33,6 +32,7 @@ from core.errors import Conflict, NotFound
 from core.models import Menu, MenuItem, Order
 from core.orders import place_order
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import ORDER_LIMITS, Factory, make_staff
 
@@ -77,7 +77,7 @@ def world(empty_database: Database):
         )
         names = {"worker": f"staff:{worker.username}", "admin": f"staff:{admin.username}"}
         elder_name = elder.name
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     return app, empty_database, clock, tokens, names, elders, lunch, elder_name
 
 

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Elder, Site
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, log_in, make_staff, served_lunches
 from tests.mealaid.test_commands import mealaid, one_line
@@ -67,7 +67,7 @@ def hostile_month(empty_database):
     with empty_database.transaction() as session:
         make = served_to_hostile_names(session)
         admin = make_staff(make, "admin").username
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     with TestClient(app) as client:
         assert log_in(client, admin).status_code == 303
         yield client

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import CommunityWorker, Rider
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.chat import Chat
 from tests.factories import Factory, csrf_from, kitchen_with_route, log_in, make_staff
@@ -33,7 +33,7 @@ def kitchen(empty_database):
         kitchen_staff = make_staff(make, "kitchen").username
         ids = {"rider": rider.id, "worker": worker.id, "route": route_id}
     clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     yield app, empty_database, clock, ids, admin, kitchen_staff
 
 

@@ -8,11 +8,11 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
 
-from api.app import create_app
 from core.audit import AuditEntry
 from core.clock import FixedClock
 from core.models import Elder, Order
 from core.types import OrderStatus, ServiceMode
+from tests.apps import web_app
 from tests.cards import card_photo
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
@@ -40,7 +40,7 @@ def counter_server(empty_database):
         )
         canteen = make_staff(make, "canteen", site_ids=[site.id]).username
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, canteen
 
 

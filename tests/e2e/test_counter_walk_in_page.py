@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.types import ServiceMode
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, closed_lunch, make_staff
@@ -27,7 +27,7 @@ def walk_in_server(empty_database):
         make.elder(site, name="黄志强", phone="13900005678", allergies=["fish"], texture="soft")
         canteen = make_staff(make, "canteen", site_ids=[site.id]).username
     clock.set(datetime(2026, 11, 25, 11, 40, tzinfo=SHANGHAI))
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, canteen
 
 

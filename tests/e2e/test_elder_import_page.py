@@ -9,9 +9,9 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.models import Elder
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.elder_files import HEADERS_ZH, elder_row, xlsx_file
@@ -27,7 +27,7 @@ def import_server(empty_database):
         make = Factory(session, clock)
         make.community(name="六榕社区")
         admin = make_staff(make, "admin").username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, admin
 
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.orders import place_order
 from core.types import ServiceMode, SiteKind, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import ORDER_LIMITS, Factory, make_staff
@@ -55,7 +55,7 @@ def kitchen_server(empty_database):
             )
         kitchen_id = kitchen.id
         cook = make_staff(make, "kitchen", kitchen_id=kitchen_id).username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, kitchen_id, cook
 
 

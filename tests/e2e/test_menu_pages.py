@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.models import Elder
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, make_staff, served_lunches
@@ -30,7 +30,7 @@ def menu_server(empty_database):
             "elder": f"{elder.name} (#{elder.id})",
             "admin": make_staff(make, "admin").username,
         }
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, names
 
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import SETTINGS, Factory, make_staff
@@ -40,7 +40,7 @@ def busy_day(empty_database):
                 idempotency_key=f"busy-day-{n:04d}",
             )
         admin = make_staff(make, "admin").username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, admin
 
 

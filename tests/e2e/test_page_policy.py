@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from fastapi.responses import HTMLResponse
 
-from api.app import create_app
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import log_in, needs_chromium, serving
 from tests.factories import Factory, kitchen_with_route, make_staff
@@ -36,7 +36,7 @@ def admin_server(empty_database):
         kitchen_id = session.get(DeliveryRoute, route_id).kitchen_id
         admin = make_staff(make, "admin").username
     clock.set(datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
 
     @app.get("/probe/injected", include_in_schema=False)
     def injected() -> HTMLResponse:

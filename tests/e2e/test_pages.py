@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.cutoff import run_cutoff
 from core.orders import place_order
 from core.types import ServiceMode, Slot
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import (
@@ -68,7 +68,7 @@ def server(empty_database):
         )
         site_name = site.name
         admin = make_staff(make, "admin").username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, site_name, admin
 
 
@@ -118,7 +118,7 @@ def rider_server(empty_database):
     with empty_database.transaction() as session:
         route_id, _ = kitchen_with_route(Factory(session, clock), elders=2, rider="骑手丙")
     clock.set(datetime(2026, 11, 25, 11, 5, tzinfo=SHANGHAI))
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, route_id
 
 
@@ -171,7 +171,7 @@ def staff_server(empty_database):
             "canteen": make_staff(make, "canteen").username,
         }
     clock.set(datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI))
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, accounts, kitchen_id, route_id
 
 
@@ -274,7 +274,7 @@ def auditor_server(empty_database):
         city, _ = served_lunches(make)
         auditor = make_staff(make, "funder_auditor", funder_id=city.id).username
         city_id = city.id
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, city_id, auditor
 
 

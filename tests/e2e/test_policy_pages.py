@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import SubsidyRule
 from core.clock import FixedClock
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import Factory, PolicyFactory, make_staff
@@ -28,7 +28,7 @@ def policy_server(empty_database):
         city = rules.funder(name_zh="广州市民政局", name_en="Guangzhou Civil Affairs")
         rules.rule(city, code="CITY-BASE", amount_fen=300, effective_from=date(2026, 1, 1))
         admin = make_staff(make, "admin").username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, admin
 
 

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.orders import place_order
 from core.types import Slot
 from core.welfare import raise_alert
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.factories import ORDER_LIMITS, WELFARE_LINE, Factory, make_staff
@@ -46,7 +46,7 @@ def registry_server(empty_database):
         )
         raise_alert(session=session, clock=clock, order=order, by="rider:1", **WELFARE_LINE)
         worker = make_staff(make, "community_worker", community_ids=[east.id]).username
-    with serving(create_app(database=empty_database, clock=clock)) as base:
+    with serving(web_app(database=empty_database, clock=clock)) as base:
         yield base, worker, clock.now().date()
 
 

@@ -15,9 +15,9 @@ from datetime import datetime
 
 import pytest
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.settings import get_settings
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.e2e.browser import ARTIFACTS, log_in, needs_chromium, serving
 from tests.e2e.chat import Chat
@@ -91,7 +91,7 @@ def empty_programme(empty_database):
     # The checklist links to this sandbox's page (MEALAID_SANDBOX_URL).
     settings = get_settings().model_copy(update={"sandbox_url": f"{chat.sandbox.url}/sandbox/"})
     try:
-        with serving(create_app(database=empty_database, clock=clock, settings=settings)) as base:
+        with serving(web_app(database=empty_database, clock=clock, settings=settings)) as base:
             yield base, admin, chat.sandbox.url
     finally:
         chat.close()

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from core.clock import FixedClock
 from core.models import Elder, Order, Rider, Site
+from tests.apps import web_app
 from tests.billing.test_export_injection import assert_no_formula, csv_rows
 from tests.conftest import SHANGHAI
 from tests.factories import Factory, kitchen_with_route, log_in, make_staff, route_key
@@ -59,7 +59,7 @@ def hostile_kitchen(empty_database):
         session.add_all([rider, kitchen])
         ids = {"kitchen": kitchen.id, "route": route_id}
         ids["staff"] = make_staff(make, "kitchen", kitchen_id=kitchen.id).username
-    with TestClient(create_app(database=empty_database, clock=clock)) as client:
+    with TestClient(web_app(database=empty_database, clock=clock)) as client:
         assert log_in(client, ids["staff"]).status_code == 303
         yield client, ids, empty_database
 

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from billing.models import AnomalyReview, Charge, ReviewStatus
 from core import audit
 from core.clock import FixedClock
@@ -28,6 +27,7 @@ from core.types import AlertLevel, LinkRelation, OrderStatus, ServiceMode
 from core.welfare import raise_alert
 from mealaid import duework
 from routing.records import DeliveryRoute, PlannedSlot, RouteStop
+from tests.apps import web_app
 from tests.conftest import SHANGHAI
 from tests.factories import (
     WELFARE_LINE,
@@ -282,7 +282,7 @@ def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
     with empty_database.transaction() as session:
         make = Factory(session, clock)
         admin, cook = make_staff(make, "admin"), make_staff(make, "kitchen")
-    with TestClient(create_app(database=empty_database, clock=clock)) as browser:
+    with TestClient(web_app(database=empty_database, clock=clock)) as browser:
         log_in(browser, admin.username)
         page = browser.get("/", headers={"accept-language": "en"}).text
         assert "2026-11: 1 meals are held for review" in page
@@ -292,7 +292,7 @@ def test_the_past_month_is_checked_once_on_the_first(empty_database, tmp_path):
                 review.status = ReviewStatus.approved
                 session.add(review)
         assert "held for review" not in browser.get("/").text
-    with TestClient(create_app(database=empty_database, clock=clock)) as browser:
+    with TestClient(web_app(database=empty_database, clock=clock)) as browser:
         log_in(browser, cook.username)
         assert "data-held-month" not in browser.get("/").text
 

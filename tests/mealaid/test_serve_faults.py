@@ -23,11 +23,11 @@ from sqlmodel import select
 
 from api.accounts.security import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
 from api.accounts.service import start_session
-from api.app import create_app
 from core.clock import FixedClock, SystemClock
 from core.db import Database, create_engine
 from core.models import Menu, MenuItem
 from core.types import Slot
+from tests.apps import web_app
 from tests.conftest import BACKENDS, POSTGRES_URL, SHANGHAI, TEMPLATES
 from tests.e2e.browser import free_port
 from tests.factories import Factory, make_staff
@@ -271,7 +271,7 @@ def test_connections_opened_read_only_leave_the_pool_once_the_file_is_writable_a
         return sqlite3.connect(f"file:{path}?mode={mode}", uri=True, check_same_thread=False)
 
     database = Database(create_engine("sqlite://", creator=connect, poolclass=QueuePool))
-    app = create_app(database=database, clock=SystemClock(SHANGHAI))
+    app = web_app(database=database, clock=SystemClock(SHANGHAI))
     with TestClient(app) as client:
         client.cookies.set(SESSION_COOKIE, facts["token"])
         client.headers.update(

@@ -122,8 +122,8 @@ def test_an_unknown_route_is_refused_and_nothing_changes(make, session):
 def test_kitchen_staff_report_a_dropout_for_their_own_kitchen_only(empty_database):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
     from core.clock import FixedClock
+    from tests.apps import web_app
     from tests.factories import Factory, csrf_from, log_in, make_staff
 
     clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
@@ -135,7 +135,7 @@ def test_kitchen_staff_report_a_dropout_for_their_own_kitchen_only(empty_databas
         own = make_staff(make, "kitchen", kitchen_id=kitchen_id).username
         other = make_staff(make, "kitchen").username
     clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
-    app = create_app(database=empty_database, clock=clock)
+    app = web_app(database=empty_database, clock=clock)
     url = f"/api/v1/routes/{route_id}/dropout"
     with TestClient(app) as client:
         log_in(client, other)
