@@ -131,18 +131,25 @@ def fresh_database(backend: str, folder) -> tuple[Database, Callable[[], None]]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _audit_checkpoints_kept_out_of_the_tree() -> Iterator[None]:
-    """The due work writes a checkpoint of the audit log every day, to a folder relative to
-    where it runs (the servers, workers and bots the tests start): not into the project."""
-    folder = tempfile.mkdtemp(prefix="mealaid-audit-checkpoints-")
-    previous = os.environ.get("MEALAID_AUDIT_CHECKPOINT_DIR")
-    os.environ["MEALAID_AUDIT_CHECKPOINT_DIR"] = folder
+def _files_kept_out_of_the_tree() -> Iterator[None]:
+    """The due work writes a checkpoint of the audit log and a backup of the database every
+    day, to folders relative to where it runs (the servers, workers and bots the tests start):
+    not into the project."""
+    folder = Path(tempfile.mkdtemp(prefix="mealaid-test-files-"))
+    folders = {
+        "MEALAID_AUDIT_CHECKPOINT_DIR": folder / "audit-checkpoints",
+        "MEALAID_BACKUP_DIR": folder / "backups",
+    }
+    previous = {name: os.environ.get(name) for name in folders}
+    os.environ.update({name: str(path) for name, path in folders.items()})
     get_settings.cache_clear()
     yield
-    if previous is None:
-        os.environ.pop("MEALAID_AUDIT_CHECKPOINT_DIR", None)
-    else:
-        os.environ["MEALAID_AUDIT_CHECKPOINT_DIR"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -4,6 +4,7 @@ and before anything starts (real processes)."""
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.mealaid.test_commands import MEALAID
 STRONG = "Vq3x9LmT2pZr8KwN4yBd7HsJ1cFg6QaE5uXo0"
 
 
-def run(*args: str, **environment: str) -> subprocess.CompletedProcess:
+def run(*args: str, folder: Path, **environment: str) -> subprocess.CompletedProcess:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -26,18 +27,28 @@ def run(*args: str, **environment: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
-        env={**env, "MEALAID_DATABASE_URL": "sqlite:///unused.db", **environment},
+        env={**env, "MEALAID_DATABASE_URL": f"sqlite:///{folder / 'unused.db'}", **environment},
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     return result
 
 
 def test_serving_beyond_this_machine_with_the_built_in_secret_is_refused(tmp_path):
-    refused = run("serve", "--host", "0.0.0.0", "--port", "1", MEALAID_DEFAULT_LOCALE="zh_CN")
+    refused = run(
+        "serve", "--host", "0.0.0.0", "--port", "1", folder=tmp_path, MEALAID_DEFAULT_LOCALE="zh_CN"
+    )
     assert refused.returncode == 2
     assert "MealAid 不会" in refused.stdout and "MEALAID_SECRET_KEY" in refused.stdout
     assert "token_urlsafe" in refused.stdout  # how to make one
-    english = run("serve", "--host", "192.168.1.20", "--port", "1", MEALAID_DEFAULT_LOCALE="en")
+    english = run(
+        "serve",
+        "--host",
+        "192.168.1.20",
+        "--port",
+        "1",
+        folder=tmp_path,
+        MEALAID_DEFAULT_LOCALE="en",
+    )
     assert english.returncode == 2
     assert "will not serve on 192.168.1.20" in english.stdout
 
@@ -52,11 +63,11 @@ def test_serving_beyond_this_machine_with_the_built_in_secret_is_refused(tmp_pat
         (STRONG, None),
     ],
 )
-def test_production_refuses_a_missing_or_weak_secret_before_any_command(secret, refused):
+def test_production_refuses_a_missing_or_weak_secret_before_any_command(secret, refused, tmp_path):
     environment = {"MEALAID_ENVIRONMENT": "production", "MEALAID_DEFAULT_LOCALE": "en"}
     if secret is not None:
         environment["MEALAID_SECRET_KEY"] = secret
-    result = run("cutoff", "--site", "NOPE", **environment)
+    result = run("cutoff", "--site", "NOPE", folder=tmp_path, **environment)
     if refused is None:
         assert "MEALAID_SECRET_KEY" not in result.stdout
     else:
