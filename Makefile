@@ -29,9 +29,9 @@ serve: install
 
 # Tests run on every core; a core left without tests takes some from the other's queue
 # (worksteal): a few tests take a minute, and one of them last must not keep a core idle.
-# The tests start a few hundred Python processes (commands, servers, workers); each keeps its
-# compiled modules in .venv/pycache, even where the environment says not to write byte code
-# beside the sources (PYTHONDONTWRITEBYTECODE), rather than compiling them again.
+# The tests start about two hundred Python processes (commands, servers, workers); each keeps
+# its compiled modules in .venv/pycache, even where the environment says not to write byte
+# code beside the sources (PYTHONDONTWRITEBYTECODE), rather than compiling them again.
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
