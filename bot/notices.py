@@ -71,6 +71,14 @@ def render(session: Session, notice: ChatNotification, locale: str, clock: Clock
         text = t(texts.WELFARE_HANDLED, by=params.get("by", ""), name=name, how=how)
     elif notice.kind == "welfare_withdrawn":
         text = t(texts.WELFARE_WITHDRAWN, name=name)
+    elif notice.kind == "standing_skipped":
+        text = t(
+            texts.STANDING_SKIPPED,
+            name=name,
+            slot=Slot(params["slot"]),
+            date=i18n.weekday_and_day(date.fromisoformat(params["service_date"]), locale),
+            reason=params["reason"].get(locale) or params["reason"]["zh_CN"],
+        )
     elif notice.kind == "lunch_reminder":
         service_date = date.fromisoformat(params["service_date"])
         last = session.exec(

@@ -27,6 +27,8 @@ class CutoffResult:
     orders_locked: int
     standing_orders_placed: int
     already_done: bool
+    # Refused by the rules at this closing (their elders' chats were told); not kept.
+    standing_orders_skipped: int = 0
 
 
 @service
@@ -107,7 +109,9 @@ def run_cutoff(
     session.add(record)
     session.flush()
     session.expire_all()
-    return CutoffResult(site_id, service_date, slot, now, locked, len(placed.placed), False)
+    return CutoffResult(
+        site_id, service_date, slot, now, locked, len(placed.placed), False, len(placed.skipped)
+    )
 
 
 def due_cutoffs(*, session: Session, clock: Clock, service_date: date) -> list[tuple[int, Slot]]:

@@ -18,8 +18,10 @@ from core.errors import (
     StandingOrderNotFound,
     StandingOrderOverlap,
 )
+from core.i18n import LOCALES
 from core.menus import MenuChoice, menu_choices
 from core.models import Elder, Order, StandingOrder, StandingOrderPause, saved
+from core.notifications import notify_elder_chats
 from core.orders import PlacedOrder, check_quantity, place_checked
 from core.sites import check_mode, get_site, get_slot, serves
 from core.types import OrderSource, OrderStatus, ServiceMode, Slot
@@ -178,9 +180,9 @@ def materialise_standing_orders(
     order_horizon_days: int,
 ) -> Materialised:
     """Turn the day's standing orders into orders. An elder who already ordered that meal keeps
-    their own order; a refusal (paused, menu missing, diet, an order's limits as the settings
-    give them) is recorded, not raised. Running it twice places nothing twice (each order's key
-    names its standing order and day)."""
+    their own order; a refusal (menu missing, diet, an order's limits as the settings give
+    them) is recorded, not raised, and the elder's chats are told at once. Running it twice
+    places nothing twice and tells nothing twice (keys name the standing order and day)."""
     result = Materialised()
     due = standing_orders_due(
         session=session, site_id=site_id, service_date=service_date, slot=slot
@@ -192,7 +194,8 @@ def materialise_standing_orders(
             session=session, site_id=site_id, service_date=service_date, slot=slot
         )
     except NoMenu as missing:
-        result.skipped.extend((saved(standing.id), missing) for standing in due)
+        for standing in due:
+            _skip(session, clock, result, standing, service_date, slot, missing)
         return result
     existing = set(
         session.exec(
@@ -229,11 +232,36 @@ def materialise_standing_orders(
                 programme_phone=None,  # placed by the cutoff: no cutoff to check
             )
         except DomainError as refusal:
-            result.skipped.append((saved(standing.id), refusal))
+            _skip(session, clock, result, standing, service_date, slot, refusal)
             continue
         existing.add(standing.elder_id)
         result.placed.append(order)
     return result
+
+
+def _skip(
+    session: Session,
+    clock: Clock,
+    result: Materialised,
+    standing: StandingOrder,
+    service_date: date,
+    slot: Slot,
+    refusal: DomainError,
+) -> None:
+    """A standing order the rules refuse today: recorded, and the elder's own and family's
+    chats hear it now, while there is still time to arrange the meal another way (the elder
+    expects it to come). The reason goes in both languages: its values are not all JSON."""
+    result.skipped.append((saved(standing.id), refusal))
+    notify_elder_chats(
+        session,
+        elder_id=standing.elder_id,
+        kind="standing_skipped",
+        key=f"standing-skipped:{standing.id}:{service_date.isoformat()}:{slot.value}",
+        at=clock.now(),
+        service_date=service_date.isoformat(),
+        slot=slot.value,
+        reason={locale: refusal.render(locale) for locale in LOCALES},
+    )
 
 
 def choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]) -> MenuChoice:

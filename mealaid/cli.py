@@ -991,6 +991,17 @@ def cutoff(
                 },
             )
         )
+        if result.standing_orders_skipped:
+            console.print(
+                i18n.render(
+                    N_(
+                        "{count} standing orders were refused by the order rules and made no "
+                        "order; the elders' chats were told why."
+                    ),
+                    locale,
+                    {"count": result.standing_orders_skipped},
+                )
+            )
 
 
 @app.command()

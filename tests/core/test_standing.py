@@ -186,3 +186,61 @@ def test_a_second_standing_order_for_the_same_meal_on_a_shared_day_is_refused(ma
     assert weekday_lunches(make, elder, site, slot=Slot.dinner).weekdays == [1, 2, 3, 4, 5]
     stop_standing_order(session=session, standing_order_id=first.id)
     assert weekday_lunches(make, elder, site, weekdays=[5, 6]).weekdays == [5, 6]
+
+
+def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make, session):
+    """The limit on portions was lowered after a standing order for four was made: at the
+    cutoff it makes no order, and the family's chat is told why that same hour, in their
+    language, once however often the cutoff runs (not silence and an empty table at noon)."""
+    from bot import notices
+    from core.models import ChatNotification
+    from core.types import LinkRelation
+    from usecases.elders import chat_user_for, link_chat
+
+    site, _, elder = make.world()
+    weekday_lunches(make, elder, site, quantity=4)
+    family = chat_user_for(
+        session=session,
+        telegram_user_id=7_700_001,
+        name="Daughter",
+        language="en",
+        clock=make.clock,
+    )
+    link_chat(
+        session=session,
+        clock=make.clock,
+        actor="test",
+        chat_user_id=family.id,
+        elder_id=elder.id,
+        relation=LinkRelation.family,
+    )
+    limits = {**CUTOFF_LIMITS, "max_order_quantity": 2}
+    for _ in range(2):
+        result = materialise_standing_orders(
+            session=session,
+            clock=make.clock,
+            site_id=site.id,
+            service_date=WEDNESDAY,
+            slot=Slot.lunch,
+            **limits,
+        )
+        assert result.placed == [] and len(result.skipped) == 1
+    [notice] = session.exec(
+        select(ChatNotification).where(ChatNotification.kind == "standing_skipped")
+    ).all()
+    assert notice.chat_user_id == family.id
+    told = notices.render(session, notice, "en", make.clock).text
+    assert elder.name in told and "lunch" in told and "25" in told
+    assert "between 1 and 2 portions" in told
+    closed = run_cutoff(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=WEDNESDAY,
+        slot=Slot.lunch,
+        early=True,
+        **limits,
+    )
+    assert (closed.standing_orders_placed, closed.standing_orders_skipped) == (0, 1)
+    chinese = notices.render(session, notice, "zh_CN", make.clock).text
+    assert elder.name in chinese and "未能订上" in chinese and "portions" not in chinese
