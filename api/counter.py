@@ -27,7 +27,7 @@ from api.templating import page
 from core.clock import Clock, today
 from core.errors import AlreadyOrdered, DomainError, DuplicateRequest
 from core.i18n import N_
-from core.models import Site
+from core.models import Order, Site
 from core.settings import Settings
 from core.sites import list_sites
 from core.types import OrderStatus, RowId, ServiceMode, Slot
@@ -452,6 +452,10 @@ def _counter_page(
             "card_served": card_served,
             "marked": marked,
             "undone": undone,
+            # A walk-in taken back is withdrawn, not waiting (core.orders.undo_outcome).
+            "undone_withdrawn": undone is not None
+            and (taken := session.get(Order, undone)) is not None
+            and taken.status == OrderStatus.cancelled,
             "undo_until": undo_until,
             "tz": clock.tz,
             # Each mark's form carries a key of its own (the page's script sends a mark again

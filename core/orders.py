@@ -587,10 +587,10 @@ def undo_outcome(
     undo_minutes: int,
 ) -> Undone:
     """Take back a mark at the door or the counter: the order is locked again, waiting, as
-    before it. Only the one who made the mark (`by` as the mark recorded it) or the admin, and
-    only for `undo_minutes` after it; later the records stand and the office corrects them. A
-    welfare alert the mark raised is withdrawn and its family told. The caller reverses the
-    ledger (usecases.ordering.undo_outcome)."""
+    before it (a walk-in is withdrawn instead). Only the one who made the mark (`by` as the
+    mark recorded it) or the admin, and only for `undo_minutes` after it; later the records
+    stand and the office corrects them. A welfare alert the mark raised is withdrawn and its
+    family told. The caller reverses the ledger (usecases.ordering.undo_outcome)."""
     order = session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id=order_id)
@@ -608,6 +608,12 @@ def undo_outcome(
         None,
         now,
     )
+    if order.source == OrderSource.counter:
+        # A walk-in was placed only to be served there and then: taken back, it is withdrawn
+        # (nobody ordered a meal to wait for), and its key is freed so that she can be served
+        # again, with another dish say.
+        order.status, order.cancelled_at = OrderStatus.cancelled, now
+        order.idempotency_key = f"{order.idempotency_key}:withdrawn:{order.id}"
     session.add(order)
     session.flush()
     if was == OrderStatus.no_answer:

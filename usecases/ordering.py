@@ -272,8 +272,9 @@ def undo_outcome(
     admin: bool = False,
 ) -> orders.Undone:
     """Take back a mark at the door or the counter within the settings' `undo_minutes` (the
-    one who made it, recorded as `by`, or the admin): the order waits again, the ledger gets
-    reversal entries, the budget is held again, a welfare alert it raised is withdrawn, and the
+    one who made it, recorded as `by`, or the admin): the order waits again (a walk-in is
+    withdrawn and its budget given back), the ledger gets reversal entries, the budget is held
+    again, a welfare alert it raised is withdrawn, and the
     audit log says who (`actor`) took back what."""
     undone = orders.undo_outcome(
         session=session,
@@ -284,12 +285,15 @@ def undo_outcome(
         undo_minutes=settings.undo_minutes,
     )
     undo.unpost(session=session, clock=clock, order_id=order_id, reason=f"undo:{undone.was.value}")
+    withdrawn = undone.order.status == OrderStatus.cancelled
+    if withdrawn:  # a walk-in (core.orders.undo_outcome): what it held is given back
+        service.release(session=session, order_id=order_id)
     audit.record(
         session=session,
         clock=clock,
         actor=actor,
         action="outcome_undone",
         subject=f"elder:{undone.order.elder_id}",
-        detail=f"order:{order_id} {undone.was.value}",
+        detail=f"order:{order_id} {undone.was.value}" + (" walk-in withdrawn" if withdrawn else ""),
     )
     return undone

@@ -254,3 +254,47 @@ def test_the_walk_in_page_offers_her_own_order_when_she_has_one(walk_in):
     assert f'href="/counter?elder_id={ids["ordered_elder"]}"' in refused.text
     with database.reading() as session:
         assert row_counts(session) == before
+
+
+def test_a_walk_in_taken_back_is_withdrawn_and_she_can_be_served_again(walk_in):
+    """The canteen served the wrong dish (or the wrong elder) and takes the mark back: a walk-in
+    exists only because she was served, so it is withdrawn (not left waiting for a meal nobody
+    ordered, holding her subsidy), and she can be served again with the right dish."""
+    from billing.models import Reservation, ReservationStatus
+
+    client, database, _, ids = walk_in
+    headers = _headers(client)
+    wrong = client.post("/api/v1/counter/walk-in", json=_body(ids), headers=headers)
+    assert wrong.status_code == 200, wrong.text
+    first = wrong.json()["order_id"]
+    undone = client.post(f"/api/v1/counter/orders/{first}/undo", headers=headers)
+    assert undone.status_code == 200, undone.text
+    assert (undone.json()["status"], undone.json()["was"]) == ("cancelled", "dined_in")
+    with database.reading() as session:
+        order = session.get(Order, first)
+        assert order.status == OrderStatus.cancelled and order.cancelled_at is not None
+        held = session.exec(
+            select(Reservation).where(
+                Reservation.order_id == first, Reservation.status == ReservationStatus.reserved
+            )
+        ).all()
+        assert held == []  # her subsidy is free again
+        # The ledger's entries for the meal are reversed: they sum to nothing.
+        assert (
+            session.exec(
+                select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+                    LedgerEntry.order_id == first
+                )
+            ).one()
+            == 0
+        )
+    meals = client.get("/api/v1/counter", params={"elder_id": ids["walker"]}).json()["meals"]
+    assert [m for m in meals if m["status"] == "locked"] == []  # nothing waits for her
+    # The counter page says so (the page's undo comes back to it with ?undone=).
+    shown = client.get("/counter", params={"undone": first}, headers={"accept-language": "zh-CN"})
+    assert "这份临时就餐已取消" in shown.text and "恢复为待发放" not in shown.text
+    right = client.post(
+        "/api/v1/counter/walk-in", json=_body(ids, variant="regular"), headers=headers
+    )
+    assert right.status_code == 200, right.text
+    assert right.json()["order_id"] != first and right.json()["status"] == "dined_in"
