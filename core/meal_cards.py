@@ -25,7 +25,7 @@ from core import i18n
 from core.errors import DomainError, ElderNotFound, NotFound
 from core.i18n import N_
 from core.models import Community, Elder, saved
-from core.reports import FONT, draw_qr
+from core.reports import draw_qr, font
 from core.signing import matches, signature
 from core.types import ElderStatus
 
@@ -182,7 +182,7 @@ FOOTER = N_("Show this card at the canteen counter. Found? Please call {phone}."
 
 
 def _fit(text: str, size: float, width: float) -> str:
-    while text and pdfmetrics.stringWidth(text, FONT, size) > width:
+    while text and pdfmetrics.stringWidth(text, font(), size) > width:
         text = text[:-2] + "…"
     return text
 
@@ -194,7 +194,7 @@ def _wrap(text: str, size: float, width: float, lines: int) -> list[str]:
     rest = text.strip()
     while rest and len(wrapped) < lines - 1:
         end = len(rest)
-        while end > 1 and pdfmetrics.stringWidth(rest[:end], FONT, size) > width:
+        while end > 1 and pdfmetrics.stringWidth(rest[:end], font(), size) > width:
             end -= 1
         if end < len(rest) and " " in rest[1:end]:
             end = rest.rindex(" ", 1, end)
@@ -208,7 +208,7 @@ def _wrap(text: str, size: float, width: float, lines: int) -> list[str]:
 def _name_size(name: str, width: float) -> float:
     """The largest size, down to 9 points, at which the name fits on one line."""
     size = 16.0
-    while size > 9 and pdfmetrics.stringWidth(name, FONT, size) > width:
+    while size > 9 and pdfmetrics.stringWidth(name, font(), size) > width:
         size -= 0.5
     return size
 
@@ -223,10 +223,10 @@ def _draw_card(
     top = y + CARD_HEIGHT
     draw_qr(pdf, card.code, x + CARD_WIDTH - pad - qr, top - 5 * mm - qr, qr)
     left_width = CARD_WIDTH - 2 * pad - qr - 4 * mm
-    pdf.setFont(FONT, 8.5)
+    pdf.setFont(font(), 8.5)
     pdf.drawString(x + pad, top - pad - 3 * mm, i18n.gettext(TITLE, locale))
     size = _name_size(card.elder, left_width)
-    pdf.setFont(FONT, size)
+    pdf.setFont(font(), size)
     pdf.drawString(x + pad, top - 16 * mm, _fit(card.elder, size, left_width))
     photo_w, photo_h = 17 * mm, 22 * mm
     photo_top = top - 20 * mm
@@ -234,7 +234,7 @@ def _draw_card(
     pdf.setStrokeGray(0.6)
     pdf.setLineWidth(0.4)
     pdf.rect(x + pad, photo_top - photo_h, photo_w, photo_h, stroke=1, fill=0)
-    pdf.setFont(FONT, 6.5)
+    pdf.setFont(font(), 6.5)
     pdf.setFillGray(0.5)
     pdf.drawCentredString(
         x + pad + photo_w / 2, photo_top - photo_h / 2 - 1 * mm, i18n.gettext(PHOTO, locale)
@@ -243,15 +243,15 @@ def _draw_card(
     text_x = x + pad + photo_w + 2.5 * mm
     text_width = left_width - photo_w - 2.5 * mm
     cursor = photo_top - 3 * mm
-    pdf.setFont(FONT, 7.5)
+    pdf.setFont(font(), 7.5)
     for line in _wrap(card.community, 7.5, text_width, 3):
         pdf.drawString(text_x, cursor, line)
         cursor -= 3.4 * mm
     number = i18n.render(NUMBER, locale, {"number": f"{card.elder_id}-{card.card_number}"})
-    pdf.setFont(FONT, 7)
+    pdf.setFont(font(), 7)
     pdf.drawString(text_x, cursor - 1.5 * mm, _fit(number, 7, text_width))
     footer = i18n.render(FOOTER, locale, {"phone": phone})
-    pdf.setFont(FONT, 6)
+    pdf.setFont(font(), 6)
     pdf.drawString(x + pad, y + 3 * mm, _fit(footer, 6, CARD_WIDTH - 2 * pad))
 
 
@@ -277,7 +277,7 @@ def cards_pdf(cards: Sequence[MealCard], locale: str, *, phone: str) -> bytes:
     of one, printed at its true size on any office printer. `phone`: the number each card's
     foot gives (the programme's)."""
     out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=1, initialFontName=FONT)
+    pdf = canvas.Canvas(out, pagesize=A4, invariant=1, initialFontName=font())
     pdf.setTitle(i18n.gettext(TITLE, locale))
     per_page = COLUMNS * ROWS
     left = (A4[0] - COLUMNS * CARD_WIDTH) / 2

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,15 @@ FORMATS = ("csv", "xlsx", "pdf")
 # The font comes with the project (pyproject.toml says from where).
 FONT = "WenQuanYiMicroHei"
 FONT_FILE = files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
-pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+
+
+@cache
+def font() -> str:
+    """The font's name, registered with ReportLab when the first PDF of the process is drawn:
+    reading the 5 MB font file takes 0.2 s of CPU, which every process (a web server, each
+    command) paid at import whether it wrote a PDF or not."""
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+    return FONT
 
 
 class Money(int):
@@ -181,14 +189,14 @@ def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
 
 def _pdf(document: Document, folder: Path) -> Path:
     path = folder / f"{document.name}.pdf"
-    title = ParagraphStyle("title", fontName=FONT, fontSize=15, leading=20, spaceAfter=4)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13)
+    title = ParagraphStyle("title", fontName=font(), fontSize=15, leading=20, spaceAfter=4)
+    body = ParagraphStyle("body", fontName=font(), fontSize=9.5, leading=13)
     # Paragraphs read ReportLab's markup: names and other typed text in them are escaped, or
     # a name like <img src="..."/> would fetch a file and "<b" would stop the whole document.
     story: list[Flowable] = [Paragraph(escape(document.title), title)]
     story += [Paragraph(escape(fact), body) for fact in document.facts]
     story.append(Spacer(1, 4 * mm))
-    heading = ParagraphStyle("heading", fontName=FONT, fontSize=12, leading=16, spaceAfter=3)
+    heading = ParagraphStyle("heading", fontName=font(), fontSize=12, leading=16, spaceAfter=3)
     for summary in document.summaries:
         story += [
             Paragraph(escape(summary.heading), heading),
@@ -210,7 +218,7 @@ def _pdf(document: Document, folder: Path) -> Path:
         pagesize=A4,
         invariant=1,
         # Not ReportLab's default Helvetica, which every page would then name without using.
-        initialFontName=FONT,
+        initialFontName=font(),
         title=document.title,
         leftMargin=14 * mm,
         rightMargin=14 * mm,
@@ -237,7 +245,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+                ("FONT", (0, 0), (-1, -1), font(), 8.5),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecef")),
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa5ad")),
                 *numbers,

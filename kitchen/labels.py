@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from core import i18n
 from core.i18n import N_
 from core.models import Elder, Order, saved
-from core.reports import FONT, draw_qr
+from core.reports import draw_qr, font
 from core.types import Allergen, ServiceMode, Slot
 from kitchen.service import LIVE, kitchen_sites, route_stops
 from routing import links
@@ -143,19 +143,19 @@ def _draw(
         if not text:
             continue
         cursor -= size + 1.5
-        pdf.setFont(FONT, size)
+        pdf.setFont(font(), size)
         pdf.drawString(x + pad, cursor, _fit(text, size, text_width))
 
 
 def _fit(text: str, size: float, width: float) -> str:
-    while text and pdfmetrics.stringWidth(text, FONT, size) > width:
+    while text and pdfmetrics.stringWidth(text, font(), size) > width:
         text = text[:-2] + "…"
     return text
 
 
 def sheet_pdf(labels: list[Label], path: Path, locale: str) -> Path:
     """A4 sheets of 3 x 8 labels of 70 x 37 mm."""
-    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1, initialFontName=FONT)
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1, initialFontName=font())
     columns, rows, width, height = 3, 8, 70 * mm, 37 * mm
     for index, label in enumerate(labels):
         if index and index % (columns * rows) == 0:
@@ -172,7 +172,7 @@ def sheet_pdf(labels: list[Label], path: Path, locale: str) -> Path:
 def thermal_pdf(labels: list[Label], path: Path, locale: str) -> Path:
     """One 60 x 40 mm label per page, for a thermal label printer."""
     size = (60 * mm, 40 * mm)
-    pdf = canvas.Canvas(str(path), pagesize=size, invariant=1, initialFontName=FONT)
+    pdf = canvas.Canvas(str(path), pagesize=size, invariant=1, initialFontName=font())
     for index, label in enumerate(labels):
         if index:
             pdf.showPage()

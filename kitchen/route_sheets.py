@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from core import i18n
 from core.i18n import N_
-from core.reports import FONT, draw_qr
+from core.reports import draw_qr, font
 from core.sites import phone_to_call
 from core.types import Slot, code_name
 from kitchen.labels import VARIANT_NAMES
@@ -184,7 +184,7 @@ class _Sheets(BaseDocTemplate):  # type: ignore[misc]  # reportlab has no type h
             topMargin=MARGIN,
             bottomMargin=MARGIN + 5 * mm,
             title=i18n.gettext(N_("Route sheet"), locale),
-            initialFontName=FONT,  # not Helvetica, which every page would name without using
+            initialFontName=font(),  # not Helvetica, which every page would name without using
         )
         self.routes, self.locale, self.page_totals = routes, locale, page_totals
         self.current, self.page_in_route = -1, 1
@@ -220,7 +220,7 @@ class _Sheets(BaseDocTemplate):  # type: ignore[misc]  # reportlab has no type h
         )
         canvas = self.canv
         canvas.saveState()
-        canvas.setFont(FONT, 8)
+        canvas.setFont(font(), 8)
         canvas.setFillColor(colors.HexColor("#5f6b73"))
         canvas.drawString(MARGIN, MARGIN, text)
         canvas.restoreState()
@@ -264,10 +264,10 @@ class _StyleSet:
 
 
 def _styles() -> _StyleSet:
-    cell = ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=10.5)
+    cell = ParagraphStyle("cell", fontName=font(), fontSize=8.5, leading=10.5)
     return _StyleSet(
-        title=ParagraphStyle("title", fontName=FONT, fontSize=15, leading=19, spaceAfter=3),
-        body=ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13),
+        title=ParagraphStyle("title", fontName=font(), fontSize=15, leading=19, spaceAfter=3),
+        body=ParagraphStyle("body", fontName=font(), fontSize=9.5, leading=13),
         cell=cell,
         small=ParagraphStyle("small", parent=cell, fontSize=7.5, leading=9.5),
         bold=ParagraphStyle("bold", parent=cell, fontSize=10, leading=12.5),
@@ -338,7 +338,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
     heading.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT),
+                ("FONT", (0, 0), (-1, -1), font()),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -397,7 +397,7 @@ def _route_story(sheet: SheetRoute, locale: str, styles: _StyleSet) -> list[Flow
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT),  # a table sets its cells' font, text or not
+                ("FONT", (0, 0), (-1, -1), font()),  # a table sets its cells' font, text or not
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
                 ("ALIGN", (6, 1), (7, -1), "CENTER"),
