@@ -3,14 +3,13 @@ adds its router here."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from telegram.ext import Application
 
 from api import account_pages as accounts
 from api import (
@@ -32,7 +31,6 @@ from api import (
     staff_chats,
     welfare,
 )
-from api import telegram as webhook
 from api.accounts.security import install_session_middleware, verify_csrf
 from api.audit_log import install_view_recording
 from api.deps import LANG_COOKIE, Admission
@@ -43,6 +41,9 @@ from core import i18n
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # python-telegram-bot is imported only by an app that runs the bot
+    from telegram.ext import Application
 
 
 class MealAidAPI(FastAPI):
@@ -113,7 +114,7 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Clock | None = None,
-    telegram: Application[Any, Any, Any, Any, Any, Any] | None = None,
+    telegram: "Application[Any, Any, Any, Any, Any, Any] | None" = None,
 ) -> FastAPI:
     """The app; with `telegram` (a bot Application built for webhooks) it also receives the bot's
     updates at /telegram/webhook and runs the bot for as long as it runs."""
@@ -183,5 +184,7 @@ def create_app(
     app.include_router(welfare.router)
     app.state.telegram = telegram
     if telegram is not None:
+        from api import telegram as webhook
+
         app.include_router(webhook.router)
     return app

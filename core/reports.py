@@ -14,7 +14,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import segno
-import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -154,6 +153,8 @@ XLSX_ROWS = 1_048_576
 
 def _xlsx(document: Document, folder: Path, month_start: date) -> Path:
     path = folder / f"{document.name}.xlsx"
+    import xlsxwriter  # here, not at import: 0.1 s that most processes never need
+
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     # A fixed creation time: the same month must give the same file.
     workbook.set_properties(

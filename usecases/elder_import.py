@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import openpyxl
 import sqlalchemy as sa
-import xlsxwriter
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -242,6 +240,8 @@ def _cells(content: bytes, filename: str) -> Iterator[Sequence[Any]]:
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         raise _FileProblem(OLD_EXCEL)
     if content.startswith(b"PK\x03\x04"):
+        import openpyxl  # here, not at import: 0.13 s (with numpy) the web app rarely needs
+
         # Anything a damaged or hostile workbook makes openpyxl raise (a broken zip, XML that
         # is not a sheet, a part missing) means the same to the admin: not a file we can read.
         try:
@@ -907,6 +907,8 @@ def template_xlsx(*, locale: str, community: str = "") -> bytes:
     (a number cell would lose an ID number's last digits)."""
     english = locale == "en"
     example = {**(_EXAMPLE_EN if english else _EXAMPLE), "community": community}
+    import xlsxwriter  # here, not at import (core.reports._xlsx)
+
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     text = book.add_format({"num_format": "@"})
