@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+
+import httpx
 
 MEALAID = str(Path(sys.executable).parent / "mealaid")
 
@@ -49,3 +52,20 @@ class Command:
     def kill(self) -> None:
         self.process.kill()  # SIGKILL: no clean-up of any kind
         self.process.wait(timeout=10)
+
+
+def wait_until_serving(
+    http: httpx.Client, process: subprocess.Popen[str], timeout: float = 60
+) -> None:
+    """Until the server `process` started answers its health check at `http`'s base address.
+    One client for all the tries: each new one loads the certificate store (30 ms of CPU)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the server did not start"
+        try:
+            if http.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)

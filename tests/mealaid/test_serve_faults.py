@@ -31,6 +31,7 @@ from tests.apps import web_app
 from tests.conftest import BACKENDS, POSTGRES_URL, SHANGHAI, TEMPLATES
 from tests.e2e.browser import free_port
 from tests.factories import Factory, make_staff
+from tests.mealaid.processes import wait_until_serving
 from tests.mealaid.test_commands import MEALAID
 
 BURST = 100
@@ -75,18 +76,8 @@ def server(url: str, **environment: str):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        # One client for the polling: each new one loads the certificate store (30 ms of CPU).
         with httpx.Client(base_url=base) as http:
-            while True:
-                assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, "the server did not start"
-                try:
-                    if http.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
+            wait_until_serving(http, process)
         yield base, process
     finally:
         process.terminate()

@@ -5,12 +5,12 @@ link carries the key that opens the route."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.e2e.browser import free_port
+from tests.mealaid.processes import wait_until_serving
 
 MEALAID = Path(sys.executable).parent / "mealaid"
 
@@ -26,17 +26,8 @@ def test_the_access_log_keeps_paths_and_drops_query_strings(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        # One client: each new one loads the certificate store (30 ms of CPU).
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-            while True:
-                assert time.monotonic() < deadline, "the server did not start"
-                try:
-                    if http.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
+            wait_until_serving(http, server)
             http.get("/elders", params={"q": "13812345678"})
             http.get("/rider/routes/1", params={"key": "route-key-0f3a9c"})
     finally:
