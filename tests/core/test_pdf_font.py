@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from billing.exports import settle_files
 from billing.settlement import month_range
 from core.models import Elder, Order
-from core.reports import FONT
+from core.reports import font as registered_font
 from core.types import Category, Slot
 from kitchen.exports import kitchen_files
 from tests.conftest import SHANGHAI
@@ -46,7 +46,7 @@ def assert_embedded_and_drawable(path: Path) -> None:
     for name, descriptor in fonts:
         embedded = {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor)
         assert embedded, f"{path.name}: font {name} is not embedded"
-    face = pdfmetrics.getFont(FONT).face
+    face = pdfmetrics.getFont(registered_font()).face
     missing = {ch for ch in text_of(path) if not ch.isspace() and ord(ch) not in face.charToGlyph}
     assert not missing, f"{path.name}: no glyph for {sorted(missing)}"
 
@@ -129,7 +129,7 @@ def test_the_font_draws_the_characters_of_every_translated_message():
 
     from core.settings import get_settings
 
-    face = pdfmetrics.getFont(FONT).face
+    face = pdfmetrics.getFont(registered_font()).face
     missing: dict[str, str] = {}
     for locale in ("zh_CN", "en"):
         path = get_settings().locales_dir / locale / "LC_MESSAGES" / "messages.po"
