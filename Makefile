@@ -27,8 +27,11 @@ demo: install
 serve: install
 	$(BIN)/mealaid serve
 
-# Tests run on every core; a core left without tests takes some from the other's queue
-# (worksteal): a few tests take a minute, and one of them last must not keep a core idle.
+# Tests run in one process more than the machine has cores: many tests wait on a process they
+# started (a server, a worker, a command), and the extra one keeps the cores busy meanwhile
+# (2 cores: 103 s of idle CPU with two, 20 s with three). A process left without tests takes
+# some from another's queue (worksteal): a few tests take half a minute, and one of them last
+# must not keep a core idle.
 # The tests start about two hundred Python processes (commands, servers, workers); each keeps
 # its compiled modules in .venv/pycache, even where the environment says not to write byte
 # code beside the sources (PYTHONDONTWRITEBYTECODE), rather than compiling them again.
@@ -36,7 +39,7 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
-		$(BIN)/python -m pytest -n auto --dist worksteal
+		$(BIN)/python -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
 
 bench: install
 	$(BIN)/python bench/orders.py
