@@ -12,6 +12,8 @@ from core.diet import profile_of_elder, suits
 from core.elders import get_elder
 from core.errors import (
     DomainError,
+    ElderInactive,
+    ElderPaused,
     InvalidPeriod,
     InvalidWeekdays,
     NoMenu,
@@ -250,8 +252,11 @@ def _skip(
 ) -> None:
     """A standing order the rules refuse today: recorded, and the elder's own and family's
     chats hear it now, while there is still time to arrange the meal another way (the elder
-    expects it to come). The reason goes in both languages: its values are not all JSON."""
+    expects it to come). Not for meals paused or an elder no longer registered: nobody expects
+    those. The reason goes in both languages: its values are not all JSON."""
     result.skipped.append((saved(standing.id), refusal))
+    if isinstance(refusal, ElderPaused | ElderInactive):
+        return
     notify_elder_chats(
         session,
         elder_id=standing.elder_id,

@@ -244,3 +244,20 @@ def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make,
     assert (closed.standing_orders_placed, closed.standing_orders_skipped) == (0, 1)
     chinese = notices.render(session, notice, "zh_CN", make.clock).text
     assert elder.name in chinese and "未能订上" in chinese and "portions" not in chinese
+    # Meals the family paused are not news to them: no notice for Thursday's.
+    pause_elder(
+        session=session,
+        elder_id=elder.id,
+        start_date=WEDNESDAY + timedelta(days=1),
+        end_date=WEDNESDAY + timedelta(days=1),
+    )
+    thursday = materialise_standing_orders(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=WEDNESDAY + timedelta(days=1),
+        slot=Slot.lunch,
+        **CUTOFF_LIMITS,
+    )
+    assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
+    assert len(session.exec(select(ChatNotification)).all()) == 1
