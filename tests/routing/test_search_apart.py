@@ -51,8 +51,10 @@ def test_a_search_apart_leaves_the_other_threads_running_and_plans_the_same():
     pause, apart = longest_pause_while(
         lambda: solve(problem, SolveParams(deterministic=True, solution_limit=500, apart=True))
     )
-    # A tenth of the search at most. On a machine busy with other work a 10 ms sleep can
-    # itself take a few hundred ms (0.30 s seen at load 10 on 2 cores), and the search held
-    # in-process grows with the load too.
-    assert pause < max(0.25, held / 10), (pause, held)
+    # Held in the process, the heartbeat stops for the whole search; apart, never for more than
+    # a scheduling hiccup. On a machine busy with other work (the suite runs a test process
+    # more than there are cores) a 10 ms sleep can itself take a few hundred ms (0.30 s seen at
+    # load 10 on 2 cores), so the bound is half the search, which a search held in the process
+    # always exceeds.
+    assert pause < max(0.25, held / 2), (pause, held)
     assert [r.stop_ids for r in apart.routes] == [r.stop_ids for r in here.routes]
