@@ -38,14 +38,14 @@ def weekday_lunches(make, elder, site, **overrides):
     return create_standing_order(**values, max_order_quantity=SETTINGS.max_order_quantity)
 
 
-def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch):
+def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch, **limits):
     return materialise_standing_orders(
         session=make.session,
         clock=make.clock,
         site_id=site.id,
         service_date=day,
         slot=slot,
-        **CUTOFF_LIMITS,
+        **{**CUTOFF_LIMITS, **limits},
     )
 
 
@@ -216,14 +216,7 @@ def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make,
     )
     limits = {**CUTOFF_LIMITS, "max_order_quantity": 2}
     for _ in range(2):
-        result = materialise_standing_orders(
-            session=session,
-            clock=make.clock,
-            site_id=site.id,
-            service_date=WEDNESDAY,
-            slot=Slot.lunch,
-            **limits,
-        )
+        result = materialise(make, site, max_order_quantity=2)
         assert result.placed == [] and len(result.skipped) == 1
     [notice] = session.exec(
         select(ChatNotification).where(ChatNotification.kind == "standing_skipped")
@@ -251,13 +244,6 @@ def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make,
         start_date=WEDNESDAY + timedelta(days=1),
         end_date=WEDNESDAY + timedelta(days=1),
     )
-    thursday = materialise_standing_orders(
-        session=session,
-        clock=make.clock,
-        site_id=site.id,
-        service_date=WEDNESDAY + timedelta(days=1),
-        slot=Slot.lunch,
-        **CUTOFF_LIMITS,
-    )
+    thursday = materialise(make, site, day=WEDNESDAY + timedelta(days=1))
     assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
     assert len(session.exec(select(ChatNotification)).all()) == 1
