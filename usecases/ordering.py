@@ -273,9 +273,9 @@ def undo_outcome(
 ) -> orders.Undone:
     """Take back a mark at the door or the counter within the settings' `undo_minutes` (the
     one who made it, recorded as `by`, or the admin): the order waits again (a walk-in is
-    withdrawn and its budget given back), the ledger gets reversal entries, the budget is held
-    again, a welfare alert it raised is withdrawn, and the
-    audit log says who (`actor`) took back what."""
+    withdrawn and what it held given back), the ledger gets reversal entries, the budget is
+    held again, a welfare alert it raised is withdrawn, and the audit log says who (`actor`)
+    took back what."""
     undone = orders.undo_outcome(
         session=session,
         clock=clock,
