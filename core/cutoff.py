@@ -27,7 +27,8 @@ class CutoffResult:
     orders_locked: int
     standing_orders_placed: int
     already_done: bool
-    # Refused by the rules at this closing (their elders' chats were told); not kept.
+    # Refused by the rules at this closing (kept for staff, their elders' chats told); not
+    # counted again when the closing runs twice. Paused meals are not among them.
     standing_orders_skipped: int = 0
 
 
@@ -110,7 +111,7 @@ def run_cutoff(
     session.flush()
     session.expire_all()
     return CutoffResult(
-        site_id, service_date, slot, now, locked, len(placed.placed), False, len(placed.skipped)
+        site_id, service_date, slot, now, locked, len(placed.placed), False, len(placed.refused)
     )
 
 

@@ -316,6 +316,32 @@ class StandingOrderPause(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=200)
 
 
+class StandingOrderRefusal(SQLModel, table=True):
+    """A standing order the order rules refused at a meal's cutoff (no menu, nothing for the
+    elder's diet, a limit lowered since): kept for staff, since most elders have no chat to be
+    told and expect the meal all the same. One per standing order and meal, however often the
+    cutoff runs. The reason is kept as its message (an English msgid) and its values as each
+    language shows them (dates, dish names and enumerations are not JSON), so it reads in
+    either. Whether an order has come since is asked of the orders, not kept here."""
+
+    __tablename__ = "standing_order_refusal"
+    __table_args__ = (
+        sa.UniqueConstraint("standing_order_id", "service_date", "slot"),
+        sa.Index("ix_standing_order_refusal_day_site", "service_date", "site_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    standing_order_id: int = Field(foreign_key="standing_order.id")
+    service_date: date
+    slot: str = Field(sa_type=_enum(16))
+    site_id: int = Field(foreign_key="site.id")
+    elder_id: int = Field(foreign_key="elder.id")
+    code: str = Field(max_length=48)
+    message: str = Field(max_length=300)
+    # {locale: {placeholder: the value as that language shows it}}
+    values: dict[str, dict[str, str]] = Field(default_factory=dict, sa_type=sa.JSON())
+    refused_at: datetime = Field(sa_type=UTCDateTime)
+
+
 ACTIVE_ORDER = sa.text("status <> 'cancelled'")
 
 

@@ -1,13 +1,15 @@
 """Standing orders ("weekday lunches"), their pauses, and turning them into orders for a day."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
+import sqlalchemy as sa
 from pydantic import Field
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.db import upsert_insert
 from core.diet import profile_of_elder, suits
 from core.elders import get_elder
 from core.errors import (
@@ -20,9 +22,18 @@ from core.errors import (
     StandingOrderNotFound,
     StandingOrderOverlap,
 )
-from core.i18n import LOCALES
+from core.i18n import LOCALES, display, gettext
 from core.menus import MenuChoice, menu_choices
-from core.models import Elder, Order, StandingOrder, StandingOrderPause, saved
+from core.models import (
+    Elder,
+    Order,
+    Site,
+    StandingOrder,
+    StandingOrderPause,
+    StandingOrderRefusal,
+    saved,
+    table_of,
+)
 from core.notifications import notify_elder_chats
 from core.orders import PlacedOrder, check_quantity, place_checked
 from core.sites import check_mode, get_site, get_slot, serves
@@ -170,6 +181,16 @@ class Materialised:
     placed: list[PlacedOrder] = field(default_factory=list)
     skipped: list[tuple[int, DomainError]] = field(default_factory=list)
 
+    @property
+    def refused(self) -> list[tuple[int, DomainError]]:
+        """The skipped meals someone expects: not those paused or of an elder no longer
+        registered. These are kept for staff and told to the elder's chats."""
+        return [
+            (standing_id, refusal)
+            for standing_id, refusal in self.skipped
+            if not isinstance(refusal, ElderPaused | ElderInactive)
+        ]
+
 
 def materialise_standing_orders(
     *,
@@ -252,11 +273,13 @@ def _skip(
 ) -> None:
     """A standing order the rules refuse today: recorded, and the elder's own and family's
     chats hear it now, while there is still time to arrange the meal another way (the elder
-    expects it to come). Not for meals paused or an elder no longer registered: nobody expects
-    those. The reason goes in both languages: its values are not all JSON."""
+    expects it to come), and the refusal is kept for staff (most elders have no chat). Not for
+    meals paused or an elder no longer registered: nobody expects those. The reason goes in
+    both languages: its values are not all JSON."""
     result.skipped.append((saved(standing.id), refusal))
     if isinstance(refusal, ElderPaused | ElderInactive):
         return
+    _keep_refusal(session, clock, standing, service_date, slot, refusal)
     notify_elder_chats(
         session,
         elder_id=standing.elder_id,
@@ -267,6 +290,127 @@ def _skip(
         slot=slot.value,
         reason={locale: refusal.render(locale) for locale in LOCALES},
     )
+
+
+def _keep_refusal(
+    session: Session,
+    clock: Clock,
+    standing: StandingOrder,
+    service_date: date,
+    slot: Slot,
+    refusal: DomainError,
+) -> None:
+    """One row per standing order and meal: a second run of the cutoff inserts nothing (the
+    unique key says so), on both databases, without spoiling the transaction."""
+    values = {
+        "standing_order_id": saved(standing.id),
+        "service_date": service_date,
+        "slot": slot.value,
+        "site_id": standing.site_id,
+        "elder_id": standing.elder_id,
+        "code": refusal.code,
+        "message": refusal.message,
+        "values": {
+            locale: {key: display(value, locale) for key, value in refusal.params.items()}
+            for locale in LOCALES
+        },
+        "refused_at": clock.now(),
+    }
+    session.execute(
+        upsert_insert(session)(table_of(StandingOrderRefusal))
+        .values(values)
+        .on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True)
+class RefusedStandingOrder:
+    """A standing order the cutoff refused, for staff: whose meal, where, why, and the order
+    placed for that elder and meal since, if one was (then it is handled)."""
+
+    standing_order_id: int
+    service_date: date
+    slot: Slot
+    site_id: int
+    site: str
+    elder_id: int
+    elder: str
+    community_id: int
+    code: str
+    message: str
+    values: dict[str, dict[str, str]]
+    refused_at: datetime
+    order_id: int | None
+
+    def reason(self, locale: str) -> str:
+        shown = self.values.get(locale) or self.values.get("zh_CN") or {}
+        return gettext(self.message, locale).format(**shown)
+
+
+def refused_standing_orders(
+    *,
+    session: Session,
+    service_date: date,
+    site_ids: set[int] | None = None,
+    community_ids: set[int] | None = None,
+    site_id: int | None = None,
+    slot: Slot | None = None,
+) -> list[RefusedStandingOrder]:
+    """A day's refused standing orders, optionally only at some sites or of elders living in
+    some communities (the reader's scope), one site or one meal; by site, meal and elder.
+    Handled is asked of the orders each time, not marked: an order placed any way (by phone,
+    at the counter, in the chat) handles it, and one cancelled again no longer does."""
+    refusal = table_of(StandingOrderRefusal)
+    since = (
+        sa.select(sa.func.min(col(Order.id)))
+        .where(
+            col(Order.elder_id) == refusal.c.elder_id,
+            col(Order.service_date) == refusal.c.service_date,
+            col(Order.slot) == refusal.c.slot,
+            col(Order.status) != OrderStatus.cancelled,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            refusal,
+            col(Site.name).label("site"),
+            col(Elder.name).label("elder"),
+            col(Elder.community_id).label("community_id"),
+            since.label("order_id"),
+        )
+        .join(Site, col(Site.id) == refusal.c.site_id)
+        .join(Elder, col(Elder.id) == refusal.c.elder_id)
+        .where(refusal.c.service_date == service_date)
+    )
+    if site_ids is not None:
+        query = query.where(refusal.c.site_id.in_(site_ids or [-1]))
+    if community_ids is not None:
+        query = query.where(col(Elder.community_id).in_(community_ids or [-1]))
+    if site_id is not None:
+        query = query.where(refusal.c.site_id == site_id)
+    if slot is not None:
+        query = query.where(refusal.c.slot == slot.value)
+    slot_order = sa.case({s.value: n for n, s in enumerate(Slot)}, value=refusal.c.slot)
+    query = query.order_by(col(Site.name), refusal.c.site_id, slot_order, col(Elder.name))
+    return [
+        RefusedStandingOrder(
+            standing_order_id=row.standing_order_id,
+            service_date=row.service_date,
+            slot=Slot(row.slot),
+            site_id=row.site_id,
+            site=row.site,
+            elder_id=row.elder_id,
+            elder=row.elder,
+            community_id=row.community_id,
+            code=row.code,
+            message=row.message,
+            values=row.values,
+            refused_at=row.refused_at,
+            order_id=row.order_id,
+        )
+        for row in session.execute(query)
+    ]
 
 
 def choice_for(elder: Elder, standing: StandingOrder, choices: list[MenuChoice]) -> MenuChoice:

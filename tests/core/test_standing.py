@@ -247,3 +247,83 @@ def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make,
     thursday = materialise(make, site, day=WEDNESDAY + timedelta(days=1))
     assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
     assert len(session.exec(select(ChatNotification)).all()) == 1
+
+
+def test_a_refused_standing_order_is_kept_once_for_staff_until_an_order_comes(make, session):
+    """Most elders have no chat to be told: the refusal is kept for staff, once however often
+    the cutoff runs, with its reason in either language, and counts as handled once an order
+    for that elder and meal is placed (by phone, say). Paused meals are not kept."""
+    from core.standing import refused_standing_orders
+
+    site, _, elder = make.world()
+    standing = weekday_lunches(make, elder, site, quantity=4)
+    for _ in range(2):
+        materialise(make, site, max_order_quantity=2)
+    [refused] = refused_standing_orders(session=session, service_date=WEDNESDAY)
+    assert (refused.standing_order_id, refused.elder_id, refused.elder) == (
+        standing.id,
+        elder.id,
+        elder.name,
+    )
+    assert (refused.site_id, refused.slot, refused.code) == (
+        site.id,
+        Slot.lunch,
+        "invalid_quantity",
+    )
+    assert refused.reason("en") == "Please choose between 1 and 2 portions."
+    assert "portions" not in refused.reason("zh_CN") and "2" in refused.reason("zh_CN")
+    assert refused.order_id is None
+    # Only the sites or communities the reader may see.
+    assert refused_standing_orders(session=session, service_date=WEDNESDAY, site_ids={-1}) == []
+    assert refused_standing_orders(
+        session=session, service_date=WEDNESDAY, community_ids={elder.community_id}
+    ) == [refused]
+    assert refused_standing_orders(session=session, service_date=WEDNESDAY, slot=Slot.dinner) == []
+
+    placed = place_order(
+        session=session,
+        clock=make.clock,
+        elder_id=elder.id,
+        site_id=site.id,
+        service_date=WEDNESDAY,
+        slot=Slot.lunch,
+        dish_id=standing_dish(session, site),
+        variant="regular",
+        quantity=2,
+        idempotency_key="phoned-in",
+        **ORDER_LIMITS,
+    )
+    [handled] = refused_standing_orders(session=session, service_date=WEDNESDAY)
+    assert handled.order_id == placed.id
+
+    pause_elder(
+        session=session,
+        elder_id=elder.id,
+        start_date=WEDNESDAY + timedelta(days=1),
+        end_date=WEDNESDAY + timedelta(days=1),
+    )
+    thursday = materialise(make, site, day=WEDNESDAY + timedelta(days=1))
+    assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
+    assert (
+        refused_standing_orders(session=session, service_date=WEDNESDAY + timedelta(days=1)) == []
+    )
+    closed = run_cutoff(
+        session=session,
+        clock=make.clock,
+        site_id=site.id,
+        service_date=WEDNESDAY + timedelta(days=1),
+        slot=Slot.lunch,
+        early=True,
+        **CUTOFF_LIMITS,
+    )
+    assert closed.standing_orders_skipped == 0  # paused: not counted as refused either
+
+
+def standing_dish(session, site) -> int:
+    from core.models import Menu, MenuItem
+
+    return session.exec(
+        select(MenuItem.dish_id)
+        .join(Menu)
+        .where(Menu.site_id == site.id, Menu.service_date == WEDNESDAY, Menu.slot == "lunch")
+    ).first()
