@@ -1,10 +1,11 @@
 """The orders board: a day's orders per site and meal with their status, for the admin,
-kitchen staff (their kitchen's sites) and community workers (their communities' elders); and
+kitchen staff (their kitchen's sites) and community workers (their communities' elders), with
+the standing orders the cutoff refused (most of those elders have no chat to be told); and
 phone-in orders and cancels entered by staff for elders who do not use the chat, through the
 same order services as the chat (usecases.ordering), with the same rules."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -47,6 +48,7 @@ from usecases.ordering import (
     kitchen_site_ids,
     orderable_elders,
     orders_board,
+    refused_standing_orders,
 )
 from usecases.phone_search import MIN_DIGITS, phone_digits
 
@@ -110,6 +112,38 @@ class BoardQuery(BaseModel):
 
 
 BoardQueryDep = Annotated[BoardQuery, Query()]
+
+
+class RefusedStandingOrderPublic(BaseModel):
+    """A standing order the cutoff refused: whose usual meal, where, why (in the reader's
+    language), and the order placed for that elder and meal since, if one was (then it is
+    handled). No phone number or address."""
+
+    standing_order_id: RowId
+    elder_id: RowId
+    elder: str
+    site_id: RowId
+    site: str
+    slot: Slot
+    code: str
+    reason: str
+    refused_at: datetime
+    handled: bool
+    order_id: RowId | None
+
+
+class StandingRefusalsPublic(BaseModel):
+    service_date: date
+    refusals: list[RefusedStandingOrderPublic]
+
+
+class RefusalsQuery(BaseModel):
+    """Which day's refused standing orders to show (default: today's), optionally one site
+    or one meal."""
+
+    service_date: date | None = Field(None, alias="date")
+    site_id: Annotated[RowId | None, BlankIsNone] = None
+    slot: Annotated[Slot | None, BlankIsNone] = None
 
 
 class PhoneInOrder(BaseModel):
@@ -178,6 +212,40 @@ def _board(session: Session, staff: Staff, day: date, wanted: BoardQuery) -> Ord
     )
 
 
+def _refusals(
+    session: Session,
+    staff: Staff,
+    day: date,
+    site_id: RowId | None,
+    slot: Slot | None,
+    locale: str,
+) -> list[RefusedStandingOrderPublic]:
+    """The day's standing orders the cutoff refused, of the part of the day this member of
+    staff sees on the board."""
+    return [
+        RefusedStandingOrderPublic(
+            standing_order_id=refused.standing_order_id,
+            elder_id=refused.elder_id,
+            elder=refused.elder,
+            site_id=refused.site_id,
+            site=refused.site,
+            slot=refused.slot,
+            code=refused.code,
+            reason=refused.reason(locale),
+            refused_at=refused.refused_at,
+            handled=refused.order_id is not None,
+            order_id=refused.order_id,
+        )
+        for refused in refused_standing_orders(
+            session=session,
+            service_date=day,
+            site_id=site_id,
+            slot=slot,
+            **_scope(session, staff),
+        )
+    ]
+
+
 def _public(row: BoardOrder) -> BoardOrderPublic:
     values = vars(row).copy()
     values.pop("community_id")
@@ -214,6 +282,28 @@ async def board_json(
     return await run_in_threadpool(_board, session, staff, day, wanted)
 
 
+@router.get("/api/v1/standing-orders/refusals", response_model=StandingRefusalsPublic)
+def refusals_json(
+    request: Request,
+    staff: BoardStaff,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    locale: LocaleDep,
+    wanted: Annotated[RefusalsQuery, Query()],
+) -> StandingRefusalsPublic:
+    """A day's standing orders (default: today) that the cutoff refused and so made no order
+    (no menu, nothing the elder may eat, a limit lowered since), with the reason in the
+    reader's language; `handled` once an order for that elder and meal has been placed since
+    (by phone, at the counter). Optionally one site or meal; kitchen staff see their kitchen's
+    sites, community workers the elders of their communities. Paused meals are not here."""
+    day = wanted.service_date or today(clock)
+    _record_board(request, staff, day)
+    return StandingRefusalsPublic(
+        service_date=day,
+        refusals=_refusals(session, staff, day, wanted.site_id, wanted.slot, locale),
+    )
+
+
 def _board_page(
     request: Request,
     session: Session,
@@ -238,13 +328,18 @@ def _board_page(
         "statuses": list(OrderStatus),
         "errors": errors or {},
         "placed": placed,
+        "refused": _refusals(
+            session, staff, day, wanted.site_id, wanted.slot, request.state.locale
+        ),
     }
     if staff.role in (Role.admin, Role.community_worker):
         elder_query = request.query_params.get("elder_q", "")[:64]
         context["elder_query"] = elder_query
+        # A form sent back keeps its elder; a link from a refused standing order names one.
+        chosen = (form or {}).get("elder_id") or request.query_params.get("elder_id", "")
         try:
             context["elders"] = _elders_to_choose(
-                request, session, clock, staff, elder_query, (form or {}).get("elder_id", "")
+                request, session, clock, staff, elder_query, chosen
             )
         except DomainError as error:  # too many searches by phone digits: said on the form
             context["elders"] = []

@@ -996,7 +996,8 @@ def cutoff(
                 i18n.render(
                     N_(
                         "{count} standing orders were refused by the order rules and made no "
-                        "order; the elders' chats were told why."
+                        "order; the elders' chats were told why, and staff see them on the "
+                        "orders board (/orders)."
                     ),
                     locale,
                     {"count": result.standing_orders_skipped},

@@ -45,7 +45,9 @@ from core.orders import (
 )
 from core.settings import Settings
 from core.standing import (
+    RefusedStandingOrder,
     pause_standing_order,
+    refused_standing_orders,
     resume_standing_order,
     stop_standing_order,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "OpenMeal",
     "OrderableElder",
     "PausedMeals",
+    "RefusedStandingOrder",
     "RepeatPlan",
     "SlotTally",
     "cancel_order",
@@ -82,6 +85,7 @@ __all__ = [
     "plan_repeat",
     "quote",
     "record_outcome",
+    "refused_standing_orders",
     "repeat_last_order",
     "resume_standing_order",
     "run_cutoff",

@@ -65,6 +65,7 @@ def world(empty_database):
             "elder_name": elder.name,
             "phone": elder.phone,
             "stranger": stranger.id,
+            "other_site": other_site.id,
             "fish_averse": fish_averse.id,
             "lunch": item(dishes[0]),
             "fish_lunch": item(dishes[1]),
@@ -390,3 +391,98 @@ def test_the_phone_in_form_lists_no_elder_until_a_search_then_only_the_matches(w
         assert refused.status_code == 400 and "鱼" in refused.text
         assert _elder_options(refused.text) == {ids["fish_averse"]}
         assert f'<option value="{ids["fish_averse"]}" selected' in refused.text
+
+
+def _refuse_standing_meals(database, clock, ids) -> None:
+    """The elder's standing lunch and the stranger's standing dinner (she has ordered lunch),
+    each for four, refused by the cutoff's first step (materialising): two portions at most
+    now."""
+    from core.models import StandingOrder
+    from core.standing import materialise_standing_orders
+    from tests.factories import CUTOFF_LIMITS
+
+    meals = (
+        (ids["elder"], ids["site"], Slot.lunch),
+        (ids["stranger"], ids["other_site"], Slot.dinner),
+    )
+    with database.transaction() as session:
+        for elder_id, site_id, slot in meals:
+            session.add(
+                StandingOrder(
+                    elder_id=elder_id,
+                    site_id=site_id,
+                    slot=slot,
+                    weekdays=[1, 2, 3, 4, 5, 6, 7],
+                    quantity=4,
+                    start_date=clock.now().date(),
+                    created_at=clock.now(),
+                )
+            )
+            session.flush()
+            materialise_standing_orders(
+                session=session,
+                clock=clock,
+                site_id=site_id,
+                service_date=clock.now().date(),
+                slot=slot,
+                **{**CUTOFF_LIMITS, "max_order_quantity": 2},
+            )
+
+
+def test_staff_see_the_standing_orders_the_cutoff_refused_until_an_order_is_placed(world):
+    """Most elders have no chat to hear that their usual lunch was not ordered: staff see it
+    on the board and in the JSON API (each role its own part), with the reason in their
+    language and a way to order for the elder by phone; once that order is placed the
+    refusal shows as handled."""
+    app, database, clock, ids = world
+    _refuse_standing_meals(database, clock, ids)
+    url = "/api/v1/standing-orders/refusals?date=2026-11-25&lang=en"
+    with client_for(app, ids["admin"]) as admin:
+        body = admin.get(url).json()
+        assert body["service_date"] == "2026-11-25"
+        assert {r["elder_id"] for r in body["refusals"]} == {ids["elder"], ids["stranger"]}
+        mine = next(r for r in body["refusals"] if r["elder_id"] == ids["elder"])
+        assert (mine["elder"], mine["slot"], mine["site_id"]) == (
+            ids["elder_name"],
+            "lunch",
+            ids["site"],
+        )
+        assert (mine["code"], mine["reason"]) == (
+            "invalid_quantity",
+            "Please choose between 1 and 2 portions.",
+        )
+        assert (mine["handled"], mine["order_id"]) == (False, None)
+        chinese = admin.get(url.replace("lang=en", "lang=zh_CN")).json()["refusals"][0]
+        assert "份" in chinese["reason"]
+        assert admin.get(url + f"&site_id={ids['site']}").json()["refusals"] == [mine]
+        assert admin.get(url + "&slot=lunch").json()["refusals"] == [mine]
+        for bad in ("date=someday", "slot=brunch", "site_id=-1"):
+            assert admin.get(f"/api/v1/standing-orders/refusals?{bad}").status_code == 422
+        page = admin.get("/orders?date=2026-11-25&lang=en").text
+        section = page.split('id="standing-refused"', 1)[1].split("</section>", 1)[0]
+        assert "Usual meals that could not be ordered" in section
+        assert ids["elder_name"] in section and "between 1 and 2 portions" in section
+        assert f"/orders?date=2026-11-25&amp;elder_id={ids['elder']}#phone-in-form" in section
+        # The link opens the phone-in form with the elder chosen, no search spent.
+        chosen = admin.get(f"/orders?date=2026-11-25&elder_id={ids['elder']}").text
+        assert _elder_options(chosen) == {ids["elder"]}
+        zh = admin.get("/orders?date=2026-11-25&lang=zh_CN").text
+        assert "未能订上的固定餐" in zh and "份" in zh.split('id="standing-refused"', 1)[1]
+        assert "standing-refused" not in admin.get("/orders?date=2026-11-26").text
+    for who, sees in (("worker", {ids["elder"]}), ("kitchen", {ids["elder"]})):
+        with client_for(app, ids[who]) as client:
+            body = client.get(url).json()
+            assert {r["elder_id"] for r in body["refusals"]} == sees
+            page = client.get("/orders?date=2026-11-25&lang=en").text
+            assert ids["elder_name"] in page.split('id="standing-refused"', 1)[1]
+            # Kitchen staff do not order by phone: no link for them.
+            assert ("#phone-in-form" in page) == (who == "worker")
+    with client_for(app, ids["worker"]) as worker:
+        placed, _ = _phone_in(worker, ids, quantity="2")
+        assert placed.status_code == 303, placed.text
+        order_id = int(placed.headers["location"].rsplit("-", 1)[1])
+        [handled] = worker.get(url).json()["refusals"]
+        assert (handled["handled"], handled["order_id"]) == (True, order_id)
+        page = worker.get("/orders?date=2026-11-25&lang=en").text
+        section = page.split('id="standing-refused"', 1)[1].split("</section>", 1)[0]
+        assert f"Ordered since (order {order_id})" in section and "#phone-in-form" not in section

@@ -209,6 +209,7 @@ MATRIX = {
     # phone-in orders and cancels by the admin and community workers (their own elders).
     ("GET", "/orders"): only(*BOARD),
     ("GET", "/api/v1/orders/board"): only(*BOARD),
+    ("GET", "/api/v1/standing-orders/refusals"): only(*BOARD),
     ("POST", "/orders/phone-in"): only(*PHONE_IN),
     ("POST", "/api/v1/orders"): only(*PHONE_IN),
     ("POST", "/orders/{order_id}/cancel"): only(*PHONE_IN),

@@ -129,6 +129,40 @@ def test_unknown_sites_and_meals_are_refused_in_the_readers_language(database_ur
     database.dispose()
 
 
+def test_cutoff_says_how_many_standing_orders_were_refused_and_where_staff_see_them(
+    database_url,  # noqa: F811
+):
+    """Three elders with a standing lunch: one is ordered, one asks for more portions than
+    an order may have now, one is paused (not news to anyone, so not counted)."""
+    from core.elders import pause_elder
+    from core.models import StandingOrder, StandingOrderRefusal
+
+    now = now_in_shanghai()
+    database = Database.from_url(database_url)
+    database.migrate()
+    with database.transaction() as session:
+        make = Factory(session, FixedClock(now))
+        facts = kitchen_with_standing_orders(make, cutoff=time(0, 0), elders=3)
+        _, too_many, paused = facts["elders"]
+        session.execute(
+            sa.update(StandingOrder)
+            .where(StandingOrder.elder_id == too_many)
+            .values(quantity=SETTINGS.max_order_quantity + 1)
+        )
+        pause_elder(session=session, elder_id=paused, start_date=now.date(), end_date=now.date())
+    day = now.date().isoformat()
+    closed = one_line(mealaid("cutoff", "--date", day, "--lang", "en", check_code=0))
+    assert "1 orders locked (1 from standing orders)" in closed
+    assert "1 standing orders were refused by the order rules and made no order" in closed
+    assert "orders board (/orders)" in closed
+    again = one_line(mealaid("cutoff", "--date", day, "--lang", "zh_CN", check_code=0))
+    assert "固定订餐" not in again  # closed already: nothing refused this time
+    with database.reading() as session:
+        [kept] = session.exec(select(StandingOrderRefusal)).all()
+        assert (kept.elder_id, kept.code) == (too_many, "invalid_quantity")
+    database.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
