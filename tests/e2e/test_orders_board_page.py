@@ -82,3 +82,72 @@ def test_the_board_pages_and_filters_a_busy_day(busy_day, browser):
     page.locator("#board-filter button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("table.board tbody tr").count() == 0
+
+
+@pytest.fixture
+def refused_lunch(empty_database):
+    """A community worker's elder whose standing lunch for four the cutoff's first step
+    refused: two portions are the most an order may have now."""
+    from core.standing import create_standing_order, materialise_standing_orders
+    from tests.factories import CUTOFF_LIMITS
+
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, _, elder = make.world()
+        create_standing_order(
+            session=session,
+            clock=clock,
+            elder_id=elder.id,
+            site_id=site.id,
+            slot=Slot.lunch,
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            quantity=4,
+            start_date=make.today,
+            max_order_quantity=SETTINGS.max_order_quantity,
+        )
+        materialise_standing_orders(
+            session=session,
+            clock=clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            **{**CUTOFF_LIMITS, "max_order_quantity": 2},
+        )
+        worker = make_staff(make, "community_worker", community_ids=[elder.community_id])
+        facts = {"elder": elder.name, "site": site.name, "worker": worker.username}
+    with serving(web_app(database=empty_database, clock=clock)) as base:
+        yield base, facts
+
+
+def test_a_refused_usual_lunch_is_shown_and_ordered_by_phone_from_the_board(refused_lunch, browser):
+    base, facts = refused_lunch
+    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base}/orders?date=2026-11-25&lang=en")
+    log_in(page, facts["worker"])
+    refused = page.locator("#standing-refused")
+    assert "Usual meals that could not be ordered" in refused.locator("h2").inner_text()
+    row = refused.locator("tbody tr")
+    assert row.count() == 1
+    assert facts["elder"] in row.inner_text() and "lunch" in row.inner_text()
+    assert "Please choose between 1 and 2 portions." in row.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "orders-board-standing-refused.png"), full_page=True)
+
+    with page.expect_navigation():
+        row.get_by_role("link", name="Phone-in order").click()
+    form = page.locator("#phone-in-form")
+    chosen = form.locator("select[name=elder_id] option:checked")
+    assert facts["elder"] in chosen.inner_text()
+    lunch = form.locator("select[name=item_id] option", has_text="lunch").first
+    form.locator("select[name=item_id]").select_option(lunch.get_attribute("value"))
+    form.locator("input[name=quantity]").fill("2")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Place order").click()
+    assert "placed=" in page.url
+    handled = page.locator("#standing-refused tbody tr")
+    assert "Ordered since (order" in handled.inner_text()
+    assert handled.get_by_role("link", name="Phone-in order").count() == 0
+
+    page.goto(f"{base}/orders?date=2026-11-25&lang=zh_CN")
+    assert "未能订上的固定餐" in page.locator("#standing-refused h2").inner_text()
+    assert "份" in page.locator("#standing-refused tbody tr").inner_text()
