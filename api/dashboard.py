@@ -1,7 +1,8 @@
 """The dashboard for the programme admin: meals served per day (last 14 days), by elder category
 and by site, subsidy spent per funder against budget, coverage this week and open welfare
 alerts; the charts drawn as SVG on the server. A funder auditor sees only its own funder's
-spending."""
+spending. Today's usual meals the cutoff could not order are counted, linked to the orders
+board that lists them."""
 
 from datetime import date, datetime
 
@@ -22,6 +23,7 @@ from billing.models import Share
 from core.clock import Clock, today
 from core.i18n import gettext
 from core.types import AlertLevel, AlertStatus, RowId, Slot
+from usecases.ordering import refused_standing_orders
 
 router = APIRouter(tags=["dashboard"], responses=STAFF_RESPONSES)
 
@@ -75,6 +77,9 @@ class DashboardPublic(BaseModel):
     ratings_total: int
     # Why meals were rated "not good": reason code (key), its English label, how many.
     rating_reasons: list[CountPublic]
+    # Today's standing orders the cutoff refused with no order placed since (the orders
+    # board lists them).
+    refused_standing_orders: int = 0
 
 
 def _numbers(session: Session, clock: Clock, staff: Staff) -> DashboardPublic:
@@ -117,6 +122,10 @@ def _numbers(session: Session, clock: Clock, staff: Staff) -> DashboardPublic:
         ratings_good=board.ratings_good,
         ratings_total=board.ratings_total,
         rating_reasons=[CountPublic(**vars(c)) for c in board.rating_reasons],
+        refused_standing_orders=sum(
+            refused.order_id is None
+            for refused in refused_standing_orders(session=session, service_date=day)
+        ),
     )
 
 

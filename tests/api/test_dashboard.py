@@ -186,3 +186,65 @@ def test_the_dashboard_page_and_json_for_the_admin_and_an_auditor(app_with_fortn
         page = auditor.get("/dashboard?lang=en")
         assert "Guangzhou Civil Affairs" in page.text and "Charity" not in page.text
         assert "已退出" not in page.text and 'href="/dashboard"' in page.text
+
+
+def test_the_admin_sees_todays_refused_usual_meals_on_the_dashboard_until_ordered(
+    empty_database,
+):
+    """The standing lunch the cutoff refused (four portions, two the most now) is counted on
+    the dashboard, linked to the board where it can be seen; an order for it takes it off."""
+    from core.models import StandingOrder
+    from core.standing import materialise_standing_orders
+    from tests.factories import CUTOFF_LIMITS
+
+    clock = FixedClock(datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI))
+    with empty_database.transaction() as session:
+        make = Factory(session, clock)
+        site, dishes, elder = make.world()
+        session.add(
+            StandingOrder(
+                elder_id=elder.id,
+                site_id=site.id,
+                slot=Slot.lunch,
+                weekdays=[3],
+                quantity=4,
+                start_date=make.today,
+                created_at=clock.now(),
+            )
+        )
+        session.flush()
+        materialise_standing_orders(
+            session=session,
+            clock=clock,
+            site_id=site.id,
+            service_date=make.today,
+            slot=Slot.lunch,
+            **{**CUTOFF_LIMITS, "max_order_quantity": 2},
+        )
+        admin = make_staff(make, "admin").username
+        auditor = make_staff(make, "funder_auditor").username
+    app = web_app(database=empty_database, clock=clock)
+    with client_for(app, admin) as client:
+        assert client.get("/api/v1/dashboard").json()["refused_standing_orders"] == 1
+        page = client.get("/dashboard?lang=en").text
+        figure = page.split('id="standing-refused"', 1)[1].split("</div>", 1)[0]
+        assert "<strong>1</strong>" in figure and "could not be ordered" in figure
+        assert 'href="/orders?date=2026-11-25#standing-refused"' in page
+        with empty_database.transaction() as session:
+            ordering.place_order(
+                session=session,
+                clock=clock,
+                settings=SETTINGS,
+                elder_id=elder.id,
+                site_id=site.id,
+                service_date=clock.now().date(),
+                slot=Slot.lunch,
+                dish_id=dishes[0].id,
+                variant="regular",
+                quantity=2,
+                idempotency_key="phoned-in",
+            )
+        assert client.get("/api/v1/dashboard").json()["refused_standing_orders"] == 0
+    with client_for(app, auditor) as client:
+        assert client.get("/api/v1/dashboard").json()["refused_standing_orders"] == 0
+        assert "standing-refused" not in client.get("/dashboard").text
