@@ -29,7 +29,7 @@ from mealaid import queue
 from routing.records import PlannedSlot
 from tests.conftest import POSTGRES_URL, SHANGHAI
 from tests.factories import Factory, kitchen_with_standing_orders
-from tests.mealaid.processes import Command
+from tests.mealaid.processes import Command, wait_until_serving
 from tests.mealaid.test_commands import MEALAID, free_port, mealaid, now_in_shanghai, one_line
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="workers run on PostgreSQL")
@@ -315,13 +315,10 @@ def test_serve_from_two_processes_on_postgres_leaves_the_due_work_to_workers(pos
         text=True,
     )
     try:
-        answers = []
-        deadline = timer.monotonic() + 60
-        while len(answers) < 20 and timer.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                answers.append(httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5))
-            timer.sleep(0.1)
-        assert len(answers) == 20 and {answer.status_code for answer in answers} == {200}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            wait_until_serving(http, server)
+            answers = [http.get("/healthz") for _ in range(20)]
+        assert {answer.status_code for answer in answers} == {200}
         assert answers[0].json()["database"] == "postgresql"
     finally:
         server.send_signal(signal.SIGINT)
