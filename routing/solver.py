@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time as clock
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -103,8 +105,27 @@ def _solve_apart(problem: Problem, params: SolveParams) -> Plan:
     from a fork server, not a fork of this process: a process that serves on other threads
     may hold a lock (its logging, its database pool) at the moment of a fork, and the child
     would wait for it for ever. The server starts once, with OR-Tools loaded."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_APART) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=_APART, initializer=_end_with, initargs=(os.getpid(),)
+    ) as pool:
         return pool.submit(solve, problem, params).result()
+
+
+def _end_with(asking: int) -> None:
+    """In the child: end when the process that asked for the search is gone. Killed outright
+    (kill -9), that one cannot shut its pool down, and the child would wait for ever for the
+    next search; it also holds the fork server's lifeline, so the server would stay too. The
+    search itself holds the global lock, so the child ends once the search is over."""
+
+    def watch() -> None:
+        while True:
+            clock.sleep(1)
+            try:
+                os.kill(asking, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-the-asking-process", daemon=True).start()
 
 
 _APART = multiprocessing.get_context("forkserver")

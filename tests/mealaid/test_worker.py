@@ -174,7 +174,9 @@ def test_a_worker_killed_while_planning_leaves_nothing_and_another_takes_the_job
 ):
     made, clock = after_the_cutoff()
     city(postgres_url, made, kitchens=1, elders=8)
-    slow = Worker(postgres_url, clock, plan_time_limit_seconds="20")
+    # A search of 5 s, killed a second in; the child searching for the dead worker stops when
+    # its search is over (tests/routing/test_search_apart.py), not a longer search's CPU later.
+    slow = Worker(postgres_url, clock, plan_time_limit_seconds="5")
     try:
         wait_until(lambda: jobs(postgres_url, "doing") == 1, 60, "planning to start")
         timer.sleep(1)  # well inside the search

@@ -3,11 +3,17 @@ thread of its own (`mealaid serve` on SQLite) or a worker that must keep saying 
 would stand still for the search's full time limit. `SolveParams(apart=True)` searches in a
 child process, so the caller's other threads keep running; the plan is the same."""
 
+import contextlib
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
+
+import pytest
 
 from routing.solver import SolveParams, solve
 from tests.routing.factories import make_problem, make_rider, make_stop
@@ -58,3 +64,54 @@ def test_a_search_apart_leaves_the_other_threads_running_and_plans_the_same():
     # always exceeds.
     assert pause < max(0.25, held / 2), (pause, held)
     assert [r.stop_ids for r in apart.routes] == [r.stop_ids for r in here.routes]
+
+
+SEARCH_APART_FOR = """
+import sys
+from routing.solver import SolveParams, solve
+from tests.routing.test_search_apart import a_day
+
+print("searching", flush=True)
+solve(a_day(), SolveParams(time_limit=float(sys.argv[1]), apart=True))
+"""
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (children, theirs, ...), read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_a_search_apart_ends_with_the_process_that_asked_for_it_when_that_one_is_killed():
+    """A worker killed outright (kill -9) in the middle of planning leaves nothing running: the
+    child searching for it stops once its search is over, and the fork server it came from goes
+    with it, instead of both waiting for ever for work that will never come."""
+    asking = subprocess.Popen(
+        [sys.executable, "-c", SEARCH_APART_FOR, "3"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert asking.stdout is not None and asking.stdout.readline() == "searching\n"
+        deadline = time.monotonic() + 30
+        while len(left := descendants(asking.pid)) < 2:  # the fork server and its child
+            assert time.monotonic() < deadline, "the search apart did not start"
+            time.sleep(0.05)
+    finally:
+        asking.kill()
+        asking.wait()
+    deadline = time.monotonic() + 30
+    while left := {pid for pid in left if Path(f"/proc/{pid}").exists()}:
+        assert time.monotonic() < deadline, f"left running: {left}"
+        time.sleep(0.2)
