@@ -32,14 +32,16 @@ serve: install
 # (2 cores: 103 s of idle CPU with two, 20 s with three). A process left without tests takes
 # some from another's queue (worksteal): a few tests take half a minute, and one of them last
 # must not keep a core idle.
-# The tests start about two hundred Python processes (commands, servers, workers); each keeps
-# its compiled modules in .venv/pycache, even where the environment says not to write byte
-# code beside the sources (PYTHONDONTWRITEBYTECODE), rather than compiling them again.
+# The tests start about two hundred Python processes (commands, servers, workers); each loads
+# its modules' byte code from __pycache__ rather than compiling them again, even where the
+# environment says not to write byte code (PYTHONDONTWRITEBYTECODE): pip compiled the installed
+# packages when it installed them, and the project's own modules are compiled once, beside
+# their sources (__pycache__ is ignored by git). A separate cache (PYTHONPYCACHEPREFIX) would
+# leave pip's byte code unused and compile every installed package again on a fresh clone.
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
-		$(BIN)/python -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
 
 bench: install
 	$(BIN)/python bench/orders.py
