@@ -28,7 +28,7 @@ from core.errors import DomainError, NotAKitchen, SiteCodeUnknown, SlotStillOpen
 from core.i18n import N_
 from core.settings import get_settings
 from core.types import LABELS, Category, ServiceMode, SiteKind, Slot
-from mealaid import setup_commands
+from mealaid import collector, setup_commands
 from mealaid.elder_commands import elders_app
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def _locale(lang: str | None) -> str:
 def _settings_fit_to_run() -> None:
     """Before any command: a production programme with no secret or a weak one stops here."""
     _refuse_unsafe_secret(None)
+    collector.settle()
 
 
 def _refuse_unsafe_secret(host: str | None) -> None:

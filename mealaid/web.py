@@ -10,6 +10,7 @@ from api.app import create_app
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings, get_settings
+from mealaid import collector
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -45,12 +46,14 @@ def webhook_bot(database: Database, clock: Clock, settings: Settings) -> "App | 
 
 
 def served_app(database: Database, clock: Clock, settings: Settings) -> FastAPI:
-    return create_app(
+    served = create_app(
         settings=settings,
         database=database,
         clock=clock,
         telegram=webhook_bot(database, clock, settings),
     )
+    collector.settle()  # the app and its routes last as long as the process
+    return served
 
 
 def app() -> FastAPI:

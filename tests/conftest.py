@@ -1,6 +1,7 @@
 """Test databases: every test that uses `session` runs on SQLite and, when
 MEALAID_TEST_DATABASE_URL is set, on PostgreSQL too. The schema is built by the migrations."""
 
+import gc
 import os
 import queue
 import shutil
@@ -27,6 +28,7 @@ import routing.records  # noqa: F401
 from core.clock import FixedClock
 from core.db import Database
 from core.settings import get_settings
+from mealaid import collector
 from tests.apps import return_web_apps
 from tests.factories import Factory
 
@@ -192,6 +194,13 @@ def _on_server(statement: str) -> None:
 
 
 TEMPLATES = Templates()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every test module is imported: the collector set as MealAid's processes set it (the
+    tests run in a long-lived process too), what is there now left out of its walks."""
+    gc.collect()
+    collector.settle()
 
 
 @pytest.fixture(autouse=True, scope="session")
