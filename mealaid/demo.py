@@ -463,10 +463,15 @@ def _elder_profile(rng: random.Random, age: int) -> dict:
 
 
 def _categories(
-    rng: random.Random, age: int, birth: date, day: date, care: bool
+    rng: random.Random, age: int, birth: date, day: date, care: bool, n: int
 ) -> list[CategoryGrant]:
     grants = []
     since = date(day.year - rng.randrange(1, 8), rng.randrange(1, 13), 1)
+    # One elder in fifty lives with dementia (失智), the 34th among them: a small demo city
+    # (`--elders`) has every category too. Not drawn from `rng`, which would change the rest
+    # of the city.
+    if n % 50 == 33:
+        grants.append(CategoryGrant(category=Category.dementia, valid_from=since))
     roll = rng.random()
     if roll < 0.03:
         grants.append(CategoryGrant(category=Category.extreme_poverty, valid_from=since))
@@ -499,7 +504,8 @@ def _categories(
         (Category.family_planning, 0.015),
         (Category.disability, 0.05),
     ):
-        if rng.random() < share:
+        drawn = rng.random() < share  # drawn whatever the elder has: the same city after
+        if drawn and all(grant.category != category for grant in grants):
             grants.append(CategoryGrant(category=category, valid_from=since))
     return grants
 
@@ -562,7 +568,7 @@ def _add_elders(
                 allergies=profile["allergies"],
                 service_mode=profile["service_mode"],
                 home_site_id=home.id,
-                categories=_categories(rng, age, birth, day, profile["care"]),
+                categories=_categories(rng, age, birth, day, profile["care"], n),
                 emergency_contacts=contacts,
                 # Registered with written consent, as the registry's form asks; one in forty
                 # has yet to sign (the registry flags them). Not drawn from `rng`, which would

@@ -27,9 +27,9 @@ from tests.conftest import BACKENDS, TEMPLATES
 DAY = date(2026, 11, 25)
 # A smaller city (`mealaid demo --elders`): the first elders the seed draws for the whole city
 # (`make demo`'s 640), with all it has: both kitchens, every canteen, both meals, routes, the
-# counter, welfare alerts, the settlement, and an elder of every category (the first with
-# dementia is the 217th), in about a third of the whole city's time.
-ELDERS = 220
+# counter, welfare alerts, the settlement, and an elder of every category (the last category
+# to come is the 51st elder's), in about a fifth of the whole city's time.
+ELDERS = 100
 
 
 @pytest.fixture(params=BACKENDS)
