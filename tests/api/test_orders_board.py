@@ -463,6 +463,8 @@ def test_staff_see_the_standing_orders_the_cutoff_refused_until_an_order_is_plac
         assert "Usual meals that could not be ordered" in section
         assert ids["elder_name"] in section and "between 1 and 2 portions" in section
         assert f"/orders?date=2026-11-25&amp;elder_id={ids['elder']}#phone-in-form" in section
+        # Her name opens her record: the phone numbers to call her or her family.
+        assert f'<a href="/elders/{ids["elder"]}">{ids["elder_name"]}</a>' in section
         # The link opens the phone-in form with the elder chosen, no search spent.
         chosen = admin.get(f"/orders?date=2026-11-25&elder_id={ids['elder']}").text
         assert _elder_options(chosen) == {ids["elder"]}
@@ -475,8 +477,9 @@ def test_staff_see_the_standing_orders_the_cutoff_refused_until_an_order_is_plac
             assert {r["elder_id"] for r in body["refusals"]} == sees
             page = client.get("/orders?date=2026-11-25&lang=en").text
             assert ids["elder_name"] in page.split('id="standing-refused"', 1)[1]
-            # Kitchen staff do not order by phone: no link for them.
+            # Kitchen staff do not order by phone, nor see the registry: no links for them.
             assert ("#phone-in-form" in page) == (who == "worker")
+            assert (f'href="/elders/{ids["elder"]}"' in page) == (who == "worker")
     with client_for(app, ids["worker"]) as worker:
         placed, _ = _phone_in(worker, ids, quantity="2")
         assert placed.status_code == 303, placed.text
