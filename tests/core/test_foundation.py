@@ -2,6 +2,8 @@
 settings and translations behave."""
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from babel.messages.pofile import read_po
 from sqlmodel import SQLModel
 
@@ -21,7 +24,7 @@ import kitchen.models  # noqa: F401
 import routing.records  # noqa: F401
 from core import i18n, queue_schema
 from core.clock import FixedClock, SystemClock
-from core.db import Database
+from core.db import Database, alembic_config, newest_revision
 from core.settings import Settings
 from tests.conftest import POSTGRES_URL, SHANGHAI
 
@@ -34,6 +37,24 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(database):
             connection, opts={"compare_type": True, "include_name": queue_schema.ours}
         )
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_newest_revision_read_from_the_migration_files_is_alembics_head():
+    assert newest_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_schema_at_the_newest_revision_is_checked_without_loading_alembic(database):
+    """Every command checks the schema as it starts: one query when it is up to date."""
+    url = database.engine.url.render_as_string(hide_password=False)
+    check = "import sys; from core.db import Database; Database.from_url(sys.argv[1]).migrate()"
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"{check}; print('alembic' in sys.modules)", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.split() == ["False"], loaded.stderr
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL: several processes start at once")
