@@ -49,6 +49,12 @@ def materialise(make, site, day=WEDNESDAY, slot=Slot.lunch, **limits):
     )
 
 
+def materialise_paused(make, site, elder, *, day: date):
+    """The elder's meals paused for `day` (by the family, say), then that day materialised."""
+    pause_elder(session=make.session, elder_id=elder.id, start_date=day, end_date=day)
+    return materialise(make, site, day=day)
+
+
 def test_a_weekday_standing_order_makes_an_order_on_a_weekday(make):
     site, dishes, elder = make.world()
     standing = weekday_lunches(make, elder, site)
@@ -238,13 +244,7 @@ def test_a_standing_order_the_rules_now_refuse_is_told_to_the_elders_chats(make,
     chinese = notices.render(session, notice, "zh_CN", make.clock).text
     assert elder.name in chinese and "未能订上" in chinese and "portions" not in chinese
     # Meals the family paused are not news to them: no notice for Thursday's.
-    pause_elder(
-        session=session,
-        elder_id=elder.id,
-        start_date=WEDNESDAY + timedelta(days=1),
-        end_date=WEDNESDAY + timedelta(days=1),
-    )
-    thursday = materialise(make, site, day=WEDNESDAY + timedelta(days=1))
+    thursday = materialise_paused(make, site, elder, day=WEDNESDAY + timedelta(days=1))
     assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
     assert len(session.exec(select(ChatNotification)).all()) == 1
 
@@ -296,13 +296,7 @@ def test_a_refused_standing_order_is_kept_once_for_staff_until_an_order_comes(ma
     [handled] = refused_standing_orders(session=session, service_date=WEDNESDAY)
     assert handled.order_id == placed.id
 
-    pause_elder(
-        session=session,
-        elder_id=elder.id,
-        start_date=WEDNESDAY + timedelta(days=1),
-        end_date=WEDNESDAY + timedelta(days=1),
-    )
-    thursday = materialise(make, site, day=WEDNESDAY + timedelta(days=1))
+    thursday = materialise_paused(make, site, elder, day=WEDNESDAY + timedelta(days=1))
     assert [type(refusal) for _, refusal in thursday.skipped] == [errors.ElderPaused]
     assert (
         refused_standing_orders(session=session, service_date=WEDNESDAY + timedelta(days=1)) == []
