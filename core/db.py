@@ -154,8 +154,8 @@ def _at_newest(engine: sa.Engine) -> bool:
     newest = newest_revision()
     if newest is None:
         return False
-    try:
-        with engine.connect() as connection:
+    try:  # a read: on SQLite it need not wait for the write lock
+        with engine.execution_options(sqlite_begin="DEFERRED").connect() as connection:
             current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     except sa.exc.DBAPIError:  # no schema yet
         return False
