@@ -76,18 +76,20 @@ solve(a_day(), SolveParams(time_limit=float(sys.argv[1]), apart=True))
 """
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (children, theirs, ...), read from /proc."""
+def descendants(pid: int) -> dict[int, int]:
+    """Every process below `pid` (children, theirs, ...) and its parent, read from /proc."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 stat = (entry / "stat").read_text()
                 parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    found, frontier = set(), {pid}
+    found: dict[int, int] = {}
+    frontier = {pid}
     while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
+        below = {child: parent for child, parent in parents.items() if parent in frontier}
+        frontier = set(below) - set(found)
+        found.update(below)
     return found
 
 
@@ -105,13 +107,17 @@ def test_a_search_apart_ends_with_the_process_that_asked_for_it_when_that_one_is
     try:
         assert asking.stdout is not None and asking.stdout.readline() == "searching\n"
         deadline = time.monotonic() + 30
-        while len(left := descendants(asking.pid)) < 2:  # the fork server and its child
+        while True:
+            below = descendants(asking.pid)
+            if set(below.values()) - {asking.pid}:  # one below the fork server: the search
+                break
             assert time.monotonic() < deadline, "the search apart did not start"
             time.sleep(0.05)
     finally:
         asking.kill()
         asking.wait()
     deadline = time.monotonic() + 30
+    left = set(below)
     while left := {pid for pid in left if Path(f"/proc/{pid}").exists()}:
         assert time.monotonic() < deadline, f"left running: {left}"
         time.sleep(0.2)
