@@ -185,11 +185,13 @@ class Materialised:
     def refused(self) -> list[tuple[int, DomainError]]:
         """The skipped meals someone expects: not those paused or of an elder no longer
         registered. These are kept for staff and told to the elder's chats."""
-        return [
-            (standing_id, refusal)
-            for standing_id, refusal in self.skipped
-            if not isinstance(refusal, ElderPaused | ElderInactive)
-        ]
+        return [(standing, refusal) for standing, refusal in self.skipped if _expected(refusal)]
+
+
+def _expected(refusal: DomainError) -> bool:
+    """Whether the meal a standing order was refused is one somebody expects: not one paused,
+    nor one of an elder no longer registered."""
+    return not isinstance(refusal, ElderPaused | ElderInactive)
 
 
 def materialise_standing_orders(
@@ -277,7 +279,7 @@ def _skip(
     meals paused or an elder no longer registered: nobody expects those. The reason goes in
     both languages: its values are not all JSON."""
     result.skipped.append((saved(standing.id), refusal))
-    if isinstance(refusal, ElderPaused | ElderInactive):
+    if not _expected(refusal):
         return
     _keep_refusal(session, clock, standing, service_date, slot, refusal)
     notify_elder_chats(
