@@ -1,6 +1,7 @@
 """The programme's day by the clock: every piece of work that falls due at a time (cutoffs,
 planning each kitchen after its cutoff, welfare escalation, the morning reminder, the month's
-checks on the 1st, the nightly backup, the audit log's daily checkpoint) as a function that
+checks on the 1st, the nightly backup, the audit log's daily checkpoint, forgetting the keys of
+marks a week old) as a function that
 looks at what is due *now* and does it. Each is safe to run again and at once from several
 processes, so a run after downtime catches up: a cutoff missed while everything was down is
 run at the next look, escalations that fell due are sent at once.
@@ -28,7 +29,7 @@ from core.reminders import queue_lunch_reminders
 from core.runs import claim_run
 from core.settings import Settings
 from core.types import Slot
-from usecases import ordering, settlement, welfare
+from usecases import marks, ordering, settlement, welfare
 from usecases import routing as routing_runs
 
 log = logging.getLogger("mealaid.duework")
@@ -64,6 +65,7 @@ class DueWorkReport:
     month_checked: str | None = None
     backup: Path | None = None
     audit_checkpoint: Path | None = None
+    marks_forgotten: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -235,6 +237,16 @@ def checkpoint_audit_log(database: Database, clock: Clock, settings: Settings) -
         return audit.write_checkpoint(checkpoint, settings.audit_checkpoint_dir)
 
 
+def forget_old_marks(database: Database, clock: Clock) -> int:
+    """Once a day: the keys pages sent their marks under, once a week old (see
+    `usecases.marks.KEYS_KEPT`), are deleted. Returns how many."""
+    now = clock.now()
+    with database.transaction() as session:
+        if not claim_run(session, job="forget_marks", day=now.date(), at=now):
+            return 0
+        return marks.forget_old(session, clock)
+
+
 def backup_sqlite(database: Database, folder: Path, day: date) -> Path:
     """Copy a SQLite database, consistently while it is in use, to `folder/mealaid-DAY.db`."""
     source_path = database.engine.url.database
@@ -317,6 +329,7 @@ def run_due_work(
     report.audit_checkpoint = attempt(
         "audit checkpoint", lambda: checkpoint_audit_log(database, clock, settings)
     )
+    report.marks_forgotten = attempt("old marks", lambda: forget_old_marks(database, clock)) or 0
     return report
 
 

@@ -16,6 +16,7 @@ from core.models import (
     ChatNotification,
     CommunityWorker,
     Elder,
+    MarkRequest,
     Order,
     SlotCutoff,
     WelfareAlert,
@@ -37,7 +38,7 @@ from tests.factories import (
     log_in,
     make_staff,
 )
-from usecases import ordering
+from usecases import marks, ordering
 from usecases.elders import chat_user_for, link_chat
 
 # Wednesday 25 November 2026 in Shanghai; lunch closes at 09:00.
@@ -318,3 +319,33 @@ def test_the_audit_log_is_checkpointed_once_a_day(empty_database, tmp_path):
     assert last_count > first_count and written.refused == []
     with empty_database.reading() as session:
         assert audit.verify_chain(session=session, checkpoints=written).intact
+
+
+def test_the_keys_of_marks_a_week_old_are_forgotten_once_a_day(empty_database, tmp_path):
+    """A page resends a mark under its key when the answer was lost; a week on, that key is of
+    no use, and kept for ever the keys would grow by one for every meal served."""
+
+    def mark(key: str, when: datetime) -> None:
+        with empty_database.transaction() as session:
+            taken = marks.sent_before(
+                session, FixedClock(when), key=key, actor="staff:a", mark="served", order_id=None
+            )
+            assert taken is None
+            marks.answered(session, key, "served")
+
+    mark("old", at(11, 30, day=DAY - timedelta(days=8)))
+    mark("last-week", at(11, 30, day=DAY - timedelta(days=6)))
+    mark("today", at(11, 30))
+    clock = FixedClock(at(12, 0))
+    report = duework.run_due_work(empty_database, clock, settings(tmp_path))
+    assert report.marks_forgotten == 1
+    with empty_database.reading() as session:
+        assert sorted(session.exec(select(MarkRequest.key))) == ["last-week", "today"]
+    # Once a day: a later look the same day deletes nothing.
+    mark("old-too", at(11, 30, day=DAY - timedelta(days=9)))
+    clock.set(at(23, 50))
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).marks_forgotten == 0
+    clock.set(at(12, 0, day=DAY + timedelta(days=1)))
+    assert duework.run_due_work(empty_database, clock, settings(tmp_path)).marks_forgotten == 2
+    with empty_database.reading() as session:
+        assert list(session.exec(select(MarkRequest.key))) == ["today"]
