@@ -58,11 +58,23 @@ def ngettext(singular: str, plural: str, n: int, locale: str) -> str:
     return translations(locale).ngettext(singular, plural, n)
 
 
+# The locale still gives the digits' grouping and decimal sign.
+YUAN = "¥#,##0.00"
+
+
 def money(fen: int, locale: str) -> str:
-    """Format an integer amount of fen as yuan for people, e.g. ¥15.00."""
+    """Format an integer amount of fen as yuan for people, e.g. ¥15.00, in every language:
+    English's own symbol for the yuan is "CN¥" (to tell it from the Japanese yen), which no
+    one reading a bill from a Chinese meal programme needs."""
     if not isinstance(fen, int):
         raise TypeError("money is integer fen")
-    return format_currency(Decimal(fen).scaleb(-2), "CNY", locale=babel_locale(locale))
+    return format_currency(
+        Decimal(fen).scaleb(-2),
+        "CNY",
+        format=YUAN,
+        currency_digits=False,
+        locale=babel_locale(locale),
+    )
 
 
 def day(value: date, locale: str) -> str:

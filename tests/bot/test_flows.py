@@ -446,11 +446,11 @@ def test_the_bill_shows_served_meals_who_paid_and_what_is_to_come(make, session)
     lines = bill.text.splitlines()
     assert lines[0] == f"{elder.name}, November 2026"
     assert lines[1:] == [
-        "Meals served: 1, worth CN¥15.00",
-        "You paid: CN¥12.00",
-        "government subsidy: CN¥3.00",
+        "Meals served: 1, worth ¥15.00",
+        "You paid: ¥12.00",
+        "government subsidy: ¥3.00",
         # One order of two portions: one meal to come, two portions to pay for.
-        "Still to come this month: 1 meal(s), you will pay CN¥24.00",
+        "Still to come this month: 1 meal(s), you will pay ¥24.00",
     ]
     assert bill.keyboard == "main"
 
