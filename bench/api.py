@@ -353,6 +353,7 @@ def main() -> None:
     wanted = args.databases.split(",")
     for kind in [k for k in ("sqlite", "postgresql") if k in wanted]:
         if kind == "postgresql" and not postgres:
+            print("postgresql skipped: set MEALAID_BENCH_POSTGRES_URL", file=sys.stderr)
             continue
         for processes in [int(p) for p in args.processes.split(",")]:
             if processes > 1 and kind == "sqlite":
