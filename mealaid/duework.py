@@ -1,10 +1,10 @@
 """The programme's day by the clock: every piece of work that falls due at a time (cutoffs,
 planning each kitchen after its cutoff, welfare escalation, the morning reminder, the month's
-checks on the 1st, the nightly backup, the audit log's daily checkpoint, forgetting the keys of
-marks a week old) as a function that
-looks at what is due *now* and does it. Each is safe to run again and at once from several
-processes, so a run after downtime catches up: a cutoff missed while everything was down is
-run at the next look, escalations that fell due are sent at once.
+checks on the 1st, the nightly backup, the audit log's daily checkpoint, forgetting the page
+keys of marks a week old) as a function that looks at what is due *now* and does it. Each is
+safe to run again and at once from several processes, so a run after downtime catches up: a
+cutoff missed while everything was down is run at the next look, escalations that fell due are
+sent at once.
 
 Each piece runs in its own transaction and fails alone: a kitchen whose planning fails does not
 stop the next kitchen's, nor the escalations."""
