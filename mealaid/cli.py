@@ -551,7 +551,7 @@ def serve(
                 locale,
             )
         )
-    _settle_heap()
+    collector.settle_for_serving()
     log_config = server_log_config()
     # Only the configured proxies may say who the client is (the login limit counts by it).
     proxies = {
@@ -641,7 +641,7 @@ def worker(
         )
     )
     queue.configure_logging()
-    _settle_heap()
+    collector.settle_for_serving()
     asyncio.run(queue.run_worker(runtime, settings.database_url, name))
     console.print(i18n.render(N_("Worker {name} stopped."), locale, {"name": name}))
 
@@ -706,16 +706,6 @@ def _print_due_work(report: "DueWorkReport", locale: str) -> None:
         console.print(i18n.render(N_("Backed up to {path}"), locale, {"path": str(report.backup)}))
 
 
-def _settle_heap() -> None:
-    """Before a long-running server starts serving. What it loaded at start (modules, the ORM's
-    mappers, the bot's handlers: about 200,000 objects) lives as long as the process, yet every
-    full garbage collection would walk it again: a pause of about 100 ms that every person
-    waiting at that moment feels. Frozen, it is left out of collections, which then walk only
-    what requests create."""
-    gc.collect()
-    gc.freeze()
-
-
 @app.command()
 def bot(
     sandbox: Annotated[
@@ -758,7 +748,7 @@ def bot(
                 {"url": runner.url},
             )
         )
-        _settle_heap()
+        collector.settle_for_serving()
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner.serve_forever())
         return
@@ -772,7 +762,7 @@ def bot(
     application = build_application(
         services=services, token=settings.bot_token, base_url=settings.bot_api_base_url
     )
-    _settle_heap()
+    collector.settle_for_serving()
     application.run_polling(allowed_updates=["message", "callback_query"])
 
 

@@ -1,7 +1,6 @@
 """Test databases: every test that uses `session` runs on SQLite and, when
 MEALAID_TEST_DATABASE_URL is set, on PostgreSQL too. The schema is built by the migrations."""
 
-import gc
 import os
 import queue
 import shutil
@@ -211,8 +210,7 @@ TEMPLATES = Templates()
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every test module is imported: the collector set as MealAid's processes set it (the
     tests run in a long-lived process too), what is there now left out of its walks."""
-    gc.collect()
-    collector.settle()
+    collector.settle_for_serving()
 
 
 @pytest.fixture(autouse=True, scope="session")
